@@ -1,0 +1,358 @@
+# shellcheck shell=bash
+# Helpers for throwaway test servers, sourced by .ci/run and .ci/test.
+#
+#   start_throwaway_postgres   exports ECOM_TEST_DATABASE_URL (+ ECOM_TEST_POSTGRES_DIR)
+#   start_throwaway_rabbitmq   exports ECOM_TEST_AMQP_URL, ECOM_TEST_RABBITMQCTL,
+#                              ECOM_TEST_RABBITMQ_ENV_FILE, ECOM_TEST_RABBITMQ_API_URL
+#                              (+ ECOM_TEST_RABBITMQ_DIR)
+#
+# A test's own vhost, either way (user guest, password guest, from loopback only):
+#   "$ECOM_TEST_RABBITMQCTL" add_vhost V
+#   "$ECOM_TEST_RABBITMQCTL" set_permissions -p V guest '.*' '.*' '.*'
+# or, much cheaper, the management API:
+#   PUT $ECOM_TEST_RABBITMQ_API_URL/vhosts/V                    (basic auth guest:guest)
+#   PUT $ECOM_TEST_RABBITMQ_API_URL/permissions/V/guest
+#       {"configure":".*","write":".*","read":".*"}  (content-type: application/json)
+#   DELETE $ECOM_TEST_RABBITMQ_API_URL/vhosts/V                 when done
+# then connect to the AMQP URL with the vhost as its path (URL-encoded).
+# ECOM_TEST_RABBITMQCTL is a script that loads ECOM_TEST_RABBITMQ_ENV_FILE (literal
+# KEY=VALUE lines: the whole environment rabbitmqctl needs) and runs the real rabbitmqctl.
+#
+# Both listen on 127.0.0.1 only, on free ports, with all state in a fresh temporary
+# directory, and are stopped and deleted by an EXIT trap (composed with any trap already
+# set; add your own with `ecom_on_exit 'command'`). With ECOM_CI_NO_TRAP=1 no trap is
+# registered and the caller stops them with `stop_throwaway_postgres DIR` /
+# `stop_throwaway_rabbitmq DIR`; a test helper that needs a private server can use that:
+# `ECOM_CI_NO_TRAP=1 start_throwaway_rabbitmq` in a `bash -c` that prints the variables.
+# For broker faults, `ecom_rabbitmq_node_stop DIR` / `ecom_rabbitmq_node_start DIR` stop
+# and restart the node in DIR (ECOM_TEST_RABBITMQ_DIR) on the same ports, data kept.
+#
+# A Swift helper not going through ECOM_TEST_RABBITMQCTL: read ECOM_TEST_RABBITMQ_ENV_FILE,
+# split each line at its first '=', overlay that on the environment (PATH must still
+# reach /usr/bin) and run /usr/lib/rabbitmq/bin/rabbitmqctl (not /usr/sbin/rabbitmqctl,
+# which as root switches to the rabbitmq user and HOME, so the cookie no longer matches).
+
+# --- cleanup -------------------------------------------------------------------------
+
+_ecom_cleanups=()
+_ecom_trap_owner=
+_ecom_prev_exit_trap=
+
+_ecom_run_cleanups() {
+    local rc=$? i
+    set +e
+    for ((i = ${#_ecom_cleanups[@]} - 1; i >= 0; i--)); do
+        eval "${_ecom_cleanups[i]}"
+    done
+    _ecom_cleanups=()
+    if [[ -n $_ecom_prev_exit_trap ]]; then
+        eval "$_ecom_prev_exit_trap"
+    fi
+    return "$rc"
+}
+
+# ecom_on_exit COMMAND: run COMMAND (eval'd) when the shell exits, last registered first.
+ecom_on_exit() {
+    _ecom_cleanups+=("$1")
+    if [[ $_ecom_trap_owner != "$BASHPID" ]]; then
+        # Keep whatever EXIT trap the caller already had and run it after ours.
+        local prev
+        prev=$(trap -p EXIT)
+        if [[ -n $prev && $prev != *_ecom_run_cleanups* ]]; then
+            prev=${prev#trap -- }
+            prev=${prev% EXIT}
+            eval "_ecom_prev_exit_trap=$prev"
+        fi
+        trap _ecom_run_cleanups EXIT
+        # Turn the usual terminating signals into an exit so the EXIT trap runs.
+        local sig code
+        for sig in HUP:129 INT:130 TERM:143; do
+            code=${sig#*:} sig=${sig%:*}
+            if [[ -z $(trap -p "$sig") ]]; then trap "exit $code" "$sig"; fi
+        done
+        _ecom_trap_owner=$BASHPID
+    fi
+}
+
+# --- small helpers -------------------------------------------------------------------
+
+_ecom_log() { printf '%s\n' "$*" >&2; }
+
+_ecom_ports_given=" "
+
+# True if something accepts connections on 127.0.0.1:PORT (or holds it, when ss exists).
+_ecom_port_busy() {
+    local port=$1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        return 0
+    fi
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n $(ss -Htan "( sport = :$port )" 2>/dev/null) ]] && return 0
+    fi
+    return 1
+}
+
+# ecom_free_port: print a TCP port that is free on 127.0.0.1. Ports come from 20000–32767,
+# below Linux's ephemeral range, so outgoing connections do not take them meanwhile; a
+# port is never handed out twice by the same shell.
+ecom_free_port() {
+    local port tries
+    for ((tries = 0; tries < 200; tries++)); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
+        [[ $_ecom_ports_given == *" $port "* ]] && continue
+        _ecom_port_busy "$port" && continue
+        _ecom_ports_given+="$port "
+        printf '%s\n' "$port"
+        return 0
+    done
+    _ecom_log "ecom_free_port: no free port found"
+    return 1
+}
+
+_ecom_random_word() { # N lowercase letters/digits
+    local n=${1:-8} chars=abcdefghijklmnopqrstuvwxyz0123456789 s= i
+    for ((i = 0; i < n; i++)); do s+=${chars:RANDOM % 36:1}; done
+    printf '%s\n' "$s"
+}
+
+# Wait up to SECONDS for a TCP connect to 127.0.0.1:PORT; fail early if PID dies.
+_ecom_wait_for_port() {
+    local port=$1 seconds=$2 pid=${3:-} deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            return 1
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+# Newest /usr/lib/postgresql/*/bin with server binaries (pg_config --bindir may name the
+# client-only directory).
+ecom_postgres_bindir() {
+    local dir best=
+    for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
+        [[ -x $dir/postgres && -x $dir/initdb && -x $dir/pg_ctl ]] && best=$dir
+    done
+    if [[ -z $best ]] && command -v pg_config >/dev/null 2>&1; then
+        dir=$(pg_config --bindir)
+        [[ -x $dir/postgres ]] && best=$dir
+    fi
+    if [[ -z $best ]]; then
+        _ecom_log "no PostgreSQL server binaries found (install the postgresql package: .ci/deps)"
+        return 1
+    fi
+    printf '%s\n' "$best"
+}
+
+# Run a PostgreSQL server binary: as the postgres user when root (they refuse root),
+# from inside DIR so the postgres user can stat the working directory.
+_ecom_pg_run() {
+    local dir=$1
+    shift
+    if ((EUID == 0)); then
+        (cd "$dir" && runuser -u postgres -- "$@")
+    else
+        (cd "$dir" && "$@")
+    fi
+}
+
+start_throwaway_postgres() {
+    local bindir dir port tries
+    bindir=$(ecom_postgres_bindir) || return 1
+    if ((EUID == 0)); then
+        # The postgres user must reach it: not under /root, whatever TMPDIR says.
+        dir=$(mktemp -d /tmp/ecom-pg.XXXXXX) || return 1
+        chown postgres: "$dir" || return 1
+    else
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/ecom-pg.XXXXXX") || return 1
+    fi
+    chmod 700 "$dir"
+    [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_postgres '$dir'"
+
+    if ! _ecom_pg_run "$dir" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
+        _ecom_log "initdb failed:"
+        cat "$dir/initdb.log" >&2
+        return 1
+    fi
+    for ((tries = 0; tries < 5; tries++)); do
+        port=$(ecom_free_port) || return 1
+        if _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
+            -w -t 60 -s start -o "-c listen_addresses=127.0.0.1 -p $port -k $dir \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=500" >>"$dir/pg_ctl.log" 2>&1; then
+            printf '%s\n' "$bindir" >"$dir/bindir"
+            export ECOM_TEST_POSTGRES_DIR=$dir
+            export ECOM_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+            return 0
+        fi
+        # Most likely the port was taken in the meantime: try another one.
+        tail -n 5 "$dir/postgres.log" >&2 2>/dev/null || true
+    done
+    _ecom_log "could not start PostgreSQL; log in $dir/postgres.log:"
+    cat "$dir/pg_ctl.log" "$dir/postgres.log" >&2 2>/dev/null
+    return 1
+}
+
+stop_throwaway_postgres() {
+    local dir=$1 bindir
+    [[ -d $dir ]] || return 0
+    if [[ -f $dir/data/postmaster.pid ]]; then
+        bindir=$(cat "$dir/bindir" 2>/dev/null || ecom_postgres_bindir)
+        _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 30 -s stop \
+            >/dev/null 2>&1 || true
+    fi
+    rm -rf -- "$dir"
+}
+
+# --- RabbitMQ ------------------------------------------------------------------------
+
+ECOM_RABBITMQ_SBIN=${ECOM_RABBITMQ_SBIN:-/usr/lib/rabbitmq/bin}
+
+# _ecom_rabbitmq_env DIR: export the variables of DIR/env (KEY=VALUE lines, taken literally).
+_ecom_rabbitmq_env() {
+    local line key value
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ -z $line || $line == \#* ]] && continue
+        key=${line%%=*} value=${line#*=}
+        export "$key=$value"
+    done <"$1/env"
+}
+
+# Start (or restart) the node whose state lives in DIR; it runs in its own session with
+# its pid in DIR/pid, and must answer on the AMQP port within 60 s.
+ecom_rabbitmq_node_start() {
+    local dir=$1 pid port
+    port=$(sed -n 's/^RABBITMQ_NODE_PORT=//p' "$dir/env")
+    rm -f "$dir/pid"
+    (
+        _ecom_rabbitmq_env "$dir"
+        cd "$dir" || exit 1
+        # Forked into its own session (no child left for a caller's `wait`); the node's
+        # pid is also its session and process group id.
+        exec setsid -f bash -c 'echo $$ >"$1/pid"; exec "$2/rabbitmq-server"' _ "$dir" \
+            "$ECOM_RABBITMQ_SBIN" </dev/null >>"$dir/log/console.log" 2>&1
+    )
+    local deadline=$((SECONDS + 10))
+    while [[ ! -s $dir/pid ]] && ((SECONDS < deadline)); do sleep 0.05; done
+    pid=$(cat "$dir/pid" 2>/dev/null || true)
+    if [[ -z $pid ]] || ! _ecom_wait_for_port "$port" 60 "$pid"; then
+        _ecom_log "RabbitMQ did not start; last lines of $dir/log:"
+        tail -n 30 "$dir/log/console.log" >&2 2>/dev/null || true
+        return 1
+    fi
+}
+
+# Stop the node of DIR (data kept): rabbitmqctl stop, then its process group.
+ecom_rabbitmq_node_stop() {
+    local dir=$1 pid i
+    pid=$(cat "$dir/pid" 2>/dev/null || true)
+    [[ -n $pid ]] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        timeout 30 "$dir/rabbitmqctl" stop >/dev/null 2>&1 || true
+        for ((i = 0; i < 50; i++)); do
+            kill -0 -- "-$pid" 2>/dev/null || break
+            if ((i == 20)); then kill -TERM -- "-$pid" 2>/dev/null || true; fi
+            sleep 0.2
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/pid"
+}
+
+start_throwaway_rabbitmq() {
+    local dir node amqp_port epmd_port dist_port api_port ctl_min
+    if [[ ! -x $ECOM_RABBITMQ_SBIN/rabbitmq-server ]]; then
+        _ecom_log "no $ECOM_RABBITMQ_SBIN/rabbitmq-server (install rabbitmq-server: .ci/deps)"
+        return 1
+    fi
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/ecom-rabbitmq.XXXXXX") || return 1
+    chmod 700 "$dir"
+    [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_rabbitmq '$dir'"
+    mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
+
+    node="ecomtest$(_ecom_random_word 8)@localhost"
+    amqp_port=$(ecom_free_port) && epmd_port=$(ecom_free_port) &&
+        dist_port=$(ecom_free_port) && api_port=$(ecom_free_port) || return 1
+    # Each running rabbitmqctl listens on a distribution port from a range (default: 11
+    # ports); parallel tests run it in parallel, so give it a wider range of its own.
+    ctl_min=$((33000 + RANDOM % 3000))
+
+    _ecom_random_word 32 | tr a-z A-Z | tr -d '\n' >"$dir/home/.erlang.cookie"
+    chmod 400 "$dir/home/.erlang.cookie"
+    : >"$dir/rabbitmq-env.conf"
+    # The management plugin costs about a second at start and makes creating a vhost an
+    # HTTP request (≈ 30 ms) instead of a rabbitmqctl run (≈ 1 s of CPU).
+    echo '[rabbitmq_management].' >"$dir/enabled_plugins"
+    cat >"$dir/rabbitmq.conf" <<EOF
+loopback_users.guest = true
+log.console = false
+log.file.level = info
+disk_free_limit.absolute = 10MB
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $api_port
+management_agent.disable_metrics_collector = true
+EOF
+    # The node's and the CLI's whole environment; rabbitmqctl needs it all (cookie in
+    # HOME, node name, private epmd). Literal KEY=VALUE lines, no quoting.
+    cat >"$dir/env" <<EOF
+HOME=$dir/home
+LC_ALL=C.UTF-8
+RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf
+RABBITMQ_NODENAME=$node
+RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+RABBITMQ_NODE_PORT=$amqp_port
+RABBITMQ_DIST_PORT=$dist_port
+RABBITMQ_MNESIA_BASE=$dir/mnesia
+RABBITMQ_LOG_BASE=$dir/log
+RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf
+RABBITMQ_ADVANCED_CONFIG_FILE=$dir/advanced.config
+RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
+RABBITMQ_PID_FILE=$dir/rabbitmq.pid
+RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}
+RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}
+RABBITMQ_CTL_DIST_PORT_MIN=$ctl_min
+RABBITMQ_CTL_DIST_PORT_MAX=$((ctl_min + 100))
+ERL_EPMD_ADDRESS=127.0.0.1
+ERL_EPMD_PORT=$epmd_port
+EOF
+    cat >"$dir/rabbitmqctl" <<EOF
+#!/usr/bin/env bash
+# rabbitmqctl for the throwaway node in $dir
+while IFS= read -r line || [[ -n \$line ]]; do
+    [[ -z \$line || \$line == \\#* ]] && continue
+    export "\${line%%=*}=\${line#*=}"
+done <"$dir/env"
+exec "$ECOM_RABBITMQ_SBIN/rabbitmqctl" "\$@"
+EOF
+    chmod 755 "$dir/rabbitmqctl"
+
+    ecom_rabbitmq_node_start "$dir" || return 1
+    if ! _ecom_wait_for_port "$api_port" 30; then
+        _ecom_log "RabbitMQ's management API is not listening; see $dir/log"
+        return 1
+    fi
+    export ECOM_TEST_RABBITMQ_DIR=$dir
+    export ECOM_TEST_RABBITMQ_ENV_FILE=$dir/env
+    export ECOM_TEST_RABBITMQCTL=$dir/rabbitmqctl
+    export ECOM_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$amqp_port/"
+    export ECOM_TEST_RABBITMQ_API_URL="http://127.0.0.1:$api_port/api"
+}
+
+stop_throwaway_rabbitmq() {
+    local dir=$1 epmd_port
+    [[ -d $dir ]] || return 0
+    ecom_rabbitmq_node_stop "$dir"
+    # epmd outlives the node; ours is alone on its private port.
+    epmd_port=$(sed -n 's/^ERL_EPMD_PORT=//p' "$dir/env" 2>/dev/null)
+    if [[ -n $epmd_port ]]; then
+        ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
+    fi
+    rm -rf -- "$dir"
+}

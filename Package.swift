@@ -1,0 +1,173 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "ecom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ecom", targets: ["ecom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+    ],
+    targets: [
+        // The executable hands over to EcomCLI at once.
+        .executableTarget(
+            name: "ecom",
+            dependencies: ["EcomCLI"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Command line: the argument-parser tree, output formatting and `serve`.
+        .target(
+            name: "EcomCLI",
+            dependencies: [
+                "EcomAPI",
+                "EcomServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Wire types shared by the client and the services. Depends on nothing of ours.
+        .target(name: "EcomAPI", swiftSettings: swiftSettings),
+
+        // Plumbing every service shares: context, auth, errors, health, metrics, config.
+        .target(
+            name: "EcomServerKit",
+            dependencies: [
+                "EcomAPI",
+                "EcomPostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Services: each its own module; they never import one another.
+        .target(
+            name: "EcomUsers",
+            dependencies: [
+                "EcomAPI",
+                "EcomServerKit",
+                "EcomPostgres",
+                "CArgon2",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EcomGateway",
+            dependencies: [
+                "EcomAPI",
+                "EcomServerKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Composition root for `ecom serve`: the only module that imports every service.
+        .target(
+            name: "EcomServer",
+            dependencies: [
+                "EcomAPI",
+                "EcomServerKit",
+                "EcomPostgres",
+                "EcomUsers",
+                "EcomGateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // PostgreSQL over libpq: pool, rows, transactions, migrations, embedded cluster.
+        .target(
+            name: "EcomPostgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+
+        .testTarget(
+            name: "EcomAPITests",
+            dependencies: ["EcomAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomPostgresTests",
+            dependencies: ["EcomPostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomServerKitTests",
+            dependencies: [
+                "EcomServerKit",
+                "EcomPostgres",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomUsersTests",
+            dependencies: [
+                "EcomUsers",
+                "EcomServerKit",
+                "EcomPostgres",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomEndToEndTests",
+            dependencies: [
+                "EcomAPI",
+                "EcomPostgres",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

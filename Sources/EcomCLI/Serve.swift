@@ -1,0 +1,89 @@
+import ArgumentParser
+import EcomServer
+import Foundation
+import Logging
+
+extension EcomCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the ecom backend: the gateway and its services.",
+            discussion: """
+                With no database URL, ecom starts a private PostgreSQL cluster under the data \
+                directory (Unix socket only), creates a database per service, keeps a random \
+                signing key there, and creates the demo admin admin@example.com / admin123.
+
+                With a database URL (--database-url, DB_URL or ECOM_DATABASE_URL) it uses that \
+                server: one service uses the URL's database; several services use one database \
+                each, named <database>_<service>, created when missing. SECRET_KEY (at least 32 \
+                bytes) is then required, and no admin is created unless ECOM_ADMIN_EMAIL and \
+                ECOM_ADMIN_PASSWORD are set.
+
+                Environment: PORT (gateway port), HOST (gateway address), DB_URL, SECRET_KEY, \
+                ECOM_<SERVICE>_PORT, ECOM_<SERVICE>_DATABASE_URL, ECOM_<SERVICE>_URL (where \
+                another process runs that service), LOG_LEVEL.
+                """
+        )
+
+        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these services (gateway, users).", valueName: "service"))
+        var only: [String] = []
+
+        @Option(name: .long, help: ArgumentHelp("Address the gateway listens on.", valueName: "address"))
+        var host: String?
+
+        @Option(name: .long, help: ArgumentHelp("Port of the gateway.", valueName: "port"))
+        var port: Int?
+
+        @Option(name: .long, help: ArgumentHelp("Address the services listen on.", valueName: "address"))
+        var serviceHost: String?
+
+        @Option(name: .long, help: ArgumentHelp("PostgreSQL URL; omit for the embedded database.", valueName: "url"))
+        var databaseURL: String?
+
+        @Option(name: .long, help: ArgumentHelp("Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).", valueName: "path"))
+        var dataDir: String?
+
+        @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
+        var logLevel: Logger.Level?
+
+        func validate() throws {
+            for name in only where ServiceName(rawValue: name) == nil {
+                throw ValidationError("unknown service '\(name)'; choose from: \(ServiceName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let port, !(1...65535).contains(port) {
+                throw ValidationError("--port must be between 1 and 65535")
+            }
+        }
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            let level = logLevel ?? environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "ecom")
+
+            var configuration = ServeConfiguration(
+                dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }
+                    ?? ServeConfiguration.defaultDataDirectory(environment: environment))
+            configuration.apply(environment: environment)
+            if !only.isEmpty { configuration.services = Set(only.compactMap(ServiceName.init(rawValue:))) }
+            if let host { configuration.gatewayHost = host }
+            if let port { configuration.ports[.gateway] = port }
+            if let serviceHost { configuration.serviceHost = serviceHost }
+            if let databaseURL { configuration.databaseURL = databaseURL }
+
+            do {
+                try await serve(configuration, logger: logger) { line in
+                    FileHandle.standardError.write(Data("ecom: \(line)\n".utf8))
+                }
+            } catch {
+                FileHandle.standardError.write(Data("ecom serve: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

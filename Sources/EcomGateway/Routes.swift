@@ -1,0 +1,44 @@
+/// Who may call a family of routes. The gateway checks this first; each service checks again.
+package enum Access: Sendable {
+    case `public`
+    /// A signed-in account (user or admin).
+    case account
+    case admin
+}
+
+/// One entry of the gateway's routing table: every path under `prefix` goes to `upstream`.
+package struct GatewayRoute: Sendable {
+    package var prefix: String
+    package var upstream: String
+    package var access: Access
+
+    package init(_ prefix: String, to upstream: String, access: Access) {
+        self.prefix = prefix
+        self.upstream = upstream
+        self.access = access
+    }
+
+    /// Whether `path` is `prefix` itself or below it (`/api/me` matches `/api/me/password`, not `/api/meals`).
+    func matches(_ path: Substring) -> Bool {
+        path == prefix || (path.hasPrefix(prefix) && path.dropFirst(prefix.count).first == "/")
+    }
+}
+
+/// The routes clients reach through the gateway. Service-only endpoints (`/internal/…`) are
+/// deliberately absent.
+package enum RoutingTable {
+    package static let users: [GatewayRoute] = [
+        GatewayRoute("/api/users", to: "users", access: .public),
+        GatewayRoute("/api/login", to: "users", access: .public),
+        GatewayRoute("/api/refresh", to: "users", access: .public),
+        GatewayRoute("/api/revoke", to: "users", access: .public),
+        GatewayRoute("/api/me", to: "users", access: .account),
+        GatewayRoute("/admin/users", to: "users", access: .admin),
+    ]
+
+    package static let all: [GatewayRoute] = users
+
+    static func route(for path: Substring, in table: [GatewayRoute]) -> GatewayRoute? {
+        table.first { $0.matches(path) }
+    }
+}

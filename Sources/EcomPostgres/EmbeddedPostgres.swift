@@ -1,0 +1,232 @@
+import Foundation
+import Logging
+import NIOPosix
+import Synchronization
+
+/// A private PostgreSQL cluster kept under a data directory, for `ecom serve` without a database URL.
+///
+/// It listens on a Unix socket only, in a directory of mode 0700. PostgreSQL refuses to run as root, so as root
+/// the cluster lives in `/var/lib/ecom/<hash of the data directory>/`, owned by the `postgres` user (who cannot
+/// enter `/root`), with a `postgres` symlink in the data directory pointing at it; otherwise it is
+/// `<dataDirectory>/postgres/` itself.
+package final class EmbeddedPostgres: Sendable {
+    private struct Running: Sendable {
+        var lockDescriptor: Int32
+        var pgCtl: URL
+    }
+
+    private let dataDirectory: URL
+    private let logger: Logger
+    /// Set between `start()` and `stop()`: the lock that keeps other ecom processes out, and how to stop the server.
+    private let running = Mutex<Running?>(nil)
+
+    package init(dataDirectory: URL, logger: Logger) {
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    /// Creates the cluster on first use, stops one left running by a killed ecom, starts the server and returns
+    /// a libpq URL for its `postgres` database as the superuser `ecom`.
+    package func start() async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { try self.startBlocking() }
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`, waiting for it) and releases the data directory.
+    package func stop() async {
+        guard let running = running.withLock({ $0.take() }) else { return }
+        _ = try? await NIOThreadPool.singleton.runIfActive {
+            do {
+                try self.run(running.pgCtl, ["stop", "-D", self.layout.pgdata.path, "-m", "fast", "-w", "-t", "60"])
+            } catch {
+                self.logger.error("Could not stop the embedded PostgreSQL server: \(error)")
+            }
+            close(running.lockDescriptor)
+        }
+    }
+
+    private func startBlocking() throws -> String {
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let lockDescriptor = try lockDataDirectory()
+        do {
+            let binaries = try Self.serverBinaries()
+            let pgCtl = binaries.appendingPathComponent("pg_ctl")
+            try prepareClusterDirectory()
+
+            if FileManager.default.fileExists(atPath: layout.pgdata.appendingPathComponent("postmaster.pid").path),
+               try run(pgCtl, ["status", "-D", layout.pgdata.path], exitStatuses: [0, 3]) == 0 {
+                logger.notice("Stopping the PostgreSQL server an earlier ecom left running")
+                try run(pgCtl, ["stop", "-D", layout.pgdata.path, "-m", "fast", "-w", "-t", "60"])
+            }
+            if !FileManager.default.fileExists(atPath: layout.pgdata.appendingPathComponent("PG_VERSION").path) {
+                // Whatever is there is an interrupted initdb's leftover.
+                try? FileManager.default.removeItem(at: layout.pgdata)
+                logger.info("Creating a PostgreSQL cluster in \(layout.clusterDirectory.path)")
+                try run(binaries.appendingPathComponent("initdb"), [
+                    "-D", layout.pgdata.path, "-U", "ecom", "--auth=trust", "-E", "UTF8", "--locale=C",
+                ])
+            }
+            // pg_ctl hands -o to a shell, hence the quoting.
+            let serverOptions = "-c listen_addresses='' -c port=5432 -c "
+                + shellQuoted("unix_socket_directories=\(layout.socketDirectory.path)")
+            do {
+                try run(pgCtl, ["start", "-D", layout.pgdata.path, "-l", layout.logFile.path, "-w", "-t", "60", "-o", serverOptions])
+            } catch {
+                let reason = logServerLogTail() ?? "\(error)"
+                throw EmbeddedPostgresError("PostgreSQL did not start: \(reason) (see \(layout.logFile.path))")
+            }
+            running.withLock { $0 = Running(lockDescriptor: lockDescriptor, pgCtl: pgCtl) }
+        } catch {
+            close(lockDescriptor)
+            throw error
+        }
+        let host = layout.socketDirectory.path.addingPercentEncoding(withAllowedCharacters: Self.queryValueCharacters)!
+        return "postgresql:///postgres?host=\(host)&port=5432&user=ecom"
+    }
+
+    /// Takes `<dataDirectory>/ecom.lock` with `flock`, which the kernel releases however this process ends.
+    private func lockDataDirectory() throws -> Int32 {
+        let path = dataDirectory.appendingPathComponent("ecom.lock").path
+        // O_CLOEXEC: a server started by pg_ctl must not inherit, and so keep holding, the lock.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw EmbeddedPostgresError("cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw EmbeddedPostgresError("another ecom serve is using \(dataDirectory.path)")
+        }
+        return descriptor
+    }
+
+    // MARK: - Layout
+
+    private struct Layout {
+        var clusterDirectory: URL
+        var pgdata: URL { clusterDirectory.appendingPathComponent("data") }
+        var socketDirectory: URL { clusterDirectory.appendingPathComponent("socket") }
+        var logFile: URL { clusterDirectory.appendingPathComponent("postgresql.log") }
+    }
+
+    private var isRoot: Bool { geteuid() == 0 }
+
+    private var layout: Layout {
+        guard isRoot else { return Layout(clusterDirectory: dataDirectory.appendingPathComponent("postgres")) }
+        let path = dataDirectory.standardizedFileURL.resolvingSymlinksInPath().path
+        // FNV-1a: stable across runs and releases, unlike `Hasher`.
+        let hash = path.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+        return Layout(clusterDirectory: URL(fileURLWithPath: "/var/lib/ecom/\(String(hash, radix: 16))"))
+    }
+
+    /// Creates the cluster and socket directories (mode 0700) and, as root, hands exactly them to `postgres`.
+    private func prepareClusterDirectory() throws {
+        let layout = layout
+        let private0700: [FileAttributeKey: Any] = [.posixPermissions: 0o700]
+        for directory in [layout.clusterDirectory, layout.socketDirectory] {
+            // Default permissions for the parents: the server's user must be able to pass through them.
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes(private0700, ofItemAtPath: directory.path)
+        }
+        guard isRoot else { return }
+        guard let user = getpwnam("postgres") else {
+            throw EmbeddedPostgresError("the postgres system user is missing: install the Debian package postgresql")
+        }
+        for directory in [layout.clusterDirectory, layout.socketDirectory] {
+            guard chown(directory.path, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+                throw EmbeddedPostgresError("cannot hand \(directory.path) to postgres: \(String(cString: strerror(errno)))")
+            }
+        }
+        // Tells a reader of the data directory where the cluster is.
+        let link = dataDirectory.appendingPathComponent("postgres")
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) != layout.clusterDirectory.path {
+            try? FileManager.default.removeItem(at: link)
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: layout.clusterDirectory)
+        }
+    }
+
+    // MARK: - Running the server programs
+
+    /// The server binaries' directory: `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
+    private static func serverBinaries() throws -> URL {
+        var candidates = [URL]()
+        let pgConfig = Process()
+        let output = Pipe()
+        pgConfig.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        pgConfig.arguments = ["pg_config", "--bindir"]
+        pgConfig.standardOutput = output
+        pgConfig.standardError = FileHandle.nullDevice
+        if (try? pgConfig.run()) != nil {
+            let directory = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            pgConfig.waitUntilExit()
+            candidates.append(URL(fileURLWithPath: directory.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        candidates += versions.compactMap { Int($0) }.sorted(by: >).map { URL(fileURLWithPath: "/usr/lib/postgresql/\($0)/bin") }
+        guard let binaries = candidates.first(where: {
+            FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("initdb").path)
+        }) else {
+            throw EmbeddedPostgresError(
+                "PostgreSQL server programs (initdb, pg_ctl) not found: install the Debian package postgresql or give a database URL"
+            )
+        }
+        return binaries
+    }
+
+    /// Runs a server program, as `postgres` when we are root, logging its output instead of printing it.
+    @discardableResult
+    private func run(_ program: URL, _ arguments: [String], exitStatuses: Set<Int32> = [0]) throws -> Int32 {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = (isRoot ? ["runuser", "-u", "postgres", "--"] : []) + [program.path] + arguments
+        // A directory the server's user can enter (it cannot enter /root).
+        process.currentDirectoryURL = layout.clusterDirectory
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        let succeeded = exitStatuses.contains(process.terminationStatus)
+        let lines = text.split(whereSeparator: \.isNewline)
+        for line in lines {
+            logger.log(level: succeeded ? .debug : .error, "\(program.lastPathComponent): \(line)")
+        }
+        guard succeeded else {
+            throw EmbeddedPostgresError(
+                "\(program.lastPathComponent) failed (exit status \(process.terminationStatus))"
+                    + (lines.last.map { ": \($0)" } ?? "")
+            )
+        }
+        return process.terminationStatus
+    }
+
+    /// Logs the end of the server log, where the reason a start failed is written, and returns its last line.
+    private func logServerLogTail() -> String? {
+        guard let log = try? String(contentsOf: layout.logFile, encoding: .utf8) else { return nil }
+        let tail = log.split(whereSeparator: \.isNewline).suffix(10)
+        for line in tail {
+            logger.error("postgres: \(line)")
+        }
+        return tail.last.map(String.init)
+    }
+
+    private static let queryValueCharacters = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/"
+    )
+}
+
+/// Why the embedded cluster could not start, in one line for the terminal.
+package struct EmbeddedPostgresError: Error, CustomStringConvertible, LocalizedError {
+    package var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+
+    package var errorDescription: String? { description }
+}
+
+private func shellQuoted(_ word: String) -> String {
+    "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+}

@@ -1,0 +1,162 @@
+import CLibPQ
+import Foundation
+import Logging
+import Synchronization
+
+/// The isolation level a transaction starts with (`BEGIN ISOLATION LEVEL …`).
+package enum IsolationLevel: String, Sendable {
+    case readCommitted = "READ COMMITTED"
+    case repeatableRead = "REPEATABLE READ"
+    case serializable = "SERIALIZABLE"
+}
+
+/// One libpq connection. libpq calls block, so use it from a thread pool thread (as `PostgresPool` does);
+/// `PGconn` is not thread-safe, so the handle sits behind a mutex that confines it to one thread at a time.
+package final class PostgresConnection: Sendable {
+    private let handle: Mutex<OpaquePointer>
+    private let logger: Logger
+
+    /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
+    /// the connection gives up after 5 seconds and speaks UTF-8.
+    init(url: String, logger: Logger) throws {
+        let defaults = [("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom")]
+        // Entries before the expanded `dbname` (the URL) are defaults the URL may override.
+        let keywords = defaults.map(\.0) + ["dbname"]
+        let values = defaults.map(\.1) + [url]
+        let connection = withCStringArray(keywords + [nil]) { keywords in
+            withCStringArray(values + [nil]) { values in PQconnectdbParams(keywords, values, 1) }
+        }
+        guard let connection else {
+            throw PostgresError(kind: .connectionFailure, message: "out of memory")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw PostgresError(kind: .connectionFailure, message: message)
+        }
+        self.logger = logger
+        self.handle = Mutex(connection)
+        handle.withLock { _ = PQsetNoticeProcessor($0, noticeProcessor, Unmanaged.passUnretained(self).toOpaque()) }
+    }
+
+    deinit {
+        handle.withLock { PQfinish($0) }
+    }
+
+    /// Runs one parameterized statement (`$1`, `$2`, … sent as text) and returns its rows.
+    package func query(_ sql: String, _ params: [any PostgresEncodable] = []) throws -> [PostgresRow] {
+        try handle.withLock { connection in
+            try Self.run(sql, params, on: connection) { result in
+                let columnCount = PQnfields(result)
+                var columns = [String: Int]()
+                for column in (0..<columnCount).reversed() {
+                    columns[String(cString: PQfname(result, column))] = Int(column)
+                }
+                return (0..<PQntuples(result)).map { row in
+                    PostgresRow(columns: columns, values: (0..<columnCount).map { column in
+                        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+                    })
+                }
+            }
+        }
+    }
+
+    /// Runs one parameterized statement and returns the number of rows it affected.
+    @discardableResult
+    package func execute(_ sql: String, _ params: [any PostgresEncodable] = []) throws -> Int {
+        try handle.withLock { connection in
+            try Self.run(sql, params, on: connection) { Int(String(cString: PQcmdTuples($0))) ?? 0 }
+        }
+    }
+
+    /// Runs a script of one or more statements without parameters (simple query protocol), for migrations.
+    func executeScript(_ sql: String) throws {
+        try handle.withLock { connection in
+            let result = PQexec(connection, sql)
+            defer { PQclear(result) }
+            try Self.check(result, on: connection)
+        }
+    }
+
+    /// Runs `body` between BEGIN and COMMIT; any error rolls back, so the connection leaves clean.
+    func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
+        try execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        do {
+            let value = try body()
+            // COMMIT in a failed transaction silently rolls back: report the failure instead.
+            guard !isInFailedTransaction else {
+                throw PostgresError(kind: .other, message: "transaction aborted by an earlier error")
+            }
+            try execute("COMMIT")
+            return value
+        } catch {
+            _ = recover()
+            throw error
+        }
+    }
+
+    private var isInFailedTransaction: Bool {
+        handle.withLock { PQtransactionStatus($0) == PQTRANS_INERROR }
+    }
+
+    /// Brings the connection back to idle, rolling back any transaction left open (e.g. by a body that threw
+    /// after BEGIN); false if it is broken and must be dropped.
+    func recover() -> Bool {
+        handle.withLock { connection in
+            guard PQstatus(connection) == CONNECTION_OK else { return false }
+            switch PQtransactionStatus(connection) {
+            case PQTRANS_IDLE:
+                return true
+            case PQTRANS_INTRANS, PQTRANS_INERROR:
+                let result = PQexec(connection, "ROLLBACK")
+                defer { PQclear(result) }
+                return (try? Self.check(result, on: connection)) != nil && PQtransactionStatus(connection) == PQTRANS_IDLE
+            default:
+                return false
+            }
+        }
+    }
+
+    private static func run<R: Sendable>(
+        _ sql: String, _ params: [any PostgresEncodable], on connection: OpaquePointer, read: (OpaquePointer) -> R
+    ) throws -> R {
+        let result = withCStringArray(params.map(\.postgresText)) { values in
+            PQexecParams(connection, sql, Int32(params.count), nil, values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, on: connection)
+        return read(result!)
+    }
+
+    private static func check(_ result: OpaquePointer?, on connection: OpaquePointer) throws {
+        let status = result.map(PQresultStatus)
+        guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK, status != PGRES_EMPTY_QUERY else { return }
+        func field(_ code: Unicode.Scalar) -> String? {
+            PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
+        }
+        let sqlState = field("C")
+        let message = field("M") ?? String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let kind = PQstatus(connection) == CONNECTION_OK ? PostgresError.Kind(sqlState: sqlState) : .connectionFailure
+        throw PostgresError(kind: kind, sqlState: sqlState, constraint: field("n"), message: message)
+    }
+}
+
+/// Routes server notices (e.g. "relation already exists, skipping") to the connection's logger instead of stderr.
+private let noticeProcessor: PQnoticeProcessor = { context, message in
+    guard let context, let message else { return }
+    let connection = Unmanaged<PostgresConnection>.fromOpaque(context).takeUnretainedValue()
+    connection.logNotice(String(cString: message))
+}
+
+extension PostgresConnection {
+    fileprivate func logNotice(_ message: String) {
+        logger.debug("PostgreSQL notice: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+}
+
+/// Calls `body` with a C array of C strings (nil for a NULL entry) that stay valid for the whole call.
+private func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { copies.forEach { free($0) } }
+    return copies.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

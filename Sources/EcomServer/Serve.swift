@@ -1,0 +1,126 @@
+import EcomGateway
+import EcomPostgres
+import EcomServerKit
+import EcomUsers
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the services of `configuration` until SIGINT or SIGTERM.
+///
+/// Without a database URL it starts the embedded PostgreSQL cluster under the data directory,
+/// creates one database per service, keeps a random signing key there, and seeds the demo
+/// admin and catalog; it stops the cluster when the services have stopped.
+package func serve(_ configuration: ServeConfiguration, logger: Logger, announce: @Sendable (String) -> Void) async throws {
+    EcomMetrics.bootstrap()
+    // A bad key is refused before anything is started or created.
+    if let key = configuration.secretKey { _ = try SigningKey(key) }
+    let selected = configuration.services.sorted()
+    let needsDatabase = selected.contains { $0.databaseName != nil && configuration.serviceDatabaseURLs[$0] == nil }
+
+    var embedded: EmbeddedPostgres?
+    var databaseURLs: [ServiceName: String] = configuration.serviceDatabaseURLs
+    var secret = configuration.secretKey
+    var seedAdmin: DemoAdmin? = configuration.seedAdmin.map { DemoAdmin(email: $0.email, password: $0.password) }
+
+    if needsDatabase, configuration.databaseURL == nil {
+        guard configuration.isAllInOne else {
+            throw ServeError("--only needs an explicit database: set DB_URL (or --database-url) and SECRET_KEY")
+        }
+        try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        let cluster = EmbeddedPostgres(dataDirectory: configuration.dataDirectory, logger: logger)
+        let serverURL = try await cluster.start()
+        embedded = cluster
+        for service in selected {
+            guard let name = service.databaseName, databaseURLs[service] == nil else { continue }
+            try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
+            databaseURLs[service] = postgresURL(serverURL, replacingDatabaseWith: name)
+        }
+        if secret == nil { secret = try loadOrCreateSecret(in: configuration.dataDirectory) }
+        if seedAdmin == nil { seedAdmin = .standard }
+    } else if let base = configuration.databaseURL {
+        let databaseServices = selected.filter { $0.databaseName != nil && databaseURLs[$0] == nil }
+        if !configuration.isAllInOne && databaseServices.count == 1 {
+            // One service per process, the original deployment: the URL is that service's database.
+            databaseURLs[databaseServices[0]] = base
+        } else {
+            // Several services in one process: one database each, named after the URL's.
+            let prefix = postgresDatabaseName(of: base) ?? "ecom"
+            for service in databaseServices {
+                let name = "\(prefix)_\(service.databaseName!)"
+                try await createDatabaseIfNeeded(serverURL: base, name: name)
+                databaseURLs[service] = postgresURL(base, replacingDatabaseWith: name)
+            }
+        }
+    }
+
+    do {
+        guard let secret else {
+            throw ServeError("SECRET_KEY is required with an explicit database or --only; generate one with: openssl rand -base64 48")
+        }
+        let tokens = await TokenService(key: try SigningKey(secret))
+
+        var units: [ServiceUnit] = []
+        for service in selected {
+            let address = ListenAddress(
+                host: service == .gateway ? configuration.gatewayHost : configuration.serviceHost,
+                port: configuration.port(of: service))
+            switch service {
+            case .gateway:
+                let upstreams = Dictionary(
+                    uniqueKeysWithValues: ServiceName.allCases.filter { $0 != .gateway }.map {
+                        ($0.rawValue, configuration.url(of: $0))
+                    })
+                units.append(buildGatewayService(GatewayConfiguration(address: address, upstreams: upstreams, tokens: tokens), logger: logger))
+            case .users:
+                units.append(
+                    buildUsersService(
+                        UsersConfiguration(address: address, databaseURL: databaseURLs[.users]!, tokens: tokens, seedAdmin: seedAdmin),
+                        logger: logger))
+            }
+        }
+
+        for unit in units {
+            announce("\(unit.name) listening on http://\(unit.address)")
+        }
+        if embedded != nil {
+            announce("database: embedded PostgreSQL under \(configuration.dataDirectory.path)")
+        }
+        if let seedAdmin, embedded != nil, seedAdmin.email == DemoAdmin.standard.email {
+            announce("demo admin: \(seedAdmin.email) / \(seedAdmin.password) (change it with: ecom passwd)")
+        }
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: units.flatMap { $0.services }.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            for unit in units { await unit.shutdown() }
+            throw error
+        }
+        for unit in units { await unit.shutdown() }
+    } catch {
+        await embedded?.stop()
+        throw error
+    }
+    await embedded?.stop()
+}
+
+/// The embedded default's signing key: made once, kept in the data directory, readable by its owner only.
+func loadOrCreateSecret(in directory: URL) throws -> String {
+    let file = directory.appendingPathComponent("secret.key")
+    if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+        !existing.isEmpty
+    {
+        return existing
+    }
+    let secret = SigningKey.generateSecret()
+    let created = FileManager.default.createFile(
+        atPath: file.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    guard created else { throw ServeError("cannot write \(file.path)") }
+    return secret
+}

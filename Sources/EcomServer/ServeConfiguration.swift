@@ -1,0 +1,98 @@
+import EcomServerKit
+import Foundation
+
+/// The services `ecom serve` can run.
+package enum ServiceName: String, CaseIterable, Sendable, Comparable {
+    case gateway, users
+
+    package static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    package var defaultPort: Int {
+        switch self {
+        case .gateway: 8080
+        case .users: 8081
+        }
+    }
+
+    /// The database a service owns, named as on the embedded cluster.
+    package var databaseName: String? {
+        switch self {
+        case .gateway: nil
+        case .users: "users"
+        }
+    }
+
+    /// Environment prefix for this service's own settings (`ECOM_USERS_PORT`, `ECOM_USERS_DATABASE_URL`, `ECOM_USERS_URL`).
+    var environmentPrefix: String { "ECOM_\(rawValue.uppercased())_" }
+}
+
+/// Everything `ecom serve` needs, resolved from flags and the environment.
+package struct ServeConfiguration: Sendable {
+    /// The services this process runs.
+    package var services: Set<ServiceName> = Set(ServiceName.allCases)
+    /// Address the gateway listens on; services always listen on `serviceHost`.
+    package var gatewayHost = "127.0.0.1"
+    package var serviceHost = "127.0.0.1"
+    package var ports: [ServiceName: Int] = [:]
+    /// A PostgreSQL URL; `nil` starts the embedded cluster.
+    package var databaseURL: String?
+    /// A service's own database URL, overriding the one derived from `databaseURL`.
+    package var serviceDatabaseURLs: [ServiceName: String] = [:]
+    /// Where services not run by this process are reached (`ECOM_USERS_URL`).
+    package var serviceURLs: [ServiceName: String] = [:]
+    package var secretKey: String?
+    package var dataDirectory: URL
+    /// An admin to create at start when the database is explicit.
+    package var seedAdmin: (email: String, password: String)?
+
+    package init(dataDirectory: URL) {
+        self.dataDirectory = dataDirectory
+    }
+
+    package func port(of service: ServiceName) -> Int { ports[service] ?? service.defaultPort }
+
+    package var isAllInOne: Bool { services == Set(ServiceName.allCases) }
+
+    /// The base URL the gateway uses for `service`.
+    package func url(of service: ServiceName) -> String {
+        if let url = serviceURLs[service] { return url }
+        let host = services.contains(service) ? serviceHost : "127.0.0.1"
+        let connectHost = host == "0.0.0.0" ? "127.0.0.1" : host
+        return "http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(port(of: service))"
+    }
+
+    /// Reads the original platform's variables (`PORT`, `DB_URL`, `SECRET_KEY`) and their `ECOM_` forms.
+    package mutating func apply(environment: [String: String]) {
+        func value(_ names: String...) -> String? {
+            names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        }
+        if let url = value("ECOM_DATABASE_URL", "DB_URL", "DATABASE_URL") { databaseURL = url }
+        if let key = value("ECOM_SECRET_KEY", "SECRET_KEY") { secretKey = key }
+        if let port = value("ECOM_PORT", "PORT").flatMap(Int.init) { ports[.gateway] = port }
+        if let host = value("ECOM_HOST", "HOST") { gatewayHost = host }
+        for service in ServiceName.allCases {
+            if let port = value(service.environmentPrefix + "PORT").flatMap(Int.init) { ports[service] = port }
+            if let url = value(service.environmentPrefix + "DATABASE_URL") { serviceDatabaseURLs[service] = url }
+            if let url = value(service.environmentPrefix + "URL") { serviceURLs[service] = url }
+        }
+        if let email = value("ECOM_ADMIN_EMAIL"), let password = value("ECOM_ADMIN_PASSWORD") {
+            seedAdmin = (email, password)
+        }
+    }
+
+    package static func defaultDataDirectory(environment: [String: String]) -> URL {
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("ecom")
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".local/share/ecom")
+    }
+}
+
+/// A reason `ecom serve` will not start, said in one line.
+package struct ServeError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}

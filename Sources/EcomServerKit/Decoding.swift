@@ -1,0 +1,153 @@
+import EcomAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A request body type that names the keys it accepts.
+///
+/// Unknown keys are refused so that a typo, or a field the caller may not set (`role`, `id`),
+/// never passes silently.
+package protocol APIRequestBody: Decodable {
+    static var fields: Set<String> { get }
+}
+
+/// Decodes JSON request bodies and turns every way they can be wrong into a 4xx in the ecom shape.
+package struct StrictJSONDecoder: RequestDecoder {
+    package init() {}
+
+    package func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, context: some RequestContext
+    ) async throws -> T {
+        if let contentType = request.headers[.contentType],
+            !contentType.lowercased().hasPrefix("application/json")
+        {
+            throw APIError(
+                .unsupportedMediaType, code: ErrorCode.unsupportedMediaType,
+                message: "send the body as application/json")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw APIError.from(status: .contentTooLarge)
+        }
+        return try Self.decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    package static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw APIError.badRequest(ErrorCode.invalidBody, "the body is not valid JSON")
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw APIError.badRequest(ErrorCode.invalidBody, "the body must be a JSON object")
+        }
+        if let body = type as? any APIRequestBody.Type {
+            let unknown = Set(dictionary.keys).subtracting(body.fields).sorted()
+            if let first = unknown.first {
+                throw APIError.badRequest(
+                    ErrorCode.unknownField, "unknown field \"\(first)\"", field: first)
+            }
+        }
+        do {
+            return try JSONDecoder.ecom.decode(type, from: data)
+        } catch let error as DecodingError {
+            throw Self.apiError(for: error)
+        }
+    }
+
+    static func apiError(for error: DecodingError) -> APIError {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            (codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }
+                .joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath, key)
+            return .invalidField(field, "\(field) is required")
+        case .valueNotFound(_, let context):
+            let field = path(context.codingPath)
+            return .invalidField(field, "\(field) must not be null")
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            return .invalidField(field, "\(field) must be \(Self.describe(type))")
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            return field.isEmpty
+                ? .badRequest(ErrorCode.invalidBody, "the body is not valid JSON")
+                : .invalidField(field, "\(field) has an invalid value")
+        @unknown default:
+            return .badRequest(ErrorCode.invalidBody, "the body could not be read")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "a boolean"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Double.Type: return "a number"
+        default: return "of another type"
+        }
+    }
+}
+
+extension Credentials: APIRequestBody {
+    package static let fields: Set<String> = ["email", "password"]
+}
+
+extension RefreshRequest: APIRequestBody {
+    package static let fields: Set<String> = ["refresh_token"]
+}
+
+extension PasswordChange: APIRequestBody {
+    package static let fields: Set<String> = ["current_password", "new_password"]
+}
+
+extension UserUpdate: APIRequestBody {
+    package static let fields: Set<String> = ["role", "disabled"]
+}
+
+// MARK: - Query parameters
+
+extension Request {
+    /// `?limit=` clamped to `1...Pagination.maximumLimit`; a value that is not a positive integer is a 400.
+    package func pageLimit() throws -> Int {
+        guard let text = uri.queryParameters.get("limit") else { return Pagination.defaultLimit }
+        guard let value = Int(text), value > 0 else {
+            throw APIError.badRequest(ErrorCode.invalidQuery, "limit must be a positive integer", field: "limit")
+        }
+        return min(value, Pagination.maximumLimit)
+    }
+
+    package func queryString(_ name: String) -> String? {
+        uri.queryParameters.get(name)
+    }
+}
+
+/// Opaque pagination cursors: the sort key of the last item returned, base64url-encoded.
+package enum Cursor {
+    package static func encode(_ parts: [String]) -> String {
+        let data = (try? JSONEncoder().encode(parts)) ?? Data()
+        return data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The parts of a cursor this service made, or 400 `invalid_query`.
+    package static func decode(_ cursor: String, count: Int) throws -> [String] {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+            let parts = try? JSONDecoder().decode([String].self, from: data), parts.count == count
+        else {
+            throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")
+        }
+        return parts
+    }
+}

@@ -1,0 +1,108 @@
+import EcomAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+
+/// Outermost middleware: gives every request an id, answers every error in the ecom shape,
+/// and logs one line per request (method, path, status, duration, request id).
+package struct RequestLogMiddleware: RouterMiddleware {
+    package typealias Context = EcomRequestContext
+
+    let service: String
+
+    package init(service: String) {
+        self.service = service
+    }
+
+    package func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        let requestID = Self.acceptableRequestID(request.headers[.requestID]) ?? UUID().uuidString.lowercased()
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = try Self.errorResponse(for: error, request: request, context: context)
+        }
+        response.headers[.requestID] = requestID
+
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        context.logger.info(
+            "\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", milliseconds))ms",
+            metadata: ["service": .string(service)])
+        Timer(
+            label: "ecom_http_request_duration_seconds",
+            dimensions: [("service", service), ("status", String(response.status.code))]
+        ).recordNanoseconds(Int64(milliseconds * 1_000_000))
+        return response
+    }
+
+    static func errorResponse(for error: any Error, request: Request, context: Context) throws -> Response {
+        guard let apiError = APIError.from(error) else {
+            context.logger.error("unexpected error", metadata: ["error": .string(String(reflecting: error))])
+            return try APIError.internalError.response(from: request, context: context)
+        }
+        if apiError.status == .serviceUnavailable {
+            context.logger.warning("dependency unavailable", metadata: ["error": .string(String(reflecting: error))])
+        }
+        return try apiError.response(from: request, context: context)
+    }
+
+    /// A caller's request id is kept only if it is short and plain, so it cannot forge log lines.
+    static func acceptableRequestID(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.utf8.count) else { return nil }
+        let allowed = value.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+        }
+        return allowed ? value : nil
+    }
+}
+
+/// Verifies a bearer token when one is presented and records who the caller is.
+///
+/// It never rejects by itself: routes that need a caller ask the context
+/// (`requireAccount()`, `requireAdmin()`, `requireService()`), and public routes ignore it.
+/// No identity header (`X-User-ID` and the like) is ever read.
+package struct AuthMiddleware: RouterMiddleware {
+    package typealias Context = EcomRequestContext
+
+    let tokens: TokenService
+
+    package init(tokens: TokenService) {
+        self.tokens = tokens
+    }
+
+    package func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let authorization = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        var context = context
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].lowercased() == "bearer" {
+            do {
+                context.principal = try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
+            } catch {
+                context.authFailure = error.description
+            }
+        } else {
+            context.authFailure = "use an Authorization: Bearer token"
+        }
+        return try await next(request, context)
+    }
+}
+
+extension HTTPField.Name {
+    package static let requestID = Self("X-Request-ID")!
+    package static let idempotencyKey = Self("Idempotency-Key")!
+}

@@ -1,0 +1,80 @@
+import EcomAPI
+import Foundation
+import Hummingbird
+import Metrics
+import Prometheus
+import Synchronization
+
+/// Process-wide metrics: every service in the process reports into one Prometheus registry,
+/// with a `service` label where it matters.
+package enum EcomMetrics {
+    package static let registry = PrometheusCollectorRegistry()
+    private static let bootstrapped = Mutex(false)
+
+    /// Installs the Prometheus backend for swift-metrics once per process.
+    package static func bootstrap() {
+        bootstrapped.withLock { done in
+            guard !done else { return }
+            done = true
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        }
+    }
+}
+
+/// One readiness check: a name and whether it passes right now.
+package typealias ReadinessCheck = @Sendable () async -> (name: String, ok: Bool)
+
+extension Router where Context == EcomRequestContext {
+    /// `GET /health` (the process is alive), `GET /ready` (every dependency answers) and
+    /// `GET /metrics` (Prometheus text), answered by every service and the gateway.
+    package func addOperationalRoutes(service: String, checks: [ReadinessCheck]) {
+        get("/health") { _, _ in
+            HealthStatus(status: "ok", service: service, checks: nil)
+        }
+        get("/ready") { _, _ -> Response in
+            var results: [String: Bool] = [:]
+            for check in checks {
+                let result = await check()
+                results[result.name] = result.ok
+            }
+            let ready = results.values.allSatisfy { $0 }
+            let body = HealthStatus(status: ready ? "ready" : "unavailable", service: service, checks: results)
+            let data = try JSONEncoder.ecom.encode(body)
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        get("/metrics") { _, _ -> Response in
+            var buffer: [UInt8] = []
+            EcomMetrics.registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+}
+
+package struct HealthStatus: ResponseEncodable, Decodable, Sendable {
+    package var status: String
+    package var service: String
+    package var checks: [String: Bool]?
+}
+
+/// Where one service listens.
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    package var description: String { "\(host):\(port)" }
+
+    /// Whether this address accepts connections from this machine only.
+    package var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,59 @@
+import EcomAPI
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every ecom service and the gateway.
+package struct EcomRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    /// The `X-Request-ID` of this request, taken from the caller or made here.
+    package var requestID: String = ""
+    /// Who the bearer token says the caller is, once `AuthMiddleware` has verified it.
+    package var principal: Principal?
+    /// Why a presented token was refused, so a route that needs one can say so.
+    package var authFailure: String?
+    package let remoteAddress: String?
+
+    package init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    package var maxUploadSize: Int { 1024 * 1024 }
+    package var requestDecoder: StrictJSONDecoder { StrictJSONDecoder() }
+    package var responseEncoder: JSONEncoder { .ecom }
+}
+
+extension EcomRequestContext {
+    /// The signed-in account (user or admin), or 401.
+    package func requireAccount() throws -> Principal {
+        guard let principal else { throw APIError.unauthorized(authFailure ?? "authentication required") }
+        guard principal.role == .user || principal.role == .admin, principal.userID != nil else {
+            throw APIError.forbidden("this route is for accounts")
+        }
+        return principal
+    }
+
+    /// An admin account, or 401/403.
+    package func requireAdmin() throws -> Principal {
+        let principal = try requireAccount()
+        guard principal.role == .admin else { throw APIError.forbidden("admin role required") }
+        return principal
+    }
+
+    /// Another ecom service holding a service token, or 401/403.
+    package func requireService() throws -> Principal {
+        guard let principal else { throw APIError.unauthorized(authFailure ?? "authentication required") }
+        guard principal.role == .service else { throw APIError.forbidden("service token required") }
+        return principal
+    }
+
+    /// The path parameter `name` as a UUID, or 400 `invalid_id`.
+    package func uuidParameter(_ name: String = "id") throws -> UUID {
+        guard let text = parameters.get(name), let id = UUID(uuidString: text) else {
+            throw APIError.badRequest(ErrorCode.invalidID, "\(name) must be a UUID", field: name)
+        }
+        return id
+    }
+}

@@ -1,0 +1,58 @@
+import EcomPostgres
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Brings a service's database up to date in the background, so the HTTP listener can answer
+/// `/health` (and `/ready` with 503) while PostgreSQL is still unreachable.
+///
+/// Retries with capped exponential backoff until the migrations and the follow-up work
+/// (seeding) succeed, then stays idle until shutdown.
+package final class DatabaseStartup: Service, Sendable {
+    private let pool: PostgresPool
+    private let migrations: [Migration]
+    private let afterMigrating: @Sendable () async throws -> Void
+    private let logger: Logger
+    private let done = Mutex(false)
+
+    package init(
+        pool: PostgresPool, migrations: [Migration], logger: Logger,
+        afterMigrating: @escaping @Sendable () async throws -> Void = {}
+    ) {
+        self.pool = pool
+        self.migrations = migrations
+        self.logger = logger
+        self.afterMigrating = afterMigrating
+    }
+
+    /// Whether the database has been migrated and seeded by this process.
+    package var isComplete: Bool { done.withLock { $0 } }
+
+    package func run() async throws {
+        var delay = Duration.milliseconds(250)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await migrate(pool, migrations: migrations, logger: logger)
+                try await afterMigrating()
+                done.withLock { $0 = true }
+                break
+            } catch {
+                logger.warning(
+                    "database not ready, retrying",
+                    metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                let wait = delay
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        try? await gracefulShutdown()
+    }
+
+    /// A readiness check: migrated, and the database answers now.
+    package var readinessCheck: ReadinessCheck {
+        { [self] in
+            guard isComplete else { return ("database", false) }
+            return ("database", await pool.ping())
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Crypto
+import EcomAPI
+import Foundation
+import JWTKit
+
+/// The HS256 signing key shared by every ecom service. At least 32 bytes, or nothing starts.
+package struct SigningKey: Sendable {
+    package static let minimumLength = 32
+    package let bytes: [UInt8]
+
+    package struct TooShort: Error, CustomStringConvertible {
+        package var length: Int
+        package var description: String {
+            "SECRET_KEY must be at least \(SigningKey.minimumLength) bytes (got \(length)); generate one with: openssl rand -base64 48"
+        }
+    }
+
+    package init(_ secret: String) throws {
+        let bytes = Array(secret.utf8)
+        guard bytes.count >= Self.minimumLength else { throw TooShort(length: bytes.count) }
+        self.bytes = bytes
+    }
+
+    /// A fresh random key, base64-encoded: what the embedded default keeps in its data directory.
+    package static func generateSecret() -> String {
+        Data(SymmetricKey(size: SymmetricKeySize(bitCount: 384)).withUnsafeBytes { Array($0) }).base64EncodedString()
+    }
+}
+
+/// Claims of every ecom access token.
+package struct AccessClaims: JWTPayload, Equatable {
+    package var sub: SubjectClaim
+    package var role: String
+    package var iss: IssuerClaim
+    package var aud: AudienceClaim
+    package var iat: IssuedAtClaim
+    package var exp: ExpirationClaim
+    package var nbf: NotBeforeClaim?
+    package var jti: IDClaim
+    /// The refresh-token family this access token was issued with, so "sign out my other sessions" can spare this one.
+    package var sid: String?
+
+    package func verify(using algorithm: some JWTAlgorithm) throws {
+        try exp.verifyNotExpired()
+        if let nbf { try nbf.verifyNotBefore(currentDate: Date().addingTimeInterval(TokenService.leeway)) }
+        try iss.verifyIssuer()
+    }
+}
+
+extension IssuerClaim {
+    fileprivate func verifyIssuer() throws {
+        guard value == TokenService.issuer else {
+            throw JWTError.claimVerificationFailure(failedClaim: self, reason: "unknown issuer")
+        }
+    }
+}
+
+/// Who a verified token speaks for.
+package struct Principal: Sendable, Equatable {
+    package var subject: String
+    package var role: Role
+    package var sessionID: UUID?
+
+    package var userID: UUID? { role == .service ? nil : UUID(uuidString: subject) }
+
+    package init(subject: String, role: Role, sessionID: UUID? = nil) {
+        self.subject = subject
+        self.role = role
+        self.sessionID = sessionID
+    }
+}
+
+/// Issues and verifies ecom's JWTs (HS256 only).
+///
+/// Account tokens carry the audience `ecom-api`; tokens one service shows another carry
+/// `ecom-services`, so neither is accepted where the other is expected.
+package struct TokenService: Sendable {
+    package static let issuer = "ecom"
+    package static let accountAudience = "ecom-api"
+    package static let serviceAudience = "ecom-services"
+    package static let accessTokenLifetime: TimeInterval = 15 * 60
+    package static let serviceTokenLifetime: TimeInterval = 5 * 60
+    static let leeway: TimeInterval = 5
+
+    private let keys: JWTKeyCollection
+
+    package init(key: SigningKey) async {
+        self.keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256)
+    }
+
+    package func issueAccessToken(userID: UUID, role: Role, sessionID: UUID?, now: Date = Date()) async throws -> String {
+        let now = Self.wholeSeconds(now)
+        let claims = AccessClaims(
+            sub: .init(value: userID.uuidString.lowercased()), role: role.rawValue,
+            iss: .init(value: Self.issuer), aud: .init(value: [Self.accountAudience]),
+            iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.accessTokenLifetime)),
+            nbf: nil, jti: .init(value: UUID().uuidString.lowercased()),
+            sid: sessionID?.uuidString.lowercased())
+        return try await keys.sign(claims)
+    }
+
+    package func issueServiceToken(service: String, now: Date = Date()) async throws -> String {
+        let now = Self.wholeSeconds(now)
+        let claims = AccessClaims(
+            sub: .init(value: service), role: Role.service.rawValue,
+            iss: .init(value: Self.issuer), aud: .init(value: [Self.serviceAudience]),
+            iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.serviceTokenLifetime)),
+            nbf: nil, jti: .init(value: UUID().uuidString.lowercased()), sid: nil)
+        return try await keys.sign(claims)
+    }
+
+    /// NumericDate claims in whole seconds, as other JWT libraries expect.
+    private static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
+    /// Signs arbitrary claims; for tests that need expired, early or foreign tokens.
+    package func sign(_ claims: AccessClaims, header: JWTHeader = JWTHeader()) async throws -> String {
+        try await keys.sign(claims, header: header)
+    }
+
+    package enum Failure: Error, Equatable, CustomStringConvertible {
+        case malformed, algorithm, signature, expired, notYetValid, claims, audience
+        package var description: String {
+            switch self {
+            case .malformed: "token is malformed"
+            case .algorithm: "token algorithm is not accepted"
+            case .signature: "token signature is invalid"
+            case .expired: "token has expired"
+            case .notYetValid: "token is not valid yet"
+            case .claims: "token claims are invalid"
+            case .audience: "token is not meant for this service"
+            }
+        }
+    }
+
+    /// Verifies signature, algorithm (pinned to HS256), expiry, issuer and audience.
+    package func verify(_ token: String) async throws(Failure) -> Principal {
+        guard Self.headerAlgorithm(of: token) == "HS256" else { throw .algorithm }
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(token, as: AccessClaims.self)
+        } catch let error as JWTError {
+            switch error.errorType {
+            case .signatureVerificationFailed: throw .signature
+            case .claimVerificationFailure:
+                if error.failedClaim is ExpirationClaim { throw .expired }
+                if error.failedClaim is NotBeforeClaim { throw .notYetValid }
+                throw .claims
+            default: throw .malformed
+            }
+        } catch {
+            throw .malformed
+        }
+        guard let role = Role(rawValue: claims.role) else { throw .claims }
+        let audience = role == .service ? Self.serviceAudience : Self.accountAudience
+        guard claims.aud.value.contains(audience), claims.aud.value.count == 1 else { throw .audience }
+        if role != .service, UUID(uuidString: claims.sub.value) == nil { throw .claims }
+        return Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap(UUID.init(uuidString:)))
+    }
+
+    /// The `alg` of a compact JWS header; checked before any key is used so `none` and
+    /// other algorithms are refused outright.
+    static func headerAlgorithm(of token: String) -> String? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let data = Data(base64URL: String(parts[0])),
+            let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return header["alg"] as? String
+    }
+}
+
+extension Data {
+    init?(base64URL text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}

@@ -1,0 +1,251 @@
+import EcomAPI
+import EcomPostgres
+import EcomServerKit
+import Foundation
+
+/// An account row, with what the API never shows.
+package struct UserRecord: Sendable, Equatable {
+    package var id: UUID
+    package var email: String
+    package var passwordHash: String
+    package var role: Role
+    package var disabled: Bool
+    package var createdAt: Date
+
+    package var api: User { User(id: id, email: email, role: role, disabled: disabled, createdAt: createdAt) }
+}
+
+/// Where a page of the account list ends.
+package struct UserListKey: Sendable, Equatable {
+    package var createdAt: String
+    package var id: UUID
+}
+
+/// What presenting a refresh token led to.
+package enum RefreshOutcome: Sendable, Equatable {
+    /// The token was current: it is now used, and `newTokenHash` is its successor in the family.
+    case rotated(UserRecord, familyID: UUID)
+    /// The token had been used before: the family is now revoked.
+    case reused
+    /// Unknown, expired, revoked, or the account is disabled.
+    case invalid
+}
+
+/// The users service's storage.
+package protocol UserRepository: Sendable {
+    /// Inserts an account; throws `APIError` `email_taken` (409) when the email exists.
+    func create(email: String, passwordHash: String, role: Role) async throws -> UserRecord
+    func find(email: String) async throws -> UserRecord?
+    func find(id: UUID) async throws -> UserRecord?
+    /// Accounts in sign-up order; `after` is the key of the last one already shown.
+    /// Returns the key of each account alongside it, to continue from.
+    func list(limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)]
+    /// Changes role and/or disabled state; disabling revokes every refresh family of the account.
+    func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord?
+    /// Sets a new hash and revokes the account's refresh families except `keeping`.
+    func changePassword(id: UUID, passwordHash: String, keeping family: UUID?) async throws
+
+    /// Starts a refresh family for a sign-in with its first token.
+    func startFamily(userID: UUID, tokenHash: String, expiresAt: Date) async throws -> UUID
+    /// Uses a refresh token and stores its successor, atomically.
+    func rotate(tokenHash: String, newTokenHash: String, expiresAt: Date) async throws -> RefreshOutcome
+    func revokeFamily(ofTokenHash tokenHash: String) async throws
+
+    /// Whether the key is locked out, and until when.
+    func lockedUntil(key: String) async throws -> Date?
+    /// Counts a failed sign-in; returns the lock-out end if the key is now locked.
+    func recordFailure(key: String) async throws -> Date?
+    func clearFailures(key: String) async throws
+
+    /// Removes what is past its retention: expired refresh tokens, old revoked families, stale failure counts.
+    func purgeExpired() async throws -> Int
+}
+
+/// `UserRepository` over PostgreSQL.
+package struct PostgresUserRepository: UserRepository {
+    let pool: PostgresPool
+
+    package init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    private static let columns = "id, email, password_hash, role, disabled_at IS NOT NULL AS disabled, created_at"
+
+    static func record(_ row: PostgresRow) throws -> UserRecord {
+        UserRecord(
+            id: try row.decode("id"), email: try row.decode("email"),
+            passwordHash: try row.decode("password_hash"),
+            role: Role(rawValue: try row.decode("role", as: String.self)) ?? .user,
+            disabled: try row.decode("disabled"), createdAt: try row.decode("created_at"))
+    }
+
+    package func create(email: String, passwordHash: String, role: Role) async throws -> UserRecord {
+        do {
+            let rows = try await pool.query(
+                "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING \(Self.columns)",
+                [UUID(), email, passwordHash, role.rawValue])
+            return try Self.record(rows[0])
+        } catch let error as PostgresError where error.kind == .uniqueViolation {
+            throw APIError.conflict(ErrorCode.emailTaken, "an account with this email exists", field: "email")
+        }
+    }
+
+    package func find(email: String) async throws -> UserRecord? {
+        try await pool.query("SELECT \(Self.columns) FROM users WHERE email = $1", [email]).first.map(Self.record)
+    }
+
+    package func find(id: UUID) async throws -> UserRecord? {
+        try await pool.query("SELECT \(Self.columns) FROM users WHERE id = $1", [id]).first.map(Self.record)
+    }
+
+    package func list(limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)] {
+        // The key keeps created_at as PostgreSQL prints it, so no precision is lost between pages.
+        let select = "SELECT \(Self.columns), created_at::text AS created_key FROM users"
+        let rows: [PostgresRow]
+        if let after {
+            rows = try await pool.query(
+                "\(select) WHERE (created_at, id) > ($1::timestamptz, $2) ORDER BY created_at, id LIMIT $3",
+                [after.createdAt, after.id, limit])
+        } else {
+            rows = try await pool.query("\(select) ORDER BY created_at, id LIMIT $1", [limit])
+        }
+        return try rows.map { row in
+            let record = try Self.record(row)
+            return (record, UserListKey(createdAt: try row.decode("created_key"), id: record.id))
+        }
+    }
+
+    package func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord? {
+        try await pool.transaction { connection in
+            let rows = try connection.query(
+                """
+                UPDATE users SET
+                    role = COALESCE($2, role),
+                    disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at
+                                       WHEN $3::boolean THEN COALESCE(disabled_at, now())
+                                       ELSE NULL END,
+                    updated_at = now()
+                WHERE id = $1 RETURNING \(Self.columns)
+                """, [id, role?.rawValue, disabled])
+            guard let row = rows.first else { return nil }
+            if disabled == true {
+                try connection.execute(
+                    """
+                    UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'account disabled'
+                    WHERE user_id = $1 AND revoked_at IS NULL
+                    """, [id])
+            }
+            return try Self.record(row)
+        }
+    }
+
+    package func changePassword(id: UUID, passwordHash: String, keeping family: UUID?) async throws {
+        try await pool.transaction { connection in
+            try connection.execute(
+                "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", [id, passwordHash])
+            try connection.execute(
+                """
+                UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'password changed'
+                WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2
+                """, [id, family])
+        }
+    }
+
+    package func startFamily(userID: UUID, tokenHash: String, expiresAt: Date) async throws -> UUID {
+        let family = UUID()
+        try await pool.transaction { connection in
+            try connection.execute("INSERT INTO refresh_families (id, user_id) VALUES ($1, $2)", [family, userID])
+            try connection.execute(
+                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)",
+                [tokenHash, family, expiresAt])
+        }
+        return family
+    }
+
+    package func rotate(tokenHash: String, newTokenHash: String, expiresAt: Date) async throws -> RefreshOutcome {
+        try await pool.transaction { connection in
+            // The row lock makes two presentations of one token serialize: the second sees
+            // `used_at` set and is treated as reuse.
+            let rows = try connection.query(
+                """
+                SELECT t.family_id, t.used_at IS NOT NULL AS used, t.expires_at < now() AS expired,
+                       f.revoked_at IS NOT NULL AS revoked, f.user_id
+                FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
+                WHERE t.token_hash = $1 FOR UPDATE OF t, f
+                """, [tokenHash])
+            guard let row = rows.first else { return .invalid }
+            let family: UUID = try row.decode("family_id")
+            if try row.decode("revoked", as: Bool.self) || row.decode("expired", as: Bool.self) {
+                return .invalid
+            }
+            if try row.decode("used", as: Bool.self) {
+                try connection.execute(
+                    "UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'refresh token reused' WHERE id = $1",
+                    [family])
+                return .reused
+            }
+            let userRows = try connection.query(
+                "SELECT \(Self.columns) FROM users WHERE id = $1", [try row.decode("user_id", as: UUID.self)])
+            guard let userRow = userRows.first else { return .invalid }
+            let user = try Self.record(userRow)
+            guard !user.disabled else { return .invalid }
+            try connection.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", [tokenHash])
+            try connection.execute(
+                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)",
+                [newTokenHash, family, expiresAt])
+            return .rotated(user, familyID: family)
+        }
+    }
+
+    package func revokeFamily(ofTokenHash tokenHash: String) async throws {
+        try await pool.execute(
+            """
+            UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'signed out'
+            WHERE revoked_at IS NULL AND id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+            """, [tokenHash])
+    }
+
+    package func lockedUntil(key: String) async throws -> Date? {
+        try await pool.query(
+            "SELECT locked_until FROM login_failures WHERE key = $1 AND locked_until > now()", [key]
+        ).first?.decode("locked_until", as: Date?.self)
+    }
+
+    package func recordFailure(key: String) async throws -> Date? {
+        // Five free failures; then each one locks the key for twice as long as the last, up to
+        // 15 minutes. A quiet quarter of an hour starts the count again.
+        let rows = try await pool.query(
+            """
+            INSERT INTO login_failures AS f (key, failures, last_failure_at) VALUES ($1, 1, now())
+            ON CONFLICT (key) DO UPDATE SET
+                failures = CASE WHEN f.last_failure_at < now() - interval '15 minutes' THEN 1 ELSE f.failures + 1 END,
+                last_failure_at = now()
+            RETURNING failures
+            """, [key])
+        let failures: Int = try rows[0].decode("failures")
+        guard failures > 5 else { return nil }
+        let seconds = min(1 << min(failures - 5, 10), 900)
+        let lockedUntil = Date().addingTimeInterval(TimeInterval(seconds))
+        try await pool.execute("UPDATE login_failures SET locked_until = $2 WHERE key = $1", [key, lockedUntil])
+        return lockedUntil
+    }
+
+    package func clearFailures(key: String) async throws {
+        try await pool.execute("DELETE FROM login_failures WHERE key = $1", [key])
+    }
+
+    package func purgeExpired() async throws -> Int {
+        try await pool.transaction { connection in
+            var removed = try connection.execute(
+                "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'")
+            removed += try connection.execute(
+                """
+                DELETE FROM refresh_families f WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id)
+                AND f.created_at < now() - interval '1 day'
+                """)
+            removed += try connection.execute(
+                "DELETE FROM login_failures WHERE last_failure_at < now() - interval '1 day'")
+            return removed
+        }
+    }
+}

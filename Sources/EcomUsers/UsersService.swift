@@ -1,0 +1,64 @@
+import EcomPostgres
+import EcomServerKit
+import Hummingbird
+import Logging
+
+/// The users service's routes behind the shared middleware.
+package func buildUsersRouter(
+    controller: UsersController, tokens: TokenService, checks: [ReadinessCheck]
+) -> Router<EcomRequestContext> {
+    let router = Router(context: EcomRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(service: "users"))
+    router.add(middleware: AuthMiddleware(tokens: tokens))
+    router.addOperationalRoutes(service: "users", checks: checks)
+    controller.addRoutes(to: router)
+    return router
+}
+
+package struct UsersConfiguration: Sendable {
+    package var address: ListenAddress
+    package var databaseURL: String
+    package var tokens: TokenService
+    /// An admin account to create at start unless its email exists.
+    package var seedAdmin: DemoAdmin?
+    package var poolSize: Int
+
+    package init(address: ListenAddress, databaseURL: String, tokens: TokenService, seedAdmin: DemoAdmin?, poolSize: Int = 8) {
+        self.address = address
+        self.databaseURL = databaseURL
+        self.tokens = tokens
+        self.seedAdmin = seedAdmin
+        self.poolSize = poolSize
+    }
+}
+
+/// The users service: its HTTP listener, its database start-up (migrations, seeding) and its housekeeping.
+package func buildUsersService(_ configuration: UsersConfiguration, logger: Logger) -> ServiceUnit {
+    var logger = logger
+    logger[metadataKey: "service"] = "users"
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let hasher = PasswordHasher()
+    let repository = PostgresUserRepository(pool: pool)
+    let controller = UsersController(repository: repository, hasher: hasher, tokens: configuration.tokens)
+    let seedAdmin = configuration.seedAdmin
+    let startup = DatabaseStartup(pool: pool, migrations: usersMigrations, logger: logger) { [logger] in
+        if let seedAdmin {
+            try await controller.seedAdmin(email: seedAdmin.email, password: seedAdmin.password, logger: logger)
+        }
+    }
+    let router = buildUsersRouter(controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck])
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
+        logger: logger)
+    let housekeeping = PeriodicTask(name: "users housekeeping", interval: .seconds(3600), logger: logger) { [logger] in
+        let removed = try await repository.purgeExpired()
+        if removed > 0 { logger.info("purged expired sign-in records", metadata: ["rows": "\(removed)"]) }
+    }
+    return ServiceUnit(
+        name: "users", address: configuration.address, services: [startup, application, housekeeping],
+        shutdown: {
+            await hasher.shutdown()
+            await pool.shutdown()
+        })
+}

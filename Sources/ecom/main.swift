@@ -1,0 +1,3 @@
+import EcomCLI
+
+await EcomCommand.start()

@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import EcomAPI
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The environment of the database-backed end-to-end tests.
+enum TestEnvironment {
+    static let databaseURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
+    static let hasDatabase = databaseURL != nil
+    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to a throwaway PostgreSQL superuser URL (.ci/test does)"
+
+    /// The built `ecom` executable, next to the test bundle.
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["ECOM_BINARY"] { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("ecom")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/ecom")
+    }
+
+    /// A port nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw HarnessError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An `ecom serve` process on free ports with its own databases, stopped at the end of a test.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let gatewayPort: Int
+    let servicePorts: [String: Int]
+    let databasePrefix: String
+    let output: URL
+    static let secret = "end-to-end-test-signing-key-0123456789abcdef"
+
+    var gateway: String { "http://127.0.0.1:\(gatewayPort)" }
+    func service(_ name: String) -> String { "http://127.0.0.1:\(servicePorts[name]!)" }
+
+    /// Starts `ecom serve` with an explicit test database and waits until the gateway is ready.
+    init(
+        arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
+        waitForReady: Bool = true
+    ) async throws {
+        gatewayPort = try TestEnvironment.freePort()
+        var ports: [String: Int] = [:]
+        for service in services { ports[service] = try TestEnvironment.freePort() }
+        servicePorts = ports
+        databasePrefix = "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("\(databasePrefix).log")
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["SECRET_KEY"] = Self.secret
+        environment["PORT"] = String(gatewayPort)
+        environment["ECOM_ADMIN_EMAIL"] = "root@example.com"
+        environment["ECOM_ADMIN_PASSWORD"] = "root-password-123"
+        environment["LOG_LEVEL"] = "info"
+        for (service, port) in ports { environment["ECOM_\(service.uppercased())_PORT"] = String(port) }
+        if let url = TestEnvironment.databaseURL {
+            environment["DB_URL"] = Self.url(url, database: databasePrefix)
+        }
+        environment.merge(extra) { $1 }
+        process.executableURL = TestEnvironment.binary
+        process.arguments = ["serve"] + arguments
+        process.environment = environment
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        if waitForReady { try await self.waitForReady() }
+    }
+
+    static func url(_ url: String, database: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.path = "/" + database
+        return components.string ?? url
+    }
+
+    func waitForReady(timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw HarnessError("ecom serve exited: \(log)") }
+            var ready = true
+            for base in [gateway] + servicePorts.keys.map(service) {
+                let response = try? await HTTP.send(.GET, base + "/ready")
+                if response?.status != .ok { ready = false }
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw HarnessError("ecom serve not ready in time: \(log)")
+    }
+
+    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits for the exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Stops the server and drops its databases.
+    func tearDown() async {
+        await stop()
+        if let url = TestEnvironment.databaseURL {
+            _ = try? await Self.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE '\(databasePrefix)%'")
+            let names = (try? await Self.psql(url, "SELECT datname FROM pg_database WHERE datname LIKE '\(databasePrefix)%'")) ?? ""
+            for name in names.split(separator: "\n") where !name.isEmpty {
+                _ = try? await Self.psql(url, "DROP DATABASE IF EXISTS \"\(name)\"")
+            }
+        }
+        try? FileManager.default.removeItem(at: output)
+    }
+
+    /// Runs one SQL statement with psql and returns its unaligned output.
+    static func psql(_ url: String, _ sql: String) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A small HTTP helper over AsyncHTTPClient for the tests.
+enum HTTP {
+    struct Reply {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var body: Data
+
+        func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+            try JSONDecoder.ecom.decode(T.self, from: body)
+        }
+
+        var errorCode: String? { (try? decode(APIErrorBody.self))?.error.code }
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    }
+
+    static func send(
+        _ method: HTTPMethod, _ url: String, json: (any Encodable)? = nil, raw: String? = nil,
+        token: String? = nil, headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONEncoder.ecom.encode(json)))
+        } else if let raw {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: raw))
+        }
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Reply(status: response.status, headers: response.headers, body: Data(buffer: body))
+    }
+}

@@ -1,0 +1,334 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The users service and the gateway, driven over HTTP through a real `ecom serve`.
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
+struct UsersEndToEndTests {
+    func withServer(_ body: (ServerProcess) async throws -> Void) async throws {
+        let server = try await ServerProcess()
+        do {
+            try await body(server)
+        } catch {
+            print(server.log)
+            await server.tearDown()
+            throw error
+        }
+        await server.tearDown()
+    }
+
+    func register(_ server: ServerProcess, _ email: String, _ password: String = "password123") async throws -> HTTP.Reply {
+        try await HTTP.send(.POST, server.gateway + "/api/users", json: Credentials(email: email, password: password))
+    }
+
+    func login(_ server: ServerProcess, _ email: String, _ password: String = "password123") async throws -> TokenPair {
+        let reply = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: email, password: password))
+        try #require(reply.status == .ok, "login failed: \(String(decoding: reply.body, as: UTF8.self))")
+        return try reply.decode()
+    }
+
+    @Test("register, sign in and read the account, in snake_case JSON; emails are case-insensitive")
+    func registerAndSignIn() async throws {
+        try await withServer { server in
+            let created = try await register(server, "a@b.co")
+            #expect(created.status == .created)
+            let json = try #require(created.json)
+            #expect(Set(json.keys) == ["id", "email", "role", "disabled", "created_at"])
+            #expect(json["role"] as? String == "user")
+            #expect(created.headers.first(name: "X-Request-ID") != nil)
+
+            let duplicate = try await register(server, "A@B.co")
+            #expect(duplicate.status == .conflict)
+            #expect(duplicate.errorCode == ErrorCode.emailTaken)
+
+            let pair = try await login(server, "A@b.CO")
+            #expect(pair.tokenType == "Bearer")
+            #expect(pair.expiresIn == 900)
+            let me = try await HTTP.send(.GET, server.gateway + "/api/me", token: pair.token)
+            #expect(me.status == .ok)
+            #expect(try me.decode(User.self).email == "a@b.co")
+
+            let cookie = try #require(
+                try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "a@b.co", password: "password123"))
+                    .headers.first(name: "Set-Cookie"))
+            #expect(cookie.contains("HttpOnly"))
+            #expect(cookie.hasPrefix("refresh_token="))
+        }
+    }
+
+    @Test("bad registrations are 4xx with a stable code and create nothing")
+    func badRegistrations() async throws {
+        try await withServer { server in
+            let url = server.gateway + "/api/users"
+            let cases: [(String, HTTPResponseStatus, String)] = [
+                ("{", .badRequest, ErrorCode.invalidBody),
+                (#"{"email":"x@y.co"}"#, .badRequest, ErrorCode.invalidField),
+                (#"{"email":"x@y.co","password":12345678}"#, .badRequest, ErrorCode.invalidField),
+                (#"{"email":"x@y.co","password":"short"}"#, .badRequest, ErrorCode.invalidField),
+                (#"{"email":"not-an-email","password":"password123"}"#, .badRequest, ErrorCode.invalidField),
+                (#"{"email":"x@y.co","password":"password123","role":"admin"}"#, .badRequest, ErrorCode.unknownField),
+                (#"{"email":"x@y.co","password":"password123","id":"00000000-0000-0000-0000-000000000000"}"#, .badRequest, ErrorCode.unknownField),
+            ]
+            for (body, status, code) in cases {
+                let reply = try await HTTP.send(.POST, url, raw: body)
+                #expect(reply.status == status, "\(body)")
+                #expect(reply.errorCode == code, "\(body)")
+            }
+            let huge = try await HTTP.send(.POST, url, raw: #"{"email":"x@y.co","password":""# + String(repeating: "p", count: 2 * 1024 * 1024) + #""}"#)
+            #expect(huge.status == .payloadTooLarge)
+            #expect(huge.errorCode == ErrorCode.payloadTooLarge)
+            // None of the attempts above made an account.
+            let login = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "x@y.co", password: "password123"))
+            #expect(login.status == .unauthorized)
+        }
+    }
+
+    @Test("forged, expired and misused tokens are refused with 401")
+    func forgedTokens() async throws {
+        try await withServer { server in
+            _ = try await register(server, "victim@b.co")
+            let pair = try await login(server, "victim@b.co")
+            let parts = pair.token.split(separator: ".").map(String.init)
+            let header = { (alg: String) in Data(#"{"alg":"\#(alg)","typ":"JWT"}"#.utf8).base64URL }
+            let forgedPayload = String(decoding: Data(base64URL: parts[1])!, as: UTF8.self)
+                .replacingOccurrences(of: "\"role\":\"user\"", with: "\"role\":\"admin\"")
+            let tokens = [
+                "\(header("none")).\(Data(forgedPayload.utf8).base64URL).",
+                "\(header("HS512")).\(parts[1]).\(parts[2])",
+                "\(parts[0]).\(Data(forgedPayload.utf8).base64URL).\(parts[2])",
+                pair.refreshToken,
+                "garbage",
+            ]
+            for token in tokens {
+                let reply = try await HTTP.send(.GET, server.gateway + "/api/me", token: token)
+                #expect(reply.status == .unauthorized, "\(token)")
+                #expect(reply.errorCode == ErrorCode.unauthorized)
+            }
+            let anonymous = try await HTTP.send(.GET, server.gateway + "/api/me")
+            #expect(anonymous.status == .unauthorized)
+        }
+    }
+
+    @Test("refresh rotates the token; presenting a used one revokes the whole family")
+    func refreshRotationAndReuse() async throws {
+        try await withServer { server in
+            _ = try await register(server, "r@b.co")
+            let first = try await login(server, "r@b.co")
+            let rotated = try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            #expect(rotated.status == .ok)
+            let second: TokenPair = try rotated.decode()
+            #expect(second.refreshToken != first.refreshToken)
+            #expect(try await HTTP.send(.GET, server.gateway + "/api/me", token: second.token).status == .ok)
+
+            let reused = try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            #expect(reused.status == .unauthorized)
+            #expect(reused.errorCode == ErrorCode.invalidRefreshToken)
+            let successor = try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: second.refreshToken))
+            #expect(successor.status == .unauthorized)
+
+            // The cookie works as well as the body, and revoke ends the family.
+            let third = try await login(server, "r@b.co")
+            let viaCookie = try await HTTP.send(.POST, server.gateway + "/api/refresh", headers: [("Cookie", "refresh_token=\(third.refreshToken)")])
+            #expect(viaCookie.status == .ok)
+            let fourth: TokenPair = try viaCookie.decode()
+            #expect(try await HTTP.send(.POST, server.gateway + "/api/revoke", json: RefreshRequest(refreshToken: fourth.refreshToken)).status == .noContent)
+            #expect(try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: fourth.refreshToken)).status == .unauthorized)
+        }
+    }
+
+    @Test("racing refreshes with one token: at most one succeeds")
+    func racingRefresh() async throws {
+        try await withServer { server in
+            _ = try await register(server, "race@b.co")
+            let pair = try await login(server, "race@b.co")
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: pair.refreshToken)).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .ok }.count <= 1)
+            #expect(statuses.allSatisfy { $0 == .ok || $0 == .unauthorized })
+        }
+    }
+
+    @Test("repeated wrong passwords for one account are throttled with 429 and Retry-After")
+    func bruteForce() async throws {
+        try await withServer { server in
+            _ = try await register(server, "bf@b.co")
+            var statuses: [HTTPResponseStatus] = []
+            var retryAfter: String?
+            for _ in 0..<20 {
+                let reply = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "bf@b.co", password: "wrong-password"))
+                statuses.append(reply.status)
+                if reply.status == .tooManyRequests { retryAfter = reply.headers.first(name: "Retry-After") }
+            }
+            #expect(statuses.first == .unauthorized)
+            #expect(statuses.contains(.tooManyRequests))
+            #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests })
+            #expect(Int(try #require(retryAfter)) ?? 0 > 0)
+            // Another account is not affected.
+            _ = try await register(server, "other@b.co")
+            _ = try await login(server, "other@b.co")
+        }
+    }
+
+    @Test("services verify callers themselves and never trust an identity header")
+    func servicesVerifyCallers() async throws {
+        try await withServer { server in
+            let created = try await register(server, "direct@b.co")
+            let user: User = try created.decode()
+            let pair = try await login(server, "direct@b.co")
+            let users = server.service("users")
+
+            let spoofed = try await HTTP.send(.GET, users + "/api/me", headers: [("X-User-ID", user.id.uuidString)])
+            #expect(spoofed.status == .unauthorized)
+            let adminRoute = try await HTTP.send(.GET, users + "/admin/users", token: pair.token)
+            #expect(adminRoute.status == .forbidden)
+            let internalRoute = try await HTTP.send(.GET, users + "/internal/demo-admin", token: pair.token)
+            #expect(internalRoute.status == .forbidden)
+            let throughGateway = try await HTTP.send(.GET, server.gateway + "/admin/users", token: pair.token)
+            #expect(throughGateway.status == .forbidden)
+            let internalThroughGateway = try await HTTP.send(.GET, server.gateway + "/internal/demo-admin", token: pair.token)
+            #expect(internalThroughGateway.status == .notFound)
+        }
+    }
+
+    @Test("an admin lists accounts, grants the admin role and disables an account")
+    func administration() async throws {
+        try await withServer { server in
+            let admin = try await login(server, "root@example.com", "root-password-123")
+            #expect(admin.user.role == .admin)
+            for index in 0..<5 { _ = try await register(server, "member\(index)@b.co") }
+            let member = try await login(server, "member0@b.co")
+
+            var seen: [User] = []
+            var cursor: String?
+            repeat {
+                let query = "/admin/users?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let reply = try await HTTP.send(.GET, server.gateway + query, token: admin.token)
+                #expect(reply.status == .ok)
+                let page: Page<User> = try reply.decode()
+                #expect(page.items.count <= 2)
+                seen += page.items
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen.count == 6)
+            #expect(Set(seen.map(\.id)).count == 6)
+
+            let granted = try await HTTP.send(.PATCH, server.gateway + "/admin/users/\(member.user.id)", json: UserUpdate(role: .admin), token: admin.token)
+            #expect(granted.status == .ok)
+            #expect(try granted.decode(User.self).role == .admin)
+
+            let disabled = try await HTTP.send(.PATCH, server.gateway + "/admin/users/\(member.user.id)", json: UserUpdate(disabled: true), token: admin.token)
+            #expect(try disabled.decode(User.self).disabled)
+            let refresh = try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: member.refreshToken))
+            #expect(refresh.status == .unauthorized)
+            let signIn = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "member0@b.co", password: "password123"))
+            #expect(signIn.status == .forbidden)
+            #expect(signIn.errorCode == ErrorCode.accountDisabled)
+
+            let selfChange = try await HTTP.send(.PATCH, server.gateway + "/admin/users/\(admin.user.id)", json: UserUpdate(disabled: true), token: admin.token)
+            #expect(selfChange.status == .conflict)
+            let badID = try await HTTP.send(.PATCH, server.gateway + "/admin/users/nope", json: UserUpdate(disabled: true), token: admin.token)
+            #expect(badID.status == .badRequest)
+            #expect(badID.errorCode == ErrorCode.invalidID)
+            let missing = try await HTTP.send(.PATCH, server.gateway + "/admin/users/\(UUID())", json: UserUpdate(disabled: true), token: admin.token)
+            #expect(missing.status == .notFound)
+        }
+    }
+
+    @Test("changing the password revokes the other sessions and keeps this one")
+    func changePassword() async throws {
+        try await withServer { server in
+            _ = try await register(server, "pw@b.co")
+            let here = try await login(server, "pw@b.co")
+            let elsewhere = try await login(server, "pw@b.co")
+            let wrong = try await HTTP.send(
+                .POST, server.gateway + "/api/me/password", json: PasswordChange(currentPassword: "nope-nope", newPassword: "new-password-1"), token: here.token)
+            #expect(wrong.status == .forbidden)
+            let changed = try await HTTP.send(
+                .POST, server.gateway + "/api/me/password", json: PasswordChange(currentPassword: "password123", newPassword: "new-password-1"), token: here.token)
+            #expect(changed.status == .noContent)
+            #expect(try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: elsewhere.refreshToken)).status == .unauthorized)
+            #expect(try await HTTP.send(.POST, server.gateway + "/api/refresh", json: RefreshRequest(refreshToken: here.refreshToken)).status == .ok)
+            _ = try await login(server, "pw@b.co", "new-password-1")
+        }
+    }
+
+    @Test("the gateway answers unknown routes and unreachable services in the error shape")
+    func gatewayErrors() async throws {
+        try await withServer { server in
+            let unknown = try await HTTP.send(.GET, server.gateway + "/api/nothing-here")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.errorCode == ErrorCode.routeNotFound)
+            let withID = try await HTTP.send(.GET, server.gateway + "/api/nothing-here", headers: [("X-Request-ID", "trace-me-42")])
+            #expect(withID.headers.first(name: "X-Request-ID") == "trace-me-42")
+            #expect(server.log.contains("trace-me-42"))
+        }
+        // A gateway whose users service is not running answers 502.
+        let deadPort = try TestEnvironment.freePort()
+        let gateway = try await ServerProcess(
+            arguments: ["--only", "gateway"], environment: ["ECOM_USERS_URL": "http://127.0.0.1:\(deadPort)"], services: [],
+            waitForReady: false)
+        defer { Task { await gateway.tearDown() } }
+        var reply: HTTP.Reply?
+        for _ in 0..<100 {
+            reply = try? await HTTP.send(.POST, gateway.gateway + "/api/login", json: Credentials(email: "a@b.co", password: "password123"))
+            if reply != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(reply?.status == .badGateway)
+        #expect(reply?.errorCode == ErrorCode.badGateway)
+        let ready = try await HTTP.send(.GET, gateway.gateway + "/ready")
+        #expect(ready.status == .serviceUnavailable)
+        await gateway.stop()
+    }
+
+    @Test("a short SECRET_KEY stops the server with a one-line reason")
+    func shortSecret() async throws {
+        let server = try await ServerProcess(environment: ["SECRET_KEY": "short"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        let lines = server.log.split(separator: "\n").filter { $0.contains("SECRET_KEY") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("at least 32 bytes") == true)
+        await server.tearDown()
+    }
+
+    @Test("SIGTERM stops the server gracefully with status 0")
+    func gracefulShutdown() async throws {
+        let server = try await ServerProcess()
+        let status = await server.stop(signal: SIGTERM)
+        #expect(status == 0, "\(server.log)")
+        await server.tearDown()
+    }
+}
+
+extension ServerProcess {
+    /// Waits (up to a minute) for the process to exit by itself.
+    func stopWhenExited() async -> Int32 {
+        for _ in 0..<600 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        return await stop()
+    }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URL text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}

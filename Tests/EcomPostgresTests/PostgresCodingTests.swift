@@ -1,0 +1,100 @@
+import EcomPostgres
+import Foundation
+import Testing
+
+@Suite struct PostgresCodingTests {
+    static let someUUID = UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F")!
+
+    @Test("Parameters are encoded as PostgreSQL text", arguments: [
+        ("plain €", "plain €"),
+        (42, "42"),
+        (Int32(-7), "-7"),
+        (Int64.max, "9223372036854775807"),
+        (true, "t"),
+        (false, "f"),
+        (someUUID, "e621e1f8-c36c-495a-93fc-0c247a3e6e5f"),
+        (Data([0x00, 0xAB, 0xFF]), #"\x00abff"#),
+        (Data(), #"\x"#),
+        (Date(timeIntervalSince1970: 0), "1970-01-01T00:00:00.000000Z"),
+        (Date(timeIntervalSince1970: 1_795_636_608.123456), "2026-11-25T19:56:48.123456Z"),
+        (Date(timeIntervalSince1970: -0.5), "1969-12-31T23:59:59.500000Z"),
+        (Int?.some(1), "1"),
+        (Int?.none, nil),
+    ] as [(any PostgresEncodable, String?)])
+    func encoding(value: any PostgresEncodable, text: String?) {
+        #expect(value.postgresText == text)
+    }
+
+    @Test("timestamptz output is read in any offset", arguments: [
+        ("2026-11-25 19:56:48.123456+00", 1_795_636_608.123456),
+        ("2026-11-25 19:56:48+00", 1_795_636_608),
+        ("2026-11-25 21:26:48.5+01:30", 1_795_636_608.5),
+        ("2026-11-25 11:56:48-08", 1_795_636_608),
+        ("2026-11-25T19:56:48.123456Z", 1_795_636_608.123456),
+        ("2026-11-25 19:56:48", 1_795_636_608),
+        ("1969-12-31 23:59:59.999999+00", -0.000001),
+        ("2000-02-29 00:00:00+00", 951_782_400),
+    ])
+    func decodingDates(text: String, secondsSince1970: Double) throws {
+        let date = try Date(postgresText: text)
+        #expect(abs(date.timeIntervalSince1970 - secondsSince1970) < 0.000_000_5)
+    }
+
+    @Test("Malformed column text is rejected", arguments: [
+        { _ = try Date(postgresText: "infinity") },
+        { _ = try Date(postgresText: "2026-13-01 00:00:00+00") },
+        { _ = try Date(postgresText: "0044-03-15 12:00:00+00 BC") },
+        { _ = try Date(postgresText: "2026-11-25") },
+        { _ = try Data(postgresText: "abc") },
+        { _ = try Data(postgresText: #"\xabc"#) },
+        { _ = try Data(postgresText: #"\xzz"#) },
+        { _ = try Bool(postgresText: "true") },
+        { _ = try Int(postgresText: "1.5") },
+        { _ = try Int32(postgresText: "3000000000") },
+        { _ = try UUID(postgresText: "not-a-uuid") },
+    ] as [@Sendable () throws -> Void])
+    func rejectsMalformedText(decode: @Sendable () throws -> Void) {
+        #expect(throws: PostgresDecodingError.self) { try decode() }
+    }
+
+    @Test("Dates and bytes survive encoding and decoding", arguments: [
+        Date(timeIntervalSince1970: 1_795_636_608.123456), Date(timeIntervalSince1970: -86_400.25), Date(timeIntervalSince1970: 0),
+    ])
+    func dateRoundTrip(date: Date) throws {
+        let decoded = try Date(postgresText: #require(date.postgresText))
+        #expect(abs(decoded.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000_000_5)
+    }
+
+    @Test("Bytes survive encoding and decoding")
+    func bytesRoundTrip() throws {
+        let bytes = Data((0...255).map(UInt8.init))
+        #expect(try Data(postgresText: #require(bytes.postgresText)) == bytes)
+        #expect(try Data(postgresText: #"\xDEADbeef"#) == Data([0xDE, 0xAD, 0xBE, 0xEF]))
+    }
+
+    @Test("Scalars decode from their text form")
+    func scalars() throws {
+        #expect(try Int(postgresText: "-12") == -12)
+        #expect(try Int64(postgresText: "9223372036854775807") == .max)
+        #expect(try Bool(postgresText: "t") && !Bool(postgresText: "f"))
+        #expect(try UUID(postgresText: "e621e1f8-c36c-495a-93fc-0c247a3e6e5f") == Self.someUUID)
+        #expect(String(postgresText: "x") == "x")
+    }
+
+    @Test("SQLSTATEs map to error kinds", arguments: [
+        ("23505", .uniqueViolation),
+        ("23503", .foreignKeyViolation),
+        ("23514", .checkViolation),
+        ("23502", .notNullViolation),
+        ("40001", .serializationFailure),
+        ("40P01", .deadlock),
+        ("57014", .queryCanceled),
+        ("08006", .connectionFailure),
+        ("08001", .connectionFailure),
+        ("42P01", .other),
+        (nil, .other),
+    ] as [(String?, PostgresError.Kind)])
+    func sqlStateMapping(sqlState: String?, kind: PostgresError.Kind) {
+        #expect(PostgresError.Kind(sqlState: sqlState) == kind)
+    }
+}

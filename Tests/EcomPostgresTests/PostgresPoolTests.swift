@@ -1,0 +1,165 @@
+import EcomPostgres
+import Foundation
+import Logging
+import Testing
+
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct PostgresPoolTests {
+    @Test("Every supported type survives a round trip through a real table")
+    func roundTrip() async throws {
+        try await TestDatabase.withPool { pool, _ in
+            try await pool.execute("""
+                CREATE TABLE samples (
+                    s text, i bigint, i32 int, i64 bigint, b bool, u uuid, d timestamptz, bytes bytea, missing int
+                )
+                """)
+            let id = UUID()
+            let date = Date(timeIntervalSince1970: 1_795_636_608.123456)
+            let bytes = Data([0x00, 0x01, 0x7F, 0x80, 0xFF])
+            let inserted = try await pool.execute(
+                "INSERT INTO samples VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                ["Grüße, 'quotes' \\ and \"more\"", Int.min, Int32.max, Int64(-1), true, id, date, bytes, Int?.none]
+            )
+            #expect(inserted == 1)
+
+            let row = try #require(try await pool.query("SELECT * FROM samples").first)
+            #expect(try row.decode("s", as: String.self) == "Grüße, 'quotes' \\ and \"more\"")
+            #expect(try row.decode("i", as: Int.self) == Int.min)
+            #expect(try row.decode("i32", as: Int32.self) == Int32.max)
+            #expect(try row.decode("i64", as: Int64.self) == -1)
+            #expect(try row.decode("b", as: Bool.self))
+            #expect(try row.decode("u", as: UUID.self) == id)
+            #expect(try abs(row.decode("d", as: Date.self).timeIntervalSince(date)) < 0.000_000_5)
+            #expect(try row.decode("bytes", as: Data.self) == bytes)
+            #expect(try row.decode("missing", as: Int?.self) == nil)
+            #expect(try row.decode("i", as: Int?.self) == Int.min)
+            #expect(throws: PostgresDecodingError.self) { try row.decode("missing", as: Int.self) }
+            #expect(throws: PostgresDecodingError.self) { try row.decode("nonexistent", as: Int.self) }
+        }
+    }
+
+    @Test("A duplicate key surfaces as a unique violation naming the constraint")
+    func uniqueViolation() async throws {
+        try await TestDatabase.withPool { pool, _ in
+            try await pool.execute("CREATE TABLE users (email text CONSTRAINT users_email_key UNIQUE)")
+            try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
+            let error = try await #require(throws: PostgresError.self) {
+                try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
+            }
+            #expect(error.kind == .uniqueViolation)
+            #expect(error.sqlState == "23505")
+            #expect(error.constraint == "users_email_key")
+        }
+    }
+
+    @Test("A transaction whose body throws is rolled back and its connection reused cleanly")
+    func rollback() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, url in
+            try await pool.execute("CREATE TABLE items (id int)")
+            await #expect(throws: ExpectedFailure.self) {
+                try await pool.transaction { connection in
+                    try connection.execute("INSERT INTO items VALUES (1)")
+                    throw ExpectedFailure()
+                }
+            }
+            await #expect(throws: PostgresError.self) {
+                try await pool.withConnection { connection in
+                    try connection.execute("BEGIN")
+                    try connection.execute("INSERT INTO items VALUES (2)")
+                    try connection.execute("SELECT 1/0")
+                }
+            }
+            // Had the connection stayed in a transaction, this row would be invisible to other sessions.
+            try await pool.execute("INSERT INTO items VALUES (3)")
+            let ids = try await TestDatabase.withPool(url: url, size: 1) { other in
+                try await other.query("SELECT id FROM items").map { try $0.decode("id", as: Int.self) }
+            }
+            #expect(ids == [3])
+        }
+    }
+
+    @Test("Conflicting serializable transactions are retried until both succeed")
+    func serializationRetry() async throws {
+        try await TestDatabase.withPool(size: 2) { pool, _ in
+            try await pool.execute("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
+            try await pool.execute("INSERT INTO accounts VALUES (1, 0), (2, 0)")
+            let attempts = Counter()
+            // Write skew: each reads both rows, then writes its own, so SSI must abort one of the first attempts.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in [1, 2] {
+                    group.addTask {
+                        try await pool.transaction(isolation: .serializable) { connection in
+                            attempts.increment()
+                            _ = try connection.query("SELECT sum(balance) FROM accounts")
+                            _ = try connection.query("SELECT pg_sleep(0.3)")
+                            try connection.execute("UPDATE accounts SET balance = balance + 1 WHERE id = $1", [id])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(attempts.value > 2)
+            let total = try await pool.query("SELECT sum(balance) AS total FROM accounts")[0].decode("total", as: Int.self)
+            #expect(total == 2)
+        }
+    }
+
+    @Test("The pool never opens more connections than its size, and every caller gets a turn")
+    func bounded() async throws {
+        try await TestDatabase.withPool(size: 3) { pool, _ in
+            let highest = Counter()
+            let finished = try await withThrowingTaskGroup(of: Void.self, returning: Int.self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        try await pool.withConnection { connection in
+                            let open = try connection.query(
+                                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                            )[0].decode("n", as: Int.self)
+                            highest.recordMaximum(open)
+                            _ = try connection.query("SELECT pg_sleep(0.05)")
+                        }
+                    }
+                }
+                return try await group.reduce(0) { count, _ in count + 1 }
+            }
+            #expect(finished == 12)
+            #expect((1...3).contains(highest.value))
+        }
+    }
+
+    @Test("A connection the server dropped is replaced on the next call")
+    func reconnects() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, url in
+            let first = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
+            try await TestDatabase.withPool(url: url, size: 1) { other in
+                _ = try await other.query("SELECT pg_terminate_backend($1)", [first])
+            }
+
+            let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+            #expect(error.kind == .connectionFailure)
+            let second = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
+            #expect(second != first)
+            #expect(await pool.ping())
+        }
+    }
+}
+
+@Suite struct PostgresPoolWithoutServerTests {
+    @Test("A server that is down makes calls fail with connectionFailure and ping answer false")
+    func serverDown() async throws {
+        let pool = PostgresPool(url: "postgresql://ecom@127.0.0.1:1/ecom", size: 2, logger: Logger(label: "test"))
+        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(error.kind == .connectionFailure)
+        #expect(await !pool.ping())
+        await pool.shutdown()
+    }
+
+    @Test("A database name that is not a plain identifier is refused before connecting")
+    func invalidDatabaseName() async throws {
+        for name in ["", "Shop", "shop; DROP DATABASE x", "\"x\"", String(repeating: "a", count: 64)] {
+            await #expect(throws: PostgresError.self) {
+                try await createDatabaseIfNeeded(serverURL: "postgresql://127.0.0.1:1/postgres", name: name)
+            }
+        }
+    }
+}

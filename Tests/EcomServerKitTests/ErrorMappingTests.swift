@@ -1,0 +1,109 @@
+import EcomAPI
+import EcomPostgres
+import Foundation
+import Hummingbird
+import NIOFoundationCompat
+import HummingbirdTesting
+import Testing
+
+@testable import EcomServerKit
+
+struct Sample: Decodable, APIRequestBody {
+    var email: String
+    var quantity: Int
+    static let fields: Set<String> = ["email", "quantity"]
+}
+
+@Suite struct ErrorMappingTests {
+    static func makeRouter() -> Router<EcomRequestContext> {
+        let router = Router(context: EcomRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(service: "test"))
+        router.get("/conflict") { _, _ -> String in throw APIError.conflict("insufficient_stock", "not enough", field: "quantity") }
+        router.get("/database-down") { _, _ -> String in
+            throw PostgresError(kind: .connectionFailure, sqlState: nil, constraint: nil, message: "connection refused")
+        }
+        router.get("/unexpected") { _, _ -> String in throw CocoaError(.fileNoSuchFile) }
+        router.get("/items/:id") { _, context -> String in try context.uuidParameter().uuidString }
+        router.get("/limit") { request, _ -> String in String(try request.pageLimit()) }
+        router.post("/sample") { request, context -> String in
+            let body = try await request.decode(as: Sample.self, context: context)
+            return "\(body.email) \(body.quantity)"
+        }
+        return router
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var method: HTTPRequest.Method
+        var path: String
+        var body: String?
+        var status: HTTPResponse.Status
+        var code: String
+        var testDescription: String { "\(method) \(path) \(body ?? "") → \(status.code) \(code)" }
+    }
+
+    static let cases: [Case] = [
+        Case(method: .get, path: "/conflict", status: .conflict, code: "insufficient_stock"),
+        Case(method: .get, path: "/database-down", status: .serviceUnavailable, code: ErrorCode.serviceUnavailable),
+        Case(method: .get, path: "/unexpected", status: .internalServerError, code: ErrorCode.internalError),
+        Case(method: .get, path: "/nowhere", status: .notFound, code: ErrorCode.routeNotFound),
+        Case(method: .get, path: "/items/not-a-uuid", status: .badRequest, code: ErrorCode.invalidID),
+        Case(method: .get, path: "/limit?limit=0", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .get, path: "/limit?limit=ten", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .post, path: "/sample", body: "{", status: .badRequest, code: ErrorCode.invalidBody),
+        Case(method: .post, path: "/sample", body: "[1]", status: .badRequest, code: ErrorCode.invalidBody),
+        Case(method: .post, path: "/sample", body: #"{"email":"a@b.co"}"#, status: .badRequest, code: ErrorCode.invalidField),
+        Case(method: .post, path: "/sample", body: #"{"email":"a@b.co","quantity":"2"}"#, status: .badRequest, code: ErrorCode.invalidField),
+        Case(method: .post, path: "/sample", body: #"{"email":"a@b.co","quantity":2,"role":"admin"}"#, status: .badRequest, code: ErrorCode.unknownField),
+        Case(method: .post, path: "/sample", body: #"{"email":null,"quantity":2}"#, status: .badRequest, code: ErrorCode.invalidField),
+        Case(method: .post, path: "/sample", body: String(repeating: " ", count: 1024 * 1024 + 10), status: .contentTooLarge, code: ErrorCode.payloadTooLarge),
+    ]
+
+    @Test("errors map to their status and stable code", arguments: cases)
+    func mapping(_ example: Case) async throws {
+        let app = Application(router: Self.makeRouter())
+        try await app.test(.router) { client in
+            let body = example.body.map { ByteBuffer(string: $0) }
+            try await client.execute(
+                uri: example.path, method: example.method, headers: [.contentType: "application/json"], body: body
+            ) { response in
+                #expect(response.status == example.status)
+                #expect(response.headers[.requestID] != nil)
+                let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error.error.code == example.code)
+                #expect(!error.error.message.contains("Cocoa"))
+            }
+        }
+    }
+
+    @Test("a limit above the cap is clamped, not refused")
+    func limitClamped() async throws {
+        let app = Application(router: Self.makeRouter())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/limit?limit=1000000", method: .get) { response in
+                #expect(String(buffer: response.body) == "100")
+            }
+        }
+    }
+
+    @Test("a caller's request id is kept, a hostile one replaced")
+    func requestID() async throws {
+        let app = Application(router: Self.makeRouter())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/limit", method: .get, headers: [.requestID: "abc-123"]) { response in
+                #expect(response.headers[.requestID] == "abc-123")
+            }
+            try await client.execute(uri: "/limit", method: .get, headers: [.requestID: "bad id\nINFO forged"]) { response in
+                #expect(response.headers[.requestID] != "bad id\nINFO forged")
+                #expect(UUID(uuidString: response.headers[.requestID] ?? "") != nil)
+            }
+        }
+    }
+
+    @Test("cursors round-trip and tampered ones are refused")
+    func cursors() throws {
+        let cursor = Cursor.encode(["2026-11-25 19:56:48.123456+00", "abc"])
+        #expect(try Cursor.decode(cursor, count: 2) == ["2026-11-25 19:56:48.123456+00", "abc"])
+        #expect(throws: APIError.self) { try Cursor.decode(cursor, count: 3) }
+        #expect(throws: APIError.self) { try Cursor.decode("!!!", count: 2) }
+    }
+}

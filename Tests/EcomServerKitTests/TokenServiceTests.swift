@@ -1,0 +1,134 @@
+import Crypto
+import EcomAPI
+import Foundation
+import JWTKit
+import Testing
+
+@testable import EcomServerKit
+
+@Suite struct TokenServiceTests {
+    static let secret = "a-test-signing-key-that-is-long-enough-0123456789"
+    let tokens: TokenService
+    let user = UUID()
+
+    init() async throws {
+        tokens = await TokenService(key: try SigningKey(Self.secret))
+    }
+
+    func claims(
+        role: Role = .user, audience: String = TokenService.accountAudience, issuer: String = TokenService.issuer,
+        issuedAt: Date = Date(), expiresIn: TimeInterval = 900, notBefore: Date? = nil
+    ) -> AccessClaims {
+        AccessClaims(
+            sub: .init(value: user.uuidString), role: role.rawValue, iss: .init(value: issuer),
+            aud: .init(value: [audience]), iat: .init(value: issuedAt),
+            exp: .init(value: issuedAt.addingTimeInterval(expiresIn)), nbf: notBefore.map { .init(value: $0) },
+            jti: .init(value: UUID().uuidString), sid: nil)
+    }
+
+    @Test("an issued access token verifies to its account and role")
+    func roundTrip() async throws {
+        let session = UUID()
+        let token = try await tokens.issueAccessToken(userID: user, role: .admin, sessionID: session)
+        let principal = try await tokens.verify(token)
+        #expect(principal.userID == user)
+        #expect(principal.role == .admin)
+        #expect(principal.sessionID == session)
+    }
+
+    @Test("a service token verifies as the service role without an account")
+    func serviceToken() async throws {
+        let token = try await tokens.issueServiceToken(service: "gateway")
+        let principal = try await tokens.verify(token)
+        #expect(principal.role == .service)
+        #expect(principal.subject == "gateway")
+        #expect(principal.userID == nil)
+    }
+
+    @Test("a token signed with another key is refused")
+    func wrongKey() async throws {
+        let other = await TokenService(key: try SigningKey(String(repeating: "x", count: 40)))
+        let token = try await other.issueAccessToken(userID: user, role: .user, sessionID: nil)
+        await #expect(throws: TokenService.Failure.signature) { try await tokens.verify(token) }
+    }
+
+    @Test("an expired token is refused")
+    func expired() async throws {
+        let token = try await tokens.sign(claims(issuedAt: Date().addingTimeInterval(-3600)))
+        await #expect(throws: TokenService.Failure.expired) { try await tokens.verify(token) }
+    }
+
+    @Test("a token that is not valid yet is refused")
+    func notYetValid() async throws {
+        let token = try await tokens.sign(claims(notBefore: Date().addingTimeInterval(600)))
+        await #expect(throws: TokenService.Failure.notYetValid) { try await tokens.verify(token) }
+    }
+
+    @Test("a token from another issuer is refused")
+    func wrongIssuer() async throws {
+        let token = try await tokens.sign(claims(issuer: "someone-else"))
+        await #expect(throws: TokenService.Failure.claims) { try await tokens.verify(token) }
+    }
+
+    @Test("an account token with the service audience is refused, and a service token with the account audience")
+    func wrongAudience() async throws {
+        let account = try await tokens.sign(claims(role: .user, audience: TokenService.serviceAudience))
+        await #expect(throws: TokenService.Failure.audience) { try await tokens.verify(account) }
+        let service = try await tokens.sign(claims(role: .service, audience: TokenService.accountAudience))
+        await #expect(throws: TokenService.Failure.audience) { try await tokens.verify(service) }
+    }
+
+    @Test("alg none is refused")
+    func algNone() async throws {
+        let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URL
+        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        await #expect(throws: TokenService.Failure.algorithm) { try await tokens.verify("\(header).\(payload).") }
+    }
+
+    @Test("HS384 and HS512 signed with the right key are refused", arguments: ["HS384", "HS512"])
+    func otherHMACAlgorithms(algorithm: String) async throws {
+        let header = Data(#"{"alg":"\#(algorithm)","typ":"JWT"}"#.utf8).base64URL
+        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        let input = Data("\(header).\(payload)".utf8)
+        let key = SymmetricKey(data: Data(Self.secret.utf8))
+        let signature: Data =
+            algorithm == "HS384"
+            ? Data(HMAC<SHA384>.authenticationCode(for: input, using: key))
+            : Data(HMAC<SHA512>.authenticationCode(for: input, using: key))
+        await #expect(throws: TokenService.Failure.algorithm) {
+            try await tokens.verify("\(header).\(payload).\(signature.base64URL)")
+        }
+    }
+
+    @Test("an HS256 header on a tampered payload is refused")
+    func tamperedPayload() async throws {
+        let token = try await tokens.issueAccessToken(userID: user, role: .user, sessionID: nil)
+        let parts = token.split(separator: ".")
+        let forged = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        await #expect(throws: TokenService.Failure.signature) {
+            try await tokens.verify("\(parts[0]).\(forged).\(parts[2])")
+        }
+    }
+
+    @Test("garbage and opaque refresh tokens are refused", arguments: ["", "abc", "a.b.c", "dGhpcyBpcyBub3QgYSBqd3Q"])
+    func garbage(token: String) async throws {
+        await #expect(throws: TokenService.Failure.self) { try await tokens.verify(token) }
+    }
+
+    @Test("a signing key shorter than 32 bytes is refused", arguments: ["", "short", String(repeating: "k", count: 31)])
+    func shortKey(secret: String) {
+        #expect(throws: SigningKey.TooShort.self) { try SigningKey(secret) }
+    }
+
+    @Test("a generated secret is long enough")
+    func generatedSecret() throws {
+        _ = try SigningKey(SigningKey.generateSecret())
+    }
+}
+
+extension Data {
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
