@@ -6,6 +6,29 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What every service module builds on. Services never depend on one another.
+let serviceDependencies: [Target.Dependency] = [
+    "EcomAPI",
+    "EcomServerKit",
+    "EcomPostgres",
+    "EcomMessaging",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Metrics", package: "swift-metrics"),
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
+let serviceTestDependencies: [Target.Dependency] = [
+    "EcomAPI",
+    "EcomServerKit",
+    "EcomPostgres",
+    "EcomMessaging",
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "NIOFoundationCompat", package: "swift-nio"),
+]
+
 let package = Package(
     name: "ecom",
     platforms: [.macOS(.v15)],
@@ -38,6 +61,7 @@ let package = Package(
             name: "EcomCLI",
             dependencies: [
                 "EcomAPI",
+                "EcomClient",
                 "EcomServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +86,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -78,6 +106,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EcomProducts",
+            dependencies: serviceDependencies,
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EcomCart",
+            dependencies: serviceDependencies,
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EcomOrders",
+            dependencies: serviceDependencies,
             swiftSettings: swiftSettings
         ),
         .target(
@@ -104,7 +147,11 @@ let package = Package(
                 "EcomServerKit",
                 "EcomPostgres",
                 "EcomUsers",
+                "EcomProducts",
+                "EcomCart",
+                "EcomOrders",
                 "EcomGateway",
+                "EcomMessaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -121,6 +168,28 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Events: outbox relay, inbox worker with retries and parking, local transport.
+        .target(
+            name: "EcomMessaging",
+            dependencies: [
+                "EcomAPI",
+                "EcomPostgres",
+                "EcomServerKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The typed gateway client the CLI uses, over URLSession; credentials and token refresh.
+        .target(
+            name: "EcomClient",
+            dependencies: ["EcomAPI"],
             swiftSettings: swiftSettings
         ),
 
@@ -157,6 +226,36 @@ let package = Package(
                 "EcomPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomMessagingTests",
+            dependencies: ["EcomMessaging", "EcomPostgres", "EcomAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomProductsTests",
+            dependencies: serviceTestDependencies + ["EcomProducts"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomCartTests",
+            dependencies: serviceTestDependencies + ["EcomCart"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomOrdersTests",
+            dependencies: serviceTestDependencies + ["EcomOrders"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomClientTests",
+            dependencies: ["EcomClient", "EcomAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomCLITests",
+            dependencies: ["EcomCLI", "EcomClient", "EcomAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

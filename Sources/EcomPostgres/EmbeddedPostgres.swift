@@ -148,16 +148,8 @@ package final class EmbeddedPostgres: Sendable {
     /// The server binaries' directory: `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
     private static func serverBinaries() throws -> URL {
         var candidates = [URL]()
-        let pgConfig = Process()
-        let output = Pipe()
-        pgConfig.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        pgConfig.arguments = ["pg_config", "--bindir"]
-        pgConfig.standardOutput = output
-        pgConfig.standardError = FileHandle.nullDevice
-        if (try? pgConfig.run()) != nil {
-            let directory = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            pgConfig.waitUntilExit()
-            candidates.append(URL(fileURLWithPath: directory.trimmingCharacters(in: .whitespacesAndNewlines)))
+        if let pgConfig = try? spawn(["/usr/bin/env", "pg_config", "--bindir"]), pgConfig.status == 0 {
+            candidates.append(URL(fileURLWithPath: pgConfig.output.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         candidates += versions.compactMap { Int($0) }.sorted(by: >).map { URL(fileURLWithPath: "/usr/lib/postgresql/\($0)/bin") }
@@ -174,31 +166,56 @@ package final class EmbeddedPostgres: Sendable {
     /// Runs a server program, as `postgres` when we are root, logging its output instead of printing it.
     @discardableResult
     private func run(_ program: URL, _ arguments: [String], exitStatuses: Set<Int32> = [0]) throws -> Int32 {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (isRoot ? ["runuser", "-u", "postgres", "--"] : []) + [program.path] + arguments
-        // A directory the server's user can enter (it cannot enter /root).
-        process.currentDirectoryURL = layout.clusterDirectory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-
-        let succeeded = exitStatuses.contains(process.terminationStatus)
-        let lines = text.split(whereSeparator: \.isNewline)
+        // As root, start in a directory the server's user can enter (it cannot enter /root).
+        let asOwner = isRoot ? ["/usr/bin/env", "-C", layout.clusterDirectory.path, "runuser", "-u", "postgres", "--"] : []
+        let (status, output) = try Self.spawn(asOwner + [program.path] + arguments)
+        let succeeded = exitStatuses.contains(status)
+        let lines = output.split(whereSeparator: \.isNewline)
         for line in lines {
             logger.log(level: succeeded ? .debug : .error, "\(program.lastPathComponent): \(line)")
         }
         guard succeeded else {
             throw EmbeddedPostgresError(
-                "\(program.lastPathComponent) failed (exit status \(process.terminationStatus))"
-                    + (lines.last.map { ": \($0)" } ?? "")
+                "\(program.lastPathComponent) failed (exit status \(status))" + (lines.last.map { ": \($0)" } ?? "")
             )
         }
-        return process.terminationStatus
+        return status
+    }
+
+    /// Runs `arguments` (the first an absolute path) and returns its exit status and combined output.
+    ///
+    /// Not Foundation's `Process`: it notices the exit through a descriptor every descendant inherits, so it
+    /// would wait for the server `pg_ctl start` leaves running.
+    private static func spawn(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            throw EmbeddedPostgresError("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        let output = FileHandle(fileDescriptor: pipeEnds[0], closeOnDealloc: true)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
+        // Only the copies on 1 and 2 stay open, so the output ends when the program (not a daemon it starts) exits.
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let environment = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { (argv + environment).forEach { free($0) } }
+        var pid: pid_t = 0
+        let error = posix_spawn(&pid, arguments[0], &actions, nil, argv, environment)
+        close(pipeEnds[1])
+        guard error == 0 else {
+            throw EmbeddedPostgresError("cannot run \(arguments[0]): \(String(cString: strerror(error)))")
+        }
+        let text = String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS, which Swift does not import; a signal counts as 128 + its number, as in shells.
+        return (status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + status & 0x7F, text)
     }
 
     /// Logs the end of the server log, where the reason a start failed is written, and returns its last line.

@@ -1,0 +1,87 @@
+import Foundation
+
+/// The caller's cart, priced at current catalog prices.
+package struct Cart: Codable, Sendable, Equatable {
+    package var items: [CartLine]
+    package var totalCents: Int64
+    package var itemCount: Int
+    /// Changes on every edit and is never reused; an order records the version it was made from.
+    package var version: Int64
+
+    package init(items: [CartLine], totalCents: Int64, itemCount: Int, version: Int64) {
+        self.items = items
+        self.totalCents = totalCents
+        self.itemCount = itemCount
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case items, version
+        case totalCents = "total_cents"
+        case itemCount = "item_count"
+    }
+}
+
+package struct CartLine: Codable, Sendable, Equatable {
+    /// The line's id, for `PATCH`/`DELETE /api/cart/items/{id}`.
+    @LowercaseUUID package var id: UUID
+    @LowercaseUUID package var productID: UUID
+    package var name: String
+    package var unitPriceCents: Int64
+    package var quantity: Int
+    package var lineTotalCents: Int64
+    /// False when the product has been archived since it was added.
+    package var available: Bool
+
+    package init(
+        id: UUID, productID: UUID, name: String, unitPriceCents: Int64, quantity: Int, lineTotalCents: Int64,
+        available: Bool
+    ) {
+        self.id = id
+        self.productID = productID
+        self.name = name
+        self.unitPriceCents = unitPriceCents
+        self.quantity = quantity
+        self.lineTotalCents = lineTotalCents
+        self.available = available
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, quantity, available
+        case productID = "product_id"
+        case unitPriceCents = "unit_price_cents"
+        case lineTotalCents = "line_total_cents"
+    }
+}
+
+/// Body of `POST /api/cart/items`.
+package struct CartItemAdd: Codable, Sendable, Equatable {
+    @LowercaseUUID package var productID: UUID
+    package var quantity: Int
+
+    package init(productID: UUID, quantity: Int) {
+        self.productID = productID
+        self.quantity = quantity
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case quantity
+        case productID = "product_id"
+    }
+}
+
+/// Body of `PATCH /api/cart/items/{id}`.
+package struct CartItemUpdate: Codable, Sendable, Equatable {
+    package var quantity: Int
+
+    package init(quantity: Int) {
+        self.quantity = quantity
+    }
+}
+
+package enum CartLimits {
+    /// Most units of one product a cart line may hold.
+    package static let maximumQuantity = 1000
+    /// Most lines a cart may hold.
+    package static let maximumLines = 100
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// A product as the catalog shows it. Prices are integer cents.
+package struct Product: Codable, Sendable, Equatable {
+    @LowercaseUUID package var id: UUID
+    package var sku: String
+    package var name: String
+    package var description: String
+    package var priceCents: Int64
+    /// Units available to reserve now.
+    package var stock: Int
+    package var isActive: Bool
+    package var createdAt: Date
+    package var updatedAt: Date
+
+    package init(
+        id: UUID, sku: String, name: String, description: String, priceCents: Int64, stock: Int, isActive: Bool,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.priceCents = priceCents
+        self.stock = stock
+        self.isActive = isActive
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, sku, name, description, stock
+        case priceCents = "price_cents"
+        case isActive = "is_active"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// Body of `POST /admin/products`, and one entry of a catalog import (where `sku` is required).
+package struct ProductCreate: Codable, Sendable, Equatable {
+    /// Made from the id when absent.
+    package var sku: String?
+    package var name: String
+    package var description: String?
+    package var priceCents: Int64
+    package var stock: Int?
+    package var isActive: Bool?
+
+    package init(sku: String?, name: String, description: String?, priceCents: Int64, stock: Int?, isActive: Bool?) {
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.priceCents = priceCents
+        self.stock = stock
+        self.isActive = isActive
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sku, name, description, stock
+        case priceCents = "price_cents"
+        case isActive = "is_active"
+    }
+}
+
+/// Body of `PATCH /admin/products/{id}`: absent fields stay as they are.
+package struct ProductUpdate: Codable, Sendable, Equatable {
+    package var sku: String?
+    package var name: String?
+    package var description: String?
+    package var priceCents: Int64?
+    package var stock: Int?
+    package var isActive: Bool?
+
+    package init(
+        sku: String? = nil, name: String? = nil, description: String? = nil, priceCents: Int64? = nil,
+        stock: Int? = nil, isActive: Bool? = nil
+    ) {
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.priceCents = priceCents
+        self.stock = stock
+        self.isActive = isActive
+    }
+
+    package var isEmpty: Bool {
+        sku == nil && name == nil && description == nil && priceCents == nil && stock == nil && isActive == nil
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sku, name, description, stock
+        case priceCents = "price_cents"
+        case isActive = "is_active"
+    }
+}
+
+/// Body of `POST /admin/products/{id}/stock`: a signed change with its reason, kept in the stock ledger.
+package struct StockAdjustment: Codable, Sendable, Equatable {
+    package var delta: Int
+    package var reason: String
+
+    package init(delta: Int, reason: String) {
+        self.delta = delta
+        self.reason = reason
+    }
+}
+
+/// Body of `POST /admin/products/import`: an upsert by `sku`.
+package struct CatalogImport: Codable, Sendable {
+    package var products: [ProductCreate]
+
+    package init(products: [ProductCreate]) {
+        self.products = products
+    }
+}
+
+/// What an import did.
+package struct ImportResult: Codable, Sendable, Equatable {
+    package var created: Int
+    package var updated: Int
+    package var unchanged: Int
+
+    package init(created: Int, updated: Int, unchanged: Int) {
+        self.created = created
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// Routing keys of the `orders` exchange.
+package enum EventType {
+    package static let orderCreated = "order.created"
+    package static let orderCancelled = "order.cancelled"
+    package static let stockReserved = "stock.reserved"
+    package static let stockRejected = "stock.rejected"
+}
+
+/// The JSON envelope of every event: `{"id", "type", "occurred_at", "request_id", "data"}`.
+package struct Event<Payload: Codable & Sendable>: Codable, Sendable {
+    @LowercaseUUID package var id: UUID
+    package var type: String
+    package var occurredAt: Date
+    package var requestID: String?
+    package var data: Payload
+
+    package init(id: UUID = UUID(), type: String, occurredAt: Date = Date(), requestID: String?, data: Payload) {
+        self.id = id
+        self.type = type
+        self.occurredAt = occurredAt
+        self.requestID = requestID
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, data
+        case occurredAt = "occurred_at"
+        case requestID = "request_id"
+    }
+}
+
+/// The envelope without its payload: enough to route an event and deduplicate it.
+package struct EventHeader: Codable, Sendable {
+    @LowercaseUUID package var id: UUID
+    package var type: String
+    package var occurredAt: Date
+    package var requestID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, type
+        case occurredAt = "occurred_at"
+        case requestID = "request_id"
+    }
+}
+
+package struct OrderedQuantity: Codable, Sendable, Equatable {
+    @LowercaseUUID package var productID: UUID
+    package var quantity: Int
+
+    package init(productID: UUID, quantity: Int) {
+        self.productID = productID
+        self.quantity = quantity
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case quantity
+        case productID = "product_id"
+    }
+}
+
+/// `order.created`: reserve these quantities, and take these lines out of the cart.
+package struct OrderCreated: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+    @LowercaseUUID package var userID: UUID
+    package var cartVersion: Int64
+    package var lines: [OrderedQuantity]
+
+    package init(orderID: UUID, userID: UUID, cartVersion: Int64, lines: [OrderedQuantity]) {
+        self.orderID = orderID
+        self.userID = userID
+        self.cartVersion = cartVersion
+        self.lines = lines
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lines
+        case orderID = "order_id"
+        case userID = "user_id"
+        case cartVersion = "cart_version"
+    }
+}
+
+/// `order.cancelled`: release the order's reservation if one is held, and never make one later.
+package struct OrderCancelled: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+    package var reason: String
+
+    package init(orderID: UUID, reason: String) {
+        self.orderID = orderID
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case orderID = "order_id"
+    }
+}
+
+/// `stock.reserved`: every line of the order is reserved.
+package struct StockReserved: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+
+    package init(orderID: UUID) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case orderID = "order_id"
+    }
+}
+
+/// `stock.rejected`: nothing of the order is reserved.
+package struct StockRejected: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+    /// `insufficient_stock`, `product_unavailable` or `order_cancelled`.
+    package var reason: String
+    package var productID: UUID?
+
+    package init(orderID: UUID, reason: String, productID: UUID?) {
+        self.orderID = orderID
+        self.reason = reason
+        self.productID = productID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case orderID = "order_id"
+        case productID = "product_id"
+    }
+}
+
+/// An event a service stopped retrying; an admin can retry it.
+package struct ParkedEvent: Codable, Sendable, Equatable {
+    @LowercaseUUID package var id: UUID
+    package var service: String
+    package var type: String
+    package var attempts: Int
+    package var lastError: String?
+    package var parkedAt: Date?
+    package var body: String
+
+    package init(id: UUID, service: String, type: String, attempts: Int, lastError: String?, parkedAt: Date?, body: String) {
+        self.id = id
+        self.service = service
+        self.type = type
+        self.attempts = attempts
+        self.lastError = lastError
+        self.parkedAt = parkedAt
+        self.body = body
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, service, type, attempts, body
+        case lastError = "last_error"
+        case parkedAt = "parked_at"
+    }
+}
+
+// MARK: - Service-to-service bodies
+
+/// Body of the products service's `POST /internal/products/lookup`.
+package struct ProductLookup: Codable, Sendable {
+    package var ids: [UUID]
+
+    package init(ids: [UUID]) {
+        self.ids = ids
+    }
+}
+
+/// Body of the cart service's `POST /internal/carts/{user_id}/orders`: remove what this order took, once.
+package struct CartOrderApplied: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+    package var lines: [OrderedQuantity]
+
+    package init(orderID: UUID, lines: [OrderedQuantity]) {
+        self.orderID = orderID
+        self.lines = lines
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lines
+        case orderID = "order_id"
+    }
+}
