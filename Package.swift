@@ -17,6 +17,7 @@ let serviceDependencies: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Metrics", package: "swift-metrics"),
     .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
 
@@ -27,6 +28,7 @@ let serviceTestDependencies: [Target.Dependency] = [
     "EcomMessaging",
     .product(name: "HummingbirdTesting", package: "hummingbird"),
     .product(name: "NIOFoundationCompat", package: "swift-nio"),
+    .product(name: "Logging", package: "swift-log"),
 ]
 
 let package = Package(
@@ -230,7 +232,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomMessagingTests",
-            dependencies: ["EcomMessaging", "EcomPostgres", "EcomAPI"],
+            dependencies: ["EcomMessaging", "EcomPostgres", "EcomAPI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

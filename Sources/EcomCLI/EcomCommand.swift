@@ -1,4 +1,6 @@
 import ArgumentParser
+import EcomClient
+import Foundation
 
 /// The root of the `ecom` command tree.
 package struct EcomCommand: AsyncParsableCommand {
@@ -9,10 +11,35 @@ package struct EcomCommand: AsyncParsableCommand {
         abstract: "An online store from the command line, and the store's whole backend.",
         discussion: """
             Start the backend with `ecom serve`; it listens on http://localhost:8080 and, with \
-            no database configured, runs its own PostgreSQL under ~/.local/share/ecom.
+            no database configured, runs its own PostgreSQL under ~/.local/share/ecom. Then \
+            `ecom login`, browse with `ecom products list`, and check out with `ecom order create`.
+
+            Output: an aligned table on a terminal; tab-separated rows without a header when \
+            standard output is not a terminal; with --json, the API's JSON objects (list commands \
+            print an array). Messages and errors go to standard error. Lists print one page; \
+            --all follows every cursor, and otherwise the next cursor is printed to standard \
+            error as `next cursor: ...` for --cursor.
+
+            EXIT STATUS: 0 success (an empty list too); 1 the request failed (validation, \
+            conflict, not found, an order that ended rejected); 4 authentication needed or \
+            refused (run `ecom login`); 64 usage error; 69 the server could not be reached; \
+            75 a bounded wait ran out (the order is still pending).
+
+            ENVIRONMENT: ECOM_SERVER, the gateway's URL (default http://localhost:8080; \
+            --server wins); NO_COLOR, when set, turns color off; XDG_CONFIG_HOME, where \
+            credentials are kept. `ecom serve --help` lists the backend's variables.
+
+            FILES: $XDG_CONFIG_HOME/ecom/credentials.json (default \
+            ~/.config/ecom/credentials.json), the sessions, one per server URL, mode 0600 in a \
+            0700 directory; credentials.lock beside it serializes token refreshes between ecom \
+            processes.
             """,
         version: version,
-        subcommands: [Serve.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Account", subcommands: [Register.self, Login.self, Logout.self, Whoami.self, Passwd.self]),
+            CommandGroup(name: "Shopping", subcommands: [Products.self, Cart.self, Order.self]),
+            CommandGroup(name: "Running the store", subcommands: [Admin.self, Serve.self]),
+        ]
     )
 
     package init() {}
@@ -29,7 +56,27 @@ extension EcomCommand {
                 try command.run()
             }
         } catch {
+            if let message = failureMessage(for: error) {
+                Terminal.writeError("ecom: \(message)\n")
+                exit(withError: ExitCode(exitStatus(for: error)))
+            }
             exit(withError: error)
         }
+    }
+
+    /// The process status for an error (DESIGN §8): the client's mapping for failed requests,
+    /// argument-parser's for its own errors (64 for usage).
+    package static func exitStatus(for error: any Error) -> Int32 {
+        switch error {
+        case let error as ClientError: error.exitStatus
+        default: exitCode(for: error).rawValue
+        }
+    }
+
+    /// The one-line message for a failure that is not a usage error, or nil to let argument-parser
+    /// print its own (usage errors with help, `ExitCode` silently).
+    package static func failureMessage(for error: any Error) -> String? {
+        guard let error = error as? any LocalizedError, let description = error.errorDescription else { return nil }
+        return description
     }
 }

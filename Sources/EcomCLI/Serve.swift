@@ -24,7 +24,7 @@ extension EcomCommand {
                 """
         )
 
-        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these services (gateway, users).", valueName: "service"))
+        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these services (gateway, users, products, cart, orders).", valueName: "service"))
         var only: [String] = []
 
         @Option(name: .long, help: ArgumentHelp("Address the gateway listens on.", valueName: "address"))
@@ -45,8 +45,13 @@ extension EcomCommand {
         @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
         var logLevel: Logger.Level?
 
+        /// `--only` accepts names separated by spaces or commas.
+        var services: [String] {
+            only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+        }
+
         func validate() throws {
-            for name in only where ServiceName(rawValue: name) == nil {
+            for name in services where ServiceName(rawValue: name) == nil {
                 throw ValidationError("unknown service '\(name)'; choose from: \(ServiceName.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if let port, !(1...65535).contains(port) {
@@ -68,7 +73,7 @@ extension EcomCommand {
                 dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }
                     ?? ServeConfiguration.defaultDataDirectory(environment: environment))
             configuration.apply(environment: environment)
-            if !only.isEmpty { configuration.services = Set(only.compactMap(ServiceName.init(rawValue:))) }
+            if !services.isEmpty { configuration.services = Set(services.compactMap(ServiceName.init(rawValue:))) }
             if let host { configuration.gatewayHost = host }
             if let port { configuration.ports[.gateway] = port }
             if let serviceHost { configuration.serviceHost = serviceHost }

@@ -36,7 +36,24 @@ package enum RoutingTable {
         GatewayRoute("/admin/users", to: "users", access: .admin),
     ]
 
-    package static let all: [GatewayRoute] = users
+    package static let products: [GatewayRoute] = [
+        GatewayRoute("/api/products", to: "products", access: .public),
+        GatewayRoute("/admin/products", to: "products", access: .admin),
+        GatewayRoute("/admin/events/products", to: "products", access: .admin),
+    ]
+
+    package static let cart: [GatewayRoute] = [
+        GatewayRoute("/api/cart", to: "cart", access: .account),
+        GatewayRoute("/admin/events/cart", to: "cart", access: .admin),
+    ]
+
+    package static let orders: [GatewayRoute] = [
+        GatewayRoute("/api/orders", to: "orders", access: .account),
+        GatewayRoute("/admin/orders", to: "orders", access: .admin),
+        GatewayRoute("/admin/events/orders", to: "orders", access: .admin),
+    ]
+
+    package static let all: [GatewayRoute] = users + products + cart + orders
 
     static func route(for path: Substring, in table: [GatewayRoute]) -> GatewayRoute? {
         table.first { $0.matches(path) }

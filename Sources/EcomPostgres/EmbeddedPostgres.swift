@@ -98,8 +98,6 @@ package final class EmbeddedPostgres: Sendable {
         return descriptor
     }
 
-    // MARK: - Layout
-
     private struct Layout {
         var clusterDirectory: URL
         var pgdata: URL { clusterDirectory.appendingPathComponent("data") }
@@ -143,8 +141,6 @@ package final class EmbeddedPostgres: Sendable {
         }
     }
 
-    // MARK: - Running the server programs
-
     /// The server binaries' directory: `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
     private static func serverBinaries() throws -> URL {
         var candidates = [URL]()
@@ -186,7 +182,7 @@ package final class EmbeddedPostgres: Sendable {
     ///
     /// Not Foundation's `Process`: it notices the exit through a descriptor every descendant inherits, so it
     /// would wait for the server `pg_ctl start` leaves running.
-    private static func spawn(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func spawn(_ arguments: [String]) throws -> (status: Int32, output: String) {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {
             throw EmbeddedPostgresError("cannot create a pipe: \(String(cString: strerror(errno)))")

@@ -173,8 +173,6 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     package var postgresText: String? { self?.postgresText }
 }
 
-// MARK: - Calendar arithmetic (proleptic Gregorian, UTC)
-
 /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`): no calendar or formatter objects on hot paths.
 private func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
     let year = month <= 2 ? year - 1 : year

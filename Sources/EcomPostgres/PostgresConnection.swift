@@ -49,6 +49,7 @@ package final class PostgresConnection: Sendable {
             try Self.run(sql, params, on: connection) { result in
                 let columnCount = PQnfields(result)
                 var columns = [String: Int]()
+                // Backwards, so that of two same-named columns the first wins.
                 for column in (0..<columnCount).reversed() {
                     columns[String(cString: PQfname(result, column))] = Int(column)
                 }

@@ -1,5 +1,9 @@
+import EcomCart
 import EcomGateway
+import EcomMessaging
+import EcomOrders
 import EcomPostgres
+import EcomProducts
 import EcomServerKit
 import EcomUsers
 import Foundation
@@ -17,6 +21,13 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
     // A bad key is refused before anything is started or created.
     if let key = configuration.secretKey { _ = try SigningKey(key) }
     let selected = configuration.services.sorted()
+    let eventServices = configuration.services.intersection(ServeConfiguration.eventServices)
+    if !eventServices.isEmpty && eventServices != ServeConfiguration.eventServices {
+        throw ServeError(
+            "--only \(eventServices.map(\.rawValue).sorted().joined(separator: " ")) needs products, cart and orders in the same process: they exchange events in-process"
+        )
+    }
+    var catalogSeed = configuration.catalogSeed
     let needsDatabase = selected.contains { $0.databaseName != nil && configuration.serviceDatabaseURLs[$0] == nil }
 
     var embedded: EmbeddedPostgres?
@@ -39,6 +50,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         }
         if secret == nil { secret = try loadOrCreateSecret(in: configuration.dataDirectory) }
         if seedAdmin == nil { seedAdmin = .standard }
+        if catalogSeed == nil { catalogSeed = ServeConfiguration.findSampleCatalog() }
     } else if let base = configuration.databaseURL {
         let databaseServices = selected.filter { $0.databaseName != nil && databaseURLs[$0] == nil }
         if !configuration.isAllInOne && databaseServices.count == 1 {
@@ -60,6 +72,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             throw ServeError("SECRET_KEY is required with an explicit database or --only; generate one with: openssl rand -base64 48")
         }
         let tokens = await TokenService(key: try SigningKey(secret))
+        let transport = LocalTransport()
+        var events = EventBus.Settings()
+        events.holdOutbox = configuration.holdEvents
 
         var units: [ServiceUnit] = []
         for service in selected {
@@ -78,6 +93,28 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
                     buildUsersService(
                         UsersConfiguration(address: address, databaseURL: databaseURLs[.users]!, tokens: tokens, seedAdmin: seedAdmin),
                         logger: logger))
+            case .products:
+                units.append(
+                    buildProductsService(
+                        ProductsConfiguration(
+                            address: address, databaseURL: databaseURLs[.products]!, tokens: tokens, transport: transport,
+                            catalogSeed: catalogSeed),
+                        logger: logger))
+            case .cart:
+                units.append(
+                    buildCartService(
+                        CartConfiguration(
+                            address: address, databaseURL: databaseURLs[.cart]!, tokens: tokens, transport: transport,
+                            productsURL: configuration.url(of: .products), events: events),
+                        logger: logger))
+            case .orders:
+                units.append(
+                    buildOrdersService(
+                        OrdersConfiguration(
+                            address: address, databaseURL: databaseURLs[.orders]!, tokens: tokens, transport: transport,
+                            cartURL: configuration.url(of: .cart), productsURL: configuration.url(of: .products),
+                            pendingTimeout: configuration.pendingTimeout, events: events),
+                        logger: logger))
             }
         }
 
@@ -86,6 +123,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         }
         if embedded != nil {
             announce("database: embedded PostgreSQL under \(configuration.dataDirectory.path)")
+        }
+        if let catalogSeed, selected.contains(.products) {
+            announce("sample catalog: \(catalogSeed.path) (imported into an empty catalog)")
         }
         if let seedAdmin, embedded != nil, seedAdmin.email == DemoAdmin.standard.email {
             announce("demo admin: \(seedAdmin.email) / \(seedAdmin.password) (change it with: ecom passwd)")

@@ -3,7 +3,7 @@ import Foundation
 
 /// The services `ecom serve` can run.
 package enum ServiceName: String, CaseIterable, Sendable, Comparable {
-    case gateway, users
+    case gateway, users, products, cart, orders
 
     package static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
@@ -13,6 +13,9 @@ package enum ServiceName: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .gateway: 8080
         case .users: 8081
+        case .products: 8082
+        case .cart: 8083
+        case .orders: 8084
         }
     }
 
@@ -21,6 +24,9 @@ package enum ServiceName: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .gateway: nil
         case .users: "users"
+        case .products: "products"
+        case .cart: "carts"
+        case .orders: "orders"
         }
     }
 
@@ -46,6 +52,12 @@ package struct ServeConfiguration: Sendable {
     package var dataDirectory: URL
     /// An admin to create at start when the database is explicit.
     package var seedAdmin: (email: String, password: String)?
+    /// A catalog to import into an empty catalog; the embedded default finds `fixtures/catalog.json`.
+    package var catalogSeed: URL?
+    /// How long an order may stay pending before it is rejected with reason `timeout`.
+    package var pendingTimeout: Duration = .seconds(120)
+    /// Keeps events in the outboxes instead of publishing them (a switch for fault tests).
+    package var holdEvents = false
 
     package init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -80,6 +92,26 @@ package struct ServeConfiguration: Sendable {
         if let email = value("ECOM_ADMIN_EMAIL"), let password = value("ECOM_ADMIN_PASSWORD") {
             seedAdmin = (email, password)
         }
+        if let path = value("ECOM_CATALOG_SEED") { catalogSeed = URL(fileURLWithPath: path) }
+        if let seconds = value("ECOM_ORDER_PENDING_TIMEOUT").flatMap(Int.init), seconds > 0 {
+            pendingTimeout = .seconds(seconds)
+        }
+        holdEvents = value("ECOM_HOLD_EVENTS") == "1"
+    }
+
+    /// The services that exchange events; with the in-process transport they must share a process.
+    package static let eventServices: Set<ServiceName> = [.products, .cart, .orders]
+
+    /// `fixtures/catalog.json` in the working directory or above the executable (a checkout's build folder).
+    package static func findSampleCatalog() -> URL? {
+        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(directory)
+            directory.deleteLastPathComponent()
+        }
+        return candidates.lazy.map { $0.appendingPathComponent("fixtures/catalog.json") }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
     }
 
     package static func defaultDataDirectory(environment: [String: String]) -> URL {

@@ -276,8 +276,6 @@ package struct DemoAdminStatus: ResponseCodable, Sendable {
     }
 }
 
-extension User: ResponseEncodable {}
-extension Page: ResponseEncodable {}
 
 enum Validation {
     static let passwordRange = 8...1024

@@ -68,24 +68,24 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts `ecom serve` with an explicit test database and waits until the gateway is ready.
     init(
         arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
-        waitForReady: Bool = true
+        waitForReady: Bool = true, databasePrefix: String? = nil, gatewayPort: Int? = nil, servicePorts: [String: Int]? = nil
     ) async throws {
-        gatewayPort = try TestEnvironment.freePort()
+        self.gatewayPort = try gatewayPort ?? TestEnvironment.freePort()
         var ports: [String: Int] = [:]
         for service in services { ports[service] = try TestEnvironment.freePort() }
-        servicePorts = ports
-        databasePrefix = "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
-        output = FileManager.default.temporaryDirectory.appendingPathComponent("\(databasePrefix).log")
+        self.servicePorts = servicePorts ?? ports
+        self.databasePrefix = databasePrefix ?? "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.databasePrefix)-\(UUID().uuidString.prefix(6)).log")
 
         var environment = ProcessInfo.processInfo.environment
         environment["SECRET_KEY"] = Self.secret
-        environment["PORT"] = String(gatewayPort)
+        environment["PORT"] = String(self.gatewayPort)
         environment["ECOM_ADMIN_EMAIL"] = "root@example.com"
         environment["ECOM_ADMIN_PASSWORD"] = "root-password-123"
         environment["LOG_LEVEL"] = "info"
-        for (service, port) in ports { environment["ECOM_\(service.uppercased())_PORT"] = String(port) }
+        for (service, port) in self.servicePorts { environment["ECOM_\(service.uppercased())_PORT"] = String(port) }
         if let url = TestEnvironment.databaseURL {
-            environment["DB_URL"] = Self.url(url, database: databasePrefix)
+            environment["DB_URL"] = Self.url(url, database: self.databasePrefix)
         }
         environment.merge(extra) { $1 }
         process.executableURL = TestEnvironment.binary
@@ -193,5 +193,14 @@ enum HTTP {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Reply(status: response.status, headers: response.headers, body: Data(buffer: body))
+    }
+}
+
+extension ServerProcess {
+    /// Starts `ecom serve` again on the same databases and ports as a stopped server, without its extra environment.
+    convenience init(reusing previous: ServerProcess) async throws {
+        try await self.init(
+            services: Array(previous.servicePorts.keys), databasePrefix: previous.databasePrefix,
+            gatewayPort: previous.gatewayPort, servicePorts: previous.servicePorts)
     }
 }

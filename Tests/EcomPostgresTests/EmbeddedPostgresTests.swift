@@ -1,4 +1,4 @@
-import EcomPostgres
+@testable import EcomPostgres
 import Foundation
 import Logging
 import Testing
@@ -66,18 +66,13 @@ struct EmbeddedPostgresTests {
     }
 
     private func runAsClusterOwner(_ command: [String]) throws {
-        let binaries = try #require(
+        let newest = try #require(
             (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.compactMap { Int($0) }.max()
         )
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let program = "/usr/lib/postgresql/\(binaries)/bin/\(command[0])"
-        process.arguments = (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [program] + command.dropFirst()
-        process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let program = "/usr/lib/postgresql/\(newest)/bin/\(command[0])"
+        let asOwner = geteuid() == 0 ? ["/usr/bin/env", "-C", "/tmp", "runuser", "-u", "postgres", "--"] : []
+        // Not Foundation's Process, which would wait for the server pg_ctl leaves running.
+        let (status, output) = try EmbeddedPostgres.spawn(asOwner + [program] + command.dropFirst())
+        #expect(status == 0, "\(output)")
     }
 }

@@ -1,0 +1,115 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+extension EcomCommand {
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account.",
+            discussion: "The password is asked twice without echo, or read from --password-stdin. Sign in afterwards with `ecom login`.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(help: ArgumentHelp("The account's email address.", valueName: "email")) var email: String
+        @OptionGroup var password: PasswordOptions
+
+        func run() async throws {
+            let output = options.output
+            let user = try await options.client().register(email: email, password: try password.read(output, confirm: true))
+            try output.show(user)
+            output.message("Registered \(user.email). Sign in with `ecom login --email \(user.email)`.")
+        }
+    }
+
+    struct Login: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign in and keep the session for this server.",
+            discussion: """
+                The password is asked without echo, or read from --password-stdin. The session is \
+                kept in the credentials file and its access token renewed as needed.
+                """)
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(help: ArgumentHelp("The account's email address (asked when omitted on a terminal).", valueName: "email"))
+        var email: String?
+        @OptionGroup var password: PasswordOptions
+
+        func validate() throws {
+            if email == nil && (password.passwordStdin || !Terminal.isInteractive) {
+                throw ValidationError("--email is required when the password comes from standard input")
+            }
+        }
+
+        func run() async throws {
+            let output = options.output
+            let client = try options.client()
+            let email = try email ?? Terminal.ask("Email: ")
+            let user = try await client.login(email: email, password: try password.read(output, confirm: false))
+            try output.show(user)
+            output.message("Logged in to \(client.serverName) as \(user.email) (\(user.role.rawValue)).")
+        }
+    }
+
+    struct Logout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign out: revoke the session on the server and forget it here.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+
+        func run() async throws {
+            let client = try options.client()
+            if try await client.logout() {
+                options.output.message("Logged out of \(client.serverName).")
+            } else {
+                options.output.message("Not logged in to \(client.serverName).")
+            }
+        }
+    }
+
+    struct Whoami: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the signed-in account.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+
+        func run() async throws {
+            try options.output.show(try await options.client().me())
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change your password.",
+            discussion: """
+                Asks for the current and the new password without echo. With --password-stdin, \
+                reads the current password from the first line of standard input and the new one \
+                from the second. Other sessions of the account are signed out.
+                """)
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Flag(help: "Read the current and the new password from the first two lines of standard input.")
+        var passwordStdin = false
+
+        func validate() throws {
+            if !passwordStdin && !Terminal.isInteractive {
+                throw ValidationError("no terminal to ask for passwords; use --password-stdin")
+            }
+        }
+
+        func run() async throws {
+            let current: String
+            let new: String
+            if passwordStdin {
+                current = try Terminal.readLineFromStandardInput(what: "current password")
+                new = try Terminal.readLineFromStandardInput(what: "new password")
+            } else {
+                current = try Terminal.readSecret("Current password: ")
+                new = try Terminal.readSecret("New password: ")
+                guard try Terminal.readSecret("Confirm new password: ") == new else {
+                    throw ValidationError("the new passwords do not match")
+                }
+            }
+            try await options.client().changePassword(current: current, new: new)
+            options.output.message("Password changed.")
+        }
+    }
+}

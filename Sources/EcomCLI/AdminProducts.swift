@@ -1,0 +1,181 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+extension EcomCommand.Admin {
+    struct Products: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Manage the catalog.",
+            subcommands: [List.self, Create.self, Update.self, Delete.self, Stock.self, Import.self])
+    }
+}
+
+/// `--active` or `--inactive`: whether a product is on sale.
+enum Visibility: String, EnumerableFlag {
+    case active, inactive
+
+    static func help(for value: Visibility) -> ArgumentHelp? {
+        switch value {
+        case .active: "Put the product on sale."
+        case .inactive: "Take the product off sale (it stays in the catalog)."
+        }
+    }
+}
+
+extension EcomCommand.Admin.Products {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every product, including inactive and archived ones.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
+        var search: String?
+        @OptionGroup(title: "Paging") var page: PageOptions
+
+        func run() async throws {
+            let client = try options.client()
+            try await page.show(options.output, noun: "products") { try await client.allProducts(search: search, page: $0) }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a product to the catalog.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(help: ArgumentHelp("The product's name.", valueName: "name")) var name: String
+        @Option(help: ArgumentHelp("The price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
+        var price: Int64
+        @Option(help: ArgumentHelp("A unique stock-keeping unit (made from the id when omitted).", valueName: "sku")) var sku: String?
+        @Option(help: ArgumentHelp("What the product is.", valueName: "text")) var description: String?
+        @Option(help: ArgumentHelp("Units available at first.", valueName: "n")) var stock = 0
+        @Flag var visibility: Visibility = .active
+
+        func validate() throws {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
+            if stock < 0 { throw ValidationError("--stock must not be negative") }
+        }
+
+        func run() async throws {
+            let product = try await options.client().createProduct(
+                ProductCreate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility == .active))
+            try options.output.show(product)
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a product; what is not given stays as it is.",
+            discussion: "To add or remove units with a reason in the stock ledger, use `ecom admin products stock`.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Option(help: ArgumentHelp("A new name.", valueName: "name")) var name: String?
+        @Option(help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
+        var price: Int64?
+        @Option(help: ArgumentHelp("A new SKU.", valueName: "sku")) var sku: String?
+        @Option(help: ArgumentHelp("A new description.", valueName: "text")) var description: String?
+        @Option(help: ArgumentHelp("Set the units available.", valueName: "n")) var stock: Int?
+        @Flag var visibility: Visibility?
+
+        var update: ProductUpdate {
+            ProductUpdate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility.map { $0 == .active })
+        }
+
+        func validate() throws {
+            if update.isEmpty { throw ValidationError("nothing to change; give at least one of --name, --price, --sku, --description, --stock, --active, --inactive") }
+            if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
+            if let stock, stock < 0 { throw ValidationError("--stock must not be negative") }
+        }
+
+        func run() async throws {
+            try options.output.show(try await options.client().updateProduct(id, update))
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Archive a product: it leaves the catalog; past orders keep it.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @OptionGroup var confirmation: ConfirmationOptions
+
+        func run() async throws {
+            guard confirmation.confirm("Archive product \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
+            try await options.client().archiveProduct(id)
+            options.output.message("Product \(id.lowercased.prefix(8)) archived.")
+        }
+    }
+
+    struct Stock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add or remove units, with a reason kept in the stock ledger.",
+            discussion: "Examples: `--delta 50 --reason restock`, `--delta -2 --reason damaged`.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Option(parsing: .unconditional, help: ArgumentHelp("Units to add (negative to remove).", valueName: "n")) var delta: Int
+        @Option(help: ArgumentHelp("Why the stock changes.", valueName: "text")) var reason: String
+
+        func validate() throws {
+            if delta == 0 { throw ValidationError("--delta must not be 0") }
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must not be empty") }
+        }
+
+        func run() async throws {
+            try options.output.show(try await options.client().adjustStock(id, StockAdjustment(delta: delta, reason: reason)))
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update products from a catalog file, matched by SKU.",
+            discussion: """
+                The file holds {"products": [{"sku", "name", "description", "price_cents", \
+                "stock", "is_active"}, ...]}, the format of fixtures/catalog.json. Products are \
+                matched by sku, so importing the same file twice changes nothing.
+                """)
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The catalog file, or - for standard input.", valueName: "file"), completion: .file(extensions: ["json"]))
+        var file: String
+
+        func run() async throws {
+            let data: Data
+            do {
+                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw CommandFailure("cannot read \(file): \(error.localizedDescription)")
+            }
+            let catalog: CatalogImport
+            do {
+                catalog = try JSONDecoder.ecom.decode(CatalogImport.self, from: data)
+            } catch {
+                throw CommandFailure("\(file) is not a catalog: \(Self.describe(error))")
+            }
+            if let index = catalog.products.firstIndex(where: { ($0.sku ?? "").isEmpty }) {
+                throw CommandFailure("\(file): product \(index + 1) (\(catalog.products[index].name)) has no sku")
+            }
+            let output = options.output
+            let result = try await options.client().importCatalog(catalog)
+            try output.show(result)
+            output.message("Imported \(catalog.products.count) products: \(result.created) created, \(result.updated) updated, \(result.unchanged) unchanged.")
+        }
+
+        static func describe(_ error: any Error) -> String {
+            switch error {
+            case DecodingError.keyNotFound(let key, let context):
+                "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
+            case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+                DecodingError.dataCorrupted(let context):
+                "\(context.debugDescription) at \(path(context.codingPath))"
+            default:
+                "\(error)"
+            }
+        }
+
+        private static func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+extension EcomCommand {
+    struct Cart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fill and empty your cart.",
+            subcommands: [Show.self, Add.self, Set.self, Remove.self, Clear.self])
+    }
+}
+
+extension EcomCommand.Cart {
+    /// Validates a line quantity as the server will.
+    static func checkQuantity(_ quantity: Int) throws {
+        guard (1...CartLimits.maximumQuantity).contains(quantity) else {
+            throw ValidationError("the quantity must be between 1 and \(CartLimits.maximumQuantity)")
+        }
+    }
+
+    /// Prints a cart: its lines, and on a terminal its total.
+    static func show(_ cart: EcomAPI.Cart, _ output: Output) throws {
+        if output.isJSON { return output.write(try output.json(cart)) }
+        if cart.items.isEmpty {
+            if output.isTable { output.message("Your cart is empty.") }
+            return
+        }
+        output.write(output.render(Table(cart.items)))
+        if output.isTable {
+            let units = cart.itemCount == 1 ? "1 item" : "\(cart.itemCount) items"
+            output.write("\nTotal \(Money.format(cart.totalCents)) for \(units)\n")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the cart's lines and total.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+
+        func run() async throws {
+            try EcomCommand.Cart.show(try await options.client().cart(), options.output)
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a product in the cart.",
+            discussion: "Adding a product already in the cart adds to its line's quantity.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var productID: UUID
+        @Option(help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
+
+        func validate() throws {
+            try EcomCommand.Cart.checkQuantity(quantity)
+        }
+
+        func run() async throws {
+            let cart = try await options.client().addToCart(productID: productID, quantity: quantity)
+            try EcomCommand.Cart.show(cart, options.output)
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change the quantity of a cart line.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+        @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
+
+        func validate() throws {
+            try EcomCommand.Cart.checkQuantity(quantity)
+        }
+
+        func run() async throws {
+            let cart = try await options.client().setCartLine(lineID, quantity: quantity)
+            try EcomCommand.Cart.show(cart, options.output)
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a line out of the cart.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+
+        func run() async throws {
+            let cart = try await options.client().removeCartLine(lineID)
+            try EcomCommand.Cart.show(cart, options.output)
+        }
+    }
+
+    struct Clear: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Empty the cart.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @OptionGroup var confirmation: ConfirmationOptions
+
+        func run() async throws {
+            guard confirmation.confirm("Remove every line from your cart?") else { throw CommandFailure.cancelled }
+            try await options.client().clearCart()
+            options.output.message("Cart emptied.")
+        }
+    }
+}

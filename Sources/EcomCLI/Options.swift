@@ -1,0 +1,147 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+/// Options every store command takes.
+struct GlobalOptions: ParsableArguments {
+    static let defaultServer = "http://localhost:8080"
+
+    @Option(help: ArgumentHelp("The gateway's URL (default: $ECOM_SERVER, else \(Self.defaultServer)).", valueName: "url"))
+    var server: String?
+
+    @Flag(help: "Print the API's JSON on standard output: an object, or an array for lists.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print no progress or confirmation messages.")
+    var quiet = false
+
+    @Flag(help: "Never color the output (as does setting NO_COLOR).")
+    var noColor = false
+
+    func validate() throws {
+        _ = try serverURL()
+    }
+
+    /// `--server`, else `ECOM_SERVER`, else the default; an http(s) URL with a host.
+    func serverURL(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        let text = server ?? environment["ECOM_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultServer
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false,
+            url.query == nil, url.fragment == nil
+        else {
+            throw ValidationError("'\(text)' is not a server URL; expected something like \(Self.defaultServer)")
+        }
+        return url
+    }
+
+    func client() throws -> GatewayClient {
+        GatewayClient(server: try serverURL(), credentials: .standard())
+    }
+
+    var output: Output {
+        let environment = ProcessInfo.processInfo.environment
+        let terminal = Terminal.stdoutIsTerminal
+        let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
+        let format: Output.Format = json ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
+        return Output(format: format, quiet: quiet)
+    }
+}
+
+/// `--limit`, `--cursor` and `--all` of the list commands.
+struct PageOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Items per page, 1 to \(Pagination.maximumLimit) (default: \(Pagination.defaultLimit); \(Pagination.maximumLimit) with --all).", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Start at this cursor (printed as 'next cursor' by an earlier page).", valueName: "cursor"))
+    var cursor: String?
+
+    @Flag(help: "Follow every cursor and print all items.")
+    var all = false
+
+    func validate() throws {
+        if let limit, !(1...Pagination.maximumLimit).contains(limit) {
+            throw ValidationError("--limit must be between 1 and \(Pagination.maximumLimit)")
+        }
+        if cursor?.isEmpty == true { throw ValidationError("--cursor must not be empty") }
+    }
+
+    /// Fetches one page, or every page from the cursor on with `--all`.
+    func collect<Item>(_ fetch: (PageRequest) async throws -> Page<Item>) async throws -> (items: [Item], nextCursor: String?) {
+        var request = PageRequest(limit: all ? limit ?? Pagination.maximumLimit : limit, cursor: cursor)
+        var items: [Item] = []
+        while true {
+            let page = try await fetch(request)
+            items += page.items
+            guard all, let next = page.nextCursor else { return (items, all ? nil : page.nextCursor) }
+            request.cursor = next
+        }
+    }
+
+    /// Prints a list and, when more pages follow, the cursor to resume from.
+    func show<Item: Tabular & Encodable>(
+        _ output: Output, noun: String, _ fetch: (PageRequest) async throws -> Page<Item>
+    ) async throws {
+        let (items, next) = try await collect(fetch)
+        try output.show(items, noun: noun)
+        if let next { output.nextCursor(next) }
+    }
+}
+
+/// `--yes` of the destructive commands.
+struct ConfirmationOptions: ParsableArguments {
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation (required when standard input is not a terminal).")
+    var yes = false
+
+    func validate() throws {
+        try Self.check(yes: yes, interactive: Terminal.isInteractive)
+    }
+
+    static func check(yes: Bool, interactive: Bool) throws {
+        if !yes && !interactive {
+            throw ValidationError("--yes is required when standard input is not a terminal")
+        }
+    }
+
+    /// True when the action may go ahead: `--yes`, or the person at the terminal said yes.
+    func confirm(_ question: String) -> Bool {
+        yes || Terminal.confirm(question)
+    }
+}
+
+/// Where a password comes from: a prompt without echo, `--password-stdin`, or (with a warning) `--password`.
+struct PasswordOptions: ParsableArguments {
+    @Flag(help: "Read the password from the first line of standard input.")
+    var passwordStdin = false
+
+    @Option(help: ArgumentHelp("The password (visible to other users of this machine; prefer the prompt or --password-stdin).", valueName: "password"))
+    var password: String?
+
+    func validate() throws {
+        if passwordStdin && password != nil { throw ValidationError("--password and --password-stdin cannot be used together") }
+        if !passwordStdin && password == nil && !Terminal.isInteractive {
+            throw ValidationError("no terminal to ask for the password; use --password-stdin")
+        }
+    }
+
+    func read(_ output: Output, confirm: Bool) throws -> String {
+        if let password {
+            output.warning("a password on the command line can be seen by other users; use --password-stdin")
+            return password
+        }
+        if passwordStdin { return try Terminal.readLineFromStandardInput(what: "password") }
+        let password = try Terminal.readSecret("Password: ")
+        if confirm, try Terminal.readSecret("Confirm password: ") != password {
+            throw ValidationError("the passwords do not match")
+        }
+        return password
+    }
+}
+
+extension UUID: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(uuidString: argument)
+    }
+}
+
+extension OrderStatus: ExpressibleByArgument {}
+extension EventService: ExpressibleByArgument {}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+extension EcomCommand {
+    struct Order: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check out and follow your orders.",
+            subcommands: [Create.self, List.self, Show.self, Cancel.self],
+            aliases: ["orders"])
+    }
+}
+
+extension EcomCommand.Order {
+    /// Prints an order: its row, and on a terminal its lines.
+    static func show(_ order: EcomAPI.Order, _ output: Output) throws {
+        try output.show(order)
+        output.showDetail(Table(order.items))
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check out the cart as an order.",
+            discussion: """
+                The order starts pending while stock is reserved. By default the command waits \
+                (at most --wait-timeout seconds) until it is confirmed (exit 0) or rejected \
+                (exit 1, with the reason); an order still pending then exits 75. Every run sends \
+                an idempotency key (random unless --idempotency-key is given), so a request the \
+                network repeats never makes a second order; reuse a key to get the same order back.
+                """)
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Flag(help: "Return as soon as the order is placed, while it is still pending.")
+        var noWait = false
+        @Option(help: ArgumentHelp("Seconds to wait for the order to leave pending.", valueName: "seconds"))
+        var waitTimeout = 30
+        @Option(help: ArgumentHelp("A key naming this checkout; repeating it returns the same order.", valueName: "key"))
+        var idempotencyKey: String?
+
+        func validate() throws {
+            guard (1...3600).contains(waitTimeout) else { throw ValidationError("--wait-timeout must be between 1 and 3600 seconds") }
+            if let idempotencyKey {
+                guard (1...255).contains(idempotencyKey.utf8.count), idempotencyKey.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+                else { throw ValidationError("--idempotency-key must be 1 to 255 visible ASCII characters") }
+            }
+        }
+
+        func run() async throws {
+            let output = options.output
+            let client = try options.client()
+            let key = idempotencyKey ?? UUID().lowercased
+            let placed: (order: EcomAPI.Order, created: Bool)
+            do {
+                placed = try await client.createOrder(idempotencyKey: key)
+            } catch ClientError.unreachable(let server, let reason) {
+                output.warning("the order may have been placed; run again with --idempotency-key \(key) to find out without ordering twice")
+                throw ClientError.unreachable(server: server, reason: reason)
+            }
+            var order = placed.order
+            let name = "Order \(order.id.lowercased.prefix(8))"
+            if !placed.created { output.message("This checkout was already made; showing its order.") }
+            if order.status == .pending && !noWait {
+                output.message("\(name) placed; waiting for stock to be reserved…")
+                order = try await wait(for: order, client: client)
+            }
+            try EcomCommand.Order.show(order, output)
+            switch order.status {
+            case .pending where noWait:
+                output.message("\(name) is pending; follow it with `ecom order show \(order.id.lowercased)`.")
+            case .pending:
+                output.error("\(name) is still pending after \(waitTimeout)s; follow it with `ecom order show \(order.id.lowercased)`")
+                throw ExitCode(75)
+            case .rejected:
+                output.error("\(name) was rejected: \(order.reason ?? "no reason given")")
+                throw ExitCode.failure
+            case .confirmed:
+                output.message("\(name) confirmed: \(Money.format(order.totalCents)).")
+            case .cancelled, .shipped, .delivered:
+                output.message("\(name) is \(order.status.rawValue).")
+            }
+        }
+
+        /// Polls the order with growing pauses until it leaves `pending` or the wait runs out.
+        private func wait(for order: EcomAPI.Order, client: GatewayClient) async throws -> EcomAPI.Order {
+            let deadline = ContinuousClock.now + .seconds(waitTimeout)
+            var pause = Duration.milliseconds(100)
+            var order = order
+            while order.status == .pending {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { break }
+                try await Task.sleep(for: min(pause, remaining))
+                pause = min(pause * 2, .seconds(2))
+                order = try await client.order(order.id)
+            }
+            return order
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List your orders, newest first.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(help: ArgumentHelp("Only orders in this status.", valueName: "status")) var status: OrderStatus?
+        @OptionGroup(title: "Paging") var page: PageOptions
+
+        func run() async throws {
+            let client = try options.client()
+            try await page.show(options.output, noun: "orders") { try await client.orders(status: status, page: $0) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one of your orders and its lines.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+
+        func run() async throws {
+            try EcomCommand.Order.show(try await options.client().order(id), options.output)
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a pending or confirmed order; its stock goes back on sale.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @OptionGroup var confirmation: ConfirmationOptions
+
+        func run() async throws {
+            guard confirmation.confirm("Cancel order \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
+            let order = try await options.client().cancelOrder(id)
+            try EcomCommand.Order.show(order, options.output)
+            options.output.message("Order \(order.id.lowercased.prefix(8)) cancelled.")
+        }
+    }
+}

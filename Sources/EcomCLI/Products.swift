@@ -1,0 +1,43 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import Foundation
+
+extension EcomCommand {
+    struct Products: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Browse the catalog.",
+            subcommands: [List.self, Show.self],
+            aliases: ["product"])
+    }
+}
+
+extension EcomCommand.Products {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the products on sale.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
+        var search: String?
+        @OptionGroup(title: "Paging") var page: PageOptions
+
+        func run() async throws {
+            let client = try options.client()
+            try await page.show(options.output, noun: "products") { try await client.products(search: search, page: $0) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one product.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+
+        func run() async throws {
+            let output = options.output
+            let product = try await options.client().product(id)
+            try output.show(product)
+            if output.isTable, !product.description.isEmpty { output.write("\n\(product.description)\n") }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import EcomAPI
+import Foundation
+
+/// One value in a table, typed so each style can show it its own way.
+enum Cell: Equatable {
+    case text(String)
+    /// Shortened to its first 8 characters in aligned tables; whole when tab-separated.
+    case id(UUID)
+    case money(Int64)
+    case number(Int)
+    case status(OrderStatus)
+    case date(Date)
+
+    var isNumeric: Bool {
+        switch self {
+        case .money, .number: true
+        default: false
+        }
+    }
+
+    func text(_ style: Table.Style) -> String {
+        switch (self, style) {
+        case (.text(let text), _): String(text.map { $0 == "\t" || $0.isNewline ? " " : $0 })
+        case (.id(let id), .aligned): String(id.lowercased.prefix(8))
+        case (.id(let id), .tabSeparated): id.lowercased
+        case (.money(let cents), _): Money.format(cents)
+        case (.number(let number), _): String(number)
+        case (.status(let status), _): status.rawValue
+        case (.date(let date), .aligned): date.formatted(Self.readableDate)
+        case (.date(let date), .tabSeparated): date.formatted(.iso8601)
+        }
+    }
+
+    private static let readableDate = Date.VerbatimFormatStyle(
+        format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
+        timeZone: .current, calendar: Calendar(identifier: .gregorian))
+
+    /// ANSI color for statuses: green when settled well, yellow while moving, red when it failed.
+    var color: String? {
+        guard case .status(let status) = self else { return nil }
+        switch status {
+        case .confirmed, .delivered: return "\u{1B}[32m"
+        case .pending, .shipped: return "\u{1B}[33m"
+        case .rejected, .cancelled: return "\u{1B}[31m"
+        }
+    }
+}
+
+/// Rows under a header, printed aligned for people or tab-separated for programs.
+struct Table: Equatable {
+    enum Style: Equatable {
+        /// Header and padded columns, numbers right-aligned, optional color.
+        case aligned(color: Bool)
+        /// One line per row, cells joined by tabs, no header: for `cut`, `awk` and `while read`.
+        case tabSeparated
+    }
+
+    var headers: [String]
+    var rows: [[Cell]]
+
+    func render(_ style: Style) -> String {
+        switch style {
+        case .tabSeparated:
+            return rows.map { row in row.map { $0.text(style) }.joined(separator: "\t") + "\n" }.joined()
+        case .aligned(let color):
+            let texts = rows.map { row in row.map { $0.text(style) } }
+            let widths = headers.indices.map { column in
+                texts.reduce(headers[column].count) { max($0, $1[column].count) }
+            }
+            let numeric = headers.indices.map { column in rows.contains { $0[column].isNumeric } }
+            func line(_ cells: [String], colors: [String?]) -> String {
+                cells.indices.map { column -> String in
+                    let text = cells[column]
+                    let padding = String(repeating: " ", count: widths[column] - text.count)
+                    let shown = color ? colors[column].map { $0 + text + "\u{1B}[0m" } ?? text : text
+                    if numeric[column] { return padding + shown }
+                    return column == cells.count - 1 ? shown : shown + padding
+                }.joined(separator: "  ") + "\n"
+            }
+            let header = line(headers, colors: headers.map { _ in nil })
+            return header + zip(rows, texts).map { row, text in line(text, colors: row.map(\.color)) }.joined()
+        }
+    }
+}
+
+/// An API object that reads as one table row.
+protocol Tabular {
+    static var headers: [String] { get }
+    var cells: [Cell] { get }
+}
+
+extension Table {
+    init<Item: Tabular>(_ items: [Item]) {
+        self.init(headers: Item.headers, rows: items.map(\.cells))
+    }
+}
+
+extension Product: Tabular {
+    static let headers = ["ID", "SKU", "NAME", "PRICE", "STOCK", "ACTIVE"]
+    var cells: [Cell] { [.id(id), .text(sku), .text(name), .money(priceCents), .number(stock), .text(isActive ? "yes" : "no")] }
+}
+
+extension CartLine: Tabular {
+    static let headers = ["LINE", "PRODUCT", "NAME", "PRICE", "QTY", "TOTAL", "AVAILABLE"]
+    var cells: [Cell] {
+        [.id(id), .id(productID), .text(name), .money(unitPriceCents), .number(quantity), .money(lineTotalCents),
+         .text(available ? "yes" : "no")]
+    }
+}
+
+extension Order: Tabular {
+    static let headers = ["ID", "STATUS", "TOTAL", "ITEMS", "CREATED", "REASON"]
+    var cells: [Cell] {
+        [.id(id), .status(status), .money(totalCents), .number(items.reduce(0) { $0 + $1.quantity }), .date(createdAt),
+         .text(reason ?? "")]
+    }
+}
+
+extension OrderLine: Tabular {
+    static let headers = ["PRODUCT", "NAME", "PRICE", "QTY", "TOTAL"]
+    var cells: [Cell] { [.id(productID), .text(name), .money(unitPriceCents), .number(quantity), .money(lineTotalCents)] }
+}
+
+extension User: Tabular {
+    static let headers = ["ID", "EMAIL", "ROLE", "STATE", "CREATED"]
+    var cells: [Cell] { [.id(id), .text(email), .text(role.rawValue), .text(disabled ? "disabled" : "active"), .date(createdAt)] }
+}
+
+extension ParkedEvent: Tabular {
+    static let headers = ["ID", "TYPE", "ATTEMPTS", "PARKED", "ERROR"]
+    var cells: [Cell] {
+        [.id(id), .text(type), .number(attempts), parkedAt.map(Cell.date) ?? .text(""), .text(lastError ?? "")]
+    }
+}
+
+extension ImportResult: Tabular {
+    static let headers = ["CREATED", "UPDATED", "UNCHANGED"]
+    var cells: [Cell] { [.number(created), .number(updated), .number(unchanged)] }
+}

@@ -1,0 +1,165 @@
+import EcomAPI
+import EcomPostgres
+import EcomServerKit
+import Foundation
+
+/// A cart as stored: what and how many, without names or prices, which the products service
+/// supplies whenever the cart is shown.
+package struct CartSnapshot: Sendable, Equatable {
+    package struct Line: Sendable, Equatable {
+        package var id: UUID
+        package var productID: UUID
+        package var quantity: Int
+    }
+
+    /// 0 for a user who never edited a cart; versions handed out start at 1.
+    package var version: Int64
+    /// In the order they were added.
+    package var lines: [Line]
+}
+
+/// The cart service's storage. Every edit gives the cart a new version in the same transaction.
+package protocol CartRepository: Sendable {
+    func cart(of userID: UUID) async throws -> CartSnapshot
+
+    /// Adds units of a product, to its existing line if there is one; `newLine` tells which.
+    /// Throws `quantity_limit` or `cart_full` (409), with nothing changed, when a bound would be passed.
+    func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, newLine: Bool)
+
+    /// Sets a line's quantity. Throws `not_found` (404) when the user has no such line.
+    func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot
+
+    /// Removes a line. Throws `not_found` (404) when the user has no such line.
+    func removeLine(_ lineID: UUID, for userID: UUID) async throws -> CartSnapshot
+
+    func clear(for userID: UUID) async throws
+
+    /// Takes an order's quantities out of the cart, once per order id; false if it was applied before.
+    @discardableResult
+    func applyOrder(_ order: CartOrderApplied, for userID: UUID) async throws -> Bool
+}
+
+/// `CartRepository` over PostgreSQL.
+package struct PostgresCartRepository: CartRepository {
+    let pool: PostgresPool
+
+    package init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    package func cart(of userID: UUID) async throws -> CartSnapshot {
+        try await pool.withConnection { try Self.snapshot(of: userID, on: $0) }
+    }
+
+    package func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, newLine: Bool) {
+        try await pool.transaction { connection in
+            try Self.newVersion(for: userID, on: connection)
+            // One statement, so concurrent adds of one product each land on the line exactly once;
+            // the WHERE leaves the line as it was when the sum would pass the bound.
+            let rows = try connection.query(
+                """
+                INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
+                WHERE cart_items.quantity + EXCLUDED.quantity <= $5
+                RETURNING (xmax = 0) AS inserted
+                """, [UUID(), userID, productID, quantity, CartLimits.maximumQuantity])
+            guard let row = rows.first else { throw CartError.quantityLimit }
+            let inserted: Bool = try row.decode("inserted")
+            if inserted {
+                // Exact because the cart row is locked: no other edit of this cart is in flight.
+                let count: Int = try connection.query(
+                    "SELECT count(*) AS lines FROM cart_items WHERE user_id = $1", [userID])[0].decode("lines")
+                if count > CartLimits.maximumLines { throw CartError.cartFull }
+            }
+            return (try Self.snapshot(of: userID, on: connection), inserted)
+        }
+    }
+
+    package func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
+        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = $3 WHERE id = $1 AND user_id = $2", [quantity])
+    }
+
+    package func removeLine(_ lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
+        try await editLine(lineID, for: userID, "DELETE FROM cart_items WHERE id = $1 AND user_id = $2")
+    }
+
+    /// Runs `sql` (`$1` the line, `$2` the user) as a new version of the cart. When it touches no
+    /// line, the version taken is rolled back with everything else: another user's line is as
+    /// absent as a line that never was.
+    private func editLine(
+        _ lineID: UUID, for userID: UUID, _ sql: String, _ extra: [any PostgresEncodable] = []
+    ) async throws -> CartSnapshot {
+        try await pool.transaction { connection in
+            // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
+            try Self.newVersion(for: userID, on: connection)
+            guard try connection.execute(sql, [lineID, userID] + extra) == 1 else { throw CartError.lineNotFound }
+            return try Self.snapshot(of: userID, on: connection)
+        }
+    }
+
+    package func clear(for userID: UUID) async throws {
+        try await pool.transaction { connection in
+            try Self.newVersion(for: userID, on: connection)
+            try connection.execute("DELETE FROM cart_items WHERE user_id = $1", [userID])
+        }
+    }
+
+    package func applyOrder(_ order: CartOrderApplied, for userID: UUID) async throws -> Bool {
+        try await pool.transaction { connection in
+            try Self.applyOrder(order, for: userID, on: connection)
+        }
+    }
+
+    // MARK: - Statements shared with the event handler
+
+    /// The removal of DESIGN §6.1, inside the caller's transaction: records the order id and, the
+    /// first time only, subtracts each ordered quantity from the matching line, deleting lines that
+    /// reach zero. Units added after the checkout, and lines of other products, stay.
+    @discardableResult
+    static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: PostgresConnection) throws -> Bool {
+        // A second caller with the same order id waits here for the first to commit, then inserts nothing.
+        let recorded = try connection.execute(
+            "INSERT INTO applied_orders (order_id, user_id) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING",
+            [order.orderID, userID])
+        guard recorded == 1 else { return false }
+        try newVersion(for: userID, on: connection)
+        let ordered = Dictionary(order.lines.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
+        // A quantity below 1 would put units back; no order has one, and none is trusted.
+        for (productID, quantity) in ordered where quantity > 0 {
+            try connection.execute(
+                "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity <= $3",
+                [userID, productID, quantity])
+            try connection.execute(
+                "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND product_id = $2",
+                [userID, productID, quantity])
+        }
+        return true
+    }
+
+    /// Gives the cart a version no cart has had, creating its row if needed, and locks that row
+    /// until the transaction ends. The orders service records the version an order was made from,
+    /// so two checkouts of one unchanged cart collide on it, while any edit in between makes them differ.
+    static func newVersion(for userID: UUID, on connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO carts (user_id, version) VALUES ($1, nextval('cart_versions'))
+            ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+            """, [userID])
+    }
+
+    /// Lines and version as one statement sees them, so they always belong together.
+    static func snapshot(of userID: UUID, on connection: PostgresConnection) throws -> CartSnapshot {
+        let rows = try connection.query(
+            """
+            SELECT c.version, i.id, i.product_id, i.quantity
+            FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
+            WHERE c.user_id = $1 ORDER BY i.added_at, i.id
+            """, [userID])
+        guard let first = rows.first else { return CartSnapshot(version: 0, lines: []) }
+        let lines = try rows.compactMap { row -> CartSnapshot.Line? in
+            guard let id = try row.decode("id", as: UUID?.self) else { return nil }
+            return CartSnapshot.Line(id: id, productID: try row.decode("product_id"), quantity: try row.decode("quantity"))
+        }
+        return CartSnapshot(version: try first.decode("version"), lines: lines)
+    }
+}

@@ -1,0 +1,72 @@
+import AsyncHTTPClient
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import EcomServerKit
+import Hummingbird
+import Logging
+
+/// The cart service's routes behind the shared middleware.
+package func buildCartRouter(
+    controller: CartController, tokens: TokenService, checks: [ReadinessCheck]
+) -> Router<EcomRequestContext> {
+    let router = Router(context: EcomRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(service: "cart"))
+    router.add(middleware: AuthMiddleware(tokens: tokens))
+    router.addOperationalRoutes(service: "cart", checks: checks)
+    controller.addRoutes(to: router)
+    return router
+}
+
+package struct CartConfiguration: Sendable {
+    package var address: ListenAddress
+    package var databaseURL: String
+    package var tokens: TokenService
+    package var transport: any EventTransport
+    /// Where the products service listens, e.g. `http://127.0.0.1:8082`.
+    package var productsURL: String
+    package var events: EventBus.Settings
+    package var poolSize: Int
+
+    package init(
+        address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
+        productsURL: String, events: EventBus.Settings = .init(), poolSize: Int = 8
+    ) {
+        self.address = address
+        self.databaseURL = databaseURL
+        self.tokens = tokens
+        self.transport = transport
+        self.productsURL = productsURL
+        self.events = events
+        self.poolSize = poolSize
+    }
+}
+
+/// The cart service: its HTTP listener, its database start-up, and its consumer of `order.created`.
+package func buildCartService(_ configuration: CartConfiguration, logger: Logger) -> ServiceUnit {
+    var logger = logger
+    logger[metadataKey: "service"] = "cart"
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let httpClient = ServiceClient.makeHTTPClient()
+    let products = ServiceClient(
+        baseURL: configuration.productsURL, caller: "cart", tokens: configuration.tokens, client: httpClient)
+    let controller = CartController(
+        repository: PostgresCartRepository(pool: pool), catalog: ProductCatalog(products: products))
+    let startup = DatabaseStartup(pool: pool, migrations: cartMigrations, logger: logger)
+    let bus = EventBus(
+        service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated],
+        handler: orderCreatedHandler, settings: configuration.events, logger: logger)
+    let router = buildCartRouter(
+        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+    bus.addAdminRoutes(to: router)
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
+        logger: logger)
+    return ServiceUnit(
+        name: "cart", address: configuration.address, services: [startup, application] + bus.services,
+        shutdown: {
+            try? await httpClient.shutdown()
+            await pool.shutdown()
+        })
+}

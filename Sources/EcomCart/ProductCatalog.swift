@@ -1,0 +1,27 @@
+import EcomAPI
+import EcomServerKit
+import Foundation
+import NIOHTTP1
+
+/// The products service as the cart sees it. The cart stores no names or prices: it asks for
+/// them whenever it shows a cart, so what a user sees is always the current catalog.
+package struct ProductCatalog: Sendable {
+    let products: ServiceClient
+
+    package init(products: ServiceClient) {
+        self.products = products
+    }
+
+    /// The products among `ids` that exist, archived ones included; an unreachable products
+    /// service throws `APIError.unavailable` (503).
+    ///
+    /// One request: a cart has at most `CartLimits.maximumLines` products, well under the
+    /// lookup's limit of 500 ids.
+    func products(_ ids: some Sequence<UUID>, requestID: String?) async throws -> [UUID: Product] {
+        let ids = Array(Set(ids))
+        guard !ids.isEmpty else { return [:] }
+        let found = try await products.send(
+            .POST, "/internal/products/lookup", body: ProductLookup(ids: ids), requestID: requestID, as: [Product].self)
+        return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}

@@ -1,0 +1,191 @@
+import EcomAPI
+import Foundation
+
+/// Which page of a list to fetch.
+package struct PageRequest: Sendable, Equatable {
+    package var limit: Int?
+    package var cursor: String?
+
+    package init(limit: Int? = nil, cursor: String? = nil) {
+        self.limit = limit
+        self.cursor = cursor
+    }
+
+    var queryItems: [URLQueryItem] {
+        [limit.map { URLQueryItem(name: "limit", value: String($0)) }, cursor.map { URLQueryItem(name: "cursor", value: $0) }]
+            .compactMap { $0 }
+    }
+}
+
+/// The services whose parked events an admin can list and retry.
+package enum EventService: String, Sendable, CaseIterable {
+    case products, cart, orders
+}
+
+// MARK: - Account
+
+extension GatewayClient {
+    package func register(email: String, password: String) async throws -> User {
+        try await send(Request(.post, "/api/users", json: Credentials(email: email, password: password), signedIn: false)).decode()
+    }
+
+    /// Signs in and keeps the new session in the credentials store.
+    package func login(email: String, password: String) async throws -> User {
+        let reply = try await send(Request(.post, "/api/login", json: Credentials(email: email, password: password), signedIn: false))
+        let pair = try reply.decode(TokenPair.self)
+        let key = serverName
+        try await credentials.modify { $0[key] = Session(pair) }
+        return pair.user
+    }
+
+    /// Revokes the session's refresh token family on the server and forgets the session.
+    ///
+    /// Returns false when there was no session. The local session is forgotten even when the
+    /// server cannot be reached; the error is thrown after.
+    @discardableResult
+    package func logout() async throws -> Bool {
+        let key = serverName
+        let session = try await credentials.modify { $0.removeValue(forKey: key) }
+        guard let session else { return false }
+        _ = try await send(Request(.post, "/api/revoke", json: RefreshRequest(refreshToken: session.refreshToken), signedIn: false))
+        return true
+    }
+
+    package func me() async throws -> User {
+        try await send(Request(.get, "/api/me", signedIn: true)).decode()
+    }
+
+    package func changePassword(current: String, new: String) async throws {
+        _ = try await send(
+            Request(.post, "/api/me/password", json: PasswordChange(currentPassword: current, newPassword: new), signedIn: true))
+    }
+}
+
+// MARK: - Catalog
+
+extension GatewayClient {
+    package func products(search: String? = nil, page: PageRequest = .init()) async throws -> Page<Product> {
+        try await send(Request(.get, "/api/products", query: Self.search(search) + page.queryItems, signedIn: false)).decode()
+    }
+
+    package func product(_ id: UUID) async throws -> Product {
+        try await send(Request(.get, "/api/products/\(id.lowercased)", signedIn: false)).decode()
+    }
+
+    private static func search(_ text: String?) -> [URLQueryItem] {
+        text.map { [URLQueryItem(name: "q", value: $0)] } ?? []
+    }
+}
+
+// MARK: - Cart
+
+extension GatewayClient {
+    package func cart() async throws -> Cart {
+        try await send(Request(.get, "/api/cart", signedIn: true)).decode()
+    }
+
+    package func clearCart() async throws {
+        _ = try await send(Request(.delete, "/api/cart", signedIn: true))
+    }
+
+    package func addToCart(productID: UUID, quantity: Int) async throws -> Cart {
+        try await send(Request(.post, "/api/cart/items", json: CartItemAdd(productID: productID, quantity: quantity), signedIn: true))
+            .decode()
+    }
+
+    package func setCartLine(_ lineID: UUID, quantity: Int) async throws -> Cart {
+        try await send(Request(.patch, "/api/cart/items/\(lineID.lowercased)", json: CartItemUpdate(quantity: quantity), signedIn: true))
+            .decode()
+    }
+
+    package func removeCartLine(_ lineID: UUID) async throws -> Cart {
+        try await send(Request(.delete, "/api/cart/items/\(lineID.lowercased)", signedIn: true)).decode()
+    }
+}
+
+// MARK: - Orders
+
+extension GatewayClient {
+    /// Checks out the cart. `created` is false when the server returned the order an earlier
+    /// identical checkout made (same idempotency key, or the same cart version).
+    package func createOrder(idempotencyKey: String) async throws -> (order: Order, created: Bool) {
+        var request = Request(.post, "/api/orders", signedIn: true)
+        request.headers["Idempotency-Key"] = idempotencyKey
+        let reply = try await send(request)
+        return (try reply.decode(), reply.status == 201)
+    }
+
+    package func orders(status: OrderStatus? = nil, page: PageRequest = .init()) async throws -> Page<Order> {
+        try await send(Request(.get, "/api/orders", query: Self.status(status) + page.queryItems, signedIn: true)).decode()
+    }
+
+    package func order(_ id: UUID) async throws -> Order {
+        try await send(Request(.get, "/api/orders/\(id.lowercased)", signedIn: true)).decode()
+    }
+
+    package func cancelOrder(_ id: UUID) async throws -> Order {
+        try await send(Request(.delete, "/api/orders/\(id.lowercased)", signedIn: true)).decode()
+    }
+
+    private static func status(_ status: OrderStatus?) -> [URLQueryItem] {
+        status.map { [URLQueryItem(name: "status", value: $0.rawValue)] } ?? []
+    }
+}
+
+// MARK: - Administration
+
+extension GatewayClient {
+    package func users(page: PageRequest = .init()) async throws -> Page<User> {
+        try await send(Request(.get, "/admin/users", query: page.queryItems, signedIn: true)).decode()
+    }
+
+    package func updateUser(_ id: UUID, _ update: UserUpdate) async throws -> User {
+        try await send(Request(.patch, "/admin/users/\(id.lowercased)", json: update, signedIn: true)).decode()
+    }
+
+    /// Every product, including inactive and archived ones.
+    package func allProducts(search: String? = nil, page: PageRequest = .init()) async throws -> Page<Product> {
+        try await send(Request(.get, "/admin/products", query: Self.search(search) + page.queryItems, signedIn: true)).decode()
+    }
+
+    package func createProduct(_ product: ProductCreate) async throws -> Product {
+        try await send(Request(.post, "/admin/products", json: product, signedIn: true)).decode()
+    }
+
+    package func updateProduct(_ id: UUID, _ update: ProductUpdate) async throws -> Product {
+        try await send(Request(.patch, "/admin/products/\(id.lowercased)", json: update, signedIn: true)).decode()
+    }
+
+    /// Archives the product: it leaves the catalog, and orders keep referring to it.
+    package func archiveProduct(_ id: UUID) async throws {
+        _ = try await send(Request(.delete, "/admin/products/\(id.lowercased)", signedIn: true))
+    }
+
+    package func adjustStock(_ id: UUID, _ adjustment: StockAdjustment) async throws -> Product {
+        try await send(Request(.post, "/admin/products/\(id.lowercased)/stock", json: adjustment, signedIn: true)).decode()
+    }
+
+    package func importCatalog(_ catalog: CatalogImport) async throws -> ImportResult {
+        try await send(Request(.post, "/admin/products/import", json: catalog, signedIn: true)).decode()
+    }
+
+    package func allOrders(status: OrderStatus? = nil, page: PageRequest = .init()) async throws -> Page<Order> {
+        try await send(Request(.get, "/admin/orders", query: Self.status(status) + page.queryItems, signedIn: true)).decode()
+    }
+
+    package func shipOrder(_ id: UUID) async throws -> Order {
+        try await send(Request(.post, "/admin/orders/\(id.lowercased)/ship", signedIn: true)).decode()
+    }
+
+    package func deliverOrder(_ id: UUID) async throws -> Order {
+        try await send(Request(.post, "/admin/orders/\(id.lowercased)/deliver", signedIn: true)).decode()
+    }
+
+    package func parkedEvents(_ service: EventService, page: PageRequest = .init()) async throws -> Page<ParkedEvent> {
+        try await send(Request(.get, "/admin/events/\(service.rawValue)", query: page.queryItems, signedIn: true)).decode()
+    }
+
+    package func retryEvent(_ service: EventService, _ id: UUID) async throws {
+        _ = try await send(Request(.post, "/admin/events/\(service.rawValue)/\(id.lowercased)/retry", signedIn: true))
+    }
+}

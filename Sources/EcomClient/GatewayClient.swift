@@ -1,0 +1,199 @@
+import EcomAPI
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A typed client of the ecom gateway for one server.
+///
+/// Signed-in calls read the access token from the credentials store. When the server refuses
+/// it (401), the client refreshes once under the store's lock, saves the new pair and repeats
+/// the call once; a refresh token the server no longer accepts ends the session.
+package struct GatewayClient: Sendable {
+    package let server: URL
+    package let credentials: CredentialsStore
+    private let transport: any HTTPTransport
+
+    package static let defaultTimeout: Duration = .seconds(30)
+
+    package init(server: URL, credentials: CredentialsStore, transport: any HTTPTransport) {
+        self.server = server
+        self.credentials = credentials
+        self.transport = transport
+    }
+
+    package init(server: URL, credentials: CredentialsStore, timeout: Duration = Self.defaultTimeout) {
+        self.init(server: server, credentials: credentials, transport: URLSessionTransport(timeout: timeout))
+    }
+
+    /// The server as it appears in messages and as the credentials key.
+    package var serverName: String { CredentialsStore.key(for: server) }
+
+    /// The stored session for this server, if any; makes no request.
+    package func storedSession() throws -> Session? {
+        try credentials.session(for: server)
+    }
+
+    // MARK: - Requests
+
+    package enum Method: String, Sendable {
+        case get = "GET", post = "POST", patch = "PATCH", delete = "DELETE"
+    }
+
+    /// One call of the API, before it is sent.
+    package struct Request: Sendable {
+        var method: Method
+        var path: String
+        var query: [URLQueryItem] = []
+        var body: Data?
+        var headers: [String: String] = [:]
+        /// Whether the call carries the session's access token.
+        var signedIn: Bool
+
+        init(_ method: Method, _ path: String, query: [URLQueryItem] = [], signedIn: Bool) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.signedIn = signedIn
+        }
+
+        init(_ method: Method, _ path: String, json: some Encodable, signedIn: Bool) throws {
+            self.init(method, path, signedIn: signedIn)
+            body = try JSONEncoder.ecom.encode(json)
+        }
+    }
+
+    /// A whole answer.
+    package struct Reply: Sendable {
+        var status: Int
+        var body: Data
+        var requestID: String
+
+        func decode<T: Decodable>(_: T.Type = T.self) throws -> T {
+            do {
+                return try JSONDecoder.ecom.decode(T.self, from: body)
+            } catch {
+                throw ClientError.invalidResponse(status: status, detail: "cannot read \(T.self): \(error)")
+            }
+        }
+    }
+
+    /// Sends `request` and returns the answer if its status is 2xx; throws `ClientError` otherwise.
+    func send(_ request: Request) async throws -> Reply {
+        let reply: Reply
+        if request.signedIn {
+            reply = try await sendSignedIn(request)
+        } else {
+            reply = try await perform(request, token: nil)
+        }
+        guard (200..<300).contains(reply.status) else { throw failure(reply) }
+        return reply
+    }
+
+    private func sendSignedIn(_ request: Request) async throws -> Reply {
+        guard let session = try credentials.session(for: server) else { throw ClientError.notSignedIn(server: serverName) }
+        let reply = try await perform(request, token: session.token)
+        guard reply.status == 401 else { return reply }
+        let renewed = try await refresh(replacing: session.token)
+        let retried = try await perform(request, token: renewed.token)
+        if retried.status == 401 { throw ClientError.sessionExpired(server: serverName) }
+        return retried
+    }
+
+    /// Replaces a refused access token, unless another process already did.
+    ///
+    /// Holding the store's lock across the call to `/api/refresh` is what keeps two `ecom`
+    /// processes from presenting the same refresh token, which the server would take for theft
+    /// and answer by revoking the whole family.
+    private func refresh(replacing staleToken: String) async throws -> Session {
+        let key = serverName
+        let renewed: Session? = try await credentials.modify { sessions in
+            guard let current = sessions[key] else { return nil }
+            if current.token != staleToken { return current }
+            let request = try Request(.post, "/api/refresh", json: RefreshRequest(refreshToken: current.refreshToken), signedIn: false)
+            let reply = try await perform(request, token: nil)
+            switch reply.status {
+            case 200..<300:
+                let session = Session(try reply.decode(TokenPair.self))
+                sessions[key] = session
+                return session
+            case 401, 403:
+                sessions[key] = nil
+                return nil
+            default:
+                throw failure(reply)
+            }
+        }
+        guard let renewed else { throw ClientError.sessionExpired(server: serverName) }
+        return renewed
+    }
+
+    /// One HTTP exchange, with a fresh request id; transport failures become `.unreachable`.
+    private func perform(_ request: Request, token: String?) async throws -> Reply {
+        var components = URLComponents(url: server, resolvingAgainstBaseURL: false) ?? URLComponents()
+        components.path = components.path.trimmingSuffix("/") + request.path
+        if !request.query.isEmpty {
+            components.queryItems = request.query
+            // URLComponents leaves "+" alone, which servers read as a space.
+            components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        }
+        guard let url = components.url else { throw ClientError.unreachable(server: serverName, reason: "invalid URL") }
+
+        let requestID = UUID().lowercased
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = request.method.rawValue
+        urlRequest.setValue("application/json", forHTTPHeaderField: "Accept")
+        urlRequest.setValue(requestID, forHTTPHeaderField: "X-Request-ID")
+        urlRequest.setValue("ecom-cli", forHTTPHeaderField: "User-Agent")
+        if let token { urlRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body = request.body {
+            urlRequest.httpBody = body
+            urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
+
+        do {
+            let (data, response) = try await transport.send(urlRequest)
+            return Reply(
+                status: response.statusCode, body: data,
+                requestID: response.value(forHTTPHeaderField: "X-Request-ID") ?? requestID)
+        } catch let error as URLError {
+            throw ClientError.unreachable(server: serverName, reason: Self.reason(error))
+        }
+    }
+
+    private func failure(_ reply: Reply) -> ClientError {
+        if let body = try? JSONDecoder.ecom.decode(APIErrorBody.self, from: reply.body) {
+            return .api(
+                APIFailure(
+                    status: reply.status, code: body.error.code, message: body.error.message, field: body.error.field,
+                    requestID: reply.requestID))
+        }
+        let message = HTTPURLResponse.localizedString(forStatusCode: reply.status)
+        return .api(APIFailure(status: reply.status, code: "http_\(reply.status)", message: message, requestID: reply.requestID))
+    }
+
+    static func reason(_ error: URLError) -> String {
+        switch error.code {
+        case .cannotConnectToHost: "connection refused"
+        case .cannotFindHost, .dnsLookupFailed: "host not found"
+        case .timedOut: "timed out"
+        case .networkConnectionLost: "connection lost"
+        case .notConnectedToInternet: "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            "TLS failed"
+        case .unsupportedURL: "unsupported URL"
+        default: error.localizedDescription
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
+    }
+}

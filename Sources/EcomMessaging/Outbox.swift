@@ -1,0 +1,59 @@
+import EcomAPI
+import EcomPostgres
+import Foundation
+
+/// Writing events: always inside the transaction of the change they announce.
+package enum Outbox {
+    /// Adds `event` to this database's outbox, in the caller's transaction. The relay publishes
+    /// it once that transaction has committed; if it rolls back, the event never existed.
+    package static func enqueue<Payload>(_ event: Event<Payload>, on connection: PostgresConnection) throws {
+        let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
+        try connection.execute(
+            "INSERT INTO outbox (event_id, routing_key, body) VALUES ($1, $2, $3)",
+            [event.id, event.type, body])
+    }
+}
+
+/// One outbox row on its way to the subscribers.
+package struct OutgoingEvent: Sendable, Equatable {
+    package var eventID: UUID
+    package var routingKey: String
+    package var body: String
+
+    package init(eventID: UUID, routingKey: String, body: String) {
+        self.eventID = eventID
+        self.routingKey = routingKey
+        self.body = body
+    }
+}
+
+/// One event as a consumer receives it.
+package struct Delivery: Sendable {
+    package var header: EventHeader
+    package var routingKey: String
+    package var body: Data
+
+    /// The whole event with its payload.
+    package func decode<Payload: Codable & Sendable>(_ type: Payload.Type) throws -> Event<Payload> {
+        try JSONDecoder.ecom.decode(Event<Payload>.self, from: body)
+    }
+}
+
+/// Applies one event. It runs inside the transaction that also records the event as processed,
+/// so its effect happens exactly once; throwing rolls both back and the delivery is retried.
+package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: PostgresConnection) throws -> Void
+
+/// AMQP topic matching: `*` is one word, `#` is zero or more.
+package func routingKey(_ key: String, matches pattern: String) -> Bool {
+    func match(_ key: ArraySlice<Substring>, _ pattern: ArraySlice<Substring>) -> Bool {
+        guard let head = pattern.first else { return key.isEmpty }
+        if head == "#" {
+            return (0...key.count).contains { match(key.dropFirst($0), pattern.dropFirst()) }
+        }
+        guard let word = key.first, head == "*" || head == word else { return false }
+        return match(key.dropFirst(), pattern.dropFirst())
+    }
+    let keyWords = key.split(separator: ".", omittingEmptySubsequences: false)
+    let patternWords = pattern.split(separator: ".", omittingEmptySubsequences: false)
+    return match(keyWords[...], patternWords[...])
+}

@@ -1,0 +1,70 @@
+import EcomPostgres
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Where a consuming service's deliveries go: its inbox table, and the doorbell of its worker.
+package struct Inbox: Sendable {
+    package var service: String
+    package var routingKeys: [String]
+    let pool: PostgresPool
+    let doorbell: Doorbell
+
+    /// Stores events in the inbox; an event already there (a redelivery) is ignored.
+    package func store(_ events: [OutgoingEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.transaction { connection in
+            for event in events {
+                try connection.execute(
+                    "INSERT INTO inbox (event_id, routing_key, body) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
+                    [event.eventID, event.routingKey, event.body])
+            }
+        }
+        doorbell.ring()
+    }
+
+    func accepts(_ routingKey: String) -> Bool {
+        routingKeys.contains { EcomMessaging.routingKey(routingKey, matches: $0) }
+    }
+}
+
+/// Carries events from the outbox relays to the inboxes of the subscribed services.
+package protocol EventTransport: Sendable {
+    /// Returns once every event is durably accepted (stored in each subscriber's inbox, or
+    /// confirmed by the broker); throws if any may not have been, so the relay retries.
+    func publish(_ events: [OutgoingEvent], logger: Logger) async throws
+
+    /// Connects a service's inbox; returns the service (a queue consumer, say) that must run for
+    /// deliveries to arrive, if the transport needs one.
+    func attach(_ inbox: Inbox, logger: Logger) -> (any Service)?
+
+    /// Whether the transport can deliver right now (for `/ready`).
+    var isAvailable: Bool { get async }
+
+    /// Whether this transport reaches services in other processes.
+    var crossesProcesses: Bool { get }
+}
+
+/// The in-process transport of an all-in-one `ecom serve`: a relay writes each event straight
+/// into the inbox of every subscriber whose routing keys match, one row per subscriber, after
+/// the publisher's transaction has committed.
+package final class LocalTransport: EventTransport {
+    private let inboxes = Mutex<[Inbox]>([])
+
+    package init() {}
+
+    package func attach(_ inbox: Inbox, logger: Logger) -> (any Service)? {
+        inboxes.withLock { $0.append(inbox) }
+        return nil
+    }
+
+    package func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
+        for inbox in inboxes.withLock({ $0 }) {
+            try await inbox.store(events.filter { inbox.accepts($0.routingKey) })
+        }
+    }
+
+    package var isAvailable: Bool { true }
+    package var crossesProcesses: Bool { false }
+}

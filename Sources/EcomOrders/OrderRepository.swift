@@ -1,0 +1,271 @@
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import EcomServerKit
+import Foundation
+
+/// Orders in PostgreSQL. Every status change is a guarded `UPDATE … WHERE status IN (…)`, so
+/// racing requests and redelivered events change an order at most once.
+package struct OrderRepository: Sendable {
+    let pool: PostgresPool
+
+    package init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    static let columns = "id, user_id, status, reason, total_cents, created_at, updated_at, created_at::text AS created_key"
+
+    // MARK: - Reading
+
+    package func find(id: UUID, userID: UUID?) async throws -> Order? {
+        try await pool.withConnection { connection in
+            try Self.find(id: id, userID: userID, on: connection)
+        }
+    }
+
+    static func find(id: UUID, userID: UUID?, on connection: PostgresConnection) throws -> Order? {
+        let rows =
+            if let userID {
+                try connection.query("SELECT \(columns) FROM orders WHERE id = $1 AND user_id = $2", [id, userID])
+            } else {
+                try connection.query("SELECT \(columns) FROM orders WHERE id = $1", [id])
+            }
+        return try orders(rows, on: connection).first?.order
+    }
+
+    static func find(userID: UUID, cartVersion: Int64, on connection: PostgresConnection) throws -> Order? {
+        let rows = try connection.query(
+            "SELECT \(columns) FROM orders WHERE user_id = $1 AND cart_version = $2", [userID, cartVersion])
+        return try orders(rows, on: connection).first?.order
+    }
+
+    /// Newest first; `userID` nil lists every user's orders (admin).
+    package func list(userID: UUID?, status: OrderStatus?, limit: Int, after: OrderKey?) async throws -> [(order: Order, key: OrderKey)] {
+        var conditions: [String] = []
+        var parameters: [any PostgresEncodable] = []
+        if let userID {
+            parameters.append(userID)
+            conditions.append("user_id = $\(parameters.count)")
+        }
+        if let status {
+            parameters.append(status.rawValue)
+            conditions.append("status = $\(parameters.count)")
+        }
+        if let after {
+            parameters.append(after.createdAt)
+            parameters.append(after.id)
+            conditions.append("(created_at, id) < ($\(parameters.count - 1)::timestamptz, $\(parameters.count))")
+        }
+        parameters.append(limit)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(Self.columns) FROM orders \(filter) ORDER BY created_at DESC, id DESC LIMIT $\(parameters.count)"
+        let bound = parameters
+        return try await pool.withConnection { connection in
+            try Self.orders(try connection.query(sql, bound), on: connection)
+        }
+    }
+
+    /// Orders of `rows` with their lines, in the rows' order.
+    static func orders(_ rows: [PostgresRow], on connection: PostgresConnection) throws -> [(order: Order, key: OrderKey)] {
+        guard !rows.isEmpty else { return [] }
+        let ids = try rows.map { try $0.decode("id", as: UUID.self) }
+        let lineRows = try connection.query(
+            """
+            SELECT order_id, product_id, name, unit_price_cents, quantity FROM order_lines
+            WHERE order_id = ANY(string_to_array($1, ',')::uuid[]) ORDER BY name, product_id
+            """, [ids.map(\.lowercased).joined(separator: ",")])
+        var lines: [UUID: [OrderLine]] = [:]
+        for row in lineRows {
+            let price: Int64 = try row.decode("unit_price_cents")
+            let quantity: Int = try row.decode("quantity")
+            lines[try row.decode("order_id"), default: []].append(
+                OrderLine(
+                    productID: try row.decode("product_id"), name: try row.decode("name"), unitPriceCents: price,
+                    quantity: quantity, lineTotalCents: price * Int64(quantity)))
+        }
+        return try rows.map { row in
+            let id: UUID = try row.decode("id")
+            let order = Order(
+                id: id, userID: try row.decode("user_id"),
+                status: OrderStatus(rawValue: try row.decode("status")) ?? .pending,
+                reason: try row.decode("reason", as: String?.self), totalCents: try row.decode("total_cents"),
+                items: lines[id] ?? [], createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+            return (order, OrderKey(createdAt: try row.decode("created_key"), id: id))
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Inserts a pending order with its lines and its `order.created` event, and completes the
+    /// idempotency key if there is one, all in one transaction.
+    ///
+    /// Returns nil when the same cart version already made an order (a racing checkout won).
+    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order? {
+        do {
+            return try await pool.transaction { connection in
+                try connection.execute(
+                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES ($1, $2, 'pending', $3, $4)",
+                    [draft.id, draft.userID, draft.totalCents, draft.cartVersion])
+                for line in draft.lines {
+                    try connection.execute(
+                        "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES ($1, $2, $3, $4, $5)",
+                        [draft.id, line.productID, line.name, line.unitPriceCents, line.quantity])
+                }
+                try Outbox.enqueue(
+                    Event(
+                        type: EventType.orderCreated, requestID: requestID,
+                        data: OrderCreated(
+                            orderID: draft.id, userID: draft.userID, cartVersion: draft.cartVersion,
+                            lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })),
+                    on: connection)
+                if let idempotencyKey {
+                    try Self.completeKey(userID: draft.userID, key: idempotencyKey, orderID: draft.id, status: 201, on: connection)
+                }
+                return try Self.find(id: draft.id, userID: nil, on: connection)
+            }
+        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
+            return nil
+        }
+    }
+
+    /// The order an earlier checkout of this cart version made, recorded against the key if any.
+    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
+        try await pool.transaction { connection in
+            guard let order = try Self.find(userID: userID, cartVersion: cartVersion, on: connection) else { return nil }
+            if let idempotencyKey {
+                try Self.completeKey(userID: userID, key: idempotencyKey, orderID: order.id, status: 200, on: connection)
+            }
+            return order
+        }
+    }
+
+    /// Moves an order from one of `from` to `to`, with `event` written in the same transaction.
+    /// Returns the order after the change, or nil when it was in no state of `from`.
+    func transition(
+        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
+        event: (@Sendable (Order) -> Event<OrderCancelled>)? = nil
+    ) async throws -> Order? {
+        try await pool.transaction { connection in
+            try Self.transition(id: id, userID: userID, from: from, to: to, reason: reason, event: event, on: connection)
+        }
+    }
+
+    static func transition(
+        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
+        event: (@Sendable (Order) -> Event<OrderCancelled>)? = nil, on connection: PostgresConnection
+    ) throws -> Order? {
+        var sql = """
+            UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = now()
+            WHERE id = $1 AND status = ANY(string_to_array($4, ','))
+            """
+        var parameters: [any PostgresEncodable] = [id, to.rawValue, reason, from.map(\.rawValue).joined(separator: ",")]
+        if let userID {
+            sql += " AND user_id = $5"
+            parameters.append(userID)
+        }
+        guard try connection.execute(sql, parameters) == 1 else { return nil }
+        guard let order = try find(id: id, userID: nil, on: connection) else { return nil }
+        if let event { try Outbox.enqueue(event(order), on: connection) }
+        return order
+    }
+
+    /// Rejects orders pending for longer than `age` with reason `timeout`, and announces each
+    /// as cancelled so that a reservation made late is released.
+    func expirePending(olderThan age: Duration, requestID: String) async throws -> Int {
+        try await pool.transaction { connection in
+            let rows = try connection.query(
+                """
+                UPDATE orders SET status = 'rejected', reason = 'timeout', updated_at = now()
+                WHERE id IN (
+                    SELECT id FROM orders WHERE status = 'pending'
+                    AND created_at < now() - make_interval(secs => $1::double precision)
+                    ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """, [String(age.components.seconds)])
+            for row in rows {
+                try Outbox.enqueue(
+                    Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: try row.decode("id"), reason: "timeout")),
+                    on: connection)
+            }
+            return rows.count
+        }
+    }
+
+    // MARK: - Idempotency keys
+
+    enum KeyClaim: Sendable {
+        /// The key is new and now marks this request as in progress.
+        case claimed
+        /// An earlier request with this key finished: its order and status.
+        case done(orderID: UUID, status: Int)
+        /// An earlier request with this key is still running.
+        case inProgress
+    }
+
+    func claim(key: String, userID: UUID) async throws -> KeyClaim {
+        try await pool.transaction { connection in
+            let inserted = try connection.execute(
+                "INSERT INTO idempotency_keys (user_id, key, state) VALUES ($1, $2, 'in_progress') ON CONFLICT DO NOTHING",
+                [userID, key])
+            if inserted == 1 { return .claimed }
+            let rows = try connection.query(
+                """
+                SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
+                FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE
+                """, [userID, key])
+            guard let row = rows.first else { return .inProgress }
+            if try row.decode("state", as: String.self) == "done", let orderID = try row.decode("order_id", as: UUID?.self) {
+                return .done(orderID: orderID, status: try row.decode("status_code", as: Int?.self) ?? 201)
+            }
+            // A request that died mid-way leaves its key in progress; after a while it may be taken over.
+            if try row.decode("stale", as: Bool.self) {
+                try connection.execute(
+                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = $1 AND key = $2", [userID, key])
+                return .claimed
+            }
+            return .inProgress
+        }
+    }
+
+    /// Forgets a key whose request failed before making an order, so the client may retry with it.
+    func release(key: String, userID: UUID) async throws {
+        try await pool.execute(
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'", [userID, key])
+    }
+
+    static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: PostgresConnection) throws {
+        try connection.execute(
+            "UPDATE idempotency_keys SET state = 'done', order_id = $3, status_code = $4 WHERE user_id = $1 AND key = $2",
+            [userID, key, orderID, status])
+    }
+
+    /// Removes idempotency keys past their retention (kept at least 24 hours).
+    func purgeKeys() async throws -> Int {
+        try await pool.execute("DELETE FROM idempotency_keys WHERE created_at < now() - interval '48 hours'")
+    }
+
+    /// Number of pending orders and the age of the oldest, in seconds.
+    func pendingSummary() async throws -> (count: Int, oldest: Int) {
+        let rows = try await pool.query(
+            """
+            SELECT count(*) AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::bigint AS oldest
+            FROM orders WHERE status = 'pending'
+            """)
+        return (try rows[0].decode("count"), try rows[0].decode("oldest"))
+    }
+}
+
+/// Where a page of orders ends (newest first).
+package struct OrderKey: Sendable, Equatable {
+    package var createdAt: String
+    package var id: UUID
+}
+
+/// An order about to be written: priced lines from the cart at current catalog prices.
+struct OrderDraft: Sendable {
+    var id: UUID
+    var userID: UUID
+    var cartVersion: Int64
+    var lines: [OrderLine]
+    var totalCents: Int64 { lines.reduce(0) { $0 + $1.lineTotalCents } }
+}

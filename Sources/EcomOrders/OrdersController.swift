@@ -1,0 +1,204 @@
+import EcomAPI
+import EcomMessaging
+import EcomServerKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOHTTP1
+
+/// The orders service's routes: checkout, the caller's orders, cancelling, and shipping for admins.
+package struct OrdersController: Sendable {
+    let repository: OrderRepository
+    let cart: ServiceClient
+    let products: ServiceClient
+    let bus: EventBus
+
+    package func addRoutes(to router: Router<EcomRequestContext>) {
+        router.post("/api/orders", use: create)
+        router.get("/api/orders", use: list)
+        router.get("/api/orders/:id", use: get)
+        router.delete("/api/orders/:id", use: cancel)
+        router.get("/admin/orders", use: listAll)
+        router.get("/admin/orders/:id", use: getAny)
+        router.post("/admin/orders/:id/ship", use: ship)
+        router.post("/admin/orders/:id/deliver", use: deliver)
+    }
+
+    // MARK: - Checkout
+
+    /// Makes an order from the caller's cart at current prices.
+    ///
+    /// With an `Idempotency-Key`, the key is claimed before the cart is read and completed in the
+    /// transaction that inserts the order, so a repeated key returns the order it made whatever
+    /// the cart holds now. Without one, the cart version's uniqueness makes racing checkouts of
+    /// one cart yield one order; the losers get it back with 200.
+    @Sendable func create(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Order> {
+        let principal = try context.requireAccount()
+        let userID = principal.userID!
+        let key = try Self.idempotencyKey(request)
+        if let key {
+            switch try await repository.claim(key: key, userID: userID) {
+            case .claimed:
+                break
+            case .done(let orderID, let status):
+                guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
+                return EditedResponse(status: .init(code: status), response: order)
+            case .inProgress:
+                throw APIError.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+            }
+        }
+        do {
+            let (order, status) = try await checkout(userID: userID, key: key, context: context)
+            return EditedResponse(status: status, response: order)
+        } catch {
+            if let key { try? await repository.release(key: key, userID: userID) }
+            throw error
+        }
+    }
+
+    private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status) {
+        let current = try await cart.send(.GET, "/internal/carts/\(userID.lowercased)", requestID: context.requestID, as: Cart.self)
+        guard !current.items.isEmpty else {
+            throw APIError.badRequest("cart_empty", "your cart is empty")
+        }
+        if let existing = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) {
+            return (existing, .ok)
+        }
+        let catalog = try await products.send(
+            .POST, "/internal/products/lookup", body: ProductLookup(ids: current.items.map(\.productID)),
+            requestID: context.requestID, as: [Product].self)
+        let byID = Dictionary(catalog.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var lines: [OrderLine] = []
+        for item in current.items {
+            guard let product = byID[item.productID], product.isActive else {
+                throw APIError.conflict(
+                    "product_unavailable", "\(item.name) is no longer available; remove it from your cart", field: item.id.lowercased)
+            }
+            lines.append(
+                OrderLine(
+                    productID: product.id, name: product.name, unitPriceCents: product.priceCents, quantity: item.quantity,
+                    lineTotalCents: product.priceCents * Int64(item.quantity)))
+        }
+        let draft = OrderDraft(id: UUID(), userID: userID, cartVersion: current.version, lines: lines)
+        guard let order = try await repository.create(draft, idempotencyKey: key, requestID: context.requestID) else {
+            // A racing checkout of the same cart version committed first.
+            guard let winner = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) else {
+                throw APIError.unavailable
+            }
+            return (winner, .ok)
+        }
+        bus.outboxChanged()
+        context.logger.info("order placed", metadata: ["order_id": "\(order.id.lowercased)", "total_cents": "\(order.totalCents)"])
+        // Take the lines out of the cart now; the cart's consumer of order.created does it
+        // otherwise, so a cart outage here loses nothing.
+        do {
+            let applied = CartOrderApplied(orderID: order.id, lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })
+            _ = try await cart.send(
+                .POST, "/internal/carts/\(userID.lowercased)/orders", body: applied, requestID: context.requestID,
+                as: ServiceClient.Empty.self)
+        } catch {
+            context.logger.warning("cart not updated yet; the order.created event will", metadata: ["error": "\(error)"])
+        }
+        return (order, .created)
+    }
+
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[.idempotencyKey] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters", field: "Idempotency-Key")
+        }
+        return key
+    }
+
+    // MARK: - Reading
+
+    @Sendable func list(_ request: Request, context: EcomRequestContext) async throws -> Page<Order> {
+        let principal = try context.requireAccount()
+        return try await page(request, userID: principal.userID)
+    }
+
+    @Sendable func listAll(_ request: Request, context: EcomRequestContext) async throws -> Page<Order> {
+        _ = try context.requireAdmin()
+        return try await page(request, userID: nil)
+    }
+
+    private func page(_ request: Request, userID: UUID?) async throws -> Page<Order> {
+        let limit = try request.pageLimit()
+        var status: OrderStatus?
+        if let text = request.queryString("status") {
+            guard let value = OrderStatus(rawValue: text) else {
+                throw APIError.badRequest(
+                    ErrorCode.invalidQuery, "status must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "status")
+            }
+            status = value
+        }
+        var after: OrderKey?
+        if let cursor = request.queryString("cursor") {
+            let parts = try Cursor.decode(cursor, count: 2)
+            guard parts[0].count <= 40, parts[0].allSatisfy({ "0123456789-:. +".contains($0) }), let id = UUID(uuidString: parts[1]) else {
+                throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")
+            }
+            after = OrderKey(createdAt: parts[0], id: id)
+        }
+        let rows = try await repository.list(userID: userID, status: status, limit: limit + 1, after: after)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { Cursor.encode([$0.key.createdAt, $0.key.id.lowercased]) } : nil
+        return Page(items: page.map(\.order), nextCursor: next)
+    }
+
+    @Sendable func get(_ request: Request, context: EcomRequestContext) async throws -> Order {
+        let principal = try context.requireAccount()
+        let id = try context.uuidParameter()
+        // Another user's order is "not found", never "forbidden".
+        guard let order = try await repository.find(id: id, userID: principal.userID) else { throw APIError.notFound("order") }
+        return order
+    }
+
+    @Sendable func getAny(_ request: Request, context: EcomRequestContext) async throws -> Order {
+        _ = try context.requireAdmin()
+        guard let order = try await repository.find(id: try context.uuidParameter(), userID: nil) else { throw APIError.notFound("order") }
+        return order
+    }
+
+    // MARK: - Changing status
+
+    /// Cancels a pending or confirmed order once; the stock is released by the products service
+    /// when it sees `order.cancelled`, and only if it holds a reservation.
+    @Sendable func cancel(_ request: Request, context: EcomRequestContext) async throws -> Order {
+        let principal = try context.requireAccount()
+        let id = try context.uuidParameter()
+        let requestID = context.requestID
+        let cancelled = try await repository.transition(
+            id: id, userID: principal.userID, from: [.pending, .confirmed], to: .cancelled, reason: "cancelled_by_user"
+        ) { order in
+            Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: "cancelled_by_user"))
+        }
+        if let cancelled {
+            bus.outboxChanged()
+            return cancelled
+        }
+        guard let order = try await repository.find(id: id, userID: principal.userID) else { throw APIError.notFound("order") }
+        throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be cancelled")
+    }
+
+    @Sendable func ship(_ request: Request, context: EcomRequestContext) async throws -> Order {
+        try await adminTransition(context, from: .confirmed, to: .shipped)
+    }
+
+    @Sendable func deliver(_ request: Request, context: EcomRequestContext) async throws -> Order {
+        try await adminTransition(context, from: .shipped, to: .delivered)
+    }
+
+    private func adminTransition(_ context: EcomRequestContext, from: OrderStatus, to: OrderStatus) async throws -> Order {
+        let admin = try context.requireAdmin()
+        let id = try context.uuidParameter()
+        if let order = try await repository.transition(id: id, userID: nil, from: [from], to: to, reason: nil) {
+            context.logger.info("order \(to.rawValue)", metadata: ["order_id": "\(id.lowercased)", "by": "\(admin.subject)"])
+            return order
+        }
+        guard let order = try await repository.find(id: id, userID: nil) else { throw APIError.notFound("order") }
+        throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be \(to.rawValue)")
+    }
+}

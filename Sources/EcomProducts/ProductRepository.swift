@@ -1,0 +1,313 @@
+import EcomAPI
+import EcomPostgres
+import EcomServerKit
+import Foundation
+
+/// A product row, with what the API shows differently.
+package struct ProductRecord: Sendable, Equatable {
+    package var id: UUID
+    package var sku: String
+    package var name: String
+    package var description: String
+    package var priceCents: Int64
+    package var stock: Int
+    package var isActive: Bool
+    package var archivedAt: Date?
+    package var createdAt: Date
+    package var updatedAt: Date
+
+    /// The product as callers see it. An archived product is never active, so the cart and orders,
+    /// which check `is_active`, refuse it while still being able to show it.
+    package var api: Product {
+        Product(
+            id: id, sku: sku, name: name, description: description, priceCents: priceCents, stock: stock,
+            isActive: isActive && archivedAt == nil, createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+/// Which products a list shows.
+package enum ProductScope: Sendable {
+    /// Active, non-archived products: what shoppers browse.
+    case catalog
+    /// Every product, for admins.
+    case all
+}
+
+/// Where a page of a product list ends. Lists are ordered by (name, id).
+package struct ProductListKey: Sendable, Equatable {
+    package var name: String
+    package var id: UUID
+
+    package init(name: String, id: UUID) {
+        self.name = name
+        self.id = id
+    }
+}
+
+/// One validated entry of a catalog import, matched to the catalog by `sku`.
+package struct CatalogEntry: Sendable, Equatable {
+    package var sku: String
+    package var product: ProductCreate
+
+    package init(sku: String, product: ProductCreate) {
+        self.sku = sku
+        self.product = product
+    }
+}
+
+/// The products service's storage. Inputs are validated before they get here.
+package protocol ProductRepository: Sendable {
+    /// A page of products by (name, id) after `after`; `search` matches name or description, case-insensitively.
+    func list(scope: ProductScope, search: String?, after: ProductListKey?, limit: Int) async throws -> [ProductRecord]
+    /// Any product, archived or not.
+    func find(id: UUID) async throws -> ProductRecord?
+    /// The products among `ids` that exist, archived or not, by id.
+    func find(ids: [UUID]) async throws -> [ProductRecord]
+    /// Inserts a product (and its opening stock in the ledger); throws 409 `sku_taken`.
+    func create(_ product: ProductCreate) async throws -> ProductRecord
+    /// Applies the present fields; a stock change goes to the ledger. Nil if there is no such product.
+    func update(id: UUID, with changes: ProductUpdate) async throws -> ProductRecord?
+    /// Takes the product out of the catalog for good; false if there is no such product.
+    func archive(id: UUID) async throws -> Bool
+    /// Changes stock by a signed delta and records it in the ledger; throws 409 `insufficient_stock`.
+    func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord?
+    /// Upserts by sku in one transaction; entries equal to the stored product are left untouched.
+    func importCatalog(_ entries: [CatalogEntry]) async throws -> ImportResult
+    func isEmpty() async throws -> Bool
+}
+
+/// `ProductRepository` over PostgreSQL.
+package struct PostgresProductRepository: ProductRepository {
+    let pool: PostgresPool
+
+    package init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    private static let columns =
+        "id, sku, name, description, price_cents, stock, is_active, archived_at, created_at, updated_at"
+
+    static func record(_ row: PostgresRow) throws -> ProductRecord {
+        ProductRecord(
+            id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"),
+            description: try row.decode("description"), priceCents: try row.decode("price_cents"),
+            stock: try row.decode("stock"), isActive: try row.decode("is_active"),
+            archivedAt: try row.decode("archived_at", as: Date?.self),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+
+    package func list(scope: ProductScope, search: String?, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
+        var conditions: [String] = []
+        var params: [any PostgresEncodable] = []
+        if scope == .catalog {
+            // Spelled as the partial index's predicate, so the planner can use it.
+            conditions.append("is_active AND archived_at IS NULL")
+        }
+        if let search {
+            params.append("%\(Self.escapedForLike(search))%")
+            conditions.append("(name ILIKE $\(params.count) OR description ILIKE $\(params.count))")
+        }
+        if let after {
+            params += [after.name, after.id]
+            conditions.append("(name, id) > ($\(params.count - 1)::text, $\(params.count)::uuid)")
+        }
+        params.append(limit)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await pool.query(
+            "SELECT \(Self.columns) FROM products \(filter) ORDER BY name, id LIMIT $\(params.count)", params)
+        return try rows.map(Self.record)
+    }
+
+    /// `text` matched literally inside a LIKE pattern: `\`, `%` and `_` lose their meaning.
+    static func escapedForLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    package func find(id: UUID) async throws -> ProductRecord? {
+        try await pool.query("SELECT \(Self.columns) FROM products WHERE id = $1", [id]).first.map(Self.record)
+    }
+
+    package func find(ids: [UUID]) async throws -> [ProductRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await pool.query(
+            "SELECT \(Self.columns) FROM products WHERE id = ANY($1::uuid[]) ORDER BY id", [PostgresArray(ids)]
+        ).map(Self.record)
+    }
+
+    package func create(_ product: ProductCreate) async throws -> ProductRecord {
+        let id = UUID()
+        let stock = product.stock ?? 0
+        return try await Self.mappingSKUConflict {
+            try await pool.transaction { connection in
+                let rows = try connection.query(
+                    """
+                    INSERT INTO products (id, sku, name, description, price_cents, stock, is_active)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
+                    """,
+                    [id, product.sku ?? Self.generatedSKU(for: id), product.name, product.description ?? "",
+                     product.priceCents, stock, product.isActive ?? true])
+                if stock != 0 {
+                    try Self.recordInLedger(connection, productID: id, delta: stock, reason: "opening stock")
+                }
+                return try Self.record(rows[0])
+            }
+        }
+    }
+
+    /// A sku for a product created without one: unique because the id is.
+    static func generatedSKU(for id: UUID) -> String {
+        "P-" + id.uuidString.replacingOccurrences(of: "-", with: "")
+    }
+
+    package func update(id: UUID, with changes: ProductUpdate) async throws -> ProductRecord? {
+        try await Self.mappingSKUConflict {
+            try await pool.transaction { connection in
+                // Locked, so the ledger's delta is taken against the stock this update replaces.
+                guard let row = try connection.query("SELECT stock FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+                    return nil
+                }
+                let previousStock: Int = try row.decode("stock")
+                let rows = try connection.query(
+                    """
+                    UPDATE products SET
+                        sku = COALESCE($2, sku), name = COALESCE($3, name), description = COALESCE($4, description),
+                        price_cents = COALESCE($5::bigint, price_cents), stock = COALESCE($6::integer, stock),
+                        is_active = COALESCE($7::boolean, is_active), updated_at = now()
+                    WHERE id = $1 RETURNING \(Self.columns)
+                    """,
+                    [id, changes.sku, changes.name, changes.description, changes.priceCents, changes.stock, changes.isActive])
+                if let stock = changes.stock, stock != previousStock {
+                    try Self.recordInLedger(connection, productID: id, delta: stock - previousStock, reason: "stock set by update")
+                }
+                return try Self.record(rows[0])
+            }
+        }
+    }
+
+    package func archive(id: UUID) async throws -> Bool {
+        try await pool.execute(
+            "UPDATE products SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE id = $1", [id]) > 0
+    }
+
+    package func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord? {
+        try await pool.transaction { connection in
+            guard let row = try connection.query("SELECT stock FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+                return nil
+            }
+            let stock: Int = try row.decode("stock")
+            let newStock = stock + adjustment.delta
+            guard newStock >= 0 else {
+                throw APIError.conflict(ErrorCode.insufficientStock, "only \(stock) in stock", field: "delta")
+            }
+            guard newStock <= ProductRules.stock.upperBound else {
+                throw APIError.conflict(
+                    ErrorCode.stockLimit, "stock would exceed \(ProductRules.stock.upperBound)", field: "delta")
+            }
+            let rows = try connection.query(
+                "UPDATE products SET stock = $2, updated_at = now() WHERE id = $1 RETURNING \(Self.columns)", [id, newStock])
+            try Self.recordInLedger(connection, productID: id, delta: adjustment.delta, reason: adjustment.reason)
+            return try Self.record(rows[0])
+        }
+    }
+
+    package func importCatalog(_ entries: [CatalogEntry]) async throws -> ImportResult {
+        try await Self.mappingSKUConflict {
+            try await pool.transaction { connection in
+                // Locked in id order, as reservations lock products, so an import and a checkout cannot deadlock.
+                let existing = try connection.query(
+                    "SELECT \(Self.columns) FROM products WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                    [PostgresArray(entries.map(\.sku))]
+                ).map(Self.record)
+                let bySKU = Dictionary(uniqueKeysWithValues: existing.map { ($0.sku, $0) })
+
+                var created: [ProductRecord] = []
+                var updated: [ProductRecord] = []
+                var ledger: [(id: UUID, delta: Int)] = []
+                for entry in entries {
+                    let product = entry.product
+                    guard let current = bySKU[entry.sku] else {
+                        let now = Date()
+                        let new = ProductRecord(
+                            id: UUID(), sku: entry.sku, name: product.name, description: product.description ?? "",
+                            priceCents: product.priceCents, stock: product.stock ?? 0, isActive: product.isActive ?? true,
+                            archivedAt: nil, createdAt: now, updatedAt: now)
+                        created.append(new)
+                        if new.stock != 0 { ledger.append((new.id, new.stock)) }
+                        continue
+                    }
+                    // Absent optional fields keep what the product has, as in a PATCH.
+                    var merged = current
+                    merged.name = product.name
+                    merged.description = product.description ?? current.description
+                    merged.priceCents = product.priceCents
+                    merged.stock = product.stock ?? current.stock
+                    merged.isActive = product.isActive ?? current.isActive
+                    guard merged != current else { continue }
+                    updated.append(merged)
+                    if merged.stock != current.stock { ledger.append((current.id, merged.stock - current.stock)) }
+                }
+
+                if !created.isEmpty {
+                    try connection.execute(
+                        """
+                        INSERT INTO products (id, sku, name, description, price_cents, stock, is_active)
+                        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::boolean[])
+                        """, Self.columnArrays(created, sku: true))
+                }
+                if !updated.isEmpty {
+                    try connection.execute(
+                        """
+                        UPDATE products AS p SET
+                            name = u.name, description = u.description, price_cents = u.price_cents,
+                            stock = u.stock, is_active = u.is_active, updated_at = now()
+                        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::integer[], $6::boolean[])
+                            AS u (id, name, description, price_cents, stock, is_active)
+                        WHERE p.id = u.id
+                        """, Self.columnArrays(updated, sku: false))
+                }
+                if !ledger.isEmpty {
+                    try connection.execute(
+                        """
+                        INSERT INTO stock_ledger (product_id, delta, reason)
+                        SELECT id, delta, 'catalog import' FROM unnest($1::uuid[], $2::integer[]) AS l (id, delta)
+                        """, [PostgresArray(ledger.map(\.id)), PostgresArray(ledger.map(\.delta))])
+                }
+                return ImportResult(
+                    created: created.count, updated: updated.count,
+                    unchanged: entries.count - created.count - updated.count)
+            }
+        }
+    }
+
+    /// The columns of `products` as parallel arrays, one parameter each, for `unnest`.
+    private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> [any PostgresEncodable] {
+        [PostgresArray(products.map(\.id))] + (sku ? [PostgresArray(products.map(\.sku))] : []) + [
+            PostgresArray(products.map(\.name)), PostgresArray(products.map(\.description)),
+            PostgresArray(products.map(\.priceCents)), PostgresArray(products.map(\.stock)),
+            PostgresArray(products.map(\.isActive)),
+        ]
+    }
+
+    package func isEmpty() async throws -> Bool {
+        try await pool.query("SELECT NOT EXISTS (SELECT 1 FROM products) AS empty")[0].decode("empty")
+    }
+
+    private static func recordInLedger(_ connection: PostgresConnection, productID: UUID, delta: Int, reason: String) throws {
+        try connection.execute(
+            "INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, $2, $3)", [productID, delta, reason])
+    }
+
+    /// Turns a duplicate sku into 409 `sku_taken`; the unique index decides, so racing writers cannot both win.
+    private static func mappingSKUConflict<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraint == "products_sku_key" {
+            throw APIError.conflict(ErrorCode.skuTaken, "another product has this sku", field: "sku")
+        }
+    }
+}

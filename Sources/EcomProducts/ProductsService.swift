@@ -1,0 +1,88 @@
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import EcomServerKit
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The products service's routes behind the shared middleware.
+package func buildProductsRouter(
+    controller: ProductsController, tokens: TokenService, checks: [ReadinessCheck]
+) -> Router<EcomRequestContext> {
+    let router = Router(context: EcomRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(service: "products"))
+    router.add(middleware: AuthMiddleware(tokens: tokens))
+    router.addOperationalRoutes(service: "products", checks: checks)
+    controller.addRoutes(to: router)
+    return router
+}
+
+package struct ProductsConfiguration: Sendable {
+    package var address: ListenAddress
+    package var databaseURL: String
+    package var tokens: TokenService
+    package var transport: any EventTransport
+    /// A catalog file to import when the catalog is empty (the embedded default passes fixtures/catalog.json).
+    package var catalogSeed: URL?
+    package var poolSize: Int
+
+    package init(
+        address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
+        catalogSeed: URL?, poolSize: Int = 8
+    ) {
+        self.address = address
+        self.databaseURL = databaseURL
+        self.tokens = tokens
+        self.transport = transport
+        self.catalogSeed = catalogSeed
+        self.poolSize = poolSize
+    }
+}
+
+/// The products service: its HTTP listener, its database start-up (migrations, catalog seed) and
+/// its event bus, which consumes `order.created` / `order.cancelled` and publishes stock answers.
+package func buildProductsService(_ configuration: ProductsConfiguration, logger: Logger) -> ServiceUnit {
+    var logger = logger
+    logger[metadataKey: "service"] = "products"
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let repository = PostgresProductRepository(pool: pool)
+    let controller = ProductsController(repository: repository)
+    let bus = makeProductsEventBus(pool: pool, transport: configuration.transport, logger: logger)
+    let seed = configuration.catalogSeed
+    let startup = DatabaseStartup(pool: pool, migrations: productsMigrations, logger: logger) { [logger] in
+        if let seed { try await seedCatalog(from: seed, into: repository, logger: logger) }
+    }
+    let router = buildProductsRouter(
+        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+    bus.addAdminRoutes(to: router)
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
+        logger: logger)
+    return ServiceUnit(
+        name: "products", address: configuration.address, services: [startup, application] + bus.services,
+        shutdown: { await pool.shutdown() })
+}
+
+/// The products service's events: it consumes the orders' events and answers with stock events.
+func makeProductsEventBus(
+    pool: PostgresPool, transport: any EventTransport, settings: EventBus.Settings = .init(), logger: Logger
+) -> EventBus {
+    let reservations = StockReservations(logger: logger)
+    return EventBus(
+        service: "products", pool: pool, transport: transport,
+        subscribesTo: [EventType.orderCreated, EventType.orderCancelled],
+        handler: { delivery, connection in try reservations.handle(delivery, on: connection) },
+        settings: settings, logger: logger)
+}
+
+/// Imports `file` if the catalog has no product yet: the sample catalog of a fresh store. The file
+/// goes through the same checks as an admin's import, so a broken fixture stops the start-up loudly.
+func seedCatalog(from file: URL, into repository: any ProductRepository, logger: Logger) async throws {
+    guard try await repository.isEmpty() else { return }
+    let catalog = try StrictJSONDecoder.decode(CatalogImportRequest.self, from: try Data(contentsOf: file)).catalog
+    let result = try await repository.importCatalog(try catalog.validatedEntries())
+    logger.notice("seeded the catalog", metadata: ["file": "\(file.path)", "products": "\(result.created)"])
+}

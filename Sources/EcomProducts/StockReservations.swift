@@ -1,0 +1,182 @@
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import Foundation
+import Logging
+
+/// The products side of the checkout saga (DESIGN §6.2, §6.4): reserves an order's stock on
+/// `order.created`, releases it on `order.cancelled`, and answers `stock.reserved` or `stock.rejected`.
+///
+/// Every handler of an order first locks or inserts that order's `reservations` row, so the two
+/// events of one order serialize and their arrival order does not matter; products are then locked
+/// in id order, so two orders over the same products cannot deadlock. Everything runs in the
+/// transaction the event bus opened, which also records the event as processed.
+struct StockReservations: Sendable {
+    /// What an `order.created` led to.
+    enum Outcome: Equatable {
+        case reserved
+        case rejected(reason: String, productID: UUID?)
+        /// The order already has its answer: a redelivery, or a second event for the same order.
+        case alreadyDecided
+    }
+
+    /// What an `order.cancelled` led to.
+    enum Release: Equatable {
+        case released
+        /// The cancel came first: a later `order.created` reserves nothing.
+        case cancelledBeforeReserved
+        case nothingHeld
+    }
+
+    /// An event that cannot be applied however often it is retried; the bus parks it for an admin.
+    struct ReservationFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let insufficientStock = "insufficient_stock"
+    static let productUnavailable = "product_unavailable"
+    static let orderCancelled = "order_cancelled"
+
+    let logger: Logger
+
+    /// The bus's `EventHandler`.
+    func handle(_ delivery: Delivery, on connection: PostgresConnection) throws {
+        var metadata: Logger.Metadata = ["event": "\(delivery.header.type)", "request_id": "\(delivery.header.requestID ?? "-")"]
+        switch delivery.header.type {
+        case EventType.orderCreated:
+            let order = try delivery.decode(OrderCreated.self).data
+            metadata["order_id"] = "\(order.orderID.lowercased)"
+            switch try Self.reserve(order, on: connection) {
+            case .reserved:
+                try Outbox.enqueue(
+                    Event(
+                        type: EventType.stockReserved, requestID: delivery.header.requestID,
+                        data: StockReserved(orderID: order.orderID)),
+                    on: connection)
+                metadata["outcome"] = "reserved"
+            case .rejected(let reason, let productID):
+                try Outbox.enqueue(
+                    Event(
+                        type: EventType.stockRejected, requestID: delivery.header.requestID,
+                        data: StockRejected(orderID: order.orderID, reason: reason, productID: productID)),
+                    on: connection)
+                metadata["outcome"] = "rejected"
+                metadata["reason"] = "\(reason)"
+                if let productID { metadata["product_id"] = "\(productID.lowercased)" }
+            case .alreadyDecided:
+                metadata["outcome"] = "already decided"
+            }
+        case EventType.orderCancelled:
+            let cancel = try delivery.decode(OrderCancelled.self).data
+            metadata["order_id"] = "\(cancel.orderID.lowercased)"
+            metadata["outcome"] = switch try Self.release(orderID: cancel.orderID, on: connection) {
+            case .released: "released"
+            case .cancelledBeforeReserved: "cancelled before reserved"
+            case .nothingHeld: "nothing held"
+            }
+        default:
+            throw ReservationFailure(description: "products does not handle \(delivery.header.type) events")
+        }
+        logger.info("stock reservation", metadata: metadata)
+    }
+
+    /// Reserves every line of `order` or none.
+    static func reserve(_ order: OrderCreated, on connection: PostgresConnection) throws -> Outcome {
+        var wanted: [UUID: Int] = [:]
+        for line in order.lines {
+            guard line.quantity > 0 else {
+                throw ReservationFailure(description: "order \(order.orderID.lowercased) has a line of quantity \(line.quantity)")
+            }
+            wanted[line.productID, default: 0] += line.quantity
+        }
+        guard !wanted.isEmpty else {
+            throw ReservationFailure(description: "order \(order.orderID.lowercased) has no lines")
+        }
+
+        // The row is inserted as `rejected`, the answer when nothing gets reserved, and becomes
+        // `reserved` below if everything does; no other transaction sees it before this one ends.
+        let inserted = try connection.query(
+            """
+            INSERT INTO reservations (order_id, state) VALUES ($1, 'rejected')
+            ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+            """, [order.orderID])
+        if inserted.isEmpty {
+            switch try lockedState(of: order.orderID, on: connection) {
+            case "cancelled_before_reserved":
+                return .rejected(reason: orderCancelled, productID: nil)
+            default:
+                return .alreadyDecided
+            }
+        }
+
+        let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
+        let rows = try connection.query(
+            """
+            SELECT id, stock, is_active AND archived_at IS NULL AS available FROM products
+            WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+            """, [PostgresArray(productIDs)])
+        var products: [UUID: (stock: Int, available: Bool)] = [:]
+        for row in rows {
+            products[try row.decode("id")] = (try row.decode("stock"), try row.decode("available"))
+        }
+        for id in productIDs {
+            guard let product = products[id], product.available else {
+                return .rejected(reason: productUnavailable, productID: id)
+            }
+            guard product.stock >= wanted[id]! else {
+                return .rejected(reason: insufficientStock, productID: id)
+            }
+        }
+
+        let quantities = PostgresArray(productIDs.map { wanted[$0]! })
+        try connection.execute(
+            """
+            UPDATE products AS p SET stock = p.stock - l.quantity
+            FROM unnest($1::uuid[], $2::integer[]) AS l (id, quantity) WHERE p.id = l.id
+            """, [PostgresArray(productIDs), quantities])
+        try connection.execute(
+            """
+            INSERT INTO reservation_lines (order_id, product_id, quantity)
+            SELECT $1, id, quantity FROM unnest($2::uuid[], $3::integer[]) AS l (id, quantity)
+            """, [order.orderID, PostgresArray(productIDs), quantities])
+        try connection.execute(
+            "UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = $1", [order.orderID])
+        return .reserved
+    }
+
+    /// Gives back what the order holds, if and only if it holds a reservation.
+    static func release(orderID: UUID, on connection: PostgresConnection) throws -> Release {
+        let inserted = try connection.query(
+            """
+            INSERT INTO reservations (order_id, state) VALUES ($1, 'cancelled_before_reserved')
+            ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+            """, [orderID])
+        guard inserted.isEmpty else { return .cancelledBeforeReserved }
+        guard try lockedState(of: orderID, on: connection) == "reserved" else { return .nothingHeld }
+
+        // Locked in id order first, as `reserve` does, rather than in whatever order the UPDATE's join visits them.
+        try connection.execute(
+            """
+            SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = $1)
+            ORDER BY id FOR UPDATE
+            """, [orderID])
+        try connection.execute(
+            """
+            UPDATE products AS p SET stock = p.stock + l.quantity
+            FROM reservation_lines AS l WHERE l.order_id = $1 AND p.id = l.product_id
+            """, [orderID])
+        try connection.execute(
+            "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = $1", [orderID])
+        return .released
+    }
+
+    /// The state of an order's existing reservation row, locked until the transaction ends.
+    private static func lockedState(of orderID: UUID, on connection: PostgresConnection) throws -> String {
+        guard let row = try connection.query(
+            "SELECT state FROM reservations WHERE order_id = $1 FOR UPDATE", [orderID]).first
+        else {
+            throw ReservationFailure(description: "reservation of order \(orderID.lowercased) vanished")
+        }
+        return try row.decode("state")
+    }
+}

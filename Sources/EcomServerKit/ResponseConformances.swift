@@ -1,0 +1,11 @@
+import EcomAPI
+import Hummingbird
+
+// The wire types every service answers with, encoded by the context's `JSONEncoder.ecom`.
+extension Page: ResponseEncodable {}
+extension User: ResponseEncodable {}
+extension Product: ResponseEncodable {}
+extension ImportResult: ResponseEncodable {}
+extension Cart: ResponseEncodable {}
+extension Order: ResponseEncodable {}
+extension ParkedEvent: ResponseEncodable {}

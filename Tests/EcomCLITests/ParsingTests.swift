@@ -1,0 +1,167 @@
+import ArgumentParser
+import EcomAPI
+import Foundation
+import Testing
+
+@testable import EcomCLI
+
+private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
+
+@Suite struct ParsingTests {
+    static let valid: [([String], any ParsableCommand.Type)] = [
+        (["register", "--email", "a@b.co", "--password-stdin"], EcomCommand.Register.self),
+        (["login", "--email", "a@b.co", "--password-stdin"], EcomCommand.Login.self),
+        (["login", "--email", "a@b.co", "--password", "secret123", "--server", "https://shop.example"], EcomCommand.Login.self),
+        (["logout", "--quiet"], EcomCommand.Logout.self),
+        (["whoami", "--json", "--no-color"], EcomCommand.Whoami.self),
+        (["passwd", "--password-stdin"], EcomCommand.Passwd.self),
+        (["products", "list", "--search", "tea", "--limit", "5", "--all"], EcomCommand.Products.List.self),
+        (["product", "list", "--cursor", "abc"], EcomCommand.Products.List.self),
+        (["products", "show", id, "--json"], EcomCommand.Products.Show.self),
+        (["cart", "show"], EcomCommand.Cart.Show.self),
+        (["cart", "add", id, "--quantity", "2"], EcomCommand.Cart.Add.self),
+        (["cart", "set", id, "1000"], EcomCommand.Cart.Set.self),
+        (["cart", "remove", id], EcomCommand.Cart.Remove.self),
+        (["cart", "clear", "--yes"], EcomCommand.Cart.Clear.self),
+        (["order", "create"], EcomCommand.Order.Create.self),
+        (["order", "create", "--no-wait", "--idempotency-key", "checkout-42"], EcomCommand.Order.Create.self),
+        (["order", "create", "--wait-timeout", "5"], EcomCommand.Order.Create.self),
+        (["orders", "list", "--status", "confirmed"], EcomCommand.Order.List.self),
+        (["order", "show", id], EcomCommand.Order.Show.self),
+        (["order", "cancel", id, "-y"], EcomCommand.Order.Cancel.self),
+        (["admin", "products", "list", "-s", "mug", "--all"], EcomCommand.Admin.Products.List.self),
+        (["admin", "products", "create", "--name", "Mug", "--price", "12.50", "--stock", "3", "--inactive"], EcomCommand.Admin.Products.Create.self),
+        (["admin", "products", "update", id, "--price", "5"], EcomCommand.Admin.Products.Update.self),
+        (["admin", "products", "update", id, "--active"], EcomCommand.Admin.Products.Update.self),
+        (["admin", "products", "delete", id, "--yes"], EcomCommand.Admin.Products.Delete.self),
+        (["admin", "products", "stock", id, "--delta", "-5", "--reason", "damaged"], EcomCommand.Admin.Products.Stock.self),
+        (["admin", "products", "import", "fixtures/catalog.json"], EcomCommand.Admin.Products.Import.self),
+        (["admin", "orders", "list", "--status", "pending"], EcomCommand.Admin.Orders.List.self),
+        (["admin", "orders", "ship", id], EcomCommand.Admin.Orders.Ship.self),
+        (["admin", "orders", "deliver", id], EcomCommand.Admin.Orders.Deliver.self),
+        (["admin", "users", "list", "--limit", "100"], EcomCommand.Admin.Users.List.self),
+        (["admin", "users", "grant-admin", "bob@example.com"], EcomCommand.Admin.Users.GrantAdmin.self),
+        (["admin", "users", "revoke-admin", id], EcomCommand.Admin.Users.RevokeAdmin.self),
+        (["admin", "users", "disable", id], EcomCommand.Admin.Users.Disable.self),
+        (["admin", "users", "enable", "bob@example.com"], EcomCommand.Admin.Users.Enable.self),
+        (["admin", "events", "list", "products"], EcomCommand.Admin.Events.List.self),
+        (["admin", "events", "retry", "orders", id], EcomCommand.Admin.Events.Retry.self),
+        (["serve", "--only", "users", "gateway"], EcomCommand.Serve.self),
+    ]
+
+    @Test("every command parses", arguments: valid)
+    func parses(arguments: [String], type: any ParsableCommand.Type) throws {
+        let command = try EcomCommand.parseAsRoot(arguments)
+        #expect(Swift.type(of: command) == type)
+    }
+
+    static let invalid: [[String]] = [
+        ["frobnicate"],
+        ["whoami", "--bogus"],
+        ["whoami", "--server", "ftp://example.com"],
+        ["whoami", "--server", "not a url"],
+        ["login", "--email", "a@b.co", "--password", "x", "--password-stdin"],
+        ["login", "--password-stdin"],
+        ["register", "--password-stdin"],
+        ["products", "show", "not-a-uuid"],
+        ["products", "show"],
+        ["products", "list", "--limit", "0"],
+        ["products", "list", "--limit", "101"],
+        ["products", "list", "--cursor", ""],
+        ["cart", "add", id, "--quantity", "0"],
+        ["cart", "add", id, "--quantity", "1001"],
+        ["cart", "set", id],
+        ["cart", "set", id, "-1"],
+        ["cart", "remove", "12345678"],
+        ["order", "create", "--wait-timeout", "0"],
+        ["order", "create", "--idempotency-key", "has space"],
+        ["order", "create", "--idempotency-key", ""],
+        ["order", "list", "--status", "lost"],
+        ["order", "cancel"],
+        ["admin", "products", "create", "--name", "Mug"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "19.999"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "-1"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "1e3"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "abc"],
+        ["admin", "products", "create", "--name", "Mug", "--price", ""],
+        ["admin", "products", "create", "--name", " ", "--price", "1"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "1", "--stock", "-1"],
+        ["admin", "products", "create", "--name", "Mug", "--price", "1", "--active", "--inactive"],
+        ["admin", "products", "update", id],
+        ["admin", "products", "update", id, "--price", "0"],
+        ["admin", "products", "stock", id, "--delta", "0", "--reason", "x"],
+        ["admin", "products", "stock", id, "--delta", "5"],
+        ["admin", "products", "stock", id, "--delta", "5", "--reason", " "],
+        ["admin", "products", "import"],
+        ["admin", "users", "grant-admin", "bob"],
+        ["admin", "events", "list", "payments"],
+        ["admin", "events", "retry", "orders"],
+    ]
+
+    @Test("invalid command lines are usage errors (exit 64)", arguments: invalid)
+    func rejects(arguments: [String]) {
+        do {
+            let command = try EcomCommand.parseAsRoot(arguments)
+            Issue.record("parsed as \(type(of: command))")
+        } catch {
+            #expect(EcomCommand.exitStatus(for: error) == 64, "\(EcomCommand.fullMessage(for: error))")
+            #expect(EcomCommand.failureMessage(for: error) == nil)
+        }
+    }
+
+    @Test("options reach the command: price in cents, flags, negative deltas, user references")
+    func values() throws {
+        let create = try #require(
+            try EcomCommand.parseAsRoot(["admin", "products", "create", "--name", "Mug", "--price", "12.50", "--inactive"])
+                as? EcomCommand.Admin.Products.Create)
+        #expect(create.price == 1250)
+        #expect(create.visibility == .inactive)
+
+        let update = try #require(
+            try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--price", "0.99", "--active"]) as? EcomCommand.Admin.Products.Update)
+        #expect(update.update == ProductUpdate(priceCents: 99, isActive: true))
+
+        let stock = try #require(
+            try EcomCommand.parseAsRoot(["admin", "products", "stock", id, "--delta", "-5", "--reason", "damaged"])
+                as? EcomCommand.Admin.Products.Stock)
+        #expect(stock.delta == -5)
+
+        let grant = try #require(try EcomCommand.parseAsRoot(["admin", "users", "grant-admin", "Bob@Example.com"]) as? EcomCommand.Admin.Users.GrantAdmin)
+        #expect(grant.user == .email("Bob@Example.com"))
+        #expect(grant.update.role == .admin)
+        let disable = try #require(try EcomCommand.parseAsRoot(["admin", "users", "disable", id]) as? EcomCommand.Admin.Users.Disable)
+        #expect(disable.user == .id(UUID(uuidString: id)!))
+        #expect(disable.update.disabled == true)
+
+        let list = try #require(try EcomCommand.parseAsRoot(["orders", "list", "--status", "shipped", "--all"]) as? EcomCommand.Order.List)
+        #expect(list.status == .shipped)
+        #expect(list.page.all && list.page.limit == nil)
+    }
+
+    @Test("the server comes from --server, else ECOM_SERVER, else localhost:8080")
+    func server() throws {
+        let plain = try #require(try EcomCommand.parseAsRoot(["whoami"]) as? EcomCommand.Whoami)
+        #expect(try plain.options.serverURL(environment: [:]).absoluteString == "http://localhost:8080")
+        #expect(try plain.options.serverURL(environment: ["ECOM_SERVER": "https://shop.example"]).absoluteString == "https://shop.example")
+        let flagged = try #require(try EcomCommand.parseAsRoot(["whoami", "--server", "http://10.0.0.2:9000"]) as? EcomCommand.Whoami)
+        #expect(try flagged.options.serverURL(environment: ["ECOM_SERVER": "https://shop.example"]).absoluteString == "http://10.0.0.2:9000")
+        #expect(throws: ValidationError.self) { try plain.options.serverURL(environment: ["ECOM_SERVER": "localhost:8080"]) }
+    }
+
+    @Test("destructive commands need --yes when nobody can answer", arguments: [(false, false, false), (true, false, true), (false, true, true), (true, true, true)])
+    func confirmation(yes: Bool, interactive: Bool, allowed: Bool) {
+        #expect(((try? ConfirmationOptions.check(yes: yes, interactive: interactive)) != nil) == allowed)
+    }
+
+    @Test("help lists every command and documents the exit statuses")
+    func help() {
+        let root = EcomCommand.helpMessage(columns: 100)
+        for name in ["register", "login", "logout", "whoami", "passwd", "products", "cart", "order", "admin", "serve", "EXIT STATUS"] {
+            #expect(root.contains(name))
+        }
+        let admin = EcomCommand.helpMessage(for: EcomCommand.Admin.Users.self, columns: 100)
+        for name in ["list", "grant-admin", "revoke-admin", "disable", "enable"] {
+            #expect(admin.contains(name))
+        }
+    }
+}

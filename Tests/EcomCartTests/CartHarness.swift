@@ -1,0 +1,168 @@
+import AsyncHTTPClient
+import EcomAPI
+import EcomCart
+import EcomPostgres
+import EcomServerKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+import Testing
+
+enum TestEnvironment {
+    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
+    static let hasDatabase = serverURL != nil
+    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to a PostgreSQL superuser URL to run the cart's database tests"
+}
+
+/// The products the stand-in catalog starts with.
+enum Fixture {
+    static let kettle = product("KETTLE-1", "Kettle", cents: 2_499)
+    static let mug = product("MUG-1", "Mug", cents: 899)
+    static let teapot = product("TEAPOT-1", "Teapot", cents: 3_450)
+    static let lamp = product("LAMP-1", "Archived lamp", cents: 4_999, active: false)
+    static let all = [kettle, mug, teapot, lamp]
+
+    static func product(_ sku: String, _ name: String, cents: Int64, active: Bool = true) -> Product {
+        Product(
+            id: UUID(), sku: sku, name: name, description: "", priceCents: cents, stock: 10, isActive: active,
+            createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0))
+    }
+}
+
+/// A stand-in for the products service's lookup, serving a list a test can change, and refusing
+/// callers without a service token as the real one does.
+final class StandInCatalog: Sendable {
+    private let products = Mutex(Dictionary(Fixture.all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
+
+    func archive(_ id: UUID) {
+        products.withLock { $0[id]?.isActive = false }
+    }
+
+    func router(tokens: TokenService) -> Router<EcomRequestContext> {
+        let router = Router(context: EcomRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(service: "products"))
+        router.add(middleware: AuthMiddleware(tokens: tokens))
+        router.post("/internal/products/lookup") { [self] request, context -> Response in
+            _ = try context.requireService()
+            let lookup = try JSONDecoder.ecom.decode(
+                ProductLookup.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+            let found = products.withLock { products in lookup.ids.compactMap { products[$0] } }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder.ecom.encode(found))))
+        }
+        return router
+    }
+}
+
+/// Who a test request speaks for.
+enum Caller: Sendable {
+    case user(UUID)
+    case service
+    case anonymous
+}
+
+/// One cart service on a fresh database of its own, in front of a stand-in products service on a live port.
+struct CartHarness: Sendable {
+    let client: any TestClientProtocol
+    let pool: PostgresPool
+    let repository: PostgresCartRepository
+    let tokens: TokenService
+    let catalog: StandInCatalog
+
+    /// Runs `body` against a new harness; the database is dropped afterwards, whatever happens.
+    /// `productsURL` replaces the stand-in's address, to make the products service unreachable.
+    static func run(
+        poolSize: Int = 4, productsURL: String? = nil, _ body: @escaping @Sendable (CartHarness) async throws -> Void
+    ) async throws {
+        let serverURL = try #require(TestEnvironment.serverURL)
+        let name = "ecom_cart_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
+        let logger = Logger(label: "cart-test")
+        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: poolSize, logger: logger)
+        let httpClient = ServiceClient.makeHTTPClient()
+        let outcome = await Result(catching: {
+            try await migrate(pool, migrations: cartMigrations, logger: logger)
+            let tokens = await TokenService(key: try SigningKey("cart-test-signing-key-0123456789abcdef"))
+            let catalog = StandInCatalog()
+            let products = Application(router: catalog.router(tokens: tokens))
+            try await products.test(.live) { productsClient in
+                let products = ServiceClient(
+                    baseURL: productsURL ?? "http://localhost:\(productsClient.port!)", caller: "cart", tokens: tokens,
+                    client: httpClient)
+                let repository = PostgresCartRepository(pool: pool)
+                let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
+                let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []))
+                try await cart.test(.router) { client in
+                    try await body(
+                        CartHarness(client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog))
+                }
+            }
+        })
+        try? await httpClient.shutdown()
+        await pool.shutdown()
+        let admin = PostgresPool(url: serverURL, size: 1, logger: logger)
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        await admin.shutdown()
+        try outcome.get()
+    }
+
+    // MARK: - Requests
+
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ path: String, as caller: Caller, json: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        switch caller {
+        case .user(let id):
+            headers[.authorization] = "Bearer \(try await tokens.issueAccessToken(userID: id, role: .user, sessionID: nil))"
+        case .service:
+            headers[.authorization] = "Bearer \(try await tokens.issueServiceToken(service: "orders"))"
+        case .anonymous:
+            break
+        }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// `POST /api/cart/items`, expecting success.
+    @discardableResult
+    func add(_ product: Product, quantity: Int, for user: UUID) async throws -> Cart {
+        let response = try await send(.post, "/api/cart/items", as: .user(user), json: Self.addBody(product.id, quantity))
+        #expect(response.status == .created || response.status == .ok, "\(String(buffer: response.body))")
+        return try decode(Cart.self, response)
+    }
+
+    /// `GET /api/cart`, expecting success.
+    func cart(of user: UUID) async throws -> Cart {
+        let response = try await send(.get, "/api/cart", as: .user(user))
+        #expect(response.status == .ok, "\(String(buffer: response.body))")
+        return try decode(Cart.self, response)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+        try JSONDecoder.ecom.decode(T.self, from: Data(buffer: response.body))
+    }
+
+    func errorCode(_ response: TestResponse) throws -> String {
+        try decode(APIErrorBody.self, response).error.code
+    }
+
+    static func addBody(_ productID: UUID, _ quantity: Int) -> String {
+        #"{"product_id":"\#(productID.lowercased)","quantity":\#(quantity)}"#
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import EcomAPI
+import EcomCart
+import EcomPostgres
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
+struct CartRoutesTests {
+    @Test("adding, increasing, setting, removing and clearing lines, priced at current prices")
+    func lifecycle() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            let first = try await harness.send(
+                .post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.kettle.id, 2))
+            #expect(first.status == .created)
+            let added = try harness.decode(Cart.self, first)
+            #expect(added.items.map(\.quantity) == [2])
+            #expect(added.items.first?.name == "Kettle")
+            #expect(added.items.first?.unitPriceCents == 2_499)
+            #expect(added.items.first?.lineTotalCents == 4_998)
+            #expect(added.totalCents == 4_998)
+
+            let again = try await harness.send(
+                .post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.kettle.id, 3))
+            #expect(again.status == .ok)
+            let increased = try harness.decode(Cart.self, again)
+            #expect(increased.items.count == 1)
+            #expect(increased.items.first?.quantity == 5)
+
+            let withMug = try await harness.add(Fixture.mug, quantity: 1, for: user)
+            #expect(withMug.items.map(\.productID) == [Fixture.kettle.id, Fixture.mug.id])
+            #expect(withMug.totalCents == 5 * 2_499 + 899)
+            #expect(withMug.itemCount == 6)
+
+            let kettleLine = try #require(withMug.items.first).id
+            let set = try await harness.send(.patch, "/api/cart/items/\(kettleLine.lowercased)", as: .user(user), json: #"{"quantity":1}"#)
+            #expect(set.status == .ok)
+            #expect(try harness.decode(Cart.self, set).totalCents == 2_499 + 899)
+
+            let mugLine = withMug.items[1].id
+            let removed = try await harness.send(.delete, "/api/cart/items/\(mugLine.lowercased)", as: .user(user))
+            #expect(removed.status == .ok)
+            #expect(try harness.decode(Cart.self, removed).items.map(\.productID) == [Fixture.kettle.id])
+
+            let cleared = try await harness.send(.delete, "/api/cart", as: .user(user))
+            #expect(cleared.status == .noContent)
+            let empty = try await harness.cart(of: user)
+            #expect(empty.items.isEmpty)
+            #expect(empty.totalCents == 0)
+            #expect(empty.itemCount == 0)
+        }
+    }
+
+    @Test("a user who never had a cart gets an empty one at version 0")
+    func emptyCart() async throws {
+        try await CartHarness.run { harness in
+            let response = try await harness.send(.get, "/api/cart", as: .user(UUID()))
+            #expect(String(buffer: response.body) == #"{"item_count":0,"items":[],"total_cents":0,"version":0}"#)
+        }
+    }
+
+    @Test("a line whose product was archived stays, priced but unavailable and out of the total")
+    func archivedProduct() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 1, for: user)
+            try await harness.add(Fixture.mug, quantity: 2, for: user)
+            harness.catalog.archive(Fixture.mug.id)
+
+            let cart = try await harness.cart(of: user)
+            let mug = try #require(cart.items.first { $0.productID == Fixture.mug.id })
+            #expect(!mug.available)
+            #expect(mug.unitPriceCents == 899)
+            #expect(mug.lineTotalCents == 1_798)
+            #expect(cart.totalCents == 2_499)
+            #expect(cart.itemCount == 3)
+        }
+    }
+
+    @Test("another user's line is not found, and stays as it was")
+    func anotherUsersLine() async throws {
+        try await CartHarness.run { harness in
+            let owner = UUID()
+            let before = try await harness.add(Fixture.kettle, quantity: 2, for: owner)
+            let line = try #require(before.items.first).id.lowercased
+
+            let stranger = UUID()
+            let update = try await harness.send(.patch, "/api/cart/items/\(line)", as: .user(stranger), json: #"{"quantity":9}"#)
+            #expect(update.status == .notFound)
+            #expect(try harness.errorCode(update) == ErrorCode.notFound)
+            let delete = try await harness.send(.delete, "/api/cart/items/\(line)", as: .user(stranger))
+            #expect(delete.status == .notFound)
+            #expect(try harness.errorCode(delete) == ErrorCode.notFound)
+
+            #expect(try await harness.cart(of: owner) == before)
+            #expect(try await harness.cart(of: stranger).version == 0)
+        }
+    }
+
+    @Test("a full cart refuses a new product but still takes more of one it holds")
+    func cartFull() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 1, for: user)
+            try await harness.pool.execute(
+                """
+                INSERT INTO cart_items (id, user_id, product_id, quantity)
+                SELECT gen_random_uuid(), $1, gen_random_uuid(), 1 FROM generate_series(2, $2)
+                """, [user, CartLimits.maximumLines])
+            let before = try await harness.repository.cart(of: user)
+            #expect(before.lines.count == CartLimits.maximumLines)
+
+            let refused = try await harness.send(.post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.mug.id, 1))
+            #expect(refused.status == .conflict)
+            #expect(try harness.errorCode(refused) == "cart_full")
+            #expect(try await harness.repository.cart(of: user) == before)
+
+            let more = try await harness.send(.post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.kettle.id, 1))
+            #expect(more.status == .ok)
+        }
+    }
+
+    @Test("eight concurrent adds of one unit each make a line of eight", .timeLimit(.minutes(1)))
+    func concurrentAdds() async throws {
+        try await CartHarness.run(poolSize: 8) { harness in
+            let user = UUID()
+            let responses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, Cart).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let response = try await harness.send(
+                            .post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.kettle.id, 1))
+                        return (response.status, try harness.decode(Cart.self, response))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(responses.filter { $0.0 == .created }.count == 1)
+            #expect(responses.filter { $0.0 == .ok }.count == 7)
+            #expect(Set(responses.map(\.1.version)).count == 8)
+            #expect(Set(responses.map { $0.1.items.first?.quantity ?? 0 }) == Set(1...8))
+            #expect(try await harness.cart(of: user).items.map(\.quantity) == [8])
+        }
+    }
+
+    @Test("versions strictly increase with every edit and are never reused, even after clearing")
+    func versions() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            var versions: [Int64] = []
+            let first = try await harness.add(Fixture.kettle, quantity: 1, for: user)
+            versions.append(first.version)
+            versions.append(try await harness.add(Fixture.kettle, quantity: 1, for: user).version)
+            let line = try #require(first.items.first).id.lowercased
+            let set = try await harness.send(.patch, "/api/cart/items/\(line)", as: .user(user), json: #"{"quantity":4}"#)
+            versions.append(try harness.decode(Cart.self, set).version)
+            try await harness.send(.delete, "/api/cart", as: .user(user))
+            versions.append(try await harness.cart(of: user).version)
+            // The same contents as before the clear, under a version never seen.
+            versions.append(try await harness.add(Fixture.kettle, quantity: 1, for: user).version)
+            let removed = try await harness.send(.delete, "/api/cart/items/\((try await harness.cart(of: user)).items[0].id.lowercased)", as: .user(user))
+            versions.append(try harness.decode(Cart.self, removed).version)
+
+            #expect(versions.first! > 0)
+            #expect(zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 }, "\(versions)")
+            let someoneElse = try await harness.add(Fixture.mug, quantity: 1, for: UUID()).version
+            #expect(!versions.contains(someoneElse))
+        }
+    }
+
+    @Test("an unreachable products service makes adding answer 503 and changes nothing")
+    func productsUnreachable() async throws {
+        try await CartHarness.run(productsURL: "http://127.0.0.1:1") { harness in
+            let user = UUID()
+            let response = try await harness.send(
+                .post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.kettle.id, 1))
+            #expect(response.status == .serviceUnavailable)
+            #expect(try harness.errorCode(response) == ErrorCode.serviceUnavailable)
+            let cart = try await harness.repository.cart(of: user)
+            #expect(cart.lines.isEmpty)
+            #expect(cart.version == 0)
+        }
+    }
+
+    @Test("account routes need an account token, internal routes a service token")
+    func authorization() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            let cases: [(HTTPRequest.Method, String, Caller, HTTPResponse.Status)] = [
+                (.get, "/api/cart", .anonymous, .unauthorized),
+                (.get, "/api/cart", .service, .forbidden),
+                (.delete, "/api/cart", .service, .forbidden),
+                (.get, "/internal/carts/\(user.lowercased)", .anonymous, .unauthorized),
+                (.get, "/internal/carts/\(user.lowercased)", .user(user), .forbidden),
+                (.post, "/internal/carts/\(user.lowercased)/orders", .user(user), .forbidden),
+            ]
+            for (method, path, caller, status) in cases {
+                let response = try await harness.send(method, path, as: caller)
+                #expect(response.status == status, "\(method) \(path) as \(caller)")
+            }
+            let malformed = try await harness.send(.get, "/internal/carts/not-a-uuid", as: .service)
+            #expect(malformed.status == .badRequest)
+            #expect(try harness.errorCode(malformed) == ErrorCode.invalidID)
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The catalog, cart and orders through the gateway of a real `ecom serve`, with the stock
+/// reservation saga running over the in-process transport.
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
+struct StoreEndToEndTests {
+    @Test("a shopper's order is confirmed and takes stock; cancelling gives it back once")
+    func checkoutAndCancel() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(name: "Lamp", priceCents: 2500, stock: 10)
+            let shopper = try await store.shopper()
+            #expect(try await store.add(product.id, quantity: 3, as: shopper).status == .created)
+            #expect(try await store.add(product.id, quantity: 1, as: shopper).status == .ok)
+            let cart: Cart = try await HTTP.send(.GET, store.gateway + "/api/cart", token: shopper.token).decode()
+            #expect(cart.items.map(\.quantity) == [4])
+            #expect(cart.totalCents == 10_000)
+
+            let placed = try await store.checkout(as: shopper)
+            #expect(placed.status == .created)
+            let order: Order = try placed.decode()
+            #expect(order.status == .pending)
+            #expect(order.totalCents == 10_000)
+            try await store.eventually("order confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+            #expect(try await store.product(product.id).stock == 6)
+            let emptied: Cart = try await HTTP.send(.GET, store.gateway + "/api/cart", token: shopper.token).decode()
+            #expect(emptied.items.isEmpty)
+
+            let cancelled = try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: shopper.token)
+            #expect(cancelled.status == .ok)
+            #expect(try cancelled.decode(Order.self).status == .cancelled)
+            try await store.eventually("stock released") { try await store.product(product.id).stock == 10 }
+            let again = try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: shopper.token)
+            #expect(again.status == .conflict)
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await store.product(product.id).stock == 10)
+        }
+    }
+
+    @Test("an order for more than the stock is rejected and the stock is untouched")
+    func overOrderRejected() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 2)
+            let shopper = try await store.shopper()
+            try await store.add(product.id, quantity: 3, as: shopper)
+            let order: Order = try await store.checkout(as: shopper).decode()
+            try await store.eventually("order rejected") { try await store.order(order.id, as: shopper).status == .rejected }
+            #expect(try await store.order(order.id, as: shopper).reason == "insufficient_stock")
+            #expect(try await store.product(product.id).stock == 2)
+        }
+    }
+
+    @Test("bad cart and checkout input is refused with stable codes")
+    func badInput() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 5)
+            let shopper = try await store.shopper()
+            let empty = try await store.checkout(as: shopper)
+            #expect(empty.status == .badRequest)
+            #expect(empty.errorCode == "cart_empty")
+            for quantity in [0, -1, 1_000_000] {
+                let reply = try await store.add(product.id, quantity: quantity, as: shopper)
+                #expect(reply.status.code >= 400 && reply.status.code < 500, "quantity \(quantity)")
+            }
+            let unknown = try await store.add(UUID(), quantity: 1, as: shopper)
+            #expect(unknown.status == .notFound)
+            let malformed = try await HTTP.send(.GET, store.gateway + "/api/orders/not-a-uuid", token: shopper.token)
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.errorCode == ErrorCode.invalidID)
+            let cart: Cart = try await HTTP.send(.GET, store.gateway + "/api/cart", token: shopper.token).decode()
+            #expect(cart.items.isEmpty)
+        }
+    }
+
+    @Test("another user's order and cart lines are not found")
+    func ownership() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 5)
+            let alice = try await store.shopper("alice")
+            let bob = try await store.shopper("bob")
+            let line = try await store.add(product.id, quantity: 1, as: alice).decode(Cart.self).items[0]
+            #expect(try await HTTP.send(.PATCH, store.gateway + "/api/cart/items/\(line.id.lowercased)", json: CartItemUpdate(quantity: 2), token: bob.token).status == .notFound)
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/api/cart/items/\(line.id.lowercased)", token: bob.token).status == .notFound)
+            let order: Order = try await store.checkout(as: alice).decode()
+            #expect(try await HTTP.send(.GET, store.gateway + "/api/orders/\(order.id.lowercased)", token: bob.token).status == .notFound)
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: bob.token).status == .notFound)
+            let bobs: Page<Order> = try await HTTP.send(.GET, store.gateway + "/api/orders", token: bob.token).decode()
+            #expect(bobs.items.isEmpty)
+            #expect(try await HTTP.send(.POST, store.gateway + "/admin/products", json: ProductCreate(sku: nil, name: "x", description: nil, priceCents: 1, stock: 1, isActive: true), token: bob.token).status == .forbidden)
+        }
+    }
+
+    @Test("ten concurrent checkouts of one cart make one order")
+    func racingCheckouts() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 100)
+            let shopper = try await store.shopper()
+            try await store.add(product.id, quantity: 2, as: shopper)
+            let replies = try await withThrowingTaskGroup(of: HTTP.Reply.self) { group in
+                for _ in 0..<10 { group.addTask { try await store.checkout(as: shopper) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let ids = Set(try replies.filter { $0.status == .created || $0.status == .ok }.map { try $0.decode(Order.self).id })
+            #expect(ids.count == 1)
+            #expect(replies.filter { $0.status == .created }.count == 1)
+            let orders: Page<Order> = try await HTTP.send(.GET, store.gateway + "/api/orders", token: shopper.token).decode()
+            #expect(orders.items.count == 1)
+            try await store.eventually("confirmed") { try await store.product(product.id).stock == 98 }
+        }
+    }
+
+    @Test("eight concurrent adds of one product give quantity eight")
+    func concurrentAdds() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 100)
+            let shopper = try await store.shopper()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.add(product.id, quantity: 1, as: shopper) } }
+                try await group.waitForAll()
+            }
+            let cart: Cart = try await HTTP.send(.GET, store.gateway + "/api/cart", token: shopper.token).decode()
+            #expect(cart.items.map(\.quantity) == [8])
+        }
+    }
+
+    @Test("ten concurrent cancels of one order: one succeeds, stock restored once")
+    func racingCancels() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            try await store.add(product.id, quantity: 4, as: shopper)
+            let order: Order = try await store.checkout(as: shopper).decode()
+            try await store.eventually("confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: shopper.token).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .ok }.count == 1)
+            #expect(statuses.filter { $0 == .conflict }.count == 9)
+            try await store.eventually("released") { try await store.product(product.id).stock == 10 }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await store.product(product.id).stock == 10)
+        }
+    }
+
+    @Test("an Idempotency-Key returns the order it made, whatever the cart holds now, and once when sent concurrently")
+    func idempotencyKey() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 100)
+            let shopper = try await store.shopper()
+            try await store.add(product.id, quantity: 1, as: shopper)
+            let first = try await store.checkout(as: shopper, key: "checkout-1")
+            #expect(first.status == .created)
+            try await store.add(product.id, quantity: 5, as: shopper)
+            let repeated = try await store.checkout(as: shopper, key: "checkout-1")
+            #expect(repeated.status == .created)
+            #expect(try repeated.decode(Order.self).id == first.decode(Order.self).id)
+            #expect(try repeated.decode(Order.self).totalCents == first.decode(Order.self).totalCents)
+
+            let replies = try await withThrowingTaskGroup(of: HTTP.Reply.self) { group in
+                for _ in 0..<6 { group.addTask { try await store.checkout(as: shopper, key: "checkout-2") } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let made = Set(try replies.filter { $0.status.code < 300 }.map { try $0.decode(Order.self).id })
+            #expect(made.count == 1)
+            #expect(replies.allSatisfy { $0.status.code < 300 || $0.errorCode == "idempotency_in_progress" })
+            let orders: Page<Order> = try await HTTP.send(.GET, store.gateway + "/api/orders", token: shopper.token).decode()
+            #expect(orders.items.count == 2)
+        }
+    }
+
+    @Test("many buyers, one product: never oversold, every order settles, cancels restore exactly")
+    func invariantUnderLoad() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(name: "Scarce", priceCents: 100, stock: 50)
+            let buyers = 200
+            let results = try await withThrowingTaskGroup(of: (TokenPair, Order?).self) { group in
+                for index in 0..<buyers {
+                    group.addTask {
+                        let shopper = try await store.shopper("buyer\(index)")
+                        try await store.add(product.id, quantity: Int.random(in: 1...3), as: shopper)
+                        let reply = try await store.checkout(as: shopper)
+                        return (shopper, reply.status == .created ? try reply.decode(Order.self) : nil)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.1 != nil })
+            try await store.eventually("no order pending") { try await store.allOrders().allSatisfy { $0.status != .pending } }
+            var orders = try await store.allOrders()
+            var stock = try await store.product(product.id).stock
+            #expect(stock >= 0)
+            #expect(stock + Store.reservedUnits(of: product.id, in: orders) == 50)
+            #expect(orders.allSatisfy { $0.status == .confirmed || $0.status == .rejected })
+            #expect(orders.contains { $0.status == .confirmed })
+
+            // Cancel a random half, each twice at once.
+            let owners = Dictionary(uniqueKeysWithValues: results.compactMap { shopper, order in order.map { ($0.id, shopper) } })
+            let victims = orders.shuffled().prefix(orders.count / 2)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for order in victims {
+                    for _ in 0..<2 {
+                        group.addTask {
+                            _ = try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: owners[order.id]!.token)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await store.eventually("stock settles after cancels") {
+                let orders = try await store.allOrders()
+                return try await store.product(product.id).stock + Store.reservedUnits(of: product.id, in: orders) == 50
+            }
+            try await Task.sleep(for: .seconds(2))
+            orders = try await store.allOrders()
+            stock = try await store.product(product.id).stock
+            #expect(stock >= 0)
+            #expect(stock + Store.reservedUnits(of: product.id, in: orders) == 50)
+        }
+    }
+
+    @Test("orders made while events are held settle after a restart, each applied once")
+    func restartWithHeldEvents() async throws {
+        let held = try await ServerProcess(environment: ["ECOM_HOLD_EVENTS": "1"], services: Store.services)
+        do {
+            let store = Store(server: held, admin: try await held.login("root@example.com", "root-password-123"))
+            let product = try await store.createProduct(stock: 7)
+            var placed: [(TokenPair, Order)] = []
+            for index in 0..<5 {
+                let shopper = try await store.shopper("held\(index)")
+                try await store.add(product.id, quantity: 2, as: shopper)
+                placed.append((shopper, try await store.checkout(as: shopper).decode()))
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await store.product(product.id).stock == 7)
+            for (shopper, order) in placed {
+                #expect(try await store.order(order.id, as: shopper).status == .pending)
+            }
+            #expect(await held.stop() == 0)
+
+            let resumed = try await ServerProcess(reusing: held)
+            let store2 = Store(server: resumed, admin: try await resumed.login("root@example.com", "root-password-123"))
+            try await store2.eventually("all settled") {
+                var settled = true
+                for (shopper, order) in placed where try await store2.order(order.id, as: shopper).status == .pending { settled = false }
+                return settled
+            }
+            let orders = try await store2.allOrders()
+            #expect(orders.filter { $0.status == .confirmed }.count == 3)
+            #expect(try await store2.product(product.id).stock == 1)
+            await resumed.tearDown()
+        } catch {
+            print(held.log.suffix(10_000))
+            await held.tearDown()
+            throw error
+        }
+    }
+
+    @Test("admins create, partially update, archive and restock products; ship and deliver orders")
+    func administration() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(name: "Kettle", priceCents: 3999, stock: 5)
+            let patched = try await HTTP.send(.PATCH, store.gateway + "/admin/products/\(product.id.lowercased)", json: ProductUpdate(priceCents: 3499), token: store.admin.token)
+            #expect(patched.status == .ok)
+            let updated: Product = try patched.decode()
+            #expect(updated.priceCents == 3499)
+            #expect(updated.name == "Kettle")
+            #expect(updated.stock == 5)
+            let restocked = try await HTTP.send(.POST, store.gateway + "/admin/products/\(product.id.lowercased)/stock", json: StockAdjustment(delta: 5, reason: "delivery"), token: store.admin.token)
+            #expect(try restocked.decode(Product.self).stock == 10)
+
+            let shopper = try await store.shopper()
+            try await store.add(product.id, quantity: 1, as: shopper)
+            let order: Order = try await store.checkout(as: shopper).decode()
+            try await store.eventually("confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+            #expect(try await HTTP.send(.POST, store.gateway + "/admin/orders/\(order.id.lowercased)/deliver", token: store.admin.token).status == .conflict)
+            #expect(try await HTTP.send(.POST, store.gateway + "/admin/orders/\(order.id.lowercased)/ship", token: store.admin.token).decode(Order.self).status == .shipped)
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: shopper.token).status == .conflict)
+            #expect(try await HTTP.send(.POST, store.gateway + "/admin/orders/\(order.id.lowercased)/deliver", token: store.admin.token).decode(Order.self).status == .delivered)
+            let confirmedOnly: Page<Order> = try await HTTP.send(.GET, store.gateway + "/admin/orders?status=delivered", token: store.admin.token).decode()
+            #expect(confirmedOnly.items.map(\.id) == [order.id])
+
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/admin/products/\(product.id.lowercased)", token: store.admin.token).status == .noContent)
+            #expect(try await HTTP.send(.GET, store.gateway + "/api/products/\(product.id.lowercased)").status == .notFound)
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/admin/products/\(UUID().lowercased)", token: store.admin.token).status == .notFound)
+            // The delivered order still shows what was bought.
+            #expect(try await store.order(order.id, as: shopper).items.first?.name == "Kettle")
+        }
+    }
+}

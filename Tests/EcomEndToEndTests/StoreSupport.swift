@@ -1,0 +1,104 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// A running store (all services) with helpers to act as admins and shoppers.
+struct Store {
+    let server: ServerProcess
+    let admin: TokenPair
+
+    static let services = ["users", "products", "cart", "orders"]
+
+    /// Starts a store, runs `body`, and tears it down whatever happens.
+    static func with(environment: [String: String] = [:], _ body: (Store) async throws -> Void) async throws {
+        let server = try await ServerProcess(environment: environment, services: services)
+        do {
+            let store = Store(server: server, admin: try await server.login("root@example.com", "root-password-123"))
+            try await body(store)
+        } catch {
+            print(server.log.suffix(20_000))
+            await server.tearDown()
+            throw error
+        }
+        await server.tearDown()
+    }
+
+    var gateway: String { server.gateway }
+
+    func createProduct(name: String = "Widget", priceCents: Int64 = 1999, stock: Int) async throws -> Product {
+        let reply = try await HTTP.send(
+            .POST, gateway + "/admin/products",
+            json: ProductCreate(sku: nil, name: name, description: "for tests", priceCents: priceCents, stock: stock, isActive: true),
+            token: admin.token)
+        try #require(reply.status == .created, "\(reply.text)")
+        return try reply.decode()
+    }
+
+    func product(_ id: UUID) async throws -> Product {
+        try await HTTP.send(.GET, gateway + "/admin/products/\(id.lowercased)", token: admin.token).decode()
+    }
+
+    /// A new shopper, signed in.
+    func shopper(_ name: String = UUID().uuidString.prefix(8).lowercased()) async throws -> TokenPair {
+        let email = "\(name)@shop.test"
+        let created = try await HTTP.send(.POST, gateway + "/api/users", json: Credentials(email: email, password: "password123"))
+        try #require(created.status == .created, "\(created.text)")
+        return try await server.login(email, "password123")
+    }
+
+    @discardableResult
+    func add(_ product: UUID, quantity: Int, as shopper: TokenPair) async throws -> HTTP.Reply {
+        try await HTTP.send(.POST, gateway + "/api/cart/items", json: CartItemAdd(productID: product, quantity: quantity), token: shopper.token)
+    }
+
+    func checkout(as shopper: TokenPair, key: String? = nil) async throws -> HTTP.Reply {
+        try await HTTP.send(.POST, gateway + "/api/orders", token: shopper.token, headers: key.map { [("Idempotency-Key", $0)] } ?? [])
+    }
+
+    func order(_ id: UUID, as shopper: TokenPair) async throws -> Order {
+        try await HTTP.send(.GET, gateway + "/api/orders/\(id.lowercased)", token: shopper.token).decode()
+    }
+
+    /// Every order of every user, following cursors.
+    func allOrders() async throws -> [Order] {
+        var orders: [Order] = []
+        var cursor: String?
+        repeat {
+            let page: Page<Order> = try await HTTP.send(
+                .GET, gateway + "/admin/orders?limit=100" + (cursor.map { "&cursor=\($0)" } ?? ""), token: admin.token
+            ).decode()
+            orders += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return orders
+    }
+
+    /// Polls `condition` until it holds, for up to `timeout`.
+    func eventually(timeout: Duration = .seconds(120), _ what: Comment, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting: \(what)")
+    }
+
+    /// Units held by orders that still hold stock.
+    static func reservedUnits(of product: UUID, in orders: [Order]) -> Int {
+        orders.filter { [.confirmed, .shipped, .delivered].contains($0.status) }
+            .flatMap(\.items).filter { $0.productID == product }.reduce(0) { $0 + $1.quantity }
+    }
+}
+
+extension ServerProcess {
+    func login(_ email: String, _ password: String) async throws -> TokenPair {
+        let reply = try await HTTP.send(.POST, gateway + "/api/login", json: Credentials(email: email, password: password))
+        try #require(reply.status == .ok, "login failed: \(reply.text)")
+        return try reply.decode()
+    }
+}
+
+extension HTTP.Reply {
+    var text: String { String(decoding: body, as: UTF8.self) }
+}

@@ -1,0 +1,185 @@
+import EcomAPI
+import EcomPostgres
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import EcomMessaging
+
+@Suite struct RoutingKeyTests {
+    @Test(
+        "topic patterns match like AMQP's",
+        arguments: [
+            ("order.created", "order.created", true), ("order.created", "order.*", true), ("order.created", "stock.*", false),
+            ("order.created", "#", true), ("order.created.v2", "order.*", false), ("order.created.v2", "order.#", true),
+            ("order", "order.#", true), ("stock.reserved", "*.reserved", true),
+        ])
+    func matching(key: String, pattern: String, matches: Bool) {
+        #expect(routingKey(key, matches: pattern) == matches)
+    }
+}
+
+/// A publisher database and a subscriber database joined by the local transport.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"))
+struct EventBusTests {
+    struct Note: Codable, Sendable, Equatable { var text: String }
+    struct Refused: Error {}
+
+    static let logger = Logger(label: "test")
+
+    /// Two fresh databases with the messaging tables, and a table the subscriber's handler writes to.
+    static func withPair(_ body: (_ publisher: PostgresPool, _ subscriber: PostgresPool) async throws -> Void) async throws {
+        let server = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]!
+        let names = (0..<2).map { _ in "ecom_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) }
+        var pools: [PostgresPool] = []
+        for name in names {
+            try await createDatabaseIfNeeded(serverURL: server, name: name)
+            let pool = PostgresPool(url: postgresURL(server, replacingDatabaseWith: name), size: 4, logger: logger)
+            try await migrate(
+                pool,
+                migrations: messagingMigrations(startingAt: 1) + [
+                    Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
+                ], logger: logger)
+            pools.append(pool)
+        }
+        let result = await Result { try await body(pools[0], pools[1]) }
+        let admin = PostgresPool(url: server, size: 1, logger: logger)
+        for (pool, name) in zip(pools, names) {
+            await pool.shutdown()
+            try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        }
+        await admin.shutdown()
+        try result.get()
+    }
+
+    static func enqueue(_ count: Int, on pool: PostgresPool, type: String = "note.added") async throws -> [UUID] {
+        try await pool.transaction { connection in
+            try (0..<count).map { index in
+                let event = Event(type: type, requestID: "req-\(index)", data: Note(text: "note \(index)"))
+                try Outbox.enqueue(event, on: connection)
+                return event.id
+            }
+        }
+    }
+
+    static let recordNote: EventHandler = { delivery, connection in
+        let event = try delivery.decode(Note.self)
+        try connection.execute("INSERT INTO applied (event_id, text) VALUES ($1, $2)", [event.id, event.data.text])
+    }
+
+    @Test("events reach the subscriber after commit, each applied once even when delivered twice")
+    func exactlyOnce() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: Self.recordNote,
+                logger: Self.logger)
+            let ids = try await Self.enqueue(25, on: publisher)
+            _ = try await Self.enqueue(3, on: publisher, type: "other.thing")
+            await source.relay()
+            #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0)
+
+            // A redelivery of everything, as a broker might do.
+            let bodies = try await publisher.query("SELECT event_id, routing_key, body FROM outbox").map {
+                OutgoingEvent(eventID: try $0.decode("event_id"), routingKey: try $0.decode("routing_key"), body: try $0.decode("body"))
+            }
+            try await transport.publish(bodies, logger: Self.logger)
+            await sink.work()
+
+            let applied = try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }
+            #expect(Set(applied) == Set(ids))
+            #expect(applied.count == 25)
+        }
+    }
+
+    @Test("an event rolled back with its transaction is never published")
+    func rolledBack() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["#"], handler: Self.recordNote,
+                logger: Self.logger)
+            await #expect(throws: Refused.self) {
+                try await publisher.transaction { connection in
+                    try Outbox.enqueue(Event(type: "note.added", requestID: nil, data: Note(text: "never")), on: connection)
+                    throw Refused()
+                }
+            }
+            await source.relay()
+            await sink.work()
+            let delivered = try await subscriber.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self)
+            #expect(delivered == 0)
+        }
+    }
+
+    @Test("a failing handler is retried with backoff, parked after its attempts, and an admin retry applies it")
+    func parking() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.maximumAttempts = 3
+            let failing = Counter()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"],
+                handler: { delivery, connection in
+                    if failing.value < 3 {
+                        failing.increment()
+                        // The handler's partial work must not survive its failure.
+                        try connection.execute("INSERT INTO applied (event_id, text) VALUES ($1, 'partial')", [UUID()])
+                        throw Refused()
+                    }
+                    try Self.recordNote(delivery, connection)
+                }, settings: settings, logger: Self.logger)
+            let ids = try await Self.enqueue(1, on: publisher)
+            await source.relay()
+            for _ in 0..<3 {
+                try await subscriber.execute("UPDATE inbox SET next_attempt_at = now() WHERE parked_at IS NULL")
+                await sink.work()
+            }
+            let parked = try await sink.parked(limit: 10, after: nil)
+            #expect(parked.items.map(\.id) == ids)
+            #expect(parked.items.first?.attempts == 3)
+            #expect(parked.items.first?.lastError?.contains("Refused") == true)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 0)
+
+            try await subscriber.execute("UPDATE inbox SET parked_at = NULL, attempts = 0, next_attempt_at = now()")
+            await sink.work()
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 1)
+            #expect(try await sink.parked(limit: 10, after: nil).items.isEmpty)
+        }
+    }
+
+    @Test("held events stay in the outbox until released")
+    func hold() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.holdOutbox = true
+            let held = EventBus(service: "source", pool: publisher, transport: transport, settings: settings, logger: Self.logger)
+            let sink = EventBus(service: "sink", pool: subscriber, transport: transport, subscribesTo: ["#"], handler: Self.recordNote, logger: Self.logger)
+            _ = try await Self.enqueue(4, on: publisher)
+            await held.relay()
+            #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 4)
+            let released = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            await released.relay()
+            await sink.work()
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 4)
+        }
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Synchronization.Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

@@ -1,0 +1,70 @@
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import EcomProducts
+
+/// The reservation handler behind the real event bus, over the local transport.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct EventHandlingTests {
+    static func publish<Payload>(_ event: Event<Payload>, through transport: LocalTransport) async throws {
+        let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
+        try await transport.publish([OutgoingEvent(eventID: event.id, routingKey: event.type, body: body)], logger: Logger(label: "test"))
+    }
+
+    /// Polls `condition` for up to 30 seconds.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test("order events become reservations and releases, answered in the outbox once per order")
+    func throughTheBus() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await StockReservationTests.insertProduct(pool, stock: 3)
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.pollInterval = .milliseconds(100)
+            let bus = makeProductsEventBus(pool: pool, transport: transport, settings: settings, logger: Logger(label: "test"))
+            let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let fits = Event(type: EventType.orderCreated, requestID: "req-1", data: StockReservationTests.order([(product, 2)]))
+                let tooBig = Event(type: EventType.orderCreated, requestID: "req-2", data: StockReservationTests.order([(product, 2)]))
+                let cancel = Event(type: EventType.orderCancelled, requestID: "req-3", data: OrderCancelled(orderID: fits.data.orderID, reason: "customer"))
+                try await Self.publish(fits, through: transport)
+                try await Self.publish(fits, through: transport)  // a redelivery
+                try await Self.publish(tooBig, through: transport)
+                #expect(try await Self.eventually {
+                    try await pool.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL")[0].decode("n", as: Int.self) == 2
+                })
+                try await Self.publish(cancel, through: transport)
+                #expect(try await Self.eventually { try await StockReservationTests.stock(pool, product) == 3 })
+                #expect(try await Self.eventually {
+                    try await pool.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0
+                })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+
+                let answers = try await pool.query("SELECT routing_key, body FROM outbox ORDER BY seq").map {
+                    (try $0.decode("routing_key", as: String.self), Data(try $0.decode("body", as: String.self).utf8))
+                }
+                #expect(answers.map(\.0) == [EventType.stockReserved, EventType.stockRejected])
+                let reserved = try JSONDecoder.ecom.decode(Event<StockReserved>.self, from: answers[0].1)
+                #expect(reserved.data.orderID == fits.data.orderID && reserved.requestID == "req-1")
+                let rejected = try JSONDecoder.ecom.decode(Event<StockRejected>.self, from: answers[1].1)
+                #expect(rejected.data == StockRejected(orderID: tooBig.data.orderID, reason: "insufficient_stock", productID: product))
+                #expect(try await StockReservationTests.state(pool, fits.data.orderID) == "released")
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import EcomAPI
+import EcomPostgres
+import Foundation
+import Testing
+
+@testable import EcomProducts
+
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct StockReservationTests {
+    static func insertProduct(_ pool: PostgresPool, stock: Int, active: Bool = true, archived: Bool = false) async throws -> UUID {
+        let id = UUID()
+        try await pool.transaction { connection in
+            try connection.execute(
+                """
+                INSERT INTO products (id, sku, name, price_cents, stock, is_active, archived_at)
+                VALUES ($1, $2, 'Product', 1000, $3, $4, CASE WHEN $5::boolean THEN now() END)
+                """, [id, "SKU-\(id.uuidString.prefix(8))", stock, active, archived])
+            if stock > 0 {
+                try connection.execute("INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, $2, 'opening stock')", [id, stock])
+            }
+        }
+        return id
+    }
+
+    static func order(_ lines: [(UUID, Int)], id: UUID = UUID()) -> OrderCreated {
+        OrderCreated(orderID: id, userID: UUID(), cartVersion: 1, lines: lines.map { OrderedQuantity(productID: $0.0, quantity: $0.1) })
+    }
+
+    static func stock(_ pool: PostgresPool, _ id: UUID) async throws -> Int {
+        try await pool.query("SELECT stock FROM products WHERE id = $1", [id])[0].decode("stock")
+    }
+
+    static func state(_ pool: PostgresPool, _ orderID: UUID) async throws -> String? {
+        try await pool.query("SELECT state FROM reservations WHERE order_id = $1", [orderID]).first?.decode("state")
+    }
+
+    @Test("50 concurrent orders for 20 units never oversell: each order is reserved or rejected")
+    func concurrentOrders() async throws {
+        try await TestDatabase.withPool(size: 8) { pool in
+            let product = try await Self.insertProduct(pool, stock: 20)
+            let orders = (0..<50).map { _ in Self.order([(product, Int.random(in: 1...3))]) }
+            let outcomes = try await withThrowingTaskGroup(of: (OrderCreated, StockReservations.Outcome).self) { group in
+                for order in orders {
+                    group.addTask { (order, try await pool.transaction { try StockReservations.reserve(order, on: $0) }) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let reservedUnits = outcomes.filter { $0.1 == .reserved }.map { $0.0.lines[0].quantity }.reduce(0, +)
+            let stock = try await Self.stock(pool, product)
+            #expect(reservedUnits <= 20)
+            #expect(stock == 20 - reservedUnits)
+            // Rejections happen only when what is left cannot cover the order.
+            for (order, outcome) in outcomes where outcome != .reserved {
+                #expect(outcome == .rejected(reason: "insufficient_stock", productID: product))
+                #expect(order.lines[0].quantity > stock)
+            }
+            #expect(try await ledgerDiscrepancies(pool).isEmpty)
+            let states = try await pool.query("SELECT state, count(*) AS n FROM reservations GROUP BY state").map {
+                (try $0.decode("state", as: String.self), try $0.decode("n", as: Int.self))
+            }
+            #expect(Dictionary(uniqueKeysWithValues: states).values.reduce(0, +) == 50)
+        }
+    }
+
+    @Test("an order is reserved whole or not at all, and names the product that stopped it")
+    func allOrNothing() async throws {
+        try await TestDatabase.withPool { pool in
+            let plenty = try await Self.insertProduct(pool, stock: 10)
+            let scarce = try await Self.insertProduct(pool, stock: 1)
+            let archived = try await Self.insertProduct(pool, stock: 10, archived: true)
+            let inactive = try await Self.insertProduct(pool, stock: 10, active: false)
+            let cases: [(OrderCreated, StockReservations.Outcome)] = [
+                (Self.order([(plenty, 3), (scarce, 2)]), .rejected(reason: "insufficient_stock", productID: scarce)),
+                (Self.order([(plenty, 3), (archived, 1)]), .rejected(reason: "product_unavailable", productID: archived)),
+                (Self.order([(inactive, 1)]), .rejected(reason: "product_unavailable", productID: inactive)),
+                (Self.order([(plenty, 1), (UUID(uuidString: "00000000-0000-0000-0000-000000000001")!, 1)]),
+                 .rejected(reason: "product_unavailable", productID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!)),
+                // Two lines of one product count together: 1 + 1 is more than the one unit left.
+                (Self.order([(scarce, 1), (scarce, 1)]), .rejected(reason: "insufficient_stock", productID: scarce)),
+            ]
+            for (order, expected) in cases {
+                #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == expected)
+                #expect(try await Self.state(pool, order.orderID) == "rejected")
+            }
+            #expect(try await Self.stock(pool, plenty) == 10)
+            #expect(try await Self.stock(pool, scarce) == 1)
+
+            let merged = Self.order([(plenty, 2), (scarce, 1), (plenty, 3)])
+            #expect(try await pool.transaction { try StockReservations.reserve(merged, on: $0) } == .reserved)
+            #expect(try await Self.stock(pool, plenty) == 5)
+            #expect(try await Self.stock(pool, scarce) == 0)
+            let lines = try await pool.query("SELECT quantity FROM reservation_lines WHERE order_id = $1 AND product_id = $2", [merged.orderID, plenty])
+            #expect(try lines.map { try $0.decode("quantity", as: Int.self) } == [5])
+            #expect(try await ledgerDiscrepancies(pool).isEmpty)
+        }
+    }
+
+    @Test("a cancel handled before its order.created leaves stock untouched and makes the order rejected")
+    func cancelBeforeCreate() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await Self.insertProduct(pool, stock: 5)
+            let order = Self.order([(product, 2)])
+            #expect(try await pool.transaction { try StockReservations.release(orderID: order.orderID, on: $0) } == .cancelledBeforeReserved)
+            #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == .rejected(reason: "order_cancelled", productID: nil))
+            #expect(try await Self.stock(pool, product) == 5)
+            #expect(try await Self.state(pool, order.orderID) == "cancelled_before_reserved")
+            #expect(try await pool.transaction { try StockReservations.release(orderID: order.orderID, on: $0) } == .nothingHeld)
+            #expect(try await Self.stock(pool, product) == 5)
+        }
+    }
+
+    @Test("a repeated order.created or order.cancelled for the same order changes nothing")
+    func duplicates() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await Self.insertProduct(pool, stock: 5)
+            let order = Self.order([(product, 2)])
+            #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == .reserved)
+            #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == .alreadyDecided)
+            #expect(try await Self.stock(pool, product) == 3)
+            #expect(try await pool.transaction { try StockReservations.release(orderID: order.orderID, on: $0) } == .released)
+            #expect(try await pool.transaction { try StockReservations.release(orderID: order.orderID, on: $0) } == .nothingHeld)
+            #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == .alreadyDecided)
+            #expect(try await Self.stock(pool, product) == 5)
+            #expect(try await Self.state(pool, order.orderID) == "released")
+
+            let rejected = Self.order([(product, 50)])
+            #expect(try await pool.transaction { try StockReservations.reserve(rejected, on: $0) } == .rejected(reason: "insufficient_stock", productID: product))
+            #expect(try await pool.transaction { try StockReservations.reserve(rejected, on: $0) } == .alreadyDecided)
+            #expect(try await pool.transaction { try StockReservations.release(orderID: rejected.orderID, on: $0) } == .nothingHeld)
+            #expect(try await Self.stock(pool, product) == 5)
+            #expect(try await ledgerDiscrepancies(pool).isEmpty)
+        }
+    }
+
+    @Test("racing creates and cancels of the same orders release exactly what was reserved")
+    func racingCancels() async throws {
+        try await TestDatabase.withPool(size: 8) { pool in
+            let product = try await Self.insertProduct(pool, stock: 100)
+            let orders = (0..<30).map { _ in Self.order([(product, 2)]) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for order in orders {
+                    group.addTask { _ = try await pool.transaction { try StockReservations.reserve(order, on: $0) } }
+                    for _ in 0..<2 {
+                        group.addTask { _ = try await pool.transaction { try StockReservations.release(orderID: order.orderID, on: $0) } }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Every order was cancelled, so whichever event came first, nothing stays reserved.
+            #expect(try await Self.stock(pool, product) == 100)
+            #expect(try await ledgerDiscrepancies(pool).isEmpty)
+            let states = Set(try await pool.query("SELECT DISTINCT state FROM reservations").map { try $0.decode("state", as: String.self) })
+            #expect(states.isSubset(of: ["released", "cancelled_before_reserved"]))
+        }
+    }
+
+    @Test("orders over the same two products in opposite line order do not deadlock")
+    func oppositeLineOrder() async throws {
+        try await TestDatabase.withPool(size: 8) { pool in
+            let first = try await Self.insertProduct(pool, stock: 1000)
+            let second = try await Self.insertProduct(pool, stock: 1000)
+            // Plain BEGIN/COMMIT rather than `pool.transaction`, which would retry a deadlock and hide it.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<60 {
+                    let lines = index.isMultiple(of: 2) ? [(first, 1), (second, 1)] : [(second, 1), (first, 1)]
+                    let order = Self.order(lines)
+                    group.addTask {
+                        try await pool.withConnection { connection in
+                            try connection.execute("BEGIN")
+                            let outcome = try StockReservations.reserve(order, on: connection)
+                            // Hold the locks a moment so that transactions overlap.
+                            try connection.execute("SELECT pg_sleep(0.005)")
+                            try connection.execute("COMMIT")
+                            #expect(outcome == .reserved)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await Self.stock(pool, first) == 940)
+            #expect(try await Self.stock(pool, second) == 940)
+        }
+    }
+
+    @Test("an order line of zero units is refused, so the bus parks the event")
+    func malformed() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await Self.insertProduct(pool, stock: 5)
+            await #expect(throws: StockReservations.ReservationFailure.self) {
+                try await pool.transaction { try StockReservations.reserve(Self.order([(product, 0)]), on: $0) }
+            }
+            #expect(try await pool.query("SELECT count(*) AS n FROM reservations")[0].decode("n", as: Int.self) == 0)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import EcomAPI
+import EcomPostgres
+import EcomServerKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOFoundationCompat
+import Testing
+
+@testable import EcomProducts
+
+enum TestDatabase {
+    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
+    static let isAvailable = serverURL != nil
+    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"
+
+    /// Runs `body` with a pool on a fresh, randomly named, migrated products database, dropped afterwards.
+    static func withPool<T>(size: Int = 8, _ body: (PostgresPool) async throws -> T) async throws -> T {
+        let serverURL = try #require(serverURL)
+        let name = "ecom_products_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
+        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: size, logger: Logger(label: "test"))
+        let result = await Result {
+            try await migrate(pool, migrations: productsMigrations, logger: Logger(label: "test"))
+            return try await body(pool)
+        }
+        await pool.shutdown()
+        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        await admin.shutdown()
+        return try result.get()
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}
+
+/// The products router on a fresh database, with a token for each kind of caller.
+struct ProductsTestApp: Sendable {
+    let pool: PostgresPool
+    let client: any TestClientProtocol
+    let adminToken: String
+    let userToken: String
+    let serviceToken: String
+
+    static func run(_ body: @escaping @Sendable (ProductsTestApp) async throws -> Void) async throws {
+        try await TestDatabase.withPool { pool in
+            let tokens = await TokenService(key: try SigningKey(String(repeating: "products-test-key-", count: 3)))
+            let adminToken = try await tokens.issueAccessToken(userID: UUID(), role: .admin, sessionID: nil)
+            let userToken = try await tokens.issueAccessToken(userID: UUID(), role: .user, sessionID: nil)
+            let serviceToken = try await tokens.issueServiceToken(service: "orders")
+            let controller = ProductsController(repository: PostgresProductRepository(pool: pool))
+            let app = Application(router: buildProductsRouter(controller: controller, tokens: tokens, checks: []))
+            try await app.test(.router) { client in
+                try await body(
+                    ProductsTestApp(
+                        pool: pool, client: client, adminToken: adminToken, userToken: userToken, serviceToken: serviceToken))
+            }
+        }
+    }
+
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// Sends and decodes a 2xx answer, failing the test on any other status.
+    func call<T: Decodable>(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, as type: T.Type = T.self,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> T {
+        let response = try await send(method, path, token: token, json: json)
+        #expect(response.status.kind == .successful, "\(method) \(path): \(String(buffer: response.body))", sourceLocation: sourceLocation)
+        return try JSONDecoder.ecom.decode(T.self, from: Data(buffer: response.body))
+    }
+
+    func createProduct(
+        sku: String? = nil, name: String = "Widget", description: String = "", priceCents: Int64 = 1999, stock: Int = 10,
+        isActive: Bool = true
+    ) async throws -> Product {
+        let body = ProductCreate(sku: sku, name: name, description: description, priceCents: priceCents, stock: stock, isActive: isActive)
+        return try await call(.post, "/admin/products", token: adminToken, json: String(decoding: try JSONEncoder.ecom.encode(body), as: UTF8.self))
+    }
+
+    func importCatalog(_ products: [ProductCreate]) async throws -> ImportResult {
+        let body = String(decoding: try JSONEncoder.ecom.encode(CatalogImport(products: products)), as: UTF8.self)
+        return try await call(.post, "/admin/products/import", token: adminToken, json: body)
+    }
+
+    /// Every page of `path` (which has a query string already), following cursors.
+    func walk(_ path: String, token: String? = nil) async throws -> [Product] {
+        var products: [Product] = []
+        var cursor: String?
+        repeat {
+            let page: Page<Product> = try await call(.get, path + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+            products += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return products
+    }
+}
+
+/// The stock ledger's sum per product next to what stock and live reservations account for.
+func ledgerDiscrepancies(_ pool: PostgresPool) async throws -> [String] {
+    try await pool.query(
+        """
+        SELECT p.sku, p.stock,
+               COALESCE((SELECT sum(delta) FROM stock_ledger l WHERE l.product_id = p.id), 0) AS ledger,
+               COALESCE((SELECT sum(rl.quantity) FROM reservation_lines rl JOIN reservations r USING (order_id)
+                         WHERE rl.product_id = p.id AND r.state = 'reserved'), 0) AS reserved
+        FROM products p
+        """
+    ).compactMap { row in
+        let (stock, ledger, reserved): (Int, Int, Int) = (try row.decode("stock"), try row.decode("ledger"), try row.decode("reserved"))
+        return ledger == stock + reserved ? nil : "\(try row.decode("sku", as: String.self)): ledger \(ledger) ≠ stock \(stock) + reserved \(reserved)"
+    }
+}
+
+func entry(_ sku: String, _ name: String, description: String? = nil, price: Int64 = 1000, stock: Int? = 5, isActive: Bool? = nil) -> ProductCreate {
+    ProductCreate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: isActive)
+}
