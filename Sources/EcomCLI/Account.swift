@@ -16,7 +16,7 @@ extension EcomCommand {
         func run() async throws {
             let output = options.output
             let user = try await options.client().register(email: email, password: try password.read(output, confirm: true))
-            try output.show(user)
+            if output.isJSON { try output.show(user) }
             output.message("Registered \(user.email). Sign in with `ecom login --email \(user.email)`.")
         }
     }
@@ -45,7 +45,7 @@ extension EcomCommand {
             let client = try options.client()
             let email = try email ?? Terminal.ask("Email: ")
             let user = try await client.login(email: email, password: try password.read(output, confirm: false))
-            try output.show(user)
+            if output.isJSON { try output.show(user) }
             output.message("Logged in to \(client.serverName) as \(user.email) (\(user.role.rawValue)).")
         }
     }

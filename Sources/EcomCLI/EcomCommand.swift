@@ -42,6 +42,10 @@ package struct EcomCommand: AsyncParsableCommand {
         ]
     )
 
+    /// Lets the global options come before the subcommand too (`ecom --json products list`);
+    /// each command reads its own copy.
+    @OptionGroup(visibility: .hidden) var options: GlobalOptions
+
     package init() {}
 }
 

@@ -75,7 +75,7 @@ struct Table: Equatable {
                     let shown = color ? colors[column].map { $0 + text + "\u{1B}[0m" } ?? text : text
                     if numeric[column] { return padding + shown }
                     return column == cells.count - 1 ? shown : shown + padding
-                }.joined(separator: "  ") + "\n"
+                }.joined(separator: "  ").trimmingSuffix(" ") + "\n"
             }
             let header = line(headers, colors: headers.map { _ in nil })
             return header + zip(rows, texts).map { row, text in line(text, colors: row.map(\.color)) }.joined()
@@ -136,4 +136,10 @@ extension ParkedEvent: Tabular {
 extension ImportResult: Tabular {
     static let headers = ["CREATED", "UPDATED", "UNCHANGED"]
     var cells: [Cell] { [.number(created), .number(updated), .number(unchanged)] }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ character: Character) -> Substring {
+        self[..<(lastIndex { $0 != character }.map(index(after:)) ?? startIndex)]
+    }
 }

@@ -68,8 +68,9 @@ package struct CartController: Sendable {
 
     // MARK: - Internal
 
-    /// The cart the orders service checks out: it reprices the lines itself, and records the
-    /// version so that racing checkouts of one cart make one order.
+    /// The cart the orders service checks out. It prices the order itself at that moment; what it
+    /// takes from here is the product ids, the quantities, and the version it records so that
+    /// racing checkouts of one cart make one order.
     @Sendable func internalGet(_ request: Request, context: EcomRequestContext) async throws -> Cart {
         _ = try context.requireService()
         let userID = try context.uuidParameter("user_id")
@@ -91,8 +92,6 @@ package struct CartController: Sendable {
             metadata: ["order_id": "\(body.orderID.lowercased)", "user_id": "\(userID.lowercased)"])
         return Response(status: .noContent)
     }
-
-    // MARK: -
 
     /// The signed-in account's user id; `requireAccount()` guarantees there is one.
     private static func owner(_ context: EcomRequestContext) throws -> UUID {

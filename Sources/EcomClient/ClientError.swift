@@ -48,7 +48,9 @@ extension ClientError: LocalizedError {
         switch self {
         case .api(let failure):
             var text = failure.message
-            if let field = failure.field, !text.contains(field) { text += " (\(field))" }
+            if let field = failure.field, !text.contains(field), !text.contains(field.replacingOccurrences(of: "_", with: " ")) {
+                text += " (\(field))"
+            }
             if failure.status >= 500, let id = failure.requestID { text += " [request id \(id)]" }
             return text
         case .unreachable(let server, let reason):

@@ -39,6 +39,7 @@ struct ProxyMiddleware: RouterMiddleware {
         case .admin: _ = try context.requireAdmin()
         }
 
+        let bodyLimit = route.bodyLimit ?? self.bodyLimit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
             throw APIError.from(status: .contentTooLarge)
         }

@@ -11,11 +11,14 @@ package struct GatewayRoute: Sendable {
     package var prefix: String
     package var upstream: String
     package var access: Access
+    /// A larger body limit than the gateway's default, for routes that take bulk input.
+    package var bodyLimit: Int?
 
-    package init(_ prefix: String, to upstream: String, access: Access) {
+    package init(_ prefix: String, to upstream: String, access: Access, bodyLimit: Int? = nil) {
         self.prefix = prefix
         self.upstream = upstream
         self.access = access
+        self.bodyLimit = bodyLimit
     }
 
     /// Whether `path` is `prefix` itself or below it (`/api/me` matches `/api/me/password`, not `/api/meals`).
@@ -38,6 +41,8 @@ package enum RoutingTable {
 
     package static let products: [GatewayRoute] = [
         GatewayRoute("/api/products", to: "products", access: .public),
+        // A catalog import of up to 10 000 products.
+        GatewayRoute("/admin/products/import", to: "products", access: .admin, bodyLimit: 32 * 1024 * 1024),
         GatewayRoute("/admin/products", to: "products", access: .admin),
         GatewayRoute("/admin/events/products", to: "products", access: .admin),
     ]

@@ -65,8 +65,6 @@ struct StrictObject<Value: APIRequestBody>: Decodable {
     }
 }
 
-extension StrictObject: Sendable where Value: Sendable {}
-
 struct AnyCodingKey: CodingKey {
     var stringValue: String
     var intValue: Int?

@@ -34,6 +34,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
     var databaseURLs: [ServiceName: String] = configuration.serviceDatabaseURLs
     var secret = configuration.secretKey
     var seedAdmin: DemoAdmin? = configuration.seedAdmin.map { DemoAdmin(email: $0.email, password: $0.password) }
+    var provisioner: DatabaseProvisioner?
 
     if needsDatabase, configuration.databaseURL == nil {
         guard configuration.isAllInOne else {
@@ -56,14 +57,20 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         if !configuration.isAllInOne && databaseServices.count == 1 {
             // One service per process, the original deployment: the URL is that service's database.
             databaseURLs[databaseServices[0]] = base
+            if let name = postgresDatabaseName(of: base), name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) {
+                provisioner = DatabaseProvisioner(serverURL: base, names: [name], logger: logger)
+            }
         } else {
             // Several services in one process: one database each, named after the URL's.
+            // They are created in the background, so a server that is down at start is waited for.
             let prefix = postgresDatabaseName(of: base) ?? "ecom"
+            var names: [String] = []
             for service in databaseServices {
                 let name = "\(prefix)_\(service.databaseName!)"
-                try await createDatabaseIfNeeded(serverURL: base, name: name)
+                names.append(name)
                 databaseURLs[service] = postgresURL(base, replacingDatabaseWith: name)
             }
+            provisioner = DatabaseProvisioner(serverURL: base, names: names, logger: logger)
         }
     }
 
@@ -133,7 +140,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
 
         let group = ServiceGroup(
             configuration: .init(
-                services: units.flatMap { $0.services }.map { .init(service: $0) },
+                services: ((provisioner.map { [$0] } ?? []) + units.flatMap { $0.services }).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -163,4 +170,29 @@ func loadOrCreateSecret(in directory: URL) throws -> String {
         atPath: file.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
     guard created else { throw ServeError("cannot write \(file.path)") }
     return secret
+}
+
+/// Creates the service databases on an explicit server, retrying with backoff while it is unreachable;
+/// the services' own start-up waits for them meanwhile.
+struct DatabaseProvisioner: Service {
+    let serverURL: String
+    let names: [String]
+    let logger: Logger
+
+    func run() async throws {
+        var pending = names
+        var delay = Duration.milliseconds(250)
+        while !pending.isEmpty && !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await createDatabaseIfNeeded(serverURL: serverURL, name: pending[0])
+                pending.removeFirst()
+            } catch {
+                logger.warning("cannot create database yet, retrying", metadata: ["database": "\(pending[0])", "error": "\(error)"])
+                let wait = delay
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        try? await gracefulShutdown()
+    }
 }

@@ -23,7 +23,6 @@ struct CartBadInputTests {
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}","quantity":-1}"#, status: .badRequest, code: ErrorCode.invalidField),
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}","quantity":1001}"#, status: .badRequest, code: ErrorCode.invalidField),
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}","quantity":"2"}"#, status: .badRequest, code: ErrorCode.invalidField),
-        Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}","quantity":1e30}"#, status: .badRequest, code: ErrorCode.invalidField),
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}"}"#, status: .badRequest, code: ErrorCode.invalidField),
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"{kettle}","quantity":1,"user_id":"{unknown}"}"#, status: .badRequest, code: ErrorCode.unknownField),
         Case(method: .post, path: "/api/cart/items", body: #"{"product_id":"kettle","quantity":1}"#, status: .badRequest, code: ErrorCode.invalidField),

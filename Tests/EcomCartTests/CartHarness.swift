@@ -83,21 +83,25 @@ struct CartHarness: Sendable {
         let serverURL = try #require(TestEnvironment.serverURL)
         let name = "ecom_cart_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let logger = Logger(label: "cart-test")
+        let logger = {
+            var logger = Logger(label: "cart-test")
+            logger.logLevel = .warning
+            return logger
+        }()
         let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: poolSize, logger: logger)
         let httpClient = ServiceClient.makeHTTPClient()
         let outcome = await Result(catching: {
             try await migrate(pool, migrations: cartMigrations, logger: logger)
             let tokens = await TokenService(key: try SigningKey("cart-test-signing-key-0123456789abcdef"))
             let catalog = StandInCatalog()
-            let products = Application(router: catalog.router(tokens: tokens))
+            let products = Application(router: catalog.router(tokens: tokens), logger: logger)
             try await products.test(.live) { productsClient in
                 let products = ServiceClient(
                     baseURL: productsURL ?? "http://localhost:\(productsClient.port!)", caller: "cart", tokens: tokens,
                     client: httpClient)
                 let repository = PostgresCartRepository(pool: pool)
                 let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
-                let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []))
+                let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
                 try await cart.test(.router) { client in
                     try await body(
                         CartHarness(client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog))

@@ -100,8 +100,10 @@ struct CLI {
 }
 
 /// Starts `ecom serve` for one test and stops it (and drops its databases) afterwards.
-func withCLIServer(services: [String] = ["users"], _ body: (ServerProcess) async throws -> Void) async throws {
-    let server = try await ServerProcess(services: services)
+///
+/// Every service runs, each on a free port with its own database.
+func withCLIServer(_ body: (ServerProcess) async throws -> Void) async throws {
+    let server = try await ServerProcess(services: ["users", "products", "cart", "orders"])
     do {
         try await body(server)
     } catch {

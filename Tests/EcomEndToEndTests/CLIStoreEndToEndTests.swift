@@ -10,8 +10,6 @@ import Testing
         if: ProcessInfo.processInfo.environment["ECOM_TEST_STORE_READY"] != nil && TestEnvironment.hasDatabase,
         "set ECOM_TEST_STORE_READY (and ECOM_TEST_DATABASE_URL) once the store services are in ecom serve"))
 struct CLIStoreEndToEndTests {
-    static let services = ["users", "products", "cart", "orders"]
-
     /// The admin signed in, and a catalog of two products imported.
     func prepareStore(_ server: ServerProcess) async throws -> (admin: CLI, catalog: URL) {
         let admin = try CLI(server: server.gateway)
@@ -36,7 +34,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("browse, add to the cart, check out (confirmed), list, cancel: stock comes back")
     func customerJourney() async throws {
-        try await withCLIServer(services: Self.services) { server in
+        try await withCLIServer { server in
             let (admin, catalog) = try await prepareStore(server)
             let shopper = try CLI(server: server.gateway)
             defer {
@@ -90,7 +88,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("an order the stock cannot cover ends rejected: exit 1 with the reason")
     func rejectedOrder() async throws {
-        try await withCLIServer(services: Self.services) { server in
+        try await withCLIServer { server in
             let (admin, catalog) = try await prepareStore(server)
             let shopper = try CLI(server: server.gateway)
             defer {
@@ -120,7 +118,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("an admin creates, updates, restocks, imports and archives products, and ships orders")
     func administration() async throws {
-        try await withCLIServer(services: Self.services) { server in
+        try await withCLIServer { server in
             let (admin, catalog) = try await prepareStore(server)
             let shopper = try CLI(server: server.gateway)
             defer {

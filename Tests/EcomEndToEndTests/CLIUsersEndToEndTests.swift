@@ -83,7 +83,8 @@ struct CLIUsersEndToEndTests {
             #expect(plain.stdout.hasPrefix("\(me["id"] as! String)\tann@example.com\tuser\tactive\t"))
 
             let wrong = try await cli.run(["passwd", "--password-stdin"], stdin: "not-my-password\nnew-password-456\n")
-            #expect(wrong.status == 4 || wrong.status == 1, "\(wrong.stderr)")
+            #expect(wrong.status == 4, "\(wrong.stderr)")
+            #expect(wrong.stderr == "ecom: current password is wrong\n")
             let changed = try await cli.run(["passwd", "--password-stdin"], stdin: "password123\nnew-password-456\n")
             #expect(changed.status == 0, "\(changed.stderr)")
 

@@ -332,3 +332,25 @@ extension Data {
         self.init(base64Encoded: base64)
     }
 }
+
+@Suite struct DatabaseOutageTests {
+    @Test("with its database unreachable, ecom serve stays alive and says it is not ready")
+    func databaseDownAtStart() async throws {
+        let closed = try TestEnvironment.freePort()
+        let server = try await ServerProcess(
+            environment: ["DB_URL": "postgresql://postgres@127.0.0.1:\(closed)/ecom"], services: ["users"], waitForReady: false)
+        var health: HTTP.Reply?
+        for _ in 0..<100 {
+            health = try? await HTTP.send(.GET, server.service("users") + "/health")
+            if health != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(health?.status == .ok)
+        #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .serviceUnavailable)
+        let login = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "a@b.co", password: "password123"))
+        #expect(login.status == .serviceUnavailable)
+        #expect(login.errorCode == ErrorCode.serviceUnavailable)
+        #expect(server.process.isRunning)
+        await server.stop()
+    }
+}

@@ -1,0 +1,60 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ecom serve` on its embedded default, as a newcomer runs it: no database URL, no key.
+@Suite(
+    .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_EMBEDDED_POSTGRES"] == "1", "set ECOM_TEST_EMBEDDED_POSTGRES=1 to start a real cluster"))
+struct EmbeddedServeTests {
+    @Test("the embedded default starts with the demo admin and catalog, refuses a second instance, and stops cleanly on Ctrl-C")
+    func embeddedDefault() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-embedded-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await ServerProcess(services: Store.services, embeddedDataDirectory: directory)
+        do {
+            let admin = try await server.login("admin@example.com", "admin123")
+            #expect(admin.user.role == .admin)
+            let catalog: Page<Product> = try await HTTP.send(.GET, server.gateway + "/api/products?limit=100").decode()
+            #expect(catalog.items.count >= 20)
+            #expect(server.log.contains("admin@example.com / admin123"))
+            let key = directory.appendingPathComponent("secret.key")
+            let mode = try FileManager.default.attributesOfItem(atPath: key.path)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+
+            let second = try await ServerProcess(
+                services: Store.services, waitForReady: false, embeddedDataDirectory: directory)
+            let status = await second.stopWhenExited()
+            #expect(status != 0)
+            #expect(second.log.contains("another ecom serve is using"))
+            await second.stop()
+
+            let cluster = try FileManager.default.destinationOfSymbolicLink(atPath: directory.appendingPathComponent("postgres").path)
+            #expect(try await Self.processes(matching: cluster) > 0)
+            #expect(await server.stop(signal: SIGINT) == 0, "\(server.log)")
+            #expect(try await Self.processes(matching: cluster) == 0)
+        } catch {
+            print(server.log)
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// How many running processes mention `text` on their command line.
+    static func processes(matching text: String) async throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        process.arguments = ["-f", "-c", text]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+}
