@@ -36,7 +36,7 @@ extension EcomCommand {
 
         func validate() throws {
             if email == nil && (password.passwordStdin || !Terminal.isInteractive) {
-                throw ValidationError("--email is required when the password comes from standard input")
+                throw ValidationError("--email is required unless a terminal can be asked for it")
             }
         }
 

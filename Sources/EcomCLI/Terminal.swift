@@ -52,7 +52,7 @@ enum Terminal {
     /// The first line of standard input, for `--password-stdin`.
     static func readLineFromStandardInput(what: String) throws -> String {
         guard let line = readLine(strippingNewline: true) else { throw ValidationError("no \(what) on standard input") }
-        return line.hasSuffix("\r") ? String(line.dropLast()) : line
+        return line
     }
 
     static func writeError(_ text: String) {

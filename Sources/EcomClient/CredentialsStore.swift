@@ -43,7 +43,7 @@ package struct CredentialsStore: Sendable {
     package var directory: URL { file.deletingLastPathComponent() }
     package var lockFile: URL { directory.appendingPathComponent("credentials.lock") }
     /// How long to wait for another `ecom` process to release the lock.
-    package var lockTimeout: Duration = .seconds(15)
+    static let lockTimeout: Duration = .seconds(15)
 
     package init(file: URL) {
         self.file = file
@@ -79,7 +79,7 @@ package struct CredentialsStore: Sendable {
     /// The file is read after the lock is taken, so `body` sees what another process may have just written.
     package func modify<T>(_ body: (inout Sessions) async throws -> T) async throws -> T {
         try prepareDirectory()
-        return try await FileLock.withExclusiveLock(on: lockFile, timeout: lockTimeout) {
+        return try await FileLock.withExclusiveLock(on: lockFile, timeout: Self.lockTimeout) {
             let before = try read()
             var sessions = before
             let result = try await body(&sessions)

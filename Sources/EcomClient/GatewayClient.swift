@@ -30,11 +30,6 @@ package struct GatewayClient: Sendable {
     /// The server as it appears in messages and as the credentials key.
     package var serverName: String { CredentialsStore.key(for: server) }
 
-    /// The stored session for this server, if any; makes no request.
-    package func storedSession() throws -> Session? {
-        try credentials.session(for: server)
-    }
-
     // MARK: - Requests
 
     package enum Method: String, Sendable {

@@ -98,21 +98,23 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             case .users:
                 units.append(
                     buildUsersService(
-                        UsersConfiguration(address: address, databaseURL: databaseURLs[.users]!, tokens: tokens, seedAdmin: seedAdmin),
+                        UsersConfiguration(
+                            address: address, databaseURL: databaseURLs[.users]!, tokens: tokens, seedAdmin: seedAdmin,
+                            poolSize: configuration.poolSize),
                         logger: logger))
             case .products:
                 units.append(
                     buildProductsService(
                         ProductsConfiguration(
                             address: address, databaseURL: databaseURLs[.products]!, tokens: tokens, transport: transport,
-                            catalogSeed: catalogSeed),
+                            catalogSeed: catalogSeed, poolSize: configuration.poolSize),
                         logger: logger))
             case .cart:
                 units.append(
                     buildCartService(
                         CartConfiguration(
                             address: address, databaseURL: databaseURLs[.cart]!, tokens: tokens, transport: transport,
-                            productsURL: configuration.url(of: .products), events: events),
+                            productsURL: configuration.url(of: .products), events: events, poolSize: configuration.poolSize),
                         logger: logger))
             case .orders:
                 units.append(
@@ -120,7 +122,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
                         OrdersConfiguration(
                             address: address, databaseURL: databaseURLs[.orders]!, tokens: tokens, transport: transport,
                             cartURL: configuration.url(of: .cart), productsURL: configuration.url(of: .products),
-                            pendingTimeout: configuration.pendingTimeout, events: events),
+                            pendingTimeout: configuration.pendingTimeout, events: events, poolSize: configuration.poolSize),
                         logger: logger))
             }
         }

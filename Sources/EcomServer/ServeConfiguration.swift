@@ -58,6 +58,8 @@ package struct ServeConfiguration: Sendable {
     package var pendingTimeout: Duration = .seconds(120)
     /// Keeps events in the outboxes instead of publishing them (a switch for fault tests).
     package var holdEvents = false
+    /// Connections each service keeps to its database.
+    package var poolSize = 8
 
     package init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -97,6 +99,7 @@ package struct ServeConfiguration: Sendable {
             pendingTimeout = .seconds(seconds)
         }
         holdEvents = value("ECOM_HOLD_EVENTS") == "1"
+        if let size = value("ECOM_DB_POOL_SIZE").flatMap(Int.init), (1...256).contains(size) { poolSize = size }
     }
 
     /// The services that exchange events; with the in-process transport they must share a process.

@@ -122,11 +122,12 @@ import Glibc
     @Test("waiting for a held lock gives up after the timeout")
     func timeout() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-lock-\(UUID().uuidString)")
-        try await FileLock.withExclusiveLock(on: file, timeout: .seconds(1)) {
+        let error = try await FileLock.withExclusiveLock(on: file, timeout: .seconds(1)) {
             await #expect(throws: CredentialsError.self) {
                 try await FileLock.withExclusiveLock(on: file, timeout: .milliseconds(100)) {}
             }
         }
+        #expect(error?.localizedDescription == "\(file.path) is held by another ecom process")
     }
 }
 

@@ -106,6 +106,9 @@ func withCLIServer(_ body: (ServerProcess) async throws -> Void) async throws {
     let server = try await ServerProcess(services: ["users", "products", "cart", "orders"])
     do {
         try await body(server)
+        if !server.process.isRunning {
+            Issue.record("ecom serve exited during the test:\n\(server.log)")
+        }
     } catch {
         print(server.log)
         await server.tearDown()

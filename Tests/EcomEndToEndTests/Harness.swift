@@ -52,13 +52,16 @@ enum TestEnvironment {
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+
+    /// The server could not listen because another process took one of its ports.
+    var portTaken: Bool { description.contains("Address already in use") }
 }
 
 /// An `ecom serve` process on free ports with its own databases, stopped at the end of a test.
 final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let gatewayPort: Int
-    let servicePorts: [String: Int]
+    private(set) var process = Process()
+    private(set) var gatewayPort: Int
+    private(set) var servicePorts: [String: Int]
     let databasePrefix: String
     let output: URL
     static let secret = "end-to-end-test-signing-key-0123456789abcdef"
@@ -66,12 +69,16 @@ final class ServerProcess: @unchecked Sendable {
     var gateway: String { "http://127.0.0.1:\(gatewayPort)" }
     func service(_ name: String) -> String { "http://127.0.0.1:\(servicePorts[name]!)" }
 
-    /// Starts `ecom serve` with an explicit test database and waits until the gateway is ready.
+    /// Starts `ecom serve` with an explicit test database and waits until it is ready.
+    ///
+    /// Ports are picked at random; if another process takes one first, the server is started
+    /// again on new ones.
     init(
         arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
         waitForReady: Bool = true, databasePrefix: String? = nil, gatewayPort: Int? = nil, servicePorts: [String: Int]? = nil,
         embeddedDataDirectory: URL? = nil
     ) async throws {
+        let fixedPorts = gatewayPort != nil
         self.gatewayPort = try gatewayPort ?? TestEnvironment.freePort()
         var ports: [String: Int] = [:]
         for service in services { ports[service] = try TestEnvironment.freePort() }
@@ -79,25 +86,43 @@ final class ServerProcess: @unchecked Sendable {
         self.databasePrefix = databasePrefix ?? "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.databasePrefix)-\(UUID().uuidString.prefix(6)).log")
 
+        for attempt in 1...3 {
+            try launch(arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory)
+            guard waitForReady else { return }
+            do {
+                try await self.waitForReady()
+                return
+            } catch let error as HarnessError where error.portTaken && !fixedPorts && attempt < 3 {
+                await stop(signal: SIGKILL)
+                self.gatewayPort = try TestEnvironment.freePort()
+                for service in self.servicePorts.keys { self.servicePorts[service] = try TestEnvironment.freePort() }
+            }
+        }
+    }
+
+    private func launch(arguments: [String], extra: [String: String], embeddedDataDirectory: URL?) throws {
         var environment = ProcessInfo.processInfo.environment
         for name in ["DB_URL", "DATABASE_URL", "ECOM_DATABASE_URL", "SECRET_KEY", "ECOM_SECRET_KEY"] { environment[name] = nil }
         environment["SECRET_KEY"] = Self.secret
-        environment["PORT"] = String(self.gatewayPort)
+        environment["PORT"] = String(gatewayPort)
         environment["ECOM_ADMIN_EMAIL"] = "root@example.com"
         environment["ECOM_ADMIN_PASSWORD"] = "root-password-123"
         environment["LOG_LEVEL"] = "info"
-        for (service, port) in self.servicePorts { environment["ECOM_\(service.uppercased())_PORT"] = String(port) }
-        if let embeddedDataDirectory {
+        // Many servers run at once in a test run; keep each one's share of the database's connections small.
+        environment["ECOM_DB_POOL_SIZE"] = "3"
+        for (service, port) in servicePorts { environment["ECOM_\(service.uppercased())_PORT"] = String(port) }
+        if embeddedDataDirectory != nil {
             // The embedded default: its own cluster, key and demo admin.
             for name in ["SECRET_KEY", "ECOM_ADMIN_EMAIL", "ECOM_ADMIN_PASSWORD"] { environment[name] = nil }
         } else if let url = TestEnvironment.databaseURL {
-            environment["DB_URL"] = Self.url(url, database: self.databasePrefix)
+            environment["DB_URL"] = Self.url(url, database: databasePrefix)
         }
         environment.merge(extra) { $1 }
+        process = Process()
         process.executableURL = TestEnvironment.binary
         // Run only the services asked for (each on its own free port), unless the test says otherwise.
-        let subset = Set(self.servicePorts.keys) == ["users", "products", "cart", "orders"] || arguments.contains("--only")
-            ? [] : ["--only", (["gateway"] + self.servicePorts.keys.sorted()).joined(separator: ",")]
+        let subset = Set(servicePorts.keys) == ["users", "products", "cart", "orders"] || arguments.contains("--only")
+            ? [] : ["--only", (["gateway"] + servicePorts.keys.sorted()).joined(separator: ",")]
         process.arguments = ["serve"] + (embeddedDataDirectory.map { ["--data-dir", $0.path] } ?? []) + subset + arguments
         process.environment = environment
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
@@ -105,7 +130,6 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        if waitForReady { try await self.waitForReady() }
     }
 
     static func url(_ url: String, database: String) -> String {
@@ -117,7 +141,8 @@ final class ServerProcess: @unchecked Sendable {
     func waitForReady(timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw HarnessError("ecom serve exited: \(log)") }
+            let log = self.log
+            guard process.isRunning, !log.contains("\necom serve: ") else { throw HarnessError("ecom serve exited: \(log)") }
             // The gateway's own /ready also wants every upstream, which a subset does not run.
             var ready = (try? await HTTP.send(.GET, gateway + "/health"))?.status == .ok
             for base in servicePorts.keys.map(service) {
