@@ -56,6 +56,10 @@ package final class EventBus: Sendable {
     package var services: [any Service] {
         var services: [any Service] = [Loop(name: "\(service) outbox relay", bell: relayBell, tick: settings.pollInterval) { [self] in
             await relay()
+        } start: { [self] in
+            // Rows claimed by a relay that died mid-publish go out now rather than when its lease
+            // runs out; should that relay still be alive, the duplicate is ignored by the inboxes.
+            _ = try? await pool.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL AND claimed_until IS NOT NULL")
         }]
         if handler != nil {
             services.append(Loop(name: "\(service) inbox worker", bell: inboxBell, tick: settings.pollInterval) { [self] in
@@ -115,7 +119,7 @@ package final class EventBus: Sendable {
     private func claimOutbox(limit: Int) async throws -> [(seq: Int64, event: OutgoingEvent)] {
         let rows = try await pool.query(
             """
-            UPDATE outbox SET claimed_until = now() + interval '30 seconds'
+            UPDATE outbox SET claimed_until = now() + interval '10 seconds'
             WHERE seq IN (
                 SELECT seq FROM outbox
                 WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
@@ -245,8 +249,10 @@ struct Loop: Service {
     let bell: Doorbell
     let tick: Duration
     let body: @Sendable () async -> Void
+    var start: @Sendable () async -> Void = {}
 
     func run() async throws {
+        await start()
         await withGracefulShutdownHandler {
             await bell.serve(tick: tick, body)
         } onGracefulShutdown: {

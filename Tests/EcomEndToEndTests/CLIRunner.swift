@@ -22,7 +22,11 @@ struct CLI {
         var stderr: String
 
         func json<T: Decodable>(_: T.Type = T.self) throws -> T {
-            try JSONDecoder.ecom.decode(T.self, from: Data(stdout.utf8))
+            do {
+                return try JSONDecoder.ecom.decode(T.self, from: Data(stdout.utf8))
+            } catch {
+                throw HarnessError("no \(T.self) on stdout (exit \(status)): \(error)\nstdout: \(stdout)\nstderr: \(stderr)")
+            }
         }
 
         var object: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] }

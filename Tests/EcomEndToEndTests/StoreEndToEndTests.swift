@@ -3,6 +3,10 @@ import Foundation
 import NIOHTTP1
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The catalog, cart and orders through the gateway of a real `ecom serve`, with the stock
 /// reservation saga running over the in-process transport.
 @Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
@@ -289,6 +293,41 @@ struct StoreEndToEndTests {
             #expect(try await HTTP.send(.DELETE, store.gateway + "/admin/products/\(UUID().lowercased)", token: store.admin.token).status == .notFound)
             // The delivered order still shows what was bought.
             #expect(try await store.order(order.id, as: shopper).items.first?.name == "Kettle")
+        }
+    }
+
+    @Test("killing ecom serve mid-traffic and starting it again loses no event and applies none twice")
+    func killedMidTraffic() async throws {
+        let first = try await ServerProcess(services: Store.services)
+        do {
+            let store = Store(server: first, admin: try await first.login("root@example.com", "root-password-123"))
+            let product = try await store.createProduct(stock: 30)
+            var shoppers: [TokenPair] = []
+            for index in 0..<12 {
+                let shopper = try await store.shopper("killed\(index)")
+                try await store.add(product.id, quantity: 3, as: shopper)
+                shoppers.append(shopper)
+            }
+            // Check out concurrently and kill the server while those requests and their events are in flight.
+            async let checkouts: Void = withTaskGroup(of: Void.self) { group in
+                for shopper in shoppers { group.addTask { _ = try? await store.checkout(as: shopper) } }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            await first.stop(signal: SIGKILL)
+            await checkouts
+
+            let second = try await ServerProcess(reusing: first)
+            let store2 = Store(server: second, admin: try await second.login("root@example.com", "root-password-123"))
+            try await store2.eventually("every order settled") { try await store2.allOrders().allSatisfy { $0.status != .pending } }
+            let orders = try await store2.allOrders()
+            let stock = try await store2.product(product.id).stock
+            #expect(stock >= 0)
+            #expect(stock + Store.reservedUnits(of: product.id, in: orders) == 30)
+            await second.tearDown()
+        } catch {
+            print(first.log.suffix(10_000))
+            await first.tearDown()
+            throw error
         }
     }
 }

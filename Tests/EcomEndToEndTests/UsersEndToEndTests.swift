@@ -292,6 +292,17 @@ struct UsersEndToEndTests {
         await gateway.stop()
     }
 
+    @Test("while the demo admin keeps its published password, the gateway refuses to listen beyond loopback")
+    func demoPasswordKeepsGatewayLocal() async throws {
+        let server = try await ServerProcess(
+            arguments: ["--host", "0.0.0.0"],
+            environment: ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains("refusing to listen on 0.0.0.0"), "\(server.log)")
+        await server.tearDown()
+    }
+
     @Test("a short SECRET_KEY stops the server with a one-line reason")
     func shortSecret() async throws {
         let server = try await ServerProcess(environment: ["SECRET_KEY": "short"], waitForReady: false)
