@@ -14,12 +14,19 @@ package struct UsersController: Sendable {
     let hasher: PasswordHasher
     let tokens: TokenService
     let demoAdmin: DemoAdmin
+    /// Whether start-up (migrations and seeding) has finished; until then the demo-admin
+    /// answer could be "no demo admin" merely because it is not created yet.
+    let seeded: @Sendable () -> Bool
 
-    package init(repository: any UserRepository, hasher: PasswordHasher, tokens: TokenService, demoAdmin: DemoAdmin = .standard) {
+    package init(
+        repository: any UserRepository, hasher: PasswordHasher, tokens: TokenService, demoAdmin: DemoAdmin = .standard,
+        seeded: @escaping @Sendable () -> Bool = { true }
+    ) {
         self.repository = repository
         self.hasher = hasher
         self.tokens = tokens
         self.demoAdmin = demoAdmin
+        self.seeded = seeded
     }
 
     package func addRoutes(to router: Router<EcomRequestContext>) {
@@ -233,6 +240,7 @@ package struct UsersController: Sendable {
     /// Whether the demo admin still has its published password; the gateway asks before listening beyond loopback.
     @Sendable func demoAdminStatus(_ request: Request, context: EcomRequestContext) async throws -> DemoAdminStatus {
         _ = try context.requireService()
+        guard seeded() else { throw APIError.unavailable }
         return DemoAdminStatus(demoPasswordActive: try await demoPasswordActive())
     }
 

@@ -2,6 +2,7 @@ import EcomPostgres
 import EcomServerKit
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The users service's routes behind the shared middleware.
 package func buildUsersRouter(
@@ -39,12 +40,15 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
     let hasher = PasswordHasher()
     let repository = PostgresUserRepository(pool: pool)
-    let controller = UsersController(repository: repository, hasher: hasher, tokens: configuration.tokens)
+    let seeded = Mutex(false)
+    let controller = UsersController(
+        repository: repository, hasher: hasher, tokens: configuration.tokens, seeded: { seeded.withLock { $0 } })
     let seedAdmin = configuration.seedAdmin
     let startup = DatabaseStartup(pool: pool, migrations: usersMigrations, logger: logger) { [logger] in
         if let seedAdmin {
             try await controller.seedAdmin(email: seedAdmin.email, password: seedAdmin.password, logger: logger)
         }
+        seeded.withLock { $0 = true }
     }
     let router = buildUsersRouter(controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck])
     let application = Application(

@@ -4,11 +4,8 @@ import Testing
 
 /// The customer journey and the store's administration through the `ecom` binary.
 ///
-/// Needs the products, cart and orders services in `ecom serve`; enabled with ECOM_TEST_STORE_READY.
-@Suite(
-    .enabled(
-        if: ProcessInfo.processInfo.environment["ECOM_TEST_STORE_READY"] != nil && TestEnvironment.hasDatabase,
-        "set ECOM_TEST_STORE_READY (and ECOM_TEST_DATABASE_URL) once the store services are in ecom serve"))
+/// Serialized, as `CLIUsersEndToEndTests`, so only one `ecom serve` per suite runs at a time.
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason), .serialized)
 struct CLIStoreEndToEndTests {
     /// The admin signed in, and a catalog of two products imported.
     func prepareStore(_ server: ServerProcess) async throws -> (admin: CLI, catalog: URL) {

@@ -47,7 +47,10 @@ import Testing
 }
 
 /// Accounts through the `ecom` binary against a real `ecom serve` (users + gateway).
-@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
+///
+/// Serialized: each test runs a whole `ecom serve`, and several at once on two cores push
+/// requests past the CLI's 30 s timeout.
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason), .serialized)
 struct CLIUsersEndToEndTests {
     @Test("register, log in, read the account, change the password and log out")
     func accountJourney() async throws {

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import EcomAPI
+import EcomPostgres
 import Foundation
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -157,41 +159,35 @@ final class ServerProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
-    /// Sends SIGTERM and waits for the exit status.
+    /// Sends `signal` (SIGTERM by default) and waits for the exit status, SIGKILL after 30 s.
+    ///
+    /// It polls rather than blocking in `waitUntilExit()`: a blocked thread of the small Swift
+    /// concurrency pool would stall every other test of the run.
     @discardableResult
     func stop(signal: Int32 = SIGTERM) async -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        return process.isRunning ? -1 : process.terminationStatus
     }
 
     /// Stops the server and drops its databases.
     func tearDown() async {
         await stop()
         if let url = TestEnvironment.databaseURL {
-            _ = try? await Self.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE '\(databasePrefix)%'")
-            let names = (try? await Self.psql(url, "SELECT datname FROM pg_database WHERE datname LIKE '\(databasePrefix)%'")) ?? ""
-            for name in names.split(separator: "\n") where !name.isEmpty {
-                _ = try? await Self.psql(url, "DROP DATABASE IF EXISTS \"\(name)\"")
+            let admin = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
+            let names = (try? await admin.query(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1", [databasePrefix + "%"]
+            ).map { try $0.decode("datname", as: String.self) }) ?? []
+            for name in names {
+                _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
             }
+            await admin.shutdown()
         }
         try? FileManager.default.removeItem(at: output)
-    }
-
-    /// Runs one SQL statement with psql and returns its unaligned output.
-    static func psql(_ url: String, _ sql: String) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
@@ -225,7 +221,7 @@ enum HTTP {
             request.body = .bytes(ByteBuffer(string: raw))
         }
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(90))
         let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Reply(status: response.status, headers: response.headers, body: Data(buffer: body))
     }

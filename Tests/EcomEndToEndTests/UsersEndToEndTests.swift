@@ -324,9 +324,9 @@ struct UsersEndToEndTests {
 }
 
 extension ServerProcess {
-    /// Waits (up to a minute) for the process to exit by itself.
+    /// Waits (up to three minutes) for the process to exit by itself.
     func stopWhenExited() async -> Int32 {
-        for _ in 0..<600 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<1800 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
         return await stop()
     }
 }
