@@ -10,10 +10,7 @@ import Logging
 package func buildCartRouter(
     controller: CartController, tokens: TokenService, checks: [ReadinessCheck]
 ) -> Router<EcomRequestContext> {
-    let router = Router(context: EcomRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(service: "cart"))
-    router.add(middleware: AuthMiddleware(tokens: tokens))
-    router.addOperationalRoutes(service: "cart", checks: checks)
+    let router = Router.service("cart", tokens: tokens, checks: checks)
     controller.addRoutes(to: router)
     return router
 }
@@ -59,10 +56,7 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let router = buildCartRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
     bus.addAdminRoutes(to: router)
-    let application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
-        logger: logger)
+    let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
         name: "cart", address: configuration.address, services: [startup, application] + bus.services,
         shutdown: {

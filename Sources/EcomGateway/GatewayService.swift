@@ -67,10 +67,7 @@ package func buildGatewayService(_ configuration: GatewayConfiguration, logger: 
     clientConfiguration.httpVersion = .http1Only
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     let router = buildGatewayRouter(configuration: configuration, client: client)
-    let application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
-        logger: logger)
+    let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let guarded = ExposureGuard(
         application: application, configuration: configuration, client: client, logger: logger)
     return ServiceUnit(

@@ -12,15 +12,8 @@ extension EventBus {
         router.get("/admin/events/\(service)") { [self] request, context -> Page<ParkedEvent> in
             _ = try context.requireAdmin()
             let limit = try request.pageLimit()
-            var after: (String, UUID)?
-            if let cursor = request.queryString("cursor") {
-                let parts = try Cursor.decode(cursor, count: 2)
-                guard parts[0].count <= 40, parts[0].allSatisfy({ "0123456789-:. +".contains($0) }),
-                    let id = UUID(uuidString: parts[1])
-                else { throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor") }
-                after = (parts[0], id)
-            }
-            return try await parked(limit: limit, after: after)
+            let after = try request.queryString("cursor").map(Cursor.decodeTimestampKey)
+            return try await parked(limit: limit, after: after.map { ($0.timestamp, $0.id) })
         }
         router.post("/admin/events/\(service)/:id/retry") { [self] _, context -> Response in
             _ = try context.requireAdmin()
@@ -58,7 +51,7 @@ extension EventBus {
         }
         var next: String?
         if rows.count > limit, let last = rows.prefix(limit).last {
-            next = Cursor.encode([try last.decode("parked_key"), (try last.decode("event_id", as: UUID.self)).lowercased])
+            next = Cursor.encode(timestamp: try last.decode("parked_key"), id: try last.decode("event_id"))
         }
         return Page(items: events, nextCursor: next)
     }

@@ -134,17 +134,10 @@ package struct OrdersController: Sendable {
             }
             status = value
         }
-        var after: OrderKey?
-        if let cursor = request.queryString("cursor") {
-            let parts = try Cursor.decode(cursor, count: 2)
-            guard parts[0].count <= 40, parts[0].allSatisfy({ "0123456789-:. +".contains($0) }), let id = UUID(uuidString: parts[1]) else {
-                throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")
-            }
-            after = OrderKey(createdAt: parts[0], id: id)
-        }
+        let after = try request.queryString("cursor").map(Cursor.decodeTimestampKey).map { OrderKey(createdAt: $0.timestamp, id: $0.id) }
         let rows = try await repository.list(userID: userID, status: status, limit: limit + 1, after: after)
         let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode([$0.key.createdAt, $0.key.id.lowercased]) } : nil
+        let next = rows.count > limit ? page.last.map { Cursor.encode(timestamp: $0.key.createdAt, id: $0.key.id) } : nil
         return Page(items: page.map(\.order), nextCursor: next)
     }
 

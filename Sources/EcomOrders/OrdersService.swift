@@ -38,10 +38,7 @@ package struct OrdersConfiguration: Sendable {
 
 /// The orders service's routes behind the shared middleware.
 package func buildOrdersRouter(controller: OrdersController, bus: EventBus, tokens: TokenService, checks: [ReadinessCheck]) -> Router<EcomRequestContext> {
-    let router = Router(context: EcomRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(service: "orders"))
-    router.add(middleware: AuthMiddleware(tokens: tokens))
-    router.addOperationalRoutes(service: "orders", checks: checks)
+    let router = Router.service("orders", tokens: tokens, checks: checks)
     controller.addRoutes(to: router)
     bus.addAdminRoutes(to: router)
     return router
@@ -67,10 +64,7 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     let startup = DatabaseStartup(pool: pool, migrations: ordersMigrations, logger: logger)
     let router = buildOrdersRouter(
         controller: controller, bus: bus, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
-    let application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
-        logger: logger)
+    let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let timeout = configuration.pendingTimeout
     let expiry = PeriodicTask(name: "pending order timeout", interval: .seconds(max(1, min(5, timeout.components.seconds / 4))), logger: logger) { [logger] in
         guard startup.isComplete else { return }

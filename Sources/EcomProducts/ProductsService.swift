@@ -11,10 +11,7 @@ import ServiceLifecycle
 package func buildProductsRouter(
     controller: ProductsController, tokens: TokenService, checks: [ReadinessCheck]
 ) -> Router<EcomRequestContext> {
-    let router = Router(context: EcomRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(service: "products"))
-    router.add(middleware: AuthMiddleware(tokens: tokens))
-    router.addOperationalRoutes(service: "products", checks: checks)
+    let router = Router.service("products", tokens: tokens, checks: checks)
     controller.addRoutes(to: router)
     return router
 }
@@ -57,10 +54,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     let router = buildProductsRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
     bus.addAdminRoutes(to: router)
-    let application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
-        logger: logger)
+    let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
         name: "products", address: configuration.address, services: [startup, application] + bus.services,
         shutdown: { await pool.shutdown() })

@@ -139,6 +139,23 @@ package enum Cursor {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// A cursor made of a timestamp as PostgreSQL prints it (so no precision is lost between
+    /// pages) and an id: the keyset of lists ordered by (timestamp, id).
+    package static func encode(timestamp: String, id: UUID) -> String {
+        encode([timestamp, id.uuidString.lowercased()])
+    }
+
+    /// The timestamp and id of a cursor made by `encode(timestamp:id:)`, or 400 `invalid_query`.
+    package static func decodeTimestampKey(_ cursor: String) throws -> (timestamp: String, id: UUID) {
+        let parts = try decode(cursor, count: 2)
+        guard parts[0].count <= 40, parts[0].allSatisfy({ "0123456789-:. +".contains($0) }),
+            let id = UUID(uuidString: parts[1])
+        else {
+            throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")
+        }
+        return (parts[0], id)
+    }
+
     /// The parts of a cursor this service made, or 400 `invalid_query`.
     package static func decode(_ cursor: String, count: Int) throws -> [String] {
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

@@ -1,6 +1,7 @@
 import EcomAPI
 import Foundation
 import Hummingbird
+import Logging
 import Metrics
 import Prometheus
 import Synchronization
@@ -77,4 +78,23 @@ package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     package var isLoopback: Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
+}
+
+extension Router where Context == EcomRequestContext {
+    /// A service's router: request ids and the access log, bearer-token verification, and the
+    /// operational routes. The service adds its own routes to it.
+    package static func service(_ name: String, tokens: TokenService, checks: [ReadinessCheck]) -> Router {
+        let router = Router(context: EcomRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(service: name))
+        router.add(middleware: AuthMiddleware(tokens: tokens))
+        router.addOperationalRoutes(service: name, checks: checks)
+        return router
+    }
+}
+
+/// The HTTP listener of a service on `address`.
+package func makeApplication(
+    router: Router<EcomRequestContext>, address: ListenAddress, logger: Logger
+) -> some ApplicationProtocol {
+    Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
 }

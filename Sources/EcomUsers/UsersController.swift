@@ -191,19 +191,10 @@ package struct UsersController: Sendable {
     @Sendable func list(_ request: Request, context: EcomRequestContext) async throws -> Page<User> {
         _ = try context.requireAdmin()
         let limit = try request.pageLimit()
-        var after: UserListKey?
-        if let cursor = request.queryString("cursor") {
-            let parts = try Cursor.decode(cursor, count: 2)
-            guard parts[0].count <= 40, parts[0].allSatisfy({ "0123456789-:. +".contains($0) }),
-                let id = UUID(uuidString: parts[1])
-            else {
-                throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")
-            }
-            after = UserListKey(createdAt: parts[0], id: id)
-        }
+        let after = try request.queryString("cursor").map(Cursor.decodeTimestampKey).map { UserListKey(createdAt: $0.timestamp, id: $0.id) }
         let rows = try await repository.list(limit: limit + 1, after: after)
         let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode([$0.1.createdAt, $0.1.id.uuidString]) } : nil
+        let next = rows.count > limit ? page.last.map { Cursor.encode(timestamp: $0.1.createdAt, id: $0.1.id) } : nil
         return Page(items: page.map { $0.0.api }, nextCursor: next)
     }
 

@@ -8,10 +8,7 @@ import Synchronization
 package func buildUsersRouter(
     controller: UsersController, tokens: TokenService, checks: [ReadinessCheck]
 ) -> Router<EcomRequestContext> {
-    let router = Router(context: EcomRequestContext.self)
-    router.add(middleware: RequestLogMiddleware(service: "users"))
-    router.add(middleware: AuthMiddleware(tokens: tokens))
-    router.addOperationalRoutes(service: "users", checks: checks)
+    let router = Router.service("users", tokens: tokens, checks: checks)
     controller.addRoutes(to: router)
     return router
 }
@@ -51,10 +48,7 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
         seeded.withLock { $0 = true }
     }
     let router = buildUsersRouter(controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck])
-    let application = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.address.host, port: configuration.address.port), serverName: nil),
-        logger: logger)
+    let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let housekeeping = PeriodicTask(name: "users housekeeping", interval: .seconds(3600), logger: logger) { [logger] in
         let removed = try await repository.purgeExpired()
         if removed > 0 { logger.info("purged expired sign-in records", metadata: ["rows": "\(removed)"]) }
