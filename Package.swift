@@ -173,13 +173,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Events: outbox relay, inbox worker with retries and parking, local transport.
+        // Events: outbox relay, inbox worker with retries and parking; local and RabbitMQ transports.
         .target(
             name: "EcomMessaging",
             dependencies: [
                 "EcomAPI",
                 "EcomPostgres",
                 "EcomServerKit",
+                "CRabbitMQ",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -196,7 +198,11 @@ let package = Package(
         ),
 
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+
+        // Test helpers that need real servers: RabbitMQ virtual hosts and private brokers.
+        .target(name: "EcomTestSupport", dependencies: ["EcomMessaging"], path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EcomAPITests",
@@ -232,7 +238,11 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomMessagingTests",
-            dependencies: ["EcomMessaging", "EcomPostgres", "EcomAPI", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EcomMessaging", "EcomPostgres", "EcomAPI", "EcomTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -264,6 +274,7 @@ let package = Package(
             name: "EcomEndToEndTests",
             dependencies: [
                 "EcomAPI",
+                "EcomTestSupport",
                 "EcomPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

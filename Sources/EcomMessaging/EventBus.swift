@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// A service's events: the relay that publishes its outbox, and the worker that applies what
 /// arrives in its inbox.
@@ -30,6 +31,8 @@ package final class EventBus: Sendable {
     let logger: Logger
     let relayBell = Doorbell()
     let inboxBell = Doorbell()
+    /// Consecutive publishing failures, and when the relay may try again.
+    private let relayBackoff = Mutex<(failures: Int, retryAt: ContinuousClock.Instant?)>((0, nil))
     private let consumer: (any Service)?
 
     package init(
@@ -87,11 +90,12 @@ package final class EventBus: Sendable {
     // MARK: - Relay
 
     /// Publishes unsent outbox rows in order, a batch at a time, and marks them sent only once
-    /// the transport has accepted them. A failure leaves them for the next attempt.
+    /// the transport has accepted them. A failure leaves them for a later attempt, after a
+    /// backoff that grows while the transport keeps failing.
     func relay() async {
         guard !settings.holdOutbox else { return }
-        var failures = 0
-        while !Task.isCancelled {
+        if let retryAt = relayBackoff.withLock({ $0.retryAt }), ContinuousClock.now < retryAt { return }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var claimed = ""
             do {
                 let batch = try await claimOutbox(limit: 200)
@@ -102,16 +106,23 @@ package final class EventBus: Sendable {
                     "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(string_to_array($1, ',')::bigint[])",
                     [claimed])
                 Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: batch.count)
-                failures = 0
+                relayBackoff.withLock { $0 = (0, nil) }
             } catch {
-                failures += 1
-                logger.warning("publishing events failed; will retry", metadata: ["error": "\(error)"])
+                let failures = relayBackoff.withLock { state in
+                    state.failures += 1
+                    state.retryAt = ContinuousClock.now + .milliseconds(min(200 * (1 << min(state.failures, 6)), 10_000))
+                    return state.failures
+                }
+                // The first failure, then one in twenty: a long outage is not a log flood.
+                if failures % 20 == 1 {
+                    logger.warning("publishing events failed; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                }
                 if !claimed.isEmpty {
                     _ = try? await pool.execute(
                         "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY(string_to_array($1, ',')::bigint[]) AND sent_at IS NULL",
                         [claimed])
                 }
-                try? await Task.sleep(for: .milliseconds(min(200 * (1 << min(failures, 6)), 10_000)))
+                return
             }
         }
     }
@@ -138,7 +149,7 @@ package final class EventBus: Sendable {
 
     /// Applies due inbox rows one at a time until none is due.
     func work() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 guard try await processNext() else { return }
             } catch {

@@ -44,6 +44,10 @@ package protocol EventTransport: Sendable {
 
     /// Whether this transport reaches services in other processes.
     var crossesProcesses: Bool { get }
+
+    /// What must run once per process for the transport to work (the upkeep of a broker
+    /// connection), if anything.
+    var service: (any Service)? { get }
 }
 
 /// The in-process transport of an all-in-one `ecom serve`: a relay writes each event straight
@@ -67,4 +71,5 @@ package final class LocalTransport: EventTransport {
 
     package var isAvailable: Bool { true }
     package var crossesProcesses: Bool { false }
+    package var service: (any Service)? { nil }
 }

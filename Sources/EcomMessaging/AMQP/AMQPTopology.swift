@@ -1,0 +1,52 @@
+/// The exchanges, queues and bindings events travel through on RabbitMQ.
+///
+/// Every connection declares all of it, publishers included, so an event published before
+/// its consumer's first start waits in that consumer's durable queue instead of being dropped.
+package struct AMQPTopology: Sendable, Equatable {
+    package struct Queue: Sendable, Equatable {
+        package var name: String
+        /// Topic patterns routed to this queue from the events exchange.
+        package var bindings: [String]
+
+        package init(name: String, bindings: [String]) {
+            self.name = name
+            self.bindings = bindings
+        }
+    }
+
+    /// The durable topic exchange every event is published to, by its type.
+    package var exchange = "orders"
+    /// Where queues send what their consumer rejects: messages that are not events.
+    package var deadLetterExchange = "orders.dead-letter"
+    package var deadLetterQueue = "ecom.dead-letter"
+    package var queues: [Queue]
+
+    package init(queues: [Queue]) {
+        self.queues = queues
+    }
+
+    /// The queue a consuming service reads: one per service, shared by all its processes.
+    package static func queueName(of service: String) -> String { "ecom.\(service)" }
+
+    /// ecom's own: products take the orders' events, orders take the stock events, and the cart
+    /// takes new orders (to remove their lines).
+    package static let ecom = AMQPTopology(queues: [
+        Queue(name: queueName(of: "products"), bindings: ["order.*"]),
+        Queue(name: queueName(of: "orders"), bindings: ["stock.*"]),
+        Queue(name: queueName(of: "cart"), bindings: ["order.created"]),
+    ])
+
+    /// This topology with `service`'s queue bound to `routingKeys` as well.
+    func adding(service: String, routingKeys: [String]) -> AMQPTopology {
+        var topology = self
+        let name = Self.queueName(of: service)
+        if let index = topology.queues.firstIndex(where: { $0.name == name }) {
+            for key in routingKeys where !topology.queues[index].bindings.contains(key) {
+                topology.queues[index].bindings.append(key)
+            }
+        } else {
+            topology.queues.append(Queue(name: name, bindings: routingKeys))
+        }
+        return topology
+    }
+}

@@ -1,0 +1,252 @@
+import EcomAPI
+import EcomPostgres
+import EcomTestSupport
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import EcomMessaging
+
+@Suite struct AMQPEndpointTests {
+    @Test("AMQP URLs are parsed like RabbitMQ's, and printed without the password")
+    func parsing() throws {
+        let endpoint = try AMQPEndpoint(url: "amqp://shop:s%40cret@broker.internal:5673/ecom%2Fprod")
+        #expect(endpoint.host == "broker.internal")
+        #expect(endpoint.port == 5673)
+        #expect(endpoint.user == "shop")
+        #expect(endpoint.password == "s@cret")
+        #expect(endpoint.virtualHost == "ecom/prod")
+        #expect(!endpoint.description.contains("cret"))
+
+        let defaults = try AMQPEndpoint(url: "amqp://localhost")
+        #expect(defaults.port == 5672)
+        #expect(defaults.user == "guest")
+        #expect(defaults.virtualHost == "/")
+
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "http://localhost:5672") }
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://localhost:notaport") }
+    }
+
+    @Test("a message that is not an event of its routing key is refused with the reason")
+    func malformed() throws {
+        let event = Event(type: "note.added", requestID: nil, data: EventBusTests.Note(text: "hi"))
+        let body = try JSONEncoder.ecom.encode(event)
+        func message(_ body: Data, key: String = "note.added", id: String? = nil) -> AMQPMessage {
+            AMQPMessage(deliveryTag: 1, routingKey: key, messageID: id, body: body, redelivered: false)
+        }
+        let good = try AMQPConsumer.event(in: message(body, id: event.id.lowercased)).get()
+        #expect(good.eventID == event.id)
+        #expect(good.routingKey == "note.added")
+        #expect(throws: AMQPConsumer.Malformed.self) { try AMQPConsumer.event(in: message(Data("not json".utf8))).get() }
+        #expect(throws: AMQPConsumer.Malformed.self) { try AMQPConsumer.event(in: message(Data([0xff, 0xfe]))).get() }
+        #expect(throws: AMQPConsumer.Malformed.self) { try AMQPConsumer.event(in: message(body, id: UUID().lowercased)).get() }
+        #expect(throws: AMQPConsumer.Malformed.self) { try AMQPConsumer.event(in: message(body, key: "note.removed")).get() }
+    }
+
+    @Test("ecom's topology routes each event type to the services that take it")
+    func topology() {
+        func queues(for key: String) -> [String] {
+            AMQPTopology.ecom.queues.filter { $0.bindings.contains { routingKey(key, matches: $0) } }.map(\.name).sorted()
+        }
+        #expect(queues(for: EventType.orderCreated) == ["ecom.cart", "ecom.products"])
+        #expect(queues(for: EventType.orderCancelled) == ["ecom.products"])
+        #expect(queues(for: EventType.stockReserved) == ["ecom.orders"])
+        #expect(queues(for: EventType.stockRejected) == ["ecom.orders"])
+        let extended = AMQPTopology.ecom.adding(service: "products", routingKeys: ["order.created", "product.*"])
+        #expect(extended.queues.first { $0.name == "ecom.products" }?.bindings == ["order.*", "order.created", "product.*"])
+    }
+}
+
+/// Events between two databases over a real RabbitMQ, each test on a virtual host of its own.
+@Suite(
+    .enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"),
+    .enabled(if: TestBroker.isAvailable, Comment(rawValue: TestBroker.skipReason)))
+struct AMQPTransportTests {
+    static let sinkTopology = AMQPTopology(queues: [.init(name: AMQPTopology.queueName(of: "sink"), bindings: ["note.*"])])
+
+    @Test("events cross the broker and are applied once, with two consumers competing for the queue")
+    func competingConsumers() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await EventBusTests.withPair { publisher, subscriber in
+                let first = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                let second = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                let source = EventBus(service: "source", pool: publisher, transport: first, logger: EventBusTests.logger)
+                let sinks = [first, second].map {
+                    EventBus(
+                        service: "sink", pool: subscriber, transport: $0, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                        logger: EventBusTests.logger)
+                }
+                try await running(source.services + sinks.flatMap(\.services) + [first.service!, second.service!]) {
+                    try await eventually("both consumers attached") { try await host.queue("ecom.sink")?.consumers == 2 }
+                    let ids = try await EventBusTests.enqueue(300, on: publisher)
+                    _ = try await EventBusTests.enqueue(5, on: publisher, type: "other.thing")
+                    source.outboxChanged()
+                    try await eventually("all applied") { try await Self.count("applied", in: subscriber) == 300 }
+                    #expect(Set(try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }) == Set(ids))
+                    #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0)
+                    #expect(first.isAvailable && second.isAvailable)
+
+                    // A redelivery of everything, as after a crash between commit and acknowledgement.
+                    let events = try await publisher.query("SELECT event_id, routing_key, body FROM outbox WHERE routing_key LIKE 'note.%'").map {
+                        OutgoingEvent(eventID: try $0.decode("event_id"), routingKey: try $0.decode("routing_key"), body: try $0.decode("body"))
+                    }
+                    try await second.publish(events, logger: EventBusTests.logger)
+                    try await eventually("queue drained") { try await host.queue("ecom.sink")?.messages == 0 }
+                    try await Task.sleep(for: .milliseconds(500))
+                    #expect(try await Self.count("applied", in: subscriber) == 300)
+                    #expect(try await sinks[0].parked(limit: 10, after: nil).items.isEmpty)
+                }
+            }
+        }
+    }
+
+    @Test("a message that is not an event goes to the dead-letter queue, logged, and the consumer carries on")
+    func poisonMessage() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await EventBusTests.withPair { publisher, subscriber in
+                let log = LogRecorder()
+                let logger = Logger(label: "test") { _ in log }
+                let transport = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: logger)
+                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: logger)
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                    logger: logger)
+                try await running(source.services + sink.services + [transport.service!]) {
+                    try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
+                    try await host.publish(exchange: "orders", routingKey: "note.added", body: "{not an event", messageID: "poison-1")
+                    try await eventually("dead-lettered") { try await host.queue("ecom.dead-letter")?.messages == 1 }
+                    #expect(try await host.peek("ecom.dead-letter") == ["{not an event"])
+                    #expect(log.messages.contains { $0.contains("dead-letter") && $0.contains("not an event envelope") && $0.contains("poison-1") })
+
+                    _ = try await EventBusTests.enqueue(3, on: publisher)
+                    source.outboxChanged()
+                    try await eventually("later events applied") { try await Self.count("applied", in: subscriber) == 3 }
+                    #expect(try await host.queue("ecom.sink")?.messages == 0)
+                    #expect(try await host.queue("ecom.dead-letter")?.messages == 1)
+                }
+            }
+        }
+    }
+
+    @Test("an event published before its consumer ever started waits in the consumer's queue")
+    func consumerStartsLater() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await EventBusTests.withPair { publisher, subscriber in
+                let publishing = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                let source = EventBus(service: "source", pool: publisher, transport: publishing, logger: EventBusTests.logger)
+                _ = try await EventBusTests.enqueue(4, on: publisher)
+                await source.relay()
+                #expect(try await host.queue("ecom.sink")?.messages == 4)
+
+                let consuming = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: consuming, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                    logger: EventBusTests.logger)
+                try await running(sink.services + [consuming.service!]) {
+                    try await eventually("applied") { try await Self.count("applied", in: subscriber) == 4 }
+                }
+            }
+        }
+    }
+
+    static func count(_ table: String, in pool: PostgresPool) async throws -> Int {
+        try await pool.query("SELECT count(*) AS n FROM \(table)")[0].decode("n", as: Int.self)
+    }
+}
+
+/// Broker faults, on a private broker of each test's own; one at a time, since each runs a node.
+@Suite(
+    .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"),
+    .enabled(if: TestBroker.isAvailable, Comment(rawValue: TestBroker.skipReason)))
+struct AMQPBrokerFaultTests {
+    @Test("a broker restart loses nothing: events wait in the outbox, readiness reports it, connections come back on their own")
+    func brokerRestart() async throws {
+        let broker = try await PrivateBroker.start()
+        defer { Task { await broker.remove() } }
+        try await broker.withVirtualHost { host in
+            try await EventBusTests.withPair { publisher, subscriber in
+                var settings = AMQPTransport.Settings()
+                settings.heartbeat = 2
+                settings.maximumBackoff = .seconds(2)
+                let transport = try AMQPTransport(
+                    url: host.amqpURL, topology: AMQPTransportTests.sinkTopology, settings: settings, logger: EventBusTests.logger)
+                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: EventBusTests.logger)
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                    logger: EventBusTests.logger)
+                try await running(source.services + sink.services + [transport.service!]) {
+                    try await eventually("connected") { transport.isAvailable }
+                    _ = try await EventBusTests.enqueue(20, on: publisher)
+                    source.outboxChanged()
+                    try await eventually("first events applied") { try await AMQPTransportTests.count("applied", in: subscriber) == 20 }
+
+                    try await broker.pause()
+                    try await eventually("outage noticed") { !transport.isAvailable }
+                    _ = try await EventBusTests.enqueue(20, on: publisher)
+                    source.outboxChanged()
+                    try await Task.sleep(for: .seconds(2))
+                    #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 20)
+
+                    try await broker.resume()
+                    try await eventually("reconnected") { transport.isAvailable }
+                    try await eventually("held events applied") { try await AMQPTransportTests.count("applied", in: subscriber) == 40 }
+                    #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0)
+                }
+            }
+        }
+        await broker.remove()
+    }
+}
+
+/// Runs `services` until `body` returns, then shuts them down gracefully.
+func running(_ services: [any Service], _ body: () async throws -> Void) async throws {
+    let group = ServiceGroup(
+        configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: EventBusTests.logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let result = await Result { try await body() }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        try result.get()
+    }
+}
+
+/// Polls `condition` every 100 ms for up to `timeout`, and fails the test if it never holds.
+func eventually(_ what: Comment, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out waiting: \(what)")
+    throw CancellationError()
+}
+
+/// Keeps what was logged, for tests that check a message was said.
+final class LogRecorder: LogHandler, Sendable {
+    private let lines = Mutex<[String]>([])
+    var messages: [String] { lines.withLock { $0 } }
+
+    func log(event: LogEvent) {
+        let metadata = (event.metadata ?? [:]).merging(metadata) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lines.withLock { $0.append("\(event.level) \(event.message) \(metadata.joined(separator: " "))") }
+    }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+}
