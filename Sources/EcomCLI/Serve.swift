@@ -18,7 +18,11 @@ extension EcomCommand {
                 bytes) is then required, and no admin is created unless ECOM_ADMIN_EMAIL and \
                 ECOM_ADMIN_PASSWORD are set.
 
-                Environment: PORT (gateway port), HOST (gateway address), DB_URL, SECRET_KEY, \
+                Events between products, cart and orders travel in-process, or through RabbitMQ \
+                when an AMQP URL is given (--amqp-url, RABBITMQ_URL or ECOM_AMQP_URL); RabbitMQ is \
+                needed when those services run in separate processes (--only).
+
+                Environment: PORT (gateway port), HOST (gateway address), DB_URL, SECRET_KEY, RABBITMQ_URL, \
                 ECOM_<SERVICE>_PORT, ECOM_<SERVICE>_DATABASE_URL, ECOM_<SERVICE>_URL (where \
                 another process runs that service), LOG_LEVEL.
                 """
@@ -38,6 +42,9 @@ extension EcomCommand {
 
         @Option(name: .long, help: ArgumentHelp("PostgreSQL URL; omit for the embedded database.", valueName: "url"))
         var databaseURL: String?
+
+        @Option(name: .customLong("amqp-url"), help: ArgumentHelp("RabbitMQ URL (amqp://user:password@host:port/vhost) for events.", valueName: "url"))
+        var amqpURL: String?
 
         @Option(name: .long, help: ArgumentHelp("Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).", valueName: "path"))
         var dataDir: String?
@@ -78,6 +85,7 @@ extension EcomCommand {
             if let port { configuration.ports[.gateway] = port }
             if let serviceHost { configuration.serviceHost = serviceHost }
             if let databaseURL { configuration.databaseURL = databaseURL }
+            if let amqpURL { configuration.amqpURL = amqpURL }
 
             do {
                 try await serve(configuration, logger: logger) { line in

@@ -21,11 +21,16 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
     // A bad key is refused before anything is started or created.
     if let key = configuration.secretKey { _ = try SigningKey(key) }
     let selected = configuration.services.sorted()
-    let eventServices = configuration.services.intersection(ServeConfiguration.eventServices)
-    if !eventServices.isEmpty && eventServices != ServeConfiguration.eventServices {
-        throw ServeError(
-            "--only \(eventServices.map(\.rawValue).sorted().joined(separator: " ")) needs products, cart and orders in the same process: they exchange events in-process"
-        )
+    let transport: any EventTransport
+    if let amqpURL = configuration.amqpURL {
+        do {
+            transport = try AMQPTransport(url: amqpURL, logger: logger)
+        } catch {
+            throw ServeError("\(error)")
+        }
+    } else {
+        if let problem = configuration.inProcessEventsProblem { throw ServeError(problem) }
+        transport = LocalTransport()
     }
     var catalogSeed = configuration.catalogSeed
     let needsDatabase = selected.contains { $0.databaseName != nil && configuration.serviceDatabaseURLs[$0] == nil }
@@ -79,7 +84,6 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             throw ServeError("SECRET_KEY is required with an explicit database or --only; generate one with: openssl rand -base64 48")
         }
         let tokens = await TokenService(key: try SigningKey(secret))
-        let transport = LocalTransport()
         var events = EventBus.Settings()
         events.holdOutbox = configuration.holdEvents
 
@@ -133,6 +137,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         if embedded != nil {
             announce("database: embedded PostgreSQL under \(configuration.dataDirectory.path)")
         }
+        if let amqp = transport as? AMQPTransport, selected.contains(where: { ServeConfiguration.eventPeers[$0] != nil }) {
+            announce("events: RabbitMQ at \(amqp.endpoint)")
+        }
         if let catalogSeed, selected.contains(.products) {
             announce("sample catalog: \(catalogSeed.path) (imported into an empty catalog)")
         }
@@ -142,7 +149,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
 
         let group = ServiceGroup(
             configuration: .init(
-                services: ((provisioner.map { [$0] } ?? []) + units.flatMap { $0.services }).map { .init(service: $0) },
+                // The transport's own upkeep comes first, so that it is the last to stop.
+                services: ((transport.service.map { [$0] } ?? []) + (provisioner.map { [$0] } ?? []) + units.flatMap { $0.services })
+                    .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {

@@ -49,6 +49,9 @@ package struct ServeConfiguration: Sendable {
     /// Where services not run by this process are reached (`ECOM_USERS_URL`).
     package var serviceURLs: [ServiceName: String] = [:]
     package var secretKey: String?
+    /// A RabbitMQ URL: events then travel through the broker, and services may run in separate
+    /// processes. Without one they travel in-process.
+    package var amqpURL: String?
     package var dataDirectory: URL
     /// An admin to create at start when the database is explicit.
     package var seedAdmin: (email: String, password: String)?
@@ -84,6 +87,7 @@ package struct ServeConfiguration: Sendable {
         }
         if let url = value("ECOM_DATABASE_URL", "DB_URL", "DATABASE_URL") { databaseURL = url }
         if let key = value("ECOM_SECRET_KEY", "SECRET_KEY") { secretKey = key }
+        if let url = value("ECOM_AMQP_URL", "RABBITMQ_URL") { amqpURL = url }
         if let port = value("ECOM_PORT", "PORT").flatMap(Int.init) { ports[.gateway] = port }
         if let host = value("ECOM_HOST", "HOST") { gatewayHost = host }
         for service in ServiceName.allCases {
@@ -102,8 +106,25 @@ package struct ServeConfiguration: Sendable {
         if let size = value("ECOM_DB_POOL_SIZE").flatMap(Int.init), (1...256).contains(size) { poolSize = size }
     }
 
-    /// The services that exchange events; with the in-process transport they must share a process.
-    package static let eventServices: Set<ServiceName> = [.products, .cart, .orders]
+    /// Who each service exchanges events with: products and cart take the orders' events, and
+    /// orders take the products' answers.
+    package static let eventPeers: [ServiceName: Set<ServiceName>] = [
+        .products: [.orders],
+        .cart: [.orders],
+        .orders: [.products, .cart],
+    ]
+
+    /// Why the in-process transport cannot carry this process's events, if it cannot: a chosen
+    /// service exchanges events with one that would run in another process.
+    package var inProcessEventsProblem: String? {
+        for service in services.sorted() {
+            let missing = (Self.eventPeers[service] ?? []).subtracting(services)
+            if !missing.isEmpty {
+                return "--only \(services.map(\.rawValue).sorted().joined(separator: ",")) needs RabbitMQ: \(service.rawValue) exchanges events with \(missing.map(\.rawValue).sorted().joined(separator: " and ")), which would run in another process; give --amqp-url (or RABBITMQ_URL)"
+            }
+        }
+        return nil
+    }
 
     /// `fixtures/catalog.json` in the working directory or above the executable (a checkout's build folder).
     package static func findSampleCatalog() -> URL? {

@@ -174,6 +174,12 @@ final class ServerProcess: @unchecked Sendable {
         return process.isRunning ? -1 : process.terminationStatus
     }
 
+    /// Waits for the process to exit by itself (up to a minute) and returns its status, -1 if it did not.
+    func waitForExit() async -> Int32 {
+        for _ in 0..<600 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        return process.isRunning ? -1 : process.terminationStatus
+    }
+
     /// Stops the server and drops its databases.
     func tearDown() async {
         await stop()
@@ -228,10 +234,11 @@ enum HTTP {
 }
 
 extension ServerProcess {
-    /// Starts `ecom serve` again on the same databases and ports as a stopped server, without its extra environment.
-    convenience init(reusing previous: ServerProcess) async throws {
+    /// Starts `ecom serve` again on the same databases and ports as a stopped server, with
+    /// `environment` instead of the extra environment it had.
+    convenience init(reusing previous: ServerProcess, environment: [String: String] = [:]) async throws {
         try await self.init(
-            services: Array(previous.servicePorts.keys), databasePrefix: previous.databasePrefix,
+            environment: environment, services: Array(previous.servicePorts.keys), databasePrefix: previous.databasePrefix,
             gatewayPort: previous.gatewayPort, servicePorts: previous.servicePorts)
     }
 }

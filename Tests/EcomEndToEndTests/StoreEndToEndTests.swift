@@ -8,12 +8,12 @@ import Glibc
 #endif
 
 /// The catalog, cart and orders through the gateway of a real `ecom serve`, with the stock
-/// reservation saga running over the in-process transport.
+/// reservation saga running over the in-process transport and, the same tests, over RabbitMQ.
 @Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason))
 struct StoreEndToEndTests {
-    @Test("a shopper's order is confirmed and takes stock; cancelling gives it back once")
-    func checkoutAndCancel() async throws {
-        try await Store.with { store in
+    @Test("a shopper's order is confirmed and takes stock; cancelling gives it back once", arguments: Transport.available)
+    func checkoutAndCancel(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(name: "Lamp", priceCents: 2500, stock: 10)
             let shopper = try await store.shopper()
             #expect(try await store.add(product.id, quantity: 3, as: shopper).status == .created)
@@ -43,9 +43,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("an order for more than the stock is rejected and the stock is untouched")
-    func overOrderRejected() async throws {
-        try await Store.with { store in
+    @Test("an order for more than the stock is rejected and the stock is untouched", arguments: Transport.available)
+    func overOrderRejected(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(stock: 2)
             let shopper = try await store.shopper()
             try await store.add(product.id, quantity: 3, as: shopper)
@@ -96,9 +96,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("ten concurrent checkouts of one cart make one order")
-    func racingCheckouts() async throws {
-        try await Store.with { store in
+    @Test("ten concurrent checkouts of one cart make one order", arguments: Transport.available)
+    func racingCheckouts(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(stock: 100)
             let shopper = try await store.shopper()
             try await store.add(product.id, quantity: 2, as: shopper)
@@ -129,9 +129,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("ten concurrent cancels of one order: one succeeds, stock restored once")
-    func racingCancels() async throws {
-        try await Store.with { store in
+    @Test("ten concurrent cancels of one order: one succeeds, stock restored once", arguments: Transport.available)
+    func racingCancels(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(stock: 10)
             let shopper = try await store.shopper()
             try await store.add(product.id, quantity: 4, as: shopper)
@@ -151,9 +151,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("an Idempotency-Key returns the order it made, whatever the cart holds now, and once when sent concurrently")
-    func idempotencyKey() async throws {
-        try await Store.with { store in
+    @Test("an Idempotency-Key returns the order it made, whatever the cart holds now, and once when sent concurrently", arguments: Transport.available)
+    func idempotencyKey(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(stock: 100)
             let shopper = try await store.shopper()
             try await store.add(product.id, quantity: 1, as: shopper)
@@ -177,9 +177,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("many buyers, one product: never oversold, every order settles, cancels restore exactly")
-    func invariantUnderLoad() async throws {
-        try await Store.with { store in
+    @Test("many buyers, one product: never oversold, every order settles, cancels restore exactly", arguments: Transport.available)
+    func invariantUnderLoad(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(name: "Scarce", priceCents: 100, stock: 50)
             let buyers = 200
             // Accounts and carts first, ten at a time (password hashing is deliberately slow);
@@ -240,9 +240,13 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("orders made while events are held settle after a restart, each applied once")
-    func restartWithHeldEvents() async throws {
-        let held = try await ServerProcess(environment: ["ECOM_HOLD_EVENTS": "1"], services: Store.services)
+    @Test("orders made while events are held settle after a restart, each applied once", arguments: Transport.available)
+    func restartWithHeldEvents(transport: Transport) async throws {
+        try await transport.withEnvironment { environment in try await restartWithHeldEvents(environment: environment) }
+    }
+
+    func restartWithHeldEvents(environment: [String: String]) async throws {
+        let held = try await ServerProcess(environment: environment.merging(["ECOM_HOLD_EVENTS": "1"]) { $1 }, services: Store.services)
         do {
             let store = Store(server: held, admin: try await held.login("root@example.com", "root-password-123"))
             let product = try await store.createProduct(stock: 7)
@@ -259,7 +263,7 @@ struct StoreEndToEndTests {
             }
             #expect(await held.stop() == 0)
 
-            let resumed = try await ServerProcess(reusing: held)
+            let resumed = try await ServerProcess(reusing: held, environment: environment)
             let store2 = Store(server: resumed, admin: try await resumed.login("root@example.com", "root-password-123"))
             try await store2.eventually("all settled") {
                 var settled = true
@@ -277,9 +281,9 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("admins create, partially update, archive and restock products; ship and deliver orders")
-    func administration() async throws {
-        try await Store.with { store in
+    @Test("admins create, partially update, archive and restock products; ship and deliver orders", arguments: Transport.available)
+    func administration(transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
             let product = try await store.createProduct(name: "Kettle", priceCents: 3999, stock: 5)
             let patched = try await HTTP.send(.PATCH, store.gateway + "/admin/products/\(product.id.lowercased)", json: ProductUpdate(priceCents: 3499), token: store.admin.token)
             #expect(patched.status == .ok)
@@ -309,9 +313,13 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("killing ecom serve mid-traffic and starting it again loses no event and applies none twice")
-    func killedMidTraffic() async throws {
-        let first = try await ServerProcess(services: Store.services)
+    @Test("killing ecom serve mid-traffic and starting it again loses no event and applies none twice", arguments: Transport.available)
+    func killedMidTraffic(transport: Transport) async throws {
+        try await transport.withEnvironment { environment in try await killedMidTraffic(environment: environment) }
+    }
+
+    func killedMidTraffic(environment: [String: String]) async throws {
+        let first = try await ServerProcess(environment: environment, services: Store.services)
         do {
             let store = Store(server: first, admin: try await first.login("root@example.com", "root-password-123"))
             let product = try await store.createProduct(stock: 30)
@@ -329,7 +337,7 @@ struct StoreEndToEndTests {
             await first.stop(signal: SIGKILL)
             await checkouts
 
-            let second = try await ServerProcess(reusing: first)
+            let second = try await ServerProcess(reusing: first, environment: environment)
             let store2 = Store(server: second, admin: try await second.login("root@example.com", "root-password-123"))
             try await store2.eventually("every order settled") { try await store2.allOrders().allSatisfy { $0.status != .pending } }
             let orders = try await store2.allOrders()

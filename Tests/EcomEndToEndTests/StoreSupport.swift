@@ -1,7 +1,29 @@
 import EcomAPI
 import Foundation
 import NIOHTTP1
+import EcomTestSupport
 import Testing
+
+/// How the services of a test store exchange events.
+enum Transport: String, Sendable, CustomTestStringConvertible {
+    case local, rabbitmq
+
+    /// Both where a test broker is configured (`.ci/test` starts one), else the in-process one alone.
+    static var available: [Transport] { TestBroker.isAvailable ? [.local, .rabbitmq] : [.local] }
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` with the environment that makes `ecom serve` use this transport: for
+    /// RabbitMQ, the URL of a virtual host of the test's own.
+    func withEnvironment<T>(_ body: ([String: String]) async throws -> T) async throws -> T {
+        switch self {
+        case .local:
+            try await body([:])
+        case .rabbitmq:
+            try await TestBroker.withVirtualHost { host in try await body(["ECOM_AMQP_URL": host.amqpURL]) }
+        }
+    }
+}
 
 /// A running store (all services) with helpers to act as admins and shoppers.
 struct Store {
@@ -10,8 +32,14 @@ struct Store {
 
     static let services = ["users", "products", "cart", "orders"]
 
-    /// Starts a store, runs `body`, and tears it down whatever happens.
-    static func with(environment: [String: String] = [:], _ body: (Store) async throws -> Void) async throws {
+    /// Starts a store whose events travel over `transport`, runs `body`, and tears it down whatever happens.
+    static func with(transport: Transport = .local, environment: [String: String] = [:], _ body: (Store) async throws -> Void) async throws {
+        try await transport.withEnvironment { selection in
+            try await with(environment: environment.merging(selection) { $1 }, body)
+        }
+    }
+
+    private static func with(environment: [String: String], _ body: (Store) async throws -> Void) async throws {
         let server = try await ServerProcess(environment: environment, services: services)
         do {
             let store = Store(server: server, admin: try await server.login("root@example.com", "root-password-123"))

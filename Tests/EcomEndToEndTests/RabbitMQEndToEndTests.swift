@@ -1,0 +1,263 @@
+import EcomAPI
+import EcomTestSupport
+import Foundation
+import NIOHTTP1
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ecom serve` with events over RabbitMQ: broker faults, and one service per process.
+/// One at a time: each test runs a broker node or a whole deployment of its own.
+@Suite(
+    .serialized,
+    .enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason),
+    .enabled(if: TestBroker.isAvailable, Comment(rawValue: TestBroker.skipReason)))
+struct RabbitMQEndToEndTests {
+    @Test("a broker restart under steady checkouts: no 5xx, every order settles within 30 s of the restart, stock exact")
+    func brokerRestartUnderTraffic() async throws {
+        let broker = try await PrivateBroker.start()
+        do {
+            try await broker.withVirtualHost { host in
+                try await Store.with(environment: ["ECOM_AMQP_URL": host.amqpURL]) { store in
+                    try await brokerRestart(store: store, broker: broker)
+                }
+            }
+        } catch {
+            await broker.remove()
+            throw error
+        }
+        await broker.remove()
+    }
+
+    private func brokerRestart(store: Store, broker: PrivateBroker) async throws {
+        // Enough that every order can be confirmed: a rejection here would mean a lost reservation.
+        let initialStock = 100_000
+        let product = try await store.createProduct(name: "Steady", priceCents: 500, stock: initialStock)
+        let shoppers = try await withThrowingTaskGroup(of: TokenPair.self) { group in
+            for index in 0..<8 { group.addTask { try await store.shopper("steady\(index)") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let failures = Recorder<String>()
+        let placed = Recorder<(TokenPair, UUID)>()
+        let trafficRuns = Recorder<Bool>()
+
+        // Each shopper buys one unit after another until told to stop.
+        let traffic = Task {
+            await withTaskGroup(of: Void.self) { group in
+            for shopper in shoppers {
+                group.addTask {
+                    while trafficRuns.items.isEmpty {
+                        do {
+                            let added = try await store.add(product.id, quantity: 1, as: shopper)
+                            if added.status.code >= 500 { failures.append("add: \(added.status) \(added.text)") }
+                            let reply = try await store.checkout(as: shopper, key: UUID().uuidString)
+                            if reply.status == .created {
+                                let order: Order = try reply.decode()
+                                placed.append((shopper, order.id))
+                            } else if reply.status.code >= 500 {
+                                failures.append("checkout: \(reply.status) \(reply.text)")
+                            }
+                        } catch {
+                            failures.append("request failed: \(error)")
+                        }
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+            }
+        }
+
+        try await Task.sleep(for: .seconds(4))
+        try await broker.pause()
+        try await store.eventually(timeout: .seconds(30), "products report the outage") {
+            try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .serviceUnavailable
+        }
+        let placedDuringOutage = placed.items.count
+        try await Task.sleep(for: .seconds(8))
+        #expect(placed.items.count > placedDuringOutage, "checkouts go on while the broker is down")
+        try await broker.resume()
+        let restarted = ContinuousClock.now
+        try await Task.sleep(for: .seconds(4))
+        trafficRuns.append(false)
+        await traffic.value
+
+        #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
+        let orders = placed.items
+        #expect(orders.count > 20)
+        try await store.eventually(timeout: .seconds(30) - (ContinuousClock.now - restarted), "every order settled within 30 s of the restart") {
+            for (shopper, id) in orders where try await store.order(id, as: shopper).status == .pending { return false }
+            return true
+        }
+        let all = try await store.allOrders()
+        let stock = try await store.product(product.id).stock
+        #expect(all.allSatisfy { $0.status == .confirmed }, "\(Dictionary(grouping: all, by: \.status).mapValues(\.count))")
+        #expect(stock + Store.reservedUnits(of: product.id, in: all) == initialStock)
+        #expect(try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .ok)
+    }
+
+    @Test("one service per process, two product processes on one queue; SIGKILL one mid-run: never oversold, nothing stuck")
+    func multiProcess() async throws {
+        try await TestBroker.withVirtualHost { host in
+            let deployment = try await Deployment.start(amqpURL: host.amqpURL)
+            do {
+                try await multiProcessInvariant(deployment)
+            } catch {
+                for process in deployment.processes.values { print(process.log.suffix(4_000)) }
+                await deployment.tearDown()
+                throw error
+            }
+            await deployment.tearDown()
+        }
+    }
+
+    private func multiProcessInvariant(_ deployment: Deployment) async throws {
+        let store = Store(server: deployment.gatewayProcess, admin: try await deployment.gatewayProcess.login("root@example.com", "root-password-123"))
+        let product = try await store.createProduct(name: "Shared", priceCents: 100, stock: 50)
+        var shoppers: [TokenPair] = []
+        for batch in stride(from: 0, to: 100, by: 10) {
+            shoppers += try await withThrowingTaskGroup(of: TokenPair.self) { group in
+                for index in batch..<(batch + 10) {
+                    group.addTask {
+                        let shopper = try await store.shopper("multi\(index)")
+                        try await store.add(product.id, quantity: Int.random(in: 1...3), as: shopper)
+                        return shopper
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+
+        // Every buyer checks out at once, retrying with the same key while a product process is down.
+        let buyers = shoppers
+        let results = Task {
+            try await withThrowingTaskGroup(of: Order?.self) { group in
+            for shopper in buyers {
+                group.addTask {
+                    let key = UUID().uuidString
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while ContinuousClock.now < deadline {
+                        let reply = try await store.checkout(as: shopper, key: key)
+                        if reply.status == .created || reply.status == .ok { return try reply.decode(Order.self) }
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    return nil
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await deployment.processes["products"]!.stop(signal: SIGKILL)
+        try await Task.sleep(for: .seconds(2))
+        try await deployment.restart("products")
+
+        let orders = try await results.value
+        #expect(orders.allSatisfy { $0 != nil }, "every buyer got an order")
+        try await store.eventually("no order pending") { try await store.allOrders().allSatisfy { $0.status != .pending } }
+        let all = try await store.allOrders()
+        let stock = try await store.product(product.id).stock
+        #expect(all.count == shoppers.count)
+        #expect(stock >= 0)
+        #expect(stock + Store.reservedUnits(of: product.id, in: all) == 50)
+        #expect(all.contains { $0.status == .confirmed })
+        // Both product processes consumed the queue.
+        let consumed = deployment.processes.filter { $0.key.hasPrefix("products") }.map { $0.value.log.contains("consuming events from RabbitMQ") }
+        #expect(consumed == [true, true])
+    }
+
+    @Test("--only without RabbitMQ refuses in one line when a chosen service's event peers run elsewhere")
+    func subsetNeedsBroker() async throws {
+        for (only, peer) in [("products", "orders"), ("gateway,orders", "cart and products"), ("cart,products", "orders")] {
+            let server = try await ServerProcess(
+                arguments: ["--only", only], environment: ["ECOM_AMQP_URL": "", "RABBITMQ_URL": ""], services: [], waitForReady: false)
+            let status = await server.waitForExit()
+            let lines = server.log.split(separator: "\n").filter { $0.hasPrefix("ecom serve:") }
+            #expect(status == 1)
+            #expect(lines.count == 1)
+            #expect(lines.first?.contains("needs RabbitMQ") == true && lines.first?.contains(peer) == true, "\(server.log)")
+            await server.tearDown()
+        }
+        for services in [["users"], [], ["products", "cart", "orders"]] {
+            let only = services.isEmpty ? "gateway" : services.joined(separator: ",")
+            let server = try await ServerProcess(
+                arguments: ["--only", only], environment: ["ECOM_AMQP_URL": "", "RABBITMQ_URL": ""], services: services, waitForReady: false)
+            try await Task.sleep(for: .seconds(1))
+            #expect(server.process.isRunning, "--only \(only): \(server.log)")
+            #expect(!server.log.contains("needs RabbitMQ"), "--only \(only)")
+            await server.tearDown()
+        }
+    }
+}
+
+/// What concurrent tasks of a test report, in order.
+final class Recorder<Item: Sendable>: Sendable {
+    private let list = Mutex<[Item]>([])
+    var items: [Item] { list.withLock { $0 } }
+    func append(_ item: Item) { list.withLock { $0.append(item) } }
+}
+
+/// gateway, users, products ×2, cart and orders, each an `ecom serve --only` process of its own
+/// with its own database, all on one RabbitMQ virtual host.
+final class Deployment: @unchecked Sendable {
+    private(set) var processes: [String: ServerProcess]
+    let ports: [String: Int]
+    let environment: [String: String]
+    let prefix: String
+
+    var gatewayProcess: ServerProcess { processes["gateway"]! }
+
+    private init(ports: [String: Int], environment: [String: String], prefix: String) {
+        self.processes = [:]
+        self.ports = ports
+        self.environment = environment
+        self.prefix = prefix
+    }
+
+    static let layout: [(name: String, service: String, database: String?)] = [
+        ("users", "users", "users"), ("products", "products", "products"), ("products2", "products", "products"),
+        ("cart", "cart", "carts"), ("orders", "orders", "orders"), ("gateway", "gateway", nil),
+    ]
+
+    static func start(amqpURL: String) async throws -> Deployment {
+        let prefix = "ecom_mp_\(UUID().uuidString.prefix(8).lowercased())"
+        var ports: [String: Int] = [:]
+        for entry in layout { ports[entry.name] = try TestEnvironment.freePort() }
+        var environment = ["ECOM_AMQP_URL": amqpURL]
+        for service in ["users", "products", "cart", "orders"] {
+            environment["ECOM_\(service.uppercased())_URL"] = "http://127.0.0.1:\(ports[service]!)"
+        }
+        let deployment = Deployment(ports: ports, environment: environment, prefix: prefix)
+        for entry in layout { try await deployment.restart(entry.name) }
+        return deployment
+    }
+
+    /// Starts (again) the process `name` on its port and database, and waits until it is ready.
+    func restart(_ name: String) async throws {
+        let entry = Self.layout.first { $0.name == name }!
+        var environment = environment
+        environment["ECOM_\(entry.service.uppercased())_PORT"] = String(ports[name]!)
+        if let database = entry.database, let server = TestEnvironment.databaseURL {
+            environment["DB_URL"] = ServerProcess.url(server, database: "\(prefix)_\(database)")
+        }
+        let process = try await ServerProcess(
+            arguments: ["--only", entry.service], environment: environment, services: [], waitForReady: false, databasePrefix: prefix,
+            gatewayPort: entry.service == "gateway" ? ports[name]! : TestEnvironment.freePort())
+        processes[name] = process
+        let url = "http://127.0.0.1:\(ports[name]!)" + (entry.service == "gateway" ? "/health" : "/ready")
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if (try? await HTTP.send(.GET, url))?.status == .ok { return }
+            guard process.process.isRunning else { throw HarnessError("\(name) exited: \(process.log)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw HarnessError("\(name) not ready: \(process.log)")
+    }
+
+    func tearDown() async {
+        for process in processes.values { await process.stop() }
+        await processes["users"]?.tearDown()
+    }
+}
