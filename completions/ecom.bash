@@ -983,7 +983,7 @@ _ecom_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--only)
-    non_repeating_options=(--host --port --service-host --database-url --data-dir --log-level)
+    non_repeating_options=(--host --port --service-host --database-url --amqp-url --data-dir --log-level)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -1001,6 +1001,9 @@ _ecom_serve() {
         return
         ;;
     '--database-url')
+        return
+        ;;
+    '--amqp-url')
         return
         ;;
     '--data-dir')

@@ -119,7 +119,7 @@ function __ecom_parse_tokens -S
                 end
             end
         case 'serve'
-            __ecom_parse_subcommand 0 'only=+' 'host=' 'port=' 'service-host=' 'database-url=' 'data-dir=' 'log-level=' 'version' 'h/help'
+            __ecom_parse_subcommand 0 'only=+' 'host=' 'port=' 'service-host=' 'database-url=' 'amqp-url=' 'data-dir=' 'log-level=' 'version' 'h/help'
         case 'help'
             __ecom_parse_subcommand -r 1 'version'
         end
@@ -487,6 +487,7 @@ complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "eco
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" port' -l 'port' -d 'Port of the gateway.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" service-host' -l 'service-host' -d 'Address the services listen on.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" database-url' -l 'database-url' -d 'PostgreSQL URL; omit for the embedded database.' -rfka ''
+complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-url' -l 'amqp-url' -d 'RabbitMQ URL (amqp://user:password@host:port/vhost) for events.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" data-dir' -l 'data-dir' -d 'Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error.' -rfka 'trace debug info notice warning error critical'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" version' -l 'version' -d 'Show the version.'

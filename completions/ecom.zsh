@@ -888,6 +888,7 @@ _ecom_serve() {
         '--port[Port of the gateway.]:port:'
         '--service-host[Address the services listen on.]:address:'
         '--database-url[PostgreSQL URL; omit for the embedded database.]:url:'
+        '--amqp-url[RabbitMQ URL (amqp\://user\:password@host\:port/vhost) for events.]:url:'
         '--data-dir[Directory of the embedded database and key (default\: $XDG_DATA_HOME/ecom).]:path:'
         '--log-level[Log level\: trace, debug, info, notice, warning, error.]:level:{__ecom_complete "${___log_level[@]}"}'
         '--version[Show the version.]'
