@@ -23,17 +23,19 @@ package struct ProductsConfiguration: Sendable {
     package var transport: any EventTransport
     /// A catalog file to import when the catalog is empty (the embedded default passes fixtures/catalog.json).
     package var catalogSeed: URL?
+    package var events: EventBus.Settings
     package var poolSize: Int
 
     package init(
         address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
-        catalogSeed: URL?, poolSize: Int = 8
+        catalogSeed: URL?, events: EventBus.Settings = .init(), poolSize: Int = 8
     ) {
         self.address = address
         self.databaseURL = databaseURL
         self.tokens = tokens
         self.transport = transport
         self.catalogSeed = catalogSeed
+        self.events = events
         self.poolSize = poolSize
     }
 }
@@ -46,7 +48,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
     let repository = PostgresProductRepository(pool: pool)
     let controller = ProductsController(repository: repository)
-    let bus = makeProductsEventBus(pool: pool, transport: configuration.transport, logger: logger)
+    let bus = makeProductsEventBus(pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger)
     let seed = configuration.catalogSeed
     let startup = DatabaseStartup(pool: pool, migrations: productsMigrations, logger: logger) { [logger] in
         if let seed { try await seedCatalog(from: seed, into: repository, logger: logger) }

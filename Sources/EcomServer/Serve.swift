@@ -111,7 +111,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
                     buildProductsService(
                         ProductsConfiguration(
                             address: address, databaseURL: databaseURLs[.products]!, tokens: tokens, transport: transport,
-                            catalogSeed: catalogSeed, poolSize: configuration.poolSize),
+                            catalogSeed: catalogSeed, events: events, poolSize: configuration.poolSize),
                         logger: logger))
             case .cart:
                 units.append(
