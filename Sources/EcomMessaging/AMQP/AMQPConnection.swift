@@ -165,6 +165,7 @@ final class AMQPConnection: @unchecked Sendable {
     /// Publishes persistent JSON messages and waits until the broker has confirmed every one.
     func publishConfirmed(_ messages: [(routingKey: String, messageID: String, body: String)], exchange: String, timeout: Duration) throws {
         let state = try live()
+        defer { amqp_maybe_release_buffers(state) }
         var unconfirmed = Set<UInt64>()
         for message in messages {
             var body = message.body
@@ -203,6 +204,7 @@ final class AMQPConnection: @unchecked Sendable {
     /// checks heartbeats, and notices a connection the broker or the network has closed.
     func poll(timeout: Duration = .milliseconds(10)) throws {
         let state = try live()
+        defer { amqp_maybe_release_buffers(state) }
         var tag: UInt64 = 0
         var multiple: Int32 = 0
         let result = ecom_amqp_wait_confirm(state, Int32(timeout.milliseconds), &tag, &multiple)
