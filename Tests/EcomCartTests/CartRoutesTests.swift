@@ -123,7 +123,7 @@ struct CartRoutesTests {
         }
     }
 
-    @Test("eight concurrent adds of one unit each make a line of eight", .timeLimit(.minutes(1)))
+    @Test("eight concurrent adds of one unit each make a line of eight", .timeLimit(.minutes(3)))
     func concurrentAdds() async throws {
         try await CartHarness.run(poolSize: 8) { harness in
             let user = UUID()

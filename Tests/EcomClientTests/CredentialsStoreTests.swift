@@ -103,7 +103,7 @@ import Glibc
         try await withThrowingTaskGroup(of: Void.self) { group in
             for name in ["a", "b", "c"] {
                 group.addTask {
-                    try await FileLock.withExclusiveLock(on: file, timeout: .seconds(10)) {
+                    try await FileLock.withExclusiveLock(on: file, timeout: .seconds(60)) {
                         await log.append("\(name)+")
                         try await Task.sleep(for: .milliseconds(50))
                         await log.append("\(name)-")
