@@ -47,9 +47,21 @@ package enum Interrupts {
     }
 
     /// Runs a blocking read that Ctrl-C should interrupt.
+    ///
+    /// The calling thread may have been started with SIGINT blocked (threads inherit the mask of
+    /// their creator, and the concurrency pool's threads block it), so it is unblocked here for
+    /// the length of the read.
     static func interruptible<T>(_ read: () -> T) -> T {
+        var interrupt = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
         blockedReader.store(currentThread, ordering: .sequentiallyConsistent)
-        defer { blockedReader.store(0, ordering: .sequentiallyConsistent) }
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, &previous)
+        defer {
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+            blockedReader.store(0, ordering: .sequentiallyConsistent)
+        }
         return read()
     }
 

@@ -90,8 +90,8 @@ package final class LineEditor: Sendable {
             let line = Interrupts.interruptible { readline(prompt) }
             let interrupted = errno == EINTR || Interrupts.count != before
             guard let line else {
-                // Leave the abandoned line on screen and start the next prompt below it.
-                Self.draw("\n")
+                // Leave the abandoned line on screen, marked, and start the next prompt below it.
+                Self.draw(interrupted ? "^C\n" : "\n")
                 return interrupted ? .interrupted : .end
             }
             defer { free(line) }
