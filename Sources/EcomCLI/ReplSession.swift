@@ -122,13 +122,15 @@ struct ReplSession {
 
     /// Runs one line: a builtin (`help`, `exit`, `quit`) or a command of the tree.
     func execute(_ line: String, input: any TerminalInput, interruptible: Bool) async -> Outcome {
-        let words: [String]
+        var words: [String]
         do {
             words = try ShellWords.split(line)
         } catch {
             Terminal.writeError("ecom: \(error.localizedDescription)\n")
             return .status(ExitCode.validationFailure.rawValue)
         }
+        // A command pasted from a shell keeps its `ecom` prefix.
+        if words.first == "ecom" { words.removeFirst() }
         guard let command = words.first else { return .status(0) }
         switch command {
         case "exit", "quit":

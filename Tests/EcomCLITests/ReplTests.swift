@@ -129,25 +129,27 @@ import Testing
         #expect(!names.contains("serve") && !names.contains("repl"))
     }
 
+    /// Tab's candidates are computed on the line editor's thread, which may block; so here.
+    static let editorThread = BlockingThread(name: "test line editor")
+
     @Test("product ids are matched by id prefix, then by name, from a cache that fetches once")
-    func productIDs() {
+    func productIDs() async {
         let fetches = Counter()
-        let cache = ProductIDCache {
+        let cache = ProductIDCache(waitLimit: .seconds(60)) {
             fetches.increment()
             return [.init(id: "aa11", name: "Gaming Laptop"), .init(id: "bb22", name: "Green tea"), .init(id: "ab33", name: "Mug")]
         }
-        #expect(cache.ids(matching: "a") == ["aa11", "ab33"])
-        #expect(cache.ids(matching: "") == ["aa11", "ab33", "bb22"])
-        #expect(cache.ids(matching: "gam") == ["aa11"])
-        #expect(cache.ids(matching: "G") == ["aa11", "bb22"])
-        #expect(cache.ids(matching: "zz").isEmpty)
+        let answers = await Self.editorThread.run {
+            ["a", "", "gam", "G", "zz"].map { cache.ids(matching: $0) }
+        }
+        #expect(answers == [["aa11", "ab33"], ["aa11", "ab33", "bb22"], ["aa11"], ["aa11", "bb22"], []])
         #expect(fetches.value == 1)
     }
 
     @Test("a catalog that cannot be fetched completes nothing")
-    func unreachable() {
-        let cache = ProductIDCache(waitLimit: .seconds(1)) { throw CancellationError() }
-        #expect(cache.ids(matching: "").isEmpty)
+    func unreachable() async {
+        let cache = ProductIDCache(waitLimit: .seconds(60)) { throw CancellationError() }
+        #expect(await Self.editorThread.run { cache.ids(matching: "") }.isEmpty)
     }
 }
 
@@ -178,6 +180,8 @@ private final class Counter: @unchecked Sendable {
         (#"admin products create --name "Gaming"#, .status(64)),
         ("whoami --server ftp://example.com", .status(64)),
         ("--version", .status(0)),
+        ("ecom --version", .status(0)),
+        ("ecom serve", .status(64)),
     ])
     func outcome(line: String, expected: ReplSession.Outcome) async {
         #expect(await session.execute(line, input: input, interruptible: false) == expected)

@@ -36,6 +36,56 @@ struct ReplTerminalTests {
         }
     }
 
+    @Test("Ctrl-C stops an order create that waits for its confirmation, and the REPL goes on")
+    func interruptWaitingOrder() async throws {
+        // Events held back: the order stays pending, so `order create` keeps waiting.
+        let server = try await ServerProcess(environment: ["ECOM_HOLD_EVENTS": "1"], services: ["users", "products", "cart", "orders"])
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-repl-\(UUID().uuidString.prefix(8))")
+        let tmux = Tmux(directory: home, server: server.gateway)
+        do {
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            let admin = try CLI(server: server.gateway)
+            defer { admin.removeConfig() }
+            try await admin.login("root@example.com", password: "root-password-123")
+            let created = try await admin.run(["admin", "products", "create", "--name", "Mug", "--price", "12.50", "--stock", "5", "--json"])
+            try #require(created.status == 0, "\(created.stderr)")
+            let mug = try created.json(Product.self).id.lowercased
+
+            try await tmux.start()
+            try await tmux.waitForScreen("the prompt") { $0.lastLine.hasSuffix(">") }
+            try await tmux.type("login --email root@example.com")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the password question") { $0.lastLine == "Password:" }
+            try await tmux.type("root-password-123")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the signed-in prompt") { $0.lastLine.hasSuffix("root@example.com>") }
+            try await tmux.type("cart add \(mug)")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the cart") { $0.contains("Total $12.50 for 1 item") && $0.lastLine.hasSuffix("root@example.com>") }
+            try await tmux.type("order create")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the wait") { $0.lastLine.hasSuffix("waiting for stock to be reserved…") }
+            try await tmux.press("C-c")
+            try await tmux.waitForScreen("the wait stopped and the prompt back") {
+                $0.contains("Stopped waiting; follow Order ") && $0.contains("ecom: interrupted") && $0.lastLine.hasSuffix("root@example.com>")
+            }
+            try await tmux.type("order list --status pending")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the order, still pending") { $0.contains("pending") && $0.lastLine.hasSuffix("root@example.com>") }
+            try await tmux.press("C-d")
+            #expect(try await tmux.exitStatus() == 0)
+        } catch {
+            print((try? await tmux.screen())?.text ?? "")
+            await tmux.killServer()
+            try? FileManager.default.removeItem(at: home)
+            await server.tearDown()
+            throw error
+        }
+        await tmux.killServer()
+        try? FileManager.default.removeItem(at: home)
+        await server.tearDown()
+    }
+
     func drive(_ tmux: Tmux, server: ServerProcess, product laptop: String) async throws {
         let home = tmux.directory
         let host = server.gateway.replacingOccurrences(of: "http://", with: "")
