@@ -140,7 +140,7 @@ struct ReplSession {
             }
             return .exit
         case "help":
-            return .status(help(Array(words.dropFirst())))
+            return .status(await help(Array(words.dropFirst())))
         case "serve", "repl":
             return .status(unavailable(command))
         default:
@@ -184,7 +184,7 @@ struct ReplSession {
     }
 
     /// `help`: the REPL's commands; `help COMMAND…`: that command's help, as `--help` prints it.
-    private func help(_ topic: [String]) -> Int32 {
+    private func help(_ topic: [String]) async -> Int32 {
         guard let tree = CommandDescription.root.map({ ReplCompleter(tree: $0, productIDs: { _ in [] }).root }) else {
             return EcomCommand.report(CleanExit.helpRequest())
         }
@@ -201,12 +201,20 @@ struct ReplSession {
             }
             command = subcommand
         }
+        guard let text = await Self.helpText(topic) else { return ExitCode.validationFailure.rawValue }
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        return 0
+    }
+
+    /// What `COMMAND… --help` prints.
+    static func helpText(_ topic: [String]) async -> String? {
         do {
-            _ = try EcomCommand.parseAsRoot(topic + ["--help"])
-            return 0
-        } catch {
-            return EcomCommand.report(error)
-        }
+            // `--help` parses as argument-parser's help command, which throws the help when run.
+            try await EcomCommand.run(topic + ["--help"])
+        } catch where EcomCommand.exitCode(for: error) == .success {
+            return EcomCommand.fullMessage(for: error)
+        } catch {}
+        return nil
     }
 
     /// The list `help` prints: each command with its summary, then the REPL's own.

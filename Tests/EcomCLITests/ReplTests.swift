@@ -202,6 +202,14 @@ private final class Counter: @unchecked Sendable {
         #expect(ReplSession.historyFile(environment: ["HOME": "/home/a"]).path == "/home/a/.local/state/ecom/history")
     }
 
+    @Test("help COMMAND is the command's --help")
+    func commandHelp() async throws {
+        let cart = try #require(await ReplSession.helpText(["cart"]))
+        #expect(cart.contains("USAGE: ecom cart <subcommand>"))
+        let add = try #require(await ReplSession.helpText(["cart", "add"]))
+        #expect(add.contains("USAGE: ecom cart add") && add.contains("--quantity <n>"))
+    }
+
     @Test("help lists the REPL's commands without serve and repl")
     func overview() throws {
         let tree = try #require(CommandDescription.root)
