@@ -58,12 +58,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Command line: the argument-parser tree, output formatting and `serve`.
+        // Command line: the argument-parser tree, output formatting, the REPL and `serve`.
         .target(
             name: "EcomCLI",
             dependencies: [
                 "EcomAPI",
                 "EcomClient",
+                "EcomLineEditor",
                 "EcomServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -197,6 +198,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Line editing for the REPL over libedit: prompt, history, completion; the only user of CEditLine.
+        .target(
+            name: "EcomLineEditor",
+            dependencies: ["CEditLine"],
+            swiftSettings: swiftSettings
+        ),
+
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
@@ -263,6 +272,11 @@ let package = Package(
         .testTarget(
             name: "EcomClientTests",
             dependencies: ["EcomClient", "EcomAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EcomLineEditorTests",
+            dependencies: ["EcomLineEditor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

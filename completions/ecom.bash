@@ -173,13 +173,28 @@ _ecom() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
+    repl|register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
         # Offer subcommand argument completions
         "_ecom_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'register login logout whoami passwd products cart order admin serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'repl register login logout whoami passwd products cart order admin serve help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ecom_repl() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server)
+    __ecom_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
         ;;
     esac
 }

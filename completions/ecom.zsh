@@ -50,6 +50,7 @@ _ecom() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'repl:Run commands in an interactive shell with line editing, history and completion.'
             'register:Create an account.'
             'login:Sign in and keep the session for this server.'
             'logout:Sign out: revoke the session on the server and forget it here.'
@@ -66,12 +67,27 @@ _ecom() {
         ;;
     arg)
         case "${words[1]}" in
-        register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
+        repl|register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
             "_ecom_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_ecom_repl() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }

@@ -15,7 +15,7 @@ extension EcomCommand {
 
         func run() async throws {
             let output = options.output
-            let user = try await options.client().register(email: email, password: try password.read(output, confirm: true))
+            let user = try await options.client().register(email: email, password: try await password.read(output, confirm: true))
             if output.isJSON { try output.show(user) }
             output.message("Registered \(user.email). Sign in with `ecom login --email \(user.email)`.")
         }
@@ -43,8 +43,8 @@ extension EcomCommand {
         func run() async throws {
             let output = options.output
             let client = try options.client()
-            let email = try email ?? Terminal.ask("Email: ")
-            let user = try await client.login(email: email, password: try password.read(output, confirm: false))
+            let email = if let email { email } else { try await Terminal.ask("Email: ") }
+            let user = try await client.login(email: email, password: try await password.read(output, confirm: false))
             if output.isJSON { try output.show(user) }
             output.message("Logged in to \(client.serverName) as \(user.email) (\(user.role.rawValue)).")
         }
@@ -99,12 +99,12 @@ extension EcomCommand {
             let current: String
             let new: String
             if passwordStdin {
-                current = try Terminal.readLineFromStandardInput(what: "current password")
-                new = try Terminal.readLineFromStandardInput(what: "new password")
+                current = try await Terminal.readLineFromStandardInput(what: "current password")
+                new = try await Terminal.readLineFromStandardInput(what: "new password")
             } else {
-                current = try Terminal.readSecret("Current password: ")
-                new = try Terminal.readSecret("New password: ")
-                guard try Terminal.readSecret("Confirm new password: ") == new else {
+                current = try await Terminal.readSecret("Current password: ")
+                new = try await Terminal.readSecret("New password: ")
+                guard try await Terminal.readSecret("Confirm new password: ") == new else {
                     throw ValidationError("the new passwords do not match")
                 }
             }

@@ -101,7 +101,7 @@ extension EcomCommand.Admin.Products {
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
-            guard confirmation.confirm("Archive product \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
+            guard await confirmation.confirm("Archive product \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
             try await options.client().archiveProduct(id)
             options.output.message("Product \(id.lowercased.prefix(8)) archived.")
         }

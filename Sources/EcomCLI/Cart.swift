@@ -98,7 +98,7 @@ extension EcomCommand.Cart {
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
-            guard confirmation.confirm("Remove every line from your cart?") else { throw CommandFailure.cancelled }
+            guard await confirmation.confirm("Remove every line from your cart?") else { throw CommandFailure.cancelled }
             try await options.client().clearCart()
             options.output.message("Cart emptied.")
         }

@@ -12,7 +12,9 @@ package struct EcomCommand: AsyncParsableCommand {
         discussion: """
             Start the backend with `ecom serve`; it listens on http://localhost:8080 and, with \
             no database configured, runs its own PostgreSQL under ~/.local/share/ecom. Then \
-            `ecom login`, browse with `ecom products list`, and check out with `ecom order create`.
+            `ecom login`, browse with `ecom products list`, and check out with `ecom order create`. \
+            `ecom repl` (or `ecom` alone on a terminal) runs the same commands in an interactive \
+            shell with history and completion.
 
             Output: an aligned table on a terminal; tab-separated rows without a header when \
             standard output is not a terminal; with --json, the API's JSON objects (list commands \
@@ -27,14 +29,17 @@ package struct EcomCommand: AsyncParsableCommand {
 
             ENVIRONMENT: ECOM_SERVER, the gateway's URL (default http://localhost:8080; \
             --server wins); NO_COLOR, when set, turns color off; XDG_CONFIG_HOME, where \
-            credentials are kept. `ecom serve --help` lists the backend's variables.
+            credentials are kept; XDG_STATE_HOME, where the REPL keeps its history. `ecom serve \
+            --help` lists the backend's variables.
 
             FILES: $XDG_CONFIG_HOME/ecom/credentials.json (default \
             ~/.config/ecom/credentials.json), the sessions, one per server URL, mode 0600 in a \
             0700 directory; credentials.lock beside it serializes token refreshes between ecom \
-            processes.
+            processes. $XDG_STATE_HOME/ecom/history (default ~/.local/state/ecom/history), the \
+            REPL's history, mode 0600, never holding a line that carries a password.
             """,
         version: version,
+        subcommands: [Repl.self],
         groupedSubcommands: [
             CommandGroup(name: "Account", subcommands: [Register.self, Login.self, Logout.self, Whoami.self, Passwd.self]),
             CommandGroup(name: "Shopping", subcommands: [Products.self, Cart.self, Order.self]),
@@ -51,14 +56,21 @@ package struct EcomCommand: AsyncParsableCommand {
 
 extension EcomCommand {
     /// Parses the process's arguments and runs the chosen command, exiting with its status.
+    ///
+    /// With no arguments at all on a terminal, starts the REPL instead.
     package static func start(_ arguments: [String]? = nil) async {
-        do {
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if arguments.isEmpty && Terminal.isInteractive && Terminal.stdoutIsTerminal {
+            let options: GlobalOptions
+            do {
+                options = try GlobalOptions.parse([])
+            } catch {
+                exit(withError: ExitCode(report(error)))
             }
+            exit(withError: ExitCode(await ReplSession(options: options).run()))
+        }
+        do {
+            try await run(arguments)
         } catch {
             if let message = failureMessage(for: error) {
                 Terminal.writeError("ecom: \(message)\n")
@@ -66,6 +78,35 @@ extension EcomCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Parses `arguments` as the words after `ecom` and runs the command they name.
+    static func run(_ arguments: [String]) async throws {
+        var command = try parseAsRoot(arguments)
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    }
+
+    /// Prints what the one-shot CLI prints for `error` before it exits (help on standard output,
+    /// failures on standard error) and returns the status it would exit with.
+    static func report(_ error: any Error) -> Int32 {
+        if let message = failureMessage(for: error) {
+            Terminal.writeError("ecom: \(message)\n")
+            return exitStatus(for: error)
+        }
+        let status = exitCode(for: error)
+        let text = fullMessage(for: error)
+        if !text.isEmpty {
+            if status == .success {
+                FileHandle.standardOutput.write(Data((text + "\n").utf8))
+            } else {
+                Terminal.writeError(text + "\n")
+            }
+        }
+        return status.rawValue
     }
 
     /// The process status for an error (DESIGN §8): the client's mapping for failed requests,

@@ -103,8 +103,9 @@ struct ConfirmationOptions: ParsableArguments {
     }
 
     /// True when the action may go ahead: `--yes`, or the person at the terminal said yes.
-    func confirm(_ question: String) -> Bool {
-        yes || Terminal.confirm(question)
+    func confirm(_ question: String) async -> Bool {
+        if yes { return true }
+        return await Terminal.confirm(question)
     }
 }
 
@@ -123,14 +124,14 @@ struct PasswordOptions: ParsableArguments {
         }
     }
 
-    func read(_ output: Output, confirm: Bool) throws -> String {
+    func read(_ output: Output, confirm: Bool) async throws -> String {
         if let password {
             output.warning("a password on the command line can be seen by other users; use --password-stdin")
             return password
         }
-        if passwordStdin { return try Terminal.readLineFromStandardInput(what: "password") }
-        let password = try Terminal.readSecret("Password: ")
-        if confirm, try Terminal.readSecret("Confirm password: ") != password {
+        if passwordStdin { return try await Terminal.readLineFromStandardInput(what: "password") }
+        let password = try await Terminal.readSecret("Password: ")
+        if confirm, try await Terminal.readSecret("Confirm password: ") != password {
             throw ValidationError("the passwords do not match")
         }
         return password

@@ -62,7 +62,13 @@ extension EcomCommand.Order {
             if !placed.created { output.message("This checkout was already made; showing its order.") }
             if order.status == .pending && !noWait {
                 output.message("\(name) placed; waiting for stock to be reserved…")
-                order = try await wait(for: order, client: client)
+                do {
+                    order = try await wait(for: order, client: client)
+                } catch where Task.isCancelled {
+                    // Interrupted (Ctrl-C in the REPL): the order stands; only the wait ends.
+                    output.message("Stopped waiting; follow \(name) with `ecom order show \(order.id.lowercased)`.")
+                    throw CancellationError()
+                }
             }
             try EcomCommand.Order.show(order, output)
             switch order.status {
@@ -130,7 +136,7 @@ extension EcomCommand.Order {
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
-            guard confirmation.confirm("Cancel order \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
+            guard await confirmation.confirm("Cancel order \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
             let order = try await options.client().cancelOrder(id)
             try EcomCommand.Order.show(order, options.output)
             options.output.message("Order \(order.id.lowercased.prefix(8)) cancelled.")

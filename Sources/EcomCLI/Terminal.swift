@@ -7,27 +7,43 @@ import Glibc
 import Darwin
 #endif
 
+/// Where a command's questions are answered when not straight from the process's terminal:
+/// in the REPL, by its line editor, or by the next lines of its script.
+protocol TerminalInput: Sendable {
+    /// Shows `prompt` and reads a line with echo.
+    func ask(_ prompt: String) async throws -> String
+    /// Shows `prompt` and reads a line without echo.
+    func readSecret(_ prompt: String) async throws -> String
+    /// The next line of standard input, or nil at its end.
+    func nextLine() async throws -> String?
+}
+
 /// What the process is attached to, and the few interactive reads the CLI makes.
 enum Terminal {
+    /// Answers questions instead of the terminal, for the commands the REPL runs.
+    @TaskLocal static var input: (any TerminalInput)?
+
     /// Whether a person can answer prompts: standard input is a terminal.
     static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 }
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     /// Writes `prompt` to standard error and reads one line with echo on.
-    static func ask(_ prompt: String) throws -> String {
+    static func ask(_ prompt: String) async throws -> String {
+        if let input { return try await input.ask(prompt) }
         writeError(prompt)
         guard let line = readLine(strippingNewline: true) else { throw ValidationError("no answer on standard input") }
         return line
     }
 
     /// Asks a yes/no question; anything but y/yes is no.
-    static func confirm(_ question: String) -> Bool {
-        guard let answer = try? ask("\(question) [y/N] ") else { return false }
+    static func confirm(_ question: String) async -> Bool {
+        guard let answer = try? await ask("\(question) [y/N] ") else { return false }
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// Reads a password from the terminal with echo off; echo comes back even on Ctrl-C.
-    static func readSecret(_ prompt: String) throws -> String {
+    static func readSecret(_ prompt: String) async throws -> String {
+        if let input { return try await input.readSecret(prompt) }
         writeError(prompt)
         var original = termios()
         guard tcgetattr(STDIN_FILENO, &original) == 0 else { throw ValidationError("cannot read a password: not a terminal") }
@@ -50,8 +66,9 @@ enum Terminal {
     }
 
     /// The first line of standard input, for `--password-stdin`.
-    static func readLineFromStandardInput(what: String) throws -> String {
-        guard let line = readLine(strippingNewline: true) else { throw ValidationError("no \(what) on standard input") }
+    static func readLineFromStandardInput(what: String) async throws -> String {
+        let line = if let input { try await input.nextLine() } else { readLine(strippingNewline: true) }
+        guard let line else { throw ValidationError("no \(what) on standard input") }
         return line
     }
 

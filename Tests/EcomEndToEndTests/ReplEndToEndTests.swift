@@ -1,0 +1,89 @@
+import EcomAPI
+import Foundation
+import Testing
+
+/// `ecom repl` with a script on standard input, against `ecom serve`.
+@Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason), .serialized)
+struct ReplEndToEndTests {
+    /// An admin signed in and a two-product catalog imported; returns the admin and the products.
+    func prepareStore(_ server: ServerProcess) async throws -> (admin: CLI, products: [Product]) {
+        let admin = try CLI(server: server.gateway)
+        try await admin.login("root@example.com", password: "root-password-123")
+        let catalog = admin.configHome.appendingPathComponent("catalog.json")
+        try Data(
+            """
+            {"products": [
+              {"sku": "MUG-1", "name": "Mug", "description": "A stoneware mug", "price_cents": 1250, "stock": 10, "is_active": true},
+              {"sku": "LAP-1", "name": "Gaming Laptop", "description": "Fast", "price_cents": 99900, "stock": 3, "is_active": true}
+            ]}
+            """.utf8
+        ).write(to: catalog)
+        let imported = try await admin.run(["admin", "products", "import", catalog.path])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let list = try await admin.run(["products", "list", "--all", "--json"])
+        return (admin, try list.json([Product].self))
+    }
+
+    @Test("a scripted session: answers come from the next lines, failures do not stop it, the last one is the status")
+    func script() async throws {
+        try await withCLIServer { server in
+            let (admin, products) = try await prepareStore(server)
+            let shopper = try CLI(server: server.gateway)
+            defer {
+                admin.removeConfig()
+                shopper.removeConfig()
+            }
+            let mug = try #require(products.first { $0.sku == "MUG-1" })
+            let script = """
+                # a comment, then a blank line
+
+                register --email scripted@example.com --password-stdin
+                password123
+                login --email scripted@example.com --password-stdin
+                password123
+                products show not-a-uuid
+                cart add \(mug.id.lowercased) --quantity 2
+                cart show
+                whoami --json
+                frobnicate
+
+                """
+            let session = try await shopper.run(["repl"], stdin: script)
+            #expect(session.status == 64, "\(session.stderr)")
+            // The tab-separated rows of a pipe, then the account's JSON.
+            #expect(session.stdout.contains("\t\(mug.id.lowercased)\tMug\t$12.50\t2\t$25.00\t"), "\(session.stdout)")
+            #expect(session.stdout.contains(#""email":"scripted@example.com""#), "\(session.stdout)")
+            #expect(session.stderr.contains("Registered scripted@example.com"))
+            #expect(session.stderr.contains("Logged in to \(server.gateway) as scripted@example.com"))
+            #expect(session.stderr.contains("Error: The value 'not-a-uuid' is invalid for '<product-id>'"), "\(session.stderr)")
+            #expect(session.stderr.contains("Unexpected argument 'frobnicate'"), "\(session.stderr)")
+            // No prompt in a script.
+            #expect(!(session.stdout + session.stderr).contains("ecom 127.0.0.1"))
+            #expect(try shopper.session() != nil)
+
+            // Checking out waits for the confirmation; `exit` ends the script with the status so far.
+            let checkout = try await shopper.run(["repl"], stdin: "order create\norder list --json\nexit\nwhoami\n")
+            #expect(checkout.status == 0, "\(checkout.stderr)")
+            #expect(checkout.stderr.contains("confirmed: $25.00"), "\(checkout.stderr)")
+            let orders = try JSONDecoder.ecom.decode([Order].self, from: Data(try #require(checkout.stdout.split(separator: "\n").last).utf8))
+            #expect(orders.map(\.status) == [.confirmed])
+            #expect(!checkout.stdout.contains("scripted@example.com"))
+
+            // Global options given to `repl` hold for every command.
+            let json = try await shopper.run(["repl", "--json"], stdin: "whoami\ncart show\n")
+            #expect(json.status == 0, "\(json.stderr)")
+            #expect(json.stdout.hasPrefix("{"), "\(json.stdout)")
+            #expect(json.stdout.contains(#""items":[]"#), "\(json.stdout)")
+
+            // The example of the help: products, then a cart that needs a session.
+            let anonymous = try CLI(server: server.gateway)
+            defer { anonymous.removeConfig() }
+            let browsing = try await anonymous.run(["repl"], stdin: "products list\ncart show\n")
+            #expect(browsing.status == 4, "\(browsing.stderr)")
+            #expect(browsing.stdout.contains("Gaming Laptop"))
+            #expect(browsing.stderr.contains("not logged in to \(server.gateway)"))
+            let passing = try await shopper.run(["repl"], stdin: "products list\ncart show\n")
+            #expect(passing.status == 0, "\(passing.stderr)")
+        }
+    }
+}
