@@ -518,6 +518,21 @@ package enum OpenAPIDocument {
                   "$ref": "#/components/schemas/ProductPage"
                 }
               }
+            },
+            "links": {
+              "GetProduct": {
+                "operationId": "getProduct",
+                "parameters": {
+                  "id": "$response.body#/items/0/id"
+                }
+              },
+              "AddToCart": {
+                "operationId": "addToCart",
+                "requestBody": {
+                  "product_id": "$response.body#/items/0/id",
+                  "quantity": 1
+                }
+              }
             }
           },
           "400": {
@@ -682,6 +697,9 @@ package enum OpenAPIDocument {
                 "parameters": {
                   "id": "$response.body#/items/0/id"
                 }
+              },
+              "Checkout": {
+                "operationId": "checkout"
               }
             }
           },
@@ -711,6 +729,9 @@ package enum OpenAPIDocument {
                 "parameters": {
                   "id": "$response.body#/items/0/id"
                 }
+              },
+              "Checkout": {
+                "operationId": "checkout"
               }
             }
           },
@@ -969,7 +990,7 @@ package enum OpenAPIDocument {
         ],
         "responses": {
           "200": {
-            "description": "One page, newest last.",
+            "description": "One page, newest first.",
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
@@ -979,6 +1000,14 @@ package enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/OrderPage"
+                }
+              }
+            },
+            "links": {
+              "GetOrder": {
+                "operationId": "getOrder",
+                "parameters": {
+                  "id": "$response.body#/items/0/id"
                 }
               }
             }
@@ -1374,6 +1403,19 @@ package enum OpenAPIDocument {
                 "parameters": {
                   "id": "$response.body#/id"
                 }
+              },
+              "GetCatalogProduct": {
+                "operationId": "getProduct",
+                "parameters": {
+                  "id": "$response.body#/id"
+                }
+              },
+              "AddToCart": {
+                "operationId": "addToCart",
+                "requestBody": {
+                  "product_id": "$response.body#/id",
+                  "quantity": 1
+                }
               }
             }
           },
@@ -1707,7 +1749,7 @@ package enum OpenAPIDocument {
         ],
         "responses": {
           "200": {
-            "description": "One page, oldest first.",
+            "description": "One page, newest first.",
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
@@ -1717,6 +1759,26 @@ package enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/OrderPage"
+                }
+              }
+            },
+            "links": {
+              "GetOrder": {
+                "operationId": "adminGetOrder",
+                "parameters": {
+                  "id": "$response.body#/items/0/id"
+                }
+              },
+              "ShipOrder": {
+                "operationId": "shipOrder",
+                "parameters": {
+                  "id": "$response.body#/items/0/id"
+                }
+              },
+              "DeliverOrder": {
+                "operationId": "deliverOrder",
+                "parameters": {
+                  "id": "$response.body#/items/0/id"
                 }
               }
             }
@@ -3035,7 +3097,8 @@ package enum OpenAPIDocument {
         "required": false,
         "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque: a value the server did not hand out is refused with 400 `invalid_query`.",
         "schema": {
-          "type": "string"
+          "type": "string",
+          "minLength": 1
         }
       },
       "Search": {

@@ -113,15 +113,22 @@ package struct MethodNotAllowedMiddleware: RouterMiddleware {
         self.routes = routes.map { ($0.path.split(separator: "/"), $0.method) }
     }
 
-    /// The methods of the routes whose path matches `path`; `{name}` matches any one segment.
+    /// The methods of the route path that `path` resolves to; `{name}` matches any one segment,
+    /// and, as in the router, a literal segment wins over a parameter (`/admin/products/import`
+    /// is not `/admin/products/{id}`).
     func methods(for path: String) -> [String] {
         let segments = path.split(separator: "/")
-        let methods = routes.filter { route in
+        func isParameter(_ component: Substring) -> Bool { component.hasPrefix("{") && component.hasSuffix("}") }
+        let matching = routes.filter { route in
             route.components.count == segments.count
-                && zip(route.components, segments).allSatisfy { template, segment in
-                    (template.hasPrefix("{") && template.hasSuffix("}")) || template == segment
-                }
-        }.map(\.method)
+                && zip(route.components, segments).allSatisfy { template, segment in isParameter(template) || template == segment }
+        }
+        // Literal segments as 1, parameters as 0: the greatest, compared left to right, is the most specific.
+        func specificity(_ components: [Substring]) -> [Int] { components.map { isParameter($0) ? 0 : 1 } }
+        guard let best = matching.map({ specificity($0.components) }).max(by: { $0.lexicographicallyPrecedes($1) }) else {
+            return []
+        }
+        let methods = matching.filter { specificity($0.components) == best }.map(\.method)
         return Array(Set(methods)).sorted()
     }
 

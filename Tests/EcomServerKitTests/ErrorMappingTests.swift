@@ -30,6 +30,7 @@ struct SamplePatch: Decodable, APIPatchBody {
         }
         router.get("/unexpected") { _, _ -> String in throw CocoaError(.fileNoSuchFile) }
         router.get("/items/:id") { _, context -> String in try context.uuidParameter().uuidString }
+        router.post("/items/import") { _, _ -> String in "imported" }
         router.get("/limit") { request, _ -> String in String(try request.pageLimit()) }
         router.post("/sample") { request, context -> String in
             let body = try await request.decode(as: Sample.self, context: context)
@@ -118,6 +119,11 @@ struct SamplePatch: Decodable, APIPatchBody {
             try await client.execute(uri: "/sample", method: .put) { response in
                 #expect(response.status == .methodNotAllowed)
                 #expect(response.headers[.allow] == "PATCH, POST")
+            }
+            // A literal segment wins over a parameter, as in the router.
+            try await client.execute(uri: "/items/import", method: .get) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
             }
             try await client.execute(uri: "/items/abc/more", method: .get) { response in
                 #expect(response.status == .notFound)
