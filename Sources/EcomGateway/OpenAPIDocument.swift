@@ -856,6 +856,14 @@ package enum OpenAPIDocument {
                   "$ref": "#/components/schemas/Cart"
                 }
               }
+            },
+            "links": {
+              "UpdateRemovedLine": {
+                "operationId": "updateCartLine",
+                "parameters": {
+                  "id": "$request.path.id"
+                }
+              }
             }
           },
           "400": {
@@ -1103,6 +1111,14 @@ package enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Order"
+                }
+              }
+            },
+            "links": {
+              "GetOrder": {
+                "operationId": "getOrder",
+                "parameters": {
+                  "id": "$response.body#/id"
                 }
               }
             }
@@ -1636,6 +1652,20 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              }
+            },
+            "links": {
+              "GetProduct": {
+                "operationId": "adminGetProduct",
+                "parameters": {
+                  "id": "$request.path.id"
+                }
+              },
+              "GetCatalogProduct": {
+                "operationId": "getProduct",
+                "parameters": {
+                  "id": "$request.path.id"
+                }
               }
             }
           },
