@@ -139,6 +139,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
+            // The OpenAPI document's source; OpenAPIDocument.swift embeds it (.ci/generate).
+            exclude: ["openapi.json"],
             swiftSettings: swiftSettings
         ),
 
@@ -285,11 +287,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EcomServerTests",
+            dependencies: ["EcomServer", "EcomGateway", "EcomServerKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EcomEndToEndTests",
             dependencies: [
                 "EcomAPI",
                 "EcomTestSupport",
                 "EcomPostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

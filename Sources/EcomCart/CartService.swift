@@ -59,6 +59,7 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
         name: "cart", address: configuration.address, services: [startup, application] + bus.services,
+        routes: router.serviceRoutes,
         shutdown: {
             try? await httpClient.shutdown()
             await pool.shutdown()

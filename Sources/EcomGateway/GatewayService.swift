@@ -53,7 +53,15 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
         }
     }
     router.addOperationalRoutes(service: "gateway", checks: checks)
+    router.get("/openapi.json") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: OpenAPIDocument.buffer))
+    }
     return router
+}
+
+extension OpenAPIDocument {
+    /// The document's bytes, made once.
+    static let buffer = ByteBuffer(string: json)
 }
 
 /// The gateway as `ecom serve` runs it.
@@ -71,7 +79,7 @@ package func buildGatewayService(_ configuration: GatewayConfiguration, logger: 
     let guarded = ExposureGuard(
         application: application, configuration: configuration, client: client, logger: logger)
     return ServiceUnit(
-        name: "gateway", address: configuration.address, services: [guarded],
+        name: "gateway", address: configuration.address, services: [guarded], routes: router.serviceRoutes,
         shutdown: { try? await client.shutdown() })
 }
 

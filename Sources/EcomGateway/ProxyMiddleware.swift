@@ -59,7 +59,8 @@ struct ProxyMiddleware: RouterMiddleware {
         if let address = context.remoteAddress {
             upstream.headers.replaceOrAdd(name: "X-Forwarded-For", value: address)
         }
-        if body.readableBytes > 0 || request.method == .post || request.method == .put || request.method == .patch {
+        // TRACE carries no content (RFC 9110 §9.3.8): the service answers it like any method it does not serve.
+        if request.method != .trace, body.readableBytes > 0 || request.method == .post || request.method == .put || request.method == .patch {
             upstream.body = .bytes(body)
         }
 

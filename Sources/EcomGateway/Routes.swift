@@ -22,7 +22,7 @@ package struct GatewayRoute: Sendable {
     }
 
     /// Whether `path` is `prefix` itself or below it (`/api/me` matches `/api/me/password`, not `/api/meals`).
-    func matches(_ path: Substring) -> Bool {
+    package func matches(_ path: Substring) -> Bool {
         path == prefix || (path.hasPrefix(prefix) && path.dropFirst(prefix.count).first == "/")
     }
 }
@@ -60,7 +60,8 @@ package enum RoutingTable {
 
     package static let all: [GatewayRoute] = users + products + cart + orders
 
-    static func route(for path: Substring, in table: [GatewayRoute]) -> GatewayRoute? {
+    /// The entry that forwards `path`, if any: the first whose prefix matches.
+    package static func route(for path: Substring, in table: [GatewayRoute] = all) -> GatewayRoute? {
         table.first { $0.matches(path) }
     }
 }

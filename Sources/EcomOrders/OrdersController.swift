@@ -60,7 +60,8 @@ package struct OrdersController: Sendable {
     private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status) {
         let current = try await cart.send(.GET, "/internal/carts/\(userID.lowercased)", requestID: context.requestID, as: Cart.self)
         guard !current.items.isEmpty else {
-            throw APIError.badRequest("cart_empty", "your cart is empty")
+            // The request is well formed; it is the cart's state that refuses it.
+            throw APIError.conflict("cart_empty", "your cart is empty")
         }
         if let existing = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) {
             return (existing, .ok)

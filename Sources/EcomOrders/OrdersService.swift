@@ -82,7 +82,7 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     }
     return ServiceUnit(
         name: "orders", address: configuration.address,
-        services: [startup, application, expiry, housekeeping] + bus.services,
+        services: [startup, application, expiry, housekeeping] + bus.services, routes: router.serviceRoutes,
         shutdown: {
             try? await client.shutdown()
             await pool.shutdown()

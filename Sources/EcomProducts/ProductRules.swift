@@ -37,14 +37,26 @@ enum ProductRules {
         return sku
     }
 
-    /// The name without surrounding whitespace.
+    /// The name without surrounding white space: 1 to 200 characters as sent, not blank, and no
+    /// control characters once trimmed.
     static func name(_ name: String, field: String) throws -> String {
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...maximumNameLength).contains(trimmed.unicodeScalars.count) else {
-            throw APIError.invalidField(field, "\(field) must be 1 to \(maximumNameLength) characters")
+        try oneLine(name, field: field, maximumLength: maximumNameLength)
+    }
+
+    /// Text of one line without its surrounding white space (which may include a trailing newline).
+    ///
+    /// The length is that of the text as sent, not of the trimmed text, so the rule is one a JSON
+    /// Schema `maxLength` and `pattern` state exactly (the OpenAPI document does).
+    static func oneLine(_ text: String, field: String, maximumLength: Int) throws -> String {
+        guard (1...maximumLength).contains(text.unicodeScalars.count) else {
+            throw APIError.invalidField(field, "\(field) must be 1 to \(maximumLength) characters")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else {
+            throw APIError.invalidField(field, "\(field) must not be blank")
         }
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw APIError.invalidField(field, "\(field) must not contain control characters")
+            throw APIError.invalidField(field, "\(field) must be one line without control characters")
         }
         return trimmed
     }
@@ -111,12 +123,7 @@ extension StockAdjustment {
         guard delta != 0, (-bound...bound).contains(delta) else {
             throw APIError.invalidField("delta", "delta must be non-zero and at most \(ProductRules.stock.upperBound) either way")
         }
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...ProductRules.maximumReasonLength).contains(reason.unicodeScalars.count),
-            !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
-            throw APIError.invalidField("reason", "reason must be 1 to \(ProductRules.maximumReasonLength) characters on one line")
-        }
+        let reason = try ProductRules.oneLine(reason, field: "reason", maximumLength: ProductRules.maximumReasonLength)
         return StockAdjustment(delta: delta, reason: reason)
     }
 }

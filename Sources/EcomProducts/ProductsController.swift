@@ -133,14 +133,15 @@ package struct ProductsController: Sendable {
         return Page(items: items.map(\.api), nextCursor: next)
     }
 
-    /// `?q=` trimmed; nil when absent or blank.
+    /// `?q=` trimmed; nil when absent or blank. Its length is checked as sent, before trimming.
     static func search(_ text: String?) throws -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        guard let text else { return nil }
         guard text.unicodeScalars.count <= ProductRules.maximumSearchLength, !text.unicodeScalars.contains("\0") else {
             throw APIError.badRequest(
-                ErrorCode.invalidQuery, "q must be at most \(ProductRules.maximumSearchLength) characters", field: "q")
+                ErrorCode.invalidQuery, "q must be at most \(ProductRules.maximumSearchLength) characters, without NUL", field: "q")
         }
-        return text
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
     }
 
     static func listKey(_ cursor: String) throws -> ProductListKey {

@@ -59,6 +59,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
         name: "products", address: configuration.address, services: [startup, application] + bus.services,
+        routes: router.serviceRoutes,
         shutdown: { await pool.shutdown() })
 }
 

@@ -3,6 +3,7 @@ import EcomPostgres
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The domain error of every ecom service: a status, a stable machine code and a message fit
 /// for the caller. Mapped to HTTP here and nowhere else.
@@ -80,6 +81,9 @@ extension APIError {
         switch error {
         case let error as APIError:
             return error
+        case is NIOTooManyBytesError:
+            // A body collected past its limit, wherever it was collected.
+            return from(status: .contentTooLarge)
         case let error as PostgresError where error.kind == .connectionFailure:
             return .unavailable
         case let error as PostgresError where error.sqlState?.hasPrefix("22") == true:

@@ -12,6 +12,10 @@ package protocol APIRequestBody: Decodable {
     static var fields: Set<String> { get }
 }
 
+/// A partial update: absent fields stay as they are, and `null` is refused rather than read as
+/// absent, so a caller who sends `"role": null` learns that it changed nothing.
+package protocol APIPatchBody: APIRequestBody {}
+
 /// Decodes JSON request bodies and turns every way they can be wrong into a 4xx in the ecom shape.
 package struct StrictJSONDecoder: RequestDecoder {
     package init() {}
@@ -52,6 +56,9 @@ package struct StrictJSONDecoder: RequestDecoder {
                 throw APIError.badRequest(
                     ErrorCode.unknownField, "unknown field \"\(first)\"", field: first)
             }
+        }
+        if type is any APIPatchBody.Type, let null = dictionary.filter({ $0.value is NSNull }).keys.sorted().first {
+            throw APIError.invalidField(null, "\(null) must not be null")
         }
         do {
             return try JSONDecoder.ecom.decode(type, from: data)
@@ -108,7 +115,7 @@ extension PasswordChange: APIRequestBody {
     package static let fields: Set<String> = ["current_password", "new_password"]
 }
 
-extension UserUpdate: APIRequestBody {
+extension UserUpdate: APIPatchBody {
     package static let fields: Set<String> = ["role", "disabled"]
 }
 
@@ -116,12 +123,17 @@ extension UserUpdate: APIRequestBody {
 
 extension Request {
     /// `?limit=` clamped to `1...Pagination.maximumLimit`; a value that is not a positive integer is a 400.
+    ///
+    /// Any positive integer is accepted, however many digits it has: a page is simply never
+    /// larger than the maximum.
     package func pageLimit() throws -> Int {
         guard let text = uri.queryParameters.get("limit") else { return Pagination.defaultLimit }
-        guard let value = Int(text), value > 0 else {
+        var digits = Substring(text)
+        if digits.first == "+" { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }), digits.contains(where: { $0 != "0" }) else {
             throw APIError.badRequest(ErrorCode.invalidQuery, "limit must be a positive integer", field: "limit")
         }
-        return min(value, Pagination.maximumLimit)
+        return min(Int(digits) ?? Pagination.maximumLimit, Pagination.maximumLimit)
     }
 
     package func queryString(_ name: String) -> String? {

@@ -92,9 +92,53 @@ extension Router where Context == EcomRequestContext {
     }
 }
 
-/// The HTTP listener of a service on `address`.
+/// The HTTP listener of a service on `address`, once every route is on `router`.
 package func makeApplication(
     router: Router<EcomRequestContext>, address: ListenAddress, logger: Logger
 ) -> some ApplicationProtocol {
-    Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
+    // Added after the routes, so only requests that no route took pass through it.
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.serviceRoutes))
+    return Application(
+        router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
+}
+
+/// Answers a path that a route serves, asked with another method, with 405 and an `Allow`
+/// header listing its methods (RFC 9110 §15.5.6); other unmatched requests go on to the 404.
+package struct MethodNotAllowedMiddleware: RouterMiddleware {
+    package typealias Context = EcomRequestContext
+
+    let routes: [(components: [Substring], method: String)]
+
+    package init(routes: [ServiceRoute]) {
+        self.routes = routes.map { ($0.path.split(separator: "/"), $0.method) }
+    }
+
+    /// The methods of the route path that `path` resolves to; `{name}` matches any one segment,
+    /// and, as in the router, a literal segment wins over a parameter (`/admin/products/import`
+    /// is not `/admin/products/{id}`).
+    func methods(for path: String) -> [String] {
+        let segments = path.split(separator: "/")
+        func isParameter(_ component: Substring) -> Bool { component.hasPrefix("{") && component.hasSuffix("}") }
+        let matching = routes.filter { route in
+            route.components.count == segments.count
+                && zip(route.components, segments).allSatisfy { template, segment in isParameter(template) || template == segment }
+        }
+        // Literal segments as 1, parameters as 0: the greatest, compared left to right, is the most specific.
+        func specificity(_ components: [Substring]) -> [Int] { components.map { isParameter($0) ? 0 : 1 } }
+        guard let best = matching.map({ specificity($0.components) }).max(by: { $0.lexicographicallyPrecedes($1) }) else {
+            return []
+        }
+        let methods = matching.filter { specificity($0.components) == best }.map(\.method)
+        return Array(Set(methods)).sorted()
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let allowed = methods(for: request.uri.path)
+        guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else {
+            return try await next(request, context)
+        }
+        var response = try APIError.from(status: .methodNotAllowed).response(from: request, context: context)
+        response.headers[.allow] = allowed.joined(separator: ", ")
+        return response
+    }
 }

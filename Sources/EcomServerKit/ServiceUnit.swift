@@ -1,3 +1,4 @@
+import Hummingbird
 import Logging
 import ServiceLifecycle
 
@@ -7,16 +8,43 @@ package struct ServiceUnit: Sendable {
     package var name: String
     package var address: ListenAddress
     package var services: [any Service]
+    /// Every route its HTTP listener answers, as its router holds them.
+    package var routes: [ServiceRoute]
     package var shutdown: @Sendable () async -> Void
 
     package init(
-        name: String, address: ListenAddress, services: [any Service],
+        name: String, address: ListenAddress, services: [any Service], routes: [ServiceRoute] = [],
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.name = name
         self.address = address
         self.services = services
+        self.routes = routes
         self.shutdown = shutdown
+    }
+}
+
+/// A route a router answers: `GET /api/products/{id}`, its parameters written as OpenAPI writes them.
+package struct ServiceRoute: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var method: String
+    package var path: String
+
+    package init(method: String, path: String) {
+        self.method = method
+        self.path = path
+    }
+
+    package var description: String { "\(method) \(path)" }
+
+    package static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.path, lhs.method) < (rhs.path, rhs.method)
+    }
+}
+
+extension Router {
+    /// The routes this router answers.
+    package var serviceRoutes: [ServiceRoute] {
+        routes.map { ServiceRoute(method: $0.method.rawValue, path: $0.path.description) }.sorted()
     }
 }
 

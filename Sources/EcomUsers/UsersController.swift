@@ -101,8 +101,11 @@ package struct UsersController: Sendable {
     }
 
     @Sendable func refresh(_ request: Request, context: EcomRequestContext) async throws -> Response {
+        // No token at all is answered like a token that is no longer valid: the caller must sign in.
         guard let presented = try await presentedRefreshToken(request, context: context) else {
-            throw APIError.badRequest(ErrorCode.invalidField, "refresh_token is required", field: "refresh_token")
+            throw APIError(
+                .unauthorized, code: ErrorCode.invalidRefreshToken,
+                message: "no refresh token: send refresh_token in the body or the cookie, or sign in again")
         }
         let successor = Self.newRefreshToken()
         let outcome = try await repository.rotate(
@@ -278,23 +281,30 @@ package struct DemoAdminStatus: ResponseCodable, Sendable {
 
 enum Validation {
     static let passwordRange = 8...1024
+    static let maximumEmailLength = 254
 
-    /// Trimmed and lowercased; a plausible address of at most 254 bytes.
+    /// Trimmed and lowercased: printable ASCII without spaces, one `@`, a non-empty local part
+    /// and a domain with a dot inside it, at most 254 characters as sent.
+    ///
+    /// ASCII only, so lowercasing here and PostgreSQL's `lower()` agree whatever the database's
+    /// locale; the length is that of the text as sent, so the OpenAPI document's `maxLength`
+    /// states the rule exactly.
     static func email(_ raw: String) throws -> String {
-        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let printable = email.utf8.allSatisfy { (0x21...0x7E).contains($0) }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-            !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-            !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        guard raw.unicodeScalars.count <= maximumEmailLength, printable, parts.count == 2, !parts[0].isEmpty,
+            parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
         else {
             throw APIError.invalidField("email", "email must be a valid address")
         }
-        return email
+        return email.lowercased()
     }
 
+    /// 8 to 1024 characters (Unicode scalars, as JSON Schema counts them).
     static func password(_ password: String, field: String) throws {
-        guard passwordRange.contains(password.utf8.count) else {
-            throw APIError.invalidField(field, "password must be 8 to 1024 bytes long")
+        guard passwordRange.contains(password.unicodeScalars.count) else {
+            throw APIError.invalidField(field, "\(field) must be 8 to 1024 characters long")
         }
     }
 }

@@ -55,6 +55,7 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
     }
     return ServiceUnit(
         name: "users", address: configuration.address, services: [startup, application, housekeeping],
+        routes: router.serviceRoutes,
         shutdown: {
             await hasher.shutdown()
             await pool.shutdown()

@@ -88,29 +88,63 @@ struct UsersEndToEndTests {
         }
     }
 
-    @Test("forged, expired and misused tokens are refused with 401")
+    @Test("forged, expired and misused tokens are refused with 401, by the gateway and by the service on its own port")
     func forgedTokens() async throws {
         try await withServer { server in
             _ = try await register(server, "victim@b.co")
             let pair = try await login(server, "victim@b.co")
+            let subject = pair.user.id.lowercased
             let parts = pair.token.split(separator: ".").map(String.init)
-            let header = { (alg: String) in Data(#"{"alg":"\#(alg)","typ":"JWT"}"#.utf8).base64URL }
-            let forgedPayload = String(decoding: Data(base64URL: parts[1])!, as: UTF8.self)
+            let tamperedPayload = String(decoding: Data(base64URL: parts[1])!, as: UTF8.self)
                 .replacingOccurrences(of: "\"role\":\"user\"", with: "\"role\":\"admin\"")
-            let tokens = [
-                "\(header("none")).\(Data(forgedPayload.utf8).base64URL).",
-                "\(header("HS512")).\(parts[1]).\(parts[2])",
-                "\(parts[0]).\(Data(forgedPayload.utf8).base64URL).\(parts[2])",
-                pair.refreshToken,
-                "garbage",
-            ]
-            for token in tokens {
-                let reply = try await HTTP.send(.GET, server.gateway + "/api/me", token: token)
-                #expect(reply.status == .unauthorized, "\(token)")
-                #expect(reply.errorCode == ErrorCode.unauthorized)
+            let now = Int(Date().timeIntervalSince1970)
+            func claims(_ change: (inout [String: Any]) -> Void = { _ in }) -> [String: Any] {
+                var claims: [String: Any] = [
+                    "sub": subject, "role": "user", "iss": "ecom", "aud": ["ecom-api"], "iat": now, "exp": now + 600,
+                    "jti": UUID().lowercased,
+                ]
+                change(&claims)
+                return claims
             }
-            let anonymous = try await HTTP.send(.GET, server.gateway + "/api/me")
-            #expect(anonymous.status == .unauthorized)
+            let cases: [(String, String, HTTPResponseStatus)] = [
+                ("as issued", pair.token, .ok),
+                ("signed here with the right key (control)", TokenForge.sign(claims()), .ok),
+                ("alg none", TokenForge.sign(claims(), algorithm: "none"), .unauthorized),
+                ("alg none, admin", TokenForge.sign(claims { $0["role"] = "admin" }, algorithm: "none"), .unauthorized),
+                ("HS384 with the right key", TokenForge.sign(claims(), algorithm: "HS384"), .unauthorized),
+                ("HS512 with the right key", TokenForge.sign(claims(), algorithm: "HS512"), .unauthorized),
+                ("HS256 with another key", TokenForge.sign(claims(), key: "another-key-of-at-least-32-bytes-0123456789"), .unauthorized),
+                ("the issued signature under an HS512 header", "\(TokenForge.header("HS512")).\(parts[1]).\(parts[2])", .unauthorized),
+                ("role changed, signature kept", "\(parts[0]).\(Data(tamperedPayload.utf8).base64URL).\(parts[2])", .unauthorized),
+                ("expired", TokenForge.sign(claims { $0["iat"] = now - 3600; $0["exp"] = now - 60 }), .unauthorized),
+                ("not yet valid", TokenForge.sign(claims { $0["nbf"] = now + 600 }), .unauthorized),
+                ("without expiry", TokenForge.sign(claims { $0["exp"] = nil }), .unauthorized),
+                ("from another issuer", TokenForge.sign(claims { $0["iss"] = "evil" }), .unauthorized),
+                ("for another audience", TokenForge.sign(claims { $0["aud"] = ["shop"] }), .unauthorized),
+                ("for the services' audience", TokenForge.sign(claims { $0["aud"] = ["ecom-services"] }), .unauthorized),
+                ("for two audiences", TokenForge.sign(claims { $0["aud"] = ["ecom-api", "ecom-services"] }), .unauthorized),
+                ("with an unknown role", TokenForge.sign(claims { $0["role"] = "root" }), .unauthorized),
+                ("for a subject that is no account id", TokenForge.sign(claims { $0["sub"] = "admin" }), .unauthorized),
+                ("a refresh token", pair.refreshToken, .unauthorized),
+                ("garbage", "garbage", .unauthorized),
+                // A genuine service token is authenticated, and refused the account route.
+                ("a service token", TokenForge.sign(claims { $0["sub"] = "orders"; $0["role"] = "service"; $0["aud"] = ["ecom-services"] }), .forbidden),
+            ]
+            for base in [server.gateway, server.service("users")] {
+                for (name, token, status) in cases {
+                    let reply = try await HTTP.send(.GET, base + "/api/me", token: token)
+                    #expect(reply.status == status, "\(name) at \(base): \(reply.status.code)")
+                    if status == .unauthorized {
+                        #expect(reply.errorCode == ErrorCode.unauthorized, "\(name)")
+                        #expect(reply.headers.first(name: "WWW-Authenticate") == "Bearer", "\(name)")
+                    }
+                }
+                // A forged admin token opens no admin route.
+                let forgedAdmin = TokenForge.sign(claims { $0["role"] = "admin" }, algorithm: "HS512")
+                #expect(try await HTTP.send(.GET, base + "/admin/users", token: forgedAdmin).status == .unauthorized)
+                #expect(try await HTTP.send(.GET, base + "/api/me").status == .unauthorized)
+                #expect(try await HTTP.send(.GET, base + "/api/me", headers: [("Authorization", "Basic dmljdGltOnBhc3N3b3Jk")]).status == .unauthorized)
+            }
         }
     }
 

@@ -28,6 +28,9 @@ import Testing
         // 200 characters, 201 Unicode scalars: PostgreSQL's char_length counts scalars.
         Case(product: with { $0.name = String(repeating: "n", count: 199) + "e\u{301}" }, field: "name"),
         Case(product: with { $0.name = "two\nlines" }, field: "name"),
+        // The length is that of the name as sent, surrounding white space included.
+        Case(product: with { $0.name = " " + String(repeating: "n", count: 200) }, field: "name"),
+        Case(product: with { $0.name = "\u{A0}\u{3000} " }, field: "name"),
         Case(product: with { $0.description = String(repeating: "d", count: 5001) }, field: "description"),
         Case(product: with { $0.description = "cut\0short" }, field: "description"),
         Case(product: with { $0.priceCents = 0 }, field: "price_cents"),
@@ -52,8 +55,9 @@ import Testing
 
     @Test("bounds are inclusive and names are trimmed")
     func bounds() throws {
+        #expect(try Self.with { $0.name = "  Lamp\u{A0}\u{3000}\n" }.validated().name == "Lamp")
         let product = try Self.with {
-            $0.name = "  " + String(repeating: "n", count: 200) + "\n"
+            $0.name = String(repeating: "n", count: 200)
             $0.description = String(repeating: "d", count: 5000)
             $0.priceCents = 100_000_000_000
             $0.stock = 1_000_000

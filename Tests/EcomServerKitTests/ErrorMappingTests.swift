@@ -14,6 +14,12 @@ struct Sample: Decodable, APIRequestBody {
     static let fields: Set<String> = ["email", "quantity"]
 }
 
+struct SamplePatch: Decodable, APIPatchBody {
+    var email: String?
+    var quantity: Int?
+    static let fields: Set<String> = ["email", "quantity"]
+}
+
 @Suite struct ErrorMappingTests {
     static func makeRouter() -> Router<EcomRequestContext> {
         let router = Router(context: EcomRequestContext.self)
@@ -24,10 +30,15 @@ struct Sample: Decodable, APIRequestBody {
         }
         router.get("/unexpected") { _, _ -> String in throw CocoaError(.fileNoSuchFile) }
         router.get("/items/:id") { _, context -> String in try context.uuidParameter().uuidString }
+        router.post("/items/import") { _, _ -> String in "imported" }
         router.get("/limit") { request, _ -> String in String(try request.pageLimit()) }
         router.post("/sample") { request, context -> String in
             let body = try await request.decode(as: Sample.self, context: context)
             return "\(body.email) \(body.quantity)"
+        }
+        router.patch("/sample") { request, context -> String in
+            let body = try await request.decode(as: SamplePatch.self, context: context)
+            return "\(body.email ?? "-") \(body.quantity ?? 0)"
         }
         return router
     }
@@ -49,6 +60,10 @@ struct Sample: Decodable, APIRequestBody {
         Case(method: .get, path: "/items/not-a-uuid", status: .badRequest, code: ErrorCode.invalidID),
         Case(method: .get, path: "/limit?limit=0", status: .badRequest, code: ErrorCode.invalidQuery),
         Case(method: .get, path: "/limit?limit=ten", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .get, path: "/limit?limit=-3", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .get, path: "/limit?limit=000", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .get, path: "/limit?limit=", status: .badRequest, code: ErrorCode.invalidQuery),
+        Case(method: .get, path: "/limit?limit=1.5", status: .badRequest, code: ErrorCode.invalidQuery),
         Case(method: .post, path: "/sample", body: "{", status: .badRequest, code: ErrorCode.invalidBody),
         Case(method: .post, path: "/sample", body: "[1]", status: .badRequest, code: ErrorCode.invalidBody),
         Case(method: .post, path: "/sample", body: #"{"email":"a@b.co"}"#, status: .badRequest, code: ErrorCode.invalidField),
@@ -56,6 +71,7 @@ struct Sample: Decodable, APIRequestBody {
         Case(method: .post, path: "/sample", body: #"{"email":"a@b.co","quantity":2,"role":"admin"}"#, status: .badRequest, code: ErrorCode.unknownField),
         Case(method: .post, path: "/sample", body: #"{"email":null,"quantity":2}"#, status: .badRequest, code: ErrorCode.invalidField),
         Case(method: .post, path: "/sample", body: String(repeating: " ", count: 1024 * 1024 + 10), status: .contentTooLarge, code: ErrorCode.payloadTooLarge),
+        Case(method: .patch, path: "/sample", body: #"{"email":"a@b.co","quantity":null}"#, status: .badRequest, code: ErrorCode.invalidField),
     ]
 
     @Test("errors map to their status and stable code", arguments: cases)
@@ -75,12 +91,45 @@ struct Sample: Decodable, APIRequestBody {
         }
     }
 
-    @Test("a limit above the cap is clamped, not refused")
-    func limitClamped() async throws {
+    @Test("a limit above the cap is clamped, not refused, however many digits it has", arguments: [
+        ("1000000", "100"), ("99999999999999999999999999", "100"), ("007", "7"), ("100", "100"), ("1", "1"),
+    ])
+    func limitClamped(_ limit: String, _ served: String) async throws {
         let app = Application(router: Self.makeRouter())
         try await app.test(.router) { client in
-            try await client.execute(uri: "/limit?limit=1000000", method: .get) { response in
-                #expect(String(buffer: response.body) == "100")
+            try await client.execute(uri: "/limit?limit=\(limit)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == served)
+            }
+        }
+    }
+
+    @Test("a path a route serves, asked with another method, is 405 with Allow; an unknown path stays 404")
+    func methodNotAllowed() async throws {
+        let router = Self.makeRouter()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.serviceRoutes))
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/items/abc", method: .delete) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET")
+                let error = try? JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error?.error.code == ErrorCode.methodNotAllowed)
+            }
+            try await client.execute(uri: "/sample", method: .put) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "PATCH, POST")
+            }
+            // A literal segment wins over a parameter, as in the router.
+            try await client.execute(uri: "/items/import", method: .get) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
+            }
+            try await client.execute(uri: "/items/abc/more", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/items/abc", method: .get) { response in
+                #expect(response.status == .badRequest)
             }
         }
     }
