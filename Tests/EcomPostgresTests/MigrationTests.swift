@@ -48,7 +48,7 @@ struct MigrationTests {
         }
     }
 
-    @Test("A failing migration is rolled back and not recorded", .timeLimit(.minutes(1)))
+    @Test("A failing migration is rolled back and not recorded", .timeLimit(.minutes(3)))
     func failingMigration() async throws {
         try await TestDatabase.withPool { pool, _ in
             let broken = Self.migrations + [Migration(version: 3, name: "broken", sql: """

@@ -157,12 +157,12 @@ package final class PrivateBroker: Sendable {
 ///
 /// It spawns bash itself rather than through `Process`: Foundation notices a child's exit only
 /// once every holder of a descriptor it passes down has closed it, and a broker node started by
-/// the script holds it for as long as it runs.
+/// the script would hold it for as long as it runs.
 package enum Shell {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @discardableResult
-    package static func run(_ script: String, timeout: Duration = .seconds(120)) async throws -> String {
+    package static func run(_ script: String, timeout: Duration = .seconds(300)) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-shell-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: output) }
         var actions = posix_spawn_file_actions_t()
@@ -170,7 +170,10 @@ package enum Shell {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let command = "cd '\(repository.path)' && . .ci/lib.sh && " + script
+        // The script (and any daemon it starts) keeps none of this process's descriptors: a
+        // broker node holding another child's pipe would hide that child's exit from Foundation.
+        let closeInherited = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null; fi; done"#
+        let command = closeInherited + "; cd '\(repository.path)' && . .ci/lib.sh && " + script
         let arguments = ["/bin/bash", "-c", command]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
