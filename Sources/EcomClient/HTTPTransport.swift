@@ -26,9 +26,17 @@ package struct URLSessionTransport: HTTPTransport {
         session = URLSession(configuration: configuration)
     }
 
+    /// Sends `request`; a cancelled caller still gets the answer (or the timeout) and sees the
+    /// cancellation at its next suspension.
+    ///
+    /// The request runs in a task of its own because cancelling FoundationNetworking's
+    /// `data(for:)` mid-flight can leave it never returning (seen as a REPL hung after Ctrl-C).
     package func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let (data, response) = try await session.data(for: request)
-        guard let response = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
-        return (data, response)
+        let session = session
+        return try await Task {
+            let (data, response) = try await session.data(for: request)
+            guard let response = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
+            return (data, response)
+        }.value
     }
 }

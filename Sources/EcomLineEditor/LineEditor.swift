@@ -11,8 +11,8 @@ import Darwin
 /// Reads lines from the terminal with libedit: a prompt, emacs keys (or what `~/.editrc` binds),
 /// a persistent history and tab completion answered by Swift.
 ///
-/// libedit keeps its state in globals, so a process has at most one editor, and every call into
-/// libedit runs on the editor's own thread, never on the Swift concurrency pool.
+/// libedit keeps its state in globals, so a process uses one editor at a time, and every call
+/// into libedit runs on the editor's own thread, never on the Swift concurrency pool.
 package final class LineEditor: Sendable {
     /// What a read produced.
     package enum Input: Equatable, Sendable {

@@ -156,7 +156,7 @@ struct ReplTerminalTests {
     }
 }
 
-/// One private tmux server (its own socket) running `ecom repl` with HOME and the XDG
+/// One private tmux server (its own socket, `-S`) running `ecom repl` with HOME and the XDG
 /// directories in a temporary directory.
 struct Tmux {
     static let executable: URL? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
@@ -165,7 +165,8 @@ struct Tmux {
 
     let directory: URL
     let server: String
-    let socket = "ecom-test-\(UUID().uuidString.prefix(8))"
+    /// The server's socket, inside the test's directory so it goes away with it.
+    var socket: URL { directory.appendingPathComponent("tmux.socket") }
     var statusFile: URL { directory.appendingPathComponent("status") }
 
     init(directory: URL, server: String) {
@@ -282,7 +283,7 @@ struct Tmux {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         try Self.closeInheritedDescriptors(&actions)
 
-        let command = [executable.path, "-L", socket, "-f", "/dev/null"] + arguments
+        let command = [executable.path, "-S", socket.path, "-f", "/dev/null"] + arguments
         let script = #""$@"; echo $? > "$DONE.tmp" && mv "$DONE.tmp" "$DONE""#
         let argv = (["/bin/sh", "-c", script, "sh"] + command).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [strdup("DONE=\(done.path)"), nil]
