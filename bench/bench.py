@@ -1,0 +1,896 @@
+#!/usr/bin/env python3
+"""ecom's benchmarks: starts release `ecom serve` processes against a real PostgreSQL (and
+RabbitMQ), seeds them through the API, measures, and prints a table of figures.
+
+`bench/run` builds the binaries, starts the throwaway servers and calls this with their
+URLs in the environment; run that, not this file. Only the Python standard library, `wrk`,
+`curl` and `psql` are used. Nothing here ever fails on a timing: a missed target is a
+figure in the table, not an exit status.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from urllib.parse import quote, urlsplit, urlunsplit
+
+SERVICES = ["gateway", "users", "products", "cart", "orders"]
+
+# Targets from the issue, for a 2-core machine.
+TARGET_LIST_RPS = 8000
+TARGET_LIST_P99_MS = 20
+TARGET_GATEWAY_OVERHEAD = 0.30
+TARGET_ORDERS_PER_S = 500
+TARGET_LAG_P99_LOCAL_MS = 50
+TARGET_LAG_P99_AMQP_MS = 100
+TARGET_BROWSE_RATIO = 2.0
+TARGET_CLI_RATIO = 2.0
+TARGET_RSS_IDLE_MB = 80
+TARGET_RSS_LOAD_MB = 250
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection to a base URL; reconnects after an error."""
+
+    def __init__(self, base, timeout=30):
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.timeout = timeout
+        self.connection = None
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, decoded JSON or None, seconds)."""
+        headers = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            start = time.perf_counter()
+            try:
+                self.connection.request(method, path, body=data, headers=headers)
+                response = self.connection.getresponse()
+                raw = response.read()
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+                self.connection = None
+                if attempt == 1:
+                    raise
+                continue
+            elapsed = time.perf_counter() - start
+            decoded = None
+            if raw and response.getheader("Content-Type", "").startswith("application/json"):
+                decoded = json.loads(raw)
+            return response.status, decoded, elapsed
+        raise RuntimeError("unreachable")
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def expect(status, body, wanted, what):
+    if status not in wanted:
+        raise RuntimeError(f"{what}: HTTP {status} {json.dumps(body)[:300] if body else ''}")
+    return body
+
+
+def wait_for(url, seconds, process=None):
+    """Polls url until it answers 200; fails early if process died."""
+    deadline = time.monotonic() + seconds
+    client = Client(url, timeout=2)
+    path = urlsplit(url).path or "/"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode} while starting")
+        try:
+            status, _, _ = client.request("GET", path)
+            if status == 200:
+                client.close()
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {seconds} s")
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+def free_port():
+    """A port from bench/run's list (ecom_free_port), else one the kernel picks."""
+    pool = os.environ.get("BENCH_PORTS", "").split()
+    free_port.used = getattr(free_port, "used", set())
+    for text in pool:
+        if text not in free_port.used:
+            free_port.used.add(text)
+            return int(text)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class RSSSampler:
+    """Samples a process's resident memory every 100 ms while in a `with` block; keeps the peak."""
+
+    peak_kib = 0
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.stopped = threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def run(self):
+        while not self.stopped.wait(0.1):
+            value = rss_kib(self.pid)
+            if value:
+                self.peak_kib = max(self.peak_kib, value)
+
+    def __exit__(self, *_):
+        self.stopped.set()
+        self.thread.join()
+
+
+class Server:
+    """A release `ecom serve` (all in one) on free ports with its own databases."""
+
+    def __init__(self, binary, name, database_url, workdir, amqp_url=None, log_level="info", pool_size=None):
+        self.binary = binary
+        self.name = name
+        self.ports = {service: free_port() for service in SERVICES}
+        self.admin = (f"admin-{name}@bench.example", "bench-admin-" + secrets.token_hex(8))
+        self.database_prefix = f"bench_{name}_{secrets.token_hex(3)}"
+        self.database_url = replace_database(database_url, self.database_prefix)
+        self.amqp_url = amqp_url
+        self.log_path = os.path.join(workdir, f"serve-{name}.log")
+        self.log_level = log_level
+        self.pool_size = pool_size
+        self.process = None
+        self.peak_kib = 0
+
+    def url(self, service="gateway"):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def database(self, service):
+        return replace_database(self.database_url, f"{self.database_prefix}_{service}")
+
+    def start(self):
+        env = dict(os.environ)
+        for key in ["ECOM_AMQP_URL", "RABBITMQ_URL", "ECOM_DATABASE_URL", "DATABASE_URL", "ECOM_CATALOG_SEED"]:
+            env.pop(key, None)
+        env.update(
+            DB_URL=self.database_url,
+            SECRET_KEY=secrets.token_urlsafe(48),
+            PORT=str(self.ports["gateway"]),
+            ECOM_ADMIN_EMAIL=self.admin[0],
+            ECOM_ADMIN_PASSWORD=self.admin[1],
+            LOG_LEVEL=self.log_level,
+        )
+        if self.pool_size:
+            env["ECOM_DB_POOL_SIZE"] = str(self.pool_size)
+        for service in SERVICES[1:]:
+            env[f"ECOM_{service.upper()}_PORT"] = str(self.ports[service])
+        if self.amqp_url:
+            env["ECOM_AMQP_URL"] = self.amqp_url
+        self.log_file = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [self.binary, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=self.log_file)
+        try:
+            for service in SERVICES:
+                wait_for(self.url(service) + "/ready", 180, self.process)
+        except RuntimeError:
+            log(f"ecom serve ({self.name}) did not get ready; last lines of {self.log_path}:")
+            subprocess.run(["tail", "-n", "20", self.log_path], stdout=sys.stderr)
+            raise
+
+    @property
+    def rss_kib(self):
+        return rss_kib(self.process.pid)
+
+    def sampling(self):
+        """RSS sampling for a load phase; the peak is folded into self.peak_kib."""
+        server = self
+
+        class Sampler(RSSSampler):
+            def __exit__(self, *exc):
+                super().__exit__(*exc)
+                server.peak_kib = max(server.peak_kib, self.peak_kib)
+
+        return Sampler(self.process.pid)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log_file.close()
+
+
+def replace_database(url, name):
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def psql(url, sql):
+    """Rows of a query as lists of strings."""
+    out = subprocess.run(
+        ["psql", url, "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"psql: {out.stderr.strip()}")
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+class WrkResult:
+    def __init__(self, rps, p50, p99, requests, bad):
+        self.rps, self.p50, self.p99, self.requests, self.bad = rps, p50, p99, requests, bad
+
+    def __repr__(self):
+        return f"{self.rps:.0f} req/s p50 {self.p50:.2f} ms p99 {self.p99:.2f} ms ({self.bad} bad)"
+
+    def as_dict(self):
+        return {"rps": self.rps, "p50_ms": self.p50, "p99_ms": self.p99, "requests": self.requests, "bad": self.bad}
+
+
+def run_wrk(url, connections, duration, script=None, script_args=(), headers=()):
+    threads = min(connections, max(1, os.cpu_count() or 1))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    for header in headers:
+        command += ["-H", header]
+    if script:
+        command += ["-s", script]
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+    text = out.stdout
+    if out.returncode != 0 or "Requests/sec" not in text:
+        raise RuntimeError(f"wrk failed: {out.stderr.strip() or text.strip()}")
+
+    def latency(percentile):
+        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        return float(match.group(1)) * WRK_UNITS[match.group(2)]
+
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    bad = 0
+    match = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if match:
+        bad += int(match.group(1))
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if match:
+        bad += sum(int(g) for g in match.groups())
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    return WrkResult(rps, latency(50), latency(99), requests, bad)
+
+
+def best_of(runs, measure):
+    """Runs `measure` `runs` times and keeps the median run by throughput."""
+    results = sorted((measure() for _ in range(runs)), key=lambda result: result.rps)
+    return results[len(results) // 2]
+
+
+# --- data ----------------------------------------------------------------------------------
+
+ADJECTIVES = """Aurora Pulse Summit Harbor Cedar Nimbus Quartz Ember Atlas Meadow Polar Vertex Willow
+Cobalt Drift Falcon Granite Halo Ivory Juniper Kestrel Lumen Maple Nova Onyx Prairie Quill Ridge Sierra
+Tundra Umber Vale Wren Zephyr Alder Birch Canyon Delta Echo Fjord""".split()
+NOUNS = """Headphones Kettle Backpack Lamp Blender Jacket Skillet Speaker Notebook Tent Bottle Watch
+Keyboard Mug Pillow Scarf Toaster Router Charger Boots Helmet Drone Camera Grinder Thermos Blanket Easel
+Trowel Hammock Lantern Compass Satchel Kayak Tripod Monitor Printer Desk Chair Shelf Rug""".split()
+MATERIALS = """steel oak bamboo wool linen leather cotton aluminium ceramic glass copper walnut
+canvas silicone granite cork hemp titanium""".split()
+FEATURES = [
+    "Folds flat for travel", "Dishwasher safe", "Two-year warranty", "Charges in under an hour",
+    "Water-resistant", "Made to last", "Quiet in use", "Fits in a carry-on", "Easy to clean",
+    "Ships in recycled packaging",
+]
+SEARCH_TERM = "kettle"
+
+
+def catalog(start, count, seed=7):
+    """Products start..start+count, the same on every run."""
+    rng = random.Random(seed * 1_000_003 + start)
+    products = []
+    for number in range(start, start + count):
+        adjective, noun, material = rng.choice(ADJECTIVES), rng.choice(NOUNS), rng.choice(MATERIALS)
+        products.append({
+            "sku": f"BENCH-{number:06d}",
+            "name": f"{adjective} {noun} {rng.randint(100, 999)}",
+            "description": f"{adjective} {noun.lower()} in {material}. {rng.choice(FEATURES)}. {rng.choice(FEATURES)}.",
+            "price_cents": rng.randint(199, 199_999),
+            "stock": 1_000_000,
+            "is_active": True,
+        })
+    return products
+
+
+def import_catalog(server, token, start, count, batch=10_000):
+    client = Client(server.url(), timeout=600)
+    for offset in range(start, start + count, batch):
+        size = min(batch, start + count - offset)
+        status, body, _ = client.request(
+            "POST", "/admin/products/import", {"products": catalog(offset, size)}, {"Authorization": f"Bearer {token}"})
+        expect(status, body, {200}, "catalog import")
+    client.close()
+
+
+def login(client, email, password):
+    status, body, _ = client.request("POST", "/api/login", {"email": email, "password": password})
+    return expect(status, body, {200}, f"login {email}")["token"]
+
+
+def register_users(server, count, tag):
+    """count users with their passwords and access tokens."""
+    client = Client(server.url())
+    users = []
+    for index in range(count):
+        email, password = f"{tag}-{index}-{secrets.token_hex(3)}@bench.example", "bench-password-" + secrets.token_hex(6)
+        status, body, _ = client.request("POST", "/api/users", {"email": email, "password": password})
+        expect(status, body, {201}, f"register {email}")
+        users.append({"email": email, "password": password, "token": login(client, email, password)})
+    client.close()
+    return users
+
+
+def product_ids(server, limit=100):
+    client = Client(server.url())
+    status, body, _ = client.request("GET", f"/api/products?limit={limit}")
+    client.close()
+    return [item["id"] for item in expect(status, body, {200}, "product list")["items"]]
+
+
+# --- load drivers --------------------------------------------------------------------------
+
+
+def percentile(values, fraction):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def run_threads(count, target):
+    threads = [threading.Thread(target=target, args=(index,), daemon=True) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def checkout_load(server, users, products, duration):
+    """Each user in a thread of its own: add a line to the cart, check out, again, until the
+    time is up. Returns client-side figures; confirmation is read from the orders database."""
+    statuses = {}
+    latencies = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def worker(index):
+        user = users[index]
+        client = Client(server.url())
+        auth = {"Authorization": f"Bearer {user['token']}"}
+        rng = random.Random(index)
+        mine = []
+        while time.monotonic() < deadline:
+            status, body, _ = client.request(
+                "POST", "/api/cart/items", {"product_id": rng.choice(products), "quantity": 1}, auth)
+            if status not in (200, 201):
+                with lock:
+                    statuses[f"cart {status}"] = statuses.get(f"cart {status}", 0) + 1
+                continue
+            status, body, elapsed = client.request(
+                "POST", "/api/orders", None, {**auth, "Idempotency-Key": str(uuid.uuid4())})
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+            if status == 201:
+                mine.append(elapsed)
+        client.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    run_threads(len(users), worker)
+    elapsed = time.monotonic() - started
+    return {
+        "workers": len(users),
+        "seconds": elapsed,
+        "created": statuses.get(201, 0),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "checkout_p50_ms": percentile(latencies, 0.5) * 1000,
+        "checkout_p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def settle_orders(server, since, seconds=120):
+    """Waits until no order made since `since` is pending; then the confirmation figures,
+    computed from the orders' own timestamps (created_at is set by the transaction that writes
+    the order, updated_at by the one that confirms it)."""
+    url = server.database("orders")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pending = int(psql(url, f"SELECT count(*) FROM orders WHERE status = 'pending' AND created_at >= '{since}'")[0][0])
+        if pending == 0:
+            break
+        time.sleep(0.5)
+    row = psql(url, f"""
+        SELECT count(*) FILTER (WHERE status = 'confirmed'),
+               count(*) FILTER (WHERE status = 'pending'),
+               count(*) FILTER (WHERE status NOT IN ('confirmed', 'pending')),
+               COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at))
+                   FILTER (WHERE status = 'confirmed'), 0) * 1000,
+               COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at))
+                   FILTER (WHERE status = 'confirmed'), 0) * 1000,
+               COALESCE(extract(epoch FROM max(updated_at) FILTER (WHERE status = 'confirmed') - min(created_at)), 0)
+        FROM orders WHERE created_at >= '{since}'""")[0]
+    confirmed, pending, other = int(row[0]), int(row[1]), int(row[2])
+    span = float(row[5])
+    return {
+        "confirmed": confirmed, "pending": pending, "other": other,
+        "lag_p50_ms": float(row[3]), "lag_p99_ms": float(row[4]),
+        "span_s": span, "confirmed_per_s": confirmed / span if span > 0 else 0.0,
+    }
+
+
+def database_now(server):
+    return psql(server.database("orders"), "SELECT now()")[0][0]
+
+
+def login_load(server, users, duration, stop=None):
+    """Logins in a loop, one thread per user, until the time is up (or `stop` is set)."""
+    latencies, statuses, lock = [], {}, threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def worker(index):
+        user = users[index]
+        client = Client(server.url())
+        mine = []
+        while time.monotonic() < deadline and not (stop and stop.is_set()):
+            status, _, elapsed = client.request("POST", "/api/login", {"email": user["email"], "password": user["password"]})
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+            if status == 200:
+                mine.append(elapsed)
+        client.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    run_threads(len(users), worker)
+    elapsed = time.monotonic() - started
+    return {
+        "workers": len(users), "seconds": elapsed, "logins": statuses.get(200, 0),
+        "per_s": statuses.get(200, 0) / elapsed, "statuses": {str(k): v for k, v in statuses.items()},
+        "p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def paced_browse(url, rate, duration, threads=4):
+    """GETs at a fixed total rate from a few connections; latency of each request."""
+    latencies, failures, lock = [], [0], threading.Lock()
+    interval = threads / rate
+    path = urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else "")
+    start = time.monotonic() + 0.05
+
+    def worker(index):
+        client = Client(url)
+        mine = []
+        next_at = start + index * interval / threads
+        end = start + duration
+        while next_at < end:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            status, _, elapsed = client.request("GET", path)
+            if status == 200:
+                mine.append(elapsed)
+            else:
+                with lock:
+                    failures[0] += 1
+            next_at += interval
+        client.close()
+        with lock:
+            latencies.extend(mine)
+
+    run_threads(threads, worker)
+    return {
+        "rate": rate, "requests": len(latencies), "failures": failures[0],
+        "p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def wall_times(command, runs, env=None):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def follow_cursor(server, pages, limit=100):
+    """The cursor after `pages` pages of `limit` products, as a client paging through gets it."""
+    client = Client(server.url())
+    cursor = None
+    for _ in range(pages):
+        path = f"/api/products?limit={limit}" + (f"&cursor={quote(cursor)}" if cursor else "")
+        status, body, _ = client.request("GET", path)
+        cursor = expect(status, body, {200}, "catalog page")["next_cursor"]
+        if cursor is None:
+            break
+    client.close()
+    return cursor
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self):
+        self.rows = []
+        self.data = {}
+
+    def add(self, section, what, figure, target="", met=None):
+        mark = "" if met is None else (" ✓" if met else " ✗")
+        self.rows.append((section, what, figure, target + mark if target else mark.strip()))
+
+    def markdown(self):
+        lines = ["| | measurement | figure | target |", "|---|---|---|---|"]
+        for section, what, figure, target in self.rows:
+            lines.append(f"| {section} | {what} | {figure} | {target} |")
+        return "\n".join(lines)
+
+
+def fmt_rps(result):
+    if result.requests == 0:
+        return "no request completed"
+    flag = f" ({result.bad} errors)" if result.bad else ""
+    return f"{result.rps:,.0f} req/s · p50 {result.p50:.1f} ms · p99 {result.p99:.1f} ms{flag}"
+
+
+def machine_description():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as info:
+            memory = f"{int(info.readline().split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), {memory}, {platform.system()} {platform.release()}"
+
+
+def load_average():
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", required=True, help="folder with the release ecom and ecom-bench-ceiling")
+    parser.add_argument("--quick", action="store_true", help="short runs (3 s each), one of each")
+    parser.add_argument("--duration", type=float, help="seconds per HTTP measurement")
+    parser.add_argument("--repeat", type=int, help="runs of each HTTP measurement; the median is kept")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--catalog", type=int, default=1000, help="products for the ordinary measurements")
+    parser.add_argument("--large-catalog", type=int, default=100_000, help="products for the large-catalog measurements (0: skip)")
+    parser.add_argument("--checkout-workers", type=int, default=32)
+    parser.add_argument("--login-workers", type=int, default=8)
+    parser.add_argument("--log-level", default="info", help="LOG_LEVEL of the servers (default info, as shipped)")
+    parser.add_argument("--only", default="", help="comma-separated phases: http,cart,checkout,login,cli,memory,catalog,amqp")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    duration = args.duration or (3 if args.quick else 10)
+    repeat = args.repeat or (1 if args.quick else 3)
+    checkout_seconds = 5 if args.quick else 15
+    phases = set(filter(None, args.only.split(","))) or {"http", "cart", "checkout", "login", "cli", "memory", "catalog", "amqp"}
+    database_url = os.environ.get("BENCH_DATABASE_URL")
+    amqp_url = os.environ.get("BENCH_AMQP_URL")
+    if not database_url:
+        sys.exit("bench: BENCH_DATABASE_URL is not set (run bench/run)")
+    if "amqp" in phases and not amqp_url:
+        log("no BENCH_AMQP_URL: skipping the RabbitMQ checkout")
+        phases.discard("amqp")
+    ecom = os.path.join(args.bin, "ecom")
+    ceiling_binary = os.path.join(args.bin, "ecom-bench-ceiling")
+    workdir = tempfile.mkdtemp(prefix="ecom-bench.")
+    report = Report()
+    report.data["machine"] = machine_description()
+    report.data["load_before"] = load_average()
+    report.data["settings"] = {"duration_s": duration, "repeat": repeat, "connections": args.connections, "log_level": args.log_level}
+    conns = args.connections
+    servers = []
+    ceiling = None
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        log(f"machine: {report.data['machine']}; load average {report.data['load_before']}; logs in {workdir}")
+
+        # The machine's ceiling: a bare Hummingbird JSON route.
+        if "http" in phases:
+            port = free_port()
+            ceiling_log = open(os.path.join(workdir, "ceiling.log"), "ab")
+            ceiling = subprocess.Popen([ceiling_binary, str(port)], stdout=ceiling_log, stderr=ceiling_log, stdin=subprocess.DEVNULL)
+            wait_for(f"http://127.0.0.1:{port}/json", 30, ceiling)
+            log("ceiling: bare Hummingbird JSON route")
+            result = best_of(repeat, lambda: run_wrk(f"http://127.0.0.1:{port}/json", conns, duration))
+            report.add("ceiling", f"bare Hummingbird JSON route, {conns} connections", fmt_rps(result))
+            report.data["ceiling"] = result.as_dict()
+            ceiling.send_signal(signal.SIGTERM)
+            ceiling.wait(30)
+            ceiling = None
+
+        log("starting ecom serve (in-process events)")
+        server = Server(ecom, "local", database_url, workdir, log_level=args.log_level)
+        servers.append(server)
+        server.start()
+        time.sleep(2)
+        idle_start = server.rss_kib
+        admin_token = login(Client(server.url()), *server.admin)
+        log(f"seeding {args.catalog} products and {max(args.checkout_workers, args.login_workers)} users")
+        import_catalog(server, admin_token, 0, args.catalog)
+        users = register_users(server, max(args.checkout_workers, args.login_workers, 8), "local")
+        products = product_ids(server)
+        time.sleep(2)
+        idle_seeded = server.rss_kib
+        report.data["rss_idle_kib"] = {"after_start": idle_start, "after_seed": idle_seeded}
+
+        gateway, direct = server.url("gateway"), server.url("products")
+        product_path = f"/api/products/{products[0]}"
+
+        if "http" in phases:
+            figures = {}
+            with server.sampling():
+                for label, path in [("GET /api/products (first page)", "/api/products"), (f"GET /api/products/{{id}}", product_path)]:
+                    for where, base in [("gateway", gateway), ("products service", direct)]:
+                        log(f"{label} via {where}, {conns} connections")
+                        result = best_of(repeat, lambda: run_wrk(base + path, conns, duration))
+                        figures[(label, where)] = result
+                        report.add("catalog", f"{label} via {where}, {conns} conn.", fmt_rps(result),
+                                   f"≥ {TARGET_LIST_RPS:,} req/s, p99 ≤ {TARGET_LIST_P99_MS} ms" if where == "gateway" else "",
+                                   (result.rps >= TARGET_LIST_RPS and result.p99 <= TARGET_LIST_P99_MS) if where == "gateway" else None)
+                    # Added latency of one proxy hop, at saturation and with one connection.
+                    one = {}
+                    for where, base in [("gateway", gateway), ("products service", direct)]:
+                        one[where] = best_of(repeat, lambda: run_wrk(base + path, 1, max(2, duration / 2)))
+                    gw, sv = figures[(label, "gateway")], figures[(label, "products service")]
+                    ratio = gw.p50 / sv.p50 - 1
+                    single = one["gateway"].p50 / one["products service"].p50 - 1
+                    report.add(
+                        "catalog", f"gateway overhead on {label.split(' (')[0].replace('GET ', '')}",
+                        f"p50 +{ratio:.0%} at {conns} conn. (throughput ×{gw.rps / sv.rps:.2f}); "
+                        f"+{single:.0%} with 1 conn. ({one['products service'].p50:.2f} → {one['gateway'].p50:.2f} ms)",
+                        f"≤ +{TARGET_GATEWAY_OVERHEAD:.0%}", ratio <= TARGET_GATEWAY_OVERHEAD)
+                    report.data.setdefault("http", []).append({
+                        "route": label, "gateway": gw.as_dict(), "direct": sv.as_dict(),
+                        "gateway_1conn": one["gateway"].as_dict(), "direct_1conn": one["products service"].as_dict()})
+
+        if "cart" in phases:
+            log("GET /api/cart with a token")
+            cart_users = users[:32]
+            for index, user in enumerate(cart_users):
+                client = Client(gateway)
+                for offset in range(3):
+                    status, body, _ = client.request(
+                        "POST", "/api/cart/items", {"product_id": products[(index + offset * 7) % len(products)], "quantity": 1},
+                        {"Authorization": f"Bearer {user['token']}"})
+                    expect(status, body, {200, 201}, "cart add")
+                client.close()
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokens.lua")
+            tokens = [user["token"] for user in cart_users]
+            with server.sampling():
+                result = best_of(repeat, lambda: run_wrk(gateway + "/api/cart", conns, duration, script=script, script_args=tokens))
+            report.add("cart", f"GET /api/cart (3 lines, {len(tokens)} users) via gateway, {conns} conn.", fmt_rps(result))
+            report.data["cart"] = result.as_dict()
+            # The cart is emptied by checkout below; these lines would end up in the first orders.
+            for user in cart_users:
+                Client(gateway).request("DELETE", "/api/cart", None, {"Authorization": f"Bearer {user['token']}"})
+
+        if "checkout" in phases:
+            log(f"checkout, in-process events: {args.checkout_workers} buyers for {checkout_seconds} s")
+            since = database_now(server)
+            with server.sampling():
+                load = checkout_load(server, users[:args.checkout_workers], products, checkout_seconds)
+                settled = settle_orders(server, since)
+            add_checkout(report, "in-process events", load, settled, TARGET_LAG_P99_LOCAL_MS)
+            report.data["checkout_local"] = {**load, **settled}
+
+        if "login" in phases:
+            log("browse latency idle, then during a login storm")
+            browse_url = gateway + "/api/products"
+            browse_seconds = max(5, duration)
+            idle = paced_browse(browse_url, 200, browse_seconds)
+            stop = threading.Event()
+            storm = {}
+
+            def storm_thread():
+                storm.update(login_load(server, users[:args.login_workers], browse_seconds + 2, stop))
+
+            with server.sampling():
+                thread = threading.Thread(target=storm_thread, daemon=True)
+                thread.start()
+                time.sleep(1)
+                busy = paced_browse(browse_url, 200, browse_seconds)
+                stop.set()
+                thread.join()
+            report.add("login", f"POST /api/login, {args.login_workers} clients",
+                       f"{storm['per_s']:.0f} logins/s · p50 {storm['p50_ms']:.0f} ms · p99 {storm['p99_ms']:.0f} ms")
+            ratio = busy["p99_ms"] / idle["p99_ms"]
+            report.add("login", "browse p99 (first page at 200 req/s) idle → during logins",
+                       f"{idle['p99_ms']:.1f} → {busy['p99_ms']:.1f} ms (×{ratio:.1f}); p50 {idle['p50_ms']:.1f} → {busy['p50_ms']:.1f} ms",
+                       f"≤ ×{TARGET_BROWSE_RATIO:.0f}", ratio <= TARGET_BROWSE_RATIO)
+            report.data["login"] = {"storm": storm, "browse_idle": idle, "browse_during": busy}
+
+        if "cli" in phases:
+            log("one-shot CLI against curl")
+            home = os.path.join(workdir, "home")
+            os.makedirs(home, exist_ok=True)
+            env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": os.path.join(home, ".config")}
+            runs = 10 if args.quick else 30
+            cli = wall_times([ecom, "products", "list", "--json", "--server", gateway], runs, env)
+            curl = wall_times(["curl", "-sf", "-o", "/dev/null", gateway + "/api/products"], runs, env)
+            cli_ms, curl_ms = statistics.median(cli), statistics.median(curl)
+            report.add("cli", "`ecom products list --json` vs `curl` (median wall time)",
+                       f"{cli_ms:.0f} ms vs {curl_ms:.0f} ms (×{cli_ms / curl_ms:.1f})",
+                       f"≤ ×{TARGET_CLI_RATIO:.0f}", cli_ms / curl_ms <= TARGET_CLI_RATIO)
+            report.data["cli"] = {"cli_ms": cli, "curl_ms": curl}
+
+        if "catalog" in phases and args.large_catalog > args.catalog:
+            extra = args.large_catalog - args.catalog
+            log(f"importing {extra} more products for the large catalog")
+            started = time.monotonic()
+            with server.sampling():
+                import_catalog(server, admin_token, args.catalog, extra)
+            import_seconds = time.monotonic() - started
+            psql(server.database("products"), "ANALYZE products")
+            deep_pages = args.large_catalog // 200
+            cursor = follow_cursor(server, deep_pages)
+            matches = psql(server.database("products"),
+                           f"SELECT count(*) FROM products WHERE name ILIKE '%{SEARCH_TERM}%' OR description ILIKE '%{SEARCH_TERM}%'")[0][0]
+            size = f"{args.large_catalog // 1000}k" if args.large_catalog % 1000 == 0 else str(args.large_catalog)
+            report.add("large catalog", f"import {extra:,} products ({-(-extra // 10_000)} requests of ≤ 10,000)",
+                       f"{import_seconds:.1f} s ({extra / import_seconds:,.0f} products/s)")
+            large = {}
+            with server.sampling():
+                for label, path in [
+                    ("first page", "/api/products"),
+                    (f"deep page (after {deep_pages * 100:,} products)", f"/api/products?cursor={quote(cursor)}"),
+                    (f"search ?q={SEARCH_TERM} ({int(matches):,} matches)", f"/api/products?q={SEARCH_TERM}"),
+                ]:
+                    log(f"{size} catalog: {label}")
+                    result = best_of(repeat, lambda: run_wrk(gateway + path, conns, duration))
+                    large[label] = result.as_dict()
+                    report.add("large catalog", f"{size} products: {label} via gateway, {conns} conn.", fmt_rps(result))
+            report.data["large_catalog"] = {"import_s": import_seconds, **large}
+
+        if "memory" in phases:
+            time.sleep(3)
+            idle_after = server.rss_kib
+            report.add("memory", "RSS of `ecom serve` (all in one), idle after start / after seeding",
+                       f"{idle_start / 1024:.0f} MB / {idle_seeded / 1024:.0f} MB",
+                       f"≤ {TARGET_RSS_IDLE_MB} MB", idle_seeded / 1024 <= TARGET_RSS_IDLE_MB)
+            report.add("memory", "RSS under load: peak over the phases above / idle afterwards",
+                       f"{server.peak_kib / 1024:.0f} MB / {idle_after / 1024:.0f} MB",
+                       f"≤ {TARGET_RSS_LOAD_MB} MB", server.peak_kib / 1024 <= TARGET_RSS_LOAD_MB)
+            report.data["rss_peak_kib"] = server.peak_kib
+            report.data["rss_idle_after_kib"] = idle_after
+
+        server.stop()
+
+        if "amqp" in phases:
+            log("starting ecom serve with RabbitMQ")
+            server = Server(ecom, "amqp", database_url, workdir, amqp_url=amqp_url, log_level=args.log_level)
+            servers.append(server)
+            server.start()
+            admin_token = login(Client(server.url()), *server.admin)
+            import_catalog(server, admin_token, 0, min(args.catalog, 1000))
+            users = register_users(server, args.checkout_workers, "amqp")
+            products = product_ids(server)
+            log(f"checkout, RabbitMQ: {args.checkout_workers} buyers for {checkout_seconds} s")
+            since = database_now(server)
+            with server.sampling():
+                load = checkout_load(server, users, products, checkout_seconds)
+                settled = settle_orders(server, since)
+            add_checkout(report, "RabbitMQ", load, settled, TARGET_LAG_P99_AMQP_MS)
+            report.data["checkout_amqp"] = {**load, **settled}
+            server.stop()
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        for server in servers:
+            server.stop()
+        if ceiling is not None:
+            ceiling.kill()
+            ceiling.wait()
+
+    report.data["load_after"] = load_average()
+    print()
+    print(f"Machine: {report.data['machine']}")
+    print(f"Load average before / after: {report.data['load_before']} / {report.data['load_after']}; "
+          f"{duration:g} s per HTTP figure, median of {repeat}; servers at LOG_LEVEL={args.log_level}; "
+          f"wrk and the servers share the cores")
+    print()
+    print(report.markdown())
+    if args.json:
+        report.data["rows"] = report.rows
+        with open(args.json, "w") as out:
+            json.dump(report.data, out, indent=2, default=str)
+        log(f"figures written to {args.json}")
+    return 0
+
+
+def add_checkout(report, transport, load, settled, lag_target):
+    unsettled = f"; {settled['pending']} still pending" if settled["pending"] else ""
+    refused = sum(v for k, v in load["statuses"].items() if k != "201")
+    errors = f"; {refused} checkouts refused {load['statuses']}" if refused else ""
+    report.add(
+        "checkout", f"confirmed orders/s, {transport} ({load['workers']} buyers)",
+        f"{settled['confirmed_per_s']:.0f}/s ({settled['confirmed']} in {settled['span_s']:.1f} s; "
+        f"POST /api/orders p50 {load['checkout_p50_ms']:.0f} ms, p99 {load['checkout_p99_ms']:.0f} ms{unsettled}{errors})",
+        f"≥ {TARGET_ORDERS_PER_S}/s", settled["confirmed_per_s"] >= TARGET_ORDERS_PER_S)
+    report.add(
+        "checkout", f"order.created → confirmed lag, {transport}",
+        f"p50 {settled['lag_p50_ms']:.0f} ms · p99 {settled['lag_p99_ms']:.0f} ms",
+        f"p99 ≤ {lag_target} ms", settled["lag_p99_ms"] <= lag_target)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
