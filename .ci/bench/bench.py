@@ -2,7 +2,7 @@
 """ecom's benchmarks: starts release `ecom serve` processes against a real PostgreSQL (and
 RabbitMQ), seeds them through the API, measures, and prints a table of figures.
 
-`bench/run` builds the binaries, starts the throwaway servers and calls this with their
+`.ci/bench/run` builds the binaries, starts the throwaway servers and calls this with their
 URLs in the environment; run that, not this file. Only the Python standard library, `wrk`,
 `curl` and `psql` are used. Nothing here ever fails on a timing: a missed target is a
 figure in the table, not an exit status.
@@ -122,7 +122,7 @@ def wait_for(url, seconds, process=None):
 
 
 def free_port():
-    """A port from bench/run's list (ecom_free_port), else one the kernel picks."""
+    """A port from .ci/bench/run's list (ecom_free_port), else one the kernel picks."""
     pool = os.environ.get("BENCH_PORTS", "").split()
     free_port.used = getattr(free_port, "used", set())
     for text in pool:
@@ -653,7 +653,7 @@ def main():
     database_url = os.environ.get("BENCH_DATABASE_URL")
     amqp_url = os.environ.get("BENCH_AMQP_URL")
     if not database_url:
-        sys.exit("bench: BENCH_DATABASE_URL is not set (run bench/run)")
+        sys.exit("bench: BENCH_DATABASE_URL is not set (run .ci/bench/run)")
     if "amqp" in phases and not amqp_url:
         log("no BENCH_AMQP_URL: skipping the RabbitMQ checkout")
         phases.discard("amqp")
