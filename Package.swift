@@ -212,14 +212,13 @@ let package = Package(
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
 
-        // The bare Hummingbird JSON route `bench/run` measures as this machine's ceiling; not shipped.
+        // The bare Hummingbird JSON route `.ci/bench/run` measures as this machine's ceiling; not shipped.
         .executableTarget(
             name: "ecom-bench-ceiling",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "bench/Ceiling",
             swiftSettings: swiftSettings
         ),
 
