@@ -189,7 +189,9 @@ start_throwaway_postgres() {
             -c max_connections=500" >>"$dir/pg_ctl.log" 2>&1; then
             printf '%s\n' "$bindir" >"$dir/bindir"
             export ECOM_TEST_POSTGRES_DIR=$dir
-            export ECOM_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+            # A generous connect timeout: when the whole suite starts at once, hundreds of
+            # connections queue at the postmaster of a 2-core machine for seconds.
+            export ECOM_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres?connect_timeout=30"
             return 0
         fi
         # Most likely the port was taken in the meantime: try another one.
