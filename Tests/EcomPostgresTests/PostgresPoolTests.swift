@@ -78,6 +78,36 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("Statements are prepared once per connection, survive rollbacks, and still run past the limit")
+    func preparedStatements() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            try await pool.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+            let insert = "INSERT INTO notes VALUES ($1, $2)"
+            // Prepared inside a transaction that rolls back: the statement outlives it.
+            await #expect(throws: ExpectedFailure.self) {
+                try await pool.transaction { connection in
+                    try connection.execute(insert, [1, "rolled back"])
+                    throw ExpectedFailure()
+                }
+            }
+            try await pool.execute(insert, [1, "kept"])
+            let duplicate = try await #require(throws: PostgresError.self) { try await pool.execute(insert, [1, "again"]) }
+            #expect(duplicate.kind == .uniqueViolation)
+            // A statement that cannot be prepared fails as running it would, and is not remembered.
+            let syntax = try await #require(throws: PostgresError.self) { try await pool.execute("INSERT INTO nowhere VALUES ($1)", [1]) }
+            #expect(syntax.sqlState == "42P01")
+            // More distinct texts than a connection keeps prepared: the rest run unprepared.
+            let texts = (0..<PostgresConnection.preparedStatementLimit + 10).map { "SELECT \($0) AS n, $1::text AS body" }
+            for (number, text) in texts.enumerated() {
+                let row = try #require(try await pool.query(text, ["x"]).first)
+                #expect(try row.decode("n", as: Int.self) == number)
+            }
+            #expect(try await pool.query("SELECT body FROM notes WHERE id = $1", [1]).first?.decode("body", as: String.self) == "kept")
+            let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
+            #expect(prepared == PostgresConnection.preparedStatementLimit)
+        }
+    }
+
     @Test("Conflicting serializable transactions are retried until both succeed")
     func serializationRetry() async throws {
         try await TestDatabase.withPool(size: 2) { pool, _ in
