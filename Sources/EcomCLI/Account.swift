@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand {
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "register",
             abstract: "Create an account.",
             discussion: "The password is asked twice without echo, or read from --password-stdin. Sign in afterwards with `ecom login`.")
 
@@ -23,6 +24,7 @@ extension EcomCommand {
 
     struct Login: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "login",
             abstract: "Sign in and keep the session for this server.",
             discussion: """
                 The password is asked without echo, or read from --password-stdin. The session is \
@@ -52,6 +54,7 @@ extension EcomCommand {
 
     struct Logout: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logout",
             abstract: "Sign out: revoke the session on the server and forget it here.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
@@ -67,7 +70,7 @@ extension EcomCommand {
     }
 
     struct Whoami: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the signed-in account.")
+        static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show the signed-in account.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
 
@@ -78,6 +81,7 @@ extension EcomCommand {
 
     struct Passwd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "passwd",
             abstract: "Change your password.",
             discussion: """
                 Asks for the current and the new password without echo. With --password-stdin, \

@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand.Admin {
     struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "events",
             abstract: "See and retry events a service stopped retrying (parked).",
             subcommands: [List.self, Retry.self])
     }
@@ -13,7 +14,7 @@ extension EcomCommand.Admin {
 
 extension EcomCommand.Admin.Events {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a service's parked events.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List a service's parked events.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The service that parked them.", valueName: "service")) var service: EventService
@@ -26,7 +27,7 @@ extension EcomCommand.Admin.Events {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Deliver a parked event to its service again.")
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Deliver a parked event to its service again.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The service that parked it.", valueName: "service")) var service: EventService

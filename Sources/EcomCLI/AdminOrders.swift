@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand.Admin {
     struct Orders: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "orders",
             abstract: "Follow every customer's orders and move them through shipping.",
             subcommands: [List.self, Ship.self, Deliver.self])
     }
@@ -13,7 +14,7 @@ extension EcomCommand.Admin {
 
 extension EcomCommand.Admin.Orders {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List all orders, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List all orders, newest first.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(help: ArgumentHelp("Only orders in this status.", valueName: "status")) var status: OrderStatus?
@@ -26,7 +27,7 @@ extension EcomCommand.Admin.Orders {
     }
 
     struct Ship: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Mark a confirmed order shipped.")
+        static let configuration = CommandConfiguration(commandName: "ship", abstract: "Mark a confirmed order shipped.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
@@ -37,7 +38,7 @@ extension EcomCommand.Admin.Orders {
     }
 
     struct Deliver: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Mark a shipped order delivered.")
+        static let configuration = CommandConfiguration(commandName: "deliver", abstract: "Mark a shipped order delivered.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID

@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand.Admin {
     struct Products: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "products",
             abstract: "Manage the catalog.",
             subcommands: [List.self, Create.self, Update.self, Delete.self, Stock.self, Import.self])
     }
@@ -25,7 +26,7 @@ enum Visibility: String, EnumerableFlag {
 
 extension EcomCommand.Admin.Products {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every product, including inactive and archived ones.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List every product, including inactive and archived ones.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
@@ -39,7 +40,7 @@ extension EcomCommand.Admin.Products {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a product to the catalog.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Add a product to the catalog.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(help: ArgumentHelp("The product's name.", valueName: "name")) var name: String
@@ -64,6 +65,7 @@ extension EcomCommand.Admin.Products {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change a product; what is not given stays as it is.",
             discussion: "To add or remove units with a reason in the stock ledger, use `ecom admin products stock`.")
 
@@ -94,6 +96,7 @@ extension EcomCommand.Admin.Products {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Archive a product: it leaves the catalog; past orders keep it.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
@@ -109,6 +112,7 @@ extension EcomCommand.Admin.Products {
 
     struct Stock: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stock",
             abstract: "Add or remove units, with a reason kept in the stock ledger.",
             discussion: "Examples: `--delta 50 --reason restock`, `--delta -2 --reason damaged`.")
 
@@ -129,6 +133,7 @@ extension EcomCommand.Admin.Products {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Create or update products from a catalog file, matched by SKU.",
             discussion: """
                 The file holds {"products": [{"sku", "name", "description", "price_cents", \

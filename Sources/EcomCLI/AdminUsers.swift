@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand.Admin {
     struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "users",
             abstract: "List accounts, grant or revoke the admin role, disable or enable an account.",
             subcommands: [List.self, GrantAdmin.self, RevokeAdmin.self, Disable.self, Enable.self])
     }
@@ -59,7 +60,7 @@ extension UserUpdateCommand {
 
 extension EcomCommand.Admin.Users {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the accounts, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the accounts, oldest first.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @OptionGroup(title: "Paging") var page: PageOptions
@@ -71,14 +72,14 @@ extension EcomCommand.Admin.Users {
     }
 
     struct GrantAdmin: UserUpdateCommand {
-        static let configuration = CommandConfiguration(abstract: "Give an account the admin role.")
+        static let configuration = CommandConfiguration(commandName: "grant-admin", abstract: "Give an account the admin role.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
         var update: UserUpdate { UserUpdate(role: .admin) }
     }
 
     struct RevokeAdmin: UserUpdateCommand {
-        static let configuration = CommandConfiguration(abstract: "Take the admin role from an account.")
+        static let configuration = CommandConfiguration(commandName: "revoke-admin", abstract: "Take the admin role from an account.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
         var update: UserUpdate { UserUpdate(role: .user) }
@@ -86,6 +87,7 @@ extension EcomCommand.Admin.Users {
 
     struct Disable: UserUpdateCommand {
         static let configuration = CommandConfiguration(
+            commandName: "disable",
             abstract: "Disable an account: it cannot sign in, and its sessions end within 15 minutes.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
@@ -93,7 +95,7 @@ extension EcomCommand.Admin.Users {
     }
 
     struct Enable: UserUpdateCommand {
-        static let configuration = CommandConfiguration(abstract: "Enable a disabled account again.")
+        static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a disabled account again.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: false) }

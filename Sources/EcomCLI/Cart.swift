@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand {
     struct Cart: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cart",
             abstract: "Fill and empty your cart.",
             subcommands: [Show.self, Add.self, Set.self, Remove.self, Clear.self])
     }
@@ -34,7 +35,7 @@ extension EcomCommand.Cart {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the cart's lines and total.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the cart's lines and total.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
 
@@ -45,6 +46,7 @@ extension EcomCommand.Cart {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Put a product in the cart.",
             discussion: "Adding a product already in the cart adds to its line's quantity.")
 
@@ -63,7 +65,7 @@ extension EcomCommand.Cart {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change the quantity of a cart line.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the quantity of a cart line.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
@@ -80,7 +82,7 @@ extension EcomCommand.Cart {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Take a line out of the cart.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Take a line out of the cart.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
@@ -92,7 +94,7 @@ extension EcomCommand.Cart {
     }
 
     struct Clear: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Empty the cart.")
+        static let configuration = CommandConfiguration(commandName: "clear", abstract: "Empty the cart.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @OptionGroup var confirmation: ConfirmationOptions

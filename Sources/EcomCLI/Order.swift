@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand {
     struct Order: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "order",
             abstract: "Check out and follow your orders.",
             subcommands: [Create.self, List.self, Show.self, Cancel.self],
             aliases: ["orders"])
@@ -21,6 +22,7 @@ extension EcomCommand.Order {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Check out the cart as an order.",
             discussion: """
                 The order starts pending while stock is reserved. By default the command waits \
@@ -104,7 +106,7 @@ extension EcomCommand.Order {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List your orders, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List your orders, newest first.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(help: ArgumentHelp("Only orders in this status.", valueName: "status")) var status: OrderStatus?
@@ -117,7 +119,7 @@ extension EcomCommand.Order {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one of your orders and its lines.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one of your orders and its lines.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
@@ -129,6 +131,7 @@ extension EcomCommand.Order {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel a pending or confirmed order; its stock goes back on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions

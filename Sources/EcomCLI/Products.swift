@@ -6,6 +6,7 @@ import Foundation
 extension EcomCommand {
     struct Products: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "products",
             abstract: "Browse the catalog.",
             subcommands: [List.self, Show.self],
             aliases: ["product"])
@@ -14,7 +15,7 @@ extension EcomCommand {
 
 extension EcomCommand.Products {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the products on sale.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the products on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
@@ -28,7 +29,7 @@ extension EcomCommand.Products {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one product.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one product.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID

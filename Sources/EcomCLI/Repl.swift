@@ -3,6 +3,7 @@ import ArgumentParser
 extension EcomCommand {
     struct Repl: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "repl",
             abstract: "Run commands in an interactive shell with line editing, history and completion.",
             discussion: """
                 Type any command without the `ecom` prefix (`products list`, `cart add ID`), \

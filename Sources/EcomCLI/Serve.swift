@@ -6,6 +6,7 @@ import Logging
 extension EcomCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Run the ecom backend: the gateway and its services.",
             discussion: """
                 With no database URL, ecom starts a private PostgreSQL cluster under the data \
