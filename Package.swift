@@ -66,6 +66,7 @@ let package = Package(
                 "EcomClient",
                 "EcomLineEditor",
                 "EcomServer",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -207,6 +208,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // glibc's malloc tuning; part of the C library, so there is no package to name.
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),

@@ -282,7 +282,7 @@ class WrkResult:
 
 def run_wrk(url, connections, duration, script=None, script_args=(), headers=()):
     threads = min(connections, max(1, os.cpu_count() or 1))
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     if script:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import EcomClient
 import Foundation
 
@@ -59,6 +60,18 @@ package struct EcomCommand: AsyncParsableCommand {
 }
 
 extension EcomCommand {
+    /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise. Call it first
+    /// thing on the main thread: only threads that allocate afterwards share the two.
+    ///
+    /// By default every thread that allocates gets an arena of its own, up to eight per core, and
+    /// each keeps what is freed in it; with the many threads of `ecom serve` that held about a
+    /// quarter of its resident memory. Two arenas measured the same throughput.
+    package static func limitMallocArenas() {
+        #if os(Linux)
+        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = mallopt(M_ARENA_MAX, 2) }
+        #endif
+    }
+
     /// Parses the process's arguments and runs the chosen command, exiting with its status.
     ///
     /// With no arguments at all on a terminal, starts the REPL instead.

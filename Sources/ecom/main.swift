@@ -1,3 +1,4 @@
 import EcomCLI
 
+EcomCommand.limitMallocArenas()
 await EcomCommand.start()

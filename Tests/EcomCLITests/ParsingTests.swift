@@ -164,4 +164,15 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
             #expect(admin.contains(name))
         }
     }
+
+    @Test("every command in the tree names itself, so no start derives a name from the type")
+    func commandsNameThemselves() {
+        var unnamed: [String] = []
+        func visit(_ command: any ParsableCommand.Type) {
+            if command.configuration.commandName == nil { unnamed.append(String(reflecting: command)) }
+            command.configuration.subcommands.forEach(visit)
+        }
+        visit(EcomCommand.self)
+        #expect(unnamed == [])
+    }
 }
