@@ -145,10 +145,19 @@ extension Request {
 package enum Cursor {
     package static func encode(_ parts: [String]) -> String {
         let data = (try? JSONEncoder().encode(parts)) ?? Data()
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // One pass to the URL-safe alphabet without padding. Three `replacingOccurrences` calls
+        // through NSString took a twentieth of a product page's CPU time.
+        var url = [UInt8]()
+        url.reserveCapacity(data.count * 4 / 3 + 3)
+        for byte in data.base64EncodedString().utf8 {
+            switch byte {
+            case UInt8(ascii: "+"): url.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): url.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): break
+            default: url.append(byte)
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 
     /// A cursor made of a timestamp as PostgreSQL prints it (so no precision is lost between

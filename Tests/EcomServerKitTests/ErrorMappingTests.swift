@@ -154,5 +154,11 @@ struct SamplePatch: Decodable, APIPatchBody {
         #expect(try Cursor.decode(cursor, count: 2) == ["2026-11-25 19:56:48.123456+00", "abc"])
         #expect(throws: APIError.self) { try Cursor.decode(cursor, count: 3) }
         #expect(throws: APIError.self) { try Cursor.decode("!!!", count: 2) }
+        // Inputs whose standard base64 has "+", "/" and padding: the cursor is URL-safe and round-trips.
+        for parts in [["???", ">>>"], ["a", "ÿÿ"], ["ab~~", "é"]] {
+            let cursor = Cursor.encode(parts)
+            #expect(cursor.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }, "\(cursor)")
+            #expect(try Cursor.decode(cursor, count: 2) == parts)
+        }
     }
 }
