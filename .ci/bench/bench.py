@@ -406,22 +406,39 @@ def run_threads(count, target):
         thread.join()
 
 
+def run_users(server, users, session):
+    """One thread and keep-alive connection per user. `session(index, client)` is a generator
+    that makes requests and yields, for each, the key it counts under and its latency (None to
+    leave it out of the latencies). Returns the seconds taken, the counts and the latencies."""
+    statuses, latencies, lock = {}, [], threading.Lock()
+
+    def worker(index):
+        client = Client(server.url())
+        mine = []
+        for key, elapsed in session(index, client):
+            with lock:
+                statuses[key] = statuses.get(key, 0) + 1
+            if elapsed is not None:
+                mine.append(elapsed)
+        client.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    run_threads(len(users), worker)
+    return time.monotonic() - started, statuses, latencies
+
+
 def checkout_load(server, users, products, duration, rate=None):
     """Each user in a thread of its own: add a line to the cart, check out, again, until the
     time is up; as fast as they can, or together at `rate` checkouts a second. Returns
     client-side figures; confirmation is read from the orders database."""
-    statuses = {}
-    latencies = []
-    lock = threading.Lock()
     start = time.monotonic()
     deadline = start + duration
 
-    def worker(index):
-        user = users[index]
-        client = Client(server.url())
-        auth = {"Authorization": f"Bearer {user['token']}"}
+    def session(index, client):
+        auth = {"Authorization": f"Bearer {users[index]['token']}"}
         rng = random.Random(index)
-        mine = []
         interval = len(users) / rate if rate else 0
         next_at = start + index * interval / len(users)
         while time.monotonic() < deadline:
@@ -432,25 +449,16 @@ def checkout_load(server, users, products, duration, rate=None):
                 next_at += interval
                 if next_at - interval >= deadline:
                     break
-            status, body, _ = client.request(
+            status, _, _ = client.request(
                 "POST", "/api/cart/items", {"product_id": rng.choice(products), "quantity": 1}, auth)
             if status not in (200, 201):
-                with lock:
-                    statuses[f"cart {status}"] = statuses.get(f"cart {status}", 0) + 1
+                yield f"cart {status}", None
                 continue
-            status, body, elapsed = client.request(
+            status, _, elapsed = client.request(
                 "POST", "/api/orders", None, {**auth, "Idempotency-Key": str(uuid.uuid4())})
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-            if status == 201:
-                mine.append(elapsed)
-        client.close()
-        with lock:
-            latencies.extend(mine)
+            yield status, elapsed if status == 201 else None
 
-    started = time.monotonic()
-    run_threads(len(users), worker)
-    elapsed = time.monotonic() - started
+    elapsed, statuses, latencies = run_users(server, users, session)
     return {
         "workers": len(users),
         "seconds": elapsed,
@@ -497,26 +505,15 @@ def database_now(server):
 
 def login_load(server, users, duration, stop=None):
     """Logins in a loop, one thread per user, until the time is up (or `stop` is set)."""
-    latencies, statuses, lock = [], {}, threading.Lock()
     deadline = time.monotonic() + duration
 
-    def worker(index):
-        user = users[index]
-        client = Client(server.url())
-        mine = []
+    def session(index, client):
+        credentials = {"email": users[index]["email"], "password": users[index]["password"]}
         while time.monotonic() < deadline and not (stop and stop.is_set()):
-            status, _, elapsed = client.request("POST", "/api/login", {"email": user["email"], "password": user["password"]})
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-            if status == 200:
-                mine.append(elapsed)
-        client.close()
-        with lock:
-            latencies.extend(mine)
+            status, _, elapsed = client.request("POST", "/api/login", credentials)
+            yield status, elapsed if status == 200 else None
 
-    started = time.monotonic()
-    run_threads(len(users), worker)
-    elapsed = time.monotonic() - started
+    elapsed, statuses, latencies = run_users(server, users, session)
     return {
         "workers": len(users), "seconds": elapsed, "logins": statuses.get(200, 0),
         "per_s": statuses.get(200, 0) / elapsed, "statuses": {str(k): v for k, v in statuses.items()},

@@ -144,20 +144,7 @@ extension Request {
 /// Opaque pagination cursors: the sort key of the last item returned, base64url-encoded.
 package enum Cursor {
     package static func encode(_ parts: [String]) -> String {
-        let data = (try? JSONEncoder().encode(parts)) ?? Data()
-        // One pass to the URL-safe alphabet without padding. Three `replacingOccurrences` calls
-        // through NSString took a twentieth of a product page's CPU time.
-        var url = [UInt8]()
-        url.reserveCapacity(data.count * 4 / 3 + 3)
-        for byte in data.base64EncodedString().utf8 {
-            switch byte {
-            case UInt8(ascii: "+"): url.append(UInt8(ascii: "-"))
-            case UInt8(ascii: "/"): url.append(UInt8(ascii: "_"))
-            case UInt8(ascii: "="): break
-            default: url.append(byte)
-            }
-        }
-        return String(decoding: url, as: UTF8.self)
+        ((try? JSONEncoder().encode(parts)) ?? Data()).base64URLEncodedString()
     }
 
     /// A cursor made of a timestamp as PostgreSQL prints it (so no precision is lost between
@@ -179,9 +166,7 @@ package enum Cursor {
 
     /// The parts of a cursor this service made, or 400 `invalid_query`.
     package static func decode(_ cursor: String, count: Int) throws -> [String] {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64),
+        guard let data = Data(base64URL: cursor),
             let parts = try? JSONDecoder().decode([String].self, from: data), parts.count == count
         else {
             throw APIError.badRequest(ErrorCode.invalidQuery, "cursor is not valid", field: "cursor")

@@ -115,7 +115,7 @@ struct UsersEndToEndTests {
                 ("HS512 with the right key", TokenForge.sign(claims(), algorithm: "HS512"), .unauthorized),
                 ("HS256 with another key", TokenForge.sign(claims(), key: "another-key-of-at-least-32-bytes-0123456789"), .unauthorized),
                 ("the issued signature under an HS512 header", "\(TokenForge.header("HS512")).\(parts[1]).\(parts[2])", .unauthorized),
-                ("role changed, signature kept", "\(parts[0]).\(Data(tamperedPayload.utf8).base64URL).\(parts[2])", .unauthorized),
+                ("role changed, signature kept", "\(parts[0]).\(Data(tamperedPayload.utf8).base64URLEncodedString()).\(parts[2])", .unauthorized),
                 ("expired", TokenForge.sign(claims { $0["iat"] = now - 3600; $0["exp"] = now - 60 }), .unauthorized),
                 ("not yet valid", TokenForge.sign(claims { $0["nbf"] = now + 600 }), .unauthorized),
                 ("without expiry", TokenForge.sign(claims { $0["exp"] = nil }), .unauthorized),
@@ -362,19 +362,6 @@ extension ServerProcess {
     func stopWhenExited() async -> Int32 {
         for _ in 0..<1800 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
         return await stop()
-    }
-}
-
-extension Data {
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
     }
 }
 

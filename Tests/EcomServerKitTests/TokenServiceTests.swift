@@ -80,15 +80,15 @@ import Testing
 
     @Test("alg none is refused")
     func algNone() async throws {
-        let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URL
-        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URLEncodedString()
+        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URLEncodedString()
         await #expect(throws: TokenService.Failure.algorithm) { try await tokens.verify("\(header).\(payload).") }
     }
 
     @Test("HS384 and HS512 signed with the right key are refused", arguments: ["HS384", "HS512"])
     func otherHMACAlgorithms(algorithm: String) async throws {
-        let header = Data(#"{"alg":"\#(algorithm)","typ":"JWT"}"#.utf8).base64URL
-        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        let header = Data(#"{"alg":"\#(algorithm)","typ":"JWT"}"#.utf8).base64URLEncodedString()
+        let payload = Data(try JSONEncoder().encode(claims(role: .admin))).base64URLEncodedString()
         let input = Data("\(header).\(payload)".utf8)
         let key = SymmetricKey(data: Data(Self.secret.utf8))
         let signature: Data =
@@ -96,7 +96,7 @@ import Testing
             ? Data(HMAC<SHA384>.authenticationCode(for: input, using: key))
             : Data(HMAC<SHA512>.authenticationCode(for: input, using: key))
         await #expect(throws: TokenService.Failure.algorithm) {
-            try await tokens.verify("\(header).\(payload).\(signature.base64URL)")
+            try await tokens.verify("\(header).\(payload).\(signature.base64URLEncodedString())")
         }
     }
 
@@ -104,7 +104,7 @@ import Testing
     func tamperedPayload() async throws {
         let token = try await tokens.issueAccessToken(userID: user, role: .user, sessionID: nil)
         let parts = token.split(separator: ".")
-        let forged = Data(try JSONEncoder().encode(claims(role: .admin))).base64URL
+        let forged = Data(try JSONEncoder().encode(claims(role: .admin))).base64URLEncodedString()
         await #expect(throws: TokenService.Failure.signature) {
             try await tokens.verify("\(parts[0]).\(forged).\(parts[2])")
         }
@@ -123,12 +123,5 @@ import Testing
     @Test("a generated secret is long enough")
     func generatedSecret() throws {
         _ = try SigningKey(SigningKey.generateSecret())
-    }
-}
-
-extension Data {
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }
