@@ -7,15 +7,19 @@ package struct Product: Codable, Sendable, Equatable {
     package var name: String
     package var description: String
     package var priceCents: Int64
-    /// Units available to reserve now.
+    /// Units available to reserve now: on hand less held.
     package var stock: Int
     package var isActive: Bool
     package var createdAt: Date
     package var updatedAt: Date
+    /// Units in the warehouse, not yet shipped; shown to admins only.
+    package var onHand: Int?
+    /// Units held by orders not yet shipped, cancelled or rejected; shown to admins only.
+    package var held: Int?
 
     package init(
         id: UUID, sku: String, name: String, description: String, priceCents: Int64, stock: Int, isActive: Bool,
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, onHand: Int? = nil, held: Int? = nil
     ) {
         self.id = id
         self.sku = sku
@@ -26,18 +30,22 @@ package struct Product: Codable, Sendable, Equatable {
         self.isActive = isActive
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.onHand = onHand
+        self.held = held
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, sku, name, description, stock
+        case id, sku, name, description, stock, held
         case priceCents = "price_cents"
         case isActive = "is_active"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case onHand = "on_hand"
     }
 }
 
 /// Body of `POST /admin/products`, and one entry of a catalog import (where `sku` is required).
+/// `stock` sets the units on hand.
 package struct ProductCreate: Codable, Sendable, Equatable {
     /// Made from the id when absent.
     package var sku: String?

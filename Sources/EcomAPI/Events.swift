@@ -4,6 +4,8 @@ import Foundation
 package enum EventType {
     package static let orderCreated = "order.created"
     package static let orderCancelled = "order.cancelled"
+    package static let orderShipped = "order.shipped"
+    package static let orderDelivered = "order.delivered"
     package static let stockReserved = "stock.reserved"
     package static let stockRejected = "stock.rejected"
 }
@@ -94,6 +96,20 @@ package struct OrderCancelled: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case reason
+        case orderID = "order_id"
+    }
+}
+
+/// `order.shipped` and `order.delivered`: an admin moved the order on. Shipping consumes the
+/// order's reservation: its units leave both the held and the on-hand count.
+package struct OrderShipment: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+
+    package init(orderID: UUID) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey {
         case orderID = "order_id"
     }
 }

@@ -35,7 +35,10 @@ extension EcomCommand.Admin.Products {
 
         func run() async throws {
             let client = try options.client()
-            try await page.show(options.output, noun: "products") { try await client.allProducts(search: search, page: $0) }
+            try await page.show(options.output, noun: "products") { request in
+                let page = try await client.allProducts(search: search, page: request)
+                return Page(items: page.items.map(AdminProduct.init(product:)), nextCursor: page.nextCursor)
+            }
         }
     }
 
@@ -48,7 +51,7 @@ extension EcomCommand.Admin.Products {
         var price: Int64
         @Option(help: ArgumentHelp("A unique stock-keeping unit (made from the id when omitted).", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("What the product is.", valueName: "text")) var description: String?
-        @Option(help: ArgumentHelp("Units available at first.", valueName: "n")) var stock = 0
+        @Option(help: ArgumentHelp("Units on hand at first.", valueName: "n")) var stock = 0
         @Flag var visibility: Visibility = .active
 
         func validate() throws {
@@ -59,7 +62,7 @@ extension EcomCommand.Admin.Products {
         func run() async throws {
             let product = try await options.client().createProduct(
                 ProductCreate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility == .active))
-            try options.output.show(product)
+            try options.output.show(AdminProduct(product: product))
         }
     }
 
@@ -76,7 +79,7 @@ extension EcomCommand.Admin.Products {
         var price: Int64?
         @Option(help: ArgumentHelp("A new SKU.", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("A new description.", valueName: "text")) var description: String?
-        @Option(help: ArgumentHelp("Set the units available.", valueName: "n")) var stock: Int?
+        @Option(help: ArgumentHelp("Set the units on hand (not below what orders hold).", valueName: "n")) var stock: Int?
         @Flag var visibility: Visibility?
 
         var update: ProductUpdate {
@@ -90,7 +93,7 @@ extension EcomCommand.Admin.Products {
         }
 
         func run() async throws {
-            try options.output.show(try await options.client().updateProduct(id, update))
+            try options.output.show(AdminProduct(product: try await options.client().updateProduct(id, update)))
         }
     }
 
@@ -127,7 +130,7 @@ extension EcomCommand.Admin.Products {
         }
 
         func run() async throws {
-            try options.output.show(try await options.client().adjustStock(id, StockAdjustment(delta: delta, reason: reason)))
+            try options.output.show(AdminProduct(product: try await options.client().adjustStock(id, StockAdjustment(delta: delta, reason: reason))))
         }
     }
 

@@ -100,6 +100,30 @@ extension Product: Tabular {
     var cells: [Cell] { [.id(id), .text(sku), .text(name), .money(priceCents), .number(stock), .text(isActive ? "yes" : "no")] }
 }
 
+/// A product as admins see it: what is available, and the units on hand and held behind it.
+struct AdminProduct: Tabular, Codable, Sendable {
+    var product: Product
+
+    init(product: Product) {
+        self.product = product
+    }
+
+    init(from decoder: any Decoder) throws {
+        product = try Product(from: decoder)
+    }
+
+    static let headers = ["ID", "SKU", "NAME", "PRICE", "STOCK", "ON HAND", "HELD", "ACTIVE"]
+    var cells: [Cell] {
+        var cells = product.cells
+        cells.insert(contentsOf: [product.onHand, product.held].map { $0.map(Cell.number) ?? .text("") }, at: 5)
+        return cells
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try product.encode(to: encoder)
+    }
+}
+
 extension CartLine: Tabular {
     static let headers = ["LINE", "PRODUCT", "NAME", "PRICE", "QTY", "TOTAL", "AVAILABLE"]
     var cells: [Cell] {

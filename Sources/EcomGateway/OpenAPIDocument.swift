@@ -1341,7 +1341,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/ProductPage"
+                  "$ref": "#/components/schemas/AdminProductPage"
                 }
               }
             }
@@ -1369,7 +1369,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`409 sku_taken` when another product has the sku.",
+        "description": "`stock` sets the units on hand, written to the stock ledger. `409 sku_taken` when another product has the sku.",
         "requestBody": {
           "required": true,
           "content": {
@@ -1391,7 +1391,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             },
@@ -1469,7 +1469,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "Upserts by `sku`; every entry is checked before anything is written. The body may be up to 32 MiB.",
+        "description": "Upserts by `sku`; every entry is checked before anything is written. `stock` sets the units on hand, as a warehouse count: orders keep holding their units, so `409 stock_below_held` (with the entry's `field`) when it is below what orders hold. The body may be up to 32 MiB.",
         "requestBody": {
           "required": true,
           "content": {
@@ -1504,6 +1504,9 @@ package enum OpenAPIDocument {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
           },
           "413": {
             "$ref": "#/components/responses/PayloadTooLarge"
@@ -1543,7 +1546,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -1574,7 +1577,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "A changed `stock` is written to the stock ledger. `409 sku_taken` when another product has the sku.",
+        "description": "`stock` sets the units on hand; a change is written to the stock ledger. `409 stock_below_held` when `stock` is below the units orders hold, `409 sku_taken` when another product has the sku.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Id"
@@ -1601,7 +1604,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -1697,7 +1700,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "Kept in the stock ledger. `409 insufficient_stock` when stock would go below zero, `409 stock_limit` above 1 000 000.",
+        "description": "Changes the units on hand, kept in the stock ledger. `409 insufficient_stock` when it would remove more than is available (units held by orders cannot be removed), `409 stock_limit` when units on hand would exceed 1 000 000.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Id"
@@ -1724,7 +1727,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -2265,6 +2268,93 @@ package enum OpenAPIDocument {
       }
     },
     "schemas": {
+      "AdminProduct": {
+        "type": "object",
+        "required": [
+          "id",
+          "sku",
+          "name",
+          "description",
+          "price_cents",
+          "stock",
+          "is_active",
+          "created_at",
+          "updated_at",
+          "on_hand",
+          "held"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+          },
+          "sku": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "description": {
+            "type": "string"
+          },
+          "price_cents": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "stock": {
+            "type": "integer",
+            "description": "Units available to reserve now: units on hand less units held by orders."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "False for inactive and archived products."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "on_hand": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Units in the warehouse, not yet shipped: what `stock` in a create, an update or an import sets."
+          },
+          "held": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Units held by orders confirmed or pending and not yet shipped, cancelled or rejected; never more than `on_hand`."
+          }
+        },
+        "description": "A product as admins see it: the catalog's fields, and the on-hand and held counts behind `stock`."
+      },
+      "AdminProductPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "next_cursor"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AdminProduct"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as `cursor` for the next page; null on the last page."
+          }
+        }
+      },
       "Cart": {
         "type": "object",
         "required": [
@@ -2785,7 +2875,7 @@ package enum OpenAPIDocument {
           },
           "stock": {
             "type": "integer",
-            "description": "Units available to reserve now."
+            "description": "Units available to reserve now: units on hand less units held by orders."
           },
           "is_active": {
             "type": "boolean",
@@ -2977,7 +3067,8 @@ package enum OpenAPIDocument {
       "Stock": {
         "type": "integer",
         "minimum": 0,
-        "maximum": 1000000
+        "maximum": 1000000,
+        "description": "Units on hand."
       },
       "StockAdjustment": {
         "type": "object",

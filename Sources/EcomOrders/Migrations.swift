@@ -44,5 +44,26 @@ package let ordersMigrations: [Migration] =
                     created_at timestamptz NOT NULL DEFAULT now(),
                     PRIMARY KEY (user_id, key)
                 );
-                """)
+                """),
+        Migration(
+            version: 2, name: "announce orders shipped before shipping published order.shipped",
+            sql: """
+                -- Until this version shipping published nothing, so the products service still holds the
+                -- units of orders shipped earlier: announce each once, as shipping now does. A new
+                -- database has no orders, and no outbox yet either (it comes with version 100).
+                DO $$
+                BEGIN
+                    IF to_regclass('outbox') IS NOT NULL THEN
+                        INSERT INTO outbox (event_id, routing_key, body)
+                        SELECT s.event_id, 'order.shipped', jsonb_build_object(
+                            'id', s.event_id, 'type', 'order.shipped',
+                            'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                            'data', jsonb_build_object('order_id', s.order_id))::text
+                        FROM (
+                            SELECT gen_random_uuid() AS event_id, id AS order_id FROM orders
+                            WHERE status IN ('shipped', 'delivered') ORDER BY updated_at
+                        ) AS s;
+                    END IF;
+                END $$;
+                """),
     ] + messagingMigrations(startingAt: 100)

@@ -139,20 +139,31 @@ package struct OrderRepository: Sendable {
         }
     }
 
-    /// Moves an order from one of `from` to `to`, with `event` written in the same transaction.
+    /// Writes the event that announces a status change, in the transaction that makes it.
+    typealias Announcement = @Sendable (_ order: Order, _ connection: PostgresConnection) throws -> Void
+
+    /// The announcement of an event whose payload is made from the order.
+    static func announcing<Payload: Codable & Sendable>(
+        _ type: String, requestID: String?, _ payload: @escaping @Sendable (Order) -> Payload
+    ) -> Announcement {
+        { order, connection in
+            try Outbox.enqueue(Event(type: type, requestID: requestID, data: payload(order)), on: connection)
+        }
+    }
+
+    /// Moves an order from one of `from` to `to`, with `announce`'s event written in the same transaction.
     /// Returns the order after the change, or nil when it was in no state of `from`.
     func transition(
-        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
-        event: (@Sendable (Order) -> Event<OrderCancelled>)? = nil
+        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?, announce: Announcement? = nil
     ) async throws -> Order? {
         try await pool.transaction { connection in
-            try Self.transition(id: id, userID: userID, from: from, to: to, reason: reason, event: event, on: connection)
+            try Self.transition(id: id, userID: userID, from: from, to: to, reason: reason, announce: announce, on: connection)
         }
     }
 
     static func transition(
         id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
-        event: (@Sendable (Order) -> Event<OrderCancelled>)? = nil, on connection: PostgresConnection
+        announce: Announcement? = nil, on connection: PostgresConnection
     ) throws -> Order? {
         var sql = """
             UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = now()
@@ -165,7 +176,7 @@ package struct OrderRepository: Sendable {
         }
         guard try connection.execute(sql, parameters) == 1 else { return nil }
         guard let order = try find(id: id, userID: nil, on: connection) else { return nil }
-        if let event { try Outbox.enqueue(event(order), on: connection) }
+        try announce?(order, connection)
         return order
     }
 

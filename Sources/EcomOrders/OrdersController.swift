@@ -165,10 +165,10 @@ package struct OrdersController: Sendable {
         let id = try context.uuidParameter()
         let requestID = context.requestID
         let cancelled = try await repository.transition(
-            id: id, userID: principal.userID, from: [.pending, .confirmed], to: .cancelled, reason: "cancelled_by_user"
-        ) { order in
-            Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: "cancelled_by_user"))
-        }
+            id: id, userID: principal.userID, from: [.pending, .confirmed], to: .cancelled, reason: "cancelled_by_user",
+            announce: OrderRepository.announcing(EventType.orderCancelled, requestID: requestID) {
+                OrderCancelled(orderID: $0.id, reason: "cancelled_by_user")
+            })
         if let cancelled {
             bus.outboxChanged()
             return cancelled
@@ -177,18 +177,23 @@ package struct OrdersController: Sendable {
         throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be cancelled")
     }
 
+    /// Ships a confirmed order; the products service consumes its reservation when it sees `order.shipped`.
     @Sendable func ship(_ request: Request, context: EcomRequestContext) async throws -> Order {
-        try await adminTransition(context, from: .confirmed, to: .shipped)
+        try await adminTransition(context, from: .confirmed, to: .shipped, announcing: EventType.orderShipped)
     }
 
     @Sendable func deliver(_ request: Request, context: EcomRequestContext) async throws -> Order {
-        try await adminTransition(context, from: .shipped, to: .delivered)
+        try await adminTransition(context, from: .shipped, to: .delivered, announcing: EventType.orderDelivered)
     }
 
-    private func adminTransition(_ context: EcomRequestContext, from: OrderStatus, to: OrderStatus) async throws -> Order {
+    private func adminTransition(
+        _ context: EcomRequestContext, from: OrderStatus, to: OrderStatus, announcing type: String
+    ) async throws -> Order {
         let admin = try context.requireAdmin()
         let id = try context.uuidParameter()
-        if let order = try await repository.transition(id: id, userID: nil, from: [from], to: to, reason: nil) {
+        let announce = OrderRepository.announcing(type, requestID: context.requestID) { OrderShipment(orderID: $0.id) }
+        if let order = try await repository.transition(id: id, userID: nil, from: [from], to: to, reason: nil, announce: announce) {
+            bus.outboxChanged()
             context.logger.info("order \(to.rawValue)", metadata: ["order_id": "\(id.lowercased)", "by": "\(admin.subject)"])
             return order
         }

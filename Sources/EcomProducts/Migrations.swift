@@ -74,4 +74,28 @@ private let catalogMigrations: [Migration] = [
             );
             CREATE INDEX reservation_lines_product_idx ON reservation_lines (product_id);
             """),
+    Migration(
+        version: 2, name: "units on hand and held apart; shipping consumes a reservation",
+        sql: """
+            -- `stock` was what could be reserved: units on hand are that plus what live reservations
+            -- hold, and the ledger already summed to exactly this.
+            ALTER TABLE products RENAME COLUMN stock TO on_hand;
+            ALTER TABLE products RENAME CONSTRAINT products_stock_check TO products_on_hand_check;
+            ALTER TABLE products ADD COLUMN held integer NOT NULL DEFAULT 0;
+            UPDATE products AS p SET on_hand = p.on_hand + h.quantity, held = h.quantity
+            FROM (
+                SELECT l.product_id, sum(l.quantity)::integer AS quantity
+                FROM reservation_lines AS l JOIN reservations AS r USING (order_id)
+                WHERE r.state = 'reserved' GROUP BY l.product_id
+            ) AS h
+            WHERE p.id = h.product_id;
+            -- What is available, on_hand - held, is never negative.
+            ALTER TABLE products ADD CONSTRAINT products_held_check CHECK (held >= 0 AND held <= on_hand);
+
+            -- `shipped`: the reserved units left the warehouse. `shipped_before_reserved`: the ship
+            -- came first, so a late `order.created` reserves nothing.
+            ALTER TABLE reservations DROP CONSTRAINT reservations_state_check;
+            ALTER TABLE reservations ADD CONSTRAINT reservations_state_check
+                CHECK (state IN ('reserved', 'released', 'cancelled_before_reserved', 'rejected', 'shipped', 'shipped_before_reserved'));
+            """),
 ]

@@ -10,18 +10,32 @@ package struct ProductRecord: Sendable, Equatable {
     package var name: String
     package var description: String
     package var priceCents: Int64
-    package var stock: Int
+    /// Units in the warehouse; absolute stock writes set this.
+    package var onHand: Int
+    /// Units live reservations hold; only reservations, releases and shipping change it.
+    package var held: Int
     package var isActive: Bool
     package var archivedAt: Date?
     package var createdAt: Date
     package var updatedAt: Date
 
+    /// Units available to reserve.
+    package var available: Int { onHand - held }
+
     /// The product as callers see it. An archived product is never active, so the cart and orders,
     /// which check `is_active`, refuse it while still being able to show it.
     package var api: Product {
         Product(
-            id: id, sku: sku, name: name, description: description, priceCents: priceCents, stock: stock,
+            id: id, sku: sku, name: name, description: description, priceCents: priceCents, stock: available,
             isActive: isActive && archivedAt == nil, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    /// The product as admins see it: what is available, and the on-hand and held counts behind it.
+    package var adminAPI: Product {
+        var product = api
+        product.onHand = onHand
+        product.held = held
+        return product
     }
 }
 
@@ -65,13 +79,16 @@ package protocol ProductRepository: Sendable {
     func find(ids: [UUID]) async throws -> [ProductRecord]
     /// Inserts a product (and its opening stock in the ledger); throws 409 `sku_taken`.
     func create(_ product: ProductCreate) async throws -> ProductRecord
-    /// Applies the present fields; a stock change goes to the ledger. Nil if there is no such product.
+    /// Applies the present fields; `stock` sets the units on hand, and its change goes to the ledger.
+    /// Nil if there is no such product; 409 `stock_below_held` for fewer units than orders hold.
     func update(id: UUID, with changes: ProductUpdate) async throws -> ProductRecord?
     /// Takes the product out of the catalog for good; false if there is no such product.
     func archive(id: UUID) async throws -> Bool
-    /// Changes stock by a signed delta and records it in the ledger; throws 409 `insufficient_stock`.
+    /// Changes the units on hand by a signed delta and records it in the ledger; throws 409
+    /// `insufficient_stock` when it would remove more than is available.
     func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord?
-    /// Upserts by sku in one transaction; entries equal to the stored product are left untouched.
+    /// Upserts by sku in one transaction, `stock` setting the units on hand; entries equal to the stored
+    /// product are left untouched. 409 `stock_below_held` if an entry has fewer units than orders hold.
     func importCatalog(_ entries: [CatalogEntry]) async throws -> ImportResult
     func isEmpty() async throws -> Bool
 }
@@ -85,13 +102,13 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     private static let columns =
-        "id, sku, name, description, price_cents, stock, is_active, archived_at, created_at, updated_at"
+        "id, sku, name, description, price_cents, on_hand, held, is_active, archived_at, created_at, updated_at"
 
     static func record(_ row: PostgresRow) throws -> ProductRecord {
         ProductRecord(
             id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"),
             description: try row.decode("description"), priceCents: try row.decode("price_cents"),
-            stock: try row.decode("stock"), isActive: try row.decode("is_active"),
+            onHand: try row.decode("on_hand"), held: try row.decode("held"), isActive: try row.decode("is_active"),
             archivedAt: try row.decode("archived_at", as: Date?.self),
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
@@ -146,7 +163,7 @@ package struct PostgresProductRepository: ProductRepository {
             try await pool.transaction { connection in
                 let rows = try connection.query(
                     """
-                    INSERT INTO products (id, sku, name, description, price_cents, stock, is_active)
+                    INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
                     """,
                     [id, product.sku ?? Self.generatedSKU(for: id), product.name, product.description ?? "",
@@ -167,22 +184,24 @@ package struct PostgresProductRepository: ProductRepository {
     package func update(id: UUID, with changes: ProductUpdate) async throws -> ProductRecord? {
         try await Self.mappingSKUConflict {
             try await pool.transaction { connection in
-                // Locked, so the ledger's delta is taken against the stock this update replaces.
-                guard let row = try connection.query("SELECT stock FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+                // Locked, so the ledger's delta is taken against the units this update replaces, and
+                // no reservation slips in between the check against what is held and the write.
+                guard let row = try connection.query("SELECT on_hand, held FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
                     return nil
                 }
-                let previousStock: Int = try row.decode("stock")
+                let previousOnHand: Int = try row.decode("on_hand")
+                if let stock = changes.stock { try Self.checkNotBelowHeld(stock, held: try row.decode("held"), field: "stock") }
                 let rows = try connection.query(
                     """
                     UPDATE products SET
                         sku = COALESCE($2, sku), name = COALESCE($3, name), description = COALESCE($4, description),
-                        price_cents = COALESCE($5::bigint, price_cents), stock = COALESCE($6::integer, stock),
+                        price_cents = COALESCE($5::bigint, price_cents), on_hand = COALESCE($6::integer, on_hand),
                         is_active = COALESCE($7::boolean, is_active), updated_at = now()
                     WHERE id = $1 RETURNING \(Self.columns)
                     """,
                     [id, changes.sku, changes.name, changes.description, changes.priceCents, changes.stock, changes.isActive])
-                if let stock = changes.stock, stock != previousStock {
-                    try Self.recordInLedger(connection, productID: id, delta: stock - previousStock, reason: "stock set by update")
+                if let stock = changes.stock, stock != previousOnHand {
+                    try Self.recordInLedger(connection, productID: id, delta: stock - previousOnHand, reason: "stock set by update")
                 }
                 return try Self.record(rows[0])
             }
@@ -196,20 +215,21 @@ package struct PostgresProductRepository: ProductRepository {
 
     package func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord? {
         try await pool.transaction { connection in
-            guard let row = try connection.query("SELECT stock FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+            guard let row = try connection.query("SELECT on_hand, held FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
                 return nil
             }
-            let stock: Int = try row.decode("stock")
-            let newStock = stock + adjustment.delta
-            guard newStock >= 0 else {
-                throw APIError.conflict(ErrorCode.insufficientStock, "only \(stock) in stock", field: "delta")
+            let (onHand, held): (Int, Int) = (try row.decode("on_hand"), try row.decode("held"))
+            let newOnHand = onHand + adjustment.delta
+            // Units that orders hold cannot be taken away: only what is available can.
+            guard newOnHand >= held else {
+                throw APIError.conflict(ErrorCode.insufficientStock, "only \(onHand - held) available", field: "delta")
             }
-            guard newStock <= ProductRules.stock.upperBound else {
+            guard newOnHand <= ProductRules.stock.upperBound else {
                 throw APIError.conflict(
-                    ErrorCode.stockLimit, "stock would exceed \(ProductRules.stock.upperBound)", field: "delta")
+                    ErrorCode.stockLimit, "stock on hand would exceed \(ProductRules.stock.upperBound)", field: "delta")
             }
             let rows = try connection.query(
-                "UPDATE products SET stock = $2, updated_at = now() WHERE id = $1 RETURNING \(Self.columns)", [id, newStock])
+                "UPDATE products SET on_hand = $2, updated_at = now() WHERE id = $1 RETURNING \(Self.columns)", [id, newOnHand])
             try Self.recordInLedger(connection, productID: id, delta: adjustment.delta, reason: adjustment.reason)
             return try Self.record(rows[0])
         }
@@ -228,16 +248,16 @@ package struct PostgresProductRepository: ProductRepository {
                 var created: [ProductRecord] = []
                 var updated: [ProductRecord] = []
                 var ledger: [(id: UUID, delta: Int)] = []
-                for entry in entries {
+                for (index, entry) in entries.enumerated() {
                     let product = entry.product
                     guard let current = bySKU[entry.sku] else {
                         let now = Date()
                         let new = ProductRecord(
                             id: UUID(), sku: entry.sku, name: product.name, description: product.description ?? "",
-                            priceCents: product.priceCents, stock: product.stock ?? 0, isActive: product.isActive ?? true,
-                            archivedAt: nil, createdAt: now, updatedAt: now)
+                            priceCents: product.priceCents, onHand: product.stock ?? 0, held: 0,
+                            isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now)
                         created.append(new)
-                        if new.stock != 0 { ledger.append((new.id, new.stock)) }
+                        if new.onHand != 0 { ledger.append((new.id, new.onHand)) }
                         continue
                     }
                     // Absent optional fields keep what the product has, as in a PATCH.
@@ -245,17 +265,19 @@ package struct PostgresProductRepository: ProductRepository {
                     merged.name = product.name
                     merged.description = product.description ?? current.description
                     merged.priceCents = product.priceCents
-                    merged.stock = product.stock ?? current.stock
+                    // A warehouse count: units on hand, of which reservations keep holding theirs.
+                    merged.onHand = product.stock ?? current.onHand
                     merged.isActive = product.isActive ?? current.isActive
                     guard merged != current else { continue }
+                    try Self.checkNotBelowHeld(merged.onHand, held: current.held, field: "products.\(index).stock")
                     updated.append(merged)
-                    if merged.stock != current.stock { ledger.append((current.id, merged.stock - current.stock)) }
+                    if merged.onHand != current.onHand { ledger.append((current.id, merged.onHand - current.onHand)) }
                 }
 
                 if !created.isEmpty {
                     try connection.execute(
                         """
-                        INSERT INTO products (id, sku, name, description, price_cents, stock, is_active)
+                        INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
                         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::boolean[])
                         """, Self.columnArrays(created, sku: true))
                 }
@@ -264,9 +286,9 @@ package struct PostgresProductRepository: ProductRepository {
                         """
                         UPDATE products AS p SET
                             name = u.name, description = u.description, price_cents = u.price_cents,
-                            stock = u.stock, is_active = u.is_active, updated_at = now()
+                            on_hand = u.on_hand, is_active = u.is_active, updated_at = now()
                         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::integer[], $6::boolean[])
-                            AS u (id, name, description, price_cents, stock, is_active)
+                            AS u (id, name, description, price_cents, on_hand, is_active)
                         WHERE p.id = u.id
                         """, Self.columnArrays(updated, sku: false))
                 }
@@ -288,13 +310,22 @@ package struct PostgresProductRepository: ProductRepository {
     private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> [any PostgresEncodable] {
         [PostgresArray(products.map(\.id))] + (sku ? [PostgresArray(products.map(\.sku))] : []) + [
             PostgresArray(products.map(\.name)), PostgresArray(products.map(\.description)),
-            PostgresArray(products.map(\.priceCents)), PostgresArray(products.map(\.stock)),
+            PostgresArray(products.map(\.priceCents)), PostgresArray(products.map(\.onHand)),
             PostgresArray(products.map(\.isActive)),
         ]
     }
 
     package func isEmpty() async throws -> Bool {
         try await pool.query("SELECT NOT EXISTS (SELECT 1 FROM products) AS empty")[0].decode("empty")
+    }
+
+    /// 409 `stock_below_held` for an absolute count of units on hand below what orders hold: those
+    /// units are sold, and cannot be shipped from a warehouse that does not have them.
+    private static func checkNotBelowHeld(_ onHand: Int, held: Int, field: String) throws {
+        guard onHand >= held else {
+            throw APIError.conflict(
+                ErrorCode.stockBelowHeld, "orders hold \(held) units; stock on hand cannot be set below that", field: field)
+        }
     }
 
     private static func recordInLedger(_ connection: PostgresConnection, productID: UUID, delta: Int, reason: String) throws {

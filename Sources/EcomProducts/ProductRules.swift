@@ -5,8 +5,10 @@ import Foundation
 extension ErrorCode {
     /// Another product already has this sku.
     static let skuTaken = "sku_taken"
-    /// A stock change would take stock below zero.
+    /// A stock adjustment would remove more units than are available (on hand and not held).
     static let insufficientStock = "insufficient_stock"
+    /// An absolute count of units on hand is below the units that orders hold.
+    static let stockBelowHeld = "stock_below_held"
     /// An adjustment would lift stock past what an admin may set.
     static let stockLimit = "stock_limit"
 }

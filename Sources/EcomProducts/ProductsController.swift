@@ -31,7 +31,7 @@ package struct ProductsController: Sendable {
     // MARK: - Catalog
 
     @Sendable func listCatalog(_ request: Request, context: EcomRequestContext) async throws -> Page<Product> {
-        try await page(request, scope: .catalog)
+        try await page(request, scope: .catalog, as: \.api)
     }
 
     /// Unknown, inactive and archived products all answer 404: shoppers cannot tell them apart.
@@ -47,7 +47,7 @@ package struct ProductsController: Sendable {
 
     @Sendable func list(_ request: Request, context: EcomRequestContext) async throws -> Page<Product> {
         _ = try context.requireAdmin()
-        return try await page(request, scope: .all)
+        return try await page(request, scope: .all, as: \.adminAPI)
     }
 
     @Sendable func get(_ request: Request, context: EcomRequestContext) async throws -> Product {
@@ -55,7 +55,7 @@ package struct ProductsController: Sendable {
         guard let product = try await repository.find(id: try context.uuidParameter()) else {
             throw APIError.notFound("product")
         }
-        return product.api
+        return product.adminAPI
     }
 
     @Sendable func create(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Product> {
@@ -64,7 +64,7 @@ package struct ProductsController: Sendable {
         let product = try await repository.create(body)
         context.logger.info(
             "product created", metadata: ["product_id": "\(product.id.lowercased)", "sku": "\(product.sku)", "by": "\(admin.subject)"])
-        return EditedResponse(status: .created, response: product.api)
+        return EditedResponse(status: .created, response: product.adminAPI)
     }
 
     @Sendable func update(_ request: Request, context: EcomRequestContext) async throws -> Product {
@@ -73,7 +73,7 @@ package struct ProductsController: Sendable {
         let changes = try await request.decode(as: ProductPatch.self, context: context).update.validated()
         guard let product = try await repository.update(id: id, with: changes) else { throw APIError.notFound("product") }
         context.logger.info("product updated", metadata: ["product_id": "\(id.lowercased)", "by": "\(admin.subject)"])
-        return product.api
+        return product.adminAPI
     }
 
     /// Archives rather than deletes: past orders and carts still resolve the product.
@@ -94,8 +94,11 @@ package struct ProductsController: Sendable {
         }
         context.logger.info(
             "stock adjusted",
-            metadata: ["product_id": "\(id.lowercased)", "delta": "\(adjustment.delta)", "stock": "\(product.stock)", "by": "\(admin.subject)"])
-        return product.api
+            metadata: [
+                "product_id": "\(id.lowercased)", "delta": "\(adjustment.delta)", "on_hand": "\(product.onHand)",
+                "held": "\(product.held)", "by": "\(admin.subject)",
+            ])
+        return product.adminAPI
     }
 
     @Sendable func importCatalog(_ request: Request, context: EcomRequestContext) async throws -> ImportResult {
@@ -123,14 +126,16 @@ package struct ProductsController: Sendable {
 
     // MARK: - Helpers
 
-    private func page(_ request: Request, scope: ProductScope) async throws -> Page<Product> {
+    private func page(
+        _ request: Request, scope: ProductScope, as view: (ProductRecord) -> Product
+    ) async throws -> Page<Product> {
         let limit = try request.pageLimit()
         let search = try Self.search(request.queryString("q"))
         let after = try request.queryString("cursor").map(Self.listKey)
         let rows = try await repository.list(scope: scope, search: search, after: after, limit: limit + 1)
         let items = rows.prefix(limit)
         let next = rows.count > limit ? items.last.map { Cursor.encode([$0.name, $0.id.lowercased]) } : nil
-        return Page(items: items.map(\.api), nextCursor: next)
+        return Page(items: items.map(view), nextCursor: next)
     }
 
     /// `?q=` trimmed; nil when absent or blank. Its length is checked as sent, before trimming.

@@ -41,7 +41,7 @@ package struct ProductsConfiguration: Sendable {
 }
 
 /// The products service: its HTTP listener, its database start-up (migrations, catalog seed) and
-/// its event bus, which consumes `order.created` / `order.cancelled` and publishes stock answers.
+/// its event bus, which consumes `order.created` / `order.cancelled` / `order.shipped` and publishes stock answers.
 package func buildProductsService(_ configuration: ProductsConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "products"
@@ -70,7 +70,7 @@ func makeProductsEventBus(
     let reservations = StockReservations(logger: logger)
     return EventBus(
         service: "products", pool: pool, transport: transport,
-        subscribesTo: [EventType.orderCreated, EventType.orderCancelled],
+        subscribesTo: [EventType.orderCreated, EventType.orderCancelled, EventType.orderShipped],
         handler: { delivery, connection in try reservations.handle(delivery, on: connection) },
         settings: settings, logger: logger)
 }

@@ -5,7 +5,12 @@ import Foundation
 import Logging
 
 /// The products side of the checkout saga (DESIGN §6.2, §6.4): reserves an order's stock on
-/// `order.created`, releases it on `order.cancelled`, and answers `stock.reserved` or `stock.rejected`.
+/// `order.created`, releases it on `order.cancelled`, consumes it on `order.shipped`, and answers
+/// `stock.reserved` or `stock.rejected`.
+///
+/// A reservation holds units (`held`) without taking them off hand (`on_hand`); what can be
+/// reserved is `on_hand - held`. Releasing gives the held units back; shipping takes them off
+/// hand too, with a ledger row, so the ledger always sums to the units on hand.
 ///
 /// Every handler of an order first locks or inserts that order's `reservations` row, so the two
 /// events of one order serialize and their arrival order does not matter; products are then locked
@@ -25,6 +30,16 @@ struct StockReservations: Sendable {
         case released
         /// The cancel came first: a later `order.created` reserves nothing.
         case cancelledBeforeReserved
+        case nothingHeld
+    }
+
+    /// What an `order.shipped` led to.
+    enum Shipment: Equatable {
+        case consumed
+        /// The ship came first, which only a lost or very late `order.created` allows: the order is
+        /// past pending, so that `order.created` then reserves nothing and needs no answer.
+        case shippedBeforeReserved
+        /// Released, rejected, or shipped already.
         case nothingHeld
     }
 
@@ -74,6 +89,14 @@ struct StockReservations: Sendable {
             case .cancelledBeforeReserved: "cancelled before reserved"
             case .nothingHeld: "nothing held"
             }
+        case EventType.orderShipped:
+            let shipment = try delivery.decode(OrderShipment.self).data
+            metadata["order_id"] = "\(shipment.orderID.lowercased)"
+            metadata["outcome"] = switch try Self.ship(orderID: shipment.orderID, on: connection) {
+            case .consumed: "consumed"
+            case .shippedBeforeReserved: "shipped before reserved"
+            case .nothingHeld: "nothing held"
+            }
         default:
             throw ReservationFailure(description: "products does not handle \(delivery.header.type) events")
         }
@@ -112,12 +135,12 @@ struct StockReservations: Sendable {
         let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
         let rows = try connection.query(
             """
-            SELECT id, stock, is_active AND archived_at IS NULL AS available FROM products
+            SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
             WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
             """, [PostgresArray(productIDs)])
         var products: [UUID: (stock: Int, available: Bool)] = [:]
         for row in rows {
-            products[try row.decode("id")] = (try row.decode("stock"), try row.decode("available"))
+            products[try row.decode("id")] = (try row.decode("free"), try row.decode("available"))
         }
         for id in productIDs {
             guard let product = products[id], product.available else {
@@ -129,11 +152,16 @@ struct StockReservations: Sendable {
         }
 
         let quantities = PostgresArray(productIDs.map { wanted[$0]! })
-        try connection.execute(
+        // The rows are locked and checked above; the guard keeps the rule where the write is.
+        let updated = try connection.execute(
             """
-            UPDATE products AS p SET stock = p.stock - l.quantity
-            FROM unnest($1::uuid[], $2::integer[]) AS l (id, quantity) WHERE p.id = l.id
+            UPDATE products AS p SET held = p.held + l.quantity
+            FROM unnest($1::uuid[], $2::integer[]) AS l (id, quantity)
+            WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
             """, [PostgresArray(productIDs), quantities])
+        guard updated == productIDs.count else {
+            throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
+        }
         try connection.execute(
             """
             INSERT INTO reservation_lines (order_id, product_id, quantity)
@@ -154,20 +182,52 @@ struct StockReservations: Sendable {
         guard inserted.isEmpty else { return .cancelledBeforeReserved }
         guard try lockedState(of: orderID, on: connection) == "reserved" else { return .nothingHeld }
 
-        // Locked in id order first, as `reserve` does, rather than in whatever order the UPDATE's join visits them.
+        try lockProducts(of: orderID, on: connection)
         try connection.execute(
             """
-            SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = $1)
-            ORDER BY id FOR UPDATE
-            """, [orderID])
-        try connection.execute(
-            """
-            UPDATE products AS p SET stock = p.stock + l.quantity
+            UPDATE products AS p SET held = p.held - l.quantity
             FROM reservation_lines AS l WHERE l.order_id = $1 AND p.id = l.product_id
             """, [orderID])
         try connection.execute(
             "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = $1", [orderID])
         return .released
+    }
+
+    /// Takes what the order holds off hand, if and only if it holds a reservation: the units left
+    /// the warehouse. Each product's ledger gets the units as a negative delta.
+    static func ship(orderID: UUID, on connection: PostgresConnection) throws -> Shipment {
+        let inserted = try connection.query(
+            """
+            INSERT INTO reservations (order_id, state) VALUES ($1, 'shipped_before_reserved')
+            ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+            """, [orderID])
+        guard inserted.isEmpty else { return .shippedBeforeReserved }
+        guard try lockedState(of: orderID, on: connection) == "reserved" else { return .nothingHeld }
+
+        try lockProducts(of: orderID, on: connection)
+        try connection.execute(
+            """
+            UPDATE products AS p SET on_hand = p.on_hand - l.quantity, held = p.held - l.quantity, updated_at = now()
+            FROM reservation_lines AS l WHERE l.order_id = $1 AND p.id = l.product_id
+            """, [orderID])
+        try connection.execute(
+            """
+            INSERT INTO stock_ledger (product_id, delta, reason)
+            SELECT product_id, -quantity, 'shipped order ' || order_id FROM reservation_lines WHERE order_id = $1
+            """, [orderID])
+        try connection.execute(
+            "UPDATE reservations SET state = 'shipped', updated_at = now() WHERE order_id = $1", [orderID])
+        return .consumed
+    }
+
+    /// Locks the products of an order's reservation in id order, as `reserve` does, rather than in
+    /// whatever order an UPDATE's join visits them.
+    private static func lockProducts(of orderID: UUID, on connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = $1)
+            ORDER BY id FOR UPDATE
+            """, [orderID])
     }
 
     /// The state of an order's existing reservation row, locked until the transaction ends.

@@ -34,6 +34,20 @@ enum Sample {
             """)
     }
 
+    @Test("admins see the units on hand and held behind the stock, in the table and in JSON")
+    func adminProducts() throws {
+        var mug = Sample.mug
+        (mug.onHand, mug.held) = (15, 3)
+        #expect(try Output(format: .table(color: false), quiet: false).render([AdminProduct(product: mug)]) == """
+            ID        SKU    NAME   PRICE  STOCK  ON HAND  HELD  ACTIVE
+            0b3c9a4e  MUG-1  Mug   $12.50     12       15     3  yes
+
+            """)
+        let json = try Output(format: .json(pretty: false), quiet: false).render(AdminProduct(product: mug))
+        #expect(json == String(decoding: try JSONEncoder.ecom.encode(mug), as: UTF8.self) + "\n")
+        #expect(json.contains(#""held":3"#) && json.contains(#""on_hand":15"#))
+    }
+
     @Test("a pipe gets the same rows tab-separated, whole ids, no header")
     func tabSeparated() throws {
         let output = Output(format: .tabSeparated, quiet: false)

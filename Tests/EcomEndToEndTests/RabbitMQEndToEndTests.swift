@@ -95,6 +95,7 @@ struct RabbitMQEndToEndTests {
         let stock = try await store.product(product.id).stock
         #expect(all.allSatisfy { $0.status == .confirmed }, "\(Dictionary(grouping: all, by: \.status).mapValues(\.count))")
         #expect(stock + Store.reservedUnits(of: product.id, in: all) == initialStock)
+        try await store.expectStockInvariant(of: product.id, initial: initialStock, orders: all)
         #expect(try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .ok)
     }
 
@@ -162,6 +163,7 @@ struct RabbitMQEndToEndTests {
         #expect(all.count == shoppers.count)
         #expect(stock >= 0)
         #expect(stock + Store.reservedUnits(of: product.id, in: all) == 50)
+        try await store.expectStockInvariant(of: product.id, initial: 50, orders: all)
         #expect(all.contains { $0.status == .confirmed })
         // Both product processes consumed the queue.
         let consumed = deployment.processes.filter { $0.key.hasPrefix("products") }.map { $0.value.log.contains("consuming events from RabbitMQ") }

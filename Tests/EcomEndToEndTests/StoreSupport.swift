@@ -1,5 +1,7 @@
 import EcomAPI
+import EcomPostgres
 import Foundation
+import Logging
 import NIOHTTP1
 import EcomTestSupport
 import Testing
@@ -112,10 +114,58 @@ struct Store {
         Issue.record("timed out waiting: \(what)")
     }
 
-    /// Units held by orders that still hold stock.
-    static func reservedUnits(of product: UUID, in orders: [Order]) -> Int {
-        orders.filter { [.confirmed, .shipped, .delivered].contains($0.status) }
+    /// Units of `product` that orders in one of `statuses` bought.
+    static func units(of product: UUID, in orders: [Order], _ statuses: Set<OrderStatus>) -> Int {
+        orders.filter { statuses.contains($0.status) }
             .flatMap(\.items).filter { $0.productID == product }.reduce(0) { $0 + $1.quantity }
+    }
+
+    /// Units sold: held by confirmed orders, or gone with shipped ones.
+    static func reservedUnits(of product: UUID, in orders: [Order]) -> Int {
+        units(of: product, in: orders, [.confirmed, .shipped, .delivered])
+    }
+
+    /// DESIGN §6's invariant for `product`, which started with `initial` units and had no other stock
+    /// write, once `orders` have all settled: confirmed orders hold their units, shipped and delivered
+    /// ones took theirs off hand, and what is available is on hand − held, never negative.
+    func expectStockInvariant(
+        of product: UUID, initial: Int, orders: [Order], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let current = try await self.product(product)
+        let held = Store.units(of: product, in: orders, [.confirmed])
+        let onHand = initial - Store.units(of: product, in: orders, [.shipped, .delivered])
+        #expect(current.held == held, "held", sourceLocation: sourceLocation)
+        #expect(current.onHand == onHand, "on hand", sourceLocation: sourceLocation)
+        #expect(current.stock == onHand - held && current.stock >= 0, "available", sourceLocation: sourceLocation)
+    }
+
+    /// Products whose stock ledger does not sum to their units on hand, read from the products database.
+    func ledgerDiscrepancies() async throws -> [String] {
+        let url = ServerProcess.url(try #require(TestEnvironment.databaseURL), database: server.databasePrefix + "_products")
+        let pool = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
+        do {
+            let discrepancies = try await pool.query(
+                """
+                SELECT p.sku, p.on_hand, COALESCE((SELECT sum(delta) FROM stock_ledger l WHERE l.product_id = p.id), 0) AS ledger
+                FROM products p
+                """
+            ).compactMap { row -> String? in
+                let (onHand, ledger): (Int, Int) = (try row.decode("on_hand"), try row.decode("ledger"))
+                return onHand == ledger ? nil : "\(try row.decode("sku", as: String.self)): ledger \(ledger) ≠ on hand \(onHand)"
+            }
+            await pool.shutdown()
+            return discrepancies
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    /// Imports `products` (an upsert by sku) as the admin.
+    func importCatalog(_ products: [ProductCreate]) async throws -> ImportResult {
+        let reply = try await HTTP.send(.POST, gateway + "/admin/products/import", json: CatalogImport(products: products), token: admin.token)
+        try #require(reply.status == .ok, "\(reply.text)")
+        return try reply.decode()
     }
 }
 

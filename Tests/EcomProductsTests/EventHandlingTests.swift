@@ -67,4 +67,41 @@ struct EventHandlingTests {
             }
         }
     }
+
+    @Test("order.shipped through the bus consumes the reservation once: a redelivery and a second ship event change nothing")
+    func shipThroughTheBus() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await StockReservationTests.insertProduct(pool, stock: 5)
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.pollInterval = .milliseconds(100)
+            let bus = makeProductsEventBus(pool: pool, transport: transport, settings: settings, logger: Logger(label: "test"))
+            let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
+            func processed() async throws -> Int {
+                try await pool.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL")[0].decode("n")
+            }
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let order = Event(type: EventType.orderCreated, requestID: "req-1", data: StockReservationTests.order([(product, 2)]))
+                let shipped = Event(type: EventType.orderShipped, requestID: "req-2", data: OrderShipment(orderID: order.data.orderID))
+                let again = Event(type: EventType.orderShipped, requestID: "req-3", data: OrderShipment(orderID: order.data.orderID))
+                try await Self.publish(order, through: transport)
+                #expect(try await Self.eventually { try await processed() == 1 })
+                try await Self.publish(shipped, through: transport)
+                try await Self.publish(shipped, through: transport)  // a redelivery
+                try await Self.publish(again, through: transport)
+                #expect(try await Self.eventually { try await processed() == 3 })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+
+                let row = try await pool.query("SELECT on_hand, held FROM products WHERE id = $1", [product])[0]
+                #expect(try row.decode("on_hand", as: Int.self) == 3 && row.decode("held", as: Int.self) == 0)
+                #expect(try await StockReservationTests.state(pool, order.data.orderID) == "shipped")
+                #expect(try await pool.query("SELECT count(*) AS n FROM stock_ledger WHERE delta < 0")[0].decode("n", as: Int.self) == 1)
+                #expect(try await pool.query("SELECT count(*) AS n FROM inbox WHERE parked_at IS NOT NULL")[0].decode("n", as: Int.self) == 0)
+                #expect(try await ledgerDiscrepancies(pool).isEmpty)
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ struct StockReservationTests {
         try await pool.transaction { connection in
             try connection.execute(
                 """
-                INSERT INTO products (id, sku, name, price_cents, stock, is_active, archived_at)
+                INSERT INTO products (id, sku, name, price_cents, on_hand, is_active, archived_at)
                 VALUES ($1, $2, 'Product', 1000, $3, $4, CASE WHEN $5::boolean THEN now() END)
                 """, [id, "SKU-\(id.uuidString.prefix(8))", stock, active, archived])
             if stock > 0 {
@@ -26,8 +26,9 @@ struct StockReservationTests {
         OrderCreated(orderID: id, userID: UUID(), cartVersion: 1, lines: lines.map { OrderedQuantity(productID: $0.0, quantity: $0.1) })
     }
 
+    /// Units available: on hand less held.
     static func stock(_ pool: PostgresPool, _ id: UUID) async throws -> Int {
-        try await pool.query("SELECT stock FROM products WHERE id = $1", [id])[0].decode("stock")
+        try await pool.query("SELECT on_hand - held AS stock FROM products WHERE id = $1", [id])[0].decode("stock")
     }
 
     static func state(_ pool: PostgresPool, _ orderID: UUID) async throws -> String? {

@@ -16,14 +16,17 @@ enum TestDatabase {
     static let isAvailable = serverURL != nil
     static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"
 
-    /// Runs `body` with a pool on a fresh, randomly named, migrated products database, dropped afterwards.
-    static func withPool<T>(size: Int = 8, _ body: (PostgresPool) async throws -> T) async throws -> T {
+    /// Runs `body` with a pool on a fresh, randomly named products database, dropped afterwards, to
+    /// which `migrations` (by default all of them) have been applied.
+    static func withPool<T>(
+        size: Int = 8, migrations: [Migration] = productsMigrations, _ body: (PostgresPool) async throws -> T
+    ) async throws -> T {
         let serverURL = try #require(serverURL)
         let name = "ecom_products_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
         let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: size, logger: Logger(label: "test"))
         let result = await Result {
-            try await migrate(pool, migrations: productsMigrations, logger: Logger(label: "test"))
+            try await migrate(pool, migrations: migrations, logger: Logger(label: "test"))
             return try await body(pool)
         }
         await pool.shutdown()
@@ -112,19 +115,22 @@ struct ProductsTestApp: Sendable {
     }
 }
 
-/// The stock ledger's sum per product next to what stock and live reservations account for.
+/// Where the stock invariant (DESIGN §6) fails, one line per product: the ledger sums to the units
+/// on hand, held equals the quantities of live reservations, and on hand − held is never negative.
 func ledgerDiscrepancies(_ pool: PostgresPool) async throws -> [String] {
     try await pool.query(
         """
-        SELECT p.sku, p.stock,
+        SELECT p.sku, p.on_hand, p.held,
                COALESCE((SELECT sum(delta) FROM stock_ledger l WHERE l.product_id = p.id), 0) AS ledger,
                COALESCE((SELECT sum(rl.quantity) FROM reservation_lines rl JOIN reservations r USING (order_id)
                          WHERE rl.product_id = p.id AND r.state = 'reserved'), 0) AS reserved
         FROM products p
         """
     ).compactMap { row in
-        let (stock, ledger, reserved): (Int, Int, Int) = (try row.decode("stock"), try row.decode("ledger"), try row.decode("reserved"))
-        return ledger == stock + reserved ? nil : "\(try row.decode("sku", as: String.self)): ledger \(ledger) ≠ stock \(stock) + reserved \(reserved)"
+        let (onHand, held): (Int, Int) = (try row.decode("on_hand"), try row.decode("held"))
+        let (ledger, reserved): (Int, Int) = (try row.decode("ledger"), try row.decode("reserved"))
+        guard ledger != onHand || held != reserved || onHand - held < 0 else { return nil }
+        return "\(try row.decode("sku", as: String.self)): ledger \(ledger), on hand \(onHand), held \(held), reserved \(reserved)"
     }
 }
 

@@ -1,0 +1,56 @@
+import EcomAPI
+import EcomPostgres
+import Foundation
+import Logging
+import Testing
+
+@testable import EcomOrders
+
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"))
+struct ShippedOrdersMigrationTests {
+    @Test("the upgrade announces each order shipped before shipping published order.shipped, once")
+    func announcesShippedOrders() async throws {
+        let serverURL = try #require(ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"])
+        let name = "ecom_orders_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
+        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: 2, logger: Logger(label: "test"))
+        let result = await Result { () async throws -> Void in
+            // The database as the release before made it, with an order in every status that matters.
+            try await migrate(pool, migrations: ordersMigrations.filter { $0.version != 2 }, logger: Logger(label: "test"))
+            var ids: [String: UUID] = [:]
+            for (version, status) in ["confirmed", "shipped", "delivered", "cancelled"].enumerated() {
+                let id = UUID()
+                ids[status] = id
+                try await pool.execute(
+                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES ($1, $2, $3, 100, $4)",
+                    [id, UUID(), status, Int64(version)])
+            }
+            try await migrate(pool, migrations: ordersMigrations, logger: Logger(label: "test"))
+            try await migrate(pool, migrations: ordersMigrations, logger: Logger(label: "test"))
+
+            let events = try await pool.query("SELECT event_id, routing_key, body FROM outbox ORDER BY seq").map { row in
+                let event = try JSONDecoder.ecom.decode(Event<OrderShipment>.self, from: Data(try row.decode("body", as: String.self).utf8))
+                #expect(try row.decode("event_id", as: UUID.self) == event.id)
+                #expect(try row.decode("routing_key", as: String.self) == EventType.orderShipped && event.type == EventType.orderShipped)
+                return event.data.orderID
+            }
+            #expect(Set(events) == [ids["shipped"]!, ids["delivered"]!])
+            #expect(events.count == 2)
+        }
+        await pool.shutdown()
+        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        await admin.shutdown()
+        try result.get()
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}
