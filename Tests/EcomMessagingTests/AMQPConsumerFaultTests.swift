@@ -27,7 +27,7 @@ extension AMQPTransportTests {
                         [OutgoingEvent(eventID: event.id, routingKey: event.type, body: body)], logger: EventBusTests.logger)
                     try await host.publish(exchange: "orders", routingKey: "note.added", body: "{junk \(index)", messageID: "junk-\(index)")
                 }
-                #expect(try await host.queue("ecom.sink")?.messages == 10)
+                try await eventually("all ten queued") { try await host.queue("ecom.sink")?.messages == 10 }
 
                 let log = LogRecorder()
                 let logger = Logger(label: "test") { _ in log }
