@@ -263,8 +263,9 @@ let package = Package(
         .testTarget(
             name: "EcomMessagingTests",
             dependencies: [
-                "EcomMessaging", "EcomPostgres", "EcomAPI", "EcomTestSupport",
+                "EcomMessaging", "EcomPostgres", "EcomAPI", "EcomServerKit", "EcomTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -11,8 +11,13 @@ import Synchronization
 /// arrives in its inbox.
 package final class EventBus: Sendable {
     package struct Settings: Sendable {
-        /// Failed attempts after which a delivery is parked for an admin.
+        /// Failed attempts after which a delivery is parked for an admin. Only failures that a
+        /// retry cannot fix count: a passing fault (any `TransientError`, such as a lost
+        /// connection, a lock or statement timeout or a full disk) is waited out, however long it lasts.
         package var maximumAttempts = 8
+        /// The first wait after a passing fault; it doubles while the fault lasts, up to the maximum.
+        package var transientRetryDelay: Duration = .milliseconds(250)
+        package var maximumTransientRetryDelay: Duration = .seconds(10)
         /// How often the relay and the worker look for work when nothing wakes them.
         package var pollInterval: Duration = .seconds(1)
         /// Keeps events in the outbox instead of publishing them (a switch for fault tests).
@@ -32,7 +37,12 @@ package final class EventBus: Sendable {
     let relayBell = Doorbell()
     let inboxBell = Doorbell()
     /// Consecutive publishing failures, and when the relay may try again.
-    private let relayBackoff = Mutex<(failures: Int, retryAt: ContinuousClock.Instant?)>((0, nil))
+    private let relayBackoff = Mutex(Backoff(first: .milliseconds(400), maximum: .seconds(10)))
+    /// Consecutive failures to reach the inbox, and when the worker may try again.
+    private let inboxBackoff: Mutex<Backoff>
+    /// How often each event was interrupted by a passing fault in a row, for its backoff; in
+    /// memory, since such retries are no attempts, and forgetting them only shortens a wait.
+    private let interruptions = Mutex<[UUID: Int]>([:])
     private let consumer: (any Service)?
 
     package init(
@@ -44,6 +54,7 @@ package final class EventBus: Sendable {
         self.transport = transport
         self.handler = handler
         self.settings = settings
+        inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))
         var logger = logger
         logger[metadataKey: "service"] = .string(service)
         self.logger = logger
@@ -94,7 +105,7 @@ package final class EventBus: Sendable {
     /// backoff that grows while the transport keeps failing.
     func relay() async {
         guard !settings.holdOutbox else { return }
-        if let retryAt = relayBackoff.withLock({ $0.retryAt }), ContinuousClock.now < retryAt { return }
+        guard relayBackoff.withLock({ $0.isDue }) else { return }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var claimed = ""
             do {
@@ -106,13 +117,9 @@ package final class EventBus: Sendable {
                     "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(string_to_array($1, ',')::bigint[])",
                     [claimed])
                 Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: batch.count)
-                relayBackoff.withLock { $0 = (0, nil) }
+                relayBackoff.withLock { $0.succeeded() }
             } catch {
-                let failures = relayBackoff.withLock { state in
-                    state.failures += 1
-                    state.retryAt = ContinuousClock.now + .milliseconds(min(200 * (1 << min(state.failures, 6)), 10_000))
-                    return state.failures
-                }
+                let failures = relayBackoff.withLock { $0.failed() }
                 // The first failure, then one in twenty: a long outage is not a log flood.
                 if failures % 20 == 1 {
                     logger.warning("publishing events failed; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
@@ -147,20 +154,32 @@ package final class EventBus: Sendable {
 
     // MARK: - Inbox worker
 
-    /// Applies due inbox rows one at a time until none is due.
+    /// Applies due inbox rows one at a time until none is due. While the database cannot be
+    /// reached, it tries again after a growing wait rather than at every poll.
     func work() async {
+        guard inboxBackoff.withLock({ $0.isDue }) else { return }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                guard try await processNext() else { return }
+                let more = try await processNext()
+                inboxBackoff.withLock { $0.succeeded() }
+                guard more else { return }
             } catch {
-                logger.warning("inbox unavailable; will retry", metadata: ["error": "\(error)"])
+                let failures = inboxBackoff.withLock { $0.failed() }
+                if failures % 20 == 1 {
+                    logger.warning("inbox unavailable; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                }
                 return
             }
         }
     }
 
     private enum Outcome: Sendable {
-        case none, processed, failed(eventID: UUID, attempts: Int, error: String, park: Bool)
+        case none
+        case processed(eventID: UUID)
+        /// The handler failed in a way a retry cannot fix: an attempt, parked once there are enough.
+        case failed(eventID: UUID, type: String, attempts: Int, error: String, park: Bool)
+        /// A passing fault stopped the handler: retried after a wait, whatever the number of attempts.
+        case interrupted(eventID: UUID, type: String, error: String)
     }
 
     /// Claims the oldest due row, applies it and marks it processed in one transaction.
@@ -177,39 +196,64 @@ package final class EventBus: Sendable {
                 """)
             guard let row = rows.first else { return .none }
             let eventID: UUID = try row.decode("event_id")
+            let type: String = try row.decode("routing_key")
             let attempts: Int = try row.decode("attempts")
             let body = Data(try row.decode("body", as: String.self).utf8)
             let header: EventHeader
             do {
                 header = try JSONDecoder.ecom.decode(EventHeader.self, from: body)
             } catch {
-                return .failed(eventID: eventID, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
+                return .failed(eventID: eventID, type: type, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
             }
-            let delivery = Delivery(header: header, routingKey: try row.decode("routing_key"), body: body)
+            let delivery = Delivery(header: header, routingKey: type, body: body)
             try connection.execute("SAVEPOINT handler")
             do {
                 try handler(delivery, connection)
-            } catch let error as PostgresError where error.kind == .serializationFailure || error.kind == .deadlock {
+            } catch let error as PostgresError where error.isConcurrencyConflict {
                 throw error  // the whole transaction is retried by the pool
+            } catch let error where isTransient(error) {
+                // On a connection the fault has broken, this throws too, and the worker backs off.
+                try connection.execute("ROLLBACK TO SAVEPOINT handler")
+                return .interrupted(eventID: eventID, type: type, error: String(describing: error))
             } catch {
                 try connection.execute("ROLLBACK TO SAVEPOINT handler")
                 return .failed(
-                    eventID: eventID, attempts: attempts + 1, error: String(describing: error),
+                    eventID: eventID, type: type, attempts: attempts + 1, error: String(describing: error),
                     park: attempts + 1 >= maximumAttempts)
             }
             try connection.execute(
                 "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = $1", [eventID])
-            return .processed
+            return .processed(eventID: eventID)
         }
         switch outcome {
         case .none:
             return false
-        case .processed:
+        case .processed(let eventID):
+            interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
             Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
             // The handler may have enqueued events of its own.
             relayBell.ring()
             return true
-        case .failed(let eventID, let attempts, let error, let park):
+        case .interrupted(let eventID, let type, let error):
+            let count = interruptions.withLock { counts in
+                // Bounded: rows another process finished never come back to be removed.
+                if counts.count >= 10_000 { counts.removeAll() }
+                counts[eventID, default: 0] += 1
+                return counts[eventID]!
+            }
+            let delay = Backoff.delay(after: count, first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay)
+            try await pool.execute(
+                """
+                UPDATE inbox SET last_error = $2, next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision)
+                WHERE event_id = $1
+                """, [eventID, String(error.prefix(2000)), String(delay.seconds)])
+            if count % 20 == 1 {
+                logger.warning(
+                    "event interrupted by a passing fault; will retry until it passes",
+                    metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "retry": "\(count)", "error": "\(error)"])
+            }
+            return true
+        case .failed(let eventID, let type, let attempts, let error, let park):
             let delay = min(0.25 * pow(2, Double(attempts)), 60)
             try await pool.execute(
                 """
@@ -219,16 +263,33 @@ package final class EventBus: Sendable {
                 WHERE event_id = $1
                 """, [eventID, attempts, String(error.prefix(2000)), String(delay), park])
             if park {
-                logger.error("event parked after repeated failures", metadata: ["event_id": "\(eventID.lowercased)", "error": "\(error)"])
+                interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
+                logger.error(
+                    "event parked after repeated failures; an admin can retry it once the cause is fixed",
+                    metadata: [
+                        "service": "\(service)", "event_id": "\(eventID.lowercased)", "type": "\(type)", "attempts": "\(attempts)",
+                        "error": "\(error)",
+                    ])
                 Counter(label: "ecom_events_parked_total", dimensions: [("service", service)]).increment()
+                try? await recordParked()
             } else {
-                logger.warning("event failed; will retry", metadata: ["event_id": "\(eventID.lowercased)", "attempt": "\(attempts)", "error": "\(error)"])
+                logger.warning(
+                    "event failed; will retry",
+                    metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "attempt": "\(attempts)", "error": "\(error)"])
             }
             return true
         }
     }
 
     // MARK: - Housekeeping and metrics
+
+    private var parkedGauge: Gauge { Gauge(label: "ecom_events_parked", dimensions: [("service", service)]) }
+
+    /// Brings the parked gauge up to date at once, rather than at the next housekeeping.
+    private func recordParked() async throws {
+        let rows = try await pool.query("SELECT count(*) AS parked FROM inbox WHERE parked_at IS NOT NULL")
+        parkedGauge.record(try rows[0].decode("parked", as: Int.self))
+    }
 
     func housekeeping() async throws {
         let rows = try await pool.query(
@@ -242,7 +303,7 @@ package final class EventBus: Sendable {
         if let row = rows.first {
             Gauge(label: "ecom_outbox_backlog", dimensions: [("service", service)]).record(try row.decode("backlog", as: Int.self))
             Gauge(label: "ecom_outbox_oldest_age_seconds", dimensions: [("service", service)]).record(try row.decode("oldest", as: Int.self))
-            Gauge(label: "ecom_events_parked", dimensions: [("service", service)]).record(try row.decode("parked", as: Int.self))
+            parkedGauge.record(try row.decode("parked", as: Int.self))
             Gauge(label: "ecom_inbox_pending", dimensions: [("service", service)]).record(try row.decode("pending", as: Int.self))
         }
         try await pool.execute(
@@ -251,6 +312,47 @@ package final class EventBus: Sendable {
         try await pool.execute(
             "DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1::double precision)",
             [String(settings.processedRetention.components.seconds)])
+    }
+}
+
+/// Consecutive failures, and when to try again: the wait doubles from `first` up to `maximum`.
+struct Backoff: Sendable {
+    let first: Duration
+    let maximum: Duration
+    private(set) var failures = 0
+    private var retryAt: ContinuousClock.Instant?
+
+    init(first: Duration, maximum: Duration) {
+        self.first = first
+        self.maximum = maximum
+    }
+
+    var isDue: Bool { remaining == .zero }
+
+    /// How long until the next try; zero when it is due.
+    var remaining: Duration { retryAt.map { max($0 - ContinuousClock.now, .zero) } ?? .zero }
+
+    /// Counts a failure and returns how many there have been in a row.
+    mutating func failed() -> Int {
+        failures += 1
+        retryAt = ContinuousClock.now + Self.delay(after: failures, first: first, maximum: maximum)
+        return failures
+    }
+
+    mutating func succeeded() {
+        failures = 0
+        retryAt = nil
+    }
+
+    static func delay(after failures: Int, first: Duration, maximum: Duration) -> Duration {
+        min(first * (1 << min(max(failures - 1, 0), 30)), maximum)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

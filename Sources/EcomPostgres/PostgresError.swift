@@ -34,9 +34,49 @@ package struct PostgresError: Error, CustomStringConvertible, Sendable {
         return text + ": \(message)"
     }
 
-    /// Whether running the same transaction again may succeed.
-    var isTransient: Bool {
+    /// Whether the transaction lost a race with another one, so that running it again at once may succeed.
+    package var isConcurrencyConflict: Bool {
         kind == .serializationFailure || kind == .deadlock
+    }
+}
+
+/// An error of a condition that passes on its own (a database restarting or out of disk, a lock
+/// held for a while, a connection pool that stays full): work that fails with one is retried for
+/// as long as it lasts instead of being given up. An error type conforms as a whole (the default),
+/// or decides per value, as `PostgresError` does by SQLSTATE.
+package protocol TransientError: Error {
+    var isTransient: Bool { get }
+}
+
+extension TransientError {
+    package var isTransient: Bool { true }
+}
+
+/// Whether `error` is transient: the one place that decides whether a failure is waited out or counted.
+package func isTransient(_ error: any Error) -> Bool {
+    (error as? any TransientError)?.isTransient ?? false
+}
+
+extension PostgresError: TransientError {
+    /// A failure of the database or of the way to it rather than of the work (Appendix A of the
+    /// PostgreSQL manual): a lost connection, including libpq's own failures that carry no
+    /// SQLSTATE; a lost race (serialization failure, deadlock); a lock or statement timeout; a
+    /// server short of disk, memory or connections; a server shutting down or starting up.
+    package var isTransient: Bool {
+        if kind == .connectionFailure || isConcurrencyConflict { return true }
+        guard let sqlState else { return false }
+        switch sqlState {
+        case "57014",  // query_canceled: statement_timeout
+            "55P03",  // lock_not_available: lock_timeout
+            "57P01", "57P02", "57P03",  // admin_shutdown, crash_shutdown, cannot_connect_now
+            "57P05", "25P03",  // idle_session_timeout, idle_in_transaction_session_timeout
+            "58000", "58030",  // system_error, io_error
+            "72000":  // snapshot_too_old
+            return true
+        default:
+            // Connection exceptions; insufficient resources (disk full, out of memory, too many connections).
+            return sqlState.hasPrefix("08") || sqlState.hasPrefix("53")
+        }
     }
 }
 

@@ -93,7 +93,7 @@ package final class PostgresPool: Sendable {
                 return try await withConnection { connection in
                     try connection.transaction(isolation: isolation) { try body(connection) }
                 }
-            } catch let error as PostgresError where error.isTransient && attempt < Self.transactionAttempts {
+            } catch let error as PostgresError where error.isConcurrencyConflict && attempt < Self.transactionAttempts {
                 logger.debug("Retrying transaction", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 // Full jitter, so transactions that collided do not collide again in lockstep.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...min(250, 5 << attempt))))

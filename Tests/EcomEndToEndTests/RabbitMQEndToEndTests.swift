@@ -99,6 +99,32 @@ struct RabbitMQEndToEndTests {
         #expect(try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .ok)
     }
 
+    @Test("junk published after a checkout is dead-lettered without any consumer reconnecting, and the next checkout confirms")
+    func junkAfterCheckout() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await Store.with(environment: ["ECOM_AMQP_URL": host.amqpURL]) { store in
+                let product = try await store.createProduct(stock: 10)
+                let shopper = try await store.shopper()
+                for round in 0..<2 {
+                    try await store.add(product.id, quantity: 1, as: shopper)
+                    let order: Order = try await store.checkout(as: shopper).decode()
+                    try await store.eventually("order confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+                    if round == 0 {
+                        // Alone in its batch: acknowledging up to its tag after dead-lettering it closed the channel.
+                        try await host.publish(exchange: "orders", routingKey: EventType.orderCreated, body: "{junk", messageID: "junk")
+                        try await store.eventually("junk dead-lettered by products and cart") {
+                            try await host.queue("ecom.dead-letter")?.messages == 2
+                        }
+                    }
+                }
+                #expect(try await store.product(product.id).stock == 8)
+                let log = store.server.log
+                #expect(log.components(separatedBy: "consuming events from RabbitMQ").count - 1 == 3, "one connection per consumer")
+                #expect(!log.contains("lost RabbitMQ"))
+            }
+        }
+    }
+
     @Test("one service per process, two product processes on one queue; SIGKILL one mid-run: never oversold, nothing stuck")
     func multiProcess() async throws {
         try await TestBroker.withVirtualHost { host in

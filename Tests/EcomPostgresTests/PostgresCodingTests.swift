@@ -97,4 +97,25 @@ import Testing
     func sqlStateMapping(sqlState: String?, kind: PostgresError.Kind) {
         #expect(PostgresError.Kind(sqlState: sqlState) == kind)
     }
+
+    @Test("failures of the database or the way to it are transient, failures of the work are not", arguments: [
+        ("40001", true), ("40P01", true), ("57014", true), ("55P03", true), ("53100", true), ("53300", true), ("53200", true),
+        ("57P01", true), ("57P02", true), ("57P03", true), ("08006", true), ("08001", true), ("08P01", true),
+        ("23505", false), ("23502", false), ("23514", false), ("22P02", false), ("42P01", false), ("42501", false), ("XX000", false),
+        (nil, false),
+    ] as [(String?, Bool)])
+    func transience(sqlState: String?, transient: Bool) {
+        let error = PostgresError(kind: PostgresError.Kind(sqlState: sqlState), sqlState: sqlState, message: "")
+        #expect(isTransient(error) == transient)
+    }
+
+    @Test("a connection libpq lost without a SQLSTATE is transient, and so is any error that declares itself so")
+    func transientWithoutSQLState() {
+        struct Busy: TransientError {}
+        struct Broken: Error {}
+        #expect(isTransient(PostgresError(kind: .connectionFailure, message: "server closed the connection unexpectedly")))
+        #expect(isTransient(Busy()))
+        #expect(!isTransient(Broken()))
+        #expect(!isTransient(CancellationError()))
+    }
 }

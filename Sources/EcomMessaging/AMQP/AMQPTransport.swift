@@ -264,6 +264,11 @@ final class AMQPConsumer: Service, @unchecked Sendable {
 
     /// One connection's life: declare, consume, and store-then-acknowledge until it fails or
     /// the service stops. Unacknowledged messages go back to the queue when it closes.
+    ///
+    /// While the inbox's database cannot take them, deliveries are held unacknowledged: the
+    /// prefetch limit then stops the broker from sending more, the connection stays up, and
+    /// storing is tried again with backoff, so an outage of the database neither drops events
+    /// nor cycles them through redeliveries.
     private func consume(connected onConnected: () -> Void) async throws {
         let connection = try await thread.runIfActive { [endpoint, settings, topology, queue] in
             let connection = try AMQPConnection(endpoint, heartbeat: settings.heartbeat, timeout: settings.timeout)
@@ -280,30 +285,36 @@ final class AMQPConsumer: Service, @unchecked Sendable {
         onConnected()
         logger.info("consuming events from RabbitMQ")
         do {
+            var held: [Held] = []
+            var outage = Backoff(first: .milliseconds(250), maximum: settings.maximumBackoff)
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                let batch = try await thread.runIfActive { [prefetch = settings.prefetch] in
-                    try Self.receive(from: connection, upTo: prefetch)
-                }
-                guard let last = batch.last else { continue }
-                var events: [OutgoingEvent] = []
-                for message in batch {
-                    switch Self.event(in: message) {
-                    case .success(let event):
-                        if inbox.accepts(event.routingKey) { events.append(event) }
-                    case .failure(let reason):
-                        logger.error(
-                            "message is not an event; sent to the dead-letter queue",
-                            metadata: [
-                                "reason": "\(reason)", "routing_key": "\(message.routingKey)",
-                                "message_id": "\(message.messageID ?? "none")", "dead_letter_queue": "\(topology.deadLetterQueue)",
-                            ])
-                        Counter(label: "ecom_events_dead_lettered_total", dimensions: [("service", inbox.service)]).increment()
-                        try await thread.runIfActive { try connection.deadLetter(message.deliveryTag) }
+                let wait: Duration = held.isEmpty ? .seconds(1) : min(outage.remaining, .seconds(1))
+                held += try await take(try await thread.runIfActive { [prefetch = settings.prefetch] in
+                    try Self.receive(from: connection, upTo: prefetch, wait: wait)
+                }, from: connection)
+                guard !held.isEmpty, outage.isDue else { continue }
+                let (stored, arrived) = try await store(held.compactMap(\.event), servicing: connection)
+                switch stored {
+                case .success:
+                    // Only up to the last message taken: a dead-lettered one after it is settled
+                    // already, and acknowledging its tag again would make the broker close the channel.
+                    if let last = held.last {
+                        try await thread.runIfActive { try connection.ack(last.deliveryTag, multiple: true) }
+                    }
+                    held = []
+                    if outage.failures > 0 {
+                        logger.notice("the inbox takes events again; consuming", metadata: ["attempts": "\(outage.failures + 1)"])
+                    }
+                    outage.succeeded()
+                case .failure(let error):
+                    let failures = outage.failed()
+                    if failures % 20 == 1 {
+                        logger.warning(
+                            "cannot store events in the inbox; holding them unacknowledged until the database answers",
+                            metadata: ["error": "\(error)", "attempt": "\(failures)", "held": "\(held.count)"])
                     }
                 }
-                // Committed before acknowledged: a crash in between redelivers, and the inbox drops the copy.
-                try await inbox.store(events)
-                try await thread.runIfActive { try connection.ack(last.deliveryTag, multiple: true) }
+                held += try await take(arrived, from: connection)
             }
         } catch {
             _ = try? await thread.runIfActive { connection.close() }
@@ -312,9 +323,80 @@ final class AMQPConsumer: Service, @unchecked Sendable {
         _ = try? await thread.runIfActive { connection.close() }
     }
 
-    /// Waits up to a second for a message, then takes whatever else has already arrived.
-    private static func receive(from connection: AMQPConnection, upTo limit: Int) throws -> [AMQPMessage] {
-        guard let first = try connection.next(timeout: .seconds(1)) else { return [] }
+    /// A delivery taken for the inbox, to be acknowledged once stored; `event` is nil for an event
+    /// this service does not subscribe to, which is only acknowledged.
+    private struct Held: Sendable {
+        var deliveryTag: UInt64
+        var event: OutgoingEvent?
+    }
+
+    /// The events among `messages`; the other messages go to the dead-letter queue at once.
+    private func take(_ messages: [AMQPMessage], from connection: AMQPConnection) async throws -> [Held] {
+        var taken: [Held] = []
+        for message in messages {
+            switch Self.event(in: message) {
+            case .success(let event):
+                taken.append(Held(deliveryTag: message.deliveryTag, event: inbox.accepts(event.routingKey) ? event : nil))
+            case .failure(let reason):
+                logger.error(
+                    "message is not an event; sent to the dead-letter queue",
+                    metadata: [
+                        "reason": "\(reason)", "routing_key": "\(message.routingKey)",
+                        "message_id": "\(message.messageID ?? "none")", "dead_letter_queue": "\(topology.deadLetterQueue)",
+                    ])
+                Counter(label: "ecom_events_dead_lettered_total", dimensions: [("service", inbox.service)]).increment()
+                try await thread.runIfActive { try connection.deadLetter(message.deliveryTag) }
+            }
+        }
+        return taken
+    }
+
+    /// Stores `events` in the inbox (committed before acknowledged: a crash in between
+    /// redelivers, and the inbox drops the copy). Should the database take long, the connection
+    /// is serviced meanwhile so that its heartbeats go on; what arrives then is returned.
+    private func store(_ events: [OutgoingEvent], servicing connection: AMQPConnection) async throws -> (
+        stored: Result<Void, any Error>, arrived: [AMQPMessage]
+    ) {
+        enum Step: Sendable {
+            case stored(Result<Void, any Error>)
+            case slow
+        }
+        return try await withThrowingTaskGroup(of: Step.self) { group in
+            group.addTask { [inbox] in
+                do {
+                    try await inbox.store(events)
+                    return .stored(.success(()))
+                } catch {
+                    return .stored(.failure(error))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(1))
+                return .slow
+            }
+            var arrived: [AMQPMessage] = []
+            while let step = try await group.next() {
+                switch step {
+                case .stored(let result):
+                    group.cancelAll()
+                    return (result, arrived)
+                case .slow:
+                    arrived += try await thread.runIfActive { [prefetch = settings.prefetch] in
+                        try Self.receive(from: connection, upTo: prefetch, wait: .milliseconds(100))
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(1))
+                        return .slow
+                    }
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// Waits up to `wait` for a message, then takes whatever else has already arrived.
+    private static func receive(from connection: AMQPConnection, upTo limit: Int, wait: Duration) throws -> [AMQPMessage] {
+        guard let first = try connection.next(timeout: wait) else { return [] }
         var batch = [first]
         while batch.count < limit, let message = try connection.next(timeout: .zero) {
             batch.append(message)
