@@ -34,7 +34,7 @@ package func migrate(_ pool: PostgresPool, migrations: [Migration], logger: Logg
         defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(lock.0))", lock.1) }
 
         if let schema {
-            try adoptReleaseTables(into: schema, on: connection, logger: logger)
+            try adoptReleaseTables(into: schema, knownVersions: migrations.map(\.version), on: connection, logger: logger)
             try connection.execute("CREATE SCHEMA IF NOT EXISTS \(quotedIdentifier(schema))")
         }
         let history = migrationHistoryTable(in: schema)

@@ -12,10 +12,12 @@ private let releaseTables: [String: (tables: Set<String>, sequences: Set<String>
 
 /// Moves the tables an earlier release left in `public` for the service of `schema` into that schema, with
 /// their migration history, once: only while `schema` has no history of its own, and only when `public`
-/// holds tables the service alone owns. Tables it shares names with (the event tables) then count as its
-/// own; if `public` also holds tables of other services, it refuses (`MixedReleaseTablesError`), since whose
-/// rows `public.schema_migrations` records can no longer be told. Runs under the caller's migration lock.
-func adoptReleaseTables(into schema: String, on connection: PostgresConnection, logger: Logger) throws {
+/// holds `schema_migrations` and every table the service alone had (a lone table of another application that
+/// shares a name stays where it is). The event tables then count as its own, and history rows of versions it
+/// does not know are dropped. If `public` also holds another service's tables, or event tables a service
+/// without events cannot own, it refuses (`MixedReleaseTablesError`): whose rows `public.schema_migrations`
+/// records can no longer be told. Runs under the caller's migration lock.
+func adoptReleaseTables(into schema: String, knownVersions: [Int], on connection: PostgresConnection, logger: Logger) throws {
     guard let own = releaseTables[schema] else { return }
     let hasHistory = try !connection.query(
         "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations'", [schema]
@@ -26,17 +28,18 @@ func adoptReleaseTables(into schema: String, on connection: PostgresConnection, 
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S')
         """).map { try $0.decode("relname", as: String.self) })
-    let others = releaseTables.filter { $0.key != schema }.values
-    let othersNames = others.reduce(into: Set<String>()) { $0.formUnion($1.tables.union($1.sequences)) }
-    let ownNames = own.tables.union(own.sequences)
-    guard !inPublic.isDisjoint(with: ownNames.subtracting(othersNames)) else { return }
+    let names = releaseTables.mapValues { $0.tables.union($0.sequences) }
+    let shared = Set(names.values.flatMap { $0 }.filter { name in names.values.count { $0.contains(name) } > 1 })
+    func isPresent(_ service: String) -> Bool { inPublic.isSuperset(of: names[service]!.subtracting(shared)) }
+    guard inPublic.contains("schema_migrations"), isPresent(schema) else { return }
 
+    let ownNames = names[schema]!
+    let others = names.filter { $0.key != schema && isPresent($0.key) }.values.reduce(shared) { $0.union($1) }
+    let foreign = inPublic.intersection(others).subtracting(ownNames)
     let mine = inPublic.intersection(ownNames)
-    let foreign = inPublic.intersection(othersNames).subtracting(ownNames)
     guard foreign.isEmpty else {
         throw MixedReleaseTablesError(schema: schema, own: mine.sorted(), foreign: foreign.sorted())
     }
-    let history = inPublic.contains("schema_migrations")
     try connection.transaction(isolation: .readCommitted) {
         let target = quotedIdentifier(schema)
         try connection.execute("CREATE SCHEMA IF NOT EXISTS \(target)")
@@ -47,9 +50,9 @@ func adoptReleaseTables(into schema: String, on connection: PostgresConnection, 
         for sequence in mine.intersection(own.sequences).sorted() {
             try connection.execute("ALTER SEQUENCE public.\(quotedIdentifier(sequence)) SET SCHEMA \(target)")
         }
-        if history {
-            try connection.execute("ALTER TABLE public.schema_migrations SET SCHEMA \(target)")
-        }
+        try connection.execute("ALTER TABLE public.schema_migrations SET SCHEMA \(target)")
+        let known = knownVersions.map(String.init).joined(separator: ", ")
+        try connection.execute("DELETE FROM \(target).schema_migrations" + (known.isEmpty ? "" : " WHERE version NOT IN (\(known))"))
     }
     logger.notice(
         "moved this service's tables from the public schema into its own",

@@ -98,9 +98,14 @@ struct MigrationTests {
             // The earlier layout: the products service's tables and history in public.
             let release = [Migration(version: 1, name: "catalog", sql: """
                 CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL);
+                CREATE TABLE stock_ledger (id int);
+                CREATE TABLE reservations (id int);
+                CREATE TABLE reservation_lines (id int);
                 CREATE TABLE outbox (seq bigserial PRIMARY KEY, body text);
                 """)]
             try await migrate(pool, migrations: release, logger: Logger(label: "test"))
+            // A row another service's migration left in the shared history: not this service's to keep.
+            try await pool.execute("INSERT INTO schema_migrations (version, name) VALUES (100, 'someone else''s')")
             try await pool.execute("INSERT INTO products VALUES (1, 'kept')")
             try await pool.execute("INSERT INTO outbox (body) VALUES ('first')")
 
@@ -124,34 +129,37 @@ struct MigrationTests {
     @Test("A public schema mixing several services' tables is refused, naming them, and left untouched")
     func mixedReleaseTablesRefused() async throws {
         try await TestDatabase.withPool { pool, url in
-            try await migrate(pool, migrations: [Migration(version: 1, name: "both", sql: """
-                CREATE TABLE users (id int);
-                CREATE TABLE refresh_tokens (id int);
-                CREATE TABLE products (id int);
-                """)], logger: Logger(label: "test"))
+            let users = ["login_failures", "refresh_families", "refresh_tokens", "users"]
+            let products = ["products", "reservation_lines", "reservations", "stock_ledger"]
+            let tables = (users + products).map { "CREATE TABLE \($0) (id int);" }.joined(separator: "\n")
+            try await migrate(pool, migrations: [Migration(version: 1, name: "both", sql: tables)], logger: Logger(label: "test"))
             for schema in ["users", "products"] {
                 try await TestDatabase.withPool(url: url, size: 1, schema: schema) { service in
                     let error = await #expect(throws: MixedReleaseTablesError.self) {
                         try await migrate(service, migrations: [], logger: Logger(label: "test"))
                     }
-                    #expect(error?.foreign == (schema == "users" ? ["products"] : ["refresh_tokens", "users"]))
+                    #expect(error?.own == (schema == "users" ? users : products))
+                    #expect(error?.foreign == (schema == "users" ? products : users))
                 }
             }
-            #expect(try await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").count == 4)
+            #expect(try await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").count == 9)
             #expect(try await pool.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('users', 'products')").isEmpty)
         }
     }
 
-    @Test("A schema without tables of an earlier release in public starts empty and leaves public alone")
+    @Test("Tables of another application in public that share a service's names stay there; the service starts empty")
     func unrelatedPublicTablesStay() async throws {
         try await TestDatabase.withPool { pool, url in
             try await pool.execute("CREATE TABLE public.schema_migrations (version text PRIMARY KEY)")
             try await pool.execute("CREATE TABLE public.inbox (id int)")
-            try await TestDatabase.withPool(url: url, size: 1, schema: "cart") { cart in
-                try await migrate(cart, migrations: Self.migrations, logger: Logger(label: "test"))
+            try await pool.execute("CREATE TABLE public.users (id int)")
+            for schema in ["cart", "users"] {
+                try await TestDatabase.withPool(url: url, size: 1, schema: schema) { service in
+                    try await migrate(service, migrations: Self.migrations, logger: Logger(label: "test"))
+                }
+                #expect(try await pool.query("SELECT version FROM \(schema).schema_migrations").count == 2)
             }
-            #expect(try await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").count == 2)
-            #expect(try await pool.query("SELECT version FROM cart.schema_migrations").count == 2)
+            #expect(try await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").count == 3)
         }
     }
 }
