@@ -476,7 +476,7 @@ def settle_orders(server, since, seconds=120):
     url = server.database("orders")
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        pending = int(psql(url, f"SELECT count(*) FROM orders WHERE status = 'pending' AND created_at >= '{since}'")[0][0])
+        pending = int(psql(url, f"SELECT count(*) FROM orders.orders WHERE status = 'pending' AND created_at >= '{since}'")[0][0])
         if pending == 0:
             break
         time.sleep(0.5)
@@ -489,7 +489,7 @@ def settle_orders(server, since, seconds=120):
                COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at))
                    FILTER (WHERE status = 'confirmed'), 0) * 1000,
                COALESCE(extract(epoch FROM max(updated_at) FILTER (WHERE status = 'confirmed') - min(created_at)), 0)
-        FROM orders WHERE created_at >= '{since}'""")[0]
+        FROM orders.orders WHERE created_at >= '{since}'""")[0]
     confirmed, pending, other = int(row[0]), int(row[1]), int(row[2])
     span = float(row[5])
     return {
@@ -805,11 +805,11 @@ def main():
             with server.sampling():
                 import_catalog(server, admin_token, args.catalog, extra)
             import_seconds = time.monotonic() - started
-            psql(server.database("products"), "ANALYZE products")
+            psql(server.database("products"), "ANALYZE products.products")
             deep_pages = args.large_catalog // 200
             cursor = follow_cursor(server, deep_pages)
             matches = psql(server.database("products"),
-                           f"SELECT count(*) FROM products WHERE name ILIKE '%{SEARCH_TERM}%' OR description ILIKE '%{SEARCH_TERM}%'")[0][0]
+                           f"SELECT count(*) FROM products.products WHERE name ILIKE '%{SEARCH_TERM}%' OR description ILIKE '%{SEARCH_TERM}%'")[0][0]
             size = f"{args.large_catalog // 1000}k" if args.large_catalog % 1000 == 0 else str(args.large_catalog)
             report.add("large catalog", f"import {extra:,} products ({-(-extra // 10_000)} requests of ≤ 10,000)",
                        f"{import_seconds:.1f} s ({extra / import_seconds:,.0f} products/s)")

@@ -43,7 +43,7 @@ package struct CartConfiguration: Sendable {
 package func buildCartService(_ configuration: CartConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "cart"
-    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "cart", logger: logger)
     let httpClient = ServiceClient.makeHTTPClient()
     let products = ServiceClient(
         baseURL: configuration.productsURL, caller: "cart", tokens: configuration.tokens, client: httpClient)

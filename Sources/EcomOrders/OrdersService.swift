@@ -49,7 +49,7 @@ package func buildOrdersRouter(controller: OrdersController, bus: EventBus, toke
 package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "orders"
-    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "orders", logger: logger)
     let repository = OrderRepository(pool: pool)
     let bus = EventBus(
         service: "orders", pool: pool, transport: configuration.transport, subscribesTo: ["stock.*"],

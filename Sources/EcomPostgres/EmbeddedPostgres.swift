@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// It listens on a Unix socket only, in a directory of mode 0700. PostgreSQL refuses to run as root, so as root
 /// the cluster lives in `/var/lib/ecom/<hash of the data directory>/`, owned by the `postgres` user (who cannot
-/// enter `/root`), with a `postgres` symlink in the data directory pointing at it; otherwise it is
-/// `<dataDirectory>/postgres/` itself.
+/// enter `/root`), with a `postgres` symlink in the data directory pointing at it and a `data-directory` file in
+/// it naming the data directory, so that `removeOrphanedClusters()` can tell when it has outlived it; otherwise
+/// it is `<dataDirectory>/postgres/` itself.
 package final class EmbeddedPostgres: Sendable {
     private struct Running: Sendable {
         var lockDescriptor: Int32
@@ -16,12 +17,19 @@ package final class EmbeddedPostgres: Sendable {
     }
 
     private let dataDirectory: URL
+    /// Where root's clusters go: `/var/lib/ecom` but in tests.
+    private let rootClusters: URL
     private let logger: Logger
     /// Set between `start()` and `stop()`: the lock that keeps other ecom processes out, and how to stop the server.
     private let running = Mutex<Running?>(nil)
 
-    package init(dataDirectory: URL, logger: Logger) {
+    package convenience init(dataDirectory: URL, logger: Logger) {
+        self.init(dataDirectory: dataDirectory, rootClusters: Self.defaultRootClusters, logger: logger)
+    }
+
+    init(dataDirectory: URL, rootClusters: URL, logger: Logger) {
         self.dataDirectory = dataDirectory
+        self.rootClusters = rootClusters
         self.logger = logger
     }
 
@@ -112,7 +120,63 @@ package final class EmbeddedPostgres: Sendable {
         let path = dataDirectory.standardizedFileURL.resolvingSymlinksInPath().path
         // FNV-1a: stable across runs and releases, unlike `Hasher`.
         let hash = path.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-        return Layout(clusterDirectory: URL(fileURLWithPath: "/var/lib/ecom/\(String(hash, radix: 16))"))
+        return Layout(clusterDirectory: rootClusters.appendingPathComponent(String(hash, radix: 16)))
+    }
+
+    /// Where the clusters of root's data directories live.
+    package static let defaultRootClusters = URL(fileURLWithPath: "/var/lib/ecom")
+    /// In a cluster directory under `rootClusters`: the path of the data directory it belongs to.
+    private static let ownerFile = "data-directory"
+
+    /// A cluster removed because its data directory was gone.
+    package struct OrphanedCluster: Sendable, Equatable {
+        package var cluster: String
+        package var dataDirectory: String
+    }
+
+    /// Removes the clusters under `/var/lib/ecom` (root's) that have outlived their data directory: the data
+    /// directory is gone or no longer links to the cluster, no ecom holds its lock, and no server runs on the
+    /// cluster. Clusters of releases that did not record their data directory are left alone.
+    package static func removeOrphanedClusters(under rootClusters: URL = defaultRootClusters, logger: Logger) async -> [OrphanedCluster] {
+        (try? await NIOThreadPool.singleton.runIfActive { removeOrphanedClustersBlocking(under: rootClusters, logger: logger) }) ?? []
+    }
+
+    private static func removeOrphanedClustersBlocking(under rootClusters: URL, logger: Logger) -> [OrphanedCluster] {
+        guard geteuid() == 0,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: rootClusters.path)
+        else { return [] }
+        var removed: [OrphanedCluster] = []
+        for name in names.sorted() {
+            let cluster = rootClusters.appendingPathComponent(name)
+            guard let recorded = try? String(contentsOf: cluster.appendingPathComponent(ownerFile), encoding: .utf8),
+                  !recorded.isEmpty, !serverIsRunning(in: cluster.appendingPathComponent("data"))
+            else { continue }
+            let dataDirectory = URL(fileURLWithPath: recorded)
+            // Held while removing, so that no ecom starts on the data directory meanwhile.
+            let lock = open(dataDirectory.appendingPathComponent("ecom.lock").path, O_RDWR | O_CLOEXEC)
+            defer { if lock >= 0 { close(lock) } }
+            guard lock < 0 || flock(lock, LOCK_EX | LOCK_NB) == 0 else { continue }
+            let link = try? FileManager.default.destinationOfSymbolicLink(atPath: dataDirectory.appendingPathComponent("postgres").path)
+            guard link != cluster.path else { continue }
+            do {
+                try FileManager.default.removeItem(at: cluster)
+                removed.append(OrphanedCluster(cluster: cluster.path, dataDirectory: recorded))
+            } catch {
+                logger.warning("cannot remove an orphaned PostgreSQL cluster", metadata: ["cluster": "\(cluster.path)", "error": "\(error)"])
+            }
+        }
+        return removed
+    }
+
+    /// Whether `pgdata/postmaster.pid` names a live process.
+    private static func serverIsRunning(in pgdata: URL) -> Bool {
+        guard let pidFile = try? String(contentsOf: pgdata.appendingPathComponent("postmaster.pid"), encoding: .utf8) else {
+            return false
+        }
+        guard let pid = pidFile.split(whereSeparator: \.isNewline).first.flatMap({ pid_t($0.trimmingCharacters(in: .whitespaces)) }),
+              pid > 0
+        else { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Creates the cluster and socket directories (mode 0700) and, as root, hands exactly them to `postgres`.
@@ -133,6 +197,9 @@ package final class EmbeddedPostgres: Sendable {
                 throw EmbeddedPostgresError("cannot hand \(directory.path) to postgres: \(String(cString: strerror(errno)))")
             }
         }
+        // Tells `removeOrphanedClusters` whose cluster this is.
+        let owner = dataDirectory.standardizedFileURL.resolvingSymlinksInPath().path
+        try Data(owner.utf8).write(to: layout.clusterDirectory.appendingPathComponent(Self.ownerFile))
         // Tells a reader of the data directory where the cluster is.
         let link = dataDirectory.appendingPathComponent("postgres")
         if (try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) != layout.clusterDirectory.path {

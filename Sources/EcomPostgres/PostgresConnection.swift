@@ -30,8 +30,9 @@ package final class PostgresConnection: Sendable {
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
-    /// the connection gives up after 5 seconds and speaks UTF-8.
-    init(url: String, logger: Logger) throws {
+    /// the connection gives up after 5 seconds and speaks UTF-8. With a `schema`, unqualified names resolve
+    /// (and new tables land) in that schema first, then in `public`, where shared extensions live.
+    init(url: String, schema: String? = nil, logger: Logger) throws {
         let defaults = [("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom")]
         // Entries before the expanded `dbname` (the URL) are defaults the URL may override.
         let keywords = defaults.map(\.0) + ["dbname"]
@@ -50,6 +51,8 @@ package final class PostgresConnection: Sendable {
         self.logger = logger
         self.handle = Mutex(Handle(connection: connection))
         handle.withLock { _ = PQsetNoticeProcessor($0.connection, noticeProcessor, Unmanaged.passUnretained(self).toOpaque()) }
+        // A SET rather than the `options` startup parameter, which PgBouncer refuses unless told to ignore it.
+        if let schema { try executeScript("SET search_path TO \(quotedIdentifier(schema)), public") }
     }
 
     deinit {
@@ -187,6 +190,11 @@ extension PostgresConnection {
     fileprivate func logNotice(_ message: String) {
         logger.debug("PostgreSQL notice: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
+}
+
+/// `name` as a double-quoted SQL identifier.
+func quotedIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 /// Calls `body` with a C array of C strings (nil for a NULL entry) that stay valid for the whole call.

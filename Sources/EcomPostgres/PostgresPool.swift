@@ -22,6 +22,8 @@ package final class PostgresPool: Sendable {
     private static let transactionAttempts = 8
 
     private let url: String
+    /// The schema the pool's connections work in (their `search_path`), nil for the server's default.
+    package let schema: String?
     private let size: Int
     private let logger: Logger
     private let threadPool: NIOThreadPool
@@ -29,10 +31,12 @@ package final class PostgresPool: Sendable {
     private let state = Mutex(State())
     private let nextWaiterID = Atomic(0)
 
-    /// Creates the pool without connecting; the first caller opens the first connection.
-    package init(url: String, size: Int = 8, logger: Logger) {
+    /// Creates the pool without connecting; the first caller opens the first connection. With a `schema`,
+    /// every connection works in that schema (see `migrate`).
+    package init(url: String, size: Int = 8, schema: String? = nil, logger: Logger) {
         precondition(size > 0, "a pool needs at least one connection")
         self.url = url
+        self.schema = schema
         self.size = size
         self.logger = logger
         threadPool = NIOThreadPool(numberOfThreads: size)
@@ -47,10 +51,10 @@ package final class PostgresPool: Sendable {
         let leased = try await acquire()
         let outcome: (connection: PostgresConnection?, result: Result<T, any Error>)
         do {
-            outcome = try await threadPool.runIfActive { [url, logger] in
+            outcome = try await threadPool.runIfActive { [url, schema, logger] in
                 let connection: PostgresConnection
                 do {
-                    connection = try leased ?? PostgresConnection(url: url, logger: logger)
+                    connection = try leased ?? PostgresConnection(url: url, schema: schema, logger: logger)
                 } catch {
                     return (nil, .failure(error))
                 }

@@ -45,7 +45,7 @@ package struct ProductsConfiguration: Sendable {
 package func buildProductsService(_ configuration: ProductsConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "products"
-    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "products", logger: logger)
     let repository = PostgresProductRepository(pool: pool)
     let controller = ProductsController(repository: repository)
     let bus = makeProductsEventBus(pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger)

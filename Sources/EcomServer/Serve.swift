@@ -46,6 +46,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             throw ServeError("--only needs an explicit database: set DB_URL (or --database-url) and SECRET_KEY")
         }
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        for orphan in await EmbeddedPostgres.removeOrphanedClusters(logger: logger) {
+            announce("removed the embedded PostgreSQL cluster \(orphan.cluster), left behind by the deleted data directory \(orphan.dataDirectory)")
+        }
         let cluster = EmbeddedPostgres(dataDirectory: configuration.dataDirectory, logger: logger)
         let serverURL = try await cluster.start()
         embedded = cluster

@@ -7,7 +7,8 @@ import Synchronization
 /// `/health` (and `/ready` with 503) while PostgreSQL is still unreachable.
 ///
 /// Retries with capped exponential backoff until the migrations and the follow-up work
-/// (seeding) succeed, then stays idle until shutdown.
+/// (seeding) succeed, then stays idle until shutdown; a database whose tables it must not touch
+/// ends the run with the reason.
 package final class DatabaseStartup: Service, Sendable {
     private let pool: PostgresPool
     private let migrations: [Migration]
@@ -36,6 +37,10 @@ package final class DatabaseStartup: Service, Sendable {
                 try await afterMigrating()
                 done.withLock { $0 = true }
                 break
+            } catch let error as MixedReleaseTablesError {
+                // Waiting cannot sort the tables out: stop the process and say what to do.
+                logger.error("cannot take over the tables of an earlier release", metadata: ["error": "\(error)"])
+                throw error
             } catch {
                 logger.warning(
                     "database not ready, retrying",

@@ -34,7 +34,7 @@ package struct UsersConfiguration: Sendable {
 package func buildUsersService(_ configuration: UsersConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "users"
-    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, logger: logger)
+    let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "users", logger: logger)
     let hasher = PasswordHasher()
     let repository = PostgresUserRepository(pool: pool)
     let seeded = Mutex(false)

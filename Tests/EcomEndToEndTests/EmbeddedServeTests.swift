@@ -1,5 +1,7 @@
 import EcomAPI
+import EcomPostgres
 import Foundation
+import Logging
 import NIOHTTP1
 import Testing
 
@@ -15,9 +17,17 @@ struct EmbeddedServeTests {
     @Test("the embedded default starts with the demo admin and catalog, refuses a second instance, and stops cleanly on Ctrl-C")
     func embeddedDefault() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-embedded-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { Self.removeDataDirectory(directory) }
+        // As root, what a deleted data directory used to leave behind: its cluster under /var/lib/ecom.
+        let orphan = geteuid() == 0 ? try await Self.orphanedCluster() : nil
         let server = try await ServerProcess(services: Store.services, embeddedDataDirectory: directory)
         do {
+            if let orphan {
+                #expect(!FileManager.default.fileExists(atPath: orphan.cluster))
+                #expect(
+                    server.log.contains("ecom: removed the embedded PostgreSQL cluster \(orphan.cluster), left behind by the deleted data directory \(orphan.dataDirectory)"),
+                    "\(server.log)")
+            }
             let admin = try await server.login("admin@example.com", "admin123")
             #expect(admin.user.role == .admin)
             let catalog: Page<Product> = try await HTTP.send(.GET, server.gateway + "/api/products?limit=100").decode()
@@ -43,6 +53,25 @@ struct EmbeddedServeTests {
             await server.stop()
             throw error
         }
+    }
+
+    /// A cluster whose data directory has been deleted, as tests and throwaway runs delete theirs.
+    static func orphanedCluster() async throws -> (cluster: String, dataDirectory: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-orphan-\(UUID().uuidString.prefix(8))")
+        let cluster = EmbeddedPostgres(dataDirectory: directory, logger: Logger(label: "test"))
+        _ = try await cluster.start()
+        await cluster.stop()
+        let clusterDirectory = try FileManager.default.destinationOfSymbolicLink(atPath: directory.appendingPathComponent("postgres").path)
+        try FileManager.default.removeItem(at: directory)
+        return (clusterDirectory, directory.path)
+    }
+
+    /// Removes a data directory with its cluster, which as root lives elsewhere.
+    static func removeDataDirectory(_ directory: URL) {
+        if let cluster = try? FileManager.default.destinationOfSymbolicLink(atPath: directory.appendingPathComponent("postgres").path) {
+            try? FileManager.default.removeItem(atPath: cluster)
+        }
+        try? FileManager.default.removeItem(at: directory)
     }
 
     /// How many running processes mention `text` on their command line.

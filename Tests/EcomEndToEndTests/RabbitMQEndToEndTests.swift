@@ -196,6 +196,37 @@ struct RabbitMQEndToEndTests {
         #expect(consumed == [true, true])
     }
 
+    @Test("one service per process, all on one database: each keeps its tables in its own schema; login, product write and checkout work")
+    func sharedDatabase() async throws {
+        try await TestBroker.withVirtualHost { host in
+            let deployment = try await Deployment.start(amqpURL: host.amqpURL, layout: Deployment.sharedDatabaseLayout)
+            do {
+                let store = Store(
+                    server: deployment.gatewayProcess, admin: try await deployment.gatewayProcess.login("root@example.com", "root-password-123"))
+                let product = try await store.createProduct(name: "Shared database", priceCents: 250, stock: 5)
+                let shopper = try await store.shopper("shared-db")
+                #expect(try await store.add(product.id, quantity: 2, as: shopper).status.code < 300)
+                let reply = try await store.checkout(as: shopper, key: UUID().uuidString)
+                try #require(reply.status == .created, "\(reply.text)")
+                let order: Order = try reply.decode()
+                try await store.eventually("the order is confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+                #expect(try await store.product(product.id).stock == 3)
+
+                let tables = try await DatabaseLayout.tables(in: ServerProcess.url(TestEnvironment.databaseURL!, database: "\(deployment.prefix)_shared"))
+                #expect(tables["users"]?.isSuperset(of: ["schema_migrations", "users"]) == true, "\(tables)")
+                #expect(tables["products"]?.isSuperset(of: ["schema_migrations", "products", "outbox", "inbox"]) == true, "\(tables)")
+                #expect(tables["cart"]?.isSuperset(of: ["schema_migrations", "carts", "outbox", "inbox"]) == true, "\(tables)")
+                #expect(tables["orders"]?.isSuperset(of: ["schema_migrations", "orders", "outbox", "inbox"]) == true, "\(tables)")
+                #expect(tables["public"] == nil, "\(tables)")
+            } catch {
+                for process in deployment.processes.values { print(process.log.suffix(4_000)) }
+                await deployment.tearDown()
+                throw error
+            }
+            await deployment.tearDown()
+        }
+    }
+
     @Test("--only without RabbitMQ refuses in one line when a chosen service's event peers run elsewhere")
     func subsetNeedsBroker() async throws {
         for (only, peer) in [("products", "orders"), ("gateway,orders", "cart and products"), ("cart,products", "orders")] {
@@ -228,28 +259,38 @@ final class Recorder<Item: Sendable>: Sendable {
 }
 
 /// gateway, users, products ×2, cart and orders, each an `ecom serve --only` process of its own
-/// with its own database, all on one RabbitMQ virtual host.
+/// with its own database (or all on one, with `sharedDatabaseLayout`), all on one RabbitMQ virtual host.
 final class Deployment: @unchecked Sendable {
+    typealias Layout = [(name: String, service: String, database: String?)]
+
     private(set) var processes: [String: ServerProcess]
     let ports: [String: Int]
     let environment: [String: String]
     let prefix: String
+    let layout: Layout
 
     var gatewayProcess: ServerProcess { processes["gateway"]! }
 
-    private init(ports: [String: Int], environment: [String: String], prefix: String) {
+    private init(ports: [String: Int], environment: [String: String], prefix: String, layout: Layout) {
         self.processes = [:]
         self.ports = ports
         self.environment = environment
         self.prefix = prefix
+        self.layout = layout
     }
 
-    static let layout: [(name: String, service: String, database: String?)] = [
+    static let layout: Layout = [
         ("users", "users", "users"), ("products", "products", "products"), ("products2", "products", "products"),
         ("cart", "cart", "carts"), ("orders", "orders", "orders"), ("gateway", "gateway", nil),
     ]
 
-    static func start(amqpURL: String) async throws -> Deployment {
+    /// One process per service, every one of them on the same database.
+    static let sharedDatabaseLayout: Layout = [
+        ("users", "users", "shared"), ("products", "products", "shared"), ("cart", "cart", "shared"),
+        ("orders", "orders", "shared"), ("gateway", "gateway", nil),
+    ]
+
+    static func start(amqpURL: String, layout: Layout = layout) async throws -> Deployment {
         let prefix = "ecom_mp_\(UUID().uuidString.prefix(8).lowercased())"
         var ports: [String: Int] = [:]
         for entry in layout { ports[entry.name] = try TestEnvironment.freePort() }
@@ -257,14 +298,14 @@ final class Deployment: @unchecked Sendable {
         for service in ["users", "products", "cart", "orders"] {
             environment["ECOM_\(service.uppercased())_URL"] = "http://127.0.0.1:\(ports[service]!)"
         }
-        let deployment = Deployment(ports: ports, environment: environment, prefix: prefix)
+        let deployment = Deployment(ports: ports, environment: environment, prefix: prefix, layout: layout)
         for entry in layout { try await deployment.restart(entry.name) }
         return deployment
     }
 
     /// Starts (again) the process `name` on its port and database, and waits until it is ready.
     func restart(_ name: String) async throws {
-        let entry = Self.layout.first { $0.name == name }!
+        let entry = layout.first { $0.name == name }!
         var environment = environment
         environment["ECOM_\(entry.service.uppercased())_PORT"] = String(ports[name]!)
         if let database = entry.database, let server = TestEnvironment.databaseURL {

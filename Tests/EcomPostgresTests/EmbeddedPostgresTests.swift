@@ -58,6 +58,56 @@ struct EmbeddedPostgresTests {
         await second.stop()
     }
 
+    @Test(
+        "As root, clusters whose data directory is gone are removed; running ones and those still linked are kept",
+        .enabled(if: geteuid() == 0, "only root's clusters live outside their data directory"), .timeLimit(.minutes(5)))
+    func orphanedClusters() async throws {
+        let logger = Logger(label: "test")
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-orphans-\(UUID())")
+        let (orphaned, running, stopped) = (base.appendingPathComponent("orphaned"), base.appendingPathComponent("running"), base.appendingPathComponent("stopped"))
+        // A place of its own, so that no other test's clusters count, and this test's count for no other.
+        let rootClusters = URL(fileURLWithPath: "/var/lib/ecom-test-\(UUID().uuidString.prefix(8))")
+        var clusters: [URL] = []
+        defer {
+            for cluster in clusters { try? FileManager.default.removeItem(at: cluster) }
+            try? FileManager.default.removeItem(at: rootClusters)
+            try? FileManager.default.removeItem(at: base)
+        }
+        func cluster(of dataDirectory: URL) throws -> URL {
+            let cluster = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: dataDirectory.appendingPathComponent("postgres").path))
+            clusters.append(cluster)
+            return cluster
+        }
+
+        let first = EmbeddedPostgres(dataDirectory: orphaned, rootClusters: rootClusters, logger: logger)
+        _ = try await first.start()
+        await first.stop()
+        let orphanedCluster = try cluster(of: orphaned)
+        try FileManager.default.removeItem(at: orphaned)
+
+        // Its data directory deleted under it, but its server still runs.
+        let live = EmbeddedPostgres(dataDirectory: running, rootClusters: rootClusters, logger: logger)
+        _ = try await live.start()
+        let runningCluster = try cluster(of: running)
+        try FileManager.default.removeItem(at: running)
+
+        let kept = EmbeddedPostgres(dataDirectory: stopped, rootClusters: rootClusters, logger: logger)
+        _ = try await kept.start()
+        await kept.stop()
+        let stoppedCluster = try cluster(of: stopped)
+
+        let removed = await EmbeddedPostgres.removeOrphanedClusters(under: rootClusters, logger: logger)
+        await live.stop()
+        #expect(removed == [.init(cluster: orphanedCluster.path, dataDirectory: orphaned.path)], "\(removed)")
+        #expect(!FileManager.default.fileExists(atPath: orphanedCluster.path))
+        #expect(FileManager.default.fileExists(atPath: runningCluster.appendingPathComponent("data/PG_VERSION").path))
+        #expect(FileManager.default.fileExists(atPath: stoppedCluster.appendingPathComponent("data/PG_VERSION").path))
+
+        // Once its server has stopped, nothing holds the second one any more.
+        let later = await EmbeddedPostgres.removeOrphanedClusters(under: rootClusters, logger: logger)
+        #expect(later.map(\.cluster) == [runningCluster.path], "\(later)")
+    }
+
     /// Stops nothing: removes the data directory and, as root, the cluster directory it links to.
     private func removeCluster(of dataDirectory: URL) {
         let cluster = dataDirectory.appendingPathComponent("postgres").resolvingSymlinksInPath()

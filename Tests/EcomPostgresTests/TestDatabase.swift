@@ -24,8 +24,8 @@ enum TestDatabase {
 
     /// Runs `body` with a pool on `url`, shut down afterwards.
     @discardableResult
-    static func withPool<T>(url: String, size: Int, _ body: (PostgresPool) async throws -> T) async throws -> T {
-        let pool = PostgresPool(url: url, size: size, logger: Logger(label: "test"))
+    static func withPool<T>(url: String, size: Int, schema: String? = nil, _ body: (PostgresPool) async throws -> T) async throws -> T {
+        let pool = PostgresPool(url: url, size: size, schema: schema, logger: Logger(label: "test"))
         let result = await Result(catching: { try await body(pool) })
         await pool.shutdown()
         return try result.get()
