@@ -142,7 +142,7 @@ struct Store {
     /// Products whose stock ledger does not sum to their units on hand, read from the products database.
     func ledgerDiscrepancies() async throws -> [String] {
         let url = ServerProcess.url(try #require(TestEnvironment.databaseURL), database: server.databasePrefix + "_products")
-        let pool = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
+        let pool = PostgresPool(url: url, size: 1, schema: "products", logger: Logger(label: "test"))
         do {
             let discrepancies = try await pool.query(
                 """
