@@ -55,14 +55,12 @@ package final class PostgresPool: Sendable {
 
     private final class Waiter: Sendable {
         let id: Int
-        let caller: Caller
         let continuation: CheckedContinuation<PostgresConnection?, any Error>
         /// The timer that gives up on this waiter; cancelled once it is served.
         let timeout = Mutex<Scheduled<Void>?>(nil)
 
-        init(id: Int, caller: Caller, continuation: CheckedContinuation<PostgresConnection?, any Error>) {
+        init(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>) {
             self.id = id
-            self.caller = caller
             self.continuation = continuation
         }
     }
@@ -220,7 +218,7 @@ package final class PostgresPool: Sendable {
         let wait = caller == .request ? limits.requestWait : limits.serviceWait
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let waiter = Waiter(id: id, caller: caller, continuation: continuation)
+                let waiter = Waiter(id: id, continuation: continuation)
                 let queued = state.withLock { state -> Bool in
                     if state.isShutDown {
                         continuation.resume(throwing: Self.shutDownError)
