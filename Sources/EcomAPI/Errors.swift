@@ -45,6 +45,8 @@ package enum ErrorCode {
     package static let payloadTooLarge = "payload_too_large"
     package static let unsupportedMediaType = "unsupported_media_type"
     package static let serviceUnavailable = "service_unavailable"
+    /// Too many requests wait for the service's database, or its listener is full: retry after `Retry-After`.
+    package static let serviceBusy = "service_busy"
     package static let badGateway = "bad_gateway"
     package static let gatewayTimeout = "gateway_timeout"
     package static let internalError = "internal"

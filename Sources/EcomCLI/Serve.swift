@@ -26,6 +26,12 @@ extension EcomCommand {
                 Environment: PORT (gateway port), HOST (gateway address), DB_URL, SECRET_KEY, RABBITMQ_URL, \
                 ECOM_<SERVICE>_PORT, ECOM_<SERVICE>_DATABASE_URL, ECOM_<SERVICE>_URL (where \
                 another process runs that service), LOG_LEVEL.
+
+                Limits: ECOM_MAX_CONNECTIONS (gateway, default 4096), ECOM_MAX_CONNECTIONS_PER_CLIENT \
+                (default 256, 0 for none), ECOM_SERVICE_MAX_CONNECTIONS (each service, default 1024), \
+                ECOM_HEADER_TIMEOUT (seconds, default 10), ECOM_IDLE_TIMEOUT (seconds, default 75), \
+                ECOM_DB_POOL_SIZE (default 8). The caps are scaled down to fit the open-file limit, \
+                which is raised to its hard limit at start; a connection over a cap is answered 503.
                 """
         )
 

@@ -38,6 +38,7 @@ package struct GatewayConfiguration: Sendable {
 package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTTPClient) -> Router<EcomRequestContext> {
     let router = Router(context: EcomRequestContext.self)
     router.add(middleware: RequestLogMiddleware(service: "gateway"))
+    router.add(middleware: ClientGoneMiddleware())
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
     router.add(
         middleware: ProxyMiddleware(

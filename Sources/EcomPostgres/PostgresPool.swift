@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -6,16 +7,80 @@ import Synchronization
 ///
 /// libpq blocks, so bodies run on the pool's own `NIOThreadPool` (one thread per connection), never on the
 /// Swift concurrency pool. Call `shutdown()` before releasing the pool.
+///
+/// Waiting for a connection is bounded: a caller that waits longer than its class allows, or finds too many
+/// callers already waiting, gets `PostgresPoolBusy`. Clients' requests may hold at most `size - reserved`
+/// connections and wait behind the process's own work (service calls, event handlers), so a flood of
+/// public reads can slow them but never starve checkout's lookups or the saga. The class of a caller is
+/// the task-local `PostgresPool.caller`.
 package final class PostgresPool: Sendable {
-    private typealias Waiter = (id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>)
+    /// Who is asking for a connection, which decides its share of the pool and its place in the queue.
+    package enum Caller: Sendable, Equatable {
+        /// A client's request (public reads, signed-in users): waits behind `.service` callers.
+        case request
+        /// Another service with a service token, or the process's own background work (event handlers,
+        /// outbox, migrations, timers).
+        case service
+    }
+
+    /// The class of the current task's database calls; HTTP middleware sets `.request` for clients.
+    @TaskLocal package static var caller: Caller = .service
+
+    /// How long and how many callers may wait, and how much of the pool clients' requests may hold.
+    package struct Limits: Sendable, Equatable {
+        /// Connections that `.request` callers can never take, kept for `.service` callers.
+        package var reservedForServices: Int
+        /// The longest a `.request` caller waits for a connection.
+        package var requestWait: Duration
+        /// The longest a `.service` caller waits for a connection.
+        package var serviceWait: Duration
+        /// `.request` callers allowed to wait at once; the next one is refused at once.
+        package var maxRequestWaiters: Int
+
+        package init(
+            reservedForServices: Int, requestWait: Duration = .seconds(5), serviceWait: Duration = .seconds(30),
+            maxRequestWaiters: Int = 256
+        ) {
+            self.reservedForServices = reservedForServices
+            self.requestWait = requestWait
+            self.serviceWait = serviceWait
+            self.maxRequestWaiters = maxRequestWaiters
+        }
+
+        /// A quarter of the pool (at least one connection, none for a pool of one) kept for services.
+        package static func standard(size: Int) -> Limits {
+            Limits(reservedForServices: size > 1 ? max(1, size / 4) : 0)
+        }
+    }
+
+    private final class Waiter: Sendable {
+        let id: Int
+        let continuation: CheckedContinuation<PostgresConnection?, any Error>
+        /// The timer that gives up on this waiter; cancelled once it is served.
+        let timeout = Mutex<Scheduled<Void>?>(nil)
+
+        init(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>) {
+            self.id = id
+            self.continuation = continuation
+        }
+    }
 
     private struct State {
         /// Permits handed out; never more than `size`, so never more than `size` connections.
         var leased = 0
+        /// Of those, the permits `.request` callers hold; never more than `size - reserved`.
+        var leasedByRequests = 0
         var idle: [PostgresConnection] = []
-        /// Callers waiting for a permit, served first come, first served.
-        var waiters: [Waiter] = []
+        /// Callers waiting for a permit, by class, each served first come, first served.
+        var serviceWaiters: [Waiter] = []
+        var requestWaiters: [Waiter] = []
         var isShutDown = false
+
+        mutating func remove(_ id: Int) -> Waiter? {
+            if let index = serviceWaiters.firstIndex(where: { $0.id == id }) { return serviceWaiters.remove(at: index) }
+            if let index = requestWaiters.firstIndex(where: { $0.id == id }) { return requestWaiters.remove(at: index) }
+            return nil
+        }
     }
 
     /// How often a transaction that fails with a serialization failure or deadlock is attempted in all.
@@ -25,6 +90,7 @@ package final class PostgresPool: Sendable {
     /// The schema the pool's connections work in (their `search_path`), nil for the server's default.
     package let schema: String?
     private let size: Int
+    package let limits: Limits
     private let logger: Logger
     private let threadPool: NIOThreadPool
     /// Guards the permits, idle connections and waiters, so a permit and its connection move together.
@@ -33,11 +99,14 @@ package final class PostgresPool: Sendable {
 
     /// Creates the pool without connecting; the first caller opens the first connection. With a `schema`,
     /// every connection works in that schema (see `migrate`).
-    package init(url: String, size: Int = 8, schema: String? = nil, logger: Logger) {
+    package init(url: String, size: Int = 8, schema: String? = nil, logger: Logger, limits: Limits? = nil) {
         precondition(size > 0, "a pool needs at least one connection")
         self.url = url
         self.schema = schema
         self.size = size
+        let limits = limits ?? .standard(size: size)
+        precondition(limits.reservedForServices < size, "clients' requests need at least one connection")
+        self.limits = limits
         self.logger = logger
         threadPool = NIOThreadPool(numberOfThreads: size)
         threadPool.start()
@@ -48,7 +117,8 @@ package final class PostgresPool: Sendable {
     package func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        let leased = try await acquire()
+        let caller = Self.caller
+        let leased = try await acquire(as: caller)
         let outcome: (connection: PostgresConnection?, result: Result<T, any Error>)
         do {
             outcome = try await threadPool.runIfActive { [url, schema, logger] in
@@ -67,10 +137,10 @@ package final class PostgresPool: Sendable {
             }
         } catch {
             // The body never ran (the task was cancelled or the pool shut down): the connection is untouched.
-            release(leased)
+            release(leased, by: caller)
             throw error
         }
-        release(outcome.connection)
+        release(outcome.connection, by: caller)
         return try outcome.result.get()
     }
 
@@ -106,10 +176,11 @@ package final class PostgresPool: Sendable {
         }
     }
 
-    /// Whether `SELECT 1` succeeds within 2 seconds, for readiness checks.
+    /// Whether `SELECT 1` succeeds within 2 seconds, for readiness checks. It asks as a service, so a pool
+    /// busy with clients' requests still reports the database as reachable.
     package func ping() async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await self.query("SELECT 1")) != nil }
+            group.addTask { await Self.$caller.withValue(.service) { (try? await self.query("SELECT 1")) != nil } }
             group.addTask {
                 try? await Task.sleep(for: .seconds(2))
                 return false
@@ -120,15 +191,24 @@ package final class PostgresPool: Sendable {
         }
     }
 
+    /// Callers waiting for a connection now, by class.
+    package var waiting: (requests: Int, services: Int) {
+        state.withLock { ($0.requestWaiters.count, $0.serviceWaiters.count) }
+    }
+
     /// Closes idle connections, fails waiting callers and stops the thread pool once running bodies finish.
     package func shutdown() async {
         let waiters = state.withLock { state in
             state.isShutDown = true
             state.idle.removeAll()
-            defer { state.waiters.removeAll() }
-            return state.waiters
+            defer {
+                state.serviceWaiters.removeAll()
+                state.requestWaiters.removeAll()
+            }
+            return state.serviceWaiters + state.requestWaiters
         }
         for waiter in waiters {
+            waiter.timeout.withLock { $0?.cancel() }
             waiter.continuation.resume(throwing: Self.shutDownError)
         }
         try? await threadPool.shutdownGracefully()
@@ -136,45 +216,98 @@ package final class PostgresPool: Sendable {
 
     private static let shutDownError = PostgresError(kind: .connectionFailure, message: "the connection pool is shut down")
 
-    /// Waits for a permit; returns the idle connection that comes with it, if any.
-    private func acquire() async throws -> PostgresConnection? {
+    /// Waits for a permit, within the caller's bounds; returns the idle connection that comes with it, if any.
+    private func acquire(as caller: Caller) async throws -> PostgresConnection? {
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).newValue
+        let wait = caller == .request ? limits.requestWait : limits.serviceWait
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                state.withLock { state in
+                let waiter = Waiter(id: id, continuation: continuation)
+                let queued = state.withLock { state -> Bool in
                     if state.isShutDown {
                         continuation.resume(throwing: Self.shutDownError)
                     } else if Task.isCancelled {
                         continuation.resume(throwing: CancellationError())
-                    } else if state.leased < size {
+                    } else if state.leased < size && (caller == .service || state.leasedByRequests < size - limits.reservedForServices) {
                         state.leased += 1
+                        if caller == .request { state.leasedByRequests += 1 }
                         continuation.resume(returning: state.idle.popLast())
+                    } else if caller == .request && state.requestWaiters.count >= limits.maxRequestWaiters {
+                        continuation.resume(throwing: PostgresPoolBusy(caller: caller, waited: .zero))
+                    } else if caller == .request {
+                        state.requestWaiters.append(waiter)
+                        return true
                     } else {
-                        state.waiters.append((id, continuation))
+                        state.serviceWaiters.append(waiter)
+                        return true
                     }
+                    return false
                 }
+                guard queued else { return }
+                // Scheduled outside the lock: the timer takes the lock when it fires.
+                let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(wait)) {
+                    self.giveUp(waiterID: id, error: PostgresPoolBusy(caller: caller, waited: wait))
+                }
+                waiter.timeout.withLock { $0 = timer }
+                // A waiter served before its timer was stored keeps a timer that will find nothing to do.
             }
         } onCancel: {
-            let waiter = state.withLock { state in
-                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
+            giveUp(waiterID: id, error: CancellationError())
         }
     }
 
-    /// Gives back a permit with its connection (nil if none or broken): the longest waiter takes both over,
-    /// otherwise the connection goes idle.
-    private func release(_ connection: PostgresConnection?) {
+    /// Takes a waiter out of the queue and fails it, unless it was served meanwhile.
+    private func giveUp(waiterID: Int, error: any Error) {
+        guard let waiter = state.withLock({ $0.remove(waiterID) }) else { return }
+        waiter.timeout.withLock { $0?.cancel() }
+        waiter.continuation.resume(throwing: error)
+    }
+
+    /// Gives back a permit with its connection (nil if none or broken). A waiting service caller takes both
+    /// over first, then a waiting request if requests hold less than their share; otherwise the connection
+    /// goes idle.
+    private func release(_ connection: PostgresConnection?, by caller: Caller) {
         let waiter = state.withLock { state -> Waiter? in
-            if !state.waiters.isEmpty {
-                return state.waiters.removeFirst()
+            if caller == .request { state.leasedByRequests -= 1 }
+            let next: Waiter?
+            if !state.serviceWaiters.isEmpty {
+                next = state.serviceWaiters.removeFirst()
+            } else if !state.requestWaiters.isEmpty && state.leasedByRequests < size - limits.reservedForServices {
+                next = state.requestWaiters.removeFirst()
+                state.leasedByRequests += 1
+            } else {
+                next = nil
             }
+            if next != nil { return next }
             state.leased -= 1
             if let connection, !state.isShutDown {
                 state.idle.append(connection)
             }
             return nil
         }
-        waiter?.continuation.resume(returning: connection)
+        guard let waiter else { return }
+        waiter.timeout.withLock { $0?.cancel() }
+        waiter.continuation.resume(returning: connection)
+    }
+}
+
+/// No database connection became free within the caller's bound, or too many callers were already waiting.
+///
+/// Transient: the database is busy, not broken; the same work may succeed a moment later. The services answer
+/// it with 503 `service_busy` and `Retry-After`.
+package struct PostgresPoolBusy: TransientError, CustomStringConvertible, Sendable {
+    package var caller: PostgresPool.Caller
+    /// How long the caller waited; zero when it was refused because the queue was full.
+    package var waited: Duration
+
+    package init(caller: PostgresPool.Caller, waited: Duration) {
+        self.caller = caller
+        self.waited = waited
+    }
+
+    package var description: String {
+        waited == .zero
+            ? "no database connection free and too many callers waiting (\(caller))"
+            : "no database connection free within \(waited) (\(caller))"
     }
 }

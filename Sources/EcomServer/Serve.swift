@@ -18,6 +18,9 @@ import UnixSignals
 /// admin and catalog; it stops the cluster when the services have stopped.
 package func serve(_ configuration: ServeConfiguration, logger: Logger, announce: @Sendable (String) -> Void) async throws {
     EcomMetrics.bootstrap()
+    // Listener caps are sized from this limit, so that sockets held by clients never take the descriptors
+    // of the process's own database, broker and upstream connections.
+    let openFileLimit = DescriptorBudget.raiseOpenFileLimit()
     // A bad key is refused before anything is started or created.
     if let key = configuration.secretKey { _ = try SigningKey(key) }
     let selected = configuration.services.sorted()
@@ -90,11 +93,19 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         var events = EventBus.Settings()
         events.holdOutbox = configuration.holdEvents
 
+        let limits = configuration.listenerLimits(openFileLimit: openFileLimit)
+        logger.info(
+            "listener limits",
+            metadata: [
+                "open_file_limit": "\(openFileLimit.map(String.init) ?? "unknown")",
+                "reserved": "\(configuration.descriptorReserve)",
+                "max_connections": "\(selected.map { "\($0.rawValue)=\(limits[$0]!.maxConnections)" }.joined(separator: " "))",
+            ])
         var units: [ServiceUnit] = []
         for service in selected {
             let address = ListenAddress(
                 host: service == .gateway ? configuration.gatewayHost : configuration.serviceHost,
-                port: configuration.port(of: service))
+                port: configuration.port(of: service), limits: limits[service]!)
             switch service {
             case .gateway:
                 let upstreams = Dictionary(

@@ -63,6 +63,9 @@ package struct ServeConfiguration: Sendable {
     package var holdEvents = false
     /// Connections each service keeps to its database.
     package var poolSize = 8
+    /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
+    package var gatewayLimits = ListenerLimits.gateway
+    package var serviceLimits = ListenerLimits.service
 
     package init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -104,6 +107,46 @@ package struct ServeConfiguration: Sendable {
         }
         holdEvents = value("ECOM_HOLD_EVENTS") == "1"
         if let size = value("ECOM_DB_POOL_SIZE").flatMap(Int.init), (1...256).contains(size) { poolSize = size }
+        if let cap = value("ECOM_MAX_CONNECTIONS").flatMap(Int.init), cap > 0 { gatewayLimits.maxConnections = cap }
+        if let cap = value("ECOM_MAX_CONNECTIONS_PER_CLIENT").flatMap(Int.init), cap >= 0 {
+            gatewayLimits.maxConnectionsPerClient = cap == 0 ? nil : cap
+        }
+        if let cap = value("ECOM_SERVICE_MAX_CONNECTIONS").flatMap(Int.init), cap > 0 { serviceLimits.maxConnections = cap }
+        if let seconds = value("ECOM_HEADER_TIMEOUT").flatMap(Int.init), seconds > 0 {
+            gatewayLimits.headerTimeout = .seconds(seconds)
+            serviceLimits.headerTimeout = .seconds(seconds)
+        }
+        if let seconds = value("ECOM_IDLE_TIMEOUT").flatMap(Int.init), seconds > 0 {
+            gatewayLimits.idleTimeout = .seconds(seconds)
+            serviceLimits.idleTimeout = .seconds(seconds)
+        }
+    }
+
+    /// Descriptors kept for the process's own connections rather than its listeners': the database pools,
+    /// the gateway's connections to the services (64 each at most), the services' connections to one another
+    /// (32 per peer), and 128 for RabbitMQ, the embedded cluster, files and the unforeseen.
+    package var descriptorReserve: Int {
+        var reserve = 128 + poolSize * services.filter { $0.databaseName != nil }.count
+        if services.contains(.gateway) { reserve += 64 * (ServiceName.allCases.count - 1) }
+        if services.contains(.orders) { reserve += 2 * 32 }
+        if services.contains(.cart) { reserve += 32 }
+        return reserve
+    }
+
+    /// Each listener's limits, their connection caps scaled down together (per-client caps with them) when
+    /// they would not fit `openFileLimit` less `descriptorReserve`.
+    package func listenerLimits(openFileLimit: Int?) -> [ServiceName: ListenerLimits] {
+        let selected = services.sorted()
+        var limits = selected.map { $0 == .gateway ? gatewayLimits : serviceLimits }
+        if let openFileLimit {
+            let caps = DescriptorBudget.fit(limits.map(\.maxConnections), limit: openFileLimit, reserve: descriptorReserve)
+            for index in limits.indices where caps[index] != limits[index].maxConnections {
+                let scale = { (cap: Int) in max(1, cap * caps[index] / limits[index].maxConnections) }
+                limits[index].maxConnectionsPerClient = limits[index].maxConnectionsPerClient.map(scale)
+                limits[index].maxConnections = caps[index]
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(selected, limits))
     }
 
     /// Who each service exchanges events with: products and cart take the orders' events, and

@@ -56,6 +56,11 @@ package struct APIError: Error, Sendable, CustomStringConvertible {
         .serviceUnavailable, code: ErrorCode.serviceUnavailable,
         message: "service temporarily unavailable, try again", retryAfter: 1)
 
+    /// The service is saturated (no database connection free in time, or no connection slot left): a
+    /// passing state the client should retry, not a failure.
+    package static let busy = Self(
+        .serviceUnavailable, code: ErrorCode.serviceBusy, message: "the service is busy, try again shortly", retryAfter: 1)
+
     package static let internalError = Self(
         .internalServerError, code: ErrorCode.internalError, message: "internal server error")
 
@@ -84,6 +89,8 @@ extension APIError {
         case is NIOTooManyBytesError:
             // A body collected past its limit, wherever it was collected.
             return from(status: .contentTooLarge)
+        case is PostgresPoolBusy:
+            return .busy
         case let error as PostgresError where error.kind == .connectionFailure:
             return .unavailable
         case let error as PostgresError where error.sqlState?.hasPrefix("22") == true:

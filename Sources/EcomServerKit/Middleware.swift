@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomPostgres
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -50,7 +51,8 @@ package struct RequestLogMiddleware: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["error": .string(String(reflecting: error))])
             return try APIError.internalError.response(from: request, context: context)
         }
-        if apiError.status == .serviceUnavailable {
+        // A busy service is expected under load and already counted in the access log line.
+        if apiError.status == .serviceUnavailable, apiError.code != ErrorCode.serviceBusy {
             context.logger.warning("dependency unavailable", metadata: ["error": .string(String(reflecting: error))])
         }
         return try apiError.response(from: request, context: context)
@@ -99,6 +101,22 @@ package struct AuthMiddleware: RouterMiddleware {
             context.authFailure = "use an Authorization: Bearer token"
         }
         return try await next(request, context)
+    }
+}
+
+/// Runs a request's database work in the pool class of its caller: other services (service token) keep
+/// their reserved share and their place ahead of clients' requests, so a flood of public reads cannot starve
+/// checkout's lookups.
+package struct DatabaseCallerMiddleware: RouterMiddleware {
+    package typealias Context = EcomRequestContext
+
+    package init() {}
+
+    package func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let caller: PostgresPool.Caller = context.principal?.role == .service ? .service : .request
+        return try await PostgresPool.$caller.withValue(caller) { try await next(request, context) }
     }
 }
 

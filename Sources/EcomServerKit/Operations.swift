@@ -66,10 +66,13 @@ package struct HealthStatus: ResponseEncodable, Decodable, Sendable {
 package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     package var host: String
     package var port: Int
+    /// What the listener tolerates from its clients; `ecom serve` fits these to the process's descriptors.
+    package var limits: ListenerLimits
 
-    package init(host: String, port: Int) {
+    package init(host: String, port: Int, limits: ListenerLimits = .service) {
         self.host = host
         self.port = port
+        self.limits = limits
     }
 
     package var description: String { "\(host):\(port)" }
@@ -86,7 +89,9 @@ extension Router where Context == EcomRequestContext {
     package static func service(_ name: String, tokens: TokenService, checks: [ReadinessCheck]) -> Router {
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: RequestLogMiddleware(service: name))
+        router.add(middleware: ClientGoneMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens))
+        router.add(middleware: DatabaseCallerMiddleware())
         router.addOperationalRoutes(service: name, checks: checks)
         return router
     }
@@ -98,8 +103,10 @@ package func makeApplication(
 ) -> some ApplicationProtocol {
     // Added after the routes, so only requests that no route took pass through it.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.serviceRoutes))
+    let service = logger[metadataKey: "service"].map { "\($0)" } ?? "ecom"
     return Application(
-        router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
+        router: router, server: .limitedHTTP1(address.limits, service: service),
+        configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
 }
 
 /// Answers a path that a route serves, asked with another method, with 405 and an `Allow`

@@ -14,10 +14,13 @@ package struct EcomRequestContext: RequestContext {
     /// Why a presented token was refused, so a route that needs one can say so.
     package var authFailure: String?
     package let remoteAddress: String?
+    /// Whether the client is still there; nil for connections no limited listener accepted (tests).
+    package let connection: ConnectionWatch?
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.connection = ConnectionWatch.registered(for: source.channel)
     }
 
     package var maxUploadSize: Int { 1024 * 1024 }

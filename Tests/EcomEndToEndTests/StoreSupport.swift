@@ -35,14 +35,16 @@ struct Store {
     static let services = ["users", "products", "cart", "orders"]
 
     /// Starts a store whose events travel over `transport`, runs `body`, and tears it down whatever happens.
-    static func with(transport: Transport = .local, environment: [String: String] = [:], _ body: (Store) async throws -> Void) async throws {
+    static func with(
+        transport: Transport = .local, environment: [String: String] = [:], launcher: [String] = [], _ body: (Store) async throws -> Void
+    ) async throws {
         try await transport.withEnvironment { selection in
-            try await with(environment: environment.merging(selection) { $1 }, body)
+            try await with(environment: environment.merging(selection) { $1 }, launcher: launcher, body)
         }
     }
 
-    private static func with(environment: [String: String], _ body: (Store) async throws -> Void) async throws {
-        let server = try await ServerProcess(environment: environment, services: services)
+    private static func with(environment: [String: String], launcher: [String], _ body: (Store) async throws -> Void) async throws {
+        let server = try await ServerProcess(environment: environment, services: services, launcher: launcher)
         do {
             let store = Store(server: server, admin: try await server.login("root@example.com", "root-password-123"))
             try await body(store)

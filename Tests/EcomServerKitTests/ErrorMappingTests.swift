@@ -28,6 +28,7 @@ struct SamplePatch: Decodable, APIPatchBody {
         router.get("/database-down") { _, _ -> String in
             throw PostgresError(kind: .connectionFailure, sqlState: nil, constraint: nil, message: "connection refused")
         }
+        router.get("/database-busy") { _, _ -> String in throw PostgresPoolBusy(caller: .request, waited: .seconds(5)) }
         router.get("/unexpected") { _, _ -> String in throw CocoaError(.fileNoSuchFile) }
         router.get("/items/:id") { _, context -> String in try context.uuidParameter().uuidString }
         router.post("/items/import") { _, _ -> String in "imported" }
@@ -55,6 +56,7 @@ struct SamplePatch: Decodable, APIPatchBody {
     static let cases: [Case] = [
         Case(method: .get, path: "/conflict", status: .conflict, code: "insufficient_stock"),
         Case(method: .get, path: "/database-down", status: .serviceUnavailable, code: ErrorCode.serviceUnavailable),
+        Case(method: .get, path: "/database-busy", status: .serviceUnavailable, code: ErrorCode.serviceBusy),
         Case(method: .get, path: "/unexpected", status: .internalServerError, code: ErrorCode.internalError),
         Case(method: .get, path: "/nowhere", status: .notFound, code: ErrorCode.routeNotFound),
         Case(method: .get, path: "/items/not-a-uuid", status: .badRequest, code: ErrorCode.invalidID),
@@ -84,6 +86,7 @@ struct SamplePatch: Decodable, APIPatchBody {
             ) { response in
                 #expect(response.status == example.status)
                 #expect(response.headers[.requestID] != nil)
+                if example.status == .serviceUnavailable { #expect(response.headers[.retryAfter] == "1") }
                 let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(error.error.code == example.code)
                 #expect(!error.error.message.contains("Cocoa"))
