@@ -8,7 +8,7 @@ package enum OpenAPIDocument {
   "info": {
     "title": "ecom",
     "version": "1",
-    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token; `/admin/*` answers 403 to a user.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`."
+    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token; `/admin/*` answers 403 to a user.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`. A caller's `X-Request-ID` of at most 128 letters, digits and `-_.:` is kept; a longer one is 400 `invalid_header`, any other is replaced.\n- **Limits**: every text a request carries has a maximum length, given as `maxLength` on its field or parameter; a longer value is 400 with the field's name in `field`."
   },
   "tags": [
     {
@@ -237,7 +237,7 @@ package enum OpenAPIDocument {
           "accounts"
         ],
         "security": [],
-        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. After five failed sign-ins in a row an account is locked for a growing while (`429` with `Retry-After`); the count is kept per account, not per address.",
+        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. Attempts are counted before the password is checked, so concurrent requests gain nothing: an account gets five, then one per lock of 2 s, 4 s, 8 s, \u2026 up to 15 minutes, and one client address gets twenty failed sign-ins, whatever the accounts, then locks of 1 minute, 2, 4, \u2026 up to 15 minutes (`429` with `Retry-After`). A successful sign-in clears the account's count.",
         "requestBody": {
           "required": true,
           "content": {
@@ -2396,10 +2396,12 @@ package enum OpenAPIDocument {
         "properties": {
           "email": {
             "type": "string",
-            "description": "Compared without surrounding white space and case."
+            "description": "Compared without surrounding white space and case; at most 254 characters as sent.",
+            "maxLength": 254
           },
           "password": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 1024
           }
         }
       },
@@ -2736,7 +2738,8 @@ package enum OpenAPIDocument {
         "additionalProperties": false,
         "properties": {
           "current_password": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 1024
           },
           "new_password": {
             "$ref": "#/components/schemas/Password"
@@ -2940,7 +2943,8 @@ package enum OpenAPIDocument {
               "string",
               "null"
             ],
-            "description": "Absent, null or empty: the `refresh_token` cookie is used instead."
+            "description": "Absent, null or empty: the `refresh_token` cookie is used instead.",
+            "maxLength": 128
           }
         }
       },
@@ -3125,10 +3129,11 @@ package enum OpenAPIDocument {
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque: a value the server did not hand out is refused with 400 `invalid_query`.",
+        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque, at most 2048 characters: a value the server did not hand out is refused with 400 `invalid_query`.",
         "schema": {
           "type": "string",
-          "minLength": 1
+          "minLength": 1,
+          "maxLength": 2048
         }
       },
       "Search": {
@@ -3169,7 +3174,8 @@ package enum OpenAPIDocument {
         "description": "1 to 255 visible ASCII characters, scoped to the caller and kept at least 24 hours. A repeated key answers with the order it made (same status and body), whatever the cart holds now; a key whose first request is still running is 409 `idempotency_in_progress`.",
         "schema": {
           "type": "string",
-          "pattern": "^[\\x21-\\x7e]{1,255}$"
+          "pattern": "^[\\x21-\\x7e]{1,255}$",
+          "maxLength": 255
         }
       },
       "RefreshCookie": {
@@ -3178,7 +3184,8 @@ package enum OpenAPIDocument {
         "required": false,
         "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token.",
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128
         }
       }
     },
