@@ -3182,10 +3182,11 @@ package enum OpenAPIDocument {
         "name": "refresh_token",
         "in": "cookie",
         "required": false,
-        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token.",
+        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token. At most 128 characters of A-Z, a-z, 0-9, `-` and `_` (what sign-in sets); any other value is 400 `invalid_field`.",
         "schema": {
           "type": "string",
-          "maxLength": 128
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9_-]*$"
         }
       }
     },

@@ -160,6 +160,15 @@ package struct UsersController: Sendable {
 
     /// The refresh token from the JSON body (CLI) or the cookie (browsers).
     private func presentedRefreshToken(_ request: Request, context: EcomRequestContext) async throws -> String? {
+        // The cookie is checked even when the body names the token, as the document states it. Only
+        // what this service sets is accepted: a value with other characters is one the cookie
+        // parser may have cut short (at a quoted `;`), so its length proves nothing.
+        let cookie = request.cookies[Self.refreshCookie]?.value
+        if let cookie, cookie.utf8.count > Validation.maximumRefreshTokenLength || !cookie.utf8.allSatisfy(Validation.isBase64URL) {
+            throw APIError.invalidField(
+                "refresh_token",
+                "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
+        }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         if buffer.readableBytes > 0 {
             let body = try StrictJSONDecoder.decode(RefreshRequest.self, from: Data(buffer.readableBytesView))
@@ -168,9 +177,7 @@ package struct UsersController: Sendable {
                 return token
             }
         }
-        guard let cookie = request.cookies[Self.refreshCookie]?.value, !cookie.isEmpty else { return nil }
-        try Validation.maximumLength(cookie, Validation.maximumRefreshTokenLength, field: "refresh_token")
-        return cookie
+        return cookie?.isEmpty == false ? cookie : nil
     }
 
     /// Runs `verify` (one password verification) only once an attempt is taken for the client's
@@ -329,6 +336,10 @@ enum Validation {
         guard text.unicodeScalars.count <= maximum else {
             throw APIError.invalidField(field, "\(field) must be at most \(maximum) characters")
         }
+    }
+
+    static func isBase64URL(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x5F
     }
 
     /// Whether `text` is an IPv4 or IPv6 address in its numeric form.

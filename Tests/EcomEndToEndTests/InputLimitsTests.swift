@@ -45,6 +45,10 @@ enum LimitGroup: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 OverLimit(name: "login password (1024)", method: .POST, path: "/api/login", body: json(["email": "limits@b.co", "password": text(1025)]), field: "password"),
                 OverLimit(name: "refresh token in the body (128)", method: .POST, path: "/api/refresh", body: json(["refresh_token": text(129)]), field: "refresh_token"),
                 OverLimit(name: "refresh token in the cookie (128)", method: .POST, path: "/api/refresh", headers: [("Cookie", "refresh_token=\(text(129))")], field: "refresh_token"),
+                // A quoted `;` would cut the cookie short of its real length, so only token characters pass.
+                OverLimit(
+                    name: "refresh token in the cookie, quoted around a ';'", method: .POST, path: "/api/revoke",
+                    headers: [("Cookie", "refresh_token=\"\(text(100));\(text(100))\"")], field: "refresh_token"),
                 OverLimit(name: "revoked refresh token (128)", method: .POST, path: "/api/revoke", body: json(["refresh_token": text(129)]), field: "refresh_token"),
                 OverLimit(
                     name: "current password (1024)", method: .POST, path: "/api/me/password",
