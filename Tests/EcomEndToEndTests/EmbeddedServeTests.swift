@@ -45,6 +45,17 @@ struct EmbeddedServeTests {
         }
     }
 
+    @Test("the embedded default, told to put its services on 0.0.0.0, refuses to start while the demo password is set")
+    func embeddedServicesStayLocal() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-embedded-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await ServerProcess(
+            arguments: ["--service-host", "0.0.0.0"], services: Store.services, waitForReady: false, embeddedDataDirectory: directory)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains("refusing to listen on 0.0.0.0:"), "\(server.log)")
+    }
+
     /// How many running processes mention `text` on their command line.
     static func processes(matching text: String) async throws -> Int {
         let process = Process()
