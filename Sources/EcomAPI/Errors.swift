@@ -31,6 +31,7 @@ package enum ErrorCode {
     package static let unknownField = "unknown_field"
     package static let invalidID = "invalid_id"
     package static let invalidQuery = "invalid_query"
+    package static let invalidHeader = "invalid_header"
     package static let notFound = "not_found"
     package static let routeNotFound = "route_not_found"
     package static let methodNotAllowed = "method_not_allowed"

@@ -11,7 +11,9 @@ extension EcomCommand {
             discussion: """
                 With no database URL, ecom starts a private PostgreSQL cluster under the data \
                 directory (Unix socket only), creates a database per service, keeps a random \
-                signing key there, and creates the demo admin admin@example.com / admin123.
+                signing key there, and creates the demo admin admin@example.com / admin123. \
+                While that password is unchanged, no listener binds beyond loopback (--host and \
+                --service-host are judged on the address they resolve to).
 
                 With a database URL (--database-url, DB_URL or ECOM_DATABASE_URL) it uses that \
                 server: one service uses the URL's database; several services use one database \

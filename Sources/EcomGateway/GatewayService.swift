@@ -77,51 +77,23 @@ package func buildGatewayService(_ configuration: GatewayConfiguration, logger: 
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     let router = buildGatewayRouter(configuration: configuration, client: client)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
-    let guarded = ExposureGuard(
-        application: application, configuration: configuration, client: client, logger: logger)
     return ServiceUnit(
-        name: "gateway", address: configuration.address, services: [guarded], routes: router.serviceRoutes,
+        name: "gateway", address: configuration.address, services: [application], routes: router.serviceRoutes,
+        demoPassword: { await demoPasswordState(configuration: configuration, client: client) },
         shutdown: { try? await client.shutdown() })
 }
 
-/// Refuses to expose the gateway beyond loopback while the demo admin still has its published
-/// password; otherwise runs the gateway.
-struct ExposureGuard<App: ApplicationProtocol>: Service {
-    let application: App
-    let configuration: GatewayConfiguration
-    let client: HTTPClient
-    let logger: Logger
-
-    struct DemoPasswordActive: Error, CustomStringConvertible {
-        var address: ListenAddress
-        var description: String {
-            "refusing to listen on \(address): the demo admin (admin@example.com) still has its published password; change it (ecom passwd) or listen on 127.0.0.1"
-        }
+/// Asks the users service, with a service token, whether the demo admin's published password is still set.
+func demoPasswordState(configuration: GatewayConfiguration, client: HTTPClient) async -> DemoPasswordState {
+    guard let users = configuration.upstreams["users"] else { return .changed }
+    var request = HTTPClientRequest(url: users + "/internal/demo-admin")
+    guard let token = try? await configuration.tokens.issueServiceToken(service: "gateway") else { return .unknown }
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    guard let response = try? await client.execute(request, timeout: .seconds(2)), response.status == .ok,
+        let body = try? await response.body.collect(upTo: 4096),
+        let status = try? JSONDecoder().decode([String: Bool].self, from: body), let active = status["demo_password_active"]
+    else {
+        return .unknown
     }
-
-    func run() async throws {
-        if !configuration.address.isLoopback {
-            try await checkDemoPassword()
-        }
-        try await application.run()
-    }
-
-    /// Asks the users service, with a service token, whether the demo password is still set.
-    /// An unreachable users service counts as "yes": exposure is refused unless proven safe.
-    private func checkDemoPassword() async throws {
-        guard let users = configuration.upstreams["users"] else { return }
-        for attempt in 1...30 {
-            var request = HTTPClientRequest(url: users + "/internal/demo-admin")
-            request.headers.add(name: "Authorization", value: "Bearer \(try await configuration.tokens.issueServiceToken(service: "gateway"))")
-            if let response = try? await client.execute(request, timeout: .seconds(2)), response.status == .ok {
-                let body = try await response.body.collect(upTo: 4096)
-                let status = try JSONDecoder().decode([String: Bool].self, from: body)
-                if status["demo_password_active"] == false { return }
-                throw DemoPasswordActive(address: configuration.address)
-            }
-            logger.info("waiting for the users service before exposing the gateway", metadata: ["attempt": "\(attempt)"])
-            try await Task.sleep(for: .seconds(1))
-        }
-        throw DemoPasswordActive(address: configuration.address)
-    }
+    return active ? .active : .changed
 }

@@ -56,8 +56,11 @@ struct ProxyMiddleware: RouterMiddleware {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)
+        // The users service throttles failed sign-ins per client address: it must see the address
+        // this gateway saw, never one the client wrote.
+        upstream.headers.remove(name: "X-Forwarded-For")
         if let address = context.remoteAddress {
-            upstream.headers.replaceOrAdd(name: "X-Forwarded-For", value: address)
+            upstream.headers.add(name: "X-Forwarded-For", value: address)
         }
         // TRACE carries no content (RFC 9110 §9.3.8): the service answers it like any method it does not serve.
         if request.method != .trace, body.readableBytes > 0 || request.method == .post || request.method == .put || request.method == .patch {

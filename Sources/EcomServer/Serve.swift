@@ -11,6 +11,10 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the services of `configuration` until SIGINT or SIGTERM.
 ///
 /// Without a database URL it starts the embedded PostgreSQL cluster under the data directory,
@@ -103,9 +107,11 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             ])
         var units: [ServiceUnit] = []
         for service in selected {
+            // Resolved once here, so that the address judged loopback or not is the one bound.
             let address = ListenAddress(
                 host: service == .gateway ? configuration.gatewayHost : configuration.serviceHost,
-                port: configuration.port(of: service), limits: limits[service]!)
+                port: configuration.port(of: service), limits: limits[service]!
+            ).resolved()
             switch service {
             case .gateway:
                 let upstreams = Dictionary(
@@ -145,6 +151,8 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             }
         }
 
+        units = guardingExposure(units, logger: logger)
+
         for unit in units {
             announce("\(unit.name) listening on http://\(unit.address)")
         }
@@ -182,19 +190,52 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
     await embedded?.stop()
 }
 
+/// Holds back every listener beyond loopback of a process that runs the users service, and the
+/// gateway's wherever the users service runs, until the demo admin's published password is known
+/// to be changed; while it is still set, the process refuses to start.
+func guardingExposure(_ units: [ServiceUnit], logger: Logger) -> [ServiceUnit] {
+    let localUsers = units.first { $0.name == ServiceName.users.rawValue }?.demoPassword
+    return units.map { unit in
+        guard !unit.address.isLoopback, let demoPassword = localUsers ?? unit.demoPassword else { return unit }
+        return unit.wrappingListener { listener in
+            ExposureGuard(listener: listener, address: unit.address, logger: logger, demoPassword: demoPassword)
+        }
+    }
+}
+
 /// The embedded default's signing key: made once, kept in the data directory, readable by its owner only.
+///
+/// The file is created with mode 0600 by `open(2)` itself (`O_CREAT | O_EXCL`), so it is never
+/// readable by others, not even between its creation and a later change of mode.
 func loadOrCreateSecret(in directory: URL) throws -> String {
     let file = directory.appendingPathComponent("secret.key")
-    if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-        !existing.isEmpty
-    {
-        return existing
+    for _ in 0..<3 {
+        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+            !existing.isEmpty
+        {
+            return existing
+        }
+        // An empty file is what a start that died before writing the key leaves: made again.
+        if FileManager.default.fileExists(atPath: file.path) { unlink(file.path) }
+        let descriptor = open(file.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            // Another process made it first: read theirs.
+            if errno == EEXIST { continue }
+            throw ServeError("cannot create \(file.path): \(String(cString: strerror(errno)))")
+        }
+        let secret = SigningKey.generateSecret()
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        do {
+            try handle.write(contentsOf: Data((secret + "\n").utf8))
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            unlink(file.path)
+            throw ServeError("cannot write \(file.path): \(error)")
+        }
+        return secret
     }
-    let secret = SigningKey.generateSecret()
-    let created = FileManager.default.createFile(
-        atPath: file.path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
-    guard created else { throw ServeError("cannot write \(file.path)") }
-    return secret
+    throw ServeError("cannot create \(file.path)")
 }
 
 /// Creates the service databases on an explicit server, retrying with backoff while it is unreachable;

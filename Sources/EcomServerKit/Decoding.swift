@@ -164,8 +164,14 @@ package enum Cursor {
         return (parts[0], id)
     }
 
+    /// The longest cursor a service hands out (a product name of 200 characters and an id, encoded) fits well within it.
+    package static let maximumLength = 2048
+
     /// The parts of a cursor this service made, or 400 `invalid_query`.
     package static func decode(_ cursor: String, count: Int) throws -> [String] {
+        guard cursor.utf8.count <= maximumLength else {
+            throw APIError.badRequest(ErrorCode.invalidQuery, "cursor must be at most \(maximumLength) characters", field: "cursor")
+        }
         guard let data = Data(base64URL: cursor),
             let parts = try? JSONDecoder().decode([String].self, from: data), parts.count == count
         else {

@@ -28,6 +28,11 @@ package struct RequestLogMiddleware: RouterMiddleware {
 
         var response: Response
         do {
+            if let presented = request.headers[.requestID], presented.utf8.count > Self.maximumRequestIDLength {
+                throw APIError.badRequest(
+                    ErrorCode.invalidHeader, "X-Request-ID must be at most \(Self.maximumRequestIDLength) characters",
+                    field: "X-Request-ID")
+            }
             response = try await next(request, context)
         } catch {
             response = try Self.errorResponse(for: error, request: request, context: context)
@@ -58,9 +63,11 @@ package struct RequestLogMiddleware: RouterMiddleware {
         return try apiError.response(from: request, context: context)
     }
 
+    package static let maximumRequestIDLength = 128
+
     /// A caller's request id is kept only if it is short and plain, so it cannot forge log lines.
     static func acceptableRequestID(_ value: String?) -> String? {
-        guard let value, (1...128).contains(value.utf8.count) else { return nil }
+        guard let value, (1...maximumRequestIDLength).contains(value.utf8.count) else { return nil }
         let allowed = value.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
@@ -123,4 +130,5 @@ package struct DatabaseCallerMiddleware: RouterMiddleware {
 extension HTTPField.Name {
     package static let requestID = Self("X-Request-ID")!
     package static let idempotencyKey = Self("Idempotency-Key")!
+    package static let xForwardedFor = Self("X-Forwarded-For")!
 }

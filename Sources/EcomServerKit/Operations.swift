@@ -76,11 +76,6 @@ package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String { "\(host):\(port)" }
-
-    /// Whether this address accepts connections from this machine only.
-    package var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
 }
 
 extension Router where Context == EcomRequestContext {

@@ -11,15 +11,21 @@ package struct ServiceUnit: Sendable {
     /// Every route its HTTP listener answers, as its router holds them.
     package var routes: [ServiceRoute]
     package var shutdown: @Sendable () async -> Void
+    /// How this unit learns whether the demo admin's published password is still set, for a
+    /// process that would listen beyond loopback: the users service asks its own database, the
+    /// gateway asks the users service.
+    package var demoPassword: (@Sendable () async -> DemoPasswordState)?
 
     package init(
         name: String, address: ListenAddress, services: [any Service], routes: [ServiceRoute] = [],
+        demoPassword: (@Sendable () async -> DemoPasswordState)? = nil,
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.name = name
         self.address = address
         self.services = services
         self.routes = routes
+        self.demoPassword = demoPassword
         self.shutdown = shutdown
     }
 }

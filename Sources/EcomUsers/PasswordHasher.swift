@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Argon2id password hashing in PHC string format, through libargon2.
 ///
@@ -26,6 +27,10 @@ package final class PasswordHasher: Sendable {
     /// A real hash of a random password, verified against when an email is unknown so that
     /// "no such account" costs the same as "wrong password".
     private let decoy: String
+    private let verifications = Atomic<Int>(0)
+
+    /// How many verifications this hasher has run, decoys included: what the sign-in throttle bounds.
+    package var verificationCount: Int { verifications.load(ordering: .relaxed) }
 
     package init(parameters: Parameters = .owasp, concurrency: Int = max(1, System.coreCount / 2)) {
         self.parameters = parameters
@@ -46,6 +51,7 @@ package final class PasswordHasher: Sendable {
     /// Whether `password` matches `encoded`; with `nil` it does the same work and answers false.
     package func verify(_ password: String, against encoded: String?) async throws -> Bool {
         let target = encoded ?? decoy
+        verifications.add(1, ordering: .relaxed)
         let matches = try await threadPool.runIfActive { Self.verifyNow(password, encoded: target) }
         return encoded != nil && matches
     }

@@ -51,14 +51,42 @@ package protocol UserRepository: Sendable {
     func rotate(tokenHash: String, newTokenHash: String, expiresAt: Date) async throws -> RefreshOutcome
     func revokeFamily(ofTokenHash tokenHash: String) async throws
 
-    /// Whether the key is locked out, and until when.
-    func lockedUntil(key: String) async throws -> Date?
-    /// Counts a failed sign-in; returns the lock-out end if the key is now locked.
-    func recordFailure(key: String) async throws -> Date?
+    /// Takes one sign-in attempt for `key` before the password is verified, in one statement, so
+    /// that concurrent attempts cannot all pass a check made before any of them is recorded.
+    /// Returns nil when the attempt is counted (a failure unless given back), or when the key's
+    /// lock ends, without counting anything, when it is locked.
+    func reserveAttempt(key: String, policy: LoginThrottle) async throws -> Date?
+    /// Gives back an attempt that did not fail: the count drops by one, and the lock it set goes.
+    func returnAttempt(key: String, policy: LoginThrottle) async throws
+    /// Forgets every failure of `key` (a successful sign-in to the account).
     func clearFailures(key: String) async throws
 
     /// Removes what is past its retention: expired refresh tokens, old revoked families, stale failure counts.
     func purgeExpired() async throws -> Int
+}
+
+/// How many sign-in attempts a key (an account, a client address) gets before it is locked,
+/// and for how long.
+package struct LoginThrottle: Sendable {
+    /// Attempts before the first lock; the attempt that reaches it is still verified.
+    package var freeAttempts: Int
+    package var firstLockSeconds: Int
+    package var longestLockSeconds: Int
+    /// A key without a failure for this long starts counting again.
+    package var quietSeconds: Int
+
+    package init(freeAttempts: Int, firstLockSeconds: Int, longestLockSeconds: Int = 900, quietSeconds: Int = 900) {
+        self.freeAttempts = freeAttempts
+        self.firstLockSeconds = firstLockSeconds
+        self.longestLockSeconds = longestLockSeconds
+        self.quietSeconds = quietSeconds
+    }
+
+    /// Five password verifications, then one per lock window of 2 s, 4 s, 8 s, … up to 15 minutes.
+    package static let account = LoginThrottle(freeAttempts: 5, firstLockSeconds: 2)
+    /// Twenty failed sign-ins from one client address, whatever the accounts, then locks of a
+    /// minute, two, … up to 15 minutes.
+    package static let address = LoginThrottle(freeAttempts: 20, firstLockSeconds: 60)
 }
 
 /// `UserRepository` over PostgreSQL.
@@ -205,29 +233,40 @@ package struct PostgresUserRepository: UserRepository {
             """, [tokenHash])
     }
 
-    package func lockedUntil(key: String) async throws -> Date? {
-        try await pool.query(
-            "SELECT locked_until FROM login_failures WHERE key = $1 AND locked_until > now()", [key]
-        ).first?.decode("locked_until", as: Date?.self)
+    package func reserveAttempt(key: String, policy: LoginThrottle) async throws -> Date? {
+        // The attempt that reaches the free allowance locks the key; each later one, admitted
+        // once the lock has ended, locks it twice as long as the last. A key quiet for the
+        // policy's window starts again from one.
+        let count = "CASE WHEN f.last_failure_at < now() - make_interval(secs => $5::int) THEN 1 ELSE f.failures + 1 END"
+        let lock = { (count: String) in
+            """
+            CASE WHEN \(count) >= $2::int
+                 THEN now() + make_interval(secs => least($3::int * power(2, least(\(count) - $2::int, 20)), $4::int))
+            END
+            """
+        }
+        let reserved = try await pool.query(
+            """
+            INSERT INTO login_failures AS f (key, failures, last_failure_at, locked_until)
+            VALUES ($1, 1, now(), \(lock("1")))
+            ON CONFLICT (key) DO UPDATE SET failures = \(count), last_failure_at = now(), locked_until = \(lock(count))
+            WHERE f.locked_until IS NULL OR f.locked_until <= now()
+            RETURNING failures
+            """, [key, policy.freeAttempts, policy.firstLockSeconds, policy.longestLockSeconds, policy.quietSeconds])
+        guard reserved.isEmpty else { return nil }
+        let lockedUntil = try await pool.query("SELECT locked_until FROM login_failures WHERE key = $1", [key])
+            .first?.decode("locked_until", as: Date?.self)
+        // The lock may have ended between the two statements; a one-second wait is then enough.
+        return max(lockedUntil ?? .distantPast, Date().addingTimeInterval(1))
     }
 
-    package func recordFailure(key: String) async throws -> Date? {
-        // Five free failures; then each one locks the key for twice as long as the last, up to
-        // 15 minutes. A quiet quarter of an hour starts the count again.
-        let rows = try await pool.query(
+    package func returnAttempt(key: String, policy: LoginThrottle) async throws {
+        try await pool.execute(
             """
-            INSERT INTO login_failures AS f (key, failures, last_failure_at) VALUES ($1, 1, now())
-            ON CONFLICT (key) DO UPDATE SET
-                failures = CASE WHEN f.last_failure_at < now() - interval '15 minutes' THEN 1 ELSE f.failures + 1 END,
-                last_failure_at = now()
-            RETURNING failures
-            """, [key])
-        let failures: Int = try rows[0].decode("failures")
-        guard failures > 5 else { return nil }
-        let seconds = min(1 << min(failures - 5, 10), 900)
-        let lockedUntil = Date().addingTimeInterval(TimeInterval(seconds))
-        try await pool.execute("UPDATE login_failures SET locked_until = $2 WHERE key = $1", [key, lockedUntil])
-        return lockedUntil
+            UPDATE login_failures SET failures = greatest(failures - 1, 0),
+                locked_until = CASE WHEN failures - 1 < $2::int THEN NULL ELSE locked_until END
+            WHERE key = $1
+            """, [key, policy.freeAttempts])
     }
 
     package func clearFailures(key: String) async throws {

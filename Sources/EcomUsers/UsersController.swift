@@ -5,6 +5,10 @@ import Foundation
 import Hummingbird
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The users service's routes: accounts, sign-in, tokens, and account administration.
 package struct UsersController: Sendable {
     package static let refreshTokenLifetime: TimeInterval = 30 * 24 * 3600
@@ -14,14 +18,17 @@ package struct UsersController: Sendable {
     let hasher: PasswordHasher
     let tokens: TokenService
     let demoAdmin: DemoAdmin
+    let throttles: (account: LoginThrottle, address: LoginThrottle)
     /// Whether start-up (migrations and seeding) has finished; until then the demo-admin
     /// answer could be "no demo admin" merely because it is not created yet.
     let seeded: @Sendable () -> Bool
 
     package init(
         repository: any UserRepository, hasher: PasswordHasher, tokens: TokenService, demoAdmin: DemoAdmin = .standard,
+        throttles: (account: LoginThrottle, address: LoginThrottle) = (.account, .address),
         seeded: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.throttles = throttles
         self.repository = repository
         self.hasher = hasher
         self.tokens = tokens
@@ -65,10 +72,12 @@ package struct UsersController: Sendable {
         let principal = try context.requireAccount()
         let body = try await request.decode(as: PasswordChange.self, context: context)
         try Validation.password(body.newPassword, field: "new_password")
+        try Validation.maximumLength(body.currentPassword, Validation.passwordRange.upperBound, field: "current_password")
         guard let user = try await repository.find(id: principal.userID!) else { throw APIError.notFound("account") }
-        try await checkThrottle(email: user.email)
-        guard try await hasher.verify(body.currentPassword, against: user.passwordHash) else {
-            try await recordFailure(email: user.email)
+        let matches = try await throttledVerification(email: user.email, request: request, context: context) {
+            try await hasher.verify(body.currentPassword, against: user.passwordHash)
+        }
+        guard matches else {
             throw APIError(.forbidden, code: ErrorCode.invalidCredentials, message: "current password is wrong", field: "current_password")
         }
         let hash = try await hasher.hash(body.newPassword)
@@ -80,15 +89,19 @@ package struct UsersController: Sendable {
 
     @Sendable func login(_ request: Request, context: EcomRequestContext) async throws -> Response {
         let body = try await request.decode(as: Credentials.self, context: context)
+        // Only the lengths are checked: a malformed email is simply not an account.
+        try Validation.maximumLength(body.email, Validation.maximumEmailLength, field: "email")
+        try Validation.maximumLength(body.password, Validation.passwordRange.upperBound, field: "password")
         let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
-        try await checkThrottle(email: email)
-        let user = try await repository.find(email: email)
         // Unknown email and wrong password take the same work and get the same answer.
-        guard try await hasher.verify(body.password, against: user?.passwordHash), let user else {
-            try await recordFailure(email: email)
+        var user: UserRecord?
+        let matches = try await throttledVerification(email: email, request: request, context: context) {
+            user = try await repository.find(email: email)
+            return try await hasher.verify(body.password, against: user?.passwordHash)
+        }
+        guard matches, let user else {
             throw APIError(.unauthorized, code: ErrorCode.invalidCredentials, message: "email or password is wrong")
         }
-        try await repository.clearFailures(key: Self.throttleKey(email))
         guard !user.disabled else {
             throw APIError(.forbidden, code: ErrorCode.accountDisabled, message: "this account is disabled")
         }
@@ -147,24 +160,58 @@ package struct UsersController: Sendable {
 
     /// The refresh token from the JSON body (CLI) or the cookie (browsers).
     private func presentedRefreshToken(_ request: Request, context: EcomRequestContext) async throws -> String? {
+        // The cookie is checked even when the body names the token, as the document states it. Only
+        // what this service sets is accepted: a value with other characters is one the cookie
+        // parser may have cut short (at a quoted `;`), so its length proves nothing.
+        let cookie = request.cookies[Self.refreshCookie]?.value
+        if let cookie, cookie.utf8.count > Validation.maximumRefreshTokenLength || !cookie.utf8.allSatisfy(Validation.isBase64URL) {
+            throw APIError.invalidField(
+                "refresh_token",
+                "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
+        }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         if buffer.readableBytes > 0 {
             let body = try StrictJSONDecoder.decode(RefreshRequest.self, from: Data(buffer.readableBytesView))
-            if let token = body.refreshToken, !token.isEmpty { return token }
+            if let token = body.refreshToken, !token.isEmpty {
+                try Validation.maximumLength(token, Validation.maximumRefreshTokenLength, field: "refresh_token")
+                return token
+            }
         }
-        return request.cookies[Self.refreshCookie]?.value
+        return cookie?.isEmpty == false ? cookie : nil
     }
 
-    private func checkThrottle(email: String) async throws {
-        if let until = try await repository.lockedUntil(key: Self.throttleKey(email)) {
+    /// Runs `verify` (one password verification) only once an attempt is taken for the client's
+    /// address and for the account, so that concurrent requests cannot verify more passwords than
+    /// the throttles allow; a match gives the attempts back.
+    private func throttledVerification(
+        email: String, request: Request, context: EcomRequestContext, _ verify: () async throws -> Bool
+    ) async throws -> Bool {
+        let address = Self.clientAddress(request, context: context).map { "address:\($0)" }
+        let account = Self.throttleKey(email)
+        if let address, let until = try await repository.reserveAttempt(key: address, policy: throttles.address) {
             throw Self.throttled(until: until)
         }
+        if let until = try await repository.reserveAttempt(key: account, policy: throttles.account) {
+            if let address { try await repository.returnAttempt(key: address, policy: throttles.address) }
+            throw Self.throttled(until: until)
+        }
+        let matches = try await verify()
+        if matches {
+            try await repository.clearFailures(key: account)
+            if let address { try await repository.returnAttempt(key: address, policy: throttles.address) }
+        }
+        return matches
     }
 
-    private func recordFailure(email: String) async throws {
-        if let until = try await repository.recordFailure(key: Self.throttleKey(email)) {
-            throw Self.throttled(until: until)
+    /// The address the request came from: the one the gateway puts in `X-Forwarded-For`
+    /// (replacing any the client sent), else the connection's. Only a plain IP address is used.
+    static func clientAddress(_ request: Request, context: EcomRequestContext) -> String? {
+        let forwarded = request.headers[values: .xForwardedFor].last?
+            .split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) }
+        for candidate in [forwarded, context.remoteAddress] {
+            if let candidate, Validation.isIPAddress(candidate) { return candidate }
         }
+        return nil
     }
 
     static func throttled(until: Date) -> APIError {
@@ -280,6 +327,27 @@ package struct DemoAdminStatus: ResponseCodable, Sendable {
 enum Validation {
     static let passwordRange = 8...1024
     static let maximumEmailLength = 254
+    /// Refresh tokens are 43 characters; the bound leaves room without storing or hashing megabytes.
+    static let maximumRefreshTokenLength = 128
+
+    /// 400 `invalid_field` naming `field` when `text` is longer than `maximum` characters
+    /// (Unicode scalars, as JSON Schema's `maxLength` counts them).
+    static func maximumLength(_ text: String, _ maximum: Int, field: String) throws {
+        guard text.unicodeScalars.count <= maximum else {
+            throw APIError.invalidField(field, "\(field) must be at most \(maximum) characters")
+        }
+    }
+
+    static func isBase64URL(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x5F
+    }
+
+    /// Whether `text` is an IPv4 or IPv6 address in its numeric form.
+    static func isIPAddress(_ text: String) -> Bool {
+        guard text.utf8.count <= 45 else { return false }
+        var buffer = in6_addr()
+        return inet_pton(AF_INET, text, &buffer) == 1 || inet_pton(AF_INET6, text, &buffer) == 1
+    }
 
     /// Trimmed and lowercased: printable ASCII without spaces, one `@`, a non-empty local part
     /// and a domain with a dot inside it, at most 254 characters as sent.

@@ -56,6 +56,10 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
     return ServiceUnit(
         name: "users", address: configuration.address, services: [startup, application, housekeeping],
         routes: router.serviceRoutes,
+        demoPassword: {
+            guard seeded.withLock({ $0 }), let active = try? await controller.demoPasswordActive() else { return .unknown }
+            return active ? .active : .changed
+        },
         shutdown: {
             await hasher.shutdown()
             await pool.shutdown()

@@ -55,6 +55,17 @@ struct EmbeddedServeTests {
         }
     }
 
+    @Test("the embedded default, told to put its services on 0.0.0.0, refuses to start while the demo password is set")
+    func embeddedServicesStayLocal() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-embedded-\(UUID().uuidString.prefix(8))")
+        defer { Self.removeDataDirectory(directory) }
+        let server = try await ServerProcess(
+            arguments: ["--service-host", "0.0.0.0"], services: Store.services, waitForReady: false, embeddedDataDirectory: directory)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains("refusing to listen on 0.0.0.0:"), "\(server.log)")
+    }
+
     /// A cluster whose data directory has been deleted, as tests and throwaway runs delete theirs.
     static func orphanedCluster() async throws -> (cluster: String, dataDirectory: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-orphan-\(UUID().uuidString.prefix(8))")

@@ -214,6 +214,26 @@ struct UsersEndToEndTests {
         }
     }
 
+    @Test("failed sign-ins are throttled per client address: the gateway replaces any X-Forwarded-For a client sends")
+    func throttledPerAddress() async throws {
+        try await withServer { server in
+            var statuses: [HTTPResponseStatus] = []
+            for index in 0..<22 {
+                let reply = try await HTTP.send(
+                    .POST, server.gateway + "/api/login", json: Credentials(email: "guess\(index)@b.co", password: "password123"),
+                    headers: [("X-Forwarded-For", "198.51.100.\(index)")])
+                statuses.append(reply.status)
+            }
+            #expect(statuses.prefix(20).allSatisfy { $0 == .unauthorized }, "\(statuses.map(\.code))")
+            #expect(statuses.dropFirst(20).allSatisfy { $0 == .tooManyRequests }, "\(statuses.map(\.code))")
+            let admin = try await HTTP.send(
+                .POST, server.gateway + "/api/login", json: Credentials(email: "root@example.com", password: "root-password-123"),
+                headers: [("X-Forwarded-For", "192.0.2.1")])
+            #expect(admin.status == .tooManyRequests)
+            #expect(Int(admin.headers.first(name: "Retry-After") ?? "") ?? 0 > 0)
+        }
+    }
+
     @Test("services verify callers themselves and never trust an identity header")
     func servicesVerifyCallers() async throws {
         try await withServer { server in
@@ -334,6 +354,30 @@ struct UsersEndToEndTests {
         let status = await server.stopWhenExited()
         #expect(status != 0)
         #expect(server.log.contains("refusing to listen on 0.0.0.0"), "\(server.log)")
+        await server.tearDown()
+    }
+
+    @Test(
+        "while the demo admin keeps its published password, no listener of its process binds beyond loopback, judged on the resolved address",
+        arguments: [
+            (["--service-host", "0.0.0.0"], "refusing to listen on 0.0.0.0:"),
+            (["--host", "127.evil.example"], "refusing to listen on 127.evil.example:"),
+        ])
+    func demoPasswordKeepsServicesLocal(arguments: [String], refusal: String) async throws {
+        let server = try await ServerProcess(
+            arguments: arguments,
+            environment: ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains(refusal), "\(server.log)")
+        await server.tearDown()
+    }
+
+    @Test("with the demo password changed, services listen beyond loopback when told to")
+    func servicesExposedOnceChanged() async throws {
+        let server = try await ServerProcess(arguments: ["--service-host", "0.0.0.0"])
+        #expect(server.log.contains("users listening on http://0.0.0.0:"), "\(server.log)")
+        #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .ok)
         await server.tearDown()
     }
 
