@@ -78,7 +78,7 @@ final class ServerProcess: @unchecked Sendable {
     init(
         arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
         waitForReady: Bool = true, databasePrefix: String? = nil, gatewayPort: Int? = nil, servicePorts: [String: Int]? = nil,
-        embeddedDataDirectory: URL? = nil
+        embeddedDataDirectory: URL? = nil, binary: URL? = nil, workingDirectory: URL? = nil
     ) async throws {
         let fixedPorts = gatewayPort != nil
         self.gatewayPort = try gatewayPort ?? TestEnvironment.freePort()
@@ -89,7 +89,9 @@ final class ServerProcess: @unchecked Sendable {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.databasePrefix)-\(UUID().uuidString.prefix(6)).log")
 
         for attempt in 1...3 {
-            try launch(arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory)
+            try launch(
+                arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory, binary: binary,
+                workingDirectory: workingDirectory)
             guard waitForReady else { return }
             do {
                 try await self.waitForReady()
@@ -102,7 +104,9 @@ final class ServerProcess: @unchecked Sendable {
         }
     }
 
-    private func launch(arguments: [String], extra: [String: String], embeddedDataDirectory: URL?) throws {
+    private func launch(
+        arguments: [String], extra: [String: String], embeddedDataDirectory: URL?, binary: URL?, workingDirectory: URL?
+    ) throws {
         var environment = ProcessInfo.processInfo.environment
         for name in ["DB_URL", "DATABASE_URL", "ECOM_DATABASE_URL", "SECRET_KEY", "ECOM_SECRET_KEY"] { environment[name] = nil }
         environment["SECRET_KEY"] = Self.secret
@@ -121,7 +125,8 @@ final class ServerProcess: @unchecked Sendable {
         }
         environment.merge(extra) { $1 }
         process = Process()
-        process.executableURL = TestEnvironment.binary
+        process.executableURL = binary ?? TestEnvironment.binary
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         // Run only the services asked for (each on its own free port), unless the test says otherwise.
         let subset = Set(servicePorts.keys) == ["users", "products", "cart", "orders"] || arguments.contains("--only")
             ? [] : ["--only", (["gateway"] + servicePorts.keys.sorted()).joined(separator: ",")]
