@@ -166,8 +166,15 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            // What the embedded default serves (fixtures/catalog.json), carried inside the binary.
+            exclude: ["embedded-files.json"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedFiles"]
         ),
+
+        // Package files as Swift constants, made at build time: the plugin, and the tool it runs.
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["ecom-embed-file"]),
+        .executableTarget(name: "ecom-embed-file", swiftSettings: swiftSettings),
 
         // PostgreSQL over libpq: pool, rows, transactions, migrations, embedded cluster.
         .target(
@@ -306,7 +313,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomServerTests",
-            dependencies: ["EcomServer", "EcomGateway", "EcomServerKit"],
+            dependencies: ["EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -70,6 +70,39 @@ package struct CartItemAdd: Codable, Sendable, Equatable {
     }
 }
 
+/// The answer of `POST /api/cart/items`: the whole cart, and which of its lines the units went to.
+///
+/// On the wire it is the cart's own object with `line_id` beside its fields, so a reader that
+/// expects a cart still reads one.
+package struct CartItemAdded: Codable, Sendable, Equatable {
+    package var cart: Cart
+    /// The line that was made or grew; the answer's `Location` names it too.
+    package var lineID: UUID
+
+    package init(cart: Cart, lineID: UUID) {
+        self.cart = cart
+        self.lineID = lineID
+    }
+
+    /// The line itself, as priced in `cart`.
+    package var line: CartLine? { cart.items.first { $0.id == lineID } }
+
+    enum CodingKeys: String, CodingKey {
+        case lineID = "line_id"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        cart = try Cart(from: decoder)
+        lineID = try decoder.container(keyedBy: CodingKeys.self).decode(LowercaseUUID.self, forKey: .lineID).wrappedValue
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        try cart.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(LowercaseUUID(wrappedValue: lineID), forKey: .lineID)
+    }
+}
+
 /// Body of `PATCH /api/cart/items/{id}`.
 package struct CartItemUpdate: Codable, Sendable, Equatable {
     package var quantity: Int

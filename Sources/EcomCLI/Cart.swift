@@ -59,8 +59,10 @@ extension EcomCommand.Cart {
         }
 
         func run() async throws {
-            let cart = try await options.client().addToCart(productID: productID, quantity: quantity)
-            try EcomCommand.Cart.show(cart, options.output)
+            let added = try await options.client().addToCart(productID: productID, quantity: quantity)
+            // JSON readers get `line_id` beside the cart's fields; the table already lists the line.
+            if options.output.isJSON { return options.output.write(try options.output.json(added)) }
+            try EcomCommand.Cart.show(added.cart, options.output)
         }
     }
 

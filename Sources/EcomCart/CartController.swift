@@ -33,7 +33,9 @@ package struct CartController: Sendable {
         return try await priced(repository.cart(of: userID), context: context)
     }
 
-    @Sendable func add(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Cart> {
+    /// Answers with the cart and the line the units went to (`line_id`, and `Location`), so a
+    /// client can edit that line without guessing it from the cart.
+    @Sendable func add(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<CartItemAdded> {
         let userID = try Self.owner(context)
         let body = try await request.decode(as: CartItemAdd.self, context: context)
         try Self.validate(quantity: body.quantity, field: "quantity")
@@ -43,8 +45,11 @@ package struct CartController: Sendable {
         let products = try await catalog.products(
             current.lines.map(\.productID) + [body.productID], requestID: context.requestID)
         guard let product = products[body.productID], product.isActive else { throw CartError.productNotFound }
-        let (cart, newLine) = try await repository.add(productID: body.productID, quantity: body.quantity, for: userID)
-        return EditedResponse(status: newLine ? .created : .ok, response: try await priced(cart, known: products, context: context))
+        let (cart, lineID, newLine) = try await repository.add(productID: body.productID, quantity: body.quantity, for: userID)
+        return EditedResponse(
+            status: newLine ? .created : .ok,
+            headers: [.location: "/api/cart/items/\(lineID.lowercased)"],
+            response: CartItemAdded(cart: try await priced(cart, known: products, context: context), lineID: lineID))
     }
 
     @Sendable func update(_ request: Request, context: EcomRequestContext) async throws -> Cart {

@@ -22,9 +22,10 @@ package struct CartSnapshot: Sendable, Equatable {
 package protocol CartRepository: Sendable {
     func cart(of userID: UUID) async throws -> CartSnapshot
 
-    /// Adds units of a product, to its existing line if there is one; `newLine` tells which.
+    /// Adds units of a product, to its existing line if there is one; `lineID` is that line and
+    /// `newLine` tells whether it was made now.
     /// Throws `quantity_limit` or `cart_full` (409), with nothing changed, when a bound would be passed.
-    func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, newLine: Bool)
+    func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, lineID: UUID, newLine: Bool)
 
     /// Sets a line's quantity. Throws `not_found` (404) when the user has no such line.
     func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot
@@ -51,7 +52,7 @@ package struct PostgresCartRepository: CartRepository {
         try await pool.withConnection { try Self.snapshot(of: userID, on: $0) }
     }
 
-    package func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, newLine: Bool) {
+    package func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, lineID: UUID, newLine: Bool) {
         try await pool.transaction { connection in
             try Self.newVersion(for: userID, on: connection)
             // One statement, so concurrent adds of one product each land on the line exactly once;
@@ -61,9 +62,10 @@ package struct PostgresCartRepository: CartRepository {
                 INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
                 WHERE cart_items.quantity + EXCLUDED.quantity <= $5
-                RETURNING (xmax = 0) AS inserted
+                RETURNING id, (xmax = 0) AS inserted
                 """, [UUID(), userID, productID, quantity, CartLimits.maximumQuantity])
             guard let row = rows.first else { throw CartError.quantityLimit }
+            let lineID: UUID = try row.decode("id")
             let inserted: Bool = try row.decode("inserted")
             if inserted {
                 // Exact because the cart row is locked: no other edit of this cart is in flight.
@@ -71,7 +73,7 @@ package struct PostgresCartRepository: CartRepository {
                     "SELECT count(*) AS lines FROM cart_items WHERE user_id = $1", [userID])[0].decode("lines")
                 if count > CartLimits.maximumLines { throw CartError.cartFull }
             }
-            return (try Self.snapshot(of: userID, on: connection), inserted)
+            return (try Self.snapshot(of: userID, on: connection), lineID, inserted)
         }
     }
 

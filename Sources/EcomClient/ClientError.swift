@@ -9,8 +9,11 @@ package enum ClientError: Error, Equatable, Sendable {
     case unreachable(server: String, reason: String)
     /// The command needs a signed-in session and there is none for this server.
     case notSignedIn(server: String)
-    /// The access token was refused and the refresh token could not replace it.
+    /// A freshly refreshed access token was refused as well.
     case sessionExpired(server: String)
+    /// The server refused the session's refresh token, so the session is over and was forgotten;
+    /// `email` is the account it was for, to sign in again.
+    case sessionEnded(server: String, email: String?, cause: SessionEndCause)
     /// The server answered something that is not the API's JSON.
     case invalidResponse(status: Int, detail: String)
 
@@ -18,11 +21,20 @@ package enum ClientError: Error, Equatable, Sendable {
     package var exitStatus: Int32 {
         switch self {
         case .api(let failure) where failure.status == 401 || failure.status == 403: 4
-        case .notSignedIn, .sessionExpired: 4
+        case .notSignedIn, .sessionExpired, .sessionEnded: 4
         case .unreachable: 69
         case .api, .invalidResponse: 1
         }
     }
+}
+
+/// Why the server no longer accepts a session's refresh token, as far as the client can tell.
+package enum SessionEndCause: Sendable, Equatable {
+    /// An earlier refresh was sent and its answer never came: the server most likely rotated the
+    /// token then, and took the next use of the old one for theft.
+    case refreshAnswerLost
+    /// Signed out elsewhere, revoked by a password change or a disabled account, or expired.
+    case refused
 }
 
 /// An error answer of the API: the status, and the `{"error": {"code", "message", "field"}}` body.
@@ -59,6 +71,22 @@ extension ClientError: LocalizedError {
             return "not logged in to \(server); run `ecom login`"
         case .sessionExpired(let server):
             return "session for \(server) expired; run `ecom login`"
+        case .sessionEnded(let server, let email, let cause):
+            let login = email.map { "ecom login --email \($0)" } ?? "ecom login"
+            switch cause {
+            case .refreshAnswerLost:
+                return """
+                    session for \(server) ended: the answer to an earlier token refresh was lost (timeout or dropped \
+                    connection), and the server, seeing that refresh token used again, revoked the session; \
+                    sign in again with `\(login)`
+                    """
+            case .refused:
+                return """
+                    session for \(server) ended: the server no longer accepts its refresh token (signed out or \
+                    revoked elsewhere, password changed, account disabled, or unused for 30 days); \
+                    sign in again with `\(login)`
+                    """
+            }
         case .invalidResponse(let status, let detail):
             return "unexpected answer from the server (HTTP \(status)): \(detail)"
         }

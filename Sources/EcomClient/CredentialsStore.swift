@@ -13,11 +13,16 @@ package struct Session: Codable, Sendable, Equatable {
     package var refreshToken: String
     /// The account as it was when the tokens were issued (for `whoami`-style display without a request).
     package var user: User
+    /// When a refresh with this refresh token was sent and its answer never came (a timeout or a
+    /// dropped connection). The server may have rotated the token all the same, so a later refusal
+    /// of it most likely means that answer was lost, and the user is told so.
+    package var refreshUnansweredAt: Date?
 
-    package init(token: String, refreshToken: String, user: User) {
+    package init(token: String, refreshToken: String, user: User, refreshUnansweredAt: Date? = nil) {
         self.token = token
         self.refreshToken = refreshToken
         self.user = user
+        self.refreshUnansweredAt = refreshUnansweredAt
     }
 
     package init(_ pair: TokenPair) {
@@ -27,6 +32,7 @@ package struct Session: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case token, user
         case refreshToken = "refresh_token"
+        case refreshUnansweredAt = "refresh_unanswered_at"
     }
 }
 
@@ -42,11 +48,13 @@ package struct CredentialsStore: Sendable {
     package let file: URL
     package var directory: URL { file.deletingLastPathComponent() }
     package var lockFile: URL { directory.appendingPathComponent("credentials.lock") }
-    /// How long to wait for another `ecom` process to release the lock.
-    static let lockTimeout: Duration = .seconds(15)
+    /// How long to wait for another `ecom` process to release the lock at least; longer when that
+    /// process said it needs longer (a refresh in flight, see `FileLock`).
+    package let lockTimeout: Duration
 
-    package init(file: URL) {
+    package init(file: URL, lockTimeout: Duration = .seconds(15)) {
         self.file = file
+        self.lockTimeout = lockTimeout
     }
 
     /// `$XDG_CONFIG_HOME/ecom/credentials.json`, else `~/.config/ecom/credentials.json`.
@@ -77,9 +85,10 @@ package struct CredentialsStore: Sendable {
     /// Runs `body` on every stored session while holding the lock, then writes the result if it changed.
     ///
     /// The file is read after the lock is taken, so `body` sees what another process may have just written.
-    package func modify<T>(_ body: (inout Sessions) async throws -> T) async throws -> T {
+    /// `holdingFor` is the longest `body` may take, which other processes then wait for.
+    package func modify<T>(holdingFor hold: Duration? = nil, _ body: (inout Sessions) async throws -> T) async throws -> T {
         try prepareDirectory()
-        return try await FileLock.withExclusiveLock(on: lockFile, timeout: Self.lockTimeout) {
+        return try await FileLock.withExclusiveLock(on: lockFile, timeout: lockTimeout, holdingFor: hold) {
             let before = try read()
             var sessions = before
             let result = try await body(&sessions)

@@ -88,7 +88,8 @@ extension GatewayClient {
         _ = try await send(Request(.delete, "/api/cart", signedIn: true))
     }
 
-    package func addToCart(productID: UUID, quantity: Int) async throws -> Cart {
+    /// The cart after the add, and the line the units went to.
+    package func addToCart(productID: UUID, quantity: Int) async throws -> CartItemAdded {
         try await send(Request(.post, "/api/cart/items", json: CartItemAdd(productID: productID, quantity: quantity), signedIn: true))
             .decode()
     }

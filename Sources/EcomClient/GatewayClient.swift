@@ -9,22 +9,29 @@ import FoundationNetworking
 ///
 /// Signed-in calls read the access token from the credentials store. When the server refuses
 /// it (401), the client refreshes once under the store's lock, saves the new pair and repeats
-/// the call once; a refresh token the server no longer accepts ends the session.
+/// the call once; a refresh token the server no longer accepts ends the session. A refresh whose
+/// answer never came keeps the stored token (the server may not have seen the request) and
+/// remembers it, so that if the server later refuses that token the user learns why.
 package struct GatewayClient: Sendable {
     package let server: URL
     package let credentials: CredentialsStore
     private let transport: any HTTPTransport
+    /// The longest one exchange takes before the transport gives up on it.
+    package let timeout: Duration
 
     package static let defaultTimeout: Duration = .seconds(30)
+    /// Time for the credentials file's read and write around a refresh, on top of the request's own.
+    static let refreshLockMargin: Duration = .seconds(5)
 
-    package init(server: URL, credentials: CredentialsStore, transport: any HTTPTransport) {
+    package init(server: URL, credentials: CredentialsStore, transport: any HTTPTransport, timeout: Duration = Self.defaultTimeout) {
         self.server = server
         self.credentials = credentials
         self.transport = transport
+        self.timeout = timeout
     }
 
     package init(server: URL, credentials: CredentialsStore, timeout: Duration = Self.defaultTimeout) {
-        self.init(server: server, credentials: credentials, transport: URLSessionTransport(timeout: timeout))
+        self.init(server: server, credentials: credentials, transport: URLSessionTransport(timeout: timeout), timeout: timeout)
     }
 
     /// The server as it appears in messages and as the credentials key.
@@ -96,36 +103,86 @@ package struct GatewayClient: Sendable {
         return retried
     }
 
+    /// What a refresh under the lock came to; decided inside the lock, acted on after it, so that
+    /// what it changed in the credentials file is written even when the call fails.
+    private enum RefreshResult {
+        case renewed(Session)
+        case ended(email: String?, cause: SessionEndCause)
+        case failed(any Error)
+    }
+
     /// Replaces a refused access token, unless another process already did.
     ///
     /// Holding the store's lock across the call to `/api/refresh` is what keeps two `ecom`
     /// processes from presenting the same refresh token, which the server would take for theft
-    /// and answer by revoking the whole family.
+    /// and answer by revoking the whole family. The lock is declared held for the request's
+    /// timeout, so other processes wait for this refresh rather than fail.
     private func refresh(replacing staleToken: String) async throws -> Session {
         let key = serverName
-        let renewed: Session? = try await credentials.modify { sessions in
-            guard let current = sessions[key] else { return nil }
-            if current.token != staleToken { return current }
+        let result: RefreshResult = try await credentials.modify(holdingFor: timeout + Self.refreshLockMargin) { sessions in
+            guard let current = sessions[key] else { return .failed(ClientError.notSignedIn(server: key)) }
+            if current.token != staleToken { return .renewed(current) }
             let request = try Request(.post, "/api/refresh", json: RefreshRequest(refreshToken: current.refreshToken), signedIn: false)
-            let reply = try await perform(request, token: nil)
+            let reply: Reply
+            do {
+                reply = try await exchange(request, token: nil)
+            } catch let error as URLError {
+                if Self.mayHaveArrived(error) { sessions[key]?.refreshUnansweredAt = Date() }
+                return .failed(ClientError.unreachable(server: key, reason: Self.reason(error)))
+            }
             switch reply.status {
             case 200..<300:
-                let session = Session(try reply.decode(TokenPair.self))
-                sessions[key] = session
-                return session
+                do {
+                    let session = Session(try reply.decode(TokenPair.self))
+                    sessions[key] = session
+                    return .renewed(session)
+                } catch {
+                    // The server rotated the token, but its successor is unreadable: as good as lost.
+                    sessions[key]?.refreshUnansweredAt = Date()
+                    return .failed(error)
+                }
             case 401, 403:
                 sessions[key] = nil
-                return nil
+                return .ended(email: current.user.email, cause: current.refreshUnansweredAt == nil ? .refused : .refreshAnswerLost)
+            case 502, 504:
+                // The gateway lost the users service's answer, or gave up waiting for it.
+                sessions[key]?.refreshUnansweredAt = Date()
+                return .failed(failure(reply))
             default:
-                throw failure(reply)
+                return .failed(failure(reply))
             }
         }
-        guard let renewed else { throw ClientError.sessionExpired(server: serverName) }
-        return renewed
+        switch result {
+        case .renewed(let session): return session
+        case .ended(let email, let cause): throw ClientError.sessionEnded(server: key, email: email, cause: cause)
+        case .failed(let error): throw error
+        }
+    }
+
+    /// Whether a request that failed this way may have reached the server: anything but a failure
+    /// to connect at all.
+    static func mayHaveArrived(_ error: URLError) -> Bool {
+        switch error.code {
+        case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet, .unsupportedURL, .badURL,
+            .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            false
+        default:
+            true
+        }
     }
 
     /// One HTTP exchange, with a fresh request id; transport failures become `.unreachable`.
     private func perform(_ request: Request, token: String?) async throws -> Reply {
+        do {
+            return try await exchange(request, token: token)
+        } catch let error as URLError {
+            throw ClientError.unreachable(server: serverName, reason: Self.reason(error))
+        }
+    }
+
+    /// One HTTP exchange, with a fresh request id; transport failures are thrown as they come.
+    private func exchange(_ request: Request, token: String?) async throws -> Reply {
         var components = URLComponents(url: server, resolvingAgainstBaseURL: false) ?? URLComponents()
         components.path = components.path.trimmingSuffix("/") + request.path
         if !request.query.isEmpty {
@@ -148,14 +205,10 @@ package struct GatewayClient: Sendable {
         }
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
 
-        do {
-            let (data, response) = try await transport.send(urlRequest)
-            return Reply(
-                status: response.statusCode, body: data,
-                requestID: response.value(forHTTPHeaderField: "X-Request-ID") ?? requestID)
-        } catch let error as URLError {
-            throw ClientError.unreachable(server: serverName, reason: Self.reason(error))
-        }
+        let (data, response) = try await transport.send(urlRequest)
+        return Reply(
+            status: response.statusCode, body: data,
+            requestID: response.value(forHTTPHeaderField: "X-Request-ID") ?? requestID)
     }
 
     private func failure(_ reply: Reply) -> ClientError {

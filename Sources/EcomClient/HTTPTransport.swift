@@ -15,7 +15,7 @@ package struct URLSessionTransport: HTTPTransport {
 
     package init(timeout: Duration) {
         let configuration = URLSessionConfiguration.ephemeral
-        let seconds = TimeInterval(timeout.components.seconds) + TimeInterval(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.seconds
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData

@@ -659,7 +659,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines.",
+        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines. The answer is the cart with `line_id`, the line the units went to; `Location` names the same line.",
         "requestBody": {
           "required": true,
           "content": {
@@ -676,12 +676,20 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Location": {
+                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
+                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Cart"
+                  "$ref": "#/components/schemas/CartItemAdded"
                 }
               }
             },
@@ -689,13 +697,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "Checkout": {
@@ -708,12 +716,20 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Location": {
+                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
+                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Cart"
+                  "$ref": "#/components/schemas/CartItemAdded"
                 }
               }
             },
@@ -721,13 +737,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "Checkout": {
@@ -2293,6 +2309,43 @@ package enum OpenAPIDocument {
             "type": "integer",
             "format": "int64",
             "description": "Changes on every edit and is never reused; an order records the version it was made from."
+          }
+        }
+      },
+      "CartItemAdded": {
+        "type": "object",
+        "required": [
+          "items",
+          "total_cents",
+          "item_count",
+          "version",
+          "line_id"
+        ],
+        "additionalProperties": false,
+        "description": "The answer of an add: the cart (the same fields as `Cart`) and `line_id`, the line the units went to, which the answer's `Location` also names.",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CartLine"
+            }
+          },
+          "total_cents": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "item_count": {
+            "type": "integer"
+          },
+          "version": {
+            "type": "integer",
+            "format": "int64",
+            "description": "Changes on every edit and is never reused; an order records the version it was made from."
+          },
+          "line_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The line that was made (201) or grew (200): the `{id}` of `/api/cart/items/{id}`."
           }
         }
       },

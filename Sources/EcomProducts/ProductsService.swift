@@ -21,14 +21,14 @@ package struct ProductsConfiguration: Sendable {
     package var databaseURL: String
     package var tokens: TokenService
     package var transport: any EventTransport
-    /// A catalog file to import when the catalog is empty (the embedded default passes fixtures/catalog.json).
-    package var catalogSeed: URL?
+    /// A catalog to import when the catalog is empty (the embedded default passes its sample catalog).
+    package var catalogSeed: CatalogSeed?
     package var events: EventBus.Settings
     package var poolSize: Int
 
     package init(
         address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
-        catalogSeed: URL?, events: EventBus.Settings = .init(), poolSize: Int = 8
+        catalogSeed: CatalogSeed?, events: EventBus.Settings = .init(), poolSize: Int = 8
     ) {
         self.address = address
         self.databaseURL = databaseURL
@@ -75,11 +75,33 @@ func makeProductsEventBus(
         settings: settings, logger: logger)
 }
 
-/// Imports `file` if the catalog has no product yet: the sample catalog of a fresh store. The file
+/// A catalog import (`{"products": [...]}`) for a fresh store: a file, or JSON the binary carries.
+package enum CatalogSeed: Sendable, Equatable {
+    case file(URL)
+    /// `origin` says where the JSON came from, for messages.
+    case embedded(json: String, origin: String)
+
+    /// Where the catalog comes from, as the start message and the log say it.
+    package var origin: String {
+        switch self {
+        case .file(let url): url.path
+        case .embedded(_, let origin): origin
+        }
+    }
+
+    func data() throws -> Data {
+        switch self {
+        case .file(let url): try Data(contentsOf: url)
+        case .embedded(let json, _): Data(json.utf8)
+        }
+    }
+}
+
+/// Imports `seed` if the catalog has no product yet: the sample catalog of a fresh store. It
 /// goes through the same checks as an admin's import, so a broken fixture stops the start-up loudly.
-func seedCatalog(from file: URL, into repository: any ProductRepository, logger: Logger) async throws {
+func seedCatalog(from seed: CatalogSeed, into repository: any ProductRepository, logger: Logger) async throws {
     guard try await repository.isEmpty() else { return }
-    let catalog = try StrictJSONDecoder.decode(CatalogImportRequest.self, from: try Data(contentsOf: file)).catalog
+    let catalog = try StrictJSONDecoder.decode(CatalogImportRequest.self, from: try seed.data()).catalog
     let result = try await repository.importCatalog(try catalog.validatedEntries())
-    logger.notice("seeded the catalog", metadata: ["file": "\(file.path)", "products": "\(result.created)"])
+    logger.notice("seeded the catalog", metadata: ["from": "\(seed.origin)", "products": "\(result.created)"])
 }

@@ -39,7 +39,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         if let problem = configuration.inProcessEventsProblem { throw ServeError(problem) }
         transport = LocalTransport()
     }
-    var catalogSeed = configuration.catalogSeed
+    var catalogSeed = configuration.catalogSeed.map(CatalogSeed.file)
     let needsDatabase = selected.contains { $0.databaseName != nil && configuration.serviceDatabaseURLs[$0] == nil }
 
     var embedded: EmbeddedPostgres?
@@ -66,7 +66,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         }
         if secret == nil { secret = try loadOrCreateSecret(in: configuration.dataDirectory) }
         if seedAdmin == nil { seedAdmin = .standard }
-        if catalogSeed == nil { catalogSeed = ServeConfiguration.findSampleCatalog() }
+        if catalogSeed == nil { catalogSeed = .sample }
     } else if let base = configuration.databaseURL {
         let databaseServices = selected.filter { $0.databaseName != nil && databaseURLs[$0] == nil }
         if !configuration.isAllInOne && databaseServices.count == 1 {
@@ -163,7 +163,7 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             announce("events: RabbitMQ at \(amqp.endpoint)")
         }
         if let catalogSeed, selected.contains(.products) {
-            announce("sample catalog: \(catalogSeed.path) (imported into an empty catalog)")
+            announce("catalog seed: \(catalogSeed.origin), imported into an empty catalog")
         }
         if let seedAdmin, embedded != nil, seedAdmin.email == DemoAdmin.standard.email {
             announce("demo admin: \(seedAdmin.email) / \(seedAdmin.password) (change it with: ecom passwd)")

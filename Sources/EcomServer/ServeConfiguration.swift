@@ -1,3 +1,4 @@
+import EcomProducts
 import EcomServerKit
 import Foundation
 
@@ -55,7 +56,8 @@ package struct ServeConfiguration: Sendable {
     package var dataDirectory: URL
     /// An admin to create at start when the database is explicit.
     package var seedAdmin: (email: String, password: String)?
-    /// A catalog to import into an empty catalog; the embedded default finds `fixtures/catalog.json`.
+    /// A catalog file to import into an empty catalog (`ECOM_CATALOG_SEED`); the embedded default
+    /// imports the sample catalog the binary carries otherwise.
     package var catalogSeed: URL?
     /// How long an order may stay pending before it is rejected with reason `timeout`.
     package var pendingTimeout: Duration = .seconds(120)
@@ -169,18 +171,6 @@ package struct ServeConfiguration: Sendable {
         return nil
     }
 
-    /// `fixtures/catalog.json` in the working directory or above the executable (a checkout's build folder).
-    package static func findSampleCatalog() -> URL? {
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(directory)
-            directory.deleteLastPathComponent()
-        }
-        return candidates.lazy.map { $0.appendingPathComponent("fixtures/catalog.json") }
-            .first { FileManager.default.fileExists(atPath: $0.path) }
-    }
-
     package static func defaultDataDirectory(environment: [String: String]) -> URL {
         if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
             return URL(fileURLWithPath: xdg).appendingPathComponent("ecom")
@@ -194,4 +184,11 @@ package struct ServeConfiguration: Sendable {
 package struct ServeError: Error, CustomStringConvertible {
     package var description: String
     package init(_ description: String) { self.description = description }
+}
+
+extension CatalogSeed {
+    /// `fixtures/catalog.json` as it was at build time, inside the binary, so that the embedded
+    /// default shows a catalog wherever the binary runs.
+    package static let sample = CatalogSeed.embedded(
+        json: SampleCatalog.text, origin: "embedded sample catalog (\(SampleCatalog.path), built into this binary)")
 }

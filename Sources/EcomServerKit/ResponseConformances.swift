@@ -7,5 +7,6 @@ extension User: ResponseEncodable {}
 extension Product: ResponseEncodable {}
 extension ImportResult: ResponseEncodable {}
 extension Cart: ResponseEncodable {}
+extension CartItemAdded: ResponseEncodable {}
 extension Order: ResponseEncodable {}
 extension ParkedEvent: ResponseEncodable {}

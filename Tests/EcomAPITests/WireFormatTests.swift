@@ -31,6 +31,20 @@ import Testing
         #expect(decoded.user == user)
     }
 
+    @Test("a cart add's answer is the cart's object with line_id beside its fields, and reads back")
+    func cartItemAdded() throws {
+        let line = CartLine(
+            id: UUID(), productID: UUID(), name: "Mug", unitPriceCents: 1250, quantity: 2, lineTotalCents: 2500, available: true)
+        let added = CartItemAdded(cart: Cart(items: [line], totalCents: 2500, itemCount: 2, version: 7), lineID: line.id)
+        let data = try JSONEncoder.ecom.encode(added)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys) == ["items", "total_cents", "item_count", "version", "line_id"])
+        #expect(object["line_id"] as? String == line.id.lowercased)
+        #expect(try JSONDecoder.ecom.decode(CartItemAdded.self, from: data) == added)
+        #expect(try JSONDecoder.ecom.decode(Cart.self, from: data) == added.cart)
+        #expect(added.line == line)
+    }
+
     @Test("timestamps with fractional seconds decode", arguments: ["2026-11-25T19:56:48Z", "2026-11-25T19:56:48.123Z", "2026-11-25T19:56:48.123456Z"])
     func fractionalSeconds(text: String) {
         #expect(RFC3339.date(from: text) != nil)

@@ -106,6 +106,7 @@ enum Sample {
             (ClientError.api(APIFailure(status: 500, code: "internal", message: "m")), 1),
             (ClientError.notSignedIn(server: "http://x"), 4),
             (ClientError.sessionExpired(server: "http://x"), 4),
+            (ClientError.sessionEnded(server: "http://x", email: "a@b.co", cause: .refreshAnswerLost), 4),
             (ClientError.unreachable(server: "http://x", reason: "connection refused"), 69),
             (ClientError.invalidResponse(status: 200, detail: "d"), 1),
             (CommandFailure.cancelled, 1),

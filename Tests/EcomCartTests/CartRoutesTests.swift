@@ -54,6 +54,34 @@ struct CartRoutesTests {
         }
     }
 
+    @Test("an add names the line it made or grew, in Location and line_id, even when it is not the first line")
+    func addNamesItsLine() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 1, for: user)
+
+            let made = try await harness.send(.post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.mug.id, 2))
+            #expect(made.status == .created)
+            let first = try harness.decode(CartItemAdded.self, made)
+            let mugLine = try #require(first.cart.items.first { $0.productID == Fixture.mug.id })
+            #expect(first.cart.items.first?.productID == Fixture.kettle.id)
+            #expect(first.lineID == mugLine.id)
+            #expect(made.headers[.location] == "/api/cart/items/\(mugLine.id.lowercased)")
+
+            let grown = try await harness.send(.post, "/api/cart/items", as: .user(user), json: CartHarness.addBody(Fixture.mug.id, 3))
+            #expect(grown.status == .ok)
+            let second = try harness.decode(CartItemAdded.self, grown)
+            #expect(second.lineID == mugLine.id)
+            #expect(second.line?.quantity == 5)
+            #expect(grown.headers[.location] == "/api/cart/items/\(mugLine.id.lowercased)")
+
+            // The line it names is the one the line routes edit.
+            let removed = try await harness.send(.delete, "/api/cart/items/\(second.lineID.lowercased)", as: .user(user))
+            #expect(removed.status == .ok)
+            #expect(try harness.decode(Cart.self, removed).items.map(\.productID) == [Fixture.kettle.id])
+        }
+    }
+
     @Test("a user who never had a cart gets an empty one at version 0")
     func emptyCart() async throws {
         try await CartHarness.run { harness in

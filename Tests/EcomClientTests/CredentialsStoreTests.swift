@@ -127,7 +127,34 @@ import Glibc
                 try await FileLock.withExclusiveLock(on: file, timeout: .milliseconds(100)) {}
             }
         }
-        #expect(error?.localizedDescription == "\(file.path) is held by another ecom process")
+        #expect(error?.localizedDescription == "\(file.path) is held by another ecom process (pid \(getpid()))")
+    }
+
+    @Test("a waiter waits as long as the holder said it would hold the lock, and no longer")
+    func holderDeadline() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-lock-\(UUID().uuidString)")
+        // Within what the holder declared: the waiter outlasts its own 100 ms and gets the lock.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let held = Counter()
+            group.addTask {
+                try await FileLock.withExclusiveLock(on: file, timeout: .seconds(1), holdingFor: .seconds(30)) {
+                    held.next()
+                    try await Task.sleep(for: .milliseconds(800))
+                }
+            }
+            while held.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            try await FileLock.withExclusiveLock(on: file, timeout: .milliseconds(100)) {}
+            try await group.waitForAll()
+        }
+        // Past what the holder declared: the waiter gives up when the declared time is over.
+        let started = ContinuousClock.now
+        let error = try await FileLock.withExclusiveLock(on: file, timeout: .seconds(1), holdingFor: .milliseconds(500)) {
+            await #expect(throws: CredentialsError.self) {
+                try await FileLock.withExclusiveLock(on: file, timeout: .milliseconds(100)) {}
+            }
+        }
+        #expect(error?.localizedDescription == "\(file.path) is held by another ecom process (pid \(getpid()))")
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 }
 

@@ -28,6 +28,17 @@ final class FakeTransport: HTTPTransport {
     }
 }
 
+/// A count that escaping closures can share.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+
+    /// Adds one and returns the new count.
+    @discardableResult
+    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+
+    var count: Int { value.withLock { $0 } }
+}
+
 enum Fixtures {
     static let server = URL(string: "http://store.test:8080")!
     static let user = User(
@@ -51,9 +62,9 @@ enum Fixtures {
     }
 
     /// A credentials store in a fresh temporary directory.
-    static func store() -> CredentialsStore {
+    static func store(lockTimeout: Duration = .seconds(15)) -> CredentialsStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-client-\(UUID().uuidString)")
-        return CredentialsStore(file: directory.appendingPathComponent("ecom/credentials.json"))
+        return CredentialsStore(file: directory.appendingPathComponent("ecom/credentials.json"), lockTimeout: lockTimeout)
     }
 }
 

@@ -107,11 +107,104 @@ import FoundationNetworking
                 : (401, Fixtures.error("unauthorized", "token expired"))
         }
         let error = await #expect(throws: ClientError.self) { try await client(transport).cart() }
-        #expect(error == .sessionExpired(server: "http://store.test:8080"))
+        #expect(error == .sessionEnded(server: "http://store.test:8080", email: "ann@example.com", cause: .refused))
         #expect(error?.exitStatus == 4)
-        #expect(error?.localizedDescription == "session for http://store.test:8080 expired; run `ecom login`")
+        #expect(
+            error?.localizedDescription
+                == "session for http://store.test:8080 ended: the server no longer accepts its refresh token (signed out or revoked elsewhere, password changed, account disabled, or unused for 30 days); sign in again with `ecom login --email ann@example.com`"
+        )
         #expect(try store.session(for: Fixtures.server) == nil)
         #expect(transport.requests.map(\.url!.path) == ["/api/cart", "/api/refresh"])
+    }
+
+    @Test("a refresh whose answer is lost keeps the refresh token; the server's later refusal says the answer was lost")
+    func refreshAnswerLost() async throws {
+        try await signIn()
+        let refreshes = Counter()
+        let transport = FakeTransport { request in
+            guard request.url!.path == "/api/refresh" else { return (401, Fixtures.error("unauthorized", "token expired")) }
+            // The first refresh reaches the server, which rotates the token, but its answer never
+            // arrives; the second presents the old token again, which the server takes for theft.
+            if refreshes.next() == 1 { throw URLError(.timedOut) }
+            return (401, Fixtures.error("invalid_refresh_token", "refresh token is no longer valid; sign in again"))
+        }
+        let lost = await #expect(throws: ClientError.self) { try await client(transport).cart() }
+        #expect(lost == .unreachable(server: "http://store.test:8080", reason: "timed out"))
+        let kept = try #require(try store.session(for: Fixtures.server))
+        #expect(kept.refreshToken == "old-refresh")
+        #expect(kept.refreshUnansweredAt != nil)
+
+        let ended = await #expect(throws: ClientError.self) { try await client(transport).cart() }
+        #expect(ended == .sessionEnded(server: "http://store.test:8080", email: "ann@example.com", cause: .refreshAnswerLost))
+        #expect(ended?.exitStatus == 4)
+        #expect(
+            ended?.localizedDescription
+                == "session for http://store.test:8080 ended: the answer to an earlier token refresh was lost (timeout or dropped connection), and the server, seeing that refresh token used again, revoked the session; sign in again with `ecom login --email ann@example.com`"
+        )
+        #expect(try store.session(for: Fixtures.server) == nil)
+        #expect(transport.requests.map(\.url!.path) == ["/api/cart", "/api/refresh", "/api/cart", "/api/refresh"])
+    }
+
+    @Test("a refresh whose answer is lost before the server saw it succeeds on the next call and forgets the loss")
+    func refreshAnswerLostThenRenewed() async throws {
+        try await signIn()
+        let refreshes = Counter()
+        let transport = FakeTransport { request in
+            switch (request.url!.path, request.bearer) {
+            case ("/api/refresh", _):
+                if refreshes.next() == 1 { throw URLError(.networkConnectionLost) }
+                return (200, Fixtures.pair("new-access", refresh: "new-refresh"))
+            case ("/api/me", "new-access"): return (200, Fixtures.json(Fixtures.user))
+            default: return (401, Fixtures.error("unauthorized", "token expired"))
+            }
+        }
+        await #expect(throws: ClientError.self) { try await client(transport).me() }
+        #expect(try store.session(for: Fixtures.server)?.refreshUnansweredAt != nil)
+        #expect(try await client(transport).me() == Fixtures.user)
+        #expect(try store.session(for: Fixtures.server) == Fixtures.session("new-access", refresh: "new-refresh"))
+    }
+
+    @Test("a refresh that could not connect at all leaves the session as it was")
+    func refreshNotSent() async throws {
+        try await signIn()
+        let transport = FakeTransport { request in
+            if request.url!.path == "/api/refresh" { throw URLError(.cannotConnectToHost) }
+            return (401, Fixtures.error("unauthorized", "token expired"))
+        }
+        let error = await #expect(throws: ClientError.self) { try await client(transport).me() }
+        #expect(error?.exitStatus == 69)
+        #expect(try store.session(for: Fixtures.server) == Fixtures.session("old-access", refresh: "old-refresh"))
+    }
+
+    @Test("while one process's refresh is slow, another waits for it past its own lock timeout, then uses the new token")
+    func slowRefreshIsWaitedFor() async throws {
+        // Waiters give up after 200 ms of their own; the refresh takes ten times that.
+        let store = Fixtures.store(lockTimeout: .milliseconds(200))
+        let key = key
+        try await store.modify { $0[key] = Fixtures.session("old-access", refresh: "old-refresh") }
+        let transport = FakeTransport { request in
+            switch (request.url!.path, request.bearer) {
+            case ("/api/refresh", _):
+                try await Task.sleep(for: .seconds(2))
+                return (200, Fixtures.pair("new-access", refresh: "new-refresh"))
+            case ("/api/me", "new-access"): return (200, Fixtures.json(Fixtures.user))
+            default: return (401, Fixtures.error("unauthorized", "token expired"))
+            }
+        }
+        // Two clients, as two `ecom` processes would have: each takes the lock through its own descriptor.
+        let first = GatewayClient(server: Fixtures.server, credentials: store, transport: transport, timeout: .seconds(10))
+        let second = GatewayClient(server: Fixtures.server, credentials: store, transport: transport, timeout: .seconds(10))
+        try await withThrowingTaskGroup(of: User.self) { group in
+            group.addTask { try await first.me() }
+            // The second starts once the first holds the lock and its refresh is on the wire.
+            for _ in 0..<500 where !transport.requests.contains(where: { $0.url!.path == "/api/refresh" }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            group.addTask { try await second.me() }
+            for try await user in group { #expect(user == Fixtures.user) }
+        }
+        #expect(transport.requests.filter { $0.url!.path == "/api/refresh" }.count == 1)
+        #expect(try store.session(for: Fixtures.server) == Fixtures.session("new-access", refresh: "new-refresh"))
     }
 
     @Test("a signed-in call without a session fails before any request")

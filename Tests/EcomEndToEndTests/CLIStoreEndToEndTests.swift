@@ -51,6 +51,7 @@ struct CLIStoreEndToEndTests {
             #expect(cart.items.map(\.quantity) == [2])
             #expect(cart.totalCents == 2500)
             let line = try #require(cart.items.first).id
+            #expect(try added.json(CartItemAdded.self).lineID == line)
             let set = try await shopper.run(["cart", "set", line.lowercased, "3", "--json"])
             #expect(try set.json(Cart.self).totalCents == 3750)
             let rows = try await shopper.run(["cart", "show"])

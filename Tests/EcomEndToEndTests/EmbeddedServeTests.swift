@@ -55,6 +55,32 @@ struct EmbeddedServeTests {
         }
     }
 
+    @Test("a binary copied out of the checkout and started in an empty directory serves the 36 products of the embedded catalog")
+    func embeddedCatalogTravelsWithTheBinary() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-elsewhere-\(UUID().uuidString.prefix(8))")
+        defer { Self.removeDataDirectory(directory.appendingPathComponent("data")); try? FileManager.default.removeItem(at: directory) }
+        // As if installed on PATH: no fixtures/ beside it, above it, or in the working directory.
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let binary = bin.appendingPathComponent("ecom")
+        if link(TestEnvironment.binary.path, binary.path) != 0 {
+            try FileManager.default.copyItem(at: TestEnvironment.binary, to: binary)
+        }
+        let server = try await ServerProcess(
+            environment: ["ECOM_CATALOG_SEED": ""], services: Store.services,
+            embeddedDataDirectory: directory.appendingPathComponent("data"), binary: binary, workingDirectory: directory)
+        do {
+            let catalog: Page<Product> = try await HTTP.send(.GET, server.gateway + "/api/products?limit=100").decode()
+            #expect(catalog.items.count == 36)
+            #expect(server.log.contains("catalog seed: embedded sample catalog (fixtures/catalog.json, built into this binary)"))
+            #expect(await server.stop() == 0, "\(server.log)")
+        } catch {
+            print(server.log)
+            await server.stop()
+            throw error
+        }
+    }
+
     @Test("the embedded default, told to put its services on 0.0.0.0, refuses to start while the demo password is set")
     func embeddedServicesStayLocal() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-embedded-\(UUID().uuidString.prefix(8))")

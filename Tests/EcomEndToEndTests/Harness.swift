@@ -78,7 +78,7 @@ final class ServerProcess: @unchecked Sendable {
     init(
         arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
         waitForReady: Bool = true, databasePrefix: String? = nil, gatewayPort: Int? = nil, servicePorts: [String: Int]? = nil,
-        embeddedDataDirectory: URL? = nil, launcher: [String] = []
+        embeddedDataDirectory: URL? = nil, launcher: [String] = [], binary: URL? = nil, workingDirectory: URL? = nil
     ) async throws {
         let fixedPorts = gatewayPort != nil
         self.gatewayPort = try gatewayPort ?? TestEnvironment.freePort()
@@ -89,7 +89,9 @@ final class ServerProcess: @unchecked Sendable {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.databasePrefix)-\(UUID().uuidString.prefix(6)).log")
 
         for attempt in 1...3 {
-            try launch(arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory, launcher: launcher)
+            try launch(
+                arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory, launcher: launcher,
+                binary: binary, workingDirectory: workingDirectory)
             guard waitForReady else { return }
             do {
                 try await self.waitForReady()
@@ -103,7 +105,10 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// `launcher` is a command that runs `ecom` in its place (`prlimit --nofile=1024 --`), which must exec it.
-    private func launch(arguments: [String], extra: [String: String], embeddedDataDirectory: URL?, launcher: [String]) throws {
+    private func launch(
+        arguments: [String], extra: [String: String], embeddedDataDirectory: URL?, launcher: [String], binary: URL?,
+        workingDirectory: URL?
+    ) throws {
         var environment = ProcessInfo.processInfo.environment
         for name in ["DB_URL", "DATABASE_URL", "ECOM_DATABASE_URL", "SECRET_KEY", "ECOM_SECRET_KEY"] { environment[name] = nil }
         environment["SECRET_KEY"] = Self.secret
@@ -122,11 +127,13 @@ final class ServerProcess: @unchecked Sendable {
         }
         environment.merge(extra) { $1 }
         process = Process()
-        process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? TestEnvironment.binary
+        let binary = binary ?? TestEnvironment.binary
+        process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? binary
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         // Run only the services asked for (each on its own free port), unless the test says otherwise.
         let subset = Set(servicePorts.keys) == ["users", "products", "cart", "orders"] || arguments.contains("--only")
             ? [] : ["--only", (["gateway"] + servicePorts.keys.sorted()).joined(separator: ",")]
-        process.arguments = (launcher.isEmpty ? [] : launcher.dropFirst() + [TestEnvironment.binary.path])
+        process.arguments = (launcher.isEmpty ? [] : launcher.dropFirst() + [binary.path])
             + ["serve"] + (embeddedDataDirectory.map { ["--data-dir", $0.path] } ?? []) + subset + arguments
         process.environment = environment
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)

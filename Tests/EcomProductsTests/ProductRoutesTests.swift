@@ -257,11 +257,11 @@ struct ProductRoutesTests {
             let repository = PostgresProductRepository(pool: pool)
             let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../../fixtures/catalog.json").standardized
-            try await seedCatalog(from: file, into: repository, logger: Logger(label: "test"))
+            try await seedCatalog(from: .file(file), into: repository, logger: Logger(label: "test"))
             let seeded = try await pool.query("SELECT count(*) AS n FROM products")[0].decode("n", as: Int.self)
             #expect((30...40).contains(seeded))
             try await pool.execute("UPDATE products SET price_cents = 1 WHERE sku = 'ELEC-0001'")
-            try await seedCatalog(from: file, into: repository, logger: Logger(label: "test"))
+            try await seedCatalog(from: .file(file), into: repository, logger: Logger(label: "test"))
             #expect(try await pool.query("SELECT price_cents FROM products WHERE sku = 'ELEC-0001'")[0].decode("price_cents", as: Int64.self) == 1)
         }
     }
