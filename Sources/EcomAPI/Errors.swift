@@ -45,6 +45,8 @@ package enum ErrorCode {
     package static let payloadTooLarge = "payload_too_large"
     package static let unsupportedMediaType = "unsupported_media_type"
     package static let serviceUnavailable = "service_unavailable"
+    /// Admin routes while a service cannot read the users service's revocation feed (503).
+    package static let revocationsUnavailable = "revocations_unavailable"
     package static let badGateway = "bad_gateway"
     package static let gatewayTimeout = "gateway_timeout"
     package static let internalError = "internal"

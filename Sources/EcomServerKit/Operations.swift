@@ -87,7 +87,7 @@ extension Router where Context == EcomRequestContext {
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: RequestLogMiddleware(service: name))
         router.add(middleware: AuthMiddleware(tokens: tokens))
-        router.addOperationalRoutes(service: name, checks: checks)
+        router.addOperationalRoutes(service: name, checks: checks + tokens.readinessChecks)
         return router
     }
 }
