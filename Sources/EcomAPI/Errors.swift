@@ -48,6 +48,8 @@ package enum ErrorCode {
     package static let serviceUnavailable = "service_unavailable"
     /// Too many requests wait for the service's database, or its listener is full: retry after `Retry-After`.
     package static let serviceBusy = "service_busy"
+    /// Admin routes while a service cannot read the users service's revocation feed (503).
+    package static let revocationsUnavailable = "revocations_unavailable"
     package static let badGateway = "bad_gateway"
     package static let gatewayTimeout = "gateway_timeout"
     package static let internalError = "internal"

@@ -53,7 +53,7 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
             return (name, response?.status == .ok)
         }
     }
-    router.addOperationalRoutes(service: "gateway", checks: checks)
+    router.addOperationalRoutes(service: "gateway", checks: checks + configuration.tokens.readinessChecks)
     router.get("/openapi.json") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: OpenAPIDocument.buffer))
     }

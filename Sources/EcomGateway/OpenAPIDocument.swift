@@ -8,7 +8,7 @@ package enum OpenAPIDocument {
   "info": {
     "title": "ecom",
     "version": "1",
-    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token; `/admin/*` answers 403 to a user.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`. A caller's `X-Request-ID` of at most 128 letters, digits and `-_.:` is kept; a longer one is 400 `invalid_header`, any other is replaced.\n- **Limits**: every text a request carries has a maximum length, given as `maxLength` on its field or parameter; a longer value is 400 with the field's name in `field`."
+    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token, or with one issued before its account was disabled, demoted or given a new password (void everywhere within about a second); `/admin/*` answers 403 to a user, and 503 `revocations_unavailable` (with `Retry-After`) while the gateway cannot read the users service's revocation feed.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`."
   },
   "tags": [
     {
@@ -94,7 +94,7 @@ package enum OpenAPIDocument {
             }
           },
           "503": {
-            "description": "A service does not answer; `checks` says which.",
+            "description": "A service does not answer, or token revocations cannot be read (`revocations`); `checks` says which.",
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
@@ -237,7 +237,7 @@ package enum OpenAPIDocument {
           "accounts"
         ],
         "security": [],
-        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. Attempts are counted before the password is checked, so concurrent requests gain nothing: an account gets five, then one per lock of 2 s, 4 s, 8 s, \u2026 up to 15 minutes, and one client address gets twenty failed sign-ins, whatever the accounts, then locks of 1 minute, 2, 4, \u2026 up to 15 minutes (`429` with `Retry-After`). A successful sign-in clears the account's count.",
+        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. After five failed sign-ins in a row an account is locked for a growing while (`429` with `Retry-After`); the count is kept per account, not per address.",
         "requestBody": {
           "required": true,
           "content": {
@@ -659,7 +659,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines. The answer is the cart with `line_id`, the line the units went to; `Location` names the same line.",
+        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines.",
         "requestBody": {
           "required": true,
           "content": {
@@ -676,20 +676,12 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
-              },
-              "Location": {
-                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
-                "required": true,
-                "schema": {
-                  "type": "string",
-                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
-                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/CartItemAdded"
+                  "$ref": "#/components/schemas/Cart"
                 }
               }
             },
@@ -697,13 +689,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/line_id"
+                  "id": "$response.body#/items/0/id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/line_id"
+                  "id": "$response.body#/items/0/id"
                 }
               },
               "Checkout": {
@@ -716,20 +708,12 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
-              },
-              "Location": {
-                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
-                "required": true,
-                "schema": {
-                  "type": "string",
-                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
-                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/CartItemAdded"
+                  "$ref": "#/components/schemas/Cart"
                 }
               }
             },
@@ -737,13 +721,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/line_id"
+                  "id": "$response.body#/items/0/id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/line_id"
+                  "id": "$response.body#/items/0/id"
                 }
               },
               "Checkout": {
@@ -2312,43 +2296,6 @@ package enum OpenAPIDocument {
           }
         }
       },
-      "CartItemAdded": {
-        "type": "object",
-        "required": [
-          "items",
-          "total_cents",
-          "item_count",
-          "version",
-          "line_id"
-        ],
-        "additionalProperties": false,
-        "description": "The answer of an add: the cart (the same fields as `Cart`) and `line_id`, the line the units went to, which the answer's `Location` also names.",
-        "properties": {
-          "items": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/CartLine"
-            }
-          },
-          "total_cents": {
-            "type": "integer",
-            "format": "int64"
-          },
-          "item_count": {
-            "type": "integer"
-          },
-          "version": {
-            "type": "integer",
-            "format": "int64",
-            "description": "Changes on every edit and is never reused; an order records the version it was made from."
-          },
-          "line_id": {
-            "type": "string",
-            "format": "uuid",
-            "description": "The line that was made (201) or grew (200): the `{id}` of `/api/cart/items/{id}`."
-          }
-        }
-      },
       "CartItemAdd": {
         "type": "object",
         "required": [
@@ -2449,12 +2396,10 @@ package enum OpenAPIDocument {
         "properties": {
           "email": {
             "type": "string",
-            "description": "Compared without surrounding white space and case; at most 254 characters as sent.",
-            "maxLength": 254
+            "description": "Compared without surrounding white space and case."
           },
           "password": {
-            "type": "string",
-            "maxLength": 1024
+            "type": "string"
           }
         }
       },
@@ -2484,7 +2429,7 @@ package enum OpenAPIDocument {
               "code": {
                 "type": "string",
                 "pattern": "^[a-z0-9_]+$",
-                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
+                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `revocations_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
               },
               "message": {
                 "type": "string"
@@ -2791,8 +2736,7 @@ package enum OpenAPIDocument {
         "additionalProperties": false,
         "properties": {
           "current_password": {
-            "type": "string",
-            "maxLength": 1024
+            "type": "string"
           },
           "new_password": {
             "$ref": "#/components/schemas/Password"
@@ -2996,8 +2940,7 @@ package enum OpenAPIDocument {
               "string",
               "null"
             ],
-            "description": "Absent, null or empty: the `refresh_token` cookie is used instead.",
-            "maxLength": 128
+            "description": "Absent, null or empty: the `refresh_token` cookie is used instead."
           }
         }
       },
@@ -3182,11 +3125,10 @@ package enum OpenAPIDocument {
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque, at most 2048 characters: a value the server did not hand out is refused with 400 `invalid_query`.",
+        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque: a value the server did not hand out is refused with 400 `invalid_query`.",
         "schema": {
           "type": "string",
-          "minLength": 1,
-          "maxLength": 2048
+          "minLength": 1
         }
       },
       "Search": {
@@ -3227,19 +3169,16 @@ package enum OpenAPIDocument {
         "description": "1 to 255 visible ASCII characters, scoped to the caller and kept at least 24 hours. A repeated key answers with the order it made (same status and body), whatever the cart holds now; a key whose first request is still running is 409 `idempotency_in_progress`.",
         "schema": {
           "type": "string",
-          "pattern": "^[\\x21-\\x7e]{1,255}$",
-          "maxLength": 255
+          "pattern": "^[\\x21-\\x7e]{1,255}$"
         }
       },
       "RefreshCookie": {
         "name": "refresh_token",
         "in": "cookie",
         "required": false,
-        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token. At most 128 characters of A-Z, a-z, 0-9, `-` and `_` (what sign-in sets); any other value is 400 `invalid_field`.",
+        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token.",
         "schema": {
-          "type": "string",
-          "maxLength": 128,
-          "pattern": "^[A-Za-z0-9_-]*$"
+          "type": "string"
         }
       }
     },

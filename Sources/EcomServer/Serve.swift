@@ -93,7 +93,9 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         guard let secret else {
             throw ServeError("SECRET_KEY is required with an explicit database or --only; generate one with: openssl rand -base64 48")
         }
-        let tokens = await TokenService(key: try SigningKey(secret))
+        // One table for every service of the process: they share its view of the users service's feed.
+        let revocations = RevocationTable()
+        let tokens = await TokenService(key: try SigningKey(secret), revocations: revocations)
         var events = EventBus.Settings()
         events.holdOutbox = configuration.holdEvents
 
@@ -169,11 +171,20 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
             announce("demo admin: \(seedAdmin.email) / \(seedAdmin.password) (change it with: ecom passwd)")
         }
 
+        // The transport's own upkeep comes first, so that it is the last to stop.
+        var services: [any Service] = (transport.service.map { [$0] } ?? []) + (provisioner.map { [$0] } ?? [])
+        // The users service feeds the table from its database; without it here, the feed is polled over HTTP.
+        if !selected.contains(.users) {
+            services.append(
+                RevocationPoller.polling(
+                    usersURL: configuration.url(of: .users), caller: selected.first?.rawValue ?? "ecom", tokens: tokens,
+                    into: revocations, logger: logger))
+        }
+        services += units.flatMap { $0.services }
+
         let group = ServiceGroup(
             configuration: .init(
-                // The transport's own upkeep comes first, so that it is the last to stop.
-                services: ((transport.service.map { [$0] } ?? []) + (provisioner.map { [$0] } ?? []) + units.flatMap { $0.services })
-                    .map { .init(service: $0) },
+                services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {

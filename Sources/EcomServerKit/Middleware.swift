@@ -101,6 +101,7 @@ package struct AuthMiddleware: RouterMiddleware {
         if parts.count == 2, parts[0].lowercased() == "bearer" {
             do {
                 context.principal = try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
+                context.revocationsCurrent = tokens.revocations?.isCurrent() ?? true
             } catch {
                 context.authFailure = error.description
             }

@@ -87,7 +87,7 @@ extension Router where Context == EcomRequestContext {
         router.add(middleware: ClientGoneMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens))
         router.add(middleware: DatabaseCallerMiddleware())
-        router.addOperationalRoutes(service: name, checks: checks)
+        router.addOperationalRoutes(service: name, checks: checks + tokens.readinessChecks)
         return router
     }
 }

@@ -13,6 +13,8 @@ package struct EcomRequestContext: RequestContext {
     package var principal: Principal?
     /// Why a presented token was refused, so a route that needs one can say so.
     package var authFailure: String?
+    /// Whether this process has read the revocation feed recently enough to trust an admin token.
+    package var revocationsCurrent = true
     package let remoteAddress: String?
     /// Whether the client is still there; nil for connections no limited listener accepted (tests).
     package let connection: ConnectionWatch?
@@ -38,10 +40,12 @@ extension EcomRequestContext {
         return principal
     }
 
-    /// An admin account, or 401/403.
+    /// An admin account, or 401/403; 503 while the revocation feed is stale.
     package func requireAdmin() throws -> Principal {
         let principal = try requireAccount()
         guard principal.role == .admin else { throw APIError.forbidden("admin role required") }
+        // A demoted admin's token could not be told apart: fail closed.
+        guard revocationsCurrent else { throw APIError.revocationsUnavailable }
         return principal
     }
 

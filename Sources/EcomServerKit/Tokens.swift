@@ -83,13 +83,21 @@ package struct TokenService: Sendable {
     static let leeway: TimeInterval = 5
 
     private let keys: JWTKeyCollection
+    /// Accounts whose earlier access tokens are void; nil checks none (tests of one router).
+    package let revocations: RevocationTable?
 
-    package init(key: SigningKey) async {
+    package init(key: SigningKey, revocations: RevocationTable? = nil) async {
         self.keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256)
+        self.revocations = revocations
     }
 
+    /// An account's access token. Issued in the same second as a revocation of the account, it
+    /// carries the next second as `iat`, so the revocation, which voids its whole second, spares it.
     package func issueAccessToken(userID: UUID, role: Role, sessionID: UUID?, now: Date = Date()) async throws -> String {
-        let now = Self.wholeSeconds(now)
+        var now = Self.wholeSeconds(now)
+        if let earliest = revocations?.issuedBefore(userID), TimeInterval(earliest) > now.timeIntervalSince1970 {
+            now = Date(timeIntervalSince1970: TimeInterval(earliest))
+        }
         let claims = AccessClaims(
             sub: .init(value: userID.uuidString.lowercased()), role: role.rawValue,
             iss: .init(value: Self.issuer), aud: .init(value: [Self.accountAudience]),
@@ -120,7 +128,7 @@ package struct TokenService: Sendable {
     }
 
     package enum Failure: Error, Equatable, CustomStringConvertible {
-        case malformed, algorithm, signature, expired, notYetValid, claims, audience
+        case malformed, algorithm, signature, expired, notYetValid, claims, audience, revoked
         package var description: String {
             switch self {
             case .malformed: "token is malformed"
@@ -130,11 +138,13 @@ package struct TokenService: Sendable {
             case .notYetValid: "token is not valid yet"
             case .claims: "token claims are invalid"
             case .audience: "token is not meant for this service"
+            case .revoked: "token was revoked (account disabled, role removed or password changed); sign in again"
             }
         }
     }
 
-    /// Verifies signature, algorithm (pinned to HS256), expiry, issuer and audience.
+    /// Verifies signature, algorithm (pinned to HS256), expiry, issuer, audience, and that the
+    /// account's tokens of that time are not revoked.
     package func verify(_ token: String) async throws(Failure) -> Principal {
         guard Self.headerAlgorithm(of: token) == "HS256" else { throw .algorithm }
         let claims: AccessClaims
@@ -155,7 +165,11 @@ package struct TokenService: Sendable {
         guard let role = Role(rawValue: claims.role) else { throw .claims }
         let audience = role == .service ? Self.serviceAudience : Self.accountAudience
         guard claims.aud.value.contains(audience), claims.aud.value.count == 1 else { throw .audience }
-        if role != .service, UUID(uuidString: claims.sub.value) == nil { throw .claims }
+        if role != .service {
+            guard let userID = UUID(uuidString: claims.sub.value) else { throw .claims }
+            let issuedAt = Int64(claims.iat.value.timeIntervalSince1970.rounded(.down))
+            if revocations?.isRevoked(userID: userID, issuedAt: issuedAt) == true { throw .revoked }
+        }
         return Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap(UUID.init(uuidString:)))
     }
 
@@ -167,5 +181,12 @@ package struct TokenService: Sendable {
             let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return header["alg"] as? String
+    }
+}
+
+extension TokenService {
+    /// `revocations` in `/ready`, where this process checks revocations.
+    package var readinessChecks: [ReadinessCheck] {
+        revocations.map { [$0.readinessCheck] } ?? []
     }
 }

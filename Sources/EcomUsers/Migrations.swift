@@ -49,4 +49,17 @@ package let usersMigrations: [Migration] = [
                 locked_until timestamptz
             );
             """),
+    Migration(
+        version: 2, name: "revocation feed",
+        sql: """
+            -- Access tokens of user_id issued before revoked_at are void. Every service reads this
+            -- feed by id; writers take turns (see recordRevocation), so ids become visible in order.
+            CREATE TABLE revocations (
+                id bigserial PRIMARY KEY,
+                user_id uuid NOT NULL,
+                revoked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                reason text NOT NULL
+            );
+            CREATE INDEX revocations_revoked_at_idx ON revocations (revoked_at);
+            """),
 ]

@@ -41,9 +41,13 @@ package protocol UserRepository: Sendable {
     /// Returns the key of each account alongside it, to continue from.
     func list(limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)]
     /// Changes role and/or disabled state; disabling revokes every refresh family of the account.
+    /// Disabling, or removing the admin role, also revokes the account's access tokens issued until now.
     func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord?
-    /// Sets a new hash and revokes the account's refresh families except `keeping`.
+    /// Sets a new hash, revokes the account's refresh families except `keeping`, and revokes its
+    /// access tokens issued until now.
     func changePassword(id: UUID, passwordHash: String, keeping family: UUID?) async throws
+    /// The revocation feed after `cursor`, or, without one, the entries a service starting now needs.
+    func revocations(since cursor: Int64?, limit: Int) async throws -> RevocationPage
 
     /// Starts a refresh family for a sign-in with its first token.
     func startFamily(userID: UUID, tokenHash: String, expiresAt: Date) async throws -> UUID
@@ -145,6 +149,8 @@ package struct PostgresUserRepository: UserRepository {
 
     package func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord? {
         try await pool.transaction { connection in
+            let previous = try connection.query("SELECT role FROM users WHERE id = $1 FOR UPDATE", [id])
+            guard let previousRole = try previous.first?.decode("role", as: String.self) else { return nil }
             let rows = try connection.query(
                 """
                 UPDATE users SET
@@ -162,9 +168,51 @@ package struct PostgresUserRepository: UserRepository {
                     UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'account disabled'
                     WHERE user_id = $1 AND revoked_at IS NULL
                     """, [id])
+                try Self.recordRevocation(userID: id, reason: "account disabled", on: connection)
+            } else if previousRole == Role.admin.rawValue, role != nil, role != .admin {
+                try Self.recordRevocation(userID: id, reason: "admin role removed", on: connection)
             }
             return try Self.record(row)
         }
+    }
+
+    /// Voids the account's access tokens issued until now, in the caller's transaction.
+    ///
+    /// Writers take turns on the table until they commit, so the ids of the feed become visible
+    /// in the order they were handed out and a reader that has seen an id has seen every smaller
+    /// one. Readers are not blocked.
+    static func recordRevocation(userID: UUID, reason: String, on connection: PostgresConnection) throws {
+        try connection.execute("LOCK TABLE revocations IN SHARE ROW EXCLUSIVE MODE")
+        try connection.execute("INSERT INTO revocations (user_id, reason) VALUES ($1, $2)", [userID, reason])
+    }
+
+    package func revocations(since cursor: Int64?, limit: Int) async throws -> RevocationPage {
+        let columns = "id, user_id, floor(extract(epoch FROM revoked_at))::bigint + 1 AS issued_before"
+        let latest: Int64 = try await pool.query("SELECT COALESCE(max(id), 0) AS latest FROM revocations")[0].decode("latest")
+        let rows: [PostgresRow]
+        // A cursor past the end means the feed was made anew (a new database): start over.
+        if let cursor, cursor <= latest {
+            rows = try await pool.query(
+                "SELECT \(columns) FROM revocations WHERE id > $1 ORDER BY id LIMIT $2", [cursor, limit])
+        } else {
+            rows = try await pool.query(
+                """
+                SELECT \(columns) FROM revocations
+                WHERE revoked_at > now() - $1::integer * interval '1 second' ORDER BY id LIMIT $2
+                """, [Int(RevocationPage.initialWindow), limit])
+        }
+        let items = try rows.map { row in
+            Revocation(cursor: try row.decode("id"), userID: try row.decode("user_id"), issuedBefore: try row.decode("issued_before"))
+        }
+        let more = items.count == limit
+        let next: Int64
+        if let cursor, cursor <= latest {
+            next = items.last?.cursor ?? cursor
+        } else {
+            // Older entries are skipped, not missed: tokens they void have expired.
+            next = more ? items.last!.cursor : max(latest, items.last?.cursor ?? 0)
+        }
+        return RevocationPage(items: items, cursor: next, more: more)
     }
 
     package func changePassword(id: UUID, passwordHash: String, keeping family: UUID?) async throws {
@@ -176,6 +224,7 @@ package struct PostgresUserRepository: UserRepository {
                 UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'password changed'
                 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2
                 """, [id, family])
+            try Self.recordRevocation(userID: id, reason: "password changed", on: connection)
         }
     }
 
@@ -284,6 +333,12 @@ package struct PostgresUserRepository: UserRepository {
                 """)
             removed += try connection.execute(
                 "DELETE FROM login_failures WHERE last_failure_at < now() - interval '1 day'")
+            // The feed keeps its newest entry, so a reader's cursor never runs past its end.
+            removed += try connection.execute(
+                """
+                DELETE FROM revocations WHERE revoked_at < now() - interval '1 day'
+                AND id < (SELECT max(id) FROM revocations)
+                """)
             return removed
         }
     }

@@ -22,11 +22,13 @@ package struct UsersController: Sendable {
     /// Whether start-up (migrations and seeding) has finished; until then the demo-admin
     /// answer could be "no demo admin" merely because it is not created yet.
     let seeded: @Sendable () -> Bool
+    /// Reads the revocation feed into this process's table at once, after a change that revokes tokens.
+    let revocationsChanged: @Sendable () async -> Void
 
     package init(
         repository: any UserRepository, hasher: PasswordHasher, tokens: TokenService, demoAdmin: DemoAdmin = .standard,
         throttles: (account: LoginThrottle, address: LoginThrottle) = (.account, .address),
-        seeded: @escaping @Sendable () -> Bool = { true }
+        seeded: @escaping @Sendable () -> Bool = { true }, revocationsChanged: @escaping @Sendable () async -> Void = {}
     ) {
         self.throttles = throttles
         self.repository = repository
@@ -34,6 +36,7 @@ package struct UsersController: Sendable {
         self.tokens = tokens
         self.demoAdmin = demoAdmin
         self.seeded = seeded
+        self.revocationsChanged = revocationsChanged
     }
 
     package func addRoutes(to router: Router<EcomRequestContext>) {
@@ -47,6 +50,7 @@ package struct UsersController: Sendable {
         router.get("/admin/users/:id", use: get)
         router.patch("/admin/users/:id", use: update)
         router.get("/internal/demo-admin", use: demoAdminStatus)
+        router.get("/internal/revocations", use: revocations)
     }
 
     // MARK: - Accounts
@@ -82,6 +86,7 @@ package struct UsersController: Sendable {
         }
         let hash = try await hasher.hash(body.newPassword)
         try await repository.changePassword(id: user.id, passwordHash: hash, keeping: principal.sessionID)
+        await revocationsChanged()
         return Response(status: .noContent)
     }
 
@@ -147,6 +152,7 @@ package struct UsersController: Sendable {
     private func tokenResponse(
         user: UserRecord, family: UUID, refreshToken: String, request: Request, context: EcomRequestContext
     ) async throws -> Response {
+        let user = try await currentState(of: user)
         let access = try await tokens.issueAccessToken(userID: user.id, role: user.role, sessionID: family)
         let pair = TokenPair(
             token: access, refreshToken: refreshToken, expiresIn: Int(TokenService.accessTokenLifetime), user: user.api)
@@ -156,6 +162,22 @@ package struct UsersController: Sendable {
                 name: Self.refreshCookie, value: refreshToken, maxAge: Int(Self.refreshTokenLifetime),
                 path: "/api", secure: true, httpOnly: true, sameSite: .strict))
         return response
+    }
+
+    /// The account as it is now, when a revocation may have come after `user` was read.
+    ///
+    /// A token issued right after a revocation carries the next second as `iat` and so survives
+    /// it; without this second read, a sign-in that read the account just before an admin
+    /// disabled or demoted it would get such a token with the old state.
+    private func currentState(of user: UserRecord) async throws -> UserRecord {
+        guard let issuedBefore = tokens.revocations?.issuedBefore(user.id),
+            TimeInterval(issuedBefore) > Date().timeIntervalSince1970 - 60
+        else { return user }
+        guard let current = try await repository.find(id: user.id) else { throw APIError.notFound("account") }
+        guard !current.disabled else {
+            throw APIError(.forbidden, code: ErrorCode.accountDisabled, message: "this account is disabled")
+        }
+        return current
     }
 
     /// The refresh token from the JSON body (CLI) or the cookie (browsers).
@@ -269,6 +291,7 @@ package struct UsersController: Sendable {
         guard let user = try await repository.update(id: id, role: body.role, disabled: body.disabled) else {
             throw APIError.notFound("user")
         }
+        await revocationsChanged()
         context.logger.info(
             "account updated", metadata: ["user_id": "\(id.lowercased)", "by": "\(admin.subject)", "role": "\(user.role)", "disabled": "\(user.disabled)"])
         return user.api
@@ -281,6 +304,20 @@ package struct UsersController: Sendable {
         _ = try context.requireService()
         guard seeded() else { throw APIError.unavailable }
         return DemoAdminStatus(demoPasswordActive: try await demoPasswordActive())
+    }
+
+    /// The revocation feed (`?since=` a cursor from an earlier answer), for every service's revocation table.
+    @Sendable func revocations(_ request: Request, context: EcomRequestContext) async throws -> RevocationPage {
+        _ = try context.requireService()
+        guard seeded() else { throw APIError.unavailable }
+        var since: Int64?
+        if let text = request.queryString("since") {
+            guard let value = Int64(text), value >= 0 else {
+                throw APIError.badRequest(ErrorCode.invalidQuery, "since must be a cursor from an earlier answer", field: "since")
+            }
+            since = value
+        }
+        return try await repository.revocations(since: since, limit: RevocationPage.limit)
     }
 
     package func demoPasswordActive() async throws -> Bool {

@@ -38,8 +38,15 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
     let hasher = PasswordHasher()
     let repository = PostgresUserRepository(pool: pool)
     let seeded = Mutex(false)
+    // This process reads its revocation table from the database directly; other processes poll
+    // `/internal/revocations`.
+    let poller = configuration.tokens.revocations.map { table in
+        RevocationPoller(
+            table: table, source: DatabaseRevocationSource(repository: repository, ready: { seeded.withLock { $0 } }), logger: logger)
+    }
     let controller = UsersController(
-        repository: repository, hasher: hasher, tokens: configuration.tokens, seeded: { seeded.withLock { $0 } })
+        repository: repository, hasher: hasher, tokens: configuration.tokens, seeded: { seeded.withLock { $0 } },
+        revocationsChanged: { try? await poller?.refresh() })
     let seedAdmin = configuration.seedAdmin
     let startup = DatabaseStartup(pool: pool, migrations: usersMigrations, logger: logger) { [logger] in
         if let seedAdmin {
@@ -54,7 +61,8 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
         if removed > 0 { logger.info("purged expired sign-in records", metadata: ["rows": "\(removed)"]) }
     }
     return ServiceUnit(
-        name: "users", address: configuration.address, services: [startup, application, housekeeping],
+        name: "users", address: configuration.address,
+        services: [startup, application, housekeeping] + (poller.map { [$0] } ?? []),
         routes: router.serviceRoutes,
         demoPassword: {
             guard seeded.withLock({ $0 }), let active = try? await controller.demoPasswordActive() else { return .unknown }
@@ -64,4 +72,15 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
             await hasher.shutdown()
             await pool.shutdown()
         })
+}
+
+/// The users service's own revocation feed, read from its database once it is migrated.
+struct DatabaseRevocationSource: RevocationSource {
+    let repository: any UserRepository
+    let ready: @Sendable () -> Bool
+
+    func revocations(since cursor: Int64?) async throws -> RevocationPage {
+        guard ready() else { throw APIError.unavailable }
+        return try await repository.revocations(since: cursor, limit: RevocationPage.limit)
+    }
 }

@@ -134,6 +134,7 @@ enum SecurityMatrix {
     /// anyone without a service token.
     static let internalRoutes: [(service: String, method: HTTPMethod, path: String, body: String?)] = [
         ("users", .GET, "/internal/demo-admin", nil),
+        ("users", .GET, "/internal/revocations", nil),
         ("products", .POST, "/internal/products/lookup", #"{"ids":[]}"#),
         ("cart", .GET, "/internal/carts/{user}", nil),
         ("cart", .POST, "/internal/carts/{user}/orders", #"{"order_id":"00000000-0000-0000-0000-000000000001","lines":[]}"#),
