@@ -8,7 +8,7 @@ package enum OpenAPIDocument {
   "info": {
     "title": "ecom",
     "version": "1",
-    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token, or with one issued before its account was disabled, demoted or given a new password (void everywhere within about a second); `/admin/*` answers 403 to a user, and 503 `revocations_unavailable` (with `Retry-After`) while the gateway cannot read the users service's revocation feed.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`."
+    "description": "The HTTP API of an ecom store, as its gateway serves it (`ecom serve`, port 8080 by default).\n\n- **JSON** everywhere, snake_case keys; timestamps are RFC 3339 UTC; lists are `[]`, never `null`.\n- **Money** is integer cents (`price_cents`, `total_cents`).\n- **Ids** are UUIDs. A malformed id is 400 `invalid_id`; another user's cart line or order is 404, never 403.\n- **Lists** are pages: `{\"items\": [...], \"next_cursor\": \"\u2026\" | null}`. `limit` defaults to 20; a larger value than 100 is served as 100, the most one page holds. Pass `next_cursor` back as `cursor` for the next page.\n- **Errors** have one shape, `{\"error\": {\"code\", \"message\", \"field\"?}}`, with a stable `code`. Unexpected errors are a bare 500 with code `internal`; an unreachable or slow service is 502 `bad_gateway`, 503 `service_unavailable` (with `Retry-After`) or 504 `gateway_timeout`; a saturated one (no connection slot or database connection free in time) is 503 `service_busy` with `Retry-After`.\n- **Bodies** are `application/json` of at most 1 MiB (a catalog import: 32 MiB); unknown fields are refused with 400 `unknown_field`, so a field the caller may not set (`role`, `id`) never passes silently.\n- **Auth**: `Authorization: Bearer <token>` with the access token from sign-in (HS256, 15 minutes). Signed-in routes answer 401 without a valid token, or with one issued before its account was disabled, demoted or given a new password (void everywhere within about a second); `/admin/*` answers 403 to a user, and 503 `revocations_unavailable` (with `Retry-After`) while the gateway cannot read the users service's revocation feed.\n- **Methods**: a path asked with a method it does not serve is 405 `method_not_allowed`, with `Allow` listing the methods it does; an unknown path is 404 `route_not_found`.\n- **Request ids**: every response carries `X-Request-ID`. A caller's `X-Request-ID` of at most 128 letters, digits and `-_.:` is kept; a longer one is 400 `invalid_header`, any other is replaced.\n- **Limits**: every text a request carries has a maximum length, given as `maxLength` on its field or parameter; a longer value is 400 with the field's name in `field`."
   },
   "tags": [
     {
@@ -237,7 +237,7 @@ package enum OpenAPIDocument {
           "accounts"
         ],
         "security": [],
-        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. After five failed sign-ins in a row an account is locked for a growing while (`429` with `Retry-After`); the count is kept per account, not per address.",
+        "description": "Unknown email and wrong password get the same answer, `401 invalid_credentials`, after the same work. `403 account_disabled` for a disabled account. Attempts are counted before the password is checked, so concurrent requests gain nothing: an account gets five, then one per lock of 2 s, 4 s, 8 s, \u2026 up to 15 minutes, and one client address gets twenty failed sign-ins, whatever the accounts, then locks of 1 minute, 2, 4, \u2026 up to 15 minutes (`429` with `Retry-After`). A successful sign-in clears the account's count.",
         "requestBody": {
           "required": true,
           "content": {
@@ -659,7 +659,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines.",
+        "description": "`404 product_not_found` for a product that is not for sale; `409 quantity_limit` when a line would hold more than 1000 units; `409 cart_full` past 100 lines. The answer is the cart with `line_id`, the line the units went to; `Location` names the same line.",
         "requestBody": {
           "required": true,
           "content": {
@@ -676,12 +676,20 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Location": {
+                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
+                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Cart"
+                  "$ref": "#/components/schemas/CartItemAdded"
                 }
               }
             },
@@ -689,13 +697,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "Checkout": {
@@ -708,12 +716,20 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Location": {
+                "description": "`/api/cart/items/{line_id}`: the line the units went to.",
+                "required": true,
+                "schema": {
+                  "type": "string",
+                  "pattern": "^/api/cart/items/[0-9a-f-]{36}$"
+                }
               }
             },
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Cart"
+                  "$ref": "#/components/schemas/CartItemAdded"
                 }
               }
             },
@@ -721,13 +737,13 @@ package enum OpenAPIDocument {
               "UpdateLine": {
                 "operationId": "updateCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "RemoveLine": {
                 "operationId": "removeCartLine",
                 "parameters": {
-                  "id": "$response.body#/items/0/id"
+                  "id": "$response.body#/line_id"
                 }
               },
               "Checkout": {
@@ -1341,7 +1357,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/ProductPage"
+                  "$ref": "#/components/schemas/AdminProductPage"
                 }
               }
             }
@@ -1369,7 +1385,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`409 sku_taken` when another product has the sku.",
+        "description": "`stock` sets the units on hand, written to the stock ledger. `409 sku_taken` when another product has the sku.",
         "requestBody": {
           "required": true,
           "content": {
@@ -1391,7 +1407,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             },
@@ -1469,7 +1485,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "Upserts by `sku`; every entry is checked before anything is written. The body may be up to 32 MiB.",
+        "description": "Upserts by `sku`; every entry is checked before anything is written. `stock` sets the units on hand, as a warehouse count: orders keep holding their units, so `409 stock_below_held` (with the entry's `field`) when it is below what orders hold. The body may be up to 32 MiB.",
         "requestBody": {
           "required": true,
           "content": {
@@ -1504,6 +1520,9 @@ package enum OpenAPIDocument {
           },
           "403": {
             "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
           },
           "413": {
             "$ref": "#/components/responses/PayloadTooLarge"
@@ -1543,7 +1562,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -1574,7 +1593,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "A changed `stock` is written to the stock ledger. `409 sku_taken` when another product has the sku.",
+        "description": "`stock` sets the units on hand; a change is written to the stock ledger. `409 stock_below_held` when `stock` is below the units orders hold, `409 sku_taken` when another product has the sku.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Id"
@@ -1601,7 +1620,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -1697,7 +1716,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "Kept in the stock ledger. `409 insufficient_stock` when stock would go below zero, `409 stock_limit` above 1 000 000.",
+        "description": "Changes the units on hand, kept in the stock ledger. `409 insufficient_stock` when it would remove more than is available (units held by orders cannot be removed), `409 stock_limit` when units on hand would exceed 1 000 000.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Id"
@@ -1724,7 +1743,7 @@ package enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Product"
+                  "$ref": "#/components/schemas/AdminProduct"
                 }
               }
             }
@@ -2265,6 +2284,93 @@ package enum OpenAPIDocument {
       }
     },
     "schemas": {
+      "AdminProduct": {
+        "type": "object",
+        "required": [
+          "id",
+          "sku",
+          "name",
+          "description",
+          "price_cents",
+          "stock",
+          "is_active",
+          "created_at",
+          "updated_at",
+          "on_hand",
+          "held"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+          },
+          "sku": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "description": {
+            "type": "string"
+          },
+          "price_cents": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "stock": {
+            "type": "integer",
+            "description": "Units available to reserve now: units on hand less units held by orders."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "False for inactive and archived products."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "on_hand": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Units in the warehouse, not yet shipped: what `stock` in a create, an update or an import sets."
+          },
+          "held": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Units held by orders confirmed or pending and not yet shipped, cancelled or rejected; never more than `on_hand`."
+          }
+        },
+        "description": "A product as admins see it: the catalog's fields, and the on-hand and held counts behind `stock`."
+      },
+      "AdminProductPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "next_cursor"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AdminProduct"
+            }
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as `cursor` for the next page; null on the last page."
+          }
+        }
+      },
       "Cart": {
         "type": "object",
         "required": [
@@ -2293,6 +2399,43 @@ package enum OpenAPIDocument {
             "type": "integer",
             "format": "int64",
             "description": "Changes on every edit and is never reused; an order records the version it was made from."
+          }
+        }
+      },
+      "CartItemAdded": {
+        "type": "object",
+        "required": [
+          "items",
+          "total_cents",
+          "item_count",
+          "version",
+          "line_id"
+        ],
+        "additionalProperties": false,
+        "description": "The answer of an add: the cart (the same fields as `Cart`) and `line_id`, the line the units went to, which the answer's `Location` also names.",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CartLine"
+            }
+          },
+          "total_cents": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "item_count": {
+            "type": "integer"
+          },
+          "version": {
+            "type": "integer",
+            "format": "int64",
+            "description": "Changes on every edit and is never reused; an order records the version it was made from."
+          },
+          "line_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The line that was made (201) or grew (200): the `{id}` of `/api/cart/items/{id}`."
           }
         }
       },
@@ -2396,10 +2539,12 @@ package enum OpenAPIDocument {
         "properties": {
           "email": {
             "type": "string",
-            "description": "Compared without surrounding white space and case."
+            "description": "Compared without surrounding white space and case; at most 254 characters as sent.",
+            "maxLength": 254
           },
           "password": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 1024
           }
         }
       },
@@ -2429,7 +2574,7 @@ package enum OpenAPIDocument {
               "code": {
                 "type": "string",
                 "pattern": "^[a-z0-9_]+$",
-                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `revocations_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
+                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `service_busy`, `revocations_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
               },
               "message": {
                 "type": "string"
@@ -2736,7 +2881,8 @@ package enum OpenAPIDocument {
         "additionalProperties": false,
         "properties": {
           "current_password": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 1024
           },
           "new_password": {
             "$ref": "#/components/schemas/Password"
@@ -2785,7 +2931,7 @@ package enum OpenAPIDocument {
           },
           "stock": {
             "type": "integer",
-            "description": "Units available to reserve now."
+            "description": "Units available to reserve now: units on hand less units held by orders."
           },
           "is_active": {
             "type": "boolean",
@@ -2940,7 +3086,8 @@ package enum OpenAPIDocument {
               "string",
               "null"
             ],
-            "description": "Absent, null or empty: the `refresh_token` cookie is used instead."
+            "description": "Absent, null or empty: the `refresh_token` cookie is used instead.",
+            "maxLength": 128
           }
         }
       },
@@ -2977,7 +3124,8 @@ package enum OpenAPIDocument {
       "Stock": {
         "type": "integer",
         "minimum": 0,
-        "maximum": 1000000
+        "maximum": 1000000,
+        "description": "Units on hand."
       },
       "StockAdjustment": {
         "type": "object",
@@ -3125,10 +3273,11 @@ package enum OpenAPIDocument {
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque: a value the server did not hand out is refused with 400 `invalid_query`.",
+        "description": "The `next_cursor` of the previous page, passed back unchanged. It is opaque, at most 2048 characters: a value the server did not hand out is refused with 400 `invalid_query`.",
         "schema": {
           "type": "string",
-          "minLength": 1
+          "minLength": 1,
+          "maxLength": 2048
         }
       },
       "Search": {
@@ -3169,16 +3318,19 @@ package enum OpenAPIDocument {
         "description": "1 to 255 visible ASCII characters, scoped to the caller and kept at least 24 hours. A repeated key answers with the order it made (same status and body), whatever the cart holds now; a key whose first request is still running is 409 `idempotency_in_progress`.",
         "schema": {
           "type": "string",
-          "pattern": "^[\\x21-\\x7e]{1,255}$"
+          "pattern": "^[\\x21-\\x7e]{1,255}$",
+          "maxLength": 255
         }
       },
       "RefreshCookie": {
         "name": "refresh_token",
         "in": "cookie",
         "required": false,
-        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token.",
+        "description": "The HttpOnly cookie set by sign-in and refresh; used when the body names no token. At most 128 characters of A-Z, a-z, 0-9, `-` and `_` (what sign-in sets); any other value is 400 `invalid_field`.",
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9_-]*$"
         }
       }
     },
