@@ -16,10 +16,13 @@ package struct Product: Codable, Sendable, Equatable {
     package var onHand: Int?
     /// Units held by orders not yet shipped, cancelled or rejected; shown to admins only.
     package var held: Int?
+    /// Whether the product was deleted (archived for good); shown to admins only, where an archived
+    /// product and one merely taken off sale both have `is_active` false.
+    package var archived: Bool?
 
     package init(
         id: UUID, sku: String, name: String, description: String, priceCents: Int64, stock: Int, isActive: Bool,
-        createdAt: Date, updatedAt: Date, onHand: Int? = nil, held: Int? = nil
+        createdAt: Date, updatedAt: Date, onHand: Int? = nil, held: Int? = nil, archived: Bool? = nil
     ) {
         self.id = id
         self.sku = sku
@@ -32,10 +35,11 @@ package struct Product: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
         self.onHand = onHand
         self.held = held
+        self.archived = archived
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, sku, name, description, stock, held
+        case id, sku, name, description, stock, held, archived
         case priceCents = "price_cents"
         case isActive = "is_active"
         case createdAt = "created_at"

@@ -14,15 +14,34 @@ extension EcomCommand.Admin {
 
 extension EcomCommand.Admin.Events {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List a service's parked events.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List parked events: of one service, or of every service.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The service that parked them.", valueName: "service")) var service: EventService
+        @Argument(help: ArgumentHelp("The service that parked them (default: every service).", valueName: "service"))
+        var service: EventService?
         @OptionGroup(title: "Paging") var page: PageOptions
 
+        func validate() throws {
+            // A cursor belongs to one service's list.
+            if service == nil, page.cursor != nil { throw ValidationError("--cursor needs the service whose list it continues") }
+        }
+
         func run() async throws {
+            let output = options.output
             let client = try options.client()
-            try await page.show(options.output, noun: "parked events") { try await client.parkedEvents(service, page: $0) }
+            var events: [ParkedEvent] = []
+            var more: [(EventService, String)] = []
+            for service in service.map({ [$0] }) ?? EventService.allCases {
+                let (items, next) = try await page.collect { try await client.parkedEvents(service, page: $0) }
+                events += items
+                if let next { more.append((service, next)) }
+            }
+            try output.show(events, noun: "parked events")
+            if self.service != nil, let (_, next) = more.first { return output.nextCursor(next) }
+            for (service, next) in more {
+                output.message("More parked events in \(service.rawValue): ecom admin events list \(service.rawValue) --cursor \(next)")
+            }
         }
     }
 
@@ -39,3 +58,4 @@ extension EcomCommand.Admin.Events {
         }
     }
 }
+

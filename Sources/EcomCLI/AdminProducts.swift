@@ -8,7 +8,7 @@ extension EcomCommand.Admin {
         static let configuration = CommandConfiguration(
             commandName: "products",
             abstract: "Manage the catalog.",
-            subcommands: [List.self, Create.self, Update.self, Delete.self, Stock.self, Import.self])
+            subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Stock.self, Import.self])
     }
 }
 
@@ -42,6 +42,22 @@ extension EcomCommand.Admin.Products {
         }
     }
 
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show one product, on sale or not, with its stock and state.")
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
+
+        func run() async throws {
+            let output = options.output
+            let client = try options.client()
+            let product = try await client.adminProduct(try await client.adminProductID(id))
+            try output.show(AdminProduct(product: product))
+            if output.isTable, !product.description.isEmpty { output.write("\n\(product.description)\n") }
+        }
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Add a product to the catalog.")
 
@@ -70,10 +86,13 @@ extension EcomCommand.Admin.Products {
         static let configuration = CommandConfiguration(
             commandName: "update",
             abstract: "Change a product; what is not given stays as it is.",
-            discussion: "To add or remove units with a reason in the stock ledger, use `ecom admin products stock`.")
+            discussion: """
+                To add or remove units with a reason in the stock ledger, use `ecom admin products stock`. \
+                A deleted (archived) product cannot be put back on sale: --active is refused for it.
+                """)
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
         @Option(help: ArgumentHelp("A new name.", valueName: "name")) var name: String?
         @Option(help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
         var price: Int64?
@@ -93,7 +112,8 @@ extension EcomCommand.Admin.Products {
         }
 
         func run() async throws {
-            try options.output.show(AdminProduct(product: try await options.client().updateProduct(id, update)))
+            let client = try options.client()
+            try options.output.show(AdminProduct(product: try await client.updateProduct(try await client.adminProductID(id), update)))
         }
     }
 
@@ -103,12 +123,14 @@ extension EcomCommand.Admin.Products {
             abstract: "Archive a product: it leaves the catalog; past orders keep it.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
+            let client = try options.client()
+            let id = try await client.adminProductID(id)
             guard await confirmation.confirm("Archive product \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
-            try await options.client().archiveProduct(id)
+            try await client.archiveProduct(id)
             options.output.message("Product \(id.lowercased.prefix(8)) archived.")
         }
     }
@@ -120,7 +142,7 @@ extension EcomCommand.Admin.Products {
             discussion: "Examples: `--delta 50 --reason restock`, `--delta -2 --reason damaged`.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
         @Option(parsing: .unconditional, help: ArgumentHelp("Units to add (negative to remove).", valueName: "n")) var delta: Int
         @Option(help: ArgumentHelp("Why the stock changes.", valueName: "text")) var reason: String
 
@@ -130,7 +152,9 @@ extension EcomCommand.Admin.Products {
         }
 
         func run() async throws {
-            try options.output.show(AdminProduct(product: try await options.client().adjustStock(id, StockAdjustment(delta: delta, reason: reason))))
+            let client = try options.client()
+            let id = try await client.adminProductID(id)
+            try options.output.show(AdminProduct(product: try await client.adjustStock(id, StockAdjustment(delta: delta, reason: reason))))
         }
     }
 

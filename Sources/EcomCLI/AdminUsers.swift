@@ -12,26 +12,27 @@ extension EcomCommand.Admin {
     }
 }
 
-/// An account named by its id or its email address.
-enum UserReference: ExpressibleByArgument, Equatable {
-    case id(UUID)
+/// An account named by its id, the start of its id, or its email address.
+enum UserReference: Equatable {
+    case id(IDReference)
     case email(String)
 
-    init?(argument: String) {
-        if let id = UUID(uuidString: argument) {
-            self = .id(id)
-        } else if argument.contains("@") {
-            self = .email(argument)
-        } else {
-            return nil
+    /// The `transform` of account arguments.
+    static func parse(_ argument: String) throws -> UserReference {
+        if argument.contains("@") { return .email(argument) }
+        do {
+            return .id(try IDReference.parse(argument))
+        } catch {
+            throw ValidationError("give the account's email, its id, or at least \(IDReference.minimumPrefixLength) characters of the id")
         }
     }
 
-    /// The account's id; an email is looked up in the list of accounts.
+    /// The account's id; the server finds an id prefix, and an email is looked up in the list of accounts.
     func resolve(with client: GatewayClient) async throws -> UUID {
         switch self {
-        case .id(let id):
-            return id
+        case .id(let reference):
+            return try await reference.resolve(
+                "account", find: { match, page in try await client.users(match: match, page: page) }, id: \.id, label: \.email)
         case .email(let email):
             var page = PageRequest(limit: Pagination.maximumLimit)
             while true {
@@ -74,14 +75,16 @@ extension EcomCommand.Admin.Users {
     struct GrantAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "grant-admin", abstract: "Give an account the admin role.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        var user: UserReference
         var update: UserUpdate { UserUpdate(role: .admin) }
     }
 
     struct RevokeAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-admin", abstract: "Take the admin role from an account.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        var user: UserReference
         var update: UserUpdate { UserUpdate(role: .user) }
     }
 
@@ -90,14 +93,16 @@ extension EcomCommand.Admin.Users {
             commandName: "disable",
             abstract: "Disable an account: it cannot sign in, and its sessions end within 15 minutes.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: true) }
     }
 
     struct Enable: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a disabled account again.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: false) }
     }
 }

@@ -51,7 +51,7 @@ extension EcomCommand.Cart {
             discussion: "Adding a product already in the cart adds to its line's quantity.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var productID: UUID
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var productID: ProductReference
         @Option(help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
 
         func validate() throws {
@@ -59,7 +59,8 @@ extension EcomCommand.Cart {
         }
 
         func run() async throws {
-            let added = try await options.client().addToCart(productID: productID, quantity: quantity)
+            let client = try options.client()
+            let added = try await client.addToCart(productID: try await client.productID(productID), quantity: quantity)
             // JSON readers get `line_id` beside the cart's fields; the table already lists the line.
             if options.output.isJSON { return options.output.write(try options.output.json(added)) }
             try EcomCommand.Cart.show(added.cart, options.output)
@@ -70,7 +71,7 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the quantity of a cart line.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), transform: IDReference.parse) var lineID: IDReference
         @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
 
         func validate() throws {
@@ -78,7 +79,8 @@ extension EcomCommand.Cart {
         }
 
         func run() async throws {
-            let cart = try await options.client().setCartLine(lineID, quantity: quantity)
+            let client = try options.client()
+            let cart = try await client.setCartLine(try await client.cartLineID(lineID), quantity: quantity)
             try EcomCommand.Cart.show(cart, options.output)
         }
     }
@@ -87,10 +89,11 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Take a line out of the cart.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), transform: IDReference.parse) var lineID: IDReference
 
         func run() async throws {
-            let cart = try await options.client().removeCartLine(lineID)
+            let client = try options.client()
+            let cart = try await client.removeCartLine(try await client.cartLineID(lineID))
             try EcomCommand.Cart.show(cart, options.output)
         }
     }

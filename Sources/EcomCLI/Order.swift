@@ -122,10 +122,11 @@ extension EcomCommand.Order {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one of your orders and its lines.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse) var id: IDReference
 
         func run() async throws {
-            try EcomCommand.Order.show(try await options.client().order(id), options.output)
+            let client = try options.client()
+            try EcomCommand.Order.show(try await client.order(try await client.orderID(id)), options.output)
         }
     }
 
@@ -135,12 +136,14 @@ extension EcomCommand.Order {
             abstract: "Cancel a pending or confirmed order; its stock goes back on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse) var id: IDReference
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
+            let client = try options.client()
+            let id = try await client.orderID(id)
             guard await confirmation.confirm("Cancel order \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
-            let order = try await options.client().cancelOrder(id)
+            let order = try await client.cancelOrder(id)
             try EcomCommand.Order.show(order, options.output)
             options.output.message("Order \(order.id.lowercased.prefix(8)) cancelled.")
         }

@@ -32,11 +32,12 @@ extension EcomCommand.Products {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one product.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
 
         func run() async throws {
             let output = options.output
-            let product = try await options.client().product(id)
+            let client = try options.client()
+            let product = try await client.product(try await client.productID(id))
             try output.show(product)
             if output.isTable, !product.description.isEmpty { output.write("\n\(product.description)\n") }
         }

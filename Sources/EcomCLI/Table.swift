@@ -112,11 +112,18 @@ struct AdminProduct: Tabular, Codable, Sendable {
         product = try Product(from: decoder)
     }
 
-    static let headers = ["ID", "SKU", "NAME", "PRICE", "STOCK", "ON HAND", "HELD", "ACTIVE"]
+    static let headers = ["ID", "SKU", "NAME", "PRICE", "STOCK", "ON HAND", "HELD", "STATE"]
     var cells: [Cell] {
         var cells = product.cells
+        cells[cells.count - 1] = .text(state)
         cells.insert(contentsOf: [product.onHand, product.held].map { $0.map(Cell.number) ?? .text("") }, at: 5)
         return cells
+    }
+
+    /// Archived (deleted for good) and inactive (off sale for now) both have `is_active` false.
+    var state: String {
+        if product.archived == true { return "archived" }
+        return product.isActive ? "on sale" : "inactive"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -151,9 +158,9 @@ extension User: Tabular {
 }
 
 extension ParkedEvent: Tabular {
-    static let headers = ["ID", "TYPE", "ATTEMPTS", "PARKED", "ERROR"]
+    static let headers = ["ID", "SERVICE", "TYPE", "ATTEMPTS", "PARKED", "ERROR"]
     var cells: [Cell] {
-        [.id(id), .text(type), .number(attempts), parkedAt.map(Cell.date) ?? .text(""), .text(lastError ?? "")]
+        [.id(id), .text(service), .text(type), .number(attempts), parkedAt.map(Cell.date) ?? .text(""), .text(lastError ?? "")]
     }
 }
 

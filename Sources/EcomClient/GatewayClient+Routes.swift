@@ -17,6 +17,21 @@ package struct PageRequest: Sendable, Equatable {
     }
 }
 
+/// `?id_prefix=` and `?sku=` of the list routes: the items a shortened id or a sku names.
+package struct IDMatch: Sendable, Equatable {
+    package var idPrefix: String?
+    package var sku: String?
+
+    package init(idPrefix: String? = nil, sku: String? = nil) {
+        self.idPrefix = idPrefix
+        self.sku = sku
+    }
+
+    var queryItems: [URLQueryItem] {
+        [idPrefix.map { URLQueryItem(name: "id_prefix", value: $0) }, sku.map { URLQueryItem(name: "sku", value: $0) }].compactMap { $0 }
+    }
+}
+
 /// The services whose parked events an admin can list and retry.
 package enum EventService: String, Sendable, CaseIterable {
     case products, cart, orders
@@ -64,15 +79,16 @@ extension GatewayClient {
 // MARK: - Catalog
 
 extension GatewayClient {
-    package func products(search: String? = nil, page: PageRequest = .init()) async throws -> Page<Product> {
-        try await send(Request(.get, "/api/products", query: Self.search(search) + page.queryItems, signedIn: false)).decode()
+    package func products(search: String? = nil, match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<Product> {
+        try await send(Request(.get, "/api/products", query: Self.search(search) + match.queryItems + page.queryItems, signedIn: false))
+            .decode()
     }
 
     package func product(_ id: UUID) async throws -> Product {
         try await send(Request(.get, "/api/products/\(id.lowercased)", signedIn: false)).decode()
     }
 
-    private static func search(_ text: String?) -> [URLQueryItem] {
+    static func search(_ text: String?) -> [URLQueryItem] {
         text.map { [URLQueryItem(name: "q", value: $0)] } ?? []
     }
 }
@@ -116,8 +132,9 @@ extension GatewayClient {
         return (try reply.decode(), reply.status == 201)
     }
 
-    package func orders(status: OrderStatus? = nil, page: PageRequest = .init()) async throws -> Page<Order> {
-        try await send(Request(.get, "/api/orders", query: Self.status(status) + page.queryItems, signedIn: true)).decode()
+    package func orders(status: OrderStatus? = nil, match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<Order> {
+        try await send(Request(.get, "/api/orders", query: Self.status(status) + match.queryItems + page.queryItems, signedIn: true))
+            .decode()
     }
 
     package func order(_ id: UUID) async throws -> Order {
@@ -136,8 +153,12 @@ extension GatewayClient {
 // MARK: - Administration
 
 extension GatewayClient {
-    package func users(page: PageRequest = .init()) async throws -> Page<User> {
-        try await send(Request(.get, "/admin/users", query: page.queryItems, signedIn: true)).decode()
+    package func users(match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<User> {
+        try await send(Request(.get, "/admin/users", query: match.queryItems + page.queryItems, signedIn: true)).decode()
+    }
+
+    package func adminUser(_ id: UUID) async throws -> User {
+        try await send(Request(.get, "/admin/users/\(id.lowercased)", signedIn: true)).decode()
     }
 
     package func updateUser(_ id: UUID, _ update: UserUpdate) async throws -> User {
@@ -145,8 +166,14 @@ extension GatewayClient {
     }
 
     /// Every product, including inactive and archived ones.
-    package func allProducts(search: String? = nil, page: PageRequest = .init()) async throws -> Page<Product> {
-        try await send(Request(.get, "/admin/products", query: Self.search(search) + page.queryItems, signedIn: true)).decode()
+    package func allProducts(search: String? = nil, match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<Product> {
+        try await send(Request(.get, "/admin/products", query: Self.search(search) + match.queryItems + page.queryItems, signedIn: true))
+            .decode()
+    }
+
+    /// Any product, inactive or archived too, with its admin fields.
+    package func adminProduct(_ id: UUID) async throws -> Product {
+        try await send(Request(.get, "/admin/products/\(id.lowercased)", signedIn: true)).decode()
     }
 
     package func createProduct(_ product: ProductCreate) async throws -> Product {
@@ -170,8 +197,14 @@ extension GatewayClient {
         try await send(Request(.post, "/admin/products/import", json: catalog, signedIn: true)).decode()
     }
 
-    package func allOrders(status: OrderStatus? = nil, page: PageRequest = .init()) async throws -> Page<Order> {
-        try await send(Request(.get, "/admin/orders", query: Self.status(status) + page.queryItems, signedIn: true)).decode()
+    package func allOrders(status: OrderStatus? = nil, match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<Order> {
+        try await send(Request(.get, "/admin/orders", query: Self.status(status) + match.queryItems + page.queryItems, signedIn: true))
+            .decode()
+    }
+
+    /// Any customer's order.
+    package func adminOrder(_ id: UUID) async throws -> Order {
+        try await send(Request(.get, "/admin/orders/\(id.lowercased)", signedIn: true)).decode()
     }
 
     package func shipOrder(_ id: UUID) async throws -> Order {

@@ -40,12 +40,19 @@ package struct OrderRepository: Sendable {
     }
 
     /// Newest first; `userID` nil lists every user's orders (admin).
-    package func list(userID: UUID?, status: OrderStatus?, limit: Int, after: OrderKey?) async throws -> [(order: Order, key: OrderKey)] {
+    package func list(
+        userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix? = nil, limit: Int, after: OrderKey?
+    ) async throws -> [(order: Order, key: OrderKey)] {
         var conditions: [String] = []
         var parameters: [any PostgresEncodable] = []
         if let userID {
             parameters.append(userID)
             conditions.append("user_id = $\(parameters.count)")
+        }
+        if let idPrefix {
+            // A range on the primary key's index (see `IDPrefix`).
+            parameters += [idPrefix.lower, idPrefix.upper]
+            conditions.append("id BETWEEN $\(parameters.count - 1)::uuid AND $\(parameters.count)::uuid")
         }
         if let status {
             parameters.append(status.rawValue)

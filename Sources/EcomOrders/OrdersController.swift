@@ -136,7 +136,7 @@ package struct OrdersController: Sendable {
             status = value
         }
         let after = try request.queryString("cursor").map(Cursor.decodeTimestampKey).map { OrderKey(createdAt: $0.timestamp, id: $0.id) }
-        let rows = try await repository.list(userID: userID, status: status, limit: limit + 1, after: after)
+        let rows = try await repository.list(userID: userID, status: status, idPrefix: try request.idPrefix(), limit: limit + 1, after: after)
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Cursor.encode(timestamp: $0.key.createdAt, id: $0.key.id) } : nil
         return Page(items: page.map(\.order), nextCursor: next)

@@ -35,6 +35,7 @@ package struct ProductRecord: Sendable, Equatable {
         var product = api
         product.onHand = onHand
         product.held = held
+        product.archived = archivedAt != nil
         return product
     }
 }
@@ -45,6 +46,22 @@ package enum ProductScope: Sendable {
     case catalog
     /// Every product, for admins.
     case all
+}
+
+/// What narrows a product list; every present part must match.
+package struct ProductFilter: Sendable, Equatable {
+    /// Matches name or description, case-insensitively.
+    package var search: String?
+    /// Ids starting with these hex digits: how people name a product from a table's short id.
+    package var idPrefix: IDPrefix?
+    /// Exactly this sku.
+    package var sku: String?
+
+    package init(search: String? = nil, idPrefix: IDPrefix? = nil, sku: String? = nil) {
+        self.search = search
+        self.idPrefix = idPrefix
+        self.sku = sku
+    }
 }
 
 /// Where a page of a product list ends. Lists are ordered by (name, id).
@@ -71,8 +88,8 @@ package struct CatalogEntry: Sendable, Equatable {
 
 /// The products service's storage. Inputs are validated before they get here.
 package protocol ProductRepository: Sendable {
-    /// A page of products by (name, id) after `after`; `search` matches name or description, case-insensitively.
-    func list(scope: ProductScope, search: String?, after: ProductListKey?, limit: Int) async throws -> [ProductRecord]
+    /// A page of products by (name, id) after `after`, narrowed by `filter`.
+    func list(scope: ProductScope, filter: ProductFilter, after: ProductListKey?, limit: Int) async throws -> [ProductRecord]
     /// Any product, archived or not.
     func find(id: UUID) async throws -> ProductRecord?
     /// The products among `ids` that exist, archived or not, by id.
@@ -80,7 +97,8 @@ package protocol ProductRepository: Sendable {
     /// Inserts a product (and its opening stock in the ledger); throws 409 `sku_taken`.
     func create(_ product: ProductCreate) async throws -> ProductRecord
     /// Applies the present fields; `stock` sets the units on hand, and its change goes to the ledger.
-    /// Nil if there is no such product; 409 `stock_below_held` for fewer units than orders hold.
+    /// Nil if there is no such product; 409 `stock_below_held` for fewer units than orders hold, and
+    /// 409 `product_archived` for `is_active` true on an archived product.
     func update(id: UUID, with changes: ProductUpdate) async throws -> ProductRecord?
     /// Takes the product out of the catalog for good; false if there is no such product.
     func archive(id: UUID) async throws -> Bool
@@ -113,14 +131,23 @@ package struct PostgresProductRepository: ProductRepository {
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 
-    package func list(scope: ProductScope, search: String?, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
+    package func list(scope: ProductScope, filter: ProductFilter, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
         var conditions: [String] = []
         var params: [any PostgresEncodable] = []
         if scope == .catalog {
             // Spelled as the partial index's predicate, so the planner can use it.
             conditions.append("is_active AND archived_at IS NULL")
         }
-        if let search {
+        if let prefix = filter.idPrefix {
+            // A range on the primary key's index (see `IDPrefix`).
+            params += [prefix.lower, prefix.upper]
+            conditions.append("id BETWEEN $\(params.count - 1)::uuid AND $\(params.count)::uuid")
+        }
+        if let sku = filter.sku {
+            params.append(sku)
+            conditions.append("sku = $\(params.count)")
+        }
+        if let search = filter.search {
             params.append("%\(Self.escapedForLike(search))%")
             conditions.append("(name ILIKE $\(params.count) OR description ILIKE $\(params.count))")
         }
@@ -186,8 +213,18 @@ package struct PostgresProductRepository: ProductRepository {
             try await pool.transaction { connection in
                 // Locked, so the ledger's delta is taken against the units this update replaces, and
                 // no reservation slips in between the check against what is held and the write.
-                guard let row = try connection.query("SELECT on_hand, held FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+                guard
+                    let row = try connection.query(
+                        "SELECT on_hand, held, archived_at IS NOT NULL AS archived FROM products WHERE id = $1 FOR UPDATE", [id]
+                    ).first
+                else {
                     return nil
+                }
+                // Deleting is for good: past orders keep the product, but it never goes back on sale.
+                if changes.isActive == true, try row.decode("archived", as: Bool.self) {
+                    throw APIError.conflict(
+                        "product_archived", "the product was deleted (archived) and cannot be put back on sale; create a new one",
+                        field: "is_active")
                 }
                 let previousOnHand: Int = try row.decode("on_hand")
                 if let stock = changes.stock { try Self.checkNotBelowHeld(stock, held: try row.decode("held"), field: "stock") }

@@ -130,9 +130,11 @@ package struct ProductsController: Sendable {
         _ request: Request, scope: ProductScope, as view: (ProductRecord) -> Product
     ) async throws -> Page<Product> {
         let limit = try request.pageLimit()
-        let search = try Self.search(request.queryString("q"))
+        let filter = ProductFilter(
+            search: try Self.search(request.queryString("q")), idPrefix: try request.idPrefix(),
+            sku: try Self.sku(request.queryString("sku")))
         let after = try request.queryString("cursor").map(Self.listKey)
-        let rows = try await repository.list(scope: scope, search: search, after: after, limit: limit + 1)
+        let rows = try await repository.list(scope: scope, filter: filter, after: after, limit: limit + 1)
         let items = rows.prefix(limit)
         let next = rows.count > limit ? items.last.map { Cursor.encode([$0.name, $0.id.lowercased]) } : nil
         return Page(items: items.map(view), nextCursor: next)
@@ -147,6 +149,18 @@ package struct ProductsController: Sendable {
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// `?sku=`, held to the length and characters a sku may have.
+    static func sku(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        do {
+            return try ProductRules.sku(text, field: "sku")
+        } catch {
+            throw APIError.badRequest(
+                ErrorCode.invalidQuery, "sku must be 1 to \(ProductRules.maximumSKULength) characters of A-Z, a-z, 0-9, '.', '_' or '-'",
+                field: "sku")
+        }
     }
 
     static func listKey(_ cursor: String) throws -> ProductListKey {

@@ -139,6 +139,41 @@ extension Request {
     package func queryString(_ name: String) -> String? {
         uri.queryParameters.get(name)
     }
+
+    /// `?id_prefix=`: 1 to 32 hex digits, as the CLI shortens ids; nil when absent, else a 400.
+    package func idPrefix() throws -> IDPrefix? {
+        guard let text = queryString("id_prefix") else { return nil }
+        guard let prefix = IDPrefix(text) else {
+            throw APIError.badRequest(
+                ErrorCode.invalidQuery, "id_prefix must be 1 to 32 hexadecimal digits (the start of an id, without dashes)",
+                field: "id_prefix")
+        }
+        return prefix
+    }
+}
+
+/// The ids that start with some hex digits, as a closed range of UUIDs.
+///
+/// PostgreSQL orders `uuid` by its bytes, which is the order of the hex text, so "4c1b" is every id
+/// between 4c1b0000-0000-… and 4c1bffff-ffff-…: a range the primary key's btree index answers, with
+/// no extra index on `id::text` (which `LIKE '4c1b%'` would need) to keep up to date.
+package struct IDPrefix: Sendable, Equatable {
+    package var lower: UUID
+    package var upper: UUID
+
+    package init?(_ text: String) {
+        let digits = text.lowercased()
+        guard (1...32).contains(digits.utf8.count), digits.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        func uuid(padding: Character) -> UUID? {
+            var hex = digits + String(repeating: padding, count: 32 - digits.count)
+            for offset in [8, 13, 18, 23] { hex.insert("-", at: hex.index(hex.startIndex, offsetBy: offset)) }
+            return UUID(uuidString: hex)
+        }
+        guard let lower = uuid(padding: "0"), let upper = uuid(padding: "f") else { return nil }
+        self.lower = lower
+        self.upper = upper
+    }
 }
 
 /// Opaque pagination cursors: the sort key of the last item returned, base64url-encoded.

@@ -39,7 +39,8 @@ package protocol UserRepository: Sendable {
     func find(id: UUID) async throws -> UserRecord?
     /// Accounts in sign-up order; `after` is the key of the last one already shown.
     /// Returns the key of each account alongside it, to continue from.
-    func list(limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)]
+    /// Accounts oldest first; `idPrefix` keeps those whose id starts with its digits.
+    func list(idPrefix: IDPrefix?, limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)]
     /// Changes role and/or disabled state; disabling revokes every refresh family of the account.
     /// Disabling, or removing the admin role, also revokes the account's access tokens issued until now.
     func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord?
@@ -130,17 +131,24 @@ package struct PostgresUserRepository: UserRepository {
         try await pool.query("SELECT \(Self.columns) FROM users WHERE id = $1", [id]).first.map(Self.record)
     }
 
-    package func list(limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)] {
-        // The key keeps created_at as PostgreSQL prints it, so no precision is lost between pages.
-        let select = "SELECT \(Self.columns), created_at::text AS created_key FROM users"
-        let rows: [PostgresRow]
-        if let after {
-            rows = try await pool.query(
-                "\(select) WHERE (created_at, id) > ($1::timestamptz, $2) ORDER BY created_at, id LIMIT $3",
-                [after.createdAt, after.id, limit])
-        } else {
-            rows = try await pool.query("\(select) ORDER BY created_at, id LIMIT $1", [limit])
+    package func list(idPrefix: IDPrefix?, limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)] {
+        var conditions: [String] = []
+        var parameters: [any PostgresEncodable] = []
+        if let idPrefix {
+            // A range on the primary key's index (see `IDPrefix`).
+            parameters += [idPrefix.lower, idPrefix.upper]
+            conditions.append("id BETWEEN $1::uuid AND $2::uuid")
         }
+        if let after {
+            parameters += [after.createdAt, after.id]
+            conditions.append("(created_at, id) > ($\(parameters.count - 1)::timestamptz, $\(parameters.count))")
+        }
+        parameters.append(limit)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        // The key keeps created_at as PostgreSQL prints it, so no precision is lost between pages.
+        let rows = try await pool.query(
+            "SELECT \(Self.columns), created_at::text AS created_key FROM users \(filter) ORDER BY created_at, id LIMIT $\(parameters.count)",
+            parameters)
         return try rows.map { row in
             let record = try Self.record(row)
             return (record, UserListKey(createdAt: try row.decode("created_key"), id: record.id))

@@ -262,7 +262,7 @@ package struct UsersController: Sendable {
         _ = try context.requireAdmin()
         let limit = try request.pageLimit()
         let after = try request.queryString("cursor").map(Cursor.decodeTimestampKey).map { UserListKey(createdAt: $0.timestamp, id: $0.id) }
-        let rows = try await repository.list(limit: limit + 1, after: after)
+        let rows = try await repository.list(idPrefix: try request.idPrefix(), limit: limit + 1, after: after)
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { Cursor.encode(timestamp: $0.1.createdAt, id: $0.1.id) } : nil
         return Page(items: page.map { $0.0.api }, nextCursor: next)

@@ -39,13 +39,22 @@ enum Sample {
         var mug = Sample.mug
         (mug.onHand, mug.held) = (15, 3)
         #expect(try Output(format: .table(color: false), quiet: false).render([AdminProduct(product: mug)]) == """
-            ID        SKU    NAME   PRICE  STOCK  ON HAND  HELD  ACTIVE
-            0b3c9a4e  MUG-1  Mug   $12.50     12       15     3  yes
+            ID        SKU    NAME   PRICE  STOCK  ON HAND  HELD  STATE
+            0b3c9a4e  MUG-1  Mug   $12.50     12       15     3  on sale
 
             """)
         let json = try Output(format: .json(pretty: false), quiet: false).render(AdminProduct(product: mug))
         #expect(json == String(decoding: try JSONEncoder.ecom.encode(mug), as: UTF8.self) + "\n")
         #expect(json.contains(#""held":3"#) && json.contains(#""on_hand":15"#))
+    }
+
+    @Test("admins tell a product on sale, one taken off sale and a deleted one apart")
+    func adminProductStates() throws {
+        var (inactive, archived) = (Sample.mug, Sample.mug)
+        inactive.isActive = false
+        (archived.isActive, archived.archived) = (false, true)
+        let states = [Sample.mug, inactive, archived].map { AdminProduct(product: $0).cells.last }
+        #expect(states == [.text("on sale"), .text("inactive"), .text("archived")])
     }
 
     @Test("a pipe gets the same rows tab-separated, whole ids, no header")

@@ -63,7 +63,9 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         ["login", "--email", "a@b.co", "--password", "x", "--password-stdin"],
         ["login", "--password-stdin"],
         ["register", "--password-stdin"],
-        ["products", "show", "not-a-uuid"],
+        ["products", "show", "not a sku"],
+        ["order", "show", "4c1"],
+        ["order", "show", "not-hex"],
         ["products", "show"],
         ["products", "list", "--limit", "0"],
         ["products", "list", "--limit", "101"],
@@ -72,7 +74,7 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         ["cart", "add", id, "--quantity", "1001"],
         ["cart", "set", id],
         ["cart", "set", id, "-1"],
-        ["cart", "remove", "12345678"],
+        ["cart", "remove", "123"],
         ["order", "create", "--wait-timeout", "0"],
         ["order", "create", "--idempotency-key", "has space"],
         ["order", "create", "--idempotency-key", ""],
@@ -130,7 +132,7 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         #expect(grant.user == .email("Bob@Example.com"))
         #expect(grant.update.role == .admin)
         let disable = try #require(try EcomCommand.parseAsRoot(["admin", "users", "disable", id]) as? EcomCommand.Admin.Users.Disable)
-        #expect(disable.user == .id(UUID(uuidString: id)!))
+        #expect(disable.user == .id(IDReference(text: id, form: .full(UUID(uuidString: id)!))))
         #expect(disable.update.disabled == true)
 
         let list = try #require(try EcomCommand.parseAsRoot(["orders", "list", "--status", "shipped", "--all"]) as? EcomCommand.Order.List)

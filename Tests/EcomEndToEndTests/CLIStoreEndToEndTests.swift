@@ -172,6 +172,114 @@ struct CLIStoreEndToEndTests {
         }
     }
 
+    @Test("the short ids the CLI prints, and SKUs, name products, cart lines and orders; ambiguous or too short ones are refused")
+    func shortIDs() async throws {
+        try await withCLIServer { server in
+            let (admin, catalog) = try await prepareStore(server)
+            let shopper = try CLI(server: server.gateway)
+            defer {
+                admin.removeConfig()
+                shopper.removeConfig()
+            }
+            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+            try await shopper.signUp("short@example.com")
+            let mug = try await product(shopper, sku: "MUG-1")
+            let mugShort = String(mug.id.lowercased.prefix(8))
+
+            let byPrefix = try await shopper.run(["products", "show", mugShort, "--json"])
+            #expect(byPrefix.status == 0, "\(byPrefix.stderr)")
+            #expect(try byPrefix.json(Product.self) == mug)
+            #expect(try await shopper.run(["products", "show", "MUG-1", "--json"]).json(Product.self) == mug)
+            #expect(try await shopper.run(["products", "show", mug.id.uuidString, "--json"]).json(Product.self) == mug)
+
+            let added = try await shopper.run(["cart", "add", "TEA-1", "--json"])
+            #expect(added.status == 0, "\(added.stderr)")
+            let line = try #require(try added.json(Cart.self).items.first)
+            #expect(try await shopper.run(["cart", "add", mugShort, "--json"]).status == 0)
+            let set = try await shopper.run(["cart", "set", String(line.id.lowercased.prefix(5)), "2", "--json"])
+            #expect(set.status == 0, "\(set.stderr)")
+            #expect(try set.json(Cart.self).items.first { $0.id == line.id }?.quantity == 2)
+
+            let order = try await shopper.run(["order", "create", "--json"]).json(Order.self)
+            let orderShort = String(order.id.lowercased.prefix(8))
+            let shown = try await shopper.run(["order", "show", orderShort, "--json"])
+            #expect(shown.status == 0, "\(shown.stderr)")
+            #expect(try shown.json(Order.self).id == order.id)
+            #expect(try await shopper.run(["order", "show", order.id.lowercased, "--json"]).json(Order.self).id == order.id)
+
+            // Too short, not hexadecimal, unknown: usage errors (64) and a plain failure (1).
+            for arguments in [["order", "show", "4c1"], ["order", "show", "zzzzzzzz"], ["cart", "remove", "ab"], ["products", "show", "ab1"]] {
+                let refused = try await shopper.run(arguments)
+                #expect(refused.status == 64, "\(arguments): \(refused.stderr)")
+                #expect(refused.stderr.contains("id"), "\(arguments): \(refused.stderr)")
+            }
+            let unknownPrefix = order.id.lowercased.hasPrefix("ffff") ? "eeeeeeee" : "ffffffff"
+            let unknown = try await shopper.run(["order", "show", unknownPrefix])
+            #expect(unknown.status == 1 && unknown.stderr.contains("no order of yours whose id starts with \(unknownPrefix)"), "\(unknown.stderr)")
+            let noSKU = try await shopper.run(["cart", "add", "BOOK-0008"])
+            #expect(noSKU.status == 1 && noSKU.stderr.contains("BOOK-0008"), "\(noSKU.stderr)")
+
+            // Admins name any customer's order by its short id, and see whose it is.
+            let adminShown = try await admin.run(["admin", "orders", "show", orderShort, "--json"])
+            #expect(adminShown.status == 0, "\(adminShown.stderr)")
+            #expect(try adminShown.json(Order.self).userID == order.userID)
+            #expect(try await admin.run(["order", "show", orderShort]).status == 1)
+            let listed = try await admin.run(["admin", "orders", "list"])
+            #expect(listed.stdout.contains("\(order.id.lowercased)\t\(order.userID.lowercased)\t"), "\(listed.stdout)")
+            let shipped = try await admin.run(["admin", "orders", "ship", orderShort, "--json"])
+            #expect(try shipped.json(Order.self).status == .shipped, "\(shipped.stderr)")
+            let grant = try await admin.run(["admin", "users", "grant-admin", String(order.userID.lowercased.prefix(8)), "--json"])
+            #expect(try grant.json(User.self).role == .admin, "\(grant.stderr)")
+
+            // With enough products, two ids share their first four digits: the prefix is ambiguous.
+            let bulk = admin.configHome.appendingPathComponent("bulk.json")
+            let entries = (0..<1500).map { #"{"sku": "BULK-\#($0)", "name": "Bulk \#($0)", "price_cents": 100, "stock": 1}"# }
+            try Data(#"{"products": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: bulk)
+            #expect(try await admin.run(["admin", "products", "import", bulk.path]).status == 0)
+            let all = try await admin.run(["admin", "products", "list", "--all", "--json"]).json([Product].self)
+            let shared = try #require(Dictionary(grouping: all) { $0.id.lowercased.prefix(4) }.first { $0.value.count > 1 })
+            let ambiguous = try await admin.run(["admin", "products", "show", String(shared.key)])
+            #expect(ambiguous.status == 1, "\(ambiguous.stderr)")
+            #expect(ambiguous.stderr.contains("more than one product whose id starts with \(shared.key)"), "\(ambiguous.stderr)")
+            for product in shared.value.prefix(10) {
+                #expect(ambiguous.stderr.contains(product.id.lowercased) && ambiguous.stderr.contains(product.sku), "\(ambiguous.stderr)")
+            }
+            #expect(ambiguous.stdout.isEmpty)
+        }
+    }
+
+    @Test("admins see one product whatever its state, tell archived from inactive, and cannot put a deleted one back on sale")
+    func adminProductStates() async throws {
+        try await withCLIServer { server in
+            let (admin, catalog) = try await prepareStore(server)
+            defer { admin.removeConfig() }
+            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+            let tea = try await product(admin, sku: "TEA-1")
+            #expect(try await admin.run(["admin", "products", "update", "TEA-1", "--inactive"]).status == 0)
+            #expect(try await admin.run(["products", "show", "TEA-1"]).status == 1)
+            let inactive = try await admin.run(["admin", "products", "show", "TEA-1"])
+            #expect(inactive.status == 0, "\(inactive.stderr)")
+            #expect(inactive.stdout.hasPrefix("\(tea.id.lowercased)\tTEA-1\tGreen tea\t") && inactive.stdout.hasSuffix("\tinactive\n"), "\(inactive.stdout)")
+            #expect(try await admin.run(["admin", "products", "update", String(tea.id.lowercased.prefix(6)), "--active"]).status == 0)
+
+            #expect(try await admin.run(["admin", "products", "delete", "MUG-1", "--yes"]).status == 0)
+            let archived = try await admin.run(["admin", "products", "show", "MUG-1", "--json"])
+            #expect(archived.status == 0, "\(archived.stderr)")
+            #expect(archived.object?["archived"] as? Bool == true && archived.object?["is_active"] as? Bool == false)
+            #expect(try await admin.run(["admin", "products", "show", "MUG-1"]).stdout.hasSuffix("\tarchived\n"))
+            let revived = try await admin.run(["admin", "products", "update", "MUG-1", "--active"])
+            #expect(revived.status == 1 && revived.stderr.contains("cannot be put back on sale"), "\(revived.stderr)")
+            #expect(try await admin.run(["admin", "products", "show", "MUG-1", "--json"]).json(Product.self).isActive == false)
+            let list = try await admin.run(["admin", "products", "list"])
+            #expect(list.stdout.contains("\tMUG-1\t") && list.stdout.contains("\tarchived\n") && list.stdout.contains("\ton sale\n"), "\(list.stdout)")
+
+            let events = try await admin.run(["admin", "events", "list", "--json"])
+            #expect(events.status == 0 && events.stdout == "[]\n", "\(events.stderr)")
+            #expect(try await admin.run(["admin", "events", "list"]).status == 0)
+            #expect(try await admin.run(["admin", "events", "list", "--cursor", "abc"]).status == 64)
+        }
+    }
+
     /// Polls `condition` for up to a minute.
     func eventually(_ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(60)

@@ -78,6 +78,42 @@ struct StoreEndToEndTests {
         }
     }
 
+    @Test("orders (own and all) and accounts are found by the start of their id; a bad id_prefix is 400 with its field")
+    func idPrefixes() async throws {
+        try await Store.with { store in
+            let product = try await store.createProduct(stock: 5)
+            let shopper = try await store.shopper()
+            let other = try await store.shopper()
+            try await store.add(product.id, quantity: 1, as: shopper)
+            let order: Order = try await store.checkout(as: shopper).decode()
+            let short = String(order.id.lowercased.prefix(8))
+            func ids<Item: Codable & Sendable>(_ path: String, token: String, as: Item.Type, _ id: (Item) -> UUID) async throws -> [UUID] {
+                let reply = try await HTTP.send(.GET, store.gateway + path, token: token)
+                try #require(reply.status == .ok, "\(path): \(reply.text)")
+                return try reply.decode(Page<Item>.self).items.map(id)
+            }
+            #expect(try await ids("/api/orders?id_prefix=\(short)", token: shopper.token, as: Order.self, \.id) == [order.id])
+            #expect(try await ids("/api/orders?id_prefix=\(short.uppercased())", token: shopper.token, as: Order.self, \.id) == [order.id])
+            // Another customer's order is not theirs to find.
+            #expect(try await ids("/api/orders?id_prefix=\(short)", token: other.token, as: Order.self, \.id).isEmpty)
+            #expect(try await ids("/admin/orders?id_prefix=\(short)", token: store.admin.token, as: Order.self, \.id) == [order.id])
+            let whole = order.id.lowercased.replacingOccurrences(of: "-", with: "")
+            #expect(try await ids("/admin/orders?id_prefix=\(whole)&status=\(order.status.rawValue)", token: store.admin.token, as: Order.self, \.id) == [order.id])
+
+            let userShort = String(shopper.user.id.lowercased.prefix(6))
+            #expect(try await ids("/admin/users?id_prefix=\(userShort)", token: store.admin.token, as: User.self, \.id) == [shopper.user.id])
+
+            for path in ["/api/orders?id_prefix=xyz", "/admin/orders?id_prefix=", "/admin/users?id_prefix=\(String(repeating: "0", count: 33))",
+                         "/admin/users?id_prefix=\(userShort)-"] {
+                let token = path.hasPrefix("/api") ? shopper.token : store.admin.token
+                let reply = try await HTTP.send(.GET, store.gateway + path, token: token)
+                #expect(reply.status == .badRequest, "\(path)")
+                let error = try reply.decode(APIErrorBody.self).error
+                #expect(error.code == ErrorCode.invalidQuery && error.field == "id_prefix", "\(path)")
+            }
+        }
+    }
+
     @Test("ten concurrent checkouts of one cart make one order", arguments: Transport.available)
     func racingCheckouts(transport: Transport) async throws {
         try await Store.with(transport: transport) { store in

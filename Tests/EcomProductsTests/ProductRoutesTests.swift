@@ -37,14 +37,20 @@ struct ProductRoutesTests {
             // Shoppers see the same product without the counts behind its stock.
             let shown: Product = try await app.call(.get, "/api/products/\(created.id.lowercased)")
             var publicView = adjusted
-            (publicView.onHand, publicView.held) = (nil, nil)
+            (publicView.onHand, publicView.held, publicView.archived) = (nil, nil, nil)
             #expect(shown == publicView)
 
             #expect(try await app.send(.delete, "/admin/products/\(created.id.lowercased)", token: app.adminToken).status == .noContent)
             #expect(try await app.send(.get, "/api/products/\(created.id.lowercased)").status == .notFound)
             #expect(try await app.walk("/api/products?limit=5").isEmpty)
             let archived: Product = try await app.call(.get, "/admin/products/\(created.id.lowercased)", token: app.adminToken)
-            #expect(!archived.isActive)
+            #expect(!archived.isActive && archived.archived == true && adjusted.archived == false)
+            // Deleting is for good: the product cannot be put back on sale, and stays archived.
+            let revived = try await app.send(.patch, "/admin/products/\(created.id.lowercased)", token: app.adminToken, json: #"{"is_active": true}"#)
+            #expect(revived.status == .conflict)
+            #expect(try JSONDecoder.ecom.decode(APIErrorBody.self, from: Data(buffer: revived.body)).error.code == "product_archived")
+            let renamed: Product = try await app.call(.patch, "/admin/products/\(created.id.lowercased)", token: app.adminToken, json: #"{"name": "Old lamp"}"#)
+            #expect(!renamed.isActive && renamed.archived == true)
             #expect(try await app.walk("/admin/products?limit=5", token: app.adminToken).map(\.id) == [created.id])
             let looked: [Product] = try await app.call(
                 .post, "/internal/products/lookup", token: app.serviceToken, json: #"{"ids": ["\#(created.id.lowercased)", "\#(UUID().uuidString)"]}"#)
@@ -140,6 +146,12 @@ struct ProductRoutesTests {
         BadInput(method: .get, path: "/api/products?limit=0", status: .badRequest, code: "invalid_query", field: "limit"),
         BadInput(method: .get, path: "/api/products?cursor=not-a-cursor", status: .badRequest, code: "invalid_query", field: "cursor"),
         BadInput(method: .get, path: "/api/products?q=\(String(repeating: "q", count: 201))", status: .badRequest, code: "invalid_query", field: "q"),
+        BadInput(method: .get, path: "/api/products?id_prefix=4c1g", status: .badRequest, code: "invalid_query", field: "id_prefix"),
+        BadInput(method: .get, path: "/api/products?id_prefix=4c1b-ef23", status: .badRequest, code: "invalid_query", field: "id_prefix"),
+        BadInput(method: .get, path: "/api/products?id_prefix=", status: .badRequest, code: "invalid_query", field: "id_prefix"),
+        BadInput(method: .get, path: "/admin/products?id_prefix=\(String(repeating: "a", count: 33))", status: .badRequest, code: "invalid_query", field: "id_prefix"),
+        BadInput(method: .get, path: "/api/products?sku=\(String(repeating: "S", count: 65))", status: .badRequest, code: "invalid_query", field: "sku"),
+        BadInput(method: .get, path: "/admin/products?sku=BOOK%2F8", status: .badRequest, code: "invalid_query", field: "sku"),
         BadInput(method: .get, path: "/api/products/not-a-uuid", status: .badRequest, code: "invalid_id", field: "id"),
         BadInput(method: .get, path: "/admin/products", caller: .user, status: .forbidden, code: "forbidden"),
         BadInput(method: .post, path: "/internal/products/lookup", body: #"{"ids": []}"#, caller: .admin, status: .forbidden, code: "forbidden"),
@@ -196,6 +208,56 @@ struct ProductRoutesTests {
             }
             let first: Page<Product> = try await app.call(.get, "/api/products")
             #expect(first.items.count == Pagination.defaultLimit)
+        }
+    }
+
+    @Test("id_prefix finds products by the start of their id, and sku by their sku; the catalog only those on sale")
+    func idPrefixAndSKU() async throws {
+        try await ProductsTestApp.run { app in
+            let ids = ["4c1bef23-0000-4000-8000-000000000001", "4c1bef99-0000-4000-8000-000000000002", "4c1c0000-0000-4000-8000-000000000003",
+                       "4c1aFFFF-ffff-4fff-bfff-ffffffffffff", "00000000-0000-4000-8000-000000000004"]
+            for (index, id) in ids.enumerated() {
+                try await app.pool.execute(
+                    "INSERT INTO products (id, sku, name, price_cents, on_hand, is_active) VALUES ($1, $2, $3, 100, 1, $4)",
+                    [UUID(uuidString: id)!, "BOOK-000\(index)", "Book \(index)", index != 1])
+            }
+            func skus(_ query: String, admin: Bool = true) async throws -> [String] {
+                try await app.walk((admin ? "/admin/products?limit=1&" : "/api/products?limit=1&") + query, token: admin ? app.adminToken : nil)
+                    .map(\.sku).sorted()
+            }
+            #expect(try await skus("id_prefix=4c1b") == ["BOOK-0000", "BOOK-0001"])
+            #expect(try await skus("id_prefix=4c1b", admin: false) == ["BOOK-0000"])
+            #expect(try await skus("id_prefix=4C1BEF9") == ["BOOK-0001"])
+            #expect(try await skus("id_prefix=4c1") == ["BOOK-0000", "BOOK-0001", "BOOK-0002", "BOOK-0003"])
+            #expect(try await skus("id_prefix=4c1afffffffff4fffbfffffffffffff") == ["BOOK-0003"])
+            #expect(try await skus("id_prefix=4c1bef2300004000800000000000000") == ["BOOK-0000"])
+            #expect(try await skus("id_prefix=4c1d").isEmpty)
+            #expect(try await skus("sku=BOOK-0001") == ["BOOK-0001"])
+            #expect(try await skus("sku=BOOK-0001", admin: false).isEmpty)
+            #expect(try await skus("sku=book-0001").isEmpty)
+            #expect(try await skus("sku=BOOK-0002&id_prefix=4c1c") == ["BOOK-0002"])
+            #expect(try await skus("sku=BOOK-0002&id_prefix=4c1b").isEmpty)
+        }
+    }
+
+    @Test("an id prefix is a range on the primary key's index, not a scan")
+    func idPrefixUsesIndex() async throws {
+        try await TestDatabase.withPool(size: 2) { pool in
+            try await pool.execute(
+                """
+                INSERT INTO products (id, sku, name, description, price_cents, on_hand)
+                SELECT gen_random_uuid(), 'BULK-' || n, 'Product ' || n, '', 100, 1 FROM generate_series(1, 20000) AS n
+                """)
+            try await pool.execute("ANALYZE products")
+            let prefix = try #require(IDPrefix("4c1b"))
+            let plan = try await pool.withConnection { connection in
+                // The admin list's query with an id prefix, as the repository sends it.
+                try connection.query(
+                    "EXPLAIN (FORMAT TEXT) SELECT id FROM products WHERE id BETWEEN $1::uuid AND $2::uuid ORDER BY name, id LIMIT 11",
+                    [prefix.lower, prefix.upper]
+                ).map { try $0.decode("QUERY PLAN", as: String.self) }
+            }.joined(separator: "\n")
+            #expect(plan.contains("products_pkey") && !plan.contains("Seq Scan"), "\(plan)")
         }
     }
 
