@@ -583,13 +583,13 @@ _ecom_admin_products() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|create|update|delete|stock|import)
+    list|show|create|update|delete|stock|import)
         # Offer subcommand argument completions
         "_ecom_admin_products_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list create update delete stock import' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list show create update delete stock import' -- "${cur}"))
         ;;
     esac
 }
@@ -613,6 +613,21 @@ _ecom_admin_products_list() {
         return
         ;;
     '--cursor')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_products_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
         return
         ;;
     esac
@@ -749,13 +764,13 @@ _ecom_admin_orders() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|ship|deliver)
+    list|show|ship|deliver)
         # Offer subcommand argument completions
         "_ecom_admin_orders_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list ship deliver' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list show ship deliver' -- "${cur}"))
         ;;
     esac
 }
@@ -780,6 +795,21 @@ _ecom_admin_orders_list() {
         return
         ;;
     '--cursor')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_orders_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
         return
         ;;
     esac

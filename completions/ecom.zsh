@@ -497,6 +497,7 @@ _ecom_admin_products() {
     command)
         local -ar subcommands=(
             'list:List every product, including inactive and archived ones.'
+            'show:Show one product, on sale or not, with its stock and state.'
             'create:Add a product to the catalog.'
             'update:Change a product; what is not given stays as it is.'
             'delete:Archive a product: it leaves the catalog; past orders keep it.'
@@ -507,7 +508,7 @@ _ecom_admin_products() {
         ;;
     arg)
         case "${words[1]}" in
-        list|create|update|delete|stock|import)
+        list|show|create|update|delete|stock|import)
             "_ecom_admin_products_${words[1]}" && ret=0
             ;;
         esac
@@ -528,6 +529,22 @@ _ecom_admin_products_list() {
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_products_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        ':product-id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -645,6 +662,7 @@ _ecom_admin_orders() {
     command)
         local -ar subcommands=(
             'list:List all orders, newest first.'
+            'show:Show any customer'\''s order, its lines and the customer'\''s account.'
             'ship:Mark a confirmed order shipped.'
             'deliver:Mark a shipped order delivered.'
         )
@@ -652,7 +670,7 @@ _ecom_admin_orders() {
         ;;
     arg)
         case "${words[1]}" in
-        list|ship|deliver)
+        list|show|ship|deliver)
             "_ecom_admin_orders_${words[1]}" && ret=0
             ;;
         esac
@@ -674,6 +692,22 @@ _ecom_admin_orders_list() {
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_orders_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        ':order-id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -840,7 +874,7 @@ _ecom_admin_events() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'list:List a service'\''s parked events.'
+            'list:List parked events: of one service, or of every service.'
             'retry:Deliver a parked event to its service again.'
         )
         _describe -V subcommand subcommands && ret=0

@@ -498,6 +498,12 @@ package enum OpenAPIDocument {
             "$ref": "#/components/parameters/Search"
           },
           {
+            "$ref": "#/components/parameters/IDPrefix"
+          },
+          {
+            "$ref": "#/components/parameters/SKU"
+          },
+          {
             "$ref": "#/components/parameters/Limit"
           },
           {
@@ -1006,6 +1012,9 @@ package enum OpenAPIDocument {
             "$ref": "#/components/parameters/OrderStatusFilter"
           },
           {
+            "$ref": "#/components/parameters/IDPrefix"
+          },
+          {
             "$ref": "#/components/parameters/Limit"
           },
           {
@@ -1171,6 +1180,9 @@ package enum OpenAPIDocument {
           }
         ],
         "parameters": [
+          {
+            "$ref": "#/components/parameters/IDPrefix"
+          },
           {
             "$ref": "#/components/parameters/Limit"
           },
@@ -1338,6 +1350,12 @@ package enum OpenAPIDocument {
         "parameters": [
           {
             "$ref": "#/components/parameters/Search"
+          },
+          {
+            "$ref": "#/components/parameters/IDPrefix"
+          },
+          {
+            "$ref": "#/components/parameters/SKU"
           },
           {
             "$ref": "#/components/parameters/Limit"
@@ -1593,7 +1611,7 @@ package enum OpenAPIDocument {
             "bearerAuth": []
           }
         ],
-        "description": "`stock` sets the units on hand; a change is written to the stock ledger. `409 stock_below_held` when `stock` is below the units orders hold, `409 sku_taken` when another product has the sku.",
+        "description": "`stock` sets the units on hand; a change is written to the stock ledger. `409 stock_below_held` when `stock` is below the units orders hold, `409 sku_taken` when another product has the sku, `409 product_archived` for `is_active: true` on an archived (deleted) product, which never goes back on sale.",
         "parameters": [
           {
             "$ref": "#/components/parameters/Id"
@@ -1788,6 +1806,9 @@ package enum OpenAPIDocument {
         "parameters": [
           {
             "$ref": "#/components/parameters/OrderStatusFilter"
+          },
+          {
+            "$ref": "#/components/parameters/IDPrefix"
           },
           {
             "$ref": "#/components/parameters/Limit"
@@ -2297,7 +2318,8 @@ package enum OpenAPIDocument {
           "created_at",
           "updated_at",
           "on_hand",
-          "held"
+          "held",
+          "archived"
         ],
         "additionalProperties": false,
         "properties": {
@@ -2344,6 +2366,10 @@ package enum OpenAPIDocument {
             "type": "integer",
             "minimum": 0,
             "description": "Units held by orders confirmed or pending and not yet shipped, cancelled or rejected; never more than `on_hand`."
+          },
+          "archived": {
+            "type": "boolean",
+            "description": "True once the product is deleted (archived): it stays for past orders but never goes back on sale. An inactive product that is not archived can be put back on sale."
           }
         },
         "description": "A product as admins see it: the catalog's fields, and the on-hand and held counts behind `stock`."
@@ -2574,7 +2600,7 @@ package enum OpenAPIDocument {
               "code": {
                 "type": "string",
                 "pattern": "^[a-z0-9_]+$",
-                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `service_busy`, `revocations_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
+                "description": "For example `invalid_body`, `invalid_field`, `unknown_field`, `invalid_id`, `invalid_query`, `not_found`, `route_not_found`, `method_not_allowed`, `unauthorized`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`, `account_disabled`, `email_taken`, `sku_taken`, `product_archived`, `insufficient_stock`, `stock_limit`, `product_not_found`, `quantity_limit`, `cart_full`, `cart_empty`, `product_unavailable`, `invalid_transition`, `invalid_idempotency_key`, `idempotency_in_progress`, `cannot_modify_self`, `too_many_requests`, `payload_too_large`, `unsupported_media_type`, `service_unavailable`, `service_busy`, `revocations_unavailable`, `bad_gateway`, `gateway_timeout`, `internal`."
               },
               "message": {
                 "type": "string"
@@ -3289,6 +3315,30 @@ package enum OpenAPIDocument {
           "type": "string",
           "maxLength": 200,
           "pattern": "^[^\\x00]*$"
+        }
+      },
+      "IDPrefix": {
+        "name": "id_prefix",
+        "in": "query",
+        "required": false,
+        "description": "Only items whose id starts with these hex digits (1 to 32, without dashes, any case): how the CLI resolves the short ids it prints. Served by a range on the primary key's index.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 32,
+          "pattern": "^[0-9A-Fa-f]{1,32}$"
+        }
+      },
+      "SKU": {
+        "name": "sku",
+        "in": "query",
+        "required": false,
+        "description": "Only the product with exactly this sku.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 64,
+          "pattern": "^[A-Za-z0-9._-]{1,64}$"
         }
       },
       "OrderStatusFilter": {

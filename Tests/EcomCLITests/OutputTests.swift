@@ -101,7 +101,7 @@ enum Sample {
         let event = ParkedEvent(
             id: Sample.order.id, service: "products", type: "order.created", attempts: 5, lastError: "boom\nagain",
             parkedAt: nil, body: "{}")
-        #expect(Table([event]).render(.tabSeparated) == "c0ffee00-1111-4222-8333-444455556666\torder.created\t5\t\tboom again\n")
+        #expect(Table([event]).render(.tabSeparated) == "c0ffee00-1111-4222-8333-444455556666\tproducts\torder.created\t5\t\tboom again\n")
     }
 }
 
