@@ -186,9 +186,9 @@ _ecom() {
 
 _ecom_repl() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -196,19 +196,25 @@ _ecom_repl() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
     esac
 }
 
 _ecom_register() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --email --password)
+    non_repeating_options=(--server --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--email')
@@ -222,14 +228,17 @@ _ecom_register() {
 
 _ecom_login() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --email --password)
+    non_repeating_options=(--server --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--email')
@@ -243,14 +252,17 @@ _ecom_login() {
 
 _ecom_logout() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -258,9 +270,9 @@ _ecom_logout() {
 
 _ecom_whoami() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -268,19 +280,25 @@ _ecom_whoami() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
     esac
 }
 
 _ecom_passwd() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -311,14 +329,17 @@ _ecom_products() {
 
 _ecom_products_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server -s --search --limit --cursor)
+    non_repeating_options=(--server --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '-s'|'--search')
@@ -335,14 +356,25 @@ _ecom_products_list() {
 
 _ecom_products_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion products show -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -373,14 +405,17 @@ _ecom_cart() {
 
 _ecom_cart_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -388,9 +423,9 @@ _ecom_cart_show() {
 
 _ecom_cart_add() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --quantity)
+    non_repeating_options=(--server --jq --quantity)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -398,7 +433,18 @@ _ecom_cart_add() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
     '--quantity')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart add -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -406,9 +452,9 @@ _ecom_cart_add() {
 
 _ecom_cart_set() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
@@ -416,14 +462,25 @@ _ecom_cart_set() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart set -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_cart_remove() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -431,19 +488,33 @@ _ecom_cart_remove() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart remove -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_cart_clear() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -474,14 +545,17 @@ _ecom_order() {
 
 _ecom_order_create() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --no-wait --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --no-wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --wait-timeout --idempotency-key)
+    non_repeating_options=(--server --jq --wait-timeout --idempotency-key)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--wait-timeout')
@@ -495,14 +569,17 @@ _ecom_order_create() {
 
 _ecom_order_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --status --limit --cursor)
+    non_repeating_options=(--server --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--status')
@@ -520,9 +597,9 @@ _ecom_order_list() {
 
 _ecom_order_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -530,19 +607,41 @@ _ecom_order_show() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion order show -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_order_cancel() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion order cancel -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -596,14 +695,17 @@ _ecom_admin_products() {
 
 _ecom_admin_products_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server -s --search --limit --cursor)
+    non_repeating_options=(--server --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '-s'|'--search')
@@ -620,14 +722,17 @@ _ecom_admin_products_list() {
 
 _ecom_admin_products_create() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --active --inactive --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --name --price --sku --description --stock)
+    non_repeating_options=(--server --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--name')
@@ -650,14 +755,17 @@ _ecom_admin_products_create() {
 
 _ecom_admin_products_update() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --active --inactive --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --name --price --sku --description --stock)
+    non_repeating_options=(--server --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--name')
@@ -676,13 +784,21 @@ _ecom_admin_products_update() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products update -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _ecom_admin_products_delete() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -690,19 +806,33 @@ _ecom_admin_products_delete() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products delete -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_products_stock() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --delta --reason)
+    non_repeating_options=(--server --jq --delta --reason)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--delta')
@@ -712,18 +842,29 @@ _ecom_admin_products_stock() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products stock -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _ecom_admin_products_import() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -762,14 +903,17 @@ _ecom_admin_orders() {
 
 _ecom_admin_orders_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --status --limit --cursor)
+    non_repeating_options=(--server --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--status')
@@ -787,9 +931,9 @@ _ecom_admin_orders_list() {
 
 _ecom_admin_orders_ship() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -797,19 +941,41 @@ _ecom_admin_orders_ship() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin orders ship -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_orders_deliver() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin orders deliver -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -840,14 +1006,17 @@ _ecom_admin_users() {
 
 _ecom_admin_users_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --limit --cursor)
+    non_repeating_options=(--server --jq --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--limit')
@@ -861,14 +1030,25 @@ _ecom_admin_users_list() {
 
 _ecom_admin_users_grant-admin() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users grant-admin -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -876,14 +1056,25 @@ _ecom_admin_users_grant-admin() {
 
 _ecom_admin_users_revoke-admin() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users revoke-admin -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -891,9 +1082,9 @@ _ecom_admin_users_revoke-admin() {
 
 _ecom_admin_users_disable() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -901,19 +1092,41 @@ _ecom_admin_users_disable() {
     '--server')
         return
         ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users disable -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_users_enable() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users enable -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -944,14 +1157,17 @@ _ecom_admin_events() {
 
 _ecom_admin_events_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --limit --cursor)
+    non_repeating_options=(--server --jq --limit --cursor)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--limit')
@@ -973,14 +1189,17 @@ _ecom_admin_events_list() {
 
 _ecom_admin_events_retry() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac

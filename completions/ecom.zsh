@@ -82,8 +82,10 @@ _ecom_repl() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -97,8 +99,10 @@ _ecom_register() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--email[The account'\''s email address.]:email:'
         '--password-stdin[Read the password from the first line of standard input.]'
         '--password[The password (visible to other users of this machine; prefer the prompt or --password-stdin).]:password:'
@@ -115,8 +119,10 @@ _ecom_login() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--email[The account'\''s email address (asked when omitted on a terminal).]:email:'
         '--password-stdin[Read the password from the first line of standard input.]'
         '--password[The password (visible to other users of this machine; prefer the prompt or --password-stdin).]:password:'
@@ -133,8 +139,10 @@ _ecom_logout() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -148,8 +156,10 @@ _ecom_whoami() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -163,8 +173,10 @@ _ecom_passwd() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--password-stdin[Read the current and the new password from the first two lines of standard input.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -208,8 +220,10 @@ _ecom_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-s --search)'{-s,--search}'[Only products whose name or description contains this text.]:text:'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -227,9 +241,11 @@ _ecom_products_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion products show -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -275,8 +291,10 @@ _ecom_cart_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -290,9 +308,11 @@ _ecom_cart_add() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion cart add -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--quantity[How many units.]:n:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -307,9 +327,11 @@ _ecom_cart_set() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':line-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':line-id:{__ecom_custom_complete ---completion cart set -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         ':quantity:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -324,9 +346,11 @@ _ecom_cart_remove() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':line-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':line-id:{__ecom_custom_complete ---completion cart remove -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -340,8 +364,10 @@ _ecom_cart_clear() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -387,8 +413,10 @@ _ecom_order_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--no-wait[Return as soon as the order is placed, while it is still pending.]'
         '--wait-timeout[Seconds to wait for the order to leave pending.]:seconds:'
         '--idempotency-key[A key naming this checkout; repeating it returns the same order.]:key:'
@@ -406,8 +434,10 @@ _ecom_order_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--status[Only orders in this status.]:status:{__ecom_complete "${___status[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -425,9 +455,11 @@ _ecom_order_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion order show -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -441,9 +473,11 @@ _ecom_order_cancel() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion order cancel -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -522,8 +556,10 @@ _ecom_admin_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-s --search)'{-s,--search}'[Only products whose name or description contains this text.]:text:'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -541,8 +577,10 @@ _ecom_admin_products_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--name[The product'\''s name.]:name:'
         '--price[The price in dollars, like 19.99.]:price:'
         '--sku[A unique stock-keeping unit (made from the id when omitted).]:sku:'
@@ -563,9 +601,11 @@ _ecom_admin_products_update() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products update -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--name[A new name.]:name:'
         '--price[A new price in dollars, like 19.99.]:price:'
         '--sku[A new SKU.]:sku:'
@@ -586,9 +626,11 @@ _ecom_admin_products_delete() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products delete -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -603,9 +645,11 @@ _ecom_admin_products_stock() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products stock -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--delta[Units to add (negative to remove).]:n:'
         '--reason[Why the stock changes.]:text:'
         '--version[Show the version.]'
@@ -621,8 +665,10 @@ _ecom_admin_products_import() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':file:_files -g '\''*.json'\'''
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -668,8 +714,10 @@ _ecom_admin_orders_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--status[Only orders in this status.]:status:{__ecom_complete "${___status[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -687,9 +735,11 @@ _ecom_admin_orders_ship() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion admin orders ship -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -703,9 +753,11 @@ _ecom_admin_orders_deliver() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion admin orders deliver -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -751,8 +803,10 @@ _ecom_admin_users_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
@@ -769,9 +823,11 @@ _ecom_admin_users_grant-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users grant-admin -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -785,9 +841,11 @@ _ecom_admin_users_revoke-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users revoke-admin -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -801,9 +859,11 @@ _ecom_admin_users_disable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users disable -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -817,9 +877,11 @@ _ecom_admin_users_enable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users enable -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -863,8 +925,10 @@ _ecom_admin_events_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -883,8 +947,10 @@ _ecom_admin_events_retry() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         ':event-id:'
         '--version[Show the version.]'

@@ -30,7 +30,7 @@ extension EcomCommand.Admin.Orders {
         static let configuration = CommandConfiguration(commandName: "ship", abstract: "Mark a confirmed order shipped.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id"), completion: ServerValues.order.completion) var id: UUID
 
         func run() async throws {
             try options.output.show(try await options.client().shipOrder(id))
@@ -41,7 +41,7 @@ extension EcomCommand.Admin.Orders {
         static let configuration = CommandConfiguration(commandName: "deliver", abstract: "Mark a shipped order delivered.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id"), completion: ServerValues.order.completion) var id: UUID
 
         func run() async throws {
             try options.output.show(try await options.client().deliverOrder(id))

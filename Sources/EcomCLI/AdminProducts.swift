@@ -73,7 +73,7 @@ extension EcomCommand.Admin.Products {
             discussion: "To add or remove units with a reason in the stock ledger, use `ecom admin products stock`.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id"), completion: ServerValues.product.completion) var id: UUID
         @Option(help: ArgumentHelp("A new name.", valueName: "name")) var name: String?
         @Option(help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
         var price: Int64?
@@ -103,7 +103,7 @@ extension EcomCommand.Admin.Products {
             abstract: "Archive a product: it leaves the catalog; past orders keep it.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id"), completion: ServerValues.product.completion) var id: UUID
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
@@ -120,7 +120,7 @@ extension EcomCommand.Admin.Products {
             discussion: "Examples: `--delta 50 --reason restock`, `--delta -2 --reason damaged`.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id"), completion: ServerValues.product.completion) var id: UUID
         @Option(parsing: .unconditional, help: ArgumentHelp("Units to add (negative to remove).", valueName: "n")) var delta: Int
         @Option(help: ArgumentHelp("Why the stock changes.", valueName: "text")) var reason: String
 

@@ -74,14 +74,14 @@ extension EcomCommand.Admin.Users {
     struct GrantAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "grant-admin", abstract: "Give an account the admin role.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user"), completion: ServerValues.user.completion) var user: UserReference
         var update: UserUpdate { UserUpdate(role: .admin) }
     }
 
     struct RevokeAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-admin", abstract: "Take the admin role from an account.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user"), completion: ServerValues.user.completion) var user: UserReference
         var update: UserUpdate { UserUpdate(role: .user) }
     }
 
@@ -90,14 +90,14 @@ extension EcomCommand.Admin.Users {
             commandName: "disable",
             abstract: "Disable an account: it cannot sign in, and its sessions end within 15 minutes.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user"), completion: ServerValues.user.completion) var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: true) }
     }
 
     struct Enable: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a disabled account again.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user")) var user: UserReference
+        @Argument(help: ArgumentHelp("The account's id or email.", valueName: "user"), completion: ServerValues.user.completion) var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: false) }
     }
 }

@@ -51,7 +51,7 @@ extension EcomCommand.Cart {
             discussion: "Adding a product already in the cart adds to its line's quantity.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var productID: UUID
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id"), completion: ServerValues.product.completion) var productID: UUID
         @Option(help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
 
         func validate() throws {
@@ -70,7 +70,7 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the quantity of a cart line.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id"), completion: ServerValues.cartLine.completion) var lineID: UUID
         @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
 
         func validate() throws {
@@ -87,7 +87,7 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Take a line out of the cart.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id")) var lineID: UUID
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`).", valueName: "line-id"), completion: ServerValues.cartLine.completion) var lineID: UUID
 
         func run() async throws {
             let cart = try await options.client().removeCartLine(lineID)

@@ -122,7 +122,7 @@ extension EcomCommand.Order {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one of your orders and its lines.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id"), completion: ServerValues.order.completion) var id: UUID
 
         func run() async throws {
             try EcomCommand.Order.show(try await options.client().order(id), options.output)
@@ -135,7 +135,7 @@ extension EcomCommand.Order {
             abstract: "Cancel a pending or confirmed order; its stock goes back on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The order's id.", valueName: "order-id"), completion: ServerValues.order.completion) var id: UUID
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {

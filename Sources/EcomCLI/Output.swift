@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomJQ
 import Foundation
 
 /// How a command shows its results: data on standard output, messages on standard error.
@@ -14,6 +15,10 @@ struct Output {
 
     var format: Format
     var quiet: Bool
+    /// `--jq`: the JSON goes through this jq program first.
+    var jq: String? = nil
+    /// Long tables go through it on a terminal.
+    var pager: Pager? = nil
 
     var isJSON: Bool {
         if case .json = format { return true }
@@ -65,11 +70,19 @@ struct Output {
 
     func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder.ecom
-        if format == .json(pretty: true) { encoder.outputFormatting.insert(.prettyPrinted) }
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        let pretty = format == .json(pretty: true)
+        if pretty && jq == nil { encoder.outputFormatting.insert(.prettyPrinted) }
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        guard let jq else { return text + "\n" }
+        do {
+            return try JQFilter(jq).apply(toJSON: text, pretty: pretty).map { $0 + "\n" }.joined()
+        } catch {
+            throw CommandFailure(error.description)
+        }
     }
 
     func write(_ text: String) {
+        if let pager, pager.isNeeded(for: text), pager.show(text) { return }
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 

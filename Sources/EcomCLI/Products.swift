@@ -32,7 +32,7 @@ extension EcomCommand.Products {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one product.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id")) var id: UUID
+        @Argument(help: ArgumentHelp("The product's id.", valueName: "product-id"), completion: ServerValues.product.completion) var id: UUID
 
         func run() async throws {
             let output = options.output
