@@ -188,12 +188,15 @@ _ecom_repl() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -206,12 +209,15 @@ _ecom_register() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --email --password)
+    non_repeating_options=(--server --fields --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -230,12 +236,15 @@ _ecom_login() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --email --password)
+    non_repeating_options=(--server --fields --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -254,12 +263,15 @@ _ecom_logout() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -272,12 +284,15 @@ _ecom_whoami() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -290,12 +305,15 @@ _ecom_passwd() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -331,12 +349,15 @@ _ecom_products_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq -s --search --limit --cursor)
+    non_repeating_options=(--server --fields --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -358,12 +379,15 @@ _ecom_products_show() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -407,12 +431,15 @@ _ecom_cart_show() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -425,12 +452,15 @@ _ecom_cart_add() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --quantity)
+    non_repeating_options=(--server --fields --jq --quantity)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -454,12 +484,15 @@ _ecom_cart_set() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -480,12 +513,15 @@ _ecom_cart_remove() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -506,12 +542,15 @@ _ecom_cart_clear() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -547,12 +586,15 @@ _ecom_order_create() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --no-wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --wait-timeout --idempotency-key)
+    non_repeating_options=(--server --fields --jq --wait-timeout --idempotency-key)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -571,12 +613,15 @@ _ecom_order_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --status --limit --cursor)
+    non_repeating_options=(--server --fields --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -599,12 +644,15 @@ _ecom_order_show() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -625,12 +673,15 @@ _ecom_order_cancel() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -697,12 +748,15 @@ _ecom_admin_products_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq -s --search --limit --cursor)
+    non_repeating_options=(--server --fields --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -724,12 +778,15 @@ _ecom_admin_products_create() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -757,12 +814,15 @@ _ecom_admin_products_update() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -798,12 +858,15 @@ _ecom_admin_products_delete() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -824,12 +887,15 @@ _ecom_admin_products_stock() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --delta --reason)
+    non_repeating_options=(--server --fields --jq --delta --reason)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -856,12 +922,15 @@ _ecom_admin_products_import() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -905,12 +974,15 @@ _ecom_admin_orders_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --status --limit --cursor)
+    non_repeating_options=(--server --fields --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -933,12 +1005,15 @@ _ecom_admin_orders_ship() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -959,12 +1034,15 @@ _ecom_admin_orders_deliver() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1008,12 +1086,15 @@ _ecom_admin_users_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --limit --cursor)
+    non_repeating_options=(--server --fields --jq --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1032,12 +1113,15 @@ _ecom_admin_users_grant-admin() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1058,12 +1142,15 @@ _ecom_admin_users_revoke-admin() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1084,12 +1171,15 @@ _ecom_admin_users_disable() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1110,12 +1200,15 @@ _ecom_admin_users_enable() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1159,12 +1252,15 @@ _ecom_admin_events_list() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq --limit --cursor)
+    non_repeating_options=(--server --fields --jq --limit --cursor)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')
@@ -1191,12 +1287,15 @@ _ecom_admin_events_retry() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --jq)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
         return
         ;;
     '--jq')

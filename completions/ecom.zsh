@@ -82,6 +82,7 @@ _ecom_repl() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -99,6 +100,7 @@ _ecom_register() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -119,6 +121,7 @@ _ecom_login() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -139,6 +142,7 @@ _ecom_logout() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -156,6 +160,7 @@ _ecom_whoami() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -173,6 +178,7 @@ _ecom_passwd() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -220,6 +226,7 @@ _ecom_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -241,6 +248,7 @@ _ecom_products_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -291,6 +299,7 @@ _ecom_cart_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -308,6 +317,7 @@ _ecom_cart_add() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -327,6 +337,7 @@ _ecom_cart_set() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -346,6 +357,7 @@ _ecom_cart_remove() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -364,6 +376,7 @@ _ecom_cart_clear() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -413,6 +426,7 @@ _ecom_order_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -434,6 +448,7 @@ _ecom_order_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -455,6 +470,7 @@ _ecom_order_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -473,6 +489,7 @@ _ecom_order_cancel() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -556,6 +573,7 @@ _ecom_admin_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -577,6 +595,7 @@ _ecom_admin_products_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -601,6 +620,7 @@ _ecom_admin_products_update() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -626,6 +646,7 @@ _ecom_admin_products_delete() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -645,6 +666,7 @@ _ecom_admin_products_stock() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -665,6 +687,7 @@ _ecom_admin_products_import() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -714,6 +737,7 @@ _ecom_admin_orders_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -735,6 +759,7 @@ _ecom_admin_orders_ship() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -753,6 +778,7 @@ _ecom_admin_orders_deliver() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -803,6 +829,7 @@ _ecom_admin_users_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -823,6 +850,7 @@ _ecom_admin_users_grant-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -841,6 +869,7 @@ _ecom_admin_users_revoke-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -859,6 +888,7 @@ _ecom_admin_users_disable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -877,6 +907,7 @@ _ecom_admin_users_enable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -925,6 +956,7 @@ _ecom_admin_events_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
@@ -947,6 +979,7 @@ _ecom_admin_events_retry() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
         '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'

@@ -15,6 +15,11 @@ struct GlobalOptions: ParsableArguments {
     var json = false
 
     @Option(help: ArgumentHelp(
+        "Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).",
+        valueName: "fields"))
+    var fields: String?
+
+    @Option(help: ArgumentHelp(
         "Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.",
         valueName: "expression"))
     var jq: String?
@@ -30,6 +35,9 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         _ = try serverURL()
+        if let fields, Output.fieldNames(fields) == nil {
+            throw ValidationError("--fields takes field names separated by commas, like id,name,price_cents")
+        }
         if let jq {
             do {
                 _ = try JQFilter(jq)
@@ -58,9 +66,9 @@ struct GlobalOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let terminal = Terminal.stdoutIsTerminal
         let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
-        let format: Output.Format = json || jq != nil ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
+        let format: Output.Format = json || jq != nil || fields != nil ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
         let pager = Pager.forOutput(table: format == .table(color: color), terminal: terminal, disabled: noPager, environment: environment)
-        return Output(format: format, quiet: quiet, jq: jq, pager: pager)
+        return Output(format: format, quiet: quiet, fields: fields.flatMap(Output.fieldNames), jq: jq, pager: pager)
     }
 }
 

@@ -56,6 +56,36 @@ import Testing
     }
 }
 
+@Suite struct FieldsTests {
+    @Test("--fields keeps those keys of each object, in the order given, and implies --json")
+    func select() throws {
+        let output = try GlobalOptions.parse(["--fields", "sku,price_cents"]).output
+        #expect(output.isJSON)
+        if !Terminal.stdoutIsTerminal {
+            #expect(try output.json(Sample.mug) == #"{"sku":"MUG-1","price_cents":1250}"# + "\n")
+            #expect(try output.json([Sample.mug, Sample.tea]) == #"[{"sku":"MUG-1","price_cents":1250},{"sku":"TEA-10","price_cents":399}]"# + "\n")
+        }
+        let both = try GlobalOptions.parse(["--fields", "name", "--jq", ".[].name"]).output
+        #expect(try both.json([Sample.mug]) == "Mug\n")
+    }
+
+    @Test("a field the objects do not have is refused with those they have")
+    func unknown() throws {
+        let output = try GlobalOptions.parse(["--fields", "sku,colour"]).output
+        #expect {
+            try output.json(Sample.mug)
+        } throws: { error in
+            let message = (error as? CommandFailure)?.errorDescription ?? ""
+            return message.contains("no field colour") && message.contains("sku") && message.contains("price_cents")
+        }
+    }
+
+    @Test("--fields takes names separated by commas", arguments: ["", "a,,b", "name;rm", "a b", "Name", #"a"b"#])
+    func invalid(fields: String) {
+        #expect(throws: (any Error).self) { try GlobalOptions.parse(["--fields", fields]) }
+    }
+}
+
 @Suite struct PagerTests {
     @Test("ECOM_PAGER wins over PAGER, less -FRX by default; empty or cat turns paging off")
     func command() {

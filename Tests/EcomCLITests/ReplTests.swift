@@ -139,7 +139,7 @@ import Testing
         ("order create ", "--no", ["--no-color", "--no-pager", "--no-wait"]),
         (#"admin products create --name "Gaming Laptop" "#, "--p", ["--price"]),
         ("login ", "--password", ["--password", "--password-stdin"]),
-        ("whoami ", "-", ["--help", "--jq", "--json", "--no-color", "--no-pager", "--quiet", "--server", "--version"]),
+        ("whoami ", "-", ["--fields", "--help", "--jq", "--json", "--no-color", "--no-pager", "--quiet", "--server", "--version"]),
         ("cart clear ", "-y", ["-y"]),
         ("help ", "ca", ["cart"]),
         ("help admin ", "p", ["products"]),

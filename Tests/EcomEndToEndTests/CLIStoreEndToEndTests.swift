@@ -175,6 +175,9 @@ struct CLIStoreEndToEndTests {
             let prices = try await admin.run(["products", "list", "--jq", "map({sku, price_cents}) | sort_by(.sku)"])
             #expect(prices.stdout == #"[{"sku":"MUG-1","price_cents":1250},{"sku":"TEA-1","price_cents":399}]"# + "\n", "\(prices.stderr)")
 
+            let fields = try await admin.run(["products", "list", "--fields", "sku,stock", "--jq", "sort_by(.sku) | .[]"])
+            #expect(fields.stdout == #"{"sku":"MUG-1","stock":10}"# + "\n" + #"{"sku":"TEA-1","stock":3}"# + "\n", "\(fields.stderr)")
+
             let bad = try await admin.run(["products", "list", "--jq", ".[0.name"])
             #expect(bad.status == 64)
             #expect(bad.stdout.isEmpty)
