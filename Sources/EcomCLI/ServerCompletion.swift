@@ -80,7 +80,8 @@ enum ServerValues: String, CaseIterable, Sendable {
         options.server = Self.server(in: words)
         guard let server = try? options.serverURL() else { return [] }
         let client = GatewayClient(server: server, credentials: .standard(), timeout: Self.timeout)
-        let admin = words.dropFirst().first == "admin"
+        // Global options may come before the subcommand (`ecom --server URL admin orders ship`).
+        let admin = words.dropFirst().first { !$0.hasPrefix("-") && $0 != options.server } == "admin"
         let fetched = await Self.first(within: Self.timeout) { try await fetch(client, admin: admin) } ?? []
         let typed = prefix.lowercased()
         return Self.format(fetched.filter { $0.value.lowercased().hasPrefix(typed) }, for: shell)
