@@ -66,6 +66,7 @@ let package = Package(
                 "EcomAPI",
                 "EcomClient",
                 "EcomLineEditor",
+                "EcomJQ",
                 "EcomServer",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -218,12 +219,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `--jq` over libjq; the only user of CJQ.
+        .target(
+            name: "EcomJQ",
+            dependencies: ["CJQ"],
+            swiftSettings: swiftSettings
+        ),
+
         // glibc's malloc tuning; part of the C library, so there is no package to name.
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        // Debian's libjq-dev has no libjq.pc; the module map links "jq".
+        .systemLibrary(name: "CJQ", providers: [.apt(["libjq-dev"])]),
 
         // The bare Hummingbird JSON route `.ci/bench/run` measures as this machine's ceiling; not shipped.
         .executableTarget(
@@ -308,7 +318,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomCLITests",
-            dependencies: ["EcomCLI", "EcomClient", "EcomAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EcomCLI", "EcomClient", "EcomAPI", "EcomJQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

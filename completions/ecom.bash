@@ -186,9 +186,9 @@ _ecom() {
 
 _ecom_repl() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -196,19 +196,31 @@ _ecom_repl() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
     esac
 }
 
 _ecom_register() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --email --password)
+    non_repeating_options=(--server --fields --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--email')
@@ -222,14 +234,20 @@ _ecom_register() {
 
 _ecom_login() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --email --password)
+    non_repeating_options=(--server --fields --jq --email --password)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--email')
@@ -243,14 +261,20 @@ _ecom_login() {
 
 _ecom_logout() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -258,9 +282,9 @@ _ecom_logout() {
 
 _ecom_whoami() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -268,19 +292,31 @@ _ecom_whoami() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
     esac
 }
 
 _ecom_passwd() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --password-stdin --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --password-stdin --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -311,14 +347,20 @@ _ecom_products() {
 
 _ecom_products_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server -s --search --limit --cursor)
+    non_repeating_options=(--server --fields --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '-s'|'--search')
@@ -335,14 +377,28 @@ _ecom_products_list() {
 
 _ecom_products_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion products show -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -373,14 +429,20 @@ _ecom_cart() {
 
 _ecom_cart_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -388,9 +450,9 @@ _ecom_cart_show() {
 
 _ecom_cart_add() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --quantity)
+    non_repeating_options=(--server --fields --jq --quantity)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -398,7 +460,21 @@ _ecom_cart_add() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
     '--quantity')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart add -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -406,9 +482,9 @@ _ecom_cart_add() {
 
 _ecom_cart_set() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
@@ -416,14 +492,28 @@ _ecom_cart_set() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart set -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_cart_remove() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -431,19 +521,39 @@ _ecom_cart_remove() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion cart remove -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_cart_clear() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -474,14 +584,20 @@ _ecom_order() {
 
 _ecom_order_create() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --no-wait --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --no-wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --wait-timeout --idempotency-key)
+    non_repeating_options=(--server --fields --jq --wait-timeout --idempotency-key)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--wait-timeout')
@@ -495,14 +611,20 @@ _ecom_order_create() {
 
 _ecom_order_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --status --limit --cursor)
+    non_repeating_options=(--server --fields --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--status')
@@ -520,9 +642,9 @@ _ecom_order_list() {
 
 _ecom_order_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -530,19 +652,47 @@ _ecom_order_show() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion order show -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_order_cancel() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion order cancel -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -596,14 +746,20 @@ _ecom_admin_products() {
 
 _ecom_admin_products_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server -s --search --limit --cursor)
+    non_repeating_options=(--server --fields --jq -s --search --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '-s'|'--search')
@@ -635,14 +791,20 @@ _ecom_admin_products_show() {
 
 _ecom_admin_products_create() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --active --inactive --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--name')
@@ -665,14 +827,20 @@ _ecom_admin_products_create() {
 
 _ecom_admin_products_update() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --active --inactive --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--name')
@@ -691,13 +859,21 @@ _ecom_admin_products_update() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products update -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _ecom_admin_products_delete() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color -y --yes --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -705,19 +881,39 @@ _ecom_admin_products_delete() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products delete -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_products_stock() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --delta --reason)
+    non_repeating_options=(--server --fields --jq --delta --reason)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--delta')
@@ -727,18 +923,32 @@ _ecom_admin_products_stock() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin products stock -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _ecom_admin_products_import() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -777,14 +987,20 @@ _ecom_admin_orders() {
 
 _ecom_admin_orders_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --status --limit --cursor)
+    non_repeating_options=(--server --fields --jq --status --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--status')
@@ -817,9 +1033,9 @@ _ecom_admin_orders_show() {
 
 _ecom_admin_orders_ship() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -827,19 +1043,47 @@ _ecom_admin_orders_ship() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin orders ship -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_orders_deliver() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin orders deliver -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -870,14 +1114,20 @@ _ecom_admin_users() {
 
 _ecom_admin_users_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --limit --cursor)
+    non_repeating_options=(--server --fields --jq --limit --cursor)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--limit')
@@ -891,14 +1141,28 @@ _ecom_admin_users_list() {
 
 _ecom_admin_users_grant-admin() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users grant-admin -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -906,14 +1170,28 @@ _ecom_admin_users_grant-admin() {
 
 _ecom_admin_users_revoke-admin() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users revoke-admin -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -921,9 +1199,9 @@ _ecom_admin_users_revoke-admin() {
 
 _ecom_admin_users_disable() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -931,19 +1209,47 @@ _ecom_admin_users_disable() {
     '--server')
         return
         ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users disable -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
     esac
 }
 
 _ecom_admin_users_enable() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion admin users enable -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -974,14 +1280,20 @@ _ecom_admin_events() {
 
 _ecom_admin_events_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --all --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --limit --cursor)
+    non_repeating_options=(--server --fields --jq --limit --cursor)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     '--limit')
@@ -1003,14 +1315,20 @@ _ecom_admin_events_list() {
 
 _ecom_admin_events_retry() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac

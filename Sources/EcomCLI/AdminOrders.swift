@@ -78,7 +78,7 @@ extension EcomCommand.Admin.Orders {
         static let configuration = CommandConfiguration(commandName: "ship", abstract: "Mark a confirmed order shipped.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse)
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), completion: ServerValues.order.completion, transform: IDReference.parse)
         var id: IDReference
 
         func run() async throws {
@@ -91,7 +91,7 @@ extension EcomCommand.Admin.Orders {
         static let configuration = CommandConfiguration(commandName: "deliver", abstract: "Mark a shipped order delivered.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse)
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), completion: ServerValues.order.completion, transform: IDReference.parse)
         var id: IDReference
 
         func run() async throws {

@@ -92,7 +92,7 @@ extension EcomCommand.Admin.Products {
                 """)
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var id: ProductReference
         @Option(help: ArgumentHelp("A new name.", valueName: "name")) var name: String?
         @Option(help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
         var price: Int64?
@@ -123,7 +123,7 @@ extension EcomCommand.Admin.Products {
             abstract: "Archive a product: it leaves the catalog; past orders keep it.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var id: ProductReference
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {
@@ -142,7 +142,7 @@ extension EcomCommand.Admin.Products {
             discussion: "Examples: `--delta 50 --reason restock`, `--delta -2 --reason damaged`.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var id: ProductReference
         @Option(parsing: .unconditional, help: ArgumentHelp("Units to add (negative to remove).", valueName: "n")) var delta: Int
         @Option(help: ArgumentHelp("Why the stock changes.", valueName: "text")) var reason: String
 

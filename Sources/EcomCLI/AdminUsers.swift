@@ -75,7 +75,7 @@ extension EcomCommand.Admin.Users {
     struct GrantAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "grant-admin", abstract: "Give an account the admin role.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), completion: ServerValues.user.completion, transform: UserReference.parse)
         var user: UserReference
         var update: UserUpdate { UserUpdate(role: .admin) }
     }
@@ -83,7 +83,7 @@ extension EcomCommand.Admin.Users {
     struct RevokeAdmin: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-admin", abstract: "Take the admin role from an account.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), completion: ServerValues.user.completion, transform: UserReference.parse)
         var user: UserReference
         var update: UserUpdate { UserUpdate(role: .user) }
     }
@@ -93,7 +93,7 @@ extension EcomCommand.Admin.Users {
             commandName: "disable",
             abstract: "Disable an account: it cannot sign in, and its sessions end within 15 minutes.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), completion: ServerValues.user.completion, transform: UserReference.parse)
         var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: true) }
     }
@@ -101,7 +101,7 @@ extension EcomCommand.Admin.Users {
     struct Enable: UserUpdateCommand {
         static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a disabled account again.")
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), transform: UserReference.parse)
+        @Argument(help: ArgumentHelp("The account's email, id, or the start of its id.", valueName: "user"), completion: ServerValues.user.completion, transform: UserReference.parse)
         var user: UserReference
         var update: UserUpdate { UserUpdate(disabled: false) }
     }

@@ -51,7 +51,7 @@ extension EcomCommand.Cart {
             discussion: "Adding a product already in the cart adds to its line's quantity.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var productID: ProductReference
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var productID: ProductReference
         @Option(help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
 
         func validate() throws {
@@ -71,7 +71,7 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Change the quantity of a cart line.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), transform: IDReference.parse) var lineID: IDReference
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), completion: ServerValues.cartLine.completion, transform: IDReference.parse) var lineID: IDReference
         @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
 
         func validate() throws {
@@ -89,7 +89,7 @@ extension EcomCommand.Cart {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Take a line out of the cart.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), transform: IDReference.parse) var lineID: IDReference
+        @Argument(help: ArgumentHelp("The line's id (LINE in `ecom cart show`), or the start of it.", valueName: "line-id"), completion: ServerValues.cartLine.completion, transform: IDReference.parse) var lineID: IDReference
 
         func run() async throws {
             let client = try options.client()

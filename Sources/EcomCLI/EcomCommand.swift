@@ -98,8 +98,10 @@ extension EcomCommand {
     }
 
     /// Parses `arguments` as the words after `ecom` and runs the command they name.
+    ///
+    /// The async parse runs the completions that ask the server (`ecom ---completion …`).
     static func run(_ arguments: [String]) async throws {
-        var command = try parseAsRoot(arguments)
+        var command = try await asyncParseAsRoot(arguments)
         if var asyncCommand = command as? any AsyncParsableCommand {
             try await asyncCommand.run()
         } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EcomAPI
 import EcomClient
+import EcomJQ
 import Foundation
 
 /// Options every store command takes.
@@ -13,14 +14,37 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the API's JSON on standard output: an object, or an array for lists.")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).",
+        valueName: "fields"))
+    var fields: String?
+
+    @Option(help: ArgumentHelp(
+        "Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.",
+        valueName: "expression"))
+    var jq: String?
+
     @Flag(name: [.short, .long], help: "Print no progress or confirmation messages.")
     var quiet = false
 
     @Flag(help: "Never color the output (as does setting NO_COLOR).")
     var noColor = false
 
+    @Flag(help: "Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).")
+    var noPager = false
+
     func validate() throws {
         _ = try serverURL()
+        if let fields, Output.fieldNames(fields) == nil {
+            throw ValidationError("--fields takes field names separated by commas, like id,name,price_cents")
+        }
+        if let jq {
+            do {
+                _ = try JQFilter(jq)
+            } catch {
+                throw ValidationError("--jq: \(error.description)")
+            }
+        }
     }
 
     /// `--server`, else `ECOM_SERVER`, else the default; an http(s) URL with a host.
@@ -42,8 +66,9 @@ struct GlobalOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let terminal = Terminal.stdoutIsTerminal
         let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
-        let format: Output.Format = json ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
-        return Output(format: format, quiet: quiet)
+        let format: Output.Format = json || jq != nil || fields != nil ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
+        let pager = Pager.forOutput(table: format == .table(color: color), terminal: terminal, disabled: noPager, environment: environment)
+        return Output(format: format, quiet: quiet, fields: fields.flatMap(Output.fieldNames), jq: jq, pager: pager)
     }
 }
 

@@ -122,7 +122,7 @@ extension EcomCommand.Order {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one of your orders and its lines.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse) var id: IDReference
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), completion: ServerValues.order.completion, transform: IDReference.parse) var id: IDReference
 
         func run() async throws {
             let client = try options.client()
@@ -136,7 +136,7 @@ extension EcomCommand.Order {
             abstract: "Cancel a pending or confirmed order; its stock goes back on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), transform: IDReference.parse) var id: IDReference
+        @Argument(help: ArgumentHelp("The order's id, or the start of it (4 characters or more).", valueName: "order-id"), completion: ServerValues.order.completion, transform: IDReference.parse) var id: IDReference
         @OptionGroup var confirmation: ConfirmationOptions
 
         func run() async throws {

@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomJQ
 import Foundation
 
 /// How a command shows its results: data on standard output, messages on standard error.
@@ -14,6 +15,12 @@ struct Output {
 
     var format: Format
     var quiet: Bool
+    /// `--fields`: only these keys of each object.
+    var fields: [String]? = nil
+    /// `--jq`: the JSON goes through this jq program first.
+    var jq: String? = nil
+    /// Long tables go through it on a terminal.
+    var pager: Pager? = nil
 
     var isJSON: Bool {
         if case .json = format { return true }
@@ -65,11 +72,44 @@ struct Output {
 
     func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder.ecom
-        if format == .json(pretty: true) { encoder.outputFormatting.insert(.prettyPrinted) }
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        let pretty = format == .json(pretty: true)
+        if pretty && jq == nil && fields == nil { encoder.outputFormatting.insert(.prettyPrinted) }
+        var text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        guard fields != nil || jq != nil else { return text + "\n" }
+        do {
+            if let fields { text = try Self.select(fields, from: text, pretty: pretty && jq == nil) }
+            guard let jq else { return text + "\n" }
+            return try JQFilter(jq).apply(toJSON: text, pretty: pretty).map { $0 + "\n" }.joined()
+        } catch let error as JQError {
+            throw CommandFailure(error.description)
+        }
+    }
+
+    /// `id,name` as field names, or nil when it is not a list of them.
+    static func fieldNames(_ text: String) -> [String]? {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let valid = names.allSatisfy { name in
+            !name.isEmpty && name.unicodeScalars.allSatisfy { CharacterSet.lowercaseLetters.contains($0) && $0.isASCII || "0123456789_".unicodeScalars.contains($0) }
+        }
+        return valid ? names : nil
+    }
+
+    /// The JSON with each object (or the object) cut down to `fields`, in that order; a field no
+    /// object has is an error naming those there are.
+    private static func select(_ fields: [String], from json: String, pretty: Bool) throws -> String {
+        let known = try JQFilter("[if type == \"array\" then .[] else . end | objects | keys_unsorted[]] | unique")
+            .apply(toJSON: json, pretty: false).first.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        if !known.isEmpty, let unknown = fields.first(where: { !known.contains($0) }) {
+            throw CommandFailure("no field \(unknown) here; --fields takes \(known.joined(separator: ","))")
+        }
+        // Names are checked to be [a-z0-9_], so they are safe inside the program.
+        let pick = "{" + fields.map { "\"\($0)\": .\"\($0)\"" }.joined(separator: ", ") + "}"
+        return try JQFilter("def pick: \(pick); if type == \"array\" then map(pick) else pick end")
+            .apply(toJSON: json, pretty: pretty).joined(separator: "\n")
     }
 
     func write(_ text: String) {
+        if let pager, pager.isNeeded(for: text), pager.show(text) { return }
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 

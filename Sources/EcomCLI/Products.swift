@@ -32,7 +32,7 @@ extension EcomCommand.Products {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one product.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), transform: ProductReference.parse) var id: ProductReference
+        @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var id: ProductReference
 
         func run() async throws {
             let output = options.output

@@ -13,8 +13,9 @@ extension EcomCommand {
                 command prints its error and the shell goes on. Words are quoted as in a shell: \
                 `admin products create --name "Gaming Laptop" --price 999`.
 
-                Tab completes commands, options, their values and product ids; Up and Down walk \
-                the history; Ctrl-C clears the line, or stops the command running (an order \
+                Tab completes commands, options and their values: product, cart line and order \
+                ids (listed with what they name, from the server), account emails and file \
+                names; Up and Down walk the history; Ctrl-C clears the line, or stops the command running (an order \
                 stays placed). Keys are emacs-like; `bind -v` in ~/.editrc turns on vi keys. The \
                 history is kept in $XDG_STATE_HOME/ecom/history (default \
                 ~/.local/state/ecom/history), mode 0600, at most 1000 lines, never with a line \

@@ -50,6 +50,16 @@ struct ArgumentDescription: Decodable, Sendable {
     var shouldDisplay: Bool?
     var isRepeating: Bool?
     var allValues: [String]?
+    var completionKind: CompletionKindDescription?
+
+    /// `.file(extensions:)`, the one kind the REPL completes besides the values argument-parser lists.
+    struct CompletionKindDescription: Decodable, Sendable {
+        struct File: Decodable, Sendable {
+            var extensions: [String]
+        }
+
+        var file: File?
+    }
 
     /// How the option is typed: `--long`, `-s`.
     var spellings: [String] {
@@ -59,19 +69,25 @@ struct ArgumentDescription: Decodable, Sendable {
 
 /// The candidates for the word under the cursor when Tab is pressed in the REPL.
 struct ReplCompleter: Sendable {
+    /// The server's values (products, cart lines, orders, accounts) for a partial word; the
+    /// flag says whether the command is under `admin`.
+    typealias ServerLookup = @Sendable (ServerValues, _ admin: Bool, _ word: String) -> [CompletionCandidate]
+
     /// The REPL's commands: the tree without `serve` and `repl`, whose own `help` the REPL replaces.
     let root: CommandDescription
-    /// Product ids (full, lowercase) for a partial word, for arguments named `product-id`.
-    let productIDs: @Sendable (String) -> [String]
+    let serverValues: ServerLookup
+    /// Where relative file names start (the process's directory; a test's own).
+    let directory: URL?
 
     static let builtins = ["exit", "help", "quit"]
     static let unavailable: Set<String> = ["help", "repl", "serve"]
 
-    init(tree: CommandDescription, productIDs: @escaping @Sendable (String) -> [String]) {
+    init(tree: CommandDescription, directory: URL? = nil, serverValues: @escaping ServerLookup) {
         var root = tree
         root.subcommands = tree.subcommands?.filter { !Self.unavailable.contains($0.commandName) }
         self.root = root
-        self.productIDs = productIDs
+        self.directory = directory
+        self.serverValues = serverValues
     }
 
     /// Candidates for `word`, given the words typed before it on the line.
@@ -100,7 +116,8 @@ struct ReplCompleter: Sendable {
         if helping {
             return matching(positionals == 0 && awaitingValue == nil ? names : [], word)
         }
-        if let option = awaitingValue { return values(of: option, word) }
+        let admin = words.first == "admin"
+        if let option = awaitingValue { return values(of: option, word, admin: admin) }
         if word.hasPrefix("-") { return options(of: command, typed: words, word) }
         if !names.isEmpty {
             guard positionals == 0 else { return [] }
@@ -108,7 +125,7 @@ struct ReplCompleter: Sendable {
         }
         let positional = command.positionals
         guard positionals < positional.count else { return [] }
-        return values(of: positional[positionals], word)
+        return values(of: positional[positionals], word, admin: admin)
     }
 
     private func matching(_ candidates: [String], _ word: String) -> [String] {
@@ -127,73 +144,103 @@ struct ReplCompleter: Sendable {
         return matching(spellings, word)
     }
 
-    private func values(of argument: ArgumentDescription, _ word: String) -> [String] {
-        if argument.valueName == "product-id" { return productIDs(word) }
+    private func values(of argument: ArgumentDescription, _ word: String, admin: Bool) -> [String] {
+        if let kind = argument.valueName.flatMap(ServerValues.init(rawValue:)) {
+            return Self.described(serverValues(kind, admin, word))
+        }
+        if let file = argument.completionKind?.file { return files(word, extensions: file.extensions) }
         return matching(argument.allValues ?? [], word)
+    }
+
+    /// One candidate is inserted as it is; several are listed as `value  description`, padded
+    /// to a column, and since values differ before their padding, what libedit inserts (their
+    /// common prefix) is always part of a value.
+    static func described(_ candidates: [CompletionCandidate]) -> [String] {
+        guard candidates.count > 1 else { return candidates.map(\.value) }
+        let width = candidates.map(\.value.count).max() ?? 0
+        return candidates.map { $0.value.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.description }
+    }
+
+    /// Directories (with their `/`) and files with one of `extensions` (any file when none)
+    /// under the directory typed so far; hidden ones only when the word starts with a dot.
+    private func files(_ word: String, extensions: [String]) -> [String] {
+        let slash = word.lastIndex(of: "/")
+        let typedDirectory = slash.map { String(word[...$0]) } ?? ""
+        let namePrefix = slash.map { String(word[word.index(after: $0)...]) } ?? word
+        let expanded = typedDirectory.hasPrefix("~/") ? NSHomeDirectory() + typedDirectory.dropFirst(1) : typedDirectory
+        let base = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded.isEmpty ? "/" : expanded, isDirectory: true)
+            : base.appendingPathComponent(expanded, isDirectory: true)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return [] }
+        let wanted = Set(extensions.map { $0.lowercased() })
+        return names.compactMap { name -> String? in
+            guard name.hasPrefix(namePrefix), !name.hasPrefix(".") || namePrefix.hasPrefix(".") else { return nil }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDirectory) else { return nil }
+            if isDirectory.boolValue { return typedDirectory + name + "/" }
+            guard wanted.isEmpty || wanted.contains((name as NSString).pathExtension.lowercased()) else { return nil }
+            return typedDirectory + name
+        }.sorted()
     }
 }
 
-/// The catalog's product ids for completion: fetched on the first Tab that needs one, then
-/// kept for half a minute.
-final class ProductIDCache: Sendable {
-    struct Entry: Sendable {
-        var id: String
-        var name: String
+/// The server's values for completion, per kind: fetched on the first Tab that needs them, then
+/// kept for the kind's lifetime.
+final class ServerValueCache: Sendable {
+    private struct Key: Hashable {
+        var kind: ServerValues
+        var admin: Bool
     }
 
-    private let fetch: @Sendable () async throws -> [Entry]
-    private let lifetime: Duration
+    private let fetch: @Sendable (ServerValues, Bool) async throws -> [CompletionCandidate]
+    private let lifetime: @Sendable (ServerValues) -> Duration
     private let waitLimit: Duration
-    private let state = Mutex<(entries: [Entry], fetched: ContinuousClock.Instant?)>(([], nil))
+    private let state = Mutex<[Key: (candidates: [CompletionCandidate], fetched: ContinuousClock.Instant)]>([:])
 
-    init(lifetime: Duration = .seconds(30), waitLimit: Duration = .seconds(3), fetch: @escaping @Sendable () async throws -> [Entry]) {
+    init(
+        lifetime: @escaping @Sendable (ServerValues) -> Duration = \.lifetime, waitLimit: Duration = ServerValues.timeout,
+        fetch: @escaping @Sendable (ServerValues, Bool) async throws -> [CompletionCandidate]
+    ) {
         self.fetch = fetch
         self.lifetime = lifetime
         self.waitLimit = waitLimit
     }
 
-    /// The catalog's first pages, through the gateway the REPL talks to.
-    static func catalog() -> ProductIDCache {
-        ProductIDCache {
-            let client = try GlobalOptions.parse([]).client()
-            var entries: [Entry] = []
-            var page = PageRequest(limit: Pagination.maximumLimit)
-            for _ in 0..<5 {
-                let products = try await client.products(page: page)
-                entries += products.items.map { Entry(id: $0.id.lowercased, name: $0.name) }
-                guard let next = products.nextCursor else { break }
-                page.cursor = next
-            }
-            return entries
+    /// Through the gateway the REPL talks to, with the signed-in session.
+    static func gateway() -> ServerValueCache {
+        ServerValueCache { kind, admin in
+            let client = GatewayClient(server: try GlobalOptions.parse([]).serverURL(), credentials: .standard(), timeout: ServerValues.timeout)
+            return try await kind.fetch(client, admin: admin)
         }
     }
 
-    /// Ids that start with `word`; failing that, the ids of the products whose name starts with it.
+    /// Values that start with `word`; failing that, those whose description (a product's name)
+    /// starts with it.
     ///
-    /// Blocks its thread (the line editor's, never the concurrency pool) while the catalog is
+    /// Blocks its thread (the line editor's, never the concurrency pool) while the values are
     /// fetched, for at most `waitLimit`; a slow or unreachable server just completes nothing.
-    func ids(matching word: String) -> [String] {
-        let entries = current()
+    func candidates(_ kind: ServerValues, admin: Bool, matching word: String) -> [CompletionCandidate] {
+        let candidates = current(Key(kind: kind, admin: admin)).sorted { $0.value < $1.value }
         let prefix = word.lowercased()
-        let byID = entries.map(\.id).filter { $0.hasPrefix(prefix) }
-        if !byID.isEmpty || prefix.isEmpty { return byID.sorted() }
-        return entries.filter { $0.name.lowercased().hasPrefix(prefix) }.map(\.id).sorted()
+        let byValue = candidates.filter { $0.value.lowercased().hasPrefix(prefix) }
+        if !byValue.isEmpty || prefix.isEmpty { return byValue }
+        return candidates.filter { $0.description.lowercased().hasPrefix(prefix) }
     }
 
-    private func current() -> [Entry] {
-        let cached = state.withLock { state -> [Entry]? in
-            guard let fetched = state.fetched, ContinuousClock.now - fetched < lifetime else { return nil }
-            return state.entries
+    private func current(_ key: Key) -> [CompletionCandidate] {
+        let cached = state.withLock { state -> [CompletionCandidate]? in
+            guard let entry = state[key], ContinuousClock.now - entry.fetched < lifetime(key.kind) else { return nil }
+            return entry.candidates
         }
         if let cached { return cached }
         let done = DispatchSemaphore(value: 0)
         Task { [self] in
-            if let entries = try? await fetch() {
-                state.withLock { $0 = (entries, ContinuousClock.now) }
+            if let candidates = try? await fetch(key.kind, key.admin) {
+                state.withLock { $0[key] = (candidates, ContinuousClock.now) }
             }
             done.signal()
         }
         _ = done.wait(timeout: .now() + .milliseconds(Int(waitLimit.components.seconds * 1000)))
-        return state.withLock { $0.entries }
+        return state.withLock { $0[key]?.candidates ?? [] }
     }
 }

@@ -38,19 +38,19 @@ struct ReplSession {
         if options.noColor { setenv("NO_COLOR", "1", 1) }
     }
 
-    /// `--json` and `--quiet` given to `repl` are added to each command.
+    /// `--json`, `--quiet` and `--no-pager` given to `repl` are added to each command.
     private var sessionFlags: [String] {
-        (options.json ? ["--json"] : []) + (options.quiet ? ["--quiet"] : [])
+        (options.json ? ["--json"] : []) + (options.quiet ? ["--quiet"] : []) + (options.noPager ? ["--no-pager"] : [])
     }
 
     // MARK: - Terminal
 
     private func runInteractive() async -> Int32 {
         Interrupts.install()
-        let products = ProductIDCache.catalog()
+        let values = ServerValueCache.gateway()
         var complete: LineEditor.Completer?
         if let tree = CommandDescription.root {
-            let completer = ReplCompleter(tree: tree) { products.ids(matching: $0) }
+            let completer = ReplCompleter(tree: tree) { values.candidates($0, admin: $1, matching: $2) }
             complete = { request in completer.candidates(before: request.before, word: request.word) }
         }
         let editor = await LineEditor(
@@ -185,7 +185,7 @@ struct ReplSession {
 
     /// `help`: the REPL's commands; `help COMMAND…`: that command's help, as `--help` prints it.
     private func help(_ topic: [String]) async -> Int32 {
-        guard let tree = CommandDescription.root.map({ ReplCompleter(tree: $0, productIDs: { _ in [] }).root }) else {
+        guard let tree = CommandDescription.root.map({ ReplCompleter(tree: $0, serverValues: { _, _, _ in [] }).root }) else {
             return EcomCommand.report(CleanExit.helpRequest())
         }
         if topic.isEmpty {

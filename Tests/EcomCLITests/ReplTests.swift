@@ -76,12 +76,31 @@ import Testing
 
 @Suite struct ReplCompletionTests {
     static let ids = ["0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "0b3d0000-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "7f000000-0000-4000-8000-000000000000"]
+    static let products = zip(ids, ["Gaming Laptop", "Green tea", "Mug"]).map { CompletionCandidate(value: $0, description: $1) }
+    static let lines = [CompletionCandidate(value: "11111111-0000-4000-8000-000000000000", description: "Mug × 2")]
+    static let orders = [
+        CompletionCandidate(value: "aaaa0000-0000-4000-8000-000000000000", description: "confirmed, $12.50, 2026-12-01"),
+        CompletionCandidate(value: "abcd0000-0000-4000-8000-000000000000", description: "pending, $3.99, 2026-12-01"),
+    ]
+    static let everyOrder = orders + [CompletionCandidate(value: "ffff0000-0000-4000-8000-000000000000", description: "shipped, $1.00, 2026-11-30")]
+    static let users = [
+        CompletionCandidate(value: "ann@example.com", description: "admin"),
+        CompletionCandidate(value: "bob@example.com", description: "user, disabled"),
+    ]
 
     let completer: ReplCompleter
 
     init() throws {
         let tree = try #require(CommandDescription.root, "argument-parser's description of the command tree did not decode")
-        completer = ReplCompleter(tree: tree) { word in Self.ids.filter { $0.hasPrefix(word) } }
+        completer = ReplCompleter(tree: tree) { kind, admin, word in
+            let values = switch kind {
+            case .product: Self.products
+            case .cartLine: Self.lines
+            case .order: admin ? Self.everyOrder : Self.orders
+            case .user: Self.users
+            }
+            return values.filter { $0.value.hasPrefix(word) }
+        }
     }
 
     static let cases: [(before: String, word: String, expected: [String])] = [
@@ -96,18 +115,31 @@ import Testing
         ("admin users ", "gr", ["grant-admin"]),
         ("cart add ", "--q", ["--quantity", "--quiet"]),
         ("cart add ", "--qua", ["--quantity"]),
-        ("cart add ", "", ids),
+        ("cart add ", "", [
+            "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c  Gaming Laptop",
+            "0b3d0000-6f1d-4e2a-9c7b-5d8e1f2a3b4c  Green tea",
+            "7f000000-0000-4000-8000-000000000000  Mug",
+        ]),
         ("cart add ", "0b3c", ["0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"]),
+        ("cart add ", "0b3", ["0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c  Gaming Laptop", "0b3d0000-6f1d-4e2a-9c7b-5d8e1f2a3b4c  Green tea"]),
+        ("cart set ", "", ["11111111-0000-4000-8000-000000000000"]),
+        ("cart remove ", "1", ["11111111-0000-4000-8000-000000000000"]),
+        ("order show ", "", ["aaaa0000-0000-4000-8000-000000000000  confirmed, $12.50, 2026-12-01", "abcd0000-0000-4000-8000-000000000000  pending, $3.99, 2026-12-01"]),
+        ("order cancel ", "ab", ["abcd0000-0000-4000-8000-000000000000"]),
+        ("admin orders ship ", "f", ["ffff0000-0000-4000-8000-000000000000"]),
+        ("admin products stock ", "7", ["7f000000-0000-4000-8000-000000000000"]),
+        ("admin users disable ", "", ["ann@example.com  admin", "bob@example.com  user, disabled"]),
+        ("admin users grant-admin ", "b", ["bob@example.com"]),
         ("products show ", "7", ["7f000000-0000-4000-8000-000000000000"]),
         ("cart add 0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c ", "", []),
         ("order list --status ", "c", ["cancelled", "confirmed"]),
         ("order list --status=pending ", "--st", []),
         ("admin events list ", "", ["cart", "orders", "products"]),
-        ("order create --no-wait ", "--no", ["--no-color"]),
-        ("order create ", "--no", ["--no-color", "--no-wait"]),
+        ("order create --no-wait ", "--no", ["--no-color", "--no-pager"]),
+        ("order create ", "--no", ["--no-color", "--no-pager", "--no-wait"]),
         (#"admin products create --name "Gaming Laptop" "#, "--p", ["--price"]),
         ("login ", "--password", ["--password", "--password-stdin"]),
-        ("whoami ", "-", ["--help", "--json", "--no-color", "--quiet", "--server", "--version"]),
+        ("whoami ", "-", ["--fields", "--help", "--jq", "--json", "--no-color", "--no-pager", "--quiet", "--server", "--version"]),
         ("cart clear ", "-y", ["-y"]),
         ("help ", "ca", ["cart"]),
         ("help admin ", "p", ["products"]),
@@ -116,7 +148,7 @@ import Testing
         ("frobnicate ", "", []),
     ]
 
-    @Test("Tab offers commands, options, values and product ids", arguments: cases)
+    @Test("Tab offers commands, options, values, and the server's ids with what they name", arguments: cases)
     func candidates(before: String, word: String, expected: [String]) {
         #expect(completer.candidates(before: before, word: word) == expected)
     }
@@ -129,27 +161,62 @@ import Testing
         #expect(!names.contains("serve") && !names.contains("repl"))
     }
 
+    @Test("a catalog file is completed from the directories and .json files under what is typed")
+    func files() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-complete-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("fixtures"), withIntermediateDirectories: true)
+        for file in ["catalog.json", "notes.txt", ".hidden.json", "fixtures/more.JSON"] {
+            try Data("{}".utf8).write(to: directory.appendingPathComponent(file))
+        }
+        let tree = try #require(CommandDescription.root)
+        let completer = ReplCompleter(tree: tree, directory: directory) { _, _, _ in [] }
+        #expect(completer.candidates(before: "admin products import ", word: "") == ["catalog.json", "fixtures/"])
+        #expect(completer.candidates(before: "admin products import ", word: "fixtures/") == ["fixtures/more.JSON"])
+        #expect(completer.candidates(before: "admin products import ", word: ".") == [".hidden.json"])
+        #expect(completer.candidates(before: "admin products import ", word: directory.path + "/c") == [directory.path + "/catalog.json"])
+    }
+
     /// Tab's candidates are computed on the line editor's thread, which may block; so here.
     static let editorThread = BlockingThread(name: "test line editor")
 
-    @Test("product ids are matched by id prefix, then by name, from a cache that fetches once")
-    func productIDs() async {
+    @Test("server values are matched by value prefix, then by name, from a cache that fetches each kind once")
+    func serverValues() async {
         let fetches = Counter()
-        let cache = ProductIDCache(waitLimit: .seconds(60)) {
+        let cache = ServerValueCache(lifetime: { _ in .seconds(600) }, waitLimit: .seconds(60)) { kind, admin in
             fetches.increment()
-            return [.init(id: "aa11", name: "Gaming Laptop"), .init(id: "bb22", name: "Green tea"), .init(id: "ab33", name: "Mug")]
+            switch kind {
+            case .product: return [.init(value: "aa11", description: "Gaming Laptop"), .init(value: "bb22", description: "Green tea"), .init(value: "ab33", description: "Mug")]
+            default: return [.init(value: admin ? "all" : "mine", description: "")]
+            }
         }
         let answers = await Self.editorThread.run {
-            ["a", "", "gam", "G", "zz"].map { cache.ids(matching: $0) }
+            ["a", "", "gam", "G", "zz"].map { cache.candidates(.product, admin: false, matching: $0).map(\.value) }
         }
         #expect(answers == [["aa11", "ab33"], ["aa11", "ab33", "bb22"], ["aa11"], ["aa11", "bb22"], []])
         #expect(fetches.value == 1)
+        let orders = await Self.editorThread.run {
+            [cache.candidates(.order, admin: false, matching: ""), cache.candidates(.order, admin: true, matching: "")].map { $0.map(\.value) }
+        }
+        #expect(orders == [["mine"], ["all"]])
+        #expect(fetches.value == 3)
     }
 
-    @Test("a catalog that cannot be fetched completes nothing")
+    @Test("values that cannot be fetched complete nothing")
     func unreachable() async {
-        let cache = ProductIDCache(waitLimit: .seconds(60)) { throw CancellationError() }
-        #expect(await Self.editorThread.run { cache.ids(matching: "") }.isEmpty)
+        let cache = ServerValueCache(waitLimit: .seconds(60)) { _, _ in throw CancellationError() }
+        #expect(await Self.editorThread.run { cache.candidates(.product, admin: false, matching: "") }.isEmpty)
+    }
+
+    @Test("the shell scripts get values with descriptions for zsh and fish, values alone for bash")
+    func shellFormats() {
+        let candidates = [CompletionCandidate(value: "a:b", description: "Tea\tpot"), CompletionCandidate(value: "c", description: "Mug")]
+        #expect(ServerValues.format(candidates, for: .zsh) == ["a\\:b:Tea pot", "c:Mug"])
+        #expect(ServerValues.format(candidates, for: .fish) == ["a:b\tTea pot", "c\tMug"])
+        #expect(ServerValues.format(candidates, for: .bash) == ["a:b", "c"])
+        #expect(ServerValues.server(in: ["ecom", "--server", "'http://h:1'", "cart", "add", ""]) == "http://h:1")
+        #expect(ServerValues.server(in: ["ecom", "cart", "add", "--server=http://h:2", ""]) == "http://h:2")
+        #expect(ServerValues.server(in: ["ecom", "cart", "add", ""]) == nil)
     }
 }
 
@@ -214,7 +281,7 @@ private final class Counter: @unchecked Sendable {
     @Test("help lists the REPL's commands without serve and repl")
     func overview() throws {
         let tree = try #require(CommandDescription.root)
-        let text = ReplSession.overview(ReplCompleter(tree: tree) { _ in [] }.root)
+        let text = ReplSession.overview(ReplCompleter(tree: tree) { _, _, _ in [] }.root)
         #expect(text.contains("  products ") && text.contains("  exit, quit "))
         #expect(!text.contains("  serve ") && !text.contains("  repl "))
     }

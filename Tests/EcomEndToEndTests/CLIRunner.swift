@@ -34,9 +34,11 @@ struct CLI {
     }
 
     @discardableResult
-    func run(_ arguments: [String], stdin: String = "", environment extra: [String: String] = [:]) async throws -> Result {
+    func run(
+        _ arguments: [String], stdin: String = "", environment extra: [String: String] = [:], executable: URL = TestEnvironment.binary
+    ) async throws -> Result {
         let process = Process()
-        process.executableURL = TestEnvironment.binary
+        process.executableURL = executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = configHome.path

@@ -114,6 +114,88 @@ struct CLIStoreEndToEndTests {
         }
     }
 
+    @Test("shell completion asks the binary, which asks the server: product ids with their names, cart lines, nothing when unreachable")
+    func shellCompletion() async throws {
+        try await withCLIServer { server in
+            let (admin, catalog) = try await prepareStore(server)
+            let shopper = try CLI(server: server.gateway)
+            defer {
+                admin.removeConfig()
+                shopper.removeConfig()
+            }
+            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+            try await shopper.signUp("tabber@example.com")
+            let mug = try await product(shopper, sku: "MUG-1")
+            let tea = try await product(shopper, sku: "TEA-1")
+
+            // What the generated scripts run for `ecom cart add <Tab>`.
+            let callback = ["---completion", "cart", "add", "--", "positional@0", "3", "0", "ecom", "cart", "add", ""]
+            let zsh = try await shopper.run(callback, environment: ["SAP_SHELL": "zsh"])
+            #expect(zsh.status == 0 && zsh.stderr.isEmpty, "\(zsh.stderr)")
+            #expect(Set(zsh.stdout.split(separator: "\n").map(String.init)) == ["\(mug.id.lowercased):Mug", "\(tea.id.lowercased):Green tea", " "])
+            let fish = try await shopper.run(callback, environment: ["SAP_SHELL": "fish"])
+            #expect(fish.stdout.split(separator: "\n").contains("\(tea.id.lowercased)\tGreen tea"))
+
+            // bash itself, through the committed script: the ids, and only those the word starts.
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let word = String(mug.id.lowercased.prefix(6))
+            let bash = try await shopper.run(
+                ["-c", """
+                    PATH="$1:$PATH"; source "$2"
+                    COMP_WORDS=(ecom cart add \(word)); COMP_CWORD=3; COMP_LINE="ecom cart add \(word)"; COMP_POINT=${#COMP_LINE}
+                    _ecom; printf '%s\\n' "${COMPREPLY[@]}"
+                    """, "bash", TestEnvironment.binary.deletingLastPathComponent().path, root.appendingPathComponent("completions/ecom.bash").path],
+                executable: URL(fileURLWithPath: "/bin/bash"))
+            #expect(bash.stdout == mug.id.lowercased + "\n", "\(bash.stderr)")
+
+            // Cart lines need the session; the signed-out admin's config has none for the cart.
+            #expect(try await shopper.run(["cart", "add", tea.id.lowercased]).status == 0)
+            let lines = try await shopper.run(
+                ["---completion", "cart", "set", "--", "positional@0", "3", "0", "ecom", "cart", "set", ""], environment: ["SAP_SHELL": "fish"])
+            let line = try #require(try await shopper.run(["cart", "show", "--json"]).json(Cart.self).items.first)
+            #expect(lines.stdout == "\(line.id.lowercased)\tGreen tea × 1\n", "\(lines.stderr)")
+
+            let nowhere = try await shopper.run(callback, environment: ["SAP_SHELL": "bash", "ECOM_SERVER": "http://127.0.0.1:\(try TestEnvironment.freePort())"])
+            #expect(nowhere.status == 0 && nowhere.stdout.isEmpty && nowhere.stderr.isEmpty, "\(nowhere.stderr)")
+        }
+    }
+
+    @Test("--jq filters the JSON with jq's language; a bad expression exits 64 with jq's message; pipes never page")
+    func outputControl() async throws {
+        try await withCLIServer { server in
+            let (admin, catalog) = try await prepareStore(server)
+            defer { admin.removeConfig() }
+            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+            let products = try await admin.run(["products", "list", "--json"]).json([Product].self)
+            let first = try #require(products.first)
+
+            let name = try await admin.run(["products", "list", "--jq", ".[0].name"])
+            #expect(name.status == 0, "\(name.stderr)")
+            #expect(name.stdout == first.name + "\n")
+            let prices = try await admin.run(["products", "list", "--jq", "map({sku, price_cents}) | sort_by(.sku)"])
+            #expect(prices.stdout == #"[{"sku":"MUG-1","price_cents":1250},{"sku":"TEA-1","price_cents":399}]"# + "\n", "\(prices.stderr)")
+
+            let fields = try await admin.run(["products", "list", "--fields", "sku,stock", "--jq", "sort_by(.sku) | .[]"])
+            #expect(fields.stdout == #"{"sku":"MUG-1","stock":10}"# + "\n" + #"{"sku":"TEA-1","stock":3}"# + "\n", "\(fields.stderr)")
+
+            let bad = try await admin.run(["products", "list", "--jq", ".[0.name"])
+            #expect(bad.status == 64)
+            #expect(bad.stdout.isEmpty)
+            #expect(bad.stderr.contains("--jq: jq: error: syntax error"), "\(bad.stderr)")
+            let failing = try await admin.run(["products", "list", "--jq", ".name"])
+            #expect(failing.status == 1)
+            #expect(failing.stderr.contains(#"Cannot index array with string "name""#), "\(failing.stderr)")
+
+            // A pager that would leave a mark: standard output is a file here, so it never runs.
+            let mark = admin.configHome.appendingPathComponent("paged")
+            let piped = try await admin.run(
+                ["admin", "products", "list"], environment: ["ECOM_PAGER": "touch '\(mark.path)'; cat", "PAGER": "touch '\(mark.path)'; cat"])
+            #expect(piped.status == 0)
+            #expect(piped.stdout.split(separator: "\n").count == 2)
+            #expect(!FileManager.default.fileExists(atPath: mark.path))
+        }
+    }
+
     @Test("an admin creates, updates, restocks, imports and archives products, and ships orders")
     func administration() async throws {
         try await withCLIServer { server in

@@ -36,6 +36,70 @@ struct ReplTerminalTests {
         }
     }
 
+    @Test("Tab lists the products as id and name and inserts only the id; a table taller than the terminal goes through the pager")
+    func namesAndPager() async throws {
+        try await withCLIServer { server in
+            let admin = try CLI(server: server.gateway)
+            defer { admin.removeConfig() }
+            try await admin.login("root@example.com", password: "root-password-123")
+            // 60 products: more rows than the 50 of the terminal.
+            let products = (1...60).map { #"{"sku": "BULK-\#($0)", "name": "Bulk item \#($0)", "price_cents": 100, "stock": 1, "is_active": true}"# }
+            let catalog = admin.configHome.appendingPathComponent("catalog.json")
+            try Data(#"{"products": [\#(products.joined(separator: ","))]}"#.utf8).write(to: catalog)
+            try #require(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+            let listed = try await admin.run(["products", "list", "--limit", "100", "--jq", #".[] | .id + " " + .name"#])
+            let named = listed.stdout.split(separator: "\n").map { ($0.prefix(36), $0.dropFirst(37)) }
+            try #require(named.count >= 60, "\(listed.stderr)")
+            // Sixty ids over sixteen hex digits: some first digit starts several of them.
+            let group = try #require(Dictionary(grouping: named) { $0.0.prefix(1) }.values.max { $0.count < $1.count })
+            let ids = group.map { String($0.0) }
+
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-repl-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: home) }
+            let paged = home.appendingPathComponent("paged.txt")
+            let tmux = Tmux(directory: home, server: server.gateway)
+            do {
+                try await tmux.start(environment: ["ECOM_PAGER": "cat > '\(paged.path)'"])
+                try await tmux.waitForScreen("the prompt") { $0.lastLine.hasSuffix(">") }
+                try await tmux.type("cart add \(ids[0].prefix(1))")
+                try await tmux.press("Tab")
+                try await tmux.press("Tab")
+                try await tmux.waitForScreen("the ids listed with their names") { screen in group.allSatisfy { screen.contains("\($0.0)  \($0.1)") } }
+                try await tmux.press("C-u")
+                try await tmux.type("cart add \(ids[0].prefix(12))")
+                try await tmux.press("Tab")
+                try await tmux.waitForScreen("only the id inserted") { $0.lastLine.hasSuffix("> cart add \(ids[0])") }
+                try await tmux.press("C-u")
+
+                try await tmux.type("products list --limit 5")
+                try await tmux.press("Enter")
+                try await tmux.waitForScreen("a short table on the screen") { $0.contains("Bulk item") && $0.lastLine.hasSuffix(">") }
+                #expect(!FileManager.default.fileExists(atPath: paged.path))
+                try await tmux.type("products list --limit 100")
+                try await tmux.press("Enter")
+                try await tmux.waitForScreen("the prompt after the pager") { $0.lastLine.hasSuffix(">") && $0.contains("--limit 100") }
+                try await waitForFile(paged) { $0.contains("Bulk item 60") && $0.hasPrefix("ID") }
+                try await tmux.type("exit")
+                try await tmux.press("Enter")
+                #expect(try await tmux.exitStatus() == 0)
+            } catch {
+                await tmux.killServer()
+                throw error
+            }
+            await tmux.killServer()
+        }
+    }
+
+    func waitForFile(_ file: URL, _ condition: (String) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOf: file, encoding: .utf8), condition(text) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("\(file.path) never held what was expected: \((try? String(contentsOf: file, encoding: .utf8)) ?? "nothing")")
+    }
+
     @Test("Ctrl-C stops an order create that waits for its confirmation, and the REPL goes on")
     func interruptWaitingOrder() async throws {
         // Events held back: the order stays pending, so `order create` keeps waiting.
@@ -175,7 +239,7 @@ struct Tmux {
     }
 
     /// Starts `ecom repl` in a new 200×50 session; its exit status goes to `statusFile`.
-    func start() async throws {
+    func start(environment: [String: String] = [:]) async throws {
         try? FileManager.default.removeItem(at: statusFile)
         let script = directory.appendingPathComponent("repl.sh")
         let quoted = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -190,6 +254,7 @@ struct Tmux {
             export XDG_STATE_HOME=\(quoted(directory.appendingPathComponent("state").path))
             export ECOM_SERVER=\(quoted(server))
             export LANG=C.UTF-8
+            \(environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(quoted($0.value))\n" }.joined())\
             \(quoted(TestEnvironment.binary.path)) repl
             echo $? > \(quoted(statusFile.path))
 
