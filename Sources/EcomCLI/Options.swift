@@ -43,7 +43,7 @@ struct GlobalOptions: ParsableArguments {
         let terminal = Terminal.stdoutIsTerminal
         let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
         let format: Output.Format = json ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
-        return Output(format: format, quiet: quiet)
+        return Output(format: format, quiet: quiet, width: terminal ? Terminal.columns(environment: environment) : nil)
     }
 }
 
