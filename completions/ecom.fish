@@ -201,7 +201,7 @@ complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "eco
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" json' -l 'json' -d 'Print the API\'s JSON on standard output: an object, or an array for lists.'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" q quiet' -s 'q' -l 'quiet' -d 'Print no progress or confirmation messages.'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" no-color' -l 'no-color' -d 'Never color the output (as does setting NO_COLOR).'
-complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" email' -l 'email' -d 'The account\'s email address.' -rfka ''
+complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" email' -l 'email' -d 'The account\'s email address (asked when omitted on a terminal).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" password-stdin' -l 'password-stdin' -d 'Read the password from the first line of standard input.'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" password' -l 'password' -d 'The password (visible to other users of this machine; prefer the prompt or --password-stdin).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom register" version' -l 'version' -d 'Show the version.'

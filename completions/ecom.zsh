@@ -99,7 +99,7 @@ _ecom_register() {
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        '--email[The account'\''s email address.]:email:'
+        '--email[The account'\''s email address (asked when omitted on a terminal).]:email:'
         '--password-stdin[Read the password from the first line of standard input.]'
         '--password[The password (visible to other users of this machine; prefer the prompt or --password-stdin).]:password:'
         '--version[Show the version.]'
