@@ -11,12 +11,19 @@ extension EcomCommand {
             discussion: "The password is asked twice without echo, or read from --password-stdin. Sign in afterwards with `ecom login`.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Option(help: ArgumentHelp("The account's email address.", valueName: "email")) var email: String
+        @Option(help: ArgumentHelp("The account's email address (asked when omitted on a terminal).", valueName: "email"))
+        var email: String?
         @OptionGroup var password: PasswordOptions
+
+        func validate() throws {
+            try Login.checkEmail(email, password: password)
+        }
 
         func run() async throws {
             let output = options.output
-            let user = try await options.client().register(email: email, password: try await password.read(output, confirm: true))
+            let client = try options.client()
+            let email = try await Login.email(email)
+            let user = try await client.register(email: email, password: try await password.read(output, confirm: true))
             if output.isJSON { try output.show(user) }
             output.message("Registered \(user.email). Sign in with `ecom login --email \(user.email)`.")
         }
@@ -37,15 +44,26 @@ extension EcomCommand {
         @OptionGroup var password: PasswordOptions
 
         func validate() throws {
+            try Self.checkEmail(email, password: password)
+        }
+
+        /// An email may be left out only when a person at the terminal can be asked for it.
+        static func checkEmail(_ email: String?, password: PasswordOptions) throws {
             if email == nil && (password.passwordStdin || !Terminal.isInteractive) {
                 throw ValidationError("--email is required unless a terminal can be asked for it")
             }
         }
 
+        /// The email given, else the answer to a prompt.
+        static func email(_ given: String?) async throws -> String {
+            if let given { return given }
+            return try await Terminal.ask("Email: ")
+        }
+
         func run() async throws {
             let output = options.output
             let client = try options.client()
-            let email = if let email { email } else { try await Terminal.ask("Email: ") }
+            let email = try await Self.email(email)
             let user = try await client.login(email: email, password: try await password.read(output, confirm: false))
             if output.isJSON { try output.show(user) }
             output.message("Logged in to \(client.serverName) as \(user.email) (\(user.role.rawValue)).")
@@ -61,7 +79,9 @@ extension EcomCommand {
 
         func run() async throws {
             let client = try options.client()
-            if try await client.logout() {
+            let loggedOut = try await client.logout()
+            options.output.showNoContent()
+            if loggedOut {
                 options.output.message("Logged out of \(client.serverName).")
             } else {
                 options.output.message("Not logged in to \(client.serverName).")

@@ -131,6 +131,7 @@ extension EcomCommand.Admin.Products {
             let id = try await client.adminProductID(id)
             guard await confirmation.confirm("Archive product \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
             try await client.archiveProduct(id)
+            options.output.showNoContent()
             options.output.message("Product \(id.lowercased.prefix(8)) archived.")
         }
     }
@@ -191,7 +192,8 @@ extension EcomCommand.Admin.Products {
             let output = options.output
             let result = try await options.client().importCatalog(catalog)
             try output.show(result)
-            output.message("Imported \(catalog.products.count) products: \(result.created) created, \(result.updated) updated, \(result.unchanged) unchanged.")
+            let products = catalog.products.count == 1 ? "1 product" : "\(catalog.products.count) products"
+            output.message("Imported \(products): \(result.created) created, \(result.updated) updated, \(result.unchanged) unchanged.")
         }
 
         static func describe(_ error: any Error) -> String {

@@ -107,6 +107,7 @@ extension EcomCommand.Cart {
         func run() async throws {
             guard await confirmation.confirm("Remove every line from your cart?") else { throw CommandFailure.cancelled }
             try await options.client().clearCart()
+            options.output.showNoContent()
             options.output.message("Cart emptied.")
         }
     }

@@ -31,9 +31,16 @@ enum Money {
 
     /// "$19.99", "-$0.50".
     static func format(_ cents: Int64) -> String {
-        let sign = cents < 0 ? "-" : ""
-        let magnitude = cents.magnitude
-        let fraction = magnitude % 100
-        return "\(sign)$\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        (cents < 0 ? "-$" : "$") + digits(cents.magnitude)
+    }
+
+    /// "19.99", "-0.50": the amount without a currency sign, for tab-separated output.
+    static func decimal(_ cents: Int64) -> String {
+        (cents < 0 ? "-" : "") + digits(cents.magnitude)
+    }
+
+    private static func digits(_ cents: UInt64) -> String {
+        let fraction = cents % 100
+        return "\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

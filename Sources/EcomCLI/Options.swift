@@ -68,7 +68,9 @@ struct GlobalOptions: ParsableArguments {
         let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
         let format: Output.Format = json || jq != nil || fields != nil ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
         let pager = Pager.forOutput(table: format == .table(color: color), terminal: terminal, disabled: noPager, environment: environment)
-        return Output(format: format, quiet: quiet, fields: fields.flatMap(Output.fieldNames), jq: jq, pager: pager)
+        return Output(
+            format: format, quiet: quiet, fields: fields.flatMap(Output.fieldNames), jq: jq, pager: pager,
+            width: terminal ? Terminal.columns(environment: environment) : nil)
     }
 }
 

@@ -61,7 +61,9 @@ extension EcomCommand.Order {
             }
             var order = placed.order
             let name = "Order \(order.id.lowercased.prefix(8))"
-            if !placed.created { output.message("This checkout was already made; showing its order.") }
+            if !placed.created {
+                output.message("\(name) was already placed by this checkout (same --idempotency-key or unchanged cart); nothing new was ordered.")
+            }
             if order.status == .pending && !noWait {
                 output.message("\(name) placed; waiting for stock to be reserved…")
                 do {

@@ -21,6 +21,8 @@ struct Output {
     var jq: String? = nil
     /// Long tables go through it on a terminal.
     var pager: Pager? = nil
+    /// The terminal's columns, which aligned tables are fitted to; nil leaves them whole.
+    var width: Int? = nil
 
     var isJSON: Bool {
         if case .json = format { return true }
@@ -49,6 +51,11 @@ struct Output {
         write(try render(items))
     }
 
+    /// The JSON of a command whose request answers nothing (`{}`), so `--json` always prints an object.
+    func showNoContent() {
+        if isJSON { write("{}\n") }
+    }
+
     /// A table that only a person reading a terminal needs (the lines under an order); never in a pipe or JSON.
     func showDetail(_ table: Table) {
         guard isTable, !table.rows.isEmpty else { return }
@@ -65,7 +72,7 @@ struct Output {
 
     func render(_ table: Table) -> String {
         switch format {
-        case .table(let color): table.render(.aligned(color: color))
+        case .table(let color): table.render(.aligned(color: color), width: width)
         case .tabSeparated, .json: table.render(.tabSeparated)
         }
     }

@@ -10,8 +10,9 @@ extension EcomCommand {
             abstract: "Run the ecom backend: the gateway and its services.",
             discussion: """
                 With no database URL, ecom starts a private PostgreSQL cluster under the data \
-                directory (Unix socket only), creates a database per service, keeps a random \
-                signing key there, and creates the demo admin admin@example.com / admin123. \
+                directory (as root, under /var/lib/ecom instead, where the postgres user can reach \
+                it; Unix socket only), creates a database per service, keeps a random \
+                signing key in the data directory, and creates the demo admin admin@example.com / admin123. \
                 While that password is unchanged, no listener binds beyond loopback (--host and \
                 --service-host are judged on the address they resolve to).
 

@@ -23,7 +23,8 @@ enum Cell: Equatable {
         case (.text(let text), _): String(text.map { $0 == "\t" || $0.isNewline ? " " : $0 })
         case (.id(let id), .aligned): String(id.lowercased.prefix(8))
         case (.id(let id), .tabSeparated): id.lowercased
-        case (.money(let cents), _): Money.format(cents)
+        case (.money(let cents), .aligned): Money.format(cents)
+        case (.money(let cents), .tabSeparated): Money.decimal(cents)
         case (.number(let number), _): String(number)
         case (.status(let status), _): status.rawValue
         case (.date(let date), .aligned): date.formatted(Self.readableDate)
@@ -58,28 +59,56 @@ struct Table: Equatable {
     var headers: [String]
     var rows: [[Cell]]
 
-    func render(_ style: Style) -> String {
+    /// The rows in `style`; an aligned table wider than `width` columns has its widest text
+    /// columns cut with "…" until it fits (ids, numbers, money and dates are never cut).
+    func render(_ style: Style, width: Int? = nil) -> String {
         switch style {
         case .tabSeparated:
             return rows.map { row in row.map { $0.text(style) }.joined(separator: "\t") + "\n" }.joined()
         case .aligned(let color):
-            let texts = rows.map { row in row.map { $0.text(style) } }
-            let widths = headers.indices.map { column in
-                texts.reduce(headers[column].count) { max($0, $1[column].count) }
+            var texts = rows.map { row in row.map { $0.text(style) } }
+            let natural = headers.indices.map { column in
+                texts.reduce(DisplayWidth.of(headers[column])) { max($0, DisplayWidth.of($1[column])) }
+            }
+            let widths = width.map { fit(natural, into: $0) } ?? natural
+            if widths != natural {
+                texts = texts.map { row in row.indices.map { DisplayWidth.truncate(row[$0], to: widths[$0]) } }
             }
             let numeric = headers.indices.map { column in rows.contains { $0[column].isNumeric } }
             func line(_ cells: [String], colors: [String?]) -> String {
                 cells.indices.map { column -> String in
                     let text = cells[column]
-                    let padding = String(repeating: " ", count: widths[column] - text.count)
+                    let padding = String(repeating: " ", count: max(0, widths[column] - DisplayWidth.of(text)))
                     let shown = color ? colors[column].map { $0 + text + "\u{1B}[0m" } ?? text : text
                     if numeric[column] { return padding + shown }
                     return column == cells.count - 1 ? shown : shown + padding
-                }.joined(separator: "  ").trimmingSuffix(" ") + "\n"
+                }.joined(separator: Self.gap).trimmingSuffix(" ") + "\n"
             }
-            let header = line(headers, colors: headers.map { _ in nil })
+            let header = line(headers.indices.map { DisplayWidth.truncate(headers[$0], to: widths[$0]) }, colors: headers.map { _ in nil })
             return header + zip(rows, texts).map { row, text in line(text, colors: row.map(\.color)) }.joined()
         }
+    }
+
+    private static let gap = "  "
+    /// A text column is not cut below this many columns (or its header's width, if wider).
+    static let minimumTextWidth = 8
+
+    /// Column widths that fit `width`: the widest free-text column loses a column at a time,
+    /// down to its minimum; if even that is too wide, the table is left to wrap.
+    func fit(_ natural: [Int], into width: Int) -> [Int] {
+        var widths = natural
+        let floors = headers.indices.map { column -> Int? in
+            guard !rows.isEmpty, rows.allSatisfy({ if case .text = $0[column] { true } else { false } }) else { return nil }
+            return min(natural[column], max(DisplayWidth.of(headers[column]), Self.minimumTextWidth))
+        }
+        var excess = widths.reduce(Self.gap.count * (widths.count - 1), +) - width
+        while excess > 0 {
+            let candidates = widths.indices.filter { column in floors[column].map { widths[column] > $0 } ?? false }
+            guard let widest = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
+            widths[widest] -= 1
+            excess -= 1
+        }
+        return widths
     }
 }
 

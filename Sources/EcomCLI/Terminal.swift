@@ -27,6 +27,13 @@ enum Terminal {
     static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 }
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// The width of the terminal on standard output, else `COLUMNS`, else nil.
+    static func columns(environment: [String: String]) -> Int? {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return environment["COLUMNS"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+    }
+
     /// Writes `prompt` to standard error and reads one line with echo on.
     static func ask(_ prompt: String) async throws -> String {
         if let input { return try await input.ask(prompt) }
@@ -52,6 +59,8 @@ enum Terminal {
         SavedTerminal.state = original
         signal(SIGINT) { signal in
             if var state = SavedTerminal.state { tcsetattr(STDIN_FILENO, TCSAFLUSH, &state) }
+            // The terminal does not echo the newline the user never typed; the shell's prompt would follow on this line.
+            _ = write(STDERR_FILENO, "\n", 1)
             _exit(128 + signal)
         }
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)

@@ -124,12 +124,13 @@ extension GatewayClient {
 
 extension GatewayClient {
     /// Checks out the cart. `created` is false when the server returned the order an earlier
-    /// identical checkout made (same idempotency key, or the same cart version).
+    /// identical checkout made: a repeated idempotency key (answered with the first request's
+    /// status, marked `Idempotent-Replayed`), or the same cart version (200).
     package func createOrder(idempotencyKey: String) async throws -> (order: Order, created: Bool) {
         var request = Request(.post, "/api/orders", signedIn: true)
         request.headers["Idempotency-Key"] = idempotencyKey
         let reply = try await send(request)
-        return (try reply.decode(), reply.status == 201)
+        return (try reply.decode(), reply.status == 201 && !reply.replayed)
     }
 
     package func orders(status: OrderStatus? = nil, match: IDMatch = .init(), page: PageRequest = .init()) async throws -> Page<Order> {

@@ -71,6 +71,8 @@ package struct GatewayClient: Sendable {
         var status: Int
         var body: Data
         var requestID: String
+        /// The server answered as it did to an earlier request with the same idempotency key.
+        var replayed = false
 
         func decode<T: Decodable>(_: T.Type = T.self) throws -> T {
             do {
@@ -208,7 +210,8 @@ package struct GatewayClient: Sendable {
         let (data, response) = try await transport.send(urlRequest)
         return Reply(
             status: response.statusCode, body: data,
-            requestID: response.value(forHTTPHeaderField: "X-Request-ID") ?? requestID)
+            requestID: response.value(forHTTPHeaderField: "X-Request-ID") ?? requestID,
+            replayed: response.value(forHTTPHeaderField: "Idempotent-Replayed") == "true")
     }
 
     private func failure(_ reply: Reply) -> ClientError {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -14,7 +15,7 @@ package struct URLSessionTransport: HTTPTransport {
     private let session: URLSession
 
     package init(timeout: Duration) {
-        let configuration = URLSessionConfiguration.ephemeral
+        let configuration = Self.diskFreeConfiguration()
         let seconds = timeout.seconds
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds
@@ -25,6 +26,30 @@ package struct URLSessionTransport: HTTPTransport {
         configuration.httpShouldSetCookies = false
         session = URLSession(configuration: configuration)
     }
+
+    /// `URLSessionConfiguration.default` with nothing kept on disk, made without FoundationNetworking's
+    /// side effects: `.ephemeral` builds a `URLCache` with no path, which creates
+    /// `~/.cache/org.swift.foundation.URLCache/<process name>`, and `.default` reads the shared
+    /// cache and cookie storage, which create that directory and
+    /// `$XDG_DATA_HOME/<name of the binary's directory>`. Both are set up once here so that they
+    /// touch nothing: the shared cache on a directory that exists, the cookie storage while
+    /// `XDG_DATA_HOME` names a place where no directory can be made.
+    private static func diskFreeConfiguration() -> URLSessionConfiguration {
+        #if canImport(FoundationNetworking)
+        sharedStorageDisarmed.withLock { disarmed in
+            guard !disarmed else { return }
+            disarmed = true
+            URLCache.shared = URLCache(memoryCapacity: 0, diskCapacity: 0, diskPath: "/")
+            let dataHome = getenv("XDG_DATA_HOME").map { String(cString: $0) }
+            setenv("XDG_DATA_HOME", "/dev/null", 1)
+            _ = HTTPCookieStorage.shared
+            if let dataHome { setenv("XDG_DATA_HOME", dataHome, 1) } else { unsetenv("XDG_DATA_HOME") }
+        }
+        #endif
+        return URLSessionConfiguration.default
+    }
+
+    private static let sharedStorageDisarmed = Mutex(false)
 
     /// Sends `request`; a cancelled caller still gets the answer (or the timeout) and sees the
     /// cancellation at its next suspension.

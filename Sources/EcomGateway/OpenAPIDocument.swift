@@ -928,6 +928,9 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Idempotent-Replayed": {
+                "$ref": "#/components/headers/IdempotentReplayed"
               }
             },
             "content": {
@@ -957,6 +960,9 @@ package enum OpenAPIDocument {
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/RequestID"
+              },
+              "Idempotent-Replayed": {
+                "$ref": "#/components/headers/IdempotentReplayed"
               }
             },
             "content": {
@@ -3519,6 +3525,13 @@ package enum OpenAPIDocument {
         "schema": {
           "type": "string",
           "pattern": "^[0-9A-Za-z._:-]{1,128}$"
+        }
+      },
+      "IdempotentReplayed": {
+        "description": "`true` when the answer repeats the one an earlier request with the same `Idempotency-Key` got (same status and order); absent otherwise.",
+        "schema": {
+          "type": "string",
+          "const": "true"
         }
       },
       "RetryAfter": {

@@ -43,7 +43,8 @@ package struct OrdersController: Sendable {
                 break
             case .done(let orderID, let status):
                 guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
-                return EditedResponse(status: .init(code: status), response: order)
+                // The same status and order as the first answer; the header tells a replay apart.
+                return EditedResponse(status: .init(code: status), headers: [.idempotentReplayed: "true"], response: order)
             case .inProgress:
                 throw APIError.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
             }

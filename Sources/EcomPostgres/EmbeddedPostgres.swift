@@ -115,6 +115,10 @@ package final class EmbeddedPostgres: Sendable {
 
     private var isRoot: Bool { geteuid() == 0 }
 
+    /// Where the cluster lives: under the data directory, or for root under `/var/lib/ecom`, since
+    /// PostgreSQL refuses to run as root and its own user may not reach root's home.
+    package var clusterDirectory: URL { layout.clusterDirectory }
+
     private var layout: Layout {
         guard isRoot else { return Layout(clusterDirectory: dataDirectory.appendingPathComponent("postgres")) }
         let path = dataDirectory.standardizedFileURL.resolvingSymlinksInPath().path

@@ -158,8 +158,8 @@ package func serve(_ configuration: ServeConfiguration, logger: Logger, announce
         for unit in units {
             announce("\(unit.name) listening on http://\(unit.address)")
         }
-        if embedded != nil {
-            announce("database: embedded PostgreSQL under \(configuration.dataDirectory.path)")
+        if let embedded {
+            announce("database: embedded PostgreSQL in \(embedded.clusterDirectory.path)")
         }
         if let amqp = transport as? AMQPTransport, selected.contains(where: { ServeConfiguration.eventPeers[$0] != nil }) {
             announce("events: RabbitMQ at \(amqp.endpoint)")

@@ -131,5 +131,6 @@ package struct DatabaseCallerMiddleware: RouterMiddleware {
 extension HTTPField.Name {
     package static let requestID = Self("X-Request-ID")!
     package static let idempotencyKey = Self("Idempotency-Key")!
+    package static let idempotentReplayed = Self("Idempotent-Replayed")!
     package static let xForwardedFor = Self("X-Forwarded-For")!
 }

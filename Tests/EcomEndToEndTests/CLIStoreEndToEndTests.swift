@@ -55,7 +55,7 @@ struct CLIStoreEndToEndTests {
             let set = try await shopper.run(["cart", "set", line.lowercased, "3", "--json"])
             #expect(try set.json(Cart.self).totalCents == 3750)
             let rows = try await shopper.run(["cart", "show"])
-            #expect(rows.stdout.hasPrefix("\(line.lowercased)\t\(mug.id.lowercased)\tMug\t$12.50\t3\t$37.50\tyes"))
+            #expect(rows.stdout.hasPrefix("\(line.lowercased)\t\(mug.id.lowercased)\tMug\t12.50\t3\t37.50\tyes"))
 
             let checkout = try await shopper.run(["order", "create", "--json"])
             #expect(checkout.status == 0, "\(checkout.stderr)")
@@ -81,6 +81,12 @@ struct CLIStoreEndToEndTests {
             let empty = try await shopper.run(["order", "create"])
             #expect(empty.status == 1, "\(empty.stderr)")
             #expect(try await shopper.run(["order", "list", "--status", "delivered", "--json"]).stdout == "[]\n")
+
+            #expect(try await shopper.run(["cart", "add", mug.id.lowercased]).status == 0)
+            let cleared = try await shopper.run(["cart", "clear", "--yes", "--json"])
+            #expect(cleared.status == 0, "\(cleared.stderr)")
+            #expect(cleared.stdout == "{}\n")
+            #expect(try await shopper.run(["cart", "show", "--json"]).json(Cart.self).items.isEmpty)
         }
     }
 
@@ -108,6 +114,8 @@ struct CLIStoreEndToEndTests {
             // The same key returns the same order rather than a new one.
             let repeated = try await shopper.run(["order", "create", "--json", "--idempotency-key", "unlucky-1"])
             #expect(try repeated.json(Order.self).id == (try checkout.json(Order.self).id))
+            #expect(repeated.stderr.contains("was already placed by this checkout"), "\(repeated.stderr)")
+            #expect(!checkout.stderr.contains("already placed"))
 
             let placed = try await shopper.run(["order", "create", "--no-wait", "--json"])
             #expect(placed.status == 0 || placed.status == 1, "\(placed.stderr)")
@@ -240,7 +248,9 @@ struct CLIStoreEndToEndTests {
             #expect(try await shopper.run(["order", "cancel", order.id.lowercased, "--yes"]).status == 1)
 
             #expect(try await admin.run(["admin", "products", "delete", pot.id.lowercased]).status == 64)
-            #expect(try await admin.run(["admin", "products", "delete", pot.id.lowercased, "--yes"]).status == 0)
+            let archived = try await admin.run(["admin", "products", "delete", pot.id.lowercased, "--yes", "--json"])
+            #expect(archived.status == 0, "\(archived.stderr)")
+            #expect(archived.stdout == "{}\n")
             #expect(try await shopper.run(["products", "show", pot.id.lowercased]).status == 1)
             let all = try await admin.run(["admin", "products", "list", "--all", "--json"])
             #expect(try all.json([Product].self).contains { $0.id == pot.id && !$0.isActive })

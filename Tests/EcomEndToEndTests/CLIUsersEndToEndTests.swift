@@ -91,8 +91,9 @@ struct CLIUsersEndToEndTests {
             let changed = try await cli.run(["passwd", "--password-stdin"], stdin: "password123\nnew-password-456\n")
             #expect(changed.status == 0, "\(changed.stderr)")
 
-            let logout = try await cli.run(["logout"])
+            let logout = try await cli.run(["logout", "--json"])
             #expect(logout.status == 0, "\(logout.stderr)")
+            #expect(logout.stdout == "{}\n")
             #expect(try cli.session() == nil)
             #expect(try await cli.run(["whoami"]).status == 4)
 
@@ -100,6 +101,31 @@ struct CLIUsersEndToEndTests {
             #expect(old.status == 4, "\(old.stderr)")
             try await cli.login("ann@example.com", password: "new-password-456")
             #expect(try await cli.run(["whoami"]).status == 0)
+        }
+    }
+
+    @Test("a command writes nothing in the home directory but the credentials file and its lock")
+    func cleanHome() async throws {
+        try await withCLIServer { server in
+            let cli = try CLI(server: server.gateway)
+            let home = cli.configHome.appendingPathComponent("home")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            defer { cli.removeConfig() }
+            // The XDG variables at their defaults, so that every place the XDG spec gives is in the home.
+            let environment = [
+                "HOME": home.path, "XDG_CONFIG_HOME": home.path + "/.config", "XDG_DATA_HOME": home.path + "/.local/share",
+                "XDG_CACHE_HOME": home.path + "/.cache", "XDG_STATE_HOME": home.path + "/.local/state",
+            ]
+            for (arguments, stdin) in [
+                (["register", "--email", "hal@example.com", "--password-stdin"], "password123\n"),
+                (["login", "--email", "hal@example.com", "--password-stdin"], "password123\n"), (["whoami"], ""),
+                (["products", "list"], ""), (["cart", "show"], ""),
+            ] {
+                let result = try await cli.run(arguments, stdin: stdin, environment: environment)
+                #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            }
+            let written = try #require(FileManager.default.enumerator(atPath: home.path)).compactMap { $0 as? String }
+            #expect(written.sorted() == [".config", ".config/ecom", ".config/ecom/credentials.json", ".config/ecom/credentials.lock"])
         }
     }
 

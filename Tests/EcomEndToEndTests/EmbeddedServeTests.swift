@@ -33,6 +33,10 @@ struct EmbeddedServeTests {
             let catalog: Page<Product> = try await HTTP.send(.GET, server.gateway + "/api/products?limit=100").decode()
             #expect(catalog.items.count >= 20)
             #expect(server.log.contains("admin@example.com / admin123"))
+            // Where the cluster really is: as root under /var/lib/ecom, which `postgres` in the data directory links to.
+            let clusterDirectory = directory.appendingPathComponent("postgres").resolvingSymlinksInPath().path
+            #expect(server.log.contains("database: embedded PostgreSQL in \(clusterDirectory)\n"), "\(server.log)")
+            #expect(clusterDirectory.hasPrefix("/var/lib/ecom/") == (geteuid() == 0))
             let key = directory.appendingPathComponent("secret.key")
             let mode = try FileManager.default.attributesOfItem(atPath: key.path)[.posixPermissions] as? Int
             #expect(mode == 0o600)

@@ -51,7 +51,7 @@ struct ReplEndToEndTests {
             let session = try await shopper.run(["repl"], stdin: script)
             #expect(session.status == 64, "\(session.stderr)")
             // The tab-separated rows of a pipe, then the account's JSON.
-            #expect(session.stdout.contains("\t\(mug.id.lowercased)\tMug\t$12.50\t2\t$25.00\t"), "\(session.stdout)")
+            #expect(session.stdout.contains("\t\(mug.id.lowercased)\tMug\t12.50\t2\t25.00\t"), "\(session.stdout)")
             #expect(session.stdout.contains(#""email":"scripted@example.com""#), "\(session.stdout)")
             #expect(session.stderr.contains("Registered scripted@example.com"))
             #expect(session.stderr.contains("Logged in to \(server.gateway) as scripted@example.com"))

@@ -150,6 +150,40 @@ struct ReplTerminalTests {
         await server.tearDown()
     }
 
+    @Test("one-shot commands on an 80-column terminal: tables fit it, register asks for the email, Ctrl-C at a password ends the line")
+    func oneShotOnATerminal() async throws {
+        try await withCLIServer { server in
+            let admin = try CLI(server: server.gateway)
+            defer { admin.removeConfig() }
+            try await admin.login("root@example.com", password: "root-password-123")
+            let name = "Gaming Laptop with a name long enough to wrap every row of an 80-column table"
+            let created = try await admin.run(["admin", "products", "create", "--name", name, "--price", "999", "--stock", "5"])
+            try #require(created.status == 0, "\(created.stderr)")
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-tty-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: home) }
+            let tmux = Tmux(directory: home, server: server.gateway)
+            do {
+                try await tmux.start(script: #""$ECOM" products list --search Gaming; "$ECOM" register; echo "status $?"; read"#, columns: 80)
+                try await tmux.waitForScreen("the email question") { $0.lastLine == "Email:" }
+                let row = try #require(try await tmux.screen().text.split(separator: "\n").first { $0.contains("Gaming Laptop") })
+                #expect(row.contains("…") && row.contains("$999.00"), "\(row)")
+                try await tmux.type("tty@example.com")
+                try await tmux.press("Enter")
+                try await tmux.waitForScreen("the password question") { $0.lastLine == "Password:" }
+                try await tmux.press("C-c")
+                try await tmux.waitForScreen("the exit status on a line of its own") { $0.lastLine == "status 130" }
+                let screen = try await tmux.screen().text
+                #expect(screen.contains("Password:\nstatus 130") || screen.contains("Password: \nstatus 130"), "\(screen)")
+            } catch {
+                print((try? await tmux.screen())?.text ?? "")
+                await tmux.killServer()
+                throw error
+            }
+            await tmux.killServer()
+        }
+    }
+
     func drive(_ tmux: Tmux, server: ServerProcess, product laptop: String) async throws {
         let home = tmux.directory
         let host = server.gateway.replacingOccurrences(of: "http://", with: "")
@@ -238,8 +272,10 @@ struct Tmux {
         self.server = server
     }
 
-    /// Starts `ecom repl` in a new 200×50 session; its exit status goes to `statusFile`.
-    func start(environment: [String: String] = [:]) async throws {
+    /// Starts `ecom repl` in a new session `columns` wide and 50 high, with `environment` exported;
+    /// its exit status goes to `statusFile`. With `script`, runs those shell lines instead (`$ECOM`
+    /// is the binary).
+    func start(environment: [String: String] = [:], script lines: String? = nil, columns: Int = 200) async throws {
         try? FileManager.default.removeItem(at: statusFile)
         let script = directory.appendingPathComponent("repl.sh")
         let quoted = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -255,12 +291,13 @@ struct Tmux {
             export ECOM_SERVER=\(quoted(server))
             export LANG=C.UTF-8
             \(environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(quoted($0.value))\n" }.joined())\
-            \(quoted(TestEnvironment.binary.path)) repl
+            ECOM=\(quoted(TestEnvironment.binary.path))
+            \(lines ?? "\"$ECOM\" repl")
             echo $? > \(quoted(statusFile.path))
 
             """.write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
-        try await tmux(["new-session", "-d", "-x", "200", "-y", "50", "-s", "repl", script.path])
+        try await tmux(["new-session", "-d", "-x", String(columns), "-y", "50", "-s", "repl", script.path])
     }
 
     func type(_ text: String) async throws {

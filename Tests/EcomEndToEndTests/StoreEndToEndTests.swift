@@ -178,8 +178,10 @@ struct StoreEndToEndTests {
             let first = try await store.checkout(as: shopper, key: "checkout-1")
             #expect(first.status == .created)
             try await store.add(product.id, quantity: 5, as: shopper)
+            #expect(first.headers["Idempotent-Replayed"].isEmpty)
             let repeated = try await store.checkout(as: shopper, key: "checkout-1")
             #expect(repeated.status == .created)
+            #expect(repeated.headers["Idempotent-Replayed"] == ["true"])
             #expect(try repeated.decode(Order.self).id == first.decode(Order.self).id)
             #expect(try repeated.decode(Order.self).totalCents == first.decode(Order.self).totalCents)
 
