@@ -82,7 +82,7 @@ package struct OrderRejection: Codable, Sendable, Equatable {
 
 /// A line that could not be reserved: how many units the order wanted, and how many were
 /// available then (nil when nobody looked, as when the order timed out).
-package struct RejectedLine: Codable, Sendable, Equatable {
+package struct RejectedLine: Codable, Sendable, Hashable {
     @LowercaseUUID package var productID: UUID
     package var name: String?
     package var requested: Int
