@@ -30,12 +30,15 @@ package struct CartLine: Codable, Sendable, Equatable {
     package var unitPriceCents: Int64
     package var quantity: Int
     package var lineTotalCents: Int64
-    /// False when the product has been archived since it was added.
+    /// Whether the line's quantity could be reserved now: false when the product has been
+    /// archived since it was added, or fewer units than the line holds are available.
     package var available: Bool
+    /// Units of the product available now (0 for a product no longer for sale); nil when unknown.
+    package var availableQuantity: Int?
 
     package init(
         id: UUID, productID: UUID, name: String, unitPriceCents: Int64, quantity: Int, lineTotalCents: Int64,
-        available: Bool
+        available: Bool, availableQuantity: Int? = nil
     ) {
         self.id = id
         self.productID = productID
@@ -44,6 +47,7 @@ package struct CartLine: Codable, Sendable, Equatable {
         self.quantity = quantity
         self.lineTotalCents = lineTotalCents
         self.available = available
+        self.availableQuantity = availableQuantity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -51,6 +55,7 @@ package struct CartLine: Codable, Sendable, Equatable {
         case productID = "product_id"
         case unitPriceCents = "unit_price_cents"
         case lineTotalCents = "line_total_cents"
+        case availableQuantity = "available_quantity"
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 package enum EventType {
     package static let orderCreated = "order.created"
     package static let orderCancelled = "order.cancelled"
+    package static let orderRejected = "order.rejected"
     package static let orderShipped = "order.shipped"
     package static let orderDelivered = "order.delivered"
     package static let stockReserved = "stock.reserved"
@@ -132,18 +133,46 @@ package struct StockRejected: Codable, Sendable, Equatable {
     @LowercaseUUID package var orderID: UUID
     /// `insufficient_stock`, `product_unavailable` or `order_cancelled`.
     package var reason: String
+    /// The first line that could not be reserved; `lines` names them all.
     package var productID: UUID?
+    /// Every line that could not be reserved; absent from events written before it existed.
+    package var lines: [RejectedLine]?
 
-    package init(orderID: UUID, reason: String, productID: UUID?) {
+    package init(orderID: UUID, reason: String, productID: UUID?, lines: [RejectedLine]? = nil) {
         self.orderID = orderID
         self.reason = reason
         self.productID = productID
+        self.lines = lines
     }
 
     enum CodingKeys: String, CodingKey {
-        case reason
+        case reason, lines
         case orderID = "order_id"
         case productID = "product_id"
+    }
+}
+
+/// `order.rejected`: the order will not be fulfilled. `lines` are those that could not be
+/// reserved; `ordered` is everything the order took from the cart, which the cart gives back.
+package struct OrderRejected: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+    @LowercaseUUID package var userID: UUID
+    package var reason: String
+    package var lines: [RejectedLine]
+    package var ordered: [OrderedQuantity]
+
+    package init(orderID: UUID, userID: UUID, reason: String, lines: [RejectedLine], ordered: [OrderedQuantity]) {
+        self.orderID = orderID
+        self.userID = userID
+        self.reason = reason
+        self.lines = lines
+        self.ordered = ordered
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason, lines, ordered
+        case orderID = "order_id"
+        case userID = "user_id"
     }
 }
 

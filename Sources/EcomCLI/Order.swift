@@ -15,9 +15,29 @@ extension EcomCommand {
 
 extension EcomCommand.Order {
     /// Prints an order: its row, and on a terminal its lines.
-    static func show(_ order: EcomAPI.Order, _ output: Output) throws {
+    /// Prints an order and, on a terminal, its lines; a rejected order's lines that could not be
+    /// reserved follow, and with `explain` a sentence naming them on standard error.
+    static func show(_ order: EcomAPI.Order, _ output: Output, explain: Bool = true) throws {
         try output.show(order)
         output.showDetail(Table(order.items))
+        output.showDetail(Table(order.rejection?.lines ?? []))
+        if explain, order.status == .rejected { output.message("Rejected: \(rejectionSummary(order)).") }
+    }
+
+    /// Why an order was rejected, in words: the reason and the products that could not be reserved.
+    static func rejectionSummary(_ order: EcomAPI.Order) -> String {
+        let reason = order.rejection?.reason ?? order.reason ?? "no reason given"
+        let lines = (order.rejection?.lines ?? []).map { line in
+            let name = line.name ?? line.productID.lowercased
+            return if let available = line.available {
+                "\(name) (\(line.requested) wanted, \(available) available)"
+            } else {
+                "\(name) (\(line.requested) wanted)"
+            }
+        }
+        guard !lines.isEmpty else { return reason }
+        let what = reason == "timeout" ? "stock was not reserved in time for" : "could not reserve"
+        return "\(reason); \(what) \(lines.joined(separator: ", ")); the order's lines go back to your cart"
     }
 
     struct Create: AsyncParsableCommand {
@@ -74,7 +94,7 @@ extension EcomCommand.Order {
                     throw CancellationError()
                 }
             }
-            try EcomCommand.Order.show(order, output)
+            try EcomCommand.Order.show(order, output, explain: false)
             switch order.status {
             case .pending where noWait:
                 output.message("\(name) is pending; follow it with `ecom order show \(order.id.lowercased)`.")
@@ -82,7 +102,7 @@ extension EcomCommand.Order {
                 output.error("\(name) is still pending after \(waitTimeout)s; follow it with `ecom order show \(order.id.lowercased)`")
                 throw ExitCode(75)
             case .rejected:
-                output.error("\(name) was rejected: \(order.reason ?? "no reason given")")
+                output.error("\(name) was rejected: \(EcomCommand.Order.rejectionSummary(order))")
                 throw ExitCode.failure
             case .confirmed:
                 output.message("\(name) confirmed: \(Money.format(order.totalCents)).")

@@ -164,7 +164,14 @@ extension CartLine: Tabular {
     static let headers = ["LINE", "PRODUCT", "NAME", "PRICE", "QTY", "TOTAL", "AVAILABLE"]
     var cells: [Cell] {
         [.id(id), .id(productID), .text(name), .money(unitPriceCents), .number(quantity), .money(lineTotalCents),
-         .text(available ? "yes" : "no")]
+         .text(availability)]
+    }
+
+    /// "yes", "no", or "only N" when some but not all of the line's units are available now.
+    var availability: String {
+        if available { return "yes" }
+        if let count = availableQuantity, count > 0, count < quantity { return "only \(count)" }
+        return "no"
     }
 }
 
@@ -179,6 +186,13 @@ extension Order: Tabular {
 extension OrderLine: Tabular {
     static let headers = ["PRODUCT", "NAME", "PRICE", "QTY", "TOTAL"]
     var cells: [Cell] { [.id(productID), .text(name), .money(unitPriceCents), .number(quantity), .money(lineTotalCents)] }
+}
+
+extension RejectedLine: Tabular {
+    static let headers = ["NOT RESERVED", "NAME", "REQUESTED", "AVAILABLE"]
+    var cells: [Cell] {
+        [.id(productID), .text(name ?? ""), .number(requested), available.map(Cell.number) ?? .text("")]
+    }
 }
 
 extension User: Tabular {

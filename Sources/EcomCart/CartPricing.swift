@@ -6,6 +6,8 @@ extension Cart {
     ///
     /// A line whose product is archived or inactive stays in the cart, shown with its price but
     /// marked unavailable and left out of the total, so the user sees why checkout refuses it.
+    /// A line for more units than are available now is marked unavailable too, with the count,
+    /// so the user sees before checkout which line the order would be rejected for.
     init(_ snapshot: CartSnapshot, products: [UUID: Product]) throws {
         var total: Int64 = 0
         let lines = try snapshot.lines.map { line in
@@ -14,11 +16,13 @@ extension Cart {
             let product = products[line.productID]
             let unitPrice = product?.priceCents ?? 0
             let lineTotal = try checked(unitPrice.multipliedReportingOverflow(by: Int64(line.quantity)))
-            let available = product?.isActive ?? false
-            if available { total = try checked(total.addingReportingOverflow(lineTotal)) }
+            let forSale = product?.isActive ?? false
+            if forSale { total = try checked(total.addingReportingOverflow(lineTotal)) }
+            let availableQuantity = forSale ? max(0, product?.stock ?? 0) : 0
             return CartLine(
                 id: line.id, productID: line.productID, name: product?.name ?? "unknown product",
-                unitPriceCents: unitPrice, quantity: line.quantity, lineTotalCents: lineTotal, available: available)
+                unitPriceCents: unitPrice, quantity: line.quantity, lineTotalCents: lineTotal,
+                available: forSale && availableQuantity >= line.quantity, availableQuantity: availableQuantity)
         }
         self.init(
             items: lines, totalCents: total, itemCount: snapshot.lines.reduce(0) { $0 + $1.quantity },

@@ -38,6 +38,21 @@ package protocol CartRepository: Sendable {
     /// Takes an order's quantities out of the cart, once per order id; false if it was applied before.
     @discardableResult
     func applyOrder(_ order: CartOrderApplied, for userID: UUID) async throws -> Bool
+
+    /// Rejected orders whose lines are waiting to come back, oldest first.
+    func ordersToRestore(limit: Int) async throws -> [RejectedOrderLines]
+
+    /// Puts a rejected order's lines back, once: each line as max(current quantity, ordered
+    /// quantity), leaving out products not in `forSale`. False if the order was not waiting.
+    @discardableResult
+    func restore(_ order: RejectedOrderLines, forSale: Set<UUID>) async throws -> Bool
+}
+
+/// A rejected order whose lines are to come back to its user's cart.
+package struct RejectedOrderLines: Sendable, Equatable {
+    package var orderID: UUID
+    package var userID: UUID
+    package var lines: [OrderedQuantity]
 }
 
 /// `CartRepository` over PostgreSQL.
@@ -112,6 +127,51 @@ package struct PostgresCartRepository: CartRepository {
         }
     }
 
+    package func ordersToRestore(limit: Int) async throws -> [RejectedOrderLines] {
+        try await pool.withConnection { connection in
+            try connection.query(
+                """
+                SELECT order_id, user_id, restore_lines::text AS lines FROM applied_orders
+                WHERE state = 'restoring' ORDER BY updated_at LIMIT $1
+                """, [limit]
+            ).map { row in
+                RejectedOrderLines(
+                    orderID: try row.decode("order_id"), userID: try row.decode("user_id"),
+                    lines: try JSONDecoder.ecom.decode([OrderedQuantity].self, from: Data(try row.decode("lines", as: String.self).utf8)))
+            }
+        }
+    }
+
+    package func restore(_ order: RejectedOrderLines, forSale: Set<UUID>) async throws -> Bool {
+        try await pool.transaction { connection in
+            // The cart row first, as every edit locks it, then the order's row: a second restorer
+            // finds the state changed and puts nothing back twice.
+            try Self.newVersion(for: order.userID, on: connection)
+            let claimed = try connection.execute(
+                "UPDATE applied_orders SET state = 'restored', updated_at = now() WHERE order_id = $1 AND state = 'restoring'",
+                [order.orderID])
+            guard claimed == 1 else { return false }
+            let ordered = Dictionary(order.lines.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
+            var count: Int = try connection.query(
+                "SELECT count(*) AS lines FROM cart_items WHERE user_id = $1", [order.userID])[0].decode("lines")
+            for line in order.lines where forSale.contains(line.productID) {
+                guard let quantity = ordered[line.productID], quantity > 0 else { continue }
+                let wanted = min(quantity, CartLimits.maximumQuantity)
+                let grown = try connection.execute(
+                    "UPDATE cart_items SET quantity = GREATEST(quantity, $3) WHERE user_id = $1 AND product_id = $2",
+                    [order.userID, line.productID, wanted])
+                // A full cart keeps what it holds; the order still lists what did not fit.
+                if grown == 0, count < CartLimits.maximumLines {
+                    try connection.execute(
+                        "INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES ($1, $2, $3, $4)",
+                        [UUID(), order.userID, line.productID, wanted])
+                    count += 1
+                }
+            }
+            return true
+        }
+    }
+
     // MARK: - Statements shared with the event handler
 
     /// The removal of DESIGN §6.1, inside the caller's transaction: records the order id and, the
@@ -147,6 +207,20 @@ package struct PostgresCartRepository: CartRepository {
             INSERT INTO carts (user_id, version) VALUES ($1, nextval('cart_versions'))
             ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
             """, [userID])
+    }
+
+    /// Records that `order` was rejected, in the caller's transaction: its lines are to come back
+    /// (`restoring`) unless they already have. Inserting the row when the removal never ran keeps
+    /// a late `order.created` from removing anything. False if the order was seen rejected before.
+    @discardableResult
+    static func markRejected(_ order: CartOrderApplied, for userID: UUID, on connection: PostgresConnection) throws -> Bool {
+        let lines = String(decoding: try JSONEncoder.ecom.encode(order.lines), as: UTF8.self)
+        return try connection.execute(
+            """
+            INSERT INTO applied_orders (order_id, user_id, state, restore_lines) VALUES ($1, $2, 'restoring', $3::jsonb)
+            ON CONFLICT (order_id) DO UPDATE SET state = 'restoring', restore_lines = EXCLUDED.restore_lines, updated_at = now()
+            WHERE applied_orders.state = 'removed'
+            """, [order.orderID, userID, lines]) == 1
     }
 
     /// Lines and version as one statement sees them, so they always belong together.

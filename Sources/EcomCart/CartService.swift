@@ -39,7 +39,8 @@ package struct CartConfiguration: Sendable {
     }
 }
 
-/// The cart service: its HTTP listener, its database start-up, and its consumer of `order.created`.
+/// The cart service: its HTTP listener, its database start-up, its consumer of `order.created`
+/// and `order.rejected`, and the restore of rejected orders' lines.
 package func buildCartService(_ configuration: CartConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "cart"
@@ -47,18 +48,25 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let httpClient = ServiceClient.makeHTTPClient()
     let products = ServiceClient(
         baseURL: configuration.productsURL, caller: "cart", tokens: configuration.tokens, client: httpClient)
-    let controller = CartController(
-        repository: PostgresCartRepository(pool: pool), catalog: ProductCatalog(products: products))
+    let repository = PostgresCartRepository(pool: pool)
+    let catalog = ProductCatalog(products: products)
+    let controller = CartController(repository: repository, catalog: catalog)
     let startup = DatabaseStartup(pool: pool, migrations: cartMigrations, logger: logger)
     let bus = EventBus(
-        service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated],
-        handler: orderCreatedHandler, settings: configuration.events, logger: logger)
+        service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated, EventType.orderRejected],
+        handler: orderEventsHandler, settings: configuration.events, logger: logger)
     let router = buildCartRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
     bus.addAdminRoutes(to: router)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
+    let restorer = CartRestorer(repository: repository, catalog: catalog)
+    let restoring = PeriodicTask(name: "rejected order restore", interval: .seconds(1), logger: logger) { [logger] in
+        guard startup.isComplete else { return }
+        let restored = try await restorer.restorePending()
+        if restored > 0 { logger.info("rejected orders back in their carts", metadata: ["orders": "\(restored)"]) }
+    }
     return ServiceUnit(
-        name: "cart", address: configuration.address, services: [startup, application] + bus.services,
+        name: "cart", address: configuration.address, services: [startup, application, restoring] + bus.services,
         routes: router.serviceRoutes,
         shutdown: {
             try? await httpClient.shutdown()

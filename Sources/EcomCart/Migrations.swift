@@ -40,4 +40,17 @@ private let cartSchema: [Migration] = [
                 applied_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+    Migration(
+        version: 2, name: "per-order state: removed, restoring, restored",
+        sql: """
+            -- A rejected order's lines come back to the cart once: 'restoring' holds them until the
+            -- catalog has said which products are still for sale, 'restored' once they are back. A
+            -- row in any state makes a late order.created remove nothing.
+            ALTER TABLE applied_orders
+                ADD COLUMN state text NOT NULL DEFAULT 'removed'
+                    CONSTRAINT applied_orders_state_check CHECK (state IN ('removed', 'restoring', 'restored')),
+                ADD COLUMN restore_lines jsonb,
+                ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+            CREATE INDEX applied_orders_restoring_idx ON applied_orders (updated_at) WHERE state = 'restoring';
+            """),
 ]

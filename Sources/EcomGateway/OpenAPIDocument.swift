@@ -2540,7 +2540,12 @@ package enum OpenAPIDocument {
           },
           "available": {
             "type": "boolean",
-            "description": "False once the product is archived or inactive."
+            "description": "Whether the line's quantity could be reserved now: false once the product is archived or inactive, or when fewer units than the line holds are available."
+          },
+          "available_quantity": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Units of the product available now; 0 once it is archived or inactive."
           }
         }
       },
@@ -2747,7 +2752,10 @@ package enum OpenAPIDocument {
           },
           "reason": {
             "type": "string",
-            "description": "Why an order was rejected or cancelled (`insufficient_stock`, `product_unavailable`, `timeout`, `cancelled_by_user`); absent otherwise."
+            "description": "Why an order was rejected or cancelled (`insufficient_stock`, `product_unavailable`, `timeout`, `cancelled_by_user`); absent otherwise. A rejected order also has `rejection`."
+          },
+          "rejection": {
+            "$ref": "#/components/schemas/OrderRejection"
           },
           "total_cents": {
             "type": "integer",
@@ -2821,6 +2829,27 @@ package enum OpenAPIDocument {
               "null"
             ],
             "description": "Pass as `cursor` for the next page; null on the last page."
+          }
+        }
+      },
+      "OrderRejection": {
+        "type": "object",
+        "required": [
+          "reason",
+          "lines"
+        ],
+        "additionalProperties": false,
+        "description": "Present on rejected orders: why, and the lines that could not be reserved. The order's lines go back to the cart (products no longer for sale excepted), each as the larger of the cart's quantity and the ordered one.",
+        "properties": {
+          "reason": {
+            "type": "string",
+            "description": "`insufficient_stock`, `product_unavailable`, `order_cancelled` or `timeout`."
+          },
+          "lines": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/RejectedLine"
+            }
           }
         }
       },
@@ -3120,6 +3149,32 @@ package enum OpenAPIDocument {
             ],
             "description": "Absent, null or empty: the `refresh_token` cookie is used instead.",
             "maxLength": 128
+          }
+        }
+      },
+      "RejectedLine": {
+        "type": "object",
+        "required": [
+          "product_id",
+          "requested"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "product_id": {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+          },
+          "name": {
+            "type": "string"
+          },
+          "requested": {
+            "type": "integer",
+            "description": "Units the order asked for."
+          },
+          "available": {
+            "type": "integer",
+            "description": "Units that were available when the order was checked; absent when it timed out."
           }
         }
       },

@@ -66,4 +66,11 @@ package let ordersMigrations: [Migration] =
                     END IF;
                 END $$;
                 """),
+        Migration(
+            version: 3, name: "the lines a rejected order could not reserve",
+            sql: """
+                -- [{product_id, requested, available}] of a rejected order; names come from order_lines.
+                -- Orders rejected before this version have none and show an empty list.
+                ALTER TABLE orders ADD COLUMN rejected_lines jsonb;
+                """),
     ] + messagingMigrations(startingAt: 100)

@@ -13,7 +13,8 @@ package struct OrderRepository: Sendable {
         self.pool = pool
     }
 
-    static let columns = "id, user_id, status, reason, total_cents, created_at, updated_at, created_at::text AS created_key"
+    static let columns =
+        "id, user_id, status, reason, rejected_lines::text AS rejected_lines, total_cents, created_at, updated_at, created_at::text AS created_key"
 
     // MARK: - Reading
 
@@ -92,11 +93,25 @@ package struct OrderRepository: Sendable {
         }
         return try rows.map { row in
             let id: UUID = try row.decode("id")
+            let status = OrderStatus(rawValue: try row.decode("status")) ?? .pending
+            let reason = try row.decode("reason", as: String?.self)
+            var rejection: OrderRejection?
+            if status == .rejected {
+                let stored = try row.decode("rejected_lines", as: String?.self)
+                    .map { try JSONDecoder.ecom.decode([RejectedLine].self, from: Data($0.utf8)) } ?? []
+                let names = Dictionary((lines[id] ?? []).map { ($0.productID, $0.name) }, uniquingKeysWith: { first, _ in first })
+                rejection = OrderRejection(
+                    reason: reason ?? "unknown",
+                    lines: stored.map { line in
+                        var named = line
+                        named.name = named.name ?? names[line.productID]
+                        return named
+                    })
+            }
             let order = Order(
-                id: id, userID: try row.decode("user_id"),
-                status: OrderStatus(rawValue: try row.decode("status")) ?? .pending,
-                reason: try row.decode("reason", as: String?.self), totalCents: try row.decode("total_cents"),
-                items: lines[id] ?? [], createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+                id: id, userID: try row.decode("user_id"), status: status, reason: reason,
+                totalCents: try row.decode("total_cents"), items: lines[id] ?? [], createdAt: try row.decode("created_at"),
+                updatedAt: try row.decode("updated_at"), rejection: rejection)
             return (order, OrderKey(createdAt: try row.decode("created_key"), id: id))
         }
     }
@@ -187,23 +202,57 @@ package struct OrderRepository: Sendable {
         return order
     }
 
-    /// Rejects orders pending for longer than `age` with reason `timeout`, and announces each
-    /// as cancelled so that a reservation made late is released.
+    /// Rejects a pending order for the products service's `reason`, recording the lines it could
+    /// not reserve, and announces `order.rejected` in the same transaction. Nil when the order was
+    /// not pending (cancelled or timed out meanwhile).
+    static func reject(
+        id: UUID, reason: String, lines: [RejectedLine], requestID: String?, on connection: PostgresConnection
+    ) throws -> Order? {
+        let stored = String(decoding: try JSONEncoder.ecom.encode(lines), as: UTF8.self)
+        let rows = try connection.query(
+            """
+            UPDATE orders SET status = 'rejected', reason = $2, rejected_lines = $3::jsonb, updated_at = now()
+            WHERE id = $1 AND status = 'pending' RETURNING \(columns)
+            """, [id, reason, stored])
+        guard let order = try orders(rows, on: connection).first?.order else { return nil }
+        try announceRejection(of: order, requestID: requestID, on: connection)
+        return order
+    }
+
+    /// `order.rejected`: what could not be reserved, and every ordered line for the cart to give back.
+    static func announceRejection(of order: Order, requestID: String?, on connection: PostgresConnection) throws {
+        let rejection = order.rejection ?? OrderRejection(reason: order.reason ?? "unknown", lines: [])
+        try Outbox.enqueue(
+            Event(
+                type: EventType.orderRejected, requestID: requestID,
+                data: OrderRejected(
+                    orderID: order.id, userID: order.userID, reason: rejection.reason, lines: rejection.lines,
+                    ordered: order.items.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })),
+            on: connection)
+    }
+
+    /// Rejects orders pending for longer than `age` with reason `timeout`, every line named as not
+    /// reserved, announces each as rejected, and as cancelled so that a reservation made late is released.
     func expirePending(olderThan age: Duration, requestID: String) async throws -> Int {
         try await pool.transaction { connection in
             let rows = try connection.query(
                 """
-                UPDATE orders SET status = 'rejected', reason = 'timeout', updated_at = now()
-                WHERE id IN (
+                UPDATE orders AS o SET status = 'rejected', reason = 'timeout', updated_at = now(),
+                    rejected_lines = (
+                        SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', l.product_id, 'requested', l.quantity)
+                            ORDER BY l.name, l.product_id), '[]'::jsonb)
+                        FROM order_lines AS l WHERE l.order_id = o.id)
+                WHERE o.id IN (
                     SELECT id FROM orders WHERE status = 'pending'
                     AND created_at < now() - make_interval(secs => $1::double precision)
                     ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
-                RETURNING id
+                RETURNING \(Self.columns)
                 """, [String(age.components.seconds)])
-            for row in rows {
+            for (order, _) in try Self.orders(rows, on: connection) {
                 try Outbox.enqueue(
-                    Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: try row.decode("id"), reason: "timeout")),
+                    Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: "timeout")),
                     on: connection)
+                try Self.announceRejection(of: order, requestID: requestID, on: connection)
             }
             return rows.count
         }

@@ -20,7 +20,9 @@ struct StockReservations: Sendable {
     /// What an `order.created` led to.
     enum Outcome: Equatable {
         case reserved
-        case rejected(reason: String, productID: UUID?)
+        /// `productID` is the first line that stopped the order, in id order; `lines` names every
+        /// line that could not be reserved, with what it asked for and what was available.
+        case rejected(reason: String, productID: UUID?, lines: [RejectedLine] = [])
         /// The order already has its answer: a redelivery, or a second event for the same order.
         case alreadyDecided
     }
@@ -69,11 +71,11 @@ struct StockReservations: Sendable {
                         data: StockReserved(orderID: order.orderID)),
                     on: connection)
                 metadata["outcome"] = "reserved"
-            case .rejected(let reason, let productID):
+            case .rejected(let reason, let productID, let lines):
                 try Outbox.enqueue(
                     Event(
                         type: EventType.stockRejected, requestID: delivery.header.requestID,
-                        data: StockRejected(orderID: order.orderID, reason: reason, productID: productID)),
+                        data: StockRejected(orderID: order.orderID, reason: reason, productID: productID, lines: lines)),
                     on: connection)
                 metadata["outcome"] = "rejected"
                 metadata["reason"] = "\(reason)"
@@ -142,13 +144,19 @@ struct StockReservations: Sendable {
         for row in rows {
             products[try row.decode("id")] = (try row.decode("free"), try row.decode("available"))
         }
+        // Every line is checked, so the rejection names all that stopped the order, not just the first.
+        var short: [(reason: String, line: RejectedLine)] = []
         for id in productIDs {
-            guard let product = products[id], product.available else {
-                return .rejected(reason: productUnavailable, productID: id)
+            if let product = products[id], product.available {
+                if product.stock < wanted[id]! {
+                    short.append((insufficientStock, RejectedLine(productID: id, requested: wanted[id]!, available: max(0, product.stock))))
+                }
+            } else {
+                short.append((productUnavailable, RejectedLine(productID: id, requested: wanted[id]!, available: 0)))
             }
-            guard product.stock >= wanted[id]! else {
-                return .rejected(reason: insufficientStock, productID: id)
-            }
+        }
+        if let first = short.first {
+            return .rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line))
         }
 
         let quantities = PostgresArray(productIDs.map { wanted[$0]! })

@@ -74,6 +74,8 @@ struct CartHarness: Sendable {
     let repository: PostgresCartRepository
     let tokens: TokenService
     let catalog: StandInCatalog
+    /// Puts rejected orders' lines back, asking the stand-in catalog what is still for sale.
+    let restorer: CartRestorer
 
     /// Runs `body` against a new harness; the database is dropped afterwards, whatever happens.
     /// `productsURL` replaces the stand-in's address, to make the products service unreachable.
@@ -101,10 +103,12 @@ struct CartHarness: Sendable {
                     client: httpClient)
                 let repository = PostgresCartRepository(pool: pool)
                 let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
+                let restorer = CartRestorer(repository: repository, catalog: ProductCatalog(products: products))
                 let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
                 try await cart.test(.router) { client in
                     try await body(
-                        CartHarness(client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog))
+                        CartHarness(
+                            client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog, restorer: restorer))
                 }
             }
         })

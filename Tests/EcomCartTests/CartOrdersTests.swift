@@ -84,6 +84,65 @@ struct CartOrdersTests {
         }
     }
 
+    @Test("a rejected order's lines come back once, as max(current, ordered), without archived products")
+    func rejectedOrderRestored() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 3, for: user)
+            try await harness.add(Fixture.mug, quantity: 2, for: user)
+            try await harness.add(Fixture.teapot, quantity: 1, for: user)
+            let orderID = UUID()
+            let ordered = [(Fixture.kettle, 3), (Fixture.mug, 2), (Fixture.teapot, 1)]
+            let path = "/internal/carts/\(user.lowercased)/orders"
+            #expect(try await harness.send(.post, path, as: .service, json: Self.body(orderID, ordered)).status == .noContent)
+            #expect(try await harness.cart(of: user).items.isEmpty)
+
+            // Between checkout and rejection the user adds more of one product and less of another,
+            // and the teapot is archived.
+            try await harness.add(Fixture.kettle, quantity: 5, for: user)
+            try await harness.add(Fixture.mug, quantity: 1, for: user)
+            harness.catalog.archive(Fixture.teapot.id)
+
+            let rejected = Self.rejection(orderID, user: user, ordered)
+            try await Self.deliver(rejected, to: harness)
+            #expect(try await harness.restorer.restorePending() == 1)
+            let restored = try await harness.cart(of: user)
+            #expect(restored.items.map(\.productID) == [Fixture.kettle.id, Fixture.mug.id])
+            #expect(restored.items.map(\.quantity) == [5, 2])
+
+            // A duplicate rejection, a late order.created and a repeated direct call change nothing.
+            try await Self.deliver(rejected, to: harness)
+            #expect(try await harness.restorer.restorePending() == 0)
+            try await Self.deliver(
+                OrderCreated(orderID: orderID, userID: user, cartVersion: 1, lines: ordered.map { .init(productID: $0.0.id, quantity: $0.1) }),
+                to: harness)
+            #expect(try await harness.send(.post, path, as: .service, json: Self.body(orderID, ordered)).status == .noContent)
+            #expect(try await harness.cart(of: user) == restored)
+        }
+    }
+
+    @Test("a rejection that arrives before the removal keeps the lines, and order.created then removes nothing")
+    func rejectedBeforeRemoved() async throws {
+        try await CartHarness.run { harness in
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 2, for: user)
+            let orderID = UUID()
+            try await Self.deliver(Self.rejection(orderID, user: user, [(Fixture.kettle, 2)]), to: harness)
+            try await Self.deliver(
+                OrderCreated(orderID: orderID, userID: user, cartVersion: 1, lines: [.init(productID: Fixture.kettle.id, quantity: 2)]),
+                to: harness)
+            #expect(try await harness.restorer.restorePending() == 1)
+            #expect(try await harness.cart(of: user).items.map(\.quantity) == [2])
+        }
+    }
+
+    static func rejection(_ orderID: UUID, user: UUID, _ lines: [(Product, Int)]) -> OrderRejected {
+        OrderRejected(
+            orderID: orderID, userID: user, reason: "insufficient_stock",
+            lines: [RejectedLine(productID: lines[0].0.id, requested: lines[0].1, available: 0)],
+            ordered: lines.map { OrderedQuantity(productID: $0.0.id, quantity: $0.1) })
+    }
+
     static func body(_ orderID: UUID, _ lines: [(Product, Int)]) -> String {
         let lines = lines.map { #"{"product_id":"\#($0.0.id.lowercased)","quantity":\#($0.1)}"# }
         return #"{"order_id":"\#(orderID.lowercased)","lines":[\#(lines.joined(separator: ","))]}"#
@@ -91,9 +150,17 @@ struct CartOrdersTests {
 
     /// Hands the event to the cart's handler in a transaction, as the inbox worker does.
     static func deliver(_ order: OrderCreated, to harness: CartHarness) async throws {
-        let body = try JSONEncoder.ecom.encode(Event(type: EventType.orderCreated, requestID: nil, data: order))
+        try await deliver(order, as: EventType.orderCreated, to: harness)
+    }
+
+    static func deliver(_ order: OrderRejected, to harness: CartHarness) async throws {
+        try await deliver(order, as: EventType.orderRejected, to: harness)
+    }
+
+    private static func deliver(_ payload: some Codable & Sendable, as type: String, to harness: CartHarness) async throws {
+        let body = try JSONEncoder.ecom.encode(Event(type: type, requestID: nil, data: payload))
         let delivery = Delivery(
-            header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: EventType.orderCreated, body: body)
-        try await harness.pool.transaction { connection in try orderCreatedHandler(delivery, connection) }
+            header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: type, body: body)
+        try await harness.pool.transaction { connection in try orderEventsHandler(delivery, connection) }
     }
 }

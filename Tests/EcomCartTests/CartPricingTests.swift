@@ -22,6 +22,22 @@ import Testing
         #expect(cart.version == 7)
     }
 
+    @Test("a line for more units than are available now is unavailable, with the available count")
+    func availability() throws {
+        var scarce = Fixture.mug
+        scarce.stock = 2
+        var soldOut = Fixture.teapot
+        soldOut.stock = 0
+        var archived = Fixture.kettle
+        archived.isActive = false
+        let snapshot = CartSnapshot(
+            version: 1,
+            lines: [Self.line(scarce, 2), Self.line(scarce, 3), Self.line(soldOut, 1), Self.line(archived, 1)])
+        let cart = try Cart(snapshot, products: [scarce.id: scarce, soldOut.id: soldOut, archived.id: archived])
+        #expect(cart.items.map(\.available) == [true, false, false, false])
+        #expect(cart.items.map(\.availableQuantity) == [2, 2, 0, 0])
+    }
+
     @Test("a product the catalog no longer knows leaves its line unavailable instead of failing the cart")
     func unknownProduct() throws {
         let cart = try Cart(CartSnapshot(version: 1, lines: [Self.line(Fixture.kettle, 1)]), products: [:])

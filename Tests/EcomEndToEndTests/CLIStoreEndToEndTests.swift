@@ -90,7 +90,7 @@ struct CLIStoreEndToEndTests {
         }
     }
 
-    @Test("an order the stock cannot cover ends rejected: exit 1 with the reason")
+    @Test("an order the stock cannot cover ends rejected: exit 1 naming the product, and its lines come back to the cart")
     func rejectedOrder() async throws {
         try await withCLIServer { server in
             let (admin, catalog) = try await prepareStore(server)
@@ -105,11 +105,22 @@ struct CLIStoreEndToEndTests {
             #expect(try await shopper.run(["cart", "add", tea.id.lowercased, "--quantity", "3"]).status == 0)
             let taken = try await admin.run(["admin", "products", "stock", tea.id.lowercased, "--delta", "-2", "--reason", "broken jars", "--json"])
             #expect(try taken.json(Product.self).stock == 1)
+            let shown = try await shopper.run(["cart", "show", "--json"]).json(Cart.self).items
+            #expect(shown.map(\.available) == [false])
+            #expect(shown.map(\.availableQuantity) == [1])
+            #expect(try await shopper.run(["cart", "show"]).stdout.hasSuffix("\tonly 1\n"))
 
             let checkout = try await shopper.run(["order", "create", "--json", "--idempotency-key", "unlucky-1"])
             #expect(checkout.status == 1, "\(checkout.stderr)")
-            #expect(try checkout.json(Order.self).status == .rejected)
-            #expect(checkout.stderr.contains("rejected"))
+            let rejected = try checkout.json(Order.self)
+            #expect(rejected.status == .rejected)
+            #expect(rejected.rejection?.lines.map(\.productID) == [tea.id])
+            #expect(checkout.stderr.contains("rejected: insufficient_stock; could not reserve Green tea (3 wanted, 1 available)"))
+            let shownOrder = try await shopper.run(["order", "show", rejected.id.lowercased])
+            #expect(shownOrder.stderr.contains("Green tea (3 wanted, 1 available)"), "\(shownOrder.stderr)")
+            try await eventually {
+                try await shopper.run(["cart", "show", "--json"]).json(Cart.self).items.map(\.quantity) == [3]
+            }
 
             // The same key returns the same order rather than a new one.
             let repeated = try await shopper.run(["order", "create", "--json", "--idempotency-key", "unlucky-1"])

@@ -43,16 +43,80 @@ struct StoreEndToEndTests {
         }
     }
 
-    @Test("an order for more than the stock is rejected and the stock is untouched", arguments: Transport.available)
+    @Test("an order for more than the stock is rejected naming the product, the stock is untouched, and the lines come back to the cart", arguments: Transport.available)
     func overOrderRejected(transport: Transport) async throws {
         try await Store.with(transport: transport) { store in
-            let product = try await store.createProduct(stock: 2)
+            let product = try await store.createProduct(name: "Scarce lamp", stock: 2)
+            let plenty = try await store.createProduct(name: "Plenty", stock: 10)
             let shopper = try await store.shopper()
             try await store.add(product.id, quantity: 3, as: shopper)
+            try await store.add(plenty.id, quantity: 1, as: shopper)
+            let shown = try await store.cart(as: shopper).items
+            #expect(shown.map(\.available) == [false, true])
+            #expect(shown.map(\.availableQuantity) == [2, 10])
+
             let order: Order = try await store.checkout(as: shopper).decode()
+            #expect(try await store.cart(as: shopper).items.isEmpty)
             try await store.eventually("order rejected") { try await store.order(order.id, as: shopper).status == .rejected }
-            #expect(try await store.order(order.id, as: shopper).reason == "insufficient_stock")
+            let rejected = try await store.order(order.id, as: shopper)
+            #expect(rejected.reason == "insufficient_stock")
+            #expect(rejected.rejection == OrderRejection(
+                reason: "insufficient_stock",
+                lines: [RejectedLine(productID: product.id, name: "Scarce lamp", requested: 3, available: 2)]))
             #expect(try await store.product(product.id).stock == 2)
+            try await store.eventually("lines back in the cart") {
+                try await store.cartQuantities(as: shopper) == [product.id: 3, plenty.id: 1]
+            }
+        }
+    }
+
+    @Test("an order that times out is rejected naming every line; its lines come back, the larger quantity kept, archived products left out", arguments: Transport.available)
+    func timeoutRestoresCart(transport: Transport) async throws {
+        try await transport.withEnvironment { environment in try await timeoutRestoresCart(environment: environment) }
+    }
+
+    func timeoutRestoresCart(environment: [String: String]) async throws {
+        // Held events keep the products service from answering, so the order can only time out.
+        let held = try await ServerProcess(
+            environment: environment.merging(["ECOM_HOLD_EVENTS": "1", "ECOM_ORDER_PENDING_TIMEOUT": "1"]) { $1 },
+            services: Store.services)
+        do {
+            let store = Store(server: held, admin: try await held.login("root@example.com", "root-password-123"))
+            let kept = try await store.createProduct(name: "Kept", stock: 10)
+            let archived = try await store.createProduct(name: "Archived", stock: 10)
+            let shopper = try await store.shopper()
+            try await store.add(kept.id, quantity: 2, as: shopper)
+            try await store.add(archived.id, quantity: 1, as: shopper)
+            let order: Order = try await store.checkout(as: shopper).decode()
+            try await store.eventually("order timed out") { try await store.order(order.id, as: shopper).status == .rejected }
+            let rejected = try await store.order(order.id, as: shopper)
+            #expect(rejected.reason == "timeout")
+            #expect(Set(rejected.rejection?.lines ?? []) == [
+                RejectedLine(productID: kept.id, name: "Kept", requested: 2, available: nil),
+                RejectedLine(productID: archived.id, name: "Archived", requested: 1, available: nil),
+            ])
+            // Meanwhile the shopper adds more of one product, and the other is archived.
+            try await store.add(kept.id, quantity: 5, as: shopper)
+            #expect(try await HTTP.send(.DELETE, store.gateway + "/admin/products/\(archived.id.lowercased)", token: store.admin.token).status == .noContent)
+            #expect(await held.stop() == 0)
+
+            let resumed = try await ServerProcess(reusing: held, environment: environment)
+            let store2 = Store(server: resumed, admin: try await resumed.login("root@example.com", "root-password-123"))
+            try await store2.eventually("timed-out order's lines restored") {
+                try await store2.cartQuantities(as: shopper) == [kept.id: 5]
+            }
+            // The late order.created and the release both went through; the cart stays as restored.
+            try await store2.eventually("late reservation released") {
+                let product = try await store2.product(kept.id)
+                return product.stock == 10 && product.held == 0
+            }
+            #expect(try await store2.cartQuantities(as: shopper) == [kept.id: 5])
+            #expect(try await store2.order(order.id, as: shopper).status == .rejected)
+            await resumed.tearDown()
+        } catch {
+            print(held.log.suffix(10_000))
+            await held.tearDown()
+            throw error
         }
     }
 

@@ -88,6 +88,15 @@ struct Store {
         try await HTTP.send(.POST, gateway + "/api/orders", token: shopper.token, headers: key.map { [("Idempotency-Key", $0)] } ?? [])
     }
 
+    func cart(as shopper: TokenPair) async throws -> Cart {
+        try await HTTP.send(.GET, gateway + "/api/cart", token: shopper.token).decode()
+    }
+
+    /// The quantity of each product in the shopper's cart.
+    func cartQuantities(as shopper: TokenPair) async throws -> [UUID: Int] {
+        Dictionary(try await cart(as: shopper).items.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
+    }
+
     func order(_ id: UUID, as shopper: TokenPair) async throws -> Order {
         try await HTTP.send(.GET, gateway + "/api/orders/\(id.lowercased)", token: shopper.token).decode()
     }

@@ -52,6 +52,8 @@ import Testing
         }
         #expect(queues(for: EventType.orderCreated) == ["ecom.cart", "ecom.products"])
         #expect(queues(for: EventType.orderCancelled) == ["ecom.products"])
+        // The cart puts a rejected order's lines back; the products service's inbox drops it.
+        #expect(queues(for: EventType.orderRejected) == ["ecom.cart", "ecom.products"])
         #expect(queues(for: EventType.stockReserved) == ["ecom.orders"])
         #expect(queues(for: EventType.stockRejected) == ["ecom.orders"])
         let extended = AMQPTopology.ecom.adding(service: "products", routingKeys: ["order.created", "product.*"])

@@ -62,7 +62,9 @@ struct EventHandlingTests {
                 let reserved = try JSONDecoder.ecom.decode(Event<StockReserved>.self, from: answers[0].1)
                 #expect(reserved.data.orderID == fits.data.orderID && reserved.requestID == "req-1")
                 let rejected = try JSONDecoder.ecom.decode(Event<StockRejected>.self, from: answers[1].1)
-                #expect(rejected.data == StockRejected(orderID: tooBig.data.orderID, reason: "insufficient_stock", productID: product))
+                #expect(rejected.data == StockRejected(
+                    orderID: tooBig.data.orderID, reason: "insufficient_stock", productID: product,
+                    lines: [RejectedLine(productID: product, requested: 2, available: 1)]))
                 #expect(try await StockReservationTests.state(pool, fits.data.orderID) == "released")
             }
         }

@@ -52,7 +52,13 @@ struct StockReservationTests {
             #expect(stock == 20 - reservedUnits)
             // Rejections happen only when what is left cannot cover the order.
             for (order, outcome) in outcomes where outcome != .reserved {
-                #expect(outcome == .rejected(reason: "insufficient_stock", productID: product))
+                guard case .rejected(let reason, let productID, let lines) = outcome else {
+                    Issue.record("unexpected outcome \(outcome)")
+                    continue
+                }
+                #expect(reason == "insufficient_stock" && productID == product)
+                #expect(lines.map(\.productID) == [product])
+                #expect(lines.map(\.requested) == [order.lines[0].quantity])
                 #expect(order.lines[0].quantity > stock)
             }
             #expect(try await ledgerDiscrepancies(pool).isEmpty)
@@ -71,13 +77,17 @@ struct StockReservationTests {
             let archived = try await Self.insertProduct(pool, stock: 10, archived: true)
             let inactive = try await Self.insertProduct(pool, stock: 10, active: false)
             let cases: [(OrderCreated, StockReservations.Outcome)] = [
-                (Self.order([(plenty, 3), (scarce, 2)]), .rejected(reason: "insufficient_stock", productID: scarce)),
-                (Self.order([(plenty, 3), (archived, 1)]), .rejected(reason: "product_unavailable", productID: archived)),
-                (Self.order([(inactive, 1)]), .rejected(reason: "product_unavailable", productID: inactive)),
+                (Self.order([(plenty, 3), (scarce, 2)]),
+                 .rejected(reason: "insufficient_stock", productID: scarce, lines: [.init(productID: scarce, requested: 2, available: 1)])),
+                (Self.order([(plenty, 3), (archived, 1)]), .rejected(reason: "product_unavailable", productID: archived, lines: [.init(productID: archived, requested: 1, available: 0)])),
+                (Self.order([(inactive, 1)]), .rejected(reason: "product_unavailable", productID: inactive, lines: [.init(productID: inactive, requested: 1, available: 0)])),
                 (Self.order([(plenty, 1), (UUID(uuidString: "00000000-0000-0000-0000-000000000001")!, 1)]),
-                 .rejected(reason: "product_unavailable", productID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!)),
+                 .rejected(
+                    reason: "product_unavailable", productID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!,
+                    lines: [.init(productID: UUID(uuidString: "00000000-0000-0000-0000-000000000001")!, requested: 1, available: 0)])),
                 // Two lines of one product count together: 1 + 1 is more than the one unit left.
-                (Self.order([(scarce, 1), (scarce, 1)]), .rejected(reason: "insufficient_stock", productID: scarce)),
+                (Self.order([(scarce, 1), (scarce, 1)]),
+                 .rejected(reason: "insufficient_stock", productID: scarce, lines: [.init(productID: scarce, requested: 2, available: 1)])),
             ]
             for (order, expected) in cases {
                 #expect(try await pool.transaction { try StockReservations.reserve(order, on: $0) } == expected)
@@ -125,7 +135,7 @@ struct StockReservationTests {
             #expect(try await Self.state(pool, order.orderID) == "released")
 
             let rejected = Self.order([(product, 50)])
-            #expect(try await pool.transaction { try StockReservations.reserve(rejected, on: $0) } == .rejected(reason: "insufficient_stock", productID: product))
+            #expect(try await pool.transaction { try StockReservations.reserve(rejected, on: $0) } == .rejected(reason: "insufficient_stock", productID: product, lines: [.init(productID: product, requested: 50, available: 5)]))
             #expect(try await pool.transaction { try StockReservations.reserve(rejected, on: $0) } == .alreadyDecided)
             #expect(try await pool.transaction { try StockReservations.release(orderID: rejected.orderID, on: $0) } == .nothingHeld)
             #expect(try await Self.stock(pool, product) == 5)

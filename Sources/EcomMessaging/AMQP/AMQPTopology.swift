@@ -29,11 +29,11 @@ package struct AMQPTopology: Sendable, Equatable {
     package static func queueName(of service: String) -> String { "ecom.\(service)" }
 
     /// ecom's own: products take the orders' events, orders take the stock events, and the cart
-    /// takes new orders (to remove their lines).
+    /// takes new orders (to remove their lines) and rejected ones (to put them back).
     package static let ecom = AMQPTopology(queues: [
         Queue(name: queueName(of: "products"), bindings: ["order.*"]),
         Queue(name: queueName(of: "orders"), bindings: ["stock.*"]),
-        Queue(name: queueName(of: "cart"), bindings: ["order.created"]),
+        Queue(name: queueName(of: "cart"), bindings: ["order.created", "order.rejected"]),
     ])
 
     /// This topology with `service`'s queue bound to `routingKeys` as well.
