@@ -218,7 +218,13 @@ package struct GatewayClient: Sendable {
                     status: reply.status, code: body.error.code, message: body.error.message, field: body.error.field,
                     requestID: reply.requestID))
         }
-        let message = HTTPURLResponse.localizedString(forStatusCode: reply.status)
+        // Every answer of the gateway that is an error carries the body above; one without it comes
+        // from something else listening at that address (or a proxy in front of the gateway).
+        let status = "\(reply.status) without an ecom error body"
+        let message =
+            reply.status == 404 || reply.status == 405
+            ? "\(serverName) does not look like an ecom gateway (\(status)); check --server or ECOM_SERVER"
+            : "\(serverName) answered HTTP \(status) (\(HTTPURLResponse.localizedString(forStatusCode: reply.status)))"
         return .api(APIFailure(status: reply.status, code: "http_\(reply.status)", message: message, requestID: reply.requestID))
     }
 
