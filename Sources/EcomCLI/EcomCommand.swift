@@ -165,7 +165,8 @@ extension EcomCommand {
             if let word = try? Regex("\\b" + NSRegularExpression.escapedPattern(for: field) + "\\b") {
                 failure.message = failure.message.replacing(word, with: name)
             }
-            failure.field = name
+            let spelled = field.replacingOccurrences(of: "_", with: " ")
+            failure.field = failure.message.contains(name) || failure.message.contains(spelled) ? nil : name
             return ClientError.api(failure).errorDescription
         }
         guard let error = error as? any LocalizedError, let description = error.errorDescription else { return nil }

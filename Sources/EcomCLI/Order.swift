@@ -53,15 +53,18 @@ extension EcomCommand.Order {
             let client = try options.client()
             let key = idempotencyKey ?? UUID().lowercased
             let placed: (order: EcomAPI.Order, created: Bool)
+            let mayStand =
+                "the order may still be placed: look for it with `ecom order list`, or run again with "
+                + "--idempotency-key \(key) to get it without ordering twice"
             do {
-                placed = try await client.createOrder(idempotencyKey: key)
+                placed = try await InterruptNotice.during("\nwarning: \(mayStand)\n") {
+                    try await client.createOrder(idempotencyKey: key)
+                }
             } catch ClientError.unreachable(let server, let reason) {
                 output.warning("the order may have been placed; run again with --idempotency-key \(key) to find out without ordering twice")
                 throw ClientError.unreachable(server: server, reason: reason)
             } catch is CancellationError {
-                output.warning(
-                    "the order may still be placed: look for it with `ecom order list`, or run again with "
-                        + "--idempotency-key \(key) to get it without ordering twice")
+                output.warning(mayStand)
                 throw CancellationError()
             }
             var order = placed.order

@@ -256,6 +256,8 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         let search = ClientError.api(
             APIFailure(status: 400, code: "invalid_query", message: "q must be at most 200 characters, without NUL", field: "q"))
         #expect(EcomCommand.failureMessage(for: search) == "--search must be at most 200 characters, without NUL")
+        let wrong = ClientError.api(APIFailure(status: 401, code: "invalid_credentials", message: "current password is wrong", field: "current_password"))
+        #expect(EcomCommand.failureMessage(for: wrong) == "current password is wrong")
     }
 
     @Test(

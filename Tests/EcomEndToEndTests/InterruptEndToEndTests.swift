@@ -12,19 +12,42 @@ struct InterruptEndToEndTests {
     func oneShot() async throws {
         let server = try SilentServer()
         defer { server.close() }
+        let (status, stderr) = try await interrupt(["products", "list", "--server", server.url], server: server)
+        #expect(status == 130)
+        #expect(stderr.isEmpty)
+    }
+
+    @Test("SIGINT during order create says the order may still be placed and how to find it")
+    func oneShotOrder() async throws {
+        let server = try SilentServer()
+        defer { server.close() }
+        let (status, stderr) = try await interrupt(
+            ["order", "create", "--idempotency-key", "checkout-7", "--server", server.url], server: server, signedIn: true)
+        #expect(status == 130)
+        #expect(
+            stderr
+                == "\nwarning: the order may still be placed: look for it with `ecom order list`, or run again with "
+                + "--idempotency-key checkout-7 to get it without ordering twice\n")
+    }
+
+    /// Runs `ecom arguments`, sends it SIGINT once it has connected to `server`, and returns how it ended.
+    private func interrupt(_ arguments: [String], server: SilentServer, signedIn: Bool = false) async throws -> (Int32, String) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecom-int-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: home) }
+        if signedIn { try writeSession(configHome: home, server: server.url) }
+        let stderrFile = home.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
 
         let process = Process()
         process.executableURL = TestEnvironment.binary
-        process.arguments = ["products", "list", "--server", server.url]
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = home.path
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: stderrFile)
         let ended = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in ended.continuation.yield() }
         try process.run()
@@ -36,7 +59,7 @@ struct InterruptEndToEndTests {
         // The request's own timeout is 30 s; ending well before it means the signal ended the wait.
         #expect(ContinuousClock.now - interrupted < .seconds(20))
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        #expect(status == 130)
+        return (status, try String(contentsOf: stderrFile, encoding: .utf8))
     }
 
     @Test(
@@ -66,6 +89,26 @@ struct InterruptEndToEndTests {
             try await tmux.waitForScreen("the suggestion") {
                 $0.contains("ecom: 'prodcuts' is not an ecom command; did you mean 'products'?") && $0.lastLine.hasSuffix(">")
             }
+            // Usage errors point at the REPL's help, not the shell's `--help`.
+            try await tmux.type("products show")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the REPL's help named") { $0.contains("'help products show'") && $0.lastLine.hasSuffix(">") }
+            // Two different passwords: asked again, not a usage error.
+            try await tmux.type("register --email ann@example.com")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the password question") { $0.lastLine == "Password:" }
+            try await tmux.type("password-one")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the confirmation") { $0.lastLine == "Confirm password:" }
+            try await tmux.type("password-two")
+            try await tmux.press("Enter")
+            try await tmux.waitForScreen("the question asked again") {
+                $0.contains("The passwords do not match; try again.") && $0.lastLine == "Password:"
+            }
+            try await tmux.press("C-c")
+            try await tmux.waitForScreen("the prompt back") { $0.lastLine.hasSuffix(">") }
+            // The one usage text on the screen is the one of `products show`.
+            #expect(try await tmux.screen().text.components(separatedBy: "Usage:").count == 2)
             try await tmux.press("C-d")
             #expect(try await tmux.exitStatus() == 0)
         } catch {
@@ -75,6 +118,20 @@ struct InterruptEndToEndTests {
         }
         await tmux.killServer()
     }
+}
+
+/// Stores a session for `server` as `ecom login` would, so signed-in commands send their request.
+func writeSession(configHome: URL, server: String) throws {
+    let user: [String: Any] = [
+        "id": UUID().uuidString.lowercased(), "email": "ann@example.com", "role": "user", "disabled": false,
+        "created_at": "2026-01-01T00:00:00Z",
+    ]
+    let session: [String: Any] = ["token": "access", "refresh_token": "refresh", "user": user]
+    let directory = configHome.appendingPathComponent("ecom")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let file = directory.appendingPathComponent("credentials.json")
+    try JSONSerialization.data(withJSONObject: ["servers": [server: session]]).write(to: file)
+    chmod(file.path, 0o600)
 }
 
 /// A TCP port on the loopback that accepts connections and never answers on them.
@@ -113,5 +170,37 @@ final class SilentServer: Sendable {
 
     func close() {
         _ = Glibc.close(descriptor)
+    }
+}
+
+/// A TCP port on the loopback that answers every connection with the same bytes, then closes it.
+final class CannedServer: Sendable {
+    let listener: SilentServer
+    let response: String
+    var url: String { listener.url }
+
+    init(response: String) throws {
+        listener = try SilentServer()
+        self.response = response
+        let descriptor = listener.descriptor
+        let thread = Thread {
+            var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            while poll(&pollDescriptor, 1, -1) >= 0 {
+                let client = accept(descriptor, nil, nil)
+                if client < 0 {
+                    if errno == EAGAIN || errno == EINTR { continue }
+                    return
+                }
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                _ = read(client, &buffer, buffer.count)
+                _ = response.withCString { write(client, $0, strlen($0)) }
+                _ = Glibc.close(client)
+            }
+        }
+        thread.start()
+    }
+
+    func close() {
+        listener.close()
     }
 }
