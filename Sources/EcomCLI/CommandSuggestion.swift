@@ -17,8 +17,9 @@ struct UsageFailure: LocalizedError, Equatable {
 /// argument-parser takes such a word for a positional argument and answers "2 unexpected
 /// arguments", or with `--help` shows the parent's help and exits 0.
 enum CommandSuggestion {
-    /// The root's options that take a value, whose value is not a command word.
-    private static let valueOptions: Set<String> = ["--server"]
+    /// The global options, which may come before a command word; `--server` takes a value.
+    private static let globalFlags: Set<String> = ["--json", "--quiet", "-q", "--no-color", "--help", "-h", "--version"]
+
 
     /// The usage failure for the first unknown command word in `words` (the words after `ecom`;
     /// `help COMMAND…` included), or nil when every command word names a command.
@@ -32,7 +33,13 @@ enum CommandSuggestion {
             index += 1
             if word == "--" { return nil }
             if word.hasPrefix("-") && word.count > 1 {
-                if valueOptions.contains(word) { index += 1 }
+                if word == "--server" {
+                    index += 1
+                } else if !globalFlags.contains(word) && !word.hasPrefix("--server=") {
+                    // argument-parser's own (`--generate-completion-script bash`, `---completion`) and
+                    // anything else: its parsing explains them.
+                    return nil
+                }
                 continue
             }
             let subcommands = command.configuration.subcommands

@@ -208,6 +208,11 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         #expect(CommandSuggestion.unknownCommand(in: ["help"] + words.prefix { !$0.hasPrefix("-") }.prefix(2)) == nil)
     }
 
+    @Test("argument-parser's own options are left to it", arguments: [["--generate-completion-script", "bash"], ["---completion", "cart", "add", "--", "x"], ["--experimental-dump-help"]])
+    func builtInOptions(words: [String]) {
+        #expect(CommandSuggestion.unknownCommand(in: words) == nil)
+    }
+
     @Test(
         "negative numbers are read as values and rejected with what is wrong with them",
         arguments: [
