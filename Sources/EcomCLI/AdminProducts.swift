@@ -33,6 +33,10 @@ extension EcomCommand.Admin.Products {
         var search: String?
         @OptionGroup(title: "Paging") var page: PageOptions
 
+        func validate() throws {
+            try PageOptions.checkSearch(search)
+        }
+
         func run() async throws {
             let client = try options.client()
             try await page.show(options.output, noun: "products") { request in

@@ -65,6 +65,14 @@ struct PageOptions: ParsableArguments {
         if cursor?.isEmpty == true { throw ValidationError("--cursor must not be empty") }
     }
 
+    /// Checks `--search` as the server will, so that even a search too long for a URL is explained.
+    static func checkSearch(_ search: String?) throws {
+        if let search, search.unicodeScalars.count > Pagination.maximumSearchLength {
+            throw ValidationError(
+                "--search must be at most \(Pagination.maximumSearchLength) characters, got \(search.unicodeScalars.count)")
+        }
+    }
+
     /// Fetches one page, or every page from the cursor on with `--all`.
     func collect<Item>(_ fetch: (PageRequest) async throws -> Page<Item>) async throws -> (items: [Item], nextCursor: String?) {
         var request = PageRequest(limit: all ? limit ?? Pagination.maximumLimit : limit, cursor: cursor)

@@ -224,6 +224,7 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
             (["admin", "products", "update", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--price", "-0.50"], "a price must be more than 0, got -0.50"),
             (["admin", "products", "create", "--name", "Mug", "--price", "1", "--stock", "-1"], "--stock must be 0 or more, got -1"),
             (["products", "list", "--limit", "-5"], "--limit must be between 1 and 100, got -5"),
+            (["admin", "products", "list", "--search", String(repeating: "é", count: 201)], "--search must be at most 200 characters, got 201"),
             (["order", "create", "--wait-timeout", "-1"], "--wait-timeout must be between 1 and 3600 seconds, got -1"),
         ])
     func negativeNumbers(words: [String], message: String) {
