@@ -129,6 +129,10 @@ package struct GatewayClient: Sendable {
             } catch let error as URLError {
                 if Self.mayHaveArrived(error) { sessions[key]?.refreshUnansweredAt = Date() }
                 return .failed(ClientError.unreachable(server: key, reason: Self.reason(error)))
+            } catch is CancellationError {
+                // Abandoned mid-flight (Ctrl-C): the server may have rotated the token all the same.
+                sessions[key]?.refreshUnansweredAt = Date()
+                return .failed(CancellationError())
             }
             switch reply.status {
             case 200..<300:

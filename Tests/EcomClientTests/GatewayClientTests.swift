@@ -149,6 +149,24 @@ import Glibc
         #expect(transport.requests.map(\.url!.path) == ["/api/cart", "/api/refresh", "/api/cart", "/api/refresh"])
     }
 
+    @Test("a refresh abandoned by Ctrl-C is remembered like a lost answer, since the server may have rotated the token")
+    func refreshAbandoned() async throws {
+        try await signIn()
+        let transport = FakeTransport { request in
+            guard request.url!.path == "/api/refresh" else { return (401, Fixtures.error("unauthorized", "token expired")) }
+            // The refresh is sent and its answer awaited until the caller gives up.
+            try await Task.sleep(for: .seconds(600))
+            return (500, Data())
+        }
+        let call = Task { [self] in try await client(transport).cart() }
+        while !transport.requests.contains(where: { $0.url!.path == "/api/refresh" }) { try await Task.sleep(for: .milliseconds(10)) }
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        let kept = try #require(try store.session(for: Fixtures.server))
+        #expect(kept.refreshToken == "old-refresh")
+        #expect(kept.refreshUnansweredAt != nil)
+    }
+
     @Test("a refresh whose answer is lost before the server saw it succeeds on the next call and forgets the loss")
     func refreshAnswerLostThenRenewed() async throws {
         try await signIn()
