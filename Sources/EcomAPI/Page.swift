@@ -26,4 +26,6 @@ package struct Page<Item: Codable & Sendable>: Codable, Sendable {
 package enum Pagination {
     package static let defaultLimit = 20
     package static let maximumLimit = 100
+    /// The longest `q` of the product lists, in Unicode scalars.
+    package static let maximumSearchLength = 200
 }

@@ -127,10 +127,7 @@ extension EcomCommand {
                 new = try await Terminal.readLineFromStandardInput(what: "new password")
             } else {
                 current = try await Terminal.readSecret("Current password: ")
-                new = try await Terminal.readSecret("New password: ")
-                guard try await Terminal.readSecret("Confirm new password: ") == new else {
-                    throw ValidationError("the new passwords do not match")
-                }
+                new = try await PasswordOptions.readConfirmed(prompt: "New password: ", confirmation: "Confirm new password: ")
             }
             try await options.client().changePassword(current: current, new: new)
             options.output.message("Password changed.")

@@ -33,6 +33,10 @@ extension EcomCommand.Admin.Products {
         var search: String?
         @OptionGroup(title: "Paging") var page: PageOptions
 
+        func validate() throws {
+            try PageOptions.checkSearch(search)
+        }
+
         func run() async throws {
             let client = try options.client()
             try await page.show(options.output, noun: "products") { request in
@@ -63,16 +67,16 @@ extension EcomCommand.Admin.Products {
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Option(help: ArgumentHelp("The product's name.", valueName: "name")) var name: String
-        @Option(help: ArgumentHelp("The price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
+        @Option(parsing: .unconditional, help: ArgumentHelp("The price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
         var price: Int64
         @Option(help: ArgumentHelp("A unique stock-keeping unit (made from the id when omitted).", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("What the product is.", valueName: "text")) var description: String?
-        @Option(help: ArgumentHelp("Units on hand at first.", valueName: "n")) var stock = 0
+        @Option(parsing: .unconditional, help: ArgumentHelp("Units on hand at first.", valueName: "n")) var stock = 0
         @Flag var visibility: Visibility = .active
 
         func validate() throws {
             if name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
-            if stock < 0 { throw ValidationError("--stock must not be negative") }
+            if stock < 0 { throw ValidationError("--stock must be 0 or more, got \(stock)") }
         }
 
         func run() async throws {
@@ -94,11 +98,11 @@ extension EcomCommand.Admin.Products {
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var id: ProductReference
         @Option(help: ArgumentHelp("A new name.", valueName: "name")) var name: String?
-        @Option(help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
+        @Option(parsing: .unconditional, help: ArgumentHelp("A new price in dollars, like 19.99.", valueName: "price"), transform: Money.cents)
         var price: Int64?
         @Option(help: ArgumentHelp("A new SKU.", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("A new description.", valueName: "text")) var description: String?
-        @Option(help: ArgumentHelp("Set the units on hand (not below what orders hold).", valueName: "n")) var stock: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Set the units on hand (not below what orders hold).", valueName: "n")) var stock: Int?
         @Flag var visibility: Visibility?
 
         var update: ProductUpdate {
@@ -108,7 +112,7 @@ extension EcomCommand.Admin.Products {
         func validate() throws {
             if update.isEmpty { throw ValidationError("nothing to change; give at least one of --name, --price, --sku, --description, --stock, --active, --inactive") }
             if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
-            if let stock, stock < 0 { throw ValidationError("--stock must not be negative") }
+            if let stock, stock < 0 { throw ValidationError("--stock must be 0 or more, got \(stock)") }
         }
 
         func run() async throws {
@@ -184,7 +188,7 @@ extension EcomCommand.Admin.Products {
             do {
                 catalog = try JSONDecoder.ecom.decode(CatalogImport.self, from: data)
             } catch {
-                throw CommandFailure("\(file) is not a catalog: \(Self.describe(error))")
+                throw CommandFailure("\(file): \(Self.describe(error)) (see `ecom admin products import --help`)")
             }
             if let index = catalog.products.firstIndex(where: { ($0.sku ?? "").isEmpty }) {
                 throw CommandFailure("\(file): product \(index + 1) (\(catalog.products[index].name)) has no sku")
@@ -196,20 +200,41 @@ extension EcomCommand.Admin.Products {
             output.message("Imported \(products): \(result.created) created, \(result.updated) updated, \(result.unchanged) unchanged.")
         }
 
+        /// What is wrong with a catalog file, in the file's terms rather than the decoder's.
         static func describe(_ error: any Error) -> String {
             switch error {
+            case DecodingError.keyNotFound(let key, let context) where context.codingPath.isEmpty:
+                key.stringValue == "products" ? notACatalog : "missing \"\(key.stringValue)\""
+            case DecodingError.typeMismatch(_, let context) where context.codingPath.count <= 1,
+                DecodingError.valueNotFound(_, let context) where context.codingPath.count <= 1:
+                notACatalog
             case DecodingError.keyNotFound(let key, let context):
-                "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
-            case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-                DecodingError.dataCorrupted(let context):
-                "\(context.debugDescription) at \(path(context.codingPath))"
+                "missing \"\(key.stringValue)\" in \(path(context.codingPath))"
+            case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
+                "\(path(context.codingPath)) must be \(kind(type))"
+            case DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty:
+                "not valid JSON"
+            case DecodingError.dataCorrupted(let context):
+                "\(path(context.codingPath)) is invalid: \(context.debugDescription)"
             default:
-                "\(error)"
+                "\(error.localizedDescription)"
+            }
+        }
+
+        static let notACatalog = "expected a JSON object with a \"products\" array"
+
+        private static func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: "a string"
+            case is Bool.Type: "true or false"
+            case is Int.Type, is Int64.Type, is Int32.Type: "a whole number"
+            case is Double.Type: "a number"
+            default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
             }
         }
 
         private static func path(_ keys: [any CodingKey]) -> String {
-            keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
         }
     }
 }

@@ -14,9 +14,10 @@ extension EcomCommand {
 
 extension EcomCommand.Cart {
     /// Validates a line quantity as the server will.
-    static func checkQuantity(_ quantity: Int) throws {
-        guard (1...CartLimits.maximumQuantity).contains(quantity) else {
-            throw ValidationError("the quantity must be between 1 and \(CartLimits.maximumQuantity)")
+    static func checkQuantity(_ quantity: Int, named name: String) throws {
+        if quantity < 1 { throw ValidationError("\(name) must be at least 1, got \(quantity)") }
+        if quantity > CartLimits.maximumQuantity {
+            throw ValidationError("\(name) must be at most \(CartLimits.maximumQuantity), got \(quantity)")
         }
     }
 
@@ -52,10 +53,10 @@ extension EcomCommand.Cart {
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Argument(help: ArgumentHelp("The product's id, the start of it (4 characters or more), or its SKU.", valueName: "product-id"), completion: ServerValues.product.completion, transform: ProductReference.parse) var productID: ProductReference
-        @Option(help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
+        @Option(parsing: .unconditional, help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
 
         func validate() throws {
-            try EcomCommand.Cart.checkQuantity(quantity)
+            try EcomCommand.Cart.checkQuantity(quantity, named: "--quantity")
         }
 
         func run() async throws {
@@ -75,7 +76,7 @@ extension EcomCommand.Cart {
         @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
 
         func validate() throws {
-            try EcomCommand.Cart.checkQuantity(quantity)
+            try EcomCommand.Cart.checkQuantity(quantity, named: "quantity")
         }
 
         func run() async throws {

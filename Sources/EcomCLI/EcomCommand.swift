@@ -101,7 +101,8 @@ extension EcomCommand {
     ///
     /// The async parse runs the completions that ask the server (`ecom ---completion …`).
     static func run(_ arguments: [String]) async throws {
-        var command = try await asyncParseAsRoot(arguments)
+        if let unknown = CommandSuggestion.unknownCommand(in: arguments) { throw unknown }
+        var command = try await asyncParseAsRoot(NegativeNumbers.protect(arguments))
         if var asyncCommand = command as? any AsyncParsableCommand {
             try await asyncCommand.run()
         } else {
@@ -111,9 +112,13 @@ extension EcomCommand {
 
     /// Prints what the one-shot CLI prints for `error` before it exits (help on standard output,
     /// failures on standard error) and returns the status it would exit with.
-    static func report(_ error: any Error) -> Int32 {
+    ///
+    /// In the REPL (`repl`), the commands it names are written as typed there: `help products
+    /// show` rather than `ecom products show --help`.
+    static func report(_ error: any Error, repl: Bool = false) -> Int32 {
+        func wording(_ text: String) -> String { repl ? replWording(text) : text }
         if let message = failureMessage(for: error) {
-            Terminal.writeError("ecom: \(message)\n")
+            Terminal.writeError(wording("ecom: \(message)\n"))
             return exitStatus(for: error)
         }
         let status = exitCode(for: error)
@@ -122,10 +127,19 @@ extension EcomCommand {
             if status == .success {
                 FileHandle.standardOutput.write(Data((text + "\n").utf8))
             } else {
-                Terminal.writeError(text + "\n")
+                Terminal.writeError(wording(text + "\n"))
             }
         }
         return status.rawValue
+    }
+
+    /// `'ecom COMMAND --help'` becomes `'help COMMAND'` and `'ecom COMMAND'` becomes `'COMMAND'`.
+    static func replWording(_ text: String) -> String {
+        text.replacing(/'ecom ((?:[^' ]+ )*)--help'/) { match in
+            let topic = match.output.1.trimmingCharacters(in: .whitespaces)
+            return topic.isEmpty ? "'help'" : "'help \(topic)'"
+        }
+        .replacing(/'ecom ([^']+)'/) { "'\($0.output.1)'" }
     }
 
     /// The process status for an error (DESIGN §8): the client's mapping for failed requests,
@@ -133,13 +147,30 @@ extension EcomCommand {
     package static func exitStatus(for error: any Error) -> Int32 {
         switch error {
         case let error as ClientError: error.exitStatus
+        case is UsageFailure: ExitCode.validationFailure.rawValue
         default: exitCode(for: error).rawValue
         }
     }
 
+    /// The API's field names as the CLI knows them: its options, or what it asked for.
+    static let cliNames: [String: String] = [
+        "new_password": "the new password", "current_password": "the current password", "password": "the password",
+        "q": "--search", "price_cents": "--price", "is_active": "--active/--inactive", "limit": "--limit",
+        "cursor": "--cursor", "idempotency_key": "--idempotency-key", "Idempotency-Key": "--idempotency-key",
+    ]
+
     /// The one-line message for a failure that is not a usage error, or nil to let argument-parser
     /// print its own (usage errors with help, `ExitCode` silently).
     package static func failureMessage(for error: any Error) -> String? {
+        if case .api(var failure) = error as? ClientError, let field = failure.field, let name = cliNames[field] {
+            // The server names JSON fields; say what the person typed or was asked for instead.
+            if let word = try? Regex("\\b" + NSRegularExpression.escapedPattern(for: field) + "\\b") {
+                failure.message = failure.message.replacing(word, with: name)
+            }
+            let spelled = field.replacingOccurrences(of: "_", with: " ")
+            failure.field = failure.message.contains(name) || failure.message.contains(spelled) ? nil : name
+            return ClientError.api(failure).errorDescription
+        }
         guard let error = error as? any LocalizedError, let description = error.errorDescription else { return nil }
         return description
     }

@@ -6,6 +6,7 @@ import ArgumentParser
 enum Money {
     /// Parses a positive amount with at most two decimals ("19.99", "20", "0.5") into cents.
     static func cents(_ text: String) throws -> Int64 {
+        if text.hasPrefix("-") { throw ValidationError("a price must be more than 0, got \(text)") }
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let whole = parts[0]
         let fraction = parts.count == 2 ? parts[1] : ""

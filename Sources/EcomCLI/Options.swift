@@ -76,7 +76,7 @@ struct GlobalOptions: ParsableArguments {
 
 /// `--limit`, `--cursor` and `--all` of the list commands.
 struct PageOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Items per page, 1 to \(Pagination.maximumLimit) (default: \(Pagination.defaultLimit); \(Pagination.maximumLimit) with --all).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Items per page, 1 to \(Pagination.maximumLimit) (default: \(Pagination.defaultLimit); \(Pagination.maximumLimit) with --all).", valueName: "n"))
     var limit: Int?
 
     @Option(help: ArgumentHelp("Start at this cursor (printed as 'next cursor' by an earlier page).", valueName: "cursor"))
@@ -87,9 +87,17 @@ struct PageOptions: ParsableArguments {
 
     func validate() throws {
         if let limit, !(1...Pagination.maximumLimit).contains(limit) {
-            throw ValidationError("--limit must be between 1 and \(Pagination.maximumLimit)")
+            throw ValidationError("--limit must be between 1 and \(Pagination.maximumLimit), got \(limit)")
         }
         if cursor?.isEmpty == true { throw ValidationError("--cursor must not be empty") }
+    }
+
+    /// Checks `--search` as the server will, so that even a search too long for a URL is explained.
+    static func checkSearch(_ search: String?) throws {
+        if let search, search.unicodeScalars.count > Pagination.maximumSearchLength {
+            throw ValidationError(
+                "--search must be at most \(Pagination.maximumSearchLength) characters, got \(search.unicodeScalars.count)")
+        }
     }
 
     /// Fetches one page, or every page from the cursor on with `--all`.
@@ -157,11 +165,20 @@ struct PasswordOptions: ParsableArguments {
             return password
         }
         if passwordStdin { return try await Terminal.readLineFromStandardInput(what: "password") }
-        let password = try await Terminal.readSecret("Password: ")
-        if confirm, try await Terminal.readSecret("Confirm password: ") != password {
-            throw ValidationError("the passwords do not match")
+        if confirm { return try await Self.readConfirmed(prompt: "Password: ", confirmation: "Confirm password: ") }
+        return try await Terminal.readSecret("Password: ")
+    }
+
+    static let confirmationAttempts = 3
+
+    /// Asks for a new password twice, and again while the two differ, up to three times.
+    static func readConfirmed(prompt: String, confirmation: String) async throws -> String {
+        for attempt in 1...confirmationAttempts {
+            let password = try await Terminal.readSecret(prompt)
+            if try await Terminal.readSecret(confirmation) == password { return password }
+            if attempt < confirmationAttempts { Terminal.writeError("The passwords do not match; try again.\n") }
         }
-        return password
+        throw CommandFailure("the passwords did not match \(confirmationAttempts) times; nothing was changed")
     }
 }
 

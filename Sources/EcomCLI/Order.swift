@@ -55,13 +55,13 @@ extension EcomCommand.Order {
         @OptionGroup(title: "Global Options") var options: GlobalOptions
         @Flag(help: "Return as soon as the order is placed, while it is still pending.")
         var noWait = false
-        @Option(help: ArgumentHelp("Seconds to wait for the order to leave pending.", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for the order to leave pending.", valueName: "seconds"))
         var waitTimeout = 30
         @Option(help: ArgumentHelp("A key naming this checkout; repeating it returns the same order.", valueName: "key"))
         var idempotencyKey: String?
 
         func validate() throws {
-            guard (1...3600).contains(waitTimeout) else { throw ValidationError("--wait-timeout must be between 1 and 3600 seconds") }
+            guard (1...3600).contains(waitTimeout) else { throw ValidationError("--wait-timeout must be between 1 and 3600 seconds, got \(waitTimeout)") }
             if let idempotencyKey {
                 guard (1...255).contains(idempotencyKey.utf8.count), idempotencyKey.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
                 else { throw ValidationError("--idempotency-key must be 1 to 255 visible ASCII characters") }
@@ -73,11 +73,19 @@ extension EcomCommand.Order {
             let client = try options.client()
             let key = idempotencyKey ?? UUID().lowercased
             let placed: (order: EcomAPI.Order, created: Bool)
+            let mayStand =
+                "the order may still be placed: look for it with `ecom order list`, or run again with "
+                + "--idempotency-key \(key) to get it without ordering twice"
             do {
-                placed = try await client.createOrder(idempotencyKey: key)
+                placed = try await InterruptNotice.during("\nwarning: \(mayStand)\n") {
+                    try await client.createOrder(idempotencyKey: key)
+                }
             } catch ClientError.unreachable(let server, let reason) {
                 output.warning("the order may have been placed; run again with --idempotency-key \(key) to find out without ordering twice")
                 throw ClientError.unreachable(server: server, reason: reason)
+            } catch is CancellationError {
+                output.warning(mayStand)
+                throw CancellationError()
             }
             var order = placed.order
             let name = "Order \(order.id.lowercased.prefix(8))"

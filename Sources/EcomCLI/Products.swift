@@ -22,6 +22,10 @@ extension EcomCommand.Products {
         var search: String?
         @OptionGroup(title: "Paging") var page: PageOptions
 
+        func validate() throws {
+            try PageOptions.checkSearch(search)
+        }
+
         func run() async throws {
             let client = try options.client()
             try await page.show(options.output, noun: "products") { try await client.products(search: search, page: $0) }

@@ -170,10 +170,11 @@ struct ReplSession {
             return 0
         } catch {
             if interruptible && Interrupts.count != interruptsBefore {
-                Terminal.writeError("ecom: interrupted\n")
+                // The request was abandoned, not called back: the server may still carry it out.
+                Terminal.writeError("ecom: interrupted; a request already sent may still complete on the server\n")
                 return 130
             }
-            return EcomCommand.report(error)
+            return EcomCommand.report(error, repl: true)
         }
     }
 
@@ -196,6 +197,9 @@ struct ReplSession {
         var command = tree
         for word in topic {
             guard let subcommand = command.subcommand(word) else {
+                if let unknown = CommandSuggestion.unknownCommand(in: topic) {
+                    return EcomCommand.report(unknown, repl: true)
+                }
                 Terminal.writeError("ecom: no command `\(topic.joined(separator: " "))`; type help for the list\n")
                 return ExitCode.validationFailure.rawValue
             }

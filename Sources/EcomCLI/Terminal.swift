@@ -90,3 +90,29 @@ enum Terminal {
 private enum SavedTerminal {
     nonisolated(unsafe) static var state: termios?
 }
+
+/// A message for Ctrl-C in a one-shot command, where SIGINT otherwise ends the process silently.
+///
+/// The REPL cancels the command instead and the command says it itself; here the signal handler
+/// can only write bytes prepared beforehand and exit as interrupted.
+enum InterruptNotice {
+    nonisolated(unsafe) private static var message: UnsafeMutableBufferPointer<UInt8>?
+
+    /// Runs `body` with `text` written to standard error should SIGINT arrive meanwhile.
+    static func during<T>(_ text: String, _ body: () async throws -> T) async rethrows -> T {
+        guard Terminal.input == nil else { return try await body() }
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.utf8.count)
+        _ = buffer.initialize(from: text.utf8)
+        message = buffer
+        signal(SIGINT) { signal in
+            if let message = InterruptNotice.message { _ = write(STDERR_FILENO, message.baseAddress, message.count) }
+            _exit(128 + signal)
+        }
+        defer {
+            signal(SIGINT, SIG_DFL)
+            message = nil
+            buffer.deallocate()
+        }
+        return try await body()
+    }
+}

@@ -131,6 +131,10 @@ package struct GatewayClient: Sendable {
             } catch let error as URLError {
                 if Self.mayHaveArrived(error) { sessions[key]?.refreshUnansweredAt = Date() }
                 return .failed(ClientError.unreachable(server: key, reason: Self.reason(error)))
+            } catch is CancellationError {
+                // Abandoned mid-flight (Ctrl-C): the server may have rotated the token all the same.
+                sessions[key]?.refreshUnansweredAt = Date()
+                return .failed(CancellationError())
             }
             switch reply.status {
             case 200..<300:
@@ -221,7 +225,13 @@ package struct GatewayClient: Sendable {
                     status: reply.status, code: body.error.code, message: body.error.message, field: body.error.field,
                     requestID: reply.requestID))
         }
-        let message = HTTPURLResponse.localizedString(forStatusCode: reply.status)
+        // Every answer of the gateway that is an error carries the body above; one without it comes
+        // from something else listening at that address (or a proxy in front of the gateway).
+        let status = "\(reply.status) without an ecom error body"
+        let message =
+            reply.status == 404 || reply.status == 405
+            ? "\(serverName) does not look like an ecom gateway (\(status)); check --server or ECOM_SERVER"
+            : "\(serverName) answered HTTP \(status) (\(HTTPURLResponse.localizedString(forStatusCode: reply.status)))"
         return .api(APIFailure(status: reply.status, code: "http_\(reply.status)", message: message, requestID: reply.requestID))
     }
 

@@ -51,17 +51,72 @@ package struct URLSessionTransport: HTTPTransport {
 
     private static let sharedStorageDisarmed = Mutex(false)
 
-    /// Sends `request`; a cancelled caller still gets the answer (or the timeout) and sees the
-    /// cancellation at its next suspension.
+    /// Sends `request`; when the calling task is cancelled (Ctrl-C), throws `CancellationError`
+    /// at once and abandons the exchange, which the server may still carry out.
     ///
-    /// The request runs in a task of its own because cancelling FoundationNetworking's
-    /// `data(for:)` mid-flight can leave it never returning (seen as a REPL hung after Ctrl-C).
+    /// The request goes through a completion-handler data task rather than `data(for:)`:
+    /// cancelling FoundationNetworking's `data(for:)` mid-flight can leave it never returning,
+    /// so the caller's wait is ended here, by this function, and the task is cancelled apart.
     package func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let session = session
-        return try await Task {
-            let (data, response) = try await session.data(for: request)
-            guard let response = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
-            return (data, response)
-        }.value
+        let exchange = Exchange()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let task = session.dataTask(with: request) { data, response, error in
+                    if let error {
+                        exchange.finish(.failure(error))
+                    } else if let response = response as? HTTPURLResponse {
+                        exchange.finish(.success((data ?? Data(), response)))
+                    } else {
+                        exchange.finish(.failure(URLError(.badServerResponse)))
+                    }
+                }
+                exchange.start(task, continuation)
+            }
+        } onCancel: {
+            exchange.abandon()
+        }
+    }
+}
+
+/// One request's continuation, resumed once: by the data task's answer or by cancellation,
+/// whichever comes first.
+private final class Exchange: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>?
+    private var task: URLSessionDataTask?
+    private var abandoned = false
+
+    func start(_ task: URLSessionDataTask, _ continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>) {
+        lock.lock()
+        if abandoned {
+            lock.unlock()
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        self.task = task
+        self.continuation = continuation
+        lock.unlock()
+        task.resume()
+    }
+
+    func finish(_ result: Result<(Data, HTTPURLResponse), any Error>) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        task = nil
+        lock.unlock()
+        continuation?.resume(with: result)
+    }
+
+    func abandon() {
+        lock.lock()
+        abandoned = true
+        let continuation = self.continuation
+        let task = self.task
+        self.continuation = nil
+        self.task = nil
+        lock.unlock()
+        continuation?.resume(throwing: CancellationError())
+        task?.cancel()
     }
 }

@@ -27,7 +27,7 @@ enum ProductRules {
     static let maximumReasonLength = 200
     static let maximumImportSize = 10_000
     static let maximumLookupSize = 500
-    static let maximumSearchLength = 200
+    static let maximumSearchLength = Pagination.maximumSearchLength
 
     static func sku(_ sku: String, field: String) throws -> String {
         let allowed = sku.unicodeScalars.allSatisfy { scalar in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EcomAPI
 import Foundation
+import EcomClient
 import Testing
 
 @testable import EcomCLI
@@ -176,5 +177,114 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         }
         visit(EcomCommand.self)
         #expect(unnamed == [])
+    }
+}
+
+@Suite struct CommandLineMistakesTests {
+    /// Parses as `ecom` does before running a command.
+    static func parse(_ words: [String]) throws -> any ParsableCommand {
+        if let unknown = CommandSuggestion.unknownCommand(in: words) { throw unknown }
+        return try EcomCommand.parseAsRoot(NegativeNumbers.protect(words))
+    }
+
+    @Test(
+        "a mistyped command is named, with the nearest command, and exits 64",
+        arguments: [
+            (["prodcuts", "list"], "'prodcuts' is not an ecom command; did you mean 'ecom products'?"),
+            (["car", "show"], "'car' is not an ecom command; did you mean 'ecom cart'?"),
+            (["--server", "http://shop.test", "--json", "oder", "list"], "'oder' is not an ecom command; did you mean 'ecom order'?"),
+            (["users", "list"], "'users' is not an ecom command; did you mean 'ecom admin users'?"),
+            (["help", "nonsense"], "'nonsense' is not an ecom command; see 'ecom --help' for the commands"),
+            (["admin", "prodcts", "list"], "'prodcts' is not a command of 'ecom admin'; did you mean 'ecom admin products'?"),
+            (["admin", "users", "patch", "--help"], "'patch' is not a command of 'ecom admin users'; see 'ecom admin users --help' for the commands"),
+        ])
+    func unknownCommand(words: [String], message: String) {
+        #expect(throws: UsageFailure(message)) { try Self.parse(words) }
+        #expect(EcomCommand.exitStatus(for: UsageFailure(message)) == 64)
+    }
+
+    @Test("every valid command line names only commands", arguments: ParsingTests.valid.map(\.0))
+    func knownCommands(words: [String]) {
+        #expect(CommandSuggestion.unknownCommand(in: words) == nil)
+        #expect(CommandSuggestion.unknownCommand(in: words + ["--help"]) == nil)
+        #expect(CommandSuggestion.unknownCommand(in: ["help"] + words.prefix { !$0.hasPrefix("-") }.prefix(2)) == nil)
+    }
+
+    @Test("argument-parser's own options are left to it", arguments: [["--generate-completion-script", "bash"], ["---completion", "cart", "add", "--", "x"], ["--experimental-dump-help"]])
+    func builtInOptions(words: [String]) {
+        #expect(CommandSuggestion.unknownCommand(in: words) == nil)
+    }
+
+    @Test(
+        "negative numbers are read as values and rejected with what is wrong with them",
+        arguments: [
+            (["cart", "set", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "-1"], "quantity must be at least 1, got -1"),
+            (["cart", "set", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--json", "-3"], "quantity must be at least 1, got -3"),
+            (["cart", "add", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--quantity", "-2"], "--quantity must be at least 1, got -2"),
+            (["cart", "add", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--quantity", "1001"], "--quantity must be at most 1000, got 1001"),
+            (["admin", "products", "create", "--name", "Mug", "--price", "-1"], "a price must be more than 0, got -1"),
+            (["admin", "products", "update", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--price", "-0.50"], "a price must be more than 0, got -0.50"),
+            (["admin", "products", "create", "--name", "Mug", "--price", "1", "--stock", "-1"], "--stock must be 0 or more, got -1"),
+            (["products", "list", "--limit", "-5"], "--limit must be between 1 and 100, got -5"),
+            (["admin", "products", "list", "--search", String(repeating: "é", count: 201)], "--search must be at most 200 characters, got 201"),
+            (["order", "create", "--wait-timeout", "-1"], "--wait-timeout must be between 1 and 3600 seconds, got -1"),
+        ])
+    func negativeNumbers(words: [String], message: String) {
+        do {
+            let command = try Self.parse(words)
+            Issue.record("parsed as \(type(of: command))")
+        } catch {
+            #expect(EcomCommand.exitStatus(for: error) == 64)
+            #expect(EcomCommand.fullMessage(for: error).contains(message), "\(EcomCommand.fullMessage(for: error))")
+        }
+    }
+
+    @Test("a negative option value stays with its option, and other lines are left alone")
+    func protectKeepsOptionValues() {
+        let stock = ["admin", "products", "stock", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "--delta", "-5", "--reason", "x"]
+        #expect(NegativeNumbers.protect(stock) == stock)
+        #expect(NegativeNumbers.protect(["cart", "set", "L", "-1", "--json"]) == ["cart", "set", "L", "--json", "--", "-1"])
+        #expect(NegativeNumbers.protect(["cart", "set", "L", "2"]) == ["cart", "set", "L", "2"])
+    }
+
+    @Test("the REPL names commands as they are typed there")
+    func replWording() {
+        #expect(
+            EcomCommand.replWording("See 'ecom products show --help' for more information.")
+                == "See 'help products show' for more information.")
+        #expect(EcomCommand.replWording("see 'ecom --help' for the commands") == "see 'help' for the commands")
+        #expect(EcomCommand.replWording("did you mean 'ecom admin users'?") == "did you mean 'admin users'?")
+    }
+
+    @Test("server field names become what the CLI asked for or its options")
+    func fieldNames() {
+        let failure = ClientError.api(
+            APIFailure(status: 400, code: "invalid_field", message: "new_password must be 8 to 1024 characters long", field: "new_password"))
+        #expect(EcomCommand.failureMessage(for: failure) == "the new password must be 8 to 1024 characters long")
+        let search = ClientError.api(
+            APIFailure(status: 400, code: "invalid_query", message: "q must be at most 200 characters, without NUL", field: "q"))
+        #expect(EcomCommand.failureMessage(for: search) == "--search must be at most 200 characters, without NUL")
+        let wrong = ClientError.api(APIFailure(status: 401, code: "invalid_credentials", message: "current password is wrong", field: "current_password"))
+        #expect(EcomCommand.failureMessage(for: wrong) == "current password is wrong")
+    }
+
+    @Test(
+        "a file that is not a catalog is explained in the file's terms",
+        arguments: [
+            ("[]", "expected a JSON object with a \"products\" array"),
+            ("{}", "expected a JSON object with a \"products\" array"),
+            ("{\"products\": {}}", "expected a JSON object with a \"products\" array"),
+            ("not json", "not valid JSON"),
+            ("{\"products\": [{\"sku\": \"A\", \"name\": \"Mug\", \"price_cents\": \"x\", \"stock\": 1}]}", "must be a whole number"),
+        ])
+    func catalogErrors(file: String, message: String) {
+        do {
+            _ = try JSONDecoder.ecom.decode(CatalogImport.self, from: Data(file.utf8))
+            Issue.record("decoded")
+        } catch {
+            let text = EcomCommand.Admin.Products.Import.describe(error)
+            #expect(text.contains(message), "\(text)")
+            #expect(!text.contains("Dictionary") && !text.contains("Expected to decode"), "\(text)")
+        }
     }
 }

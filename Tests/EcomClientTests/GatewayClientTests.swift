@@ -8,6 +8,10 @@ import Testing
 import FoundationNetworking
 #endif
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct GatewayClientTests {
     let store = Fixtures.store()
     var key: String { CredentialsStore.key(for: Fixtures.server) }
@@ -145,6 +149,24 @@ import FoundationNetworking
         #expect(transport.requests.map(\.url!.path) == ["/api/cart", "/api/refresh", "/api/cart", "/api/refresh"])
     }
 
+    @Test("a refresh abandoned by Ctrl-C is remembered like a lost answer, since the server may have rotated the token")
+    func refreshAbandoned() async throws {
+        try await signIn()
+        let transport = FakeTransport { request in
+            guard request.url!.path == "/api/refresh" else { return (401, Fixtures.error("unauthorized", "token expired")) }
+            // The refresh is sent and its answer awaited until the caller gives up.
+            try await Task.sleep(for: .seconds(600))
+            return (500, Data())
+        }
+        let call = Task { [self] in try await client(transport).cart() }
+        while !transport.requests.contains(where: { $0.url!.path == "/api/refresh" }) { try await Task.sleep(for: .milliseconds(10)) }
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        let kept = try #require(try store.session(for: Fixtures.server))
+        #expect(kept.refreshToken == "old-refresh")
+        #expect(kept.refreshUnansweredAt != nil)
+    }
+
     @Test("a refresh whose answer is lost before the server saw it succeeds on the next call and forgets the loss")
     func refreshAnswerLostThenRenewed() async throws {
         try await signIn()
@@ -274,5 +296,62 @@ import FoundationNetworking
         arguments: [(400, 1), (401, 4), (403, 4), (404, 1), (409, 1), (422, 1), (429, 1), (500, 1), (503, 1)])
     func exitStatuses(status: Int, exit: Int32) {
         #expect(ClientError.api(APIFailure(status: status, code: "x", message: "m")).exitStatus == exit)
+    }
+}
+
+@Suite struct TransportCancellationTests {
+    @Test("a 404 without the API's error body says the server does not look like an ecom gateway")
+    func notAGateway() async throws {
+        let transport = FakeTransport { _ in (404, Data("<html>Not Found</html>".utf8)) }
+        let client = GatewayClient(server: Fixtures.server, credentials: Fixtures.store(), transport: transport)
+        do {
+            _ = try await client.products()
+            Issue.record("no error")
+        } catch {
+            #expect(
+                error.localizedDescription
+                    == "http://store.test:8080 does not look like an ecom gateway (404 without an ecom error body); check --server or ECOM_SERVER")
+        }
+    }
+
+    @Test("cancelling a request to a server that never answers ends the wait at once")
+    func cancelWhileWaiting() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let transport = URLSessionTransport(timeout: .seconds(30))
+        let request = URLRequest(url: URL(string: "http://127.0.0.1:\(listener.port)/api/products")!)
+        let task = Task { try await transport.send(request) }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(ContinuousClock.now - cancelled < .seconds(5))
+    }
+}
+
+/// A TCP port that takes connections (the kernel's backlog) and never answers.
+struct SilentListener {
+    let descriptor: Int32
+    let port: UInt16
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        self.descriptor = descriptor
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
     }
 }

@@ -35,6 +35,64 @@ import Testing
         }
     }
 
+    @Test(
+        "a mistyped command exits 64 with one line naming the word and the nearest command",
+        arguments: [
+            (["prodcuts", "list"], "ecom: 'prodcuts' is not an ecom command; did you mean 'ecom products'?\n"),
+            (["car", "show"], "ecom: 'car' is not an ecom command; did you mean 'ecom cart'?\n"),
+            (["help", "nonsense"], "ecom: 'nonsense' is not an ecom command; see 'ecom --help' for the commands\n"),
+            (["admin", "users", "patch", "--help"], "ecom: 'patch' is not a command of 'ecom admin users'; see 'ecom admin users --help' for the commands\n"),
+        ])
+    func unknownCommand(arguments: [String], message: String) async throws {
+        let cli = try CLI(server: "http://127.0.0.1:1")
+        defer { cli.removeConfig() }
+        let result = try await cli.run(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr == message)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test(
+        "a negative number is read as the value it is and refused for what it is",
+        arguments: [
+            (["cart", "set", "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c", "-1"], "quantity must be at least 1, got -1"),
+            (["admin", "products", "create", "--name", "Mug", "--price", "-1"], "a price must be more than 0, got -1"),
+            (["admin", "products", "create", "--name", "Mug", "--price", "1", "--stock", "-4"], "--stock must be 0 or more, got -4"),
+        ])
+    func negativeNumbers(arguments: [String], message: String) async throws {
+        let cli = try CLI(server: "http://127.0.0.1:1")
+        defer { cli.removeConfig() }
+        let result = try await cli.run(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test("a file that is not a catalog is explained in the file's terms, not the decoder's")
+    func wrongCatalog() async throws {
+        let cli = try CLI(server: "http://127.0.0.1:1")
+        defer { cli.removeConfig() }
+        let file = cli.configHome.appendingPathComponent("list.json")
+        try Data("[{\"sku\": \"A\"}]".utf8).write(to: file)
+        let result = try await cli.run(["admin", "products", "import", file.path])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == "ecom: \(file.path): expected a JSON object with a \"products\" array (see `ecom admin products import --help`)\n")
+    }
+
+    @Test("a server that answers without the API's error bodies is said not to look like an ecom gateway")
+    func notAGateway() async throws {
+        let server = try CannedServer(response: "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nNot Found")
+        defer { server.close() }
+        let cli = try CLI(server: server.url)
+        defer { cli.removeConfig() }
+        let result = try await cli.run(["products", "list"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == "ecom: \(server.url) does not look like an ecom gateway (404 without an ecom error body); check --server or ECOM_SERVER\n")
+    }
+
     @Test("--help and --version succeed")
     func help() async throws {
         let cli = try CLI(server: "http://127.0.0.1:1")
@@ -88,6 +146,14 @@ struct CLIUsersEndToEndTests {
             let wrong = try await cli.run(["passwd", "--password-stdin"], stdin: "not-my-password\nnew-password-456\n")
             #expect(wrong.status == 4, "\(wrong.stderr)")
             #expect(wrong.stderr == "ecom: current password is wrong\n")
+            // The server's field name (new_password) comes out as what the CLI asked for; a search too long is
+            // refused before it is sent, even one too long for a URL.
+            let short = try await cli.run(["passwd", "--password-stdin"], stdin: "password123\nshort\n")
+            #expect(short.status == 1)
+            #expect(short.stderr == "ecom: the new password must be 8 to 1024 characters long\n")
+            let search = try await cli.run(["products", "list", "--search", String(repeating: "tea ", count: 5000)])
+            #expect(search.status == 64)
+            #expect(search.stderr.contains("--search must be at most 200 characters, got 20000"), "\(search.stderr)")
             let changed = try await cli.run(["passwd", "--password-stdin"], stdin: "password123\nnew-password-456\n")
             #expect(changed.status == 0, "\(changed.stderr)")
 

@@ -56,7 +56,10 @@ struct ReplEndToEndTests {
             #expect(session.stderr.contains("Registered scripted@example.com"))
             #expect(session.stderr.contains("Logged in to \(server.gateway) as scripted@example.com"))
             #expect(session.stderr.contains("Error: The value 'not-a-uuid' is invalid for '<product-id>'"), "\(session.stderr)")
-            #expect(session.stderr.contains("Unexpected argument 'frobnicate'"), "\(session.stderr)")
+            // Usage errors name the REPL's help and the nearest command, as typed in the REPL.
+            #expect(session.stderr.contains("See 'help products show' for more information."), "\(session.stderr)")
+            #expect(!session.stderr.contains("--help"), "\(session.stderr)")
+            #expect(session.stderr.contains("ecom: 'frobnicate' is not an ecom command; see 'help' for the commands\n"), "\(session.stderr)")
             // No prompt in a script.
             #expect(!(session.stdout + session.stderr).contains("ecom 127.0.0.1"))
             #expect(try shopper.session() != nil)
