@@ -776,14 +776,20 @@ _ecom_admin_products_list() {
 
 _ecom_admin_products_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac
@@ -1018,14 +1024,20 @@ _ecom_admin_orders_list() {
 
 _ecom_admin_orders_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -q --quiet --no-color --version -h --help)
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server)
+    non_repeating_options=(--server --fields --jq)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac

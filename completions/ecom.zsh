@@ -82,8 +82,11 @@ _ecom_repl() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -97,8 +100,11 @@ _ecom_register() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--email[The account'\''s email address (asked when omitted on a terminal).]:email:'
         '--password-stdin[Read the password from the first line of standard input.]'
         '--password[The password (visible to other users of this machine; prefer the prompt or --password-stdin).]:password:'
@@ -115,8 +121,11 @@ _ecom_login() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--email[The account'\''s email address (asked when omitted on a terminal).]:email:'
         '--password-stdin[Read the password from the first line of standard input.]'
         '--password[The password (visible to other users of this machine; prefer the prompt or --password-stdin).]:password:'
@@ -133,8 +142,11 @@ _ecom_logout() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -148,8 +160,11 @@ _ecom_whoami() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -163,8 +178,11 @@ _ecom_passwd() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--password-stdin[Read the current and the new password from the first two lines of standard input.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -208,8 +226,11 @@ _ecom_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-s --search)'{-s,--search}'[Only products whose name or description contains this text.]:text:'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -227,9 +248,12 @@ _ecom_products_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion products show -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -275,8 +299,11 @@ _ecom_cart_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -290,9 +317,12 @@ _ecom_cart_add() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion cart add -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--quantity[How many units.]:n:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -307,9 +337,12 @@ _ecom_cart_set() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':line-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':line-id:{__ecom_custom_complete ---completion cart set -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         ':quantity:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -324,9 +357,12 @@ _ecom_cart_remove() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':line-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':line-id:{__ecom_custom_complete ---completion cart remove -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -340,8 +376,11 @@ _ecom_cart_clear() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -387,8 +426,11 @@ _ecom_order_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--no-wait[Return as soon as the order is placed, while it is still pending.]'
         '--wait-timeout[Seconds to wait for the order to leave pending.]:seconds:'
         '--idempotency-key[A key naming this checkout; repeating it returns the same order.]:key:'
@@ -406,8 +448,11 @@ _ecom_order_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--status[Only orders in this status.]:status:{__ecom_complete "${___status[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -425,9 +470,12 @@ _ecom_order_show() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion order show -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -441,9 +489,12 @@ _ecom_order_cancel() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion order cancel -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -497,6 +548,7 @@ _ecom_admin_products() {
     command)
         local -ar subcommands=(
             'list:List every product, including inactive and archived ones.'
+            'show:Show one product, on sale or not, with its stock and state.'
             'create:Add a product to the catalog.'
             'update:Change a product; what is not given stays as it is.'
             'delete:Archive a product: it leaves the catalog; past orders keep it.'
@@ -507,7 +559,7 @@ _ecom_admin_products() {
         ;;
     arg)
         case "${words[1]}" in
-        list|create|update|delete|stock|import)
+        list|show|create|update|delete|stock|import)
             "_ecom_admin_products_${words[1]}" && ret=0
             ;;
         esac
@@ -522,12 +574,34 @@ _ecom_admin_products_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '(-s --search)'{-s,--search}'[Only products whose name or description contains this text.]:text:'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_products_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -541,8 +615,11 @@ _ecom_admin_products_create() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--name[The product'\''s name.]:name:'
         '--price[The price in dollars, like 19.99.]:price:'
         '--sku[A unique stock-keeping unit (made from the id when omitted).]:sku:'
@@ -563,9 +640,12 @@ _ecom_admin_products_update() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products update -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--name[A new name.]:name:'
         '--price[A new price in dollars, like 19.99.]:price:'
         '--sku[A new SKU.]:sku:'
@@ -586,9 +666,12 @@ _ecom_admin_products_delete() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products delete -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -603,9 +686,12 @@ _ecom_admin_products_stock() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':product-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':product-id:{__ecom_custom_complete ---completion admin products stock -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--delta[Units to add (negative to remove).]:n:'
         '--reason[Why the stock changes.]:text:'
         '--version[Show the version.]'
@@ -621,8 +707,11 @@ _ecom_admin_products_import() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':file:_files -g '\''*.json'\'''
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -645,6 +734,7 @@ _ecom_admin_orders() {
     command)
         local -ar subcommands=(
             'list:List all orders, newest first.'
+            'show:Show any customer'\''s order, its lines and the customer'\''s account.'
             'ship:Mark a confirmed order shipped.'
             'deliver:Mark a shipped order delivered.'
         )
@@ -652,7 +742,7 @@ _ecom_admin_orders() {
         ;;
     arg)
         case "${words[1]}" in
-        list|ship|deliver)
+        list|show|ship|deliver)
             "_ecom_admin_orders_${words[1]}" && ret=0
             ;;
         esac
@@ -668,12 +758,34 @@ _ecom_admin_orders_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--status[Only orders in this status.]:status:{__ecom_complete "${___status[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_orders_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -687,9 +799,12 @@ _ecom_admin_orders_ship() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion admin orders ship -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -703,9 +818,12 @@ _ecom_admin_orders_deliver() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':order-id:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion admin orders deliver -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -751,8 +869,11 @@ _ecom_admin_users_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
         '--all[Follow every cursor and print all items.]'
@@ -769,9 +890,12 @@ _ecom_admin_users_grant-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users grant-admin -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -785,9 +909,12 @@ _ecom_admin_users_revoke-admin() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users revoke-admin -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -801,9 +928,12 @@ _ecom_admin_users_disable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users disable -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -817,9 +947,12 @@ _ecom_admin_users_enable() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
-        ':user:'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':user:{__ecom_custom_complete ---completion admin users enable -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -840,7 +973,7 @@ _ecom_admin_events() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'list:List a service'\''s parked events.'
+            'list:List parked events: of one service, or of every service.'
             'retry:Deliver a parked event to its service again.'
         )
         _describe -V subcommand subcommands && ret=0
@@ -863,8 +996,11 @@ _ecom_admin_events_list() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
         '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
@@ -883,8 +1019,11 @@ _ecom_admin_events_retry() {
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
         '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
         '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         ':event-id:'
         '--version[Show the version.]'

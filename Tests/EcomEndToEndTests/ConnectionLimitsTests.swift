@@ -70,7 +70,10 @@ struct ConnectionLimitsTests {
             #expect(placed.status == .created, "\(placed.text)")
             let order: Order = try placed.decode()
             try await store.eventually("order confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
-            #expect(stalled.filter { $0.poll() == .open }.count == held)
+            // Still held: a connection that looked open at first may have waited in the accept queue for
+            // its 503 on a loaded machine, so fewer may be open now, never more.
+            let stillOpen = stalled.filter { $0.poll() == .open }.count
+            #expect(stillOpen > 0 && stillOpen <= held, "\(stillOpen) of \(held) held connections still open")
             #expect(store.server.process.isRunning)
             #expect(!store.server.log.contains("Too many open files"))
         }
@@ -192,7 +195,9 @@ final class RawConnection: @unchecked Sendable {
 
     /// Connects to `127.0.0.1:port` from the loopback address `source`.
     init(port: Int, from source: String = "127.0.0.1") throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec, so that the servers other tests start meanwhile do not inherit 2,000 sockets
+        // (PostgreSQL refuses to start when its inherited descriptors leave it too few of its own).
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errno)") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
