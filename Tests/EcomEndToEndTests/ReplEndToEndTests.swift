@@ -41,7 +41,7 @@ struct ReplEndToEndTests {
                 password123
                 login --email scripted@example.com --password-stdin
                 password123
-                products show not-a-uuid
+                products show "not a sku"
                 cart add \(mug.id.lowercased) --quantity 2
                 cart show
                 whoami --json
@@ -55,7 +55,7 @@ struct ReplEndToEndTests {
             #expect(session.stdout.contains(#""email":"scripted@example.com""#), "\(session.stdout)")
             #expect(session.stderr.contains("Registered scripted@example.com"))
             #expect(session.stderr.contains("Logged in to \(server.gateway) as scripted@example.com"))
-            #expect(session.stderr.contains("Error: The value 'not-a-uuid' is invalid for '<product-id>'"), "\(session.stderr)")
+            #expect(session.stderr.contains("Error: The value 'not a sku' is invalid for '<product-id>'"), "\(session.stderr)")
             // Usage errors name the REPL's help and the nearest command, as typed in the REPL.
             #expect(session.stderr.contains("See 'help products show' for more information."), "\(session.stderr)")
             #expect(!session.stderr.contains("--help"), "\(session.stderr)")
