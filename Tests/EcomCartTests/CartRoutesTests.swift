@@ -44,6 +44,11 @@ struct CartRoutesTests {
             let removed = try await harness.send(.delete, "/api/cart/items/\(mugLine.lowercased)", as: .user(user))
             #expect(removed.status == .ok)
             #expect(try harness.decode(Cart.self, removed).items.map(\.productID) == [Fixture.kettle.id])
+            // A removed line is gone: editing or removing it again is a 404.
+            let edited = try await harness.send(.patch, "/api/cart/items/\(mugLine.lowercased)", as: .user(user), json: #"{"quantity":1}"#)
+            #expect(edited.status == .notFound)
+            let removedAgain = try await harness.send(.delete, "/api/cart/items/\(mugLine.lowercased)", as: .user(user))
+            #expect(removedAgain.status == .notFound)
 
             let cleared = try await harness.send(.delete, "/api/cart", as: .user(user))
             #expect(cleared.status == .noContent)
