@@ -174,7 +174,7 @@ let package = Package(
         ),
 
         // Package files as Swift constants, made at build time: the plugin, and the tool it runs.
-        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["ecom-embed-file"]),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["ecom-embed-file"], path: "Sources/EmbedFiles"),
         .executableTarget(name: "ecom-embed-file", swiftSettings: swiftSettings),
 
         // PostgreSQL over libpq: pool, rows, transactions, migrations, embedded cluster.
