@@ -180,17 +180,40 @@ struct StockReservations: Sendable {
         return .reserved
     }
 
-    /// Gives back what the order holds, if and only if it holds a reservation.
-    static func release(orderID: UUID, on connection: PostgresConnection) throws -> Release {
+    /// What an event that ends a reservation (a cancel, a shipment) finds for its order.
+    private enum LiveReservation {
+        /// No row yet: the event came before `order.created`, and its state is now recorded instead.
+        case recorded
+        /// A row in another state: nothing is held.
+        case notHeld
+        /// A live reservation, its row and its products locked (in id order).
+        case held
+    }
+
+    /// Records `placeholder` as the order's state when it has no reservation row yet, so a late
+    /// `order.created` reserves nothing; otherwise locks the row and, when it is a live reservation,
+    /// the products it holds.
+    private static func lockLiveReservation(
+        of orderID: UUID, orRecord placeholder: String, on connection: PostgresConnection
+    ) throws -> LiveReservation {
         let inserted = try connection.query(
             """
-            INSERT INTO reservations (order_id, state) VALUES ($1, 'cancelled_before_reserved')
+            INSERT INTO reservations (order_id, state) VALUES ($1, $2)
             ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-            """, [orderID])
-        guard inserted.isEmpty else { return .cancelledBeforeReserved }
-        guard try lockedState(of: orderID, on: connection) == "reserved" else { return .nothingHeld }
-
+            """, [orderID, placeholder])
+        guard inserted.isEmpty else { return .recorded }
+        guard try lockedState(of: orderID, on: connection) == "reserved" else { return .notHeld }
         try lockProducts(of: orderID, on: connection)
+        return .held
+    }
+
+    /// Gives back what the order holds, if and only if it holds a reservation.
+    static func release(orderID: UUID, on connection: PostgresConnection) throws -> Release {
+        switch try lockLiveReservation(of: orderID, orRecord: "cancelled_before_reserved", on: connection) {
+        case .recorded: return .cancelledBeforeReserved
+        case .notHeld: return .nothingHeld
+        case .held: break
+        }
         try connection.execute(
             """
             UPDATE products AS p SET held = p.held - l.quantity
@@ -204,15 +227,11 @@ struct StockReservations: Sendable {
     /// Takes what the order holds off hand, if and only if it holds a reservation: the units left
     /// the warehouse. Each product's ledger gets the units as a negative delta.
     static func ship(orderID: UUID, on connection: PostgresConnection) throws -> Shipment {
-        let inserted = try connection.query(
-            """
-            INSERT INTO reservations (order_id, state) VALUES ($1, 'shipped_before_reserved')
-            ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-            """, [orderID])
-        guard inserted.isEmpty else { return .shippedBeforeReserved }
-        guard try lockedState(of: orderID, on: connection) == "reserved" else { return .nothingHeld }
-
-        try lockProducts(of: orderID, on: connection)
+        switch try lockLiveReservation(of: orderID, orRecord: "shipped_before_reserved", on: connection) {
+        case .recorded: return .shippedBeforeReserved
+        case .notHeld: return .nothingHeld
+        case .held: break
+        }
         try connection.execute(
             """
             UPDATE products AS p SET on_hand = p.on_hand - l.quantity, held = p.held - l.quantity, updated_at = now()

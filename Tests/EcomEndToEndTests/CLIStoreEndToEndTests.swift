@@ -23,14 +23,8 @@ struct CLIStoreEndToEndTests {
         return (admin, catalog)
     }
 
-    func product(_ cli: CLI, sku: String) async throws -> Product {
-        let list = try await cli.run(["products", "list", "--all", "--json"])
-        try #require(list.status == 0, "\(list.stderr)")
-        return try #require(try list.json([Product].self).first { $0.sku == sku })
-    }
-
-    @Test("browse, add to the cart, check out (confirmed), list, cancel: stock comes back")
-    func customerJourney() async throws {
+    /// A served store with the catalog imported by the admin, and a shopper signed up as `email`.
+    func withStockedStore(shopper email: String, _ body: (ServerProcess, CLI, CLI) async throws -> Void) async throws {
         try await withCLIServer { server in
             let (admin, catalog) = try await prepareStore(server)
             let shopper = try CLI(server: server.gateway)
@@ -39,7 +33,20 @@ struct CLIStoreEndToEndTests {
                 shopper.removeConfig()
             }
             #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
-            try await shopper.signUp("shopper@example.com")
+            try await shopper.signUp(email)
+            try await body(server, admin, shopper)
+        }
+    }
+
+    func product(_ cli: CLI, sku: String) async throws -> Product {
+        let list = try await cli.run(["products", "list", "--all", "--json"])
+        try #require(list.status == 0, "\(list.stderr)")
+        return try #require(try list.json([Product].self).first { $0.sku == sku })
+    }
+
+    @Test("browse, add to the cart, check out (confirmed), list, cancel: stock comes back")
+    func customerJourney() async throws {
+        try await withStockedStore(shopper: "shopper@example.com") { server, admin, shopper in
 
             let mug = try await product(shopper, sku: "MUG-1")
             let shown = try await shopper.run(["products", "show", mug.id.lowercased, "--json"])
@@ -92,15 +99,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("an order the stock cannot cover ends rejected: exit 1 naming the product, and its lines come back to the cart")
     func rejectedOrder() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
-            try await shopper.signUp("unlucky@example.com")
+        try await withStockedStore(shopper: "unlucky@example.com") { server, admin, shopper in
             let tea = try await product(shopper, sku: "TEA-1")
             #expect(try await shopper.run(["cart", "add", tea.id.lowercased, "--quantity", "3"]).status == 0)
             let taken = try await admin.run(["admin", "products", "stock", tea.id.lowercased, "--delta", "-2", "--reason", "broken jars", "--json"])
@@ -135,15 +134,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("shell completion asks the binary, which asks the server: product ids with their names, cart lines, nothing when unreachable")
     func shellCompletion() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
-            try await shopper.signUp("tabber@example.com")
+        try await withStockedStore(shopper: "tabber@example.com") { server, admin, shopper in
             let mug = try await product(shopper, sku: "MUG-1")
             let tea = try await product(shopper, sku: "TEA-1")
 
@@ -277,15 +268,7 @@ struct CLIStoreEndToEndTests {
 
     @Test("the short ids the CLI prints, and SKUs, name products, cart lines and orders; ambiguous or too short ones are refused")
     func shortIDs() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
-            try await shopper.signUp("short@example.com")
+        try await withStockedStore(shopper: "short@example.com") { server, admin, shopper in
             let mug = try await product(shopper, sku: "MUG-1")
             let mugShort = String(mug.id.lowercased.prefix(8))
 
