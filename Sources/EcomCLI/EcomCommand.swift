@@ -47,8 +47,8 @@ package struct EcomCommand: AsyncParsableCommand {
         subcommands: [Repl.self],
         groupedSubcommands: [
             CommandGroup(name: "Account", subcommands: [Register.self, Login.self, Logout.self, Whoami.self, Passwd.self]),
-            CommandGroup(name: "Shopping", subcommands: [Products.self, Cart.self, Order.self]),
-            CommandGroup(name: "Running the store", subcommands: [Admin.self, Serve.self]),
+            CommandGroup(name: "Shopping", subcommands: [Products.self, CartCommand.self, OrderCommand.self]),
+            CommandGroup(name: "Running the store", subcommands: [Admin.self, ServeCommand.self]),
         ]
     )
 

@@ -104,7 +104,7 @@ package struct PostgresCartRepository: CartRepository {
     /// line, the version taken is rolled back with everything else: another user's line is as
     /// absent as a line that never was.
     private func editLine(
-        _ lineID: UUID, for userID: UUID, _ sql: String, _ extra: [any PostgresEncodable] = []
+        _ lineID: UUID, for userID: UUID, _ sql: String, _ extra: [any SQLEncodable] = []
     ) async throws -> CartSnapshot {
         try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
@@ -178,7 +178,7 @@ package struct PostgresCartRepository: CartRepository {
     /// first time only, subtracts each ordered quantity from the matching line, deleting lines that
     /// reach zero. Units added after the checkout, and lines of other products, stay.
     @discardableResult
-    static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: PostgresConnection) throws -> Bool {
+    static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection) throws -> Bool {
         // A second caller with the same order id waits here for the first to commit, then inserts nothing.
         let recorded = try connection.execute(
             "INSERT INTO applied_orders (order_id, user_id) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING",
@@ -201,7 +201,7 @@ package struct PostgresCartRepository: CartRepository {
     /// Gives the cart a version no cart has had, creating its row if needed, and locks that row
     /// until the transaction ends. The orders service records the version an order was made from,
     /// so two checkouts of one unchanged cart collide on it, while any edit in between makes them differ.
-    static func newVersion(for userID: UUID, on connection: PostgresConnection) throws {
+    static func newVersion(for userID: UUID, on connection: SQLConnection) throws {
         try connection.execute(
             """
             INSERT INTO carts (user_id, version) VALUES ($1, nextval('cart_versions'))
@@ -213,7 +213,7 @@ package struct PostgresCartRepository: CartRepository {
     /// (`restoring`) unless they already have. Inserting the row when the removal never ran keeps
     /// a late `order.created` from removing anything. False if the order was seen rejected before.
     @discardableResult
-    static func markRejected(_ order: CartOrderApplied, for userID: UUID, on connection: PostgresConnection) throws -> Bool {
+    static func markRejected(_ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection) throws -> Bool {
         let lines = String(decoding: try JSONEncoder.ecom.encode(order.lines), as: UTF8.self)
         return try connection.execute(
             """
@@ -224,7 +224,7 @@ package struct PostgresCartRepository: CartRepository {
     }
 
     /// Lines and version as one statement sees them, so they always belong together.
-    static func snapshot(of userID: UUID, on connection: PostgresConnection) throws -> CartSnapshot {
+    static func snapshot(of userID: UUID, on connection: SQLConnection) throws -> CartSnapshot {
         let rows = try connection.query(
             """
             SELECT c.version, i.id, i.product_id, i.quantity

@@ -209,7 +209,7 @@ package final class EventBus: Sendable {
             try connection.execute("SAVEPOINT handler")
             do {
                 try handler(delivery, connection)
-            } catch let error as PostgresError where error.isConcurrencyConflict {
+            } catch let error as SQLError where error.isConcurrencyConflict {
                 throw error  // the whole transaction is retried by the pool
             } catch let error where isTransient(error) {
                 // On a connection the fault has broken, this throws too, and the worker backs off.

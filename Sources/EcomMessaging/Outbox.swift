@@ -6,7 +6,7 @@ import Foundation
 package enum Outbox {
     /// Adds `event` to this database's outbox, in the caller's transaction. The relay publishes
     /// it once that transaction has committed; if it rolls back, the event never existed.
-    package static func enqueue<Payload>(_ event: Event<Payload>, on connection: PostgresConnection) throws {
+    package static func enqueue<Payload>(_ event: Event<Payload>, on connection: SQLConnection) throws {
         let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
         try connection.execute(
             "INSERT INTO outbox (event_id, routing_key, body) VALUES ($1, $2, $3)",
@@ -41,7 +41,7 @@ package struct Delivery: Sendable {
 
 /// Applies one event. It runs inside the transaction that also records the event as processed,
 /// so its effect happens exactly once; throwing rolls both back and the delivery is retried.
-package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: PostgresConnection) throws -> Void
+package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: SQLConnection) throws -> Void
 
 /// AMQP topic matching: `*` is one word, `#` is zero or more.
 package func routingKey(_ key: String, matches pattern: String) -> Bool {

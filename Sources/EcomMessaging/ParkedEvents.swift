@@ -34,7 +34,7 @@ extension EventBus {
         let select = """
             SELECT event_id, routing_key, attempts, last_error, parked_at, parked_at::text AS parked_key, body FROM inbox
             """
-        let rows: [PostgresRow]
+        let rows: [SQLRow]
         if let after {
             rows = try await pool.query(
                 "\(select) WHERE parked_at IS NOT NULL AND (parked_at, event_id) > ($1::timestamptz, $2) ORDER BY parked_at, event_id LIMIT $3",

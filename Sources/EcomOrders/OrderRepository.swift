@@ -24,7 +24,7 @@ package struct OrderRepository: Sendable {
         }
     }
 
-    static func find(id: UUID, userID: UUID?, on connection: PostgresConnection) throws -> Order? {
+    static func find(id: UUID, userID: UUID?, on connection: SQLConnection) throws -> Order? {
         let rows =
             if let userID {
                 try connection.query("SELECT \(columns) FROM orders WHERE id = $1 AND user_id = $2", [id, userID])
@@ -34,7 +34,7 @@ package struct OrderRepository: Sendable {
         return try orders(rows, on: connection).first?.order
     }
 
-    static func find(userID: UUID, cartVersion: Int64, on connection: PostgresConnection) throws -> Order? {
+    static func find(userID: UUID, cartVersion: Int64, on connection: SQLConnection) throws -> Order? {
         let rows = try connection.query(
             "SELECT \(columns) FROM orders WHERE user_id = $1 AND cart_version = $2", [userID, cartVersion])
         return try orders(rows, on: connection).first?.order
@@ -45,7 +45,7 @@ package struct OrderRepository: Sendable {
         userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix? = nil, limit: Int, after: OrderKey?
     ) async throws -> [(order: Order, key: OrderKey)] {
         var conditions: [String] = []
-        var parameters: [any PostgresEncodable] = []
+        var parameters: [any SQLEncodable] = []
         if let userID {
             parameters.append(userID)
             conditions.append("user_id = $\(parameters.count)")
@@ -74,7 +74,7 @@ package struct OrderRepository: Sendable {
     }
 
     /// Orders of `rows` with their lines, in the rows' order.
-    static func orders(_ rows: [PostgresRow], on connection: PostgresConnection) throws -> [(order: Order, key: OrderKey)] {
+    static func orders(_ rows: [SQLRow], on connection: SQLConnection) throws -> [(order: Order, key: OrderKey)] {
         guard !rows.isEmpty else { return [] }
         let ids = try rows.map { try $0.decode("id", as: UUID.self) }
         let lineRows = try connection.query(
@@ -145,7 +145,7 @@ package struct OrderRepository: Sendable {
                 }
                 return try Self.find(id: draft.id, userID: nil, on: connection)
             }
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
+        } catch let error as SQLError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
             return nil
         }
     }
@@ -162,7 +162,7 @@ package struct OrderRepository: Sendable {
     }
 
     /// Writes the event that announces a status change, in the transaction that makes it.
-    typealias Announcement = @Sendable (_ order: Order, _ connection: PostgresConnection) throws -> Void
+    typealias Announcement = @Sendable (_ order: Order, _ connection: SQLConnection) throws -> Void
 
     /// The announcement of an event whose payload is made from the order.
     static func announcing<Payload: Codable & Sendable>(
@@ -185,13 +185,13 @@ package struct OrderRepository: Sendable {
 
     static func transition(
         id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
-        announce: Announcement? = nil, on connection: PostgresConnection
+        announce: Announcement? = nil, on connection: SQLConnection
     ) throws -> Order? {
         var sql = """
             UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = now()
             WHERE id = $1 AND status = ANY(string_to_array($4, ','))
             """
-        var parameters: [any PostgresEncodable] = [id, to.rawValue, reason, from.map(\.rawValue).joined(separator: ",")]
+        var parameters: [any SQLEncodable] = [id, to.rawValue, reason, from.map(\.rawValue).joined(separator: ",")]
         if let userID {
             sql += " AND user_id = $5"
             parameters.append(userID)
@@ -206,7 +206,7 @@ package struct OrderRepository: Sendable {
     /// not reserve, and announces `order.rejected` in the same transaction. Nil when the order was
     /// not pending (cancelled or timed out meanwhile).
     static func reject(
-        id: UUID, reason: String, lines: [RejectedLine], requestID: String?, on connection: PostgresConnection
+        id: UUID, reason: String, lines: [RejectedLine], requestID: String?, on connection: SQLConnection
     ) throws -> Order? {
         let stored = String(decoding: try JSONEncoder.ecom.encode(lines), as: UTF8.self)
         let rows = try connection.query(
@@ -220,7 +220,7 @@ package struct OrderRepository: Sendable {
     }
 
     /// `order.rejected`: what could not be reserved, and every ordered line for the cart to give back.
-    static func announceRejection(of order: Order, requestID: String?, on connection: PostgresConnection) throws {
+    static func announceRejection(of order: Order, requestID: String?, on connection: SQLConnection) throws {
         let rejection = order.rejection ?? OrderRejection(reason: order.reason ?? "unknown", lines: [])
         try Outbox.enqueue(
             Event(
@@ -300,7 +300,7 @@ package struct OrderRepository: Sendable {
             "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'", [userID, key])
     }
 
-    static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: PostgresConnection) throws {
+    static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: SQLConnection) throws {
         try connection.execute(
             "UPDATE idempotency_keys SET state = 'done', order_id = $3, status_code = $4 WHERE user_id = $1 AND key = $2",
             [userID, key, orderID, status])

@@ -34,8 +34,7 @@ package struct OrdersController: Sendable {
     /// the cart holds now. Without one, the cart version's uniqueness makes racing checkouts of
     /// one cart yield one order; the losers get it back with 200.
     @Sendable func create(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Order> {
-        let principal = try context.requireAccount()
-        let userID = principal.userID!
+        let userID = try context.requireAccount().userID
         let key = try Self.idempotencyKey(request)
         if let key {
             switch try await repository.claim(key: key, userID: userID) {

@@ -8,7 +8,7 @@ import EcomPostgres
 /// Only a pending order moves: one cancelled or timed out meanwhile stays as it is (its
 /// `order.cancelled` makes the products service release a late reservation).
 enum StockEvents {
-    static func handle(_ delivery: Delivery, on connection: PostgresConnection) throws {
+    static func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
         switch delivery.header.type {
         case EventType.stockReserved:
             let event = try delivery.decode(StockReserved.self)

@@ -55,11 +55,11 @@ package final class PostgresPool: Sendable {
 
     private final class Waiter: Sendable {
         let id: Int
-        let continuation: CheckedContinuation<PostgresConnection?, any Error>
+        let continuation: CheckedContinuation<SQLConnection?, any Error>
         /// The timer that gives up on this waiter; cancelled once it is served.
         let timeout = Mutex<Scheduled<Void>?>(nil)
 
-        init(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>) {
+        init(id: Int, continuation: CheckedContinuation<SQLConnection?, any Error>) {
             self.id = id
             self.continuation = continuation
         }
@@ -70,7 +70,7 @@ package final class PostgresPool: Sendable {
         var leased = 0
         /// Of those, the permits `.request` callers hold; never more than `size - reserved`.
         var leasedByRequests = 0
-        var idle: [PostgresConnection] = []
+        var idle: [SQLConnection] = []
         /// Callers waiting for a permit, by class, each served first come, first served.
         var serviceWaiters: [Waiter] = []
         var requestWaiters: [Waiter] = []
@@ -115,16 +115,16 @@ package final class PostgresPool: Sendable {
     /// Runs `body` with a connection of its own on the pool's thread pool. The connection returns to the
     /// pool only after `body` finishes, rolled back if `body` left a transaction open, and is dropped if broken.
     package func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        _ body: @escaping @Sendable (SQLConnection) throws -> T
     ) async throws -> T {
         let caller = Self.caller
         let leased = try await acquire(as: caller)
-        let outcome: (connection: PostgresConnection?, result: Result<T, any Error>)
+        let outcome: (connection: SQLConnection?, result: Result<T, any Error>)
         do {
             outcome = try await threadPool.runIfActive { [url, schema, logger] in
-                let connection: PostgresConnection
+                let connection: SQLConnection
                 do {
-                    connection = try leased ?? PostgresConnection(url: url, schema: schema, logger: logger)
+                    connection = try leased ?? SQLConnection(url: url, schema: schema, logger: logger)
                 } catch {
                     return (nil, .failure(error))
                 }
@@ -144,12 +144,12 @@ package final class PostgresPool: Sendable {
         return try outcome.result.get()
     }
 
-    package func query(_ sql: String, _ params: [any PostgresEncodable] = []) async throws -> [PostgresRow] {
+    package func query(_ sql: String, _ params: [any SQLEncodable] = []) async throws -> [SQLRow] {
         try await withConnection { try $0.query(sql, params) }
     }
 
     @discardableResult
-    package func execute(_ sql: String, _ params: [any PostgresEncodable] = []) async throws -> Int {
+    package func execute(_ sql: String, _ params: [any SQLEncodable] = []) async throws -> Int {
         try await withConnection { try $0.execute(sql, params) }
     }
 
@@ -159,7 +159,7 @@ package final class PostgresPool: Sendable {
     /// after a short random pause, so `body` may run more than once and must not have other side effects.
     package func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        _ body: @escaping @Sendable (SQLConnection) throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
@@ -167,7 +167,7 @@ package final class PostgresPool: Sendable {
                 return try await withConnection { connection in
                     try connection.transaction(isolation: isolation) { try body(connection) }
                 }
-            } catch let error as PostgresError where error.isConcurrencyConflict && attempt < Self.transactionAttempts {
+            } catch let error as SQLError where error.isConcurrencyConflict && attempt < Self.transactionAttempts {
                 logger.debug("Retrying transaction", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 // Full jitter, so transactions that collided do not collide again in lockstep.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...min(250, 5 << attempt))))
@@ -214,10 +214,10 @@ package final class PostgresPool: Sendable {
         try? await threadPool.shutdownGracefully()
     }
 
-    private static let shutDownError = PostgresError(kind: .connectionFailure, message: "the connection pool is shut down")
+    private static let shutDownError = SQLError(kind: .connectionFailure, message: "the connection pool is shut down")
 
     /// Waits for a permit, within the caller's bounds; returns the idle connection that comes with it, if any.
-    private func acquire(as caller: Caller) async throws -> PostgresConnection? {
+    private func acquire(as caller: Caller) async throws -> SQLConnection? {
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).newValue
         let wait = caller == .request ? limits.requestWait : limits.serviceWait
         return try await withTaskCancellationHandler {
@@ -266,7 +266,7 @@ package final class PostgresPool: Sendable {
     /// Gives back a permit with its connection (nil if none or broken). A waiting service caller takes both
     /// over first, then a waiting request if requests hold less than their share; otherwise the connection
     /// goes idle.
-    private func release(_ connection: PostgresConnection?, by caller: Caller) {
+    private func release(_ connection: SQLConnection?, by caller: Caller) {
         let waiter = state.withLock { state -> Waiter? in
             if caller == .request { state.leasedByRequests -= 1 }
             let next: Waiter?

@@ -10,21 +10,21 @@ package func createDatabaseIfNeeded(serverURL: String, name: String) async throw
             || byte == UInt8(ascii: "_")
     }
     guard isIdentifier, (1...63).contains(name.utf8.count) else {
-        throw PostgresError(kind: .other, message: "invalid database name \"\(name)\": use a-z, 0-9 and _")
+        throw SQLError(kind: .other, message: "invalid database name \"\(name)\": use a-z, 0-9 and _")
     }
     let logger = Logger(label: "ecom.postgres")
     try await NIOThreadPool.singleton.runIfActive {
-        let connection: PostgresConnection
+        let connection: SQLConnection
         do {
-            connection = try PostgresConnection(url: postgresURL(serverURL, replacingDatabaseWith: "postgres"), logger: logger)
+            connection = try SQLConnection(url: postgresURL(serverURL, replacingDatabaseWith: "postgres"), logger: logger)
         } catch let firstError {
-            guard let fallback = try? PostgresConnection(url: serverURL, logger: logger) else { throw firstError }
+            guard let fallback = try? SQLConnection(url: serverURL, logger: logger) else { throw firstError }
             connection = fallback
         }
         guard try connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).isEmpty else { return }
         do {
             try connection.execute("CREATE DATABASE \"\(name)\"")
-        } catch let error as PostgresError where error.sqlState == "42P04" || error.kind == .uniqueViolation {
+        } catch let error as SQLError where error.sqlState == "42P04" || error.kind == .uniqueViolation {
             // Another starter created it after our check: the outcome we wanted.
         }
     }

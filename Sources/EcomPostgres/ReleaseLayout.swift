@@ -17,7 +17,7 @@ private let releaseTables: [String: (tables: Set<String>, sequences: Set<String>
 /// does not know are dropped. If `public` also holds another service's tables, or event tables a service
 /// without events cannot own, it refuses (`MixedReleaseTablesError`): whose rows `public.schema_migrations`
 /// records can no longer be told. Runs under the caller's migration lock.
-func adoptReleaseTables(into schema: String, knownVersions: [Int], on connection: PostgresConnection, logger: Logger) throws {
+func adoptReleaseTables(into schema: String, knownVersions: [Int], on connection: SQLConnection, logger: Logger) throws {
     guard let own = releaseTables[schema] else { return }
     let hasHistory = try !connection.query(
         "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations'", [schema]

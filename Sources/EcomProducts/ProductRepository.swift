@@ -122,7 +122,7 @@ package struct PostgresProductRepository: ProductRepository {
     private static let columns =
         "id, sku, name, description, price_cents, on_hand, held, is_active, archived_at, created_at, updated_at"
 
-    static func record(_ row: PostgresRow) throws -> ProductRecord {
+    static func record(_ row: SQLRow) throws -> ProductRecord {
         ProductRecord(
             id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"),
             description: try row.decode("description"), priceCents: try row.decode("price_cents"),
@@ -133,7 +133,7 @@ package struct PostgresProductRepository: ProductRepository {
 
     package func list(scope: ProductScope, filter: ProductFilter, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
         var conditions: [String] = []
-        var params: [any PostgresEncodable] = []
+        var params: [any SQLEncodable] = []
         if scope == .catalog {
             // Spelled as the partial index's predicate, so the planner can use it.
             conditions.append("is_active AND archived_at IS NULL")
@@ -179,7 +179,7 @@ package struct PostgresProductRepository: ProductRepository {
     package func find(ids: [UUID]) async throws -> [ProductRecord] {
         guard !ids.isEmpty else { return [] }
         return try await pool.query(
-            "SELECT \(Self.columns) FROM products WHERE id = ANY($1::uuid[]) ORDER BY id", [PostgresArray(ids)]
+            "SELECT \(Self.columns) FROM products WHERE id = ANY($1::uuid[]) ORDER BY id", [SQLArray(ids)]
         ).map(Self.record)
     }
 
@@ -278,7 +278,7 @@ package struct PostgresProductRepository: ProductRepository {
                 // Locked in id order, as reservations lock products, so an import and a checkout cannot deadlock.
                 let existing = try connection.query(
                     "SELECT \(Self.columns) FROM products WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE",
-                    [PostgresArray(entries.map(\.sku))]
+                    [SQLArray(entries.map(\.sku))]
                 ).map(Self.record)
                 let bySKU = Dictionary(uniqueKeysWithValues: existing.map { ($0.sku, $0) })
 
@@ -334,7 +334,7 @@ package struct PostgresProductRepository: ProductRepository {
                         """
                         INSERT INTO stock_ledger (product_id, delta, reason)
                         SELECT id, delta, 'catalog import' FROM unnest($1::uuid[], $2::integer[]) AS l (id, delta)
-                        """, [PostgresArray(ledger.map(\.id)), PostgresArray(ledger.map(\.delta))])
+                        """, [SQLArray(ledger.map(\.id)), SQLArray(ledger.map(\.delta))])
                 }
                 return ImportResult(
                     created: created.count, updated: updated.count,
@@ -344,11 +344,11 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     /// The columns of `products` as parallel arrays, one parameter each, for `unnest`.
-    private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> [any PostgresEncodable] {
-        [PostgresArray(products.map(\.id))] + (sku ? [PostgresArray(products.map(\.sku))] : []) + [
-            PostgresArray(products.map(\.name)), PostgresArray(products.map(\.description)),
-            PostgresArray(products.map(\.priceCents)), PostgresArray(products.map(\.onHand)),
-            PostgresArray(products.map(\.isActive)),
+    private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> [any SQLEncodable] {
+        [SQLArray(products.map(\.id))] + (sku ? [SQLArray(products.map(\.sku))] : []) + [
+            SQLArray(products.map(\.name)), SQLArray(products.map(\.description)),
+            SQLArray(products.map(\.priceCents)), SQLArray(products.map(\.onHand)),
+            SQLArray(products.map(\.isActive)),
         ]
     }
 
@@ -365,7 +365,7 @@ package struct PostgresProductRepository: ProductRepository {
         }
     }
 
-    private static func recordInLedger(_ connection: PostgresConnection, productID: UUID, delta: Int, reason: String) throws {
+    private static func recordInLedger(_ connection: SQLConnection, productID: UUID, delta: Int, reason: String) throws {
         try connection.execute(
             "INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, $2, $3)", [productID, delta, reason])
     }
@@ -374,7 +374,7 @@ package struct PostgresProductRepository: ProductRepository {
     private static func mappingSKUConflict<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraint == "products_sku_key" {
+        } catch let error as SQLError where error.kind == .uniqueViolation && error.constraint == "products_sku_key" {
             throw APIError.conflict(ErrorCode.skuTaken, "another product has this sku", field: "sku")
         }
     }

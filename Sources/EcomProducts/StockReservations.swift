@@ -57,7 +57,7 @@ struct StockReservations: Sendable {
     let logger: Logger
 
     /// The bus's `EventHandler`.
-    func handle(_ delivery: Delivery, on connection: PostgresConnection) throws {
+    func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
         var metadata: Logger.Metadata = ["event": "\(delivery.header.type)", "request_id": "\(delivery.header.requestID ?? "-")"]
         switch delivery.header.type {
         case EventType.orderCreated:
@@ -106,7 +106,7 @@ struct StockReservations: Sendable {
     }
 
     /// Reserves every line of `order` or none.
-    static func reserve(_ order: OrderCreated, on connection: PostgresConnection) throws -> Outcome {
+    static func reserve(_ order: OrderCreated, on connection: SQLConnection) throws -> Outcome {
         var wanted: [UUID: Int] = [:]
         for line in order.lines {
             guard line.quantity > 0 else {
@@ -139,7 +139,7 @@ struct StockReservations: Sendable {
             """
             SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
             WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
-            """, [PostgresArray(productIDs)])
+            """, [SQLArray(productIDs)])
         var products: [UUID: (stock: Int, available: Bool)] = [:]
         for row in rows {
             products[try row.decode("id")] = (try row.decode("free"), try row.decode("available"))
@@ -159,14 +159,14 @@ struct StockReservations: Sendable {
             return .rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line))
         }
 
-        let quantities = PostgresArray(productIDs.map { wanted[$0]! })
+        let quantities = SQLArray(productIDs.map { wanted[$0]! })
         // The rows are locked and checked above; the guard keeps the rule where the write is.
         let updated = try connection.execute(
             """
             UPDATE products AS p SET held = p.held + l.quantity
             FROM unnest($1::uuid[], $2::integer[]) AS l (id, quantity)
             WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
-            """, [PostgresArray(productIDs), quantities])
+            """, [SQLArray(productIDs), quantities])
         guard updated == productIDs.count else {
             throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
         }
@@ -174,7 +174,7 @@ struct StockReservations: Sendable {
             """
             INSERT INTO reservation_lines (order_id, product_id, quantity)
             SELECT $1, id, quantity FROM unnest($2::uuid[], $3::integer[]) AS l (id, quantity)
-            """, [order.orderID, PostgresArray(productIDs), quantities])
+            """, [order.orderID, SQLArray(productIDs), quantities])
         try connection.execute(
             "UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = $1", [order.orderID])
         return .reserved
@@ -194,7 +194,7 @@ struct StockReservations: Sendable {
     /// `order.created` reserves nothing; otherwise locks the row and, when it is a live reservation,
     /// the products it holds.
     private static func lockLiveReservation(
-        of orderID: UUID, orRecord placeholder: String, on connection: PostgresConnection
+        of orderID: UUID, orRecord placeholder: String, on connection: SQLConnection
     ) throws -> LiveReservation {
         let inserted = try connection.query(
             """
@@ -208,7 +208,7 @@ struct StockReservations: Sendable {
     }
 
     /// Gives back what the order holds, if and only if it holds a reservation.
-    static func release(orderID: UUID, on connection: PostgresConnection) throws -> Release {
+    static func release(orderID: UUID, on connection: SQLConnection) throws -> Release {
         switch try lockLiveReservation(of: orderID, orRecord: "cancelled_before_reserved", on: connection) {
         case .recorded: return .cancelledBeforeReserved
         case .notHeld: return .nothingHeld
@@ -226,7 +226,7 @@ struct StockReservations: Sendable {
 
     /// Takes what the order holds off hand, if and only if it holds a reservation: the units left
     /// the warehouse. Each product's ledger gets the units as a negative delta.
-    static func ship(orderID: UUID, on connection: PostgresConnection) throws -> Shipment {
+    static func ship(orderID: UUID, on connection: SQLConnection) throws -> Shipment {
         switch try lockLiveReservation(of: orderID, orRecord: "shipped_before_reserved", on: connection) {
         case .recorded: return .shippedBeforeReserved
         case .notHeld: return .nothingHeld
@@ -249,7 +249,7 @@ struct StockReservations: Sendable {
 
     /// Locks the products of an order's reservation in id order, as `reserve` does, rather than in
     /// whatever order an UPDATE's join visits them.
-    private static func lockProducts(of orderID: UUID, on connection: PostgresConnection) throws {
+    private static func lockProducts(of orderID: UUID, on connection: SQLConnection) throws {
         try connection.execute(
             """
             SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = $1)
@@ -258,7 +258,7 @@ struct StockReservations: Sendable {
     }
 
     /// The state of an order's existing reservation row, locked until the transaction ends.
-    private static func lockedState(of orderID: UUID, on connection: PostgresConnection) throws -> String {
+    private static func lockedState(of orderID: UUID, on connection: SQLConnection) throws -> String {
         guard let row = try connection.query(
             "SELECT state FROM reservations WHERE order_id = $1 FOR UPDATE", [orderID]).first
         else {

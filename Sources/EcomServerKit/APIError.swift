@@ -91,9 +91,9 @@ extension APIError {
             return from(status: .contentTooLarge)
         case is PostgresPoolBusy:
             return .busy
-        case let error as PostgresError where error.kind == .connectionFailure:
+        case let error as SQLError where error.kind == .connectionFailure:
             return .unavailable
-        case let error as PostgresError where error.sqlState?.hasPrefix("22") == true:
+        case let error as SQLError where error.sqlState?.hasPrefix("22") == true:
             // Data exceptions come from values a caller sent (an out-of-range date in a cursor, say).
             return .badRequest(ErrorCode.invalidQuery, "a value in the request is out of range")
         case let error as any HTTPResponseError:

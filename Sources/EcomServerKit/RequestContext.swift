@@ -32,21 +32,21 @@ package struct EcomRequestContext: RequestContext {
 
 extension EcomRequestContext {
     /// The signed-in account (user or admin), or 401.
-    package func requireAccount() throws -> Principal {
+    package func requireAccount() throws -> SignedInAccount {
         guard let principal else { throw APIError.unauthorized(authFailure ?? "authentication required") }
-        guard principal.role == .user || principal.role == .admin, principal.userID != nil else {
+        guard principal.role == .user || principal.role == .admin, let userID = principal.userID else {
             throw APIError.forbidden("this route is for accounts")
         }
-        return principal
+        return SignedInAccount(userID: userID, role: principal.role, sessionID: principal.sessionID)
     }
 
     /// An admin account, or 401/403; 503 while the revocation feed is stale.
-    package func requireAdmin() throws -> Principal {
-        let principal = try requireAccount()
-        guard principal.role == .admin else { throw APIError.forbidden("admin role required") }
+    package func requireAdmin() throws -> SignedInAccount {
+        let account = try requireAccount()
+        guard account.role == .admin else { throw APIError.forbidden("admin role required") }
         // A demoted admin's token could not be told apart: fail closed.
         guard revocationsCurrent else { throw APIError.revocationsUnavailable }
-        return principal
+        return account
     }
 
     /// Another ecom service holding a service token, or 401/403.

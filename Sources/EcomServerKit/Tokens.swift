@@ -70,6 +70,17 @@ package struct Principal: Sendable, Equatable {
     }
 }
 
+/// A principal known to name an account (a user or an admin, never a service), as the routes for
+/// accounts receive it from `requireAccount()` and `requireAdmin()`.
+package struct SignedInAccount: Sendable, Equatable {
+    package let userID: UUID
+    package let role: Role
+    package let sessionID: UUID?
+
+    /// The token's subject: the account id in lowercase, as logs name it.
+    package var subject: String { userID.lowercased }
+}
+
 /// Issues and verifies ecom's JWTs (HS256 only).
 ///
 /// Account tokens carry the audience `ecom-api`; tokens one service shows another carry

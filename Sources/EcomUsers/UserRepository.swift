@@ -104,7 +104,7 @@ package struct PostgresUserRepository: UserRepository {
 
     private static let columns = "id, email, password_hash, role, disabled_at IS NOT NULL AS disabled, created_at"
 
-    static func record(_ row: PostgresRow) throws -> UserRecord {
+    static func record(_ row: SQLRow) throws -> UserRecord {
         UserRecord(
             id: try row.decode("id"), email: try row.decode("email"),
             passwordHash: try row.decode("password_hash"),
@@ -118,7 +118,7 @@ package struct PostgresUserRepository: UserRepository {
                 "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING \(Self.columns)",
                 [UUID(), email, passwordHash, role.rawValue])
             return try Self.record(rows[0])
-        } catch let error as PostgresError where error.kind == .uniqueViolation {
+        } catch let error as SQLError where error.kind == .uniqueViolation {
             throw APIError.conflict(ErrorCode.emailTaken, "an account with this email exists", field: "email")
         }
     }
@@ -133,7 +133,7 @@ package struct PostgresUserRepository: UserRepository {
 
     package func list(idPrefix: IDPrefix?, limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)] {
         var conditions: [String] = []
-        var parameters: [any PostgresEncodable] = []
+        var parameters: [any SQLEncodable] = []
         if let idPrefix {
             // A range on the primary key's index (see `IDPrefix`).
             parameters += [idPrefix.lower, idPrefix.upper]
@@ -189,7 +189,7 @@ package struct PostgresUserRepository: UserRepository {
     /// Writers take turns on the table until they commit, so the ids of the feed become visible
     /// in the order they were handed out and a reader that has seen an id has seen every smaller
     /// one. Readers are not blocked.
-    static func recordRevocation(userID: UUID, reason: String, on connection: PostgresConnection) throws {
+    static func recordRevocation(userID: UUID, reason: String, on connection: SQLConnection) throws {
         try connection.execute("LOCK TABLE revocations IN SHARE ROW EXCLUSIVE MODE")
         try connection.execute("INSERT INTO revocations (user_id, reason) VALUES ($1, $2)", [userID, reason])
     }
@@ -197,7 +197,7 @@ package struct PostgresUserRepository: UserRepository {
     package func revocations(since cursor: Int64?, limit: Int) async throws -> RevocationPage {
         let columns = "id, user_id, floor(extract(epoch FROM revoked_at))::bigint + 1 AS issued_before"
         let latest: Int64 = try await pool.query("SELECT COALESCE(max(id), 0) AS latest FROM revocations")[0].decode("latest")
-        let rows: [PostgresRow]
+        let rows: [SQLRow]
         // A cursor past the end means the feed was made anew (a new database): start over.
         if let cursor, cursor <= latest {
             rows = try await pool.query(

@@ -68,7 +68,7 @@ package struct UsersController: Sendable {
 
     @Sendable func me(_ request: Request, context: EcomRequestContext) async throws -> User {
         let principal = try context.requireAccount()
-        guard let user = try await repository.find(id: principal.userID!) else { throw APIError.notFound("account") }
+        guard let user = try await repository.find(id: principal.userID) else { throw APIError.notFound("account") }
         return user.api
     }
 
@@ -77,7 +77,7 @@ package struct UsersController: Sendable {
         let body = try await request.decode(as: PasswordChange.self, context: context)
         try Validation.password(body.newPassword, field: "new_password")
         try Validation.maximumLength(body.currentPassword, Validation.passwordRange.upperBound, field: "current_password")
-        guard let user = try await repository.find(id: principal.userID!) else { throw APIError.notFound("account") }
+        guard let user = try await repository.find(id: principal.userID) else { throw APIError.notFound("account") }
         let matches = try await throttledVerification(email: user.email, request: request, context: context) {
             try await hasher.verify(body.currentPassword, against: user.passwordHash)
         }

@@ -19,17 +19,17 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         (["products", "list", "--search", "tea", "--limit", "5", "--all"], EcomCommand.Products.List.self),
         (["product", "list", "--cursor", "abc"], EcomCommand.Products.List.self),
         (["products", "show", id, "--json"], EcomCommand.Products.Show.self),
-        (["cart", "show"], EcomCommand.Cart.Show.self),
-        (["cart", "add", id, "--quantity", "2"], EcomCommand.Cart.Add.self),
-        (["cart", "set", id, "1000"], EcomCommand.Cart.Set.self),
-        (["cart", "remove", id], EcomCommand.Cart.Remove.self),
-        (["cart", "clear", "--yes"], EcomCommand.Cart.Clear.self),
-        (["order", "create"], EcomCommand.Order.Create.self),
-        (["order", "create", "--no-wait", "--idempotency-key", "checkout-42"], EcomCommand.Order.Create.self),
-        (["order", "create", "--wait-timeout", "5"], EcomCommand.Order.Create.self),
-        (["orders", "list", "--status", "confirmed"], EcomCommand.Order.List.self),
-        (["order", "show", id], EcomCommand.Order.Show.self),
-        (["order", "cancel", id, "-y"], EcomCommand.Order.Cancel.self),
+        (["cart", "show"], EcomCommand.CartCommand.Show.self),
+        (["cart", "add", id, "--quantity", "2"], EcomCommand.CartCommand.Add.self),
+        (["cart", "set", id, "1000"], EcomCommand.CartCommand.Set.self),
+        (["cart", "remove", id], EcomCommand.CartCommand.Remove.self),
+        (["cart", "clear", "--yes"], EcomCommand.CartCommand.Clear.self),
+        (["order", "create"], EcomCommand.OrderCommand.Create.self),
+        (["order", "create", "--no-wait", "--idempotency-key", "checkout-42"], EcomCommand.OrderCommand.Create.self),
+        (["order", "create", "--wait-timeout", "5"], EcomCommand.OrderCommand.Create.self),
+        (["orders", "list", "--status", "confirmed"], EcomCommand.OrderCommand.List.self),
+        (["order", "show", id], EcomCommand.OrderCommand.Show.self),
+        (["order", "cancel", id, "-y"], EcomCommand.OrderCommand.Cancel.self),
         (["admin", "products", "list", "-s", "mug", "--all"], EcomCommand.Admin.Products.List.self),
         (["admin", "products", "create", "--name", "Mug", "--price", "12.50", "--stock", "3", "--inactive"], EcomCommand.Admin.Products.Create.self),
         (["admin", "products", "update", id, "--price", "5"], EcomCommand.Admin.Products.Update.self),
@@ -47,7 +47,7 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         (["admin", "users", "enable", "bob@example.com"], EcomCommand.Admin.Users.Enable.self),
         (["admin", "events", "list", "products"], EcomCommand.Admin.Events.List.self),
         (["admin", "events", "retry", "orders", id], EcomCommand.Admin.Events.Retry.self),
-        (["serve", "--only", "users", "gateway"], EcomCommand.Serve.self),
+        (["serve", "--only", "users", "gateway"], EcomCommand.ServeCommand.self),
     ]
 
     @Test("every command parses", arguments: valid)
@@ -136,7 +136,7 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         #expect(disable.user == .id(IDReference(text: id, form: .full(UUID(uuidString: id)!))))
         #expect(disable.update.disabled == true)
 
-        let list = try #require(try EcomCommand.parseAsRoot(["orders", "list", "--status", "shipped", "--all"]) as? EcomCommand.Order.List)
+        let list = try #require(try EcomCommand.parseAsRoot(["orders", "list", "--status", "shipped", "--all"]) as? EcomCommand.OrderCommand.List)
         #expect(list.status == .shipped)
         #expect(list.page.all && list.page.limit == nil)
     }

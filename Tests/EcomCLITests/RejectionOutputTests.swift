@@ -28,14 +28,14 @@ import Testing
         order.reason = "insufficient_stock"
         order.rejection = OrderRejection(
             reason: "insufficient_stock", lines: [RejectedLine(productID: Sample.tea.id, name: "Green tea", requested: 3, available: 1)])
-        #expect(EcomCommand.Order.rejectionSummary(order)
+        #expect(EcomCommand.OrderCommand.rejectionSummary(order)
             == "insufficient_stock; could not reserve Green tea (3 wanted, 1 available); the order's lines go back to your cart")
         order.reason = "timeout"
         order.rejection = OrderRejection(
             reason: "timeout", lines: [RejectedLine(productID: Sample.mug.id, name: "Mug", requested: 2, available: nil)])
-        #expect(EcomCommand.Order.rejectionSummary(order)
+        #expect(EcomCommand.OrderCommand.rejectionSummary(order)
             == "timeout; stock was not reserved in time for Mug (2 wanted); the order's lines go back to your cart")
         order.rejection = nil
-        #expect(EcomCommand.Order.rejectionSummary(order) == "timeout")
+        #expect(EcomCommand.OrderCommand.rejectionSummary(order) == "timeout")
     }
 }

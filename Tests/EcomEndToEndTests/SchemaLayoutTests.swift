@@ -108,7 +108,7 @@ enum DatabaseLayout {
         }
     }
 
-    static func query(_ url: String, _ sql: String, _ parameters: [String] = []) async throws -> [PostgresRow] {
+    static func query(_ url: String, _ sql: String, _ parameters: [String] = []) async throws -> [SQLRow] {
         let pool = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
         let rows = await Result { try await pool.query(sql, parameters) }
         await pool.shutdown()

@@ -14,15 +14,15 @@ extension EventBusTests {
     struct PoolBusy: TransientError {}
 
     static let passingFaults: [any Error] = [
-        PostgresError(kind: .queryCanceled, sqlState: "57014", message: "canceling statement due to statement timeout"),
-        PostgresError(kind: .other, sqlState: "55P03", message: "canceling statement due to lock timeout"),
-        PostgresError(kind: .other, sqlState: "53100", message: "could not extend file: No space left on device"),
-        PostgresError(kind: .other, sqlState: "53300", message: "sorry, too many clients already"),
-        PostgresError(kind: .other, sqlState: "57P01", message: "terminating connection due to administrator command"),
-        PostgresError(kind: .other, sqlState: "57P03", message: "the database system is starting up"),
-        PostgresError(kind: .connectionFailure, sqlState: "08006", message: "connection failure"),
-        PostgresError(kind: .connectionFailure, message: "server closed the connection unexpectedly"),
-        PostgresError(kind: .deadlock, sqlState: "40P01", message: "deadlock detected"),
+        SQLError(kind: .queryCanceled, sqlState: "57014", message: "canceling statement due to statement timeout"),
+        SQLError(kind: .other, sqlState: "55P03", message: "canceling statement due to lock timeout"),
+        SQLError(kind: .other, sqlState: "53100", message: "could not extend file: No space left on device"),
+        SQLError(kind: .other, sqlState: "53300", message: "sorry, too many clients already"),
+        SQLError(kind: .other, sqlState: "57P01", message: "terminating connection due to administrator command"),
+        SQLError(kind: .other, sqlState: "57P03", message: "the database system is starting up"),
+        SQLError(kind: .connectionFailure, sqlState: "08006", message: "connection failure"),
+        SQLError(kind: .connectionFailure, message: "server closed the connection unexpectedly"),
+        SQLError(kind: .deadlock, sqlState: "40P01", message: "deadlock detected"),
         PoolBusy(),
     ]
 
@@ -82,7 +82,7 @@ extension EventBusTests {
                     try connection.execute("SET LOCAL lock_timeout = '20ms'")
                     do {
                         try Self.recordNote(delivery, connection)
-                    } catch let error as PostgresError where error.sqlState == "55P03" {
+                    } catch let error as SQLError where error.sqlState == "55P03" {
                         timeouts.increment()
                         throw error
                     }

@@ -55,7 +55,7 @@ struct MigrationTests {
                 CREATE TABLE half_done (id int);
                 SELECT 1/0;
                 """)]
-            await #expect(throws: PostgresError.self) {
+            await #expect(throws: SQLError.self) {
                 try await migrate(pool, migrations: broken, logger: Logger(label: "test"))
             }
             #expect(try await pool.query("SELECT version FROM schema_migrations").count == 2)

@@ -33,8 +33,8 @@ struct PostgresPoolTests {
             #expect(try row.decode("bytes", as: Data.self) == bytes)
             #expect(try row.decode("missing", as: Int?.self) == nil)
             #expect(try row.decode("i", as: Int?.self) == Int.min)
-            #expect(throws: PostgresDecodingError.self) { try row.decode("missing", as: Int.self) }
-            #expect(throws: PostgresDecodingError.self) { try row.decode("nonexistent", as: Int.self) }
+            #expect(throws: SQLDecodingError.self) { try row.decode("missing", as: Int.self) }
+            #expect(throws: SQLDecodingError.self) { try row.decode("nonexistent", as: Int.self) }
         }
     }
 
@@ -43,7 +43,7 @@ struct PostgresPoolTests {
         try await TestDatabase.withPool { pool, _ in
             try await pool.execute("CREATE TABLE users (email text CONSTRAINT users_email_key UNIQUE)")
             try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
-            let error = try await #require(throws: PostgresError.self) {
+            let error = try await #require(throws: SQLError.self) {
                 try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
             }
             #expect(error.kind == .uniqueViolation)
@@ -62,7 +62,7 @@ struct PostgresPoolTests {
                     throw ExpectedFailure()
                 }
             }
-            await #expect(throws: PostgresError.self) {
+            await #expect(throws: SQLError.self) {
                 try await pool.withConnection { connection in
                     try connection.execute("BEGIN")
                     try connection.execute("INSERT INTO items VALUES (2)")
@@ -91,20 +91,20 @@ struct PostgresPoolTests {
                 }
             }
             try await pool.execute(insert, [1, "kept"])
-            let duplicate = try await #require(throws: PostgresError.self) { try await pool.execute(insert, [1, "again"]) }
+            let duplicate = try await #require(throws: SQLError.self) { try await pool.execute(insert, [1, "again"]) }
             #expect(duplicate.kind == .uniqueViolation)
             // A statement that cannot be prepared fails as running it would, and is not remembered.
-            let syntax = try await #require(throws: PostgresError.self) { try await pool.execute("INSERT INTO nowhere VALUES ($1)", [1]) }
+            let syntax = try await #require(throws: SQLError.self) { try await pool.execute("INSERT INTO nowhere VALUES ($1)", [1]) }
             #expect(syntax.sqlState == "42P01")
             // More distinct texts than a connection keeps prepared: the rest run unprepared.
-            let texts = (0..<PostgresConnection.preparedStatementLimit + 10).map { "SELECT \($0) AS n, $1::text AS body" }
+            let texts = (0..<SQLConnection.preparedStatementLimit + 10).map { "SELECT \($0) AS n, $1::text AS body" }
             for (number, text) in texts.enumerated() {
                 let row = try #require(try await pool.query(text, ["x"]).first)
                 #expect(try row.decode("n", as: Int.self) == number)
             }
             #expect(try await pool.query("SELECT body FROM notes WHERE id = $1", [1]).first?.decode("body", as: String.self) == "kept")
             let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
-            #expect(prepared == PostgresConnection.preparedStatementLimit)
+            #expect(prepared == SQLConnection.preparedStatementLimit)
         }
     }
 
@@ -169,7 +169,7 @@ struct PostgresPoolTests {
                 _ = try await other.query("SELECT pg_terminate_backend($1)", [first])
             }
 
-            let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+            let error = try await #require(throws: SQLError.self) { try await pool.query("SELECT 1") }
             #expect(error.kind == .connectionFailure)
             let second = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
             #expect(second != first)
@@ -182,7 +182,7 @@ struct PostgresPoolTests {
     @Test("A server that is down makes calls fail with connectionFailure and ping answer false")
     func serverDown() async throws {
         let pool = PostgresPool(url: "postgresql://ecom@127.0.0.1:1/ecom", size: 2, logger: Logger(label: "test"))
-        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        let error = try await #require(throws: SQLError.self) { try await pool.query("SELECT 1") }
         #expect(error.kind == .connectionFailure)
         #expect(await !pool.ping())
         await pool.shutdown()
@@ -191,7 +191,7 @@ struct PostgresPoolTests {
     @Test("A database name that is not a plain identifier is refused before connecting")
     func invalidDatabaseName() async throws {
         for name in ["", "Shop", "shop; DROP DATABASE x", "\"x\"", String(repeating: "a", count: 64)] {
-            await #expect(throws: PostgresError.self) {
+            await #expect(throws: SQLError.self) {
                 try await createDatabaseIfNeeded(serverURL: "postgresql://127.0.0.1:1/postgres", name: name)
             }
         }

@@ -33,7 +33,7 @@ extension EventHandlingTests {
                     try connection.execute("SET LOCAL lock_timeout = '20ms'")
                     do {
                         try reservations.handle(delivery, on: connection)
-                    } catch let error as PostgresError where error.sqlState == "55P03" {
+                    } catch let error as SQLError where error.sqlState == "55P03" {
                         timeouts.increment()
                         throw error
                     }

@@ -131,11 +131,4 @@ import Testing
     func likeEscaping() {
         #expect(PostgresProductRepository.escapedForLike(#"100% snake_case \ ok"#) == #"100\% snake\_case \\ ok"#)
     }
-
-    @Test("array parameters quote every element")
-    func arrays() {
-        #expect(PostgresArray([#"a "b", c\d"#, "NULL", "{}"]).postgresText == #"{"a \"b\", c\\d","NULL","{}"}"#)
-        #expect(PostgresArray([1, -2]).postgresText == #"{"1","-2"}"#)
-        #expect(PostgresArray([String?.none]).postgresText == "{NULL}")
-    }
 }

@@ -26,7 +26,7 @@ struct SamplePatch: Decodable, APIPatchBody {
         router.add(middleware: RequestLogMiddleware(service: "test"))
         router.get("/conflict") { _, _ -> String in throw APIError.conflict("insufficient_stock", "not enough", field: "quantity") }
         router.get("/database-down") { _, _ -> String in
-            throw PostgresError(kind: .connectionFailure, sqlState: nil, constraint: nil, message: "connection refused")
+            throw SQLError(kind: .connectionFailure, sqlState: nil, constraint: nil, message: "connection refused")
         }
         router.get("/database-busy") { _, _ -> String in throw PostgresPoolBusy(caller: .request, waited: .seconds(5)) }
         router.get("/unexpected") { _, _ -> String in throw CocoaError(.fileNoSuchFile) }

@@ -4,7 +4,7 @@ import EcomClient
 import Foundation
 
 extension EcomCommand {
-    struct Cart: AsyncParsableCommand {
+    struct CartCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "cart",
             abstract: "Fill and empty your cart.",
@@ -12,7 +12,7 @@ extension EcomCommand {
     }
 }
 
-extension EcomCommand.Cart {
+extension EcomCommand.CartCommand {
     /// Validates a line quantity as the server will.
     static func checkQuantity(_ quantity: Int, named name: String) throws {
         if quantity < 1 { throw ValidationError("\(name) must be at least 1, got \(quantity)") }
@@ -41,7 +41,7 @@ extension EcomCommand.Cart {
         @OptionGroup(title: "Global Options") var options: GlobalOptions
 
         func run() async throws {
-            try EcomCommand.Cart.show(try await options.client().cart(), options.output)
+            try EcomCommand.CartCommand.show(try await options.client().cart(), options.output)
         }
     }
 
@@ -56,7 +56,7 @@ extension EcomCommand.Cart {
         @Option(parsing: .unconditional, help: ArgumentHelp("How many units.", valueName: "n")) var quantity = 1
 
         func validate() throws {
-            try EcomCommand.Cart.checkQuantity(quantity, named: "--quantity")
+            try EcomCommand.CartCommand.checkQuantity(quantity, named: "--quantity")
         }
 
         func run() async throws {
@@ -64,7 +64,7 @@ extension EcomCommand.Cart {
             let added = try await client.addToCart(productID: try await client.productID(productID), quantity: quantity)
             // JSON readers get `line_id` beside the cart's fields; the table already lists the line.
             if options.output.isJSON { return options.output.write(try options.output.json(added)) }
-            try EcomCommand.Cart.show(added.cart, options.output)
+            try EcomCommand.CartCommand.show(added.cart, options.output)
         }
     }
 
@@ -76,13 +76,13 @@ extension EcomCommand.Cart {
         @Argument(help: ArgumentHelp("The new quantity.", valueName: "quantity")) var quantity: Int
 
         func validate() throws {
-            try EcomCommand.Cart.checkQuantity(quantity, named: "quantity")
+            try EcomCommand.CartCommand.checkQuantity(quantity, named: "quantity")
         }
 
         func run() async throws {
             let client = try options.client()
             let cart = try await client.setCartLine(try await client.cartLineID(lineID), quantity: quantity)
-            try EcomCommand.Cart.show(cart, options.output)
+            try EcomCommand.CartCommand.show(cart, options.output)
         }
     }
 
@@ -95,7 +95,7 @@ extension EcomCommand.Cart {
         func run() async throws {
             let client = try options.client()
             let cart = try await client.removeCartLine(try await client.cartLineID(lineID))
-            try EcomCommand.Cart.show(cart, options.output)
+            try EcomCommand.CartCommand.show(cart, options.output)
         }
     }
 

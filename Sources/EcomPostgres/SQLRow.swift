@@ -1,5 +1,5 @@
 /// One result row, copied out of libpq's result so it can outlive it and cross threads.
-package struct PostgresRow: Sendable {
+package struct SQLRow: Sendable {
     /// Column name → index, shared by every row of a result.
     private let columns: [String: Int]
     private let values: [String?]
@@ -10,22 +10,22 @@ package struct PostgresRow: Sendable {
     }
 
     /// Decodes a non-NULL column; throws if it is NULL, missing or unreadable as `T`.
-    package func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+    package func decode<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         guard let value = try decode(column, as: T?.self) else {
-            throw PostgresDecodingError(column: column, message: "unexpected NULL")
+            throw SQLDecodingError(column: column, message: "unexpected NULL")
         }
         return value
     }
 
     /// Decodes a nullable column: nil for SQL NULL.
-    package func decode<T: PostgresDecodable>(_ column: String, as type: T?.Type) throws -> T? {
+    package func decode<T: SQLDecodable>(_ column: String, as type: T?.Type) throws -> T? {
         guard let index = columns[column] else {
-            throw PostgresDecodingError(column: column, message: "no such column in the result")
+            throw SQLDecodingError(column: column, message: "no such column in the result")
         }
         guard let text = values[index] else { return nil }
         do {
             return try T(postgresText: text)
-        } catch var error as PostgresDecodingError {
+        } catch var error as SQLDecodingError {
             error.column = column
             throw error
         }

@@ -15,7 +15,7 @@ package enum IsolationLevel: String, Sendable {
 ///
 /// Each statement text is prepared once per connection and then only executed, so PostgreSQL parses and
 /// plans it once rather than on every call (about half of the server's work for a short query).
-package final class PostgresConnection: Sendable {
+package final class SQLConnection: Sendable {
     private let handle: Mutex<Handle>
     private let logger: Logger
 
@@ -41,12 +41,12 @@ package final class PostgresConnection: Sendable {
             withCStringArray(values + [nil]) { values in PQconnectdbParams(keywords, values, 1) }
         }
         guard let connection else {
-            throw PostgresError(kind: .connectionFailure, message: "out of memory")
+            throw SQLError(kind: .connectionFailure, message: "out of memory")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(connection)
-            throw PostgresError(kind: .connectionFailure, message: message)
+            throw SQLError(kind: .connectionFailure, message: message)
         }
         self.logger = logger
         self.handle = Mutex(Handle(connection: connection))
@@ -60,7 +60,7 @@ package final class PostgresConnection: Sendable {
     }
 
     /// Runs one parameterized statement (`$1`, `$2`, … sent as text) and returns its rows.
-    package func query(_ sql: String, _ params: [any PostgresEncodable] = []) throws -> [PostgresRow] {
+    package func query(_ sql: String, _ params: [any SQLEncodable] = []) throws -> [SQLRow] {
         try handle.withLock { handle in
             try Self.run(sql, params, on: &handle) { result in
                 let columnCount = PQnfields(result)
@@ -70,7 +70,7 @@ package final class PostgresConnection: Sendable {
                     columns[String(cString: PQfname(result, column))] = Int(column)
                 }
                 return (0..<PQntuples(result)).map { row in
-                    PostgresRow(columns: columns, values: (0..<columnCount).map { column in
+                    SQLRow(columns: columns, values: (0..<columnCount).map { column in
                         PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
                     })
                 }
@@ -80,7 +80,7 @@ package final class PostgresConnection: Sendable {
 
     /// Runs one parameterized statement and returns the number of rows it affected.
     @discardableResult
-    package func execute(_ sql: String, _ params: [any PostgresEncodable] = []) throws -> Int {
+    package func execute(_ sql: String, _ params: [any SQLEncodable] = []) throws -> Int {
         try handle.withLock { handle in
             try Self.run(sql, params, on: &handle) { Int(String(cString: PQcmdTuples($0))) ?? 0 }
         }
@@ -102,7 +102,7 @@ package final class PostgresConnection: Sendable {
             let value = try body()
             // COMMIT in a failed transaction silently rolls back: report the failure instead.
             guard !isInFailedTransaction else {
-                throw PostgresError(kind: .other, message: "transaction aborted by an earlier error")
+                throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
             }
             try execute("COMMIT")
             return value
@@ -136,7 +136,7 @@ package final class PostgresConnection: Sendable {
     }
 
     private static func run<R: Sendable>(
-        _ sql: String, _ params: [any PostgresEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
+        _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
     ) throws -> R {
         let connection = handle.connection
         let name = try prepare(sql, parameterCount: params.count, on: &handle)
@@ -174,19 +174,19 @@ package final class PostgresConnection: Sendable {
         }
         let sqlState = field("C")
         let message = field("M") ?? String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let kind = PQstatus(connection) == CONNECTION_OK ? PostgresError.Kind(sqlState: sqlState) : .connectionFailure
-        throw PostgresError(kind: kind, sqlState: sqlState, constraint: field("n"), message: message)
+        let kind = PQstatus(connection) == CONNECTION_OK ? SQLError.Kind(sqlState: sqlState) : .connectionFailure
+        throw SQLError(kind: kind, sqlState: sqlState, constraint: field("n"), message: message)
     }
 }
 
 /// Routes server notices (e.g. "relation already exists, skipping") to the connection's logger instead of stderr.
 private let noticeProcessor: PQnoticeProcessor = { context, message in
     guard let context, let message else { return }
-    let connection = Unmanaged<PostgresConnection>.fromOpaque(context).takeUnretainedValue()
+    let connection = Unmanaged<SQLConnection>.fromOpaque(context).takeUnretainedValue()
     connection.logNotice(String(cString: message))
 }
 
-extension PostgresConnection {
+extension SQLConnection {
     fileprivate func logNotice(_ message: String) {
         logger.debug("PostgreSQL notice: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
     }

@@ -1,17 +1,17 @@
 import Foundation
 
 /// A Swift value sent as a text-format query parameter; nil text is SQL NULL.
-package protocol PostgresEncodable: Sendable {
+package protocol SQLEncodable: Sendable {
     var postgresText: String? { get }
 }
 
 /// A Swift value read from a column's text output (the server's default result format).
-package protocol PostgresDecodable {
+package protocol SQLDecodable {
     init(postgresText: String) throws
 }
 
 /// A column whose text cannot be read as the requested Swift type: a schema or code mismatch.
-package struct PostgresDecodingError: Error, CustomStringConvertible, Sendable {
+package struct SQLDecodingError: Error, CustomStringConvertible, Sendable {
     package var column: String?
     package var message: String
 
@@ -29,57 +29,57 @@ package struct PostgresDecodingError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-// MARK: - PostgresEncodable, PostgresDecodable
+// MARK: - SQLEncodable, SQLDecodable
 
-extension String: PostgresEncodable, PostgresDecodable {
+extension String: SQLEncodable, SQLDecodable {
     package var postgresText: String? { self }
     package init(postgresText: String) { self = postgresText }
 }
 
-extension Int: PostgresEncodable, PostgresDecodable {
+extension Int: SQLEncodable, SQLDecodable {
     package var postgresText: String? { String(self) }
     package init(postgresText: String) throws {
-        guard let value = Int(postgresText) else { throw PostgresDecodingError(Int.self, text: postgresText) }
+        guard let value = Int(postgresText) else { throw SQLDecodingError(Int.self, text: postgresText) }
         self = value
     }
 }
 
-extension Int32: PostgresEncodable, PostgresDecodable {
+extension Int32: SQLEncodable, SQLDecodable {
     package var postgresText: String? { String(self) }
     package init(postgresText: String) throws {
-        guard let value = Int32(postgresText) else { throw PostgresDecodingError(Int32.self, text: postgresText) }
+        guard let value = Int32(postgresText) else { throw SQLDecodingError(Int32.self, text: postgresText) }
         self = value
     }
 }
 
-extension Int64: PostgresEncodable, PostgresDecodable {
+extension Int64: SQLEncodable, SQLDecodable {
     package var postgresText: String? { String(self) }
     package init(postgresText: String) throws {
-        guard let value = Int64(postgresText) else { throw PostgresDecodingError(Int64.self, text: postgresText) }
+        guard let value = Int64(postgresText) else { throw SQLDecodingError(Int64.self, text: postgresText) }
         self = value
     }
 }
 
-extension Bool: PostgresEncodable, PostgresDecodable {
+extension Bool: SQLEncodable, SQLDecodable {
     package var postgresText: String? { self ? "t" : "f" }
     package init(postgresText: String) throws {
         switch postgresText {
         case "t": self = true
         case "f": self = false
-        default: throw PostgresDecodingError(Bool.self, text: postgresText)
+        default: throw SQLDecodingError(Bool.self, text: postgresText)
         }
     }
 }
 
-extension UUID: PostgresEncodable, PostgresDecodable {
+extension UUID: SQLEncodable, SQLDecodable {
     package var postgresText: String? { uuidString.lowercased() }
     package init(postgresText: String) throws {
-        guard let value = UUID(uuidString: postgresText) else { throw PostgresDecodingError(UUID.self, text: postgresText) }
+        guard let value = UUID(uuidString: postgresText) else { throw SQLDecodingError(UUID.self, text: postgresText) }
         self = value
     }
 }
 
-extension Data: PostgresEncodable, PostgresDecodable {
+extension Data: SQLEncodable, SQLDecodable {
     /// bytea in hex format: `\x` followed by two lowercase digits per byte.
     package var postgresText: String? {
         let digits = Array("0123456789abcdef".utf8)
@@ -96,14 +96,14 @@ extension Data: PostgresEncodable, PostgresDecodable {
     package init(postgresText: String) throws {
         let text = Array(postgresText.utf8)
         guard text.count % 2 == 0, text.starts(with: #"\x"#.utf8) else {
-            throw PostgresDecodingError(Data.self, text: postgresText)
+            throw SQLDecodingError(Data.self, text: postgresText)
         }
         func nibble(_ digit: UInt8) throws -> UInt8 {
             switch digit {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-            default: throw PostgresDecodingError(Data.self, text: postgresText)
+            default: throw SQLDecodingError(Data.self, text: postgresText)
             }
         }
         var bytes = [UInt8]()
@@ -115,7 +115,7 @@ extension Data: PostgresEncodable, PostgresDecodable {
     }
 }
 
-extension Date: PostgresEncodable, PostgresDecodable {
+extension Date: SQLEncodable, SQLDecodable {
     /// RFC 3339 in UTC with microseconds, timestamptz's own precision.
     package var postgresText: String? {
         let micros = Int64((timeIntervalSince1970 * 1_000_000).rounded())
@@ -142,26 +142,26 @@ extension Date: PostgresEncodable, PostgresDecodable {
               let minute = scanner.number(digits: 2), scanner.skip(":"),
               let second = scanner.number(digits: 2),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { throw PostgresDecodingError(Date.self, text: postgresText) }
+        else { throw SQLDecodingError(Date.self, text: postgresText) }
 
         var micros: Int64 = 0
         if scanner.skip(".") {
-            guard let fraction = scanner.fraction(scale: 6) else { throw PostgresDecodingError(Date.self, text: postgresText) }
+            guard let fraction = scanner.fraction(scale: 6) else { throw SQLDecodingError(Date.self, text: postgresText) }
             micros = fraction
         }
         var offsetSeconds: Int64 = 0
         if let sign: Int64 = scanner.skip("+") ? 1 : scanner.skip("-") ? -1 : nil {
-            guard let hours = scanner.number(digits: 2) else { throw PostgresDecodingError(Date.self, text: postgresText) }
+            guard let hours = scanner.number(digits: 2) else { throw SQLDecodingError(Date.self, text: postgresText) }
             var offset = hours * 3600
             for unit: Int64 in [60, 1] where scanner.skip(":") {
-                guard let value = scanner.number(digits: 2) else { throw PostgresDecodingError(Date.self, text: postgresText) }
+                guard let value = scanner.number(digits: 2) else { throw SQLDecodingError(Date.self, text: postgresText) }
                 offset += value * unit
             }
             offsetSeconds = sign * offset
         } else {
             _ = scanner.skip("Z")
         }
-        guard scanner.isAtEnd else { throw PostgresDecodingError(Date.self, text: postgresText) }
+        guard scanner.isAtEnd else { throw SQLDecodingError(Date.self, text: postgresText) }
 
         let days = daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
@@ -169,7 +169,7 @@ extension Date: PostgresEncodable, PostgresDecodable {
     }
 }
 
-extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+extension Optional: SQLEncodable where Wrapped: SQLEncodable {
     package var postgresText: String? { self?.postgresText }
 }
 

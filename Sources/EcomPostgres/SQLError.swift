@@ -1,5 +1,5 @@
 /// A failure reported by libpq or the server, classified so callers can react without parsing messages.
-package struct PostgresError: Error, CustomStringConvertible, Sendable {
+package struct SQLError: Error, CustomStringConvertible, Sendable {
     package enum Kind: Sendable, Equatable {
         case uniqueViolation
         case foreignKeyViolation
@@ -43,7 +43,7 @@ package struct PostgresError: Error, CustomStringConvertible, Sendable {
 /// An error of a condition that passes on its own (a database restarting or out of disk, a lock
 /// held for a while, a connection pool that stays full): work that fails with one is retried for
 /// as long as it lasts instead of being given up. An error type conforms as a whole (the default),
-/// or decides per value, as `PostgresError` does by SQLSTATE.
+/// or decides per value, as `SQLError` does by SQLSTATE.
 package protocol TransientError: Error {
     var isTransient: Bool { get }
 }
@@ -57,7 +57,7 @@ package func isTransient(_ error: any Error) -> Bool {
     (error as? any TransientError)?.isTransient ?? false
 }
 
-extension PostgresError: TransientError {
+extension SQLError: TransientError {
     /// A failure of the database or of the way to it rather than of the work (Appendix A of the
     /// PostgreSQL manual): a lost connection, including libpq's own failures that carry no
     /// SQLSTATE; a lost race (serialization failure, deadlock); a lock or statement timeout; a
@@ -80,7 +80,7 @@ extension PostgresError: TransientError {
     }
 }
 
-extension PostgresError.Kind {
+extension SQLError.Kind {
     /// Classifies a SQLSTATE (Appendix A of the PostgreSQL manual).
     package init(sqlState: String?) {
         switch sqlState {

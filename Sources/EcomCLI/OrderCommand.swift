@@ -4,7 +4,7 @@ import EcomClient
 import Foundation
 
 extension EcomCommand {
-    struct Order: AsyncParsableCommand {
+    struct OrderCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "order",
             abstract: "Check out and follow your orders.",
@@ -13,7 +13,7 @@ extension EcomCommand {
     }
 }
 
-extension EcomCommand.Order {
+extension EcomCommand.OrderCommand {
     /// Prints an order: its row, and on a terminal its lines.
     /// Prints an order and, on a terminal, its lines; a rejected order's lines that could not be
     /// reserved follow, and with `explain` a sentence naming them on standard error.
@@ -102,7 +102,7 @@ extension EcomCommand.Order {
                     throw CancellationError()
                 }
             }
-            try EcomCommand.Order.show(order, output, explain: false)
+            try EcomCommand.OrderCommand.show(order, output, explain: false)
             switch order.status {
             case .pending where noWait:
                 output.message("\(name) is pending; follow it with `ecom order show \(order.id.lowercased)`.")
@@ -110,7 +110,7 @@ extension EcomCommand.Order {
                 output.error("\(name) is still pending after \(waitTimeout)s; follow it with `ecom order show \(order.id.lowercased)`")
                 throw ExitCode(75)
             case .rejected:
-                output.error("\(name) was rejected: \(EcomCommand.Order.rejectionSummary(order))")
+                output.error("\(name) was rejected: \(EcomCommand.OrderCommand.rejectionSummary(order))")
                 throw ExitCode.failure
             case .confirmed:
                 output.message("\(name) confirmed: \(Money.format(order.totalCents)).")
@@ -156,7 +156,7 @@ extension EcomCommand.Order {
 
         func run() async throws {
             let client = try options.client()
-            try EcomCommand.Order.show(try await client.order(try await client.orderID(id)), options.output)
+            try EcomCommand.OrderCommand.show(try await client.order(try await client.orderID(id)), options.output)
         }
     }
 
@@ -174,7 +174,7 @@ extension EcomCommand.Order {
             let id = try await client.orderID(id)
             guard await confirmation.confirm("Cancel order \(id.lowercased.prefix(8))?") else { throw CommandFailure.cancelled }
             let order = try await client.cancelOrder(id)
-            try EcomCommand.Order.show(order, options.output)
+            try EcomCommand.OrderCommand.show(order, options.output)
             options.output.message("Order \(order.id.lowercased.prefix(8)) cancelled.")
         }
     }

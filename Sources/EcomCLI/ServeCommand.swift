@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 extension EcomCommand {
-    struct Serve: AsyncParsableCommand {
+    struct ServeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
             abstract: "Run the ecom backend: the gateway and its services.",

@@ -1,12 +1,11 @@
-import EcomPostgres
 import Foundation
 
 /// A one-dimensional array parameter in PostgreSQL's text form, so that one statement carries a
 /// whole batch: `id = ANY($1::uuid[])`, `unnest($1::uuid[], $2::text[])`.
-struct PostgresArray: PostgresEncodable {
-    let postgresText: String?
+package struct SQLArray: SQLEncodable {
+    package let postgresText: String?
 
-    init<Element: PostgresEncodable>(_ elements: [Element]) {
+    package init<Element: SQLEncodable>(_ elements: [Element]) {
         postgresText = "{" + elements.map { $0.postgresText.map(Self.quoted) ?? "NULL" }.joined(separator: ",") + "}"
     }
 

@@ -2,7 +2,7 @@ import EcomPostgres
 import Foundation
 import Testing
 
-@Suite struct PostgresCodingTests {
+@Suite struct SQLCodingTests {
     static let someUUID = UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F")!
 
     @Test("Parameters are encoded as PostgreSQL text", arguments: [
@@ -20,8 +20,8 @@ import Testing
         (Date(timeIntervalSince1970: -0.5), "1969-12-31T23:59:59.500000Z"),
         (Int?.some(1), "1"),
         (Int?.none, nil),
-    ] as [(any PostgresEncodable, String?)])
-    func encoding(value: any PostgresEncodable, text: String?) {
+    ] as [(any SQLEncodable, String?)])
+    func encoding(value: any SQLEncodable, text: String?) {
         #expect(value.postgresText == text)
     }
 
@@ -54,7 +54,7 @@ import Testing
         { _ = try UUID(postgresText: "not-a-uuid") },
     ] as [@Sendable () throws -> Void])
     func rejectsMalformedText(decode: @Sendable () throws -> Void) {
-        #expect(throws: PostgresDecodingError.self) { try decode() }
+        #expect(throws: SQLDecodingError.self) { try decode() }
     }
 
     @Test("Dates and bytes survive encoding and decoding", arguments: [
@@ -93,9 +93,9 @@ import Testing
         ("08001", .connectionFailure),
         ("42P01", .other),
         (nil, .other),
-    ] as [(String?, PostgresError.Kind)])
-    func sqlStateMapping(sqlState: String?, kind: PostgresError.Kind) {
-        #expect(PostgresError.Kind(sqlState: sqlState) == kind)
+    ] as [(String?, SQLError.Kind)])
+    func sqlStateMapping(sqlState: String?, kind: SQLError.Kind) {
+        #expect(SQLError.Kind(sqlState: sqlState) == kind)
     }
 
     @Test("failures of the database or the way to it are transient, failures of the work are not", arguments: [
@@ -105,7 +105,7 @@ import Testing
         (nil, false),
     ] as [(String?, Bool)])
     func transience(sqlState: String?, transient: Bool) {
-        let error = PostgresError(kind: PostgresError.Kind(sqlState: sqlState), sqlState: sqlState, message: "")
+        let error = SQLError(kind: SQLError.Kind(sqlState: sqlState), sqlState: sqlState, message: "")
         #expect(isTransient(error) == transient)
     }
 
@@ -113,9 +113,16 @@ import Testing
     func transientWithoutSQLState() {
         struct Busy: TransientError {}
         struct Broken: Error {}
-        #expect(isTransient(PostgresError(kind: .connectionFailure, message: "server closed the connection unexpectedly")))
+        #expect(isTransient(SQLError(kind: .connectionFailure, message: "server closed the connection unexpectedly")))
         #expect(isTransient(Busy()))
         #expect(!isTransient(Broken()))
         #expect(!isTransient(CancellationError()))
+    }
+
+    @Test("array parameters quote every element")
+    func arrays() {
+        #expect(SQLArray([#"a "b", c\d"#, "NULL", "{}"]).postgresText == #"{"a \"b\", c\\d","NULL","{}"}"#)
+        #expect(SQLArray([1, -2]).postgresText == #"{"1","-2"}"#)
+        #expect(SQLArray([String?.none]).postgresText == "{NULL}")
     }
 }
