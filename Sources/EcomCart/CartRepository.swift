@@ -74,18 +74,18 @@ package struct PostgresCartRepository: CartRepository {
             // the WHERE leaves the line as it was when the sum would pass the bound.
             let rows = try connection.query(
                 """
-                INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES ($1, $2, $3, $4)
+                INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(userID), \(productID), \(quantity))
                 ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
-                WHERE cart_items.quantity + EXCLUDED.quantity <= $5
+                WHERE cart_items.quantity + EXCLUDED.quantity <= \(CartLimits.maximumQuantity)
                 RETURNING id, (xmax = 0) AS inserted
-                """, [UUID(), userID, productID, quantity, CartLimits.maximumQuantity])
+                """)
             guard let row = rows.first else { throw CartError.quantityLimit }
             let lineID: UUID = try row.decode("id")
             let inserted: Bool = try row.decode("inserted")
             if inserted {
                 // Exact because the cart row is locked: no other edit of this cart is in flight.
                 let count: Int = try connection.query(
-                    "SELECT count(*) AS lines FROM cart_items WHERE user_id = $1", [userID])[0].decode("lines")
+                    "SELECT count(*) AS lines FROM cart_items WHERE user_id = \(userID)")[0].decode("lines")
                 if count > CartLimits.maximumLines { throw CartError.cartFull }
             }
             return (try Self.snapshot(of: userID, on: connection), lineID, inserted)
@@ -93,23 +93,21 @@ package struct PostgresCartRepository: CartRepository {
     }
 
     package func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = $3 WHERE id = $1 AND user_id = $2", [quantity])
+        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = \(quantity) WHERE id = \(lineID) AND user_id = \(userID)")
     }
 
     package func removeLine(_ lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "DELETE FROM cart_items WHERE id = $1 AND user_id = $2")
+        try await editLine(lineID, for: userID, "DELETE FROM cart_items WHERE id = \(lineID) AND user_id = \(userID)")
     }
 
-    /// Runs `sql` (`$1` the line, `$2` the user) as a new version of the cart. When it touches no
-    /// line, the version taken is rolled back with everything else: another user's line is as
-    /// absent as a line that never was.
-    private func editLine(
-        _ lineID: UUID, for userID: UUID, _ sql: String, _ extra: [any SQLEncodable] = []
-    ) async throws -> CartSnapshot {
+    /// Runs `edit` (which names the line and the user) as a new version of the cart. When it
+    /// touches no line, the version taken is rolled back with everything else: another user's line
+    /// is as absent as a line that never was.
+    private func editLine(_ lineID: UUID, for userID: UUID, _ edit: SQLQuery) async throws -> CartSnapshot {
         try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
             try Self.newVersion(for: userID, on: connection)
-            guard try connection.execute(sql, [lineID, userID] + extra) == 1 else { throw CartError.lineNotFound }
+            guard try connection.execute(edit) == 1 else { throw CartError.lineNotFound }
             return try Self.snapshot(of: userID, on: connection)
         }
     }
@@ -117,7 +115,7 @@ package struct PostgresCartRepository: CartRepository {
     package func clear(for userID: UUID) async throws {
         try await pool.transaction { connection in
             try Self.newVersion(for: userID, on: connection)
-            try connection.execute("DELETE FROM cart_items WHERE user_id = $1", [userID])
+            try connection.execute("DELETE FROM cart_items WHERE user_id = \(userID)")
         }
     }
 
@@ -132,8 +130,8 @@ package struct PostgresCartRepository: CartRepository {
             try connection.query(
                 """
                 SELECT order_id, user_id, restore_lines::text AS lines FROM applied_orders
-                WHERE state = 'restoring' ORDER BY updated_at LIMIT $1
-                """, [limit]
+                WHERE state = 'restoring' ORDER BY updated_at LIMIT \(limit)
+                """
             ).map { row in
                 RejectedOrderLines(
                     orderID: try row.decode("order_id"), userID: try row.decode("user_id"),
@@ -148,23 +146,20 @@ package struct PostgresCartRepository: CartRepository {
             // finds the state changed and puts nothing back twice.
             try Self.newVersion(for: order.userID, on: connection)
             let claimed = try connection.execute(
-                "UPDATE applied_orders SET state = 'restored', updated_at = now() WHERE order_id = $1 AND state = 'restoring'",
-                [order.orderID])
+                "UPDATE applied_orders SET state = 'restored', updated_at = now() WHERE order_id = \(order.orderID) AND state = 'restoring'")
             guard claimed == 1 else { return false }
             let ordered = Dictionary(order.lines.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
             var count: Int = try connection.query(
-                "SELECT count(*) AS lines FROM cart_items WHERE user_id = $1", [order.userID])[0].decode("lines")
+                "SELECT count(*) AS lines FROM cart_items WHERE user_id = \(order.userID)")[0].decode("lines")
             for line in order.lines where forSale.contains(line.productID) {
                 guard let quantity = ordered[line.productID], quantity > 0 else { continue }
                 let wanted = min(quantity, CartLimits.maximumQuantity)
                 let grown = try connection.execute(
-                    "UPDATE cart_items SET quantity = GREATEST(quantity, $3) WHERE user_id = $1 AND product_id = $2",
-                    [order.userID, line.productID, wanted])
+                    "UPDATE cart_items SET quantity = GREATEST(quantity, \(wanted)) WHERE user_id = \(order.userID) AND product_id = \(line.productID)")
                 // A full cart keeps what it holds; the order still lists what did not fit.
                 if grown == 0, count < CartLimits.maximumLines {
                     try connection.execute(
-                        "INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES ($1, $2, $3, $4)",
-                        [UUID(), order.userID, line.productID, wanted])
+                        "INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(order.userID), \(line.productID), \(wanted))")
                     count += 1
                 }
             }
@@ -181,19 +176,16 @@ package struct PostgresCartRepository: CartRepository {
     static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection) throws -> Bool {
         // A second caller with the same order id waits here for the first to commit, then inserts nothing.
         let recorded = try connection.execute(
-            "INSERT INTO applied_orders (order_id, user_id) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING",
-            [order.orderID, userID])
+            "INSERT INTO applied_orders (order_id, user_id) VALUES (\(order.orderID), \(userID)) ON CONFLICT (order_id) DO NOTHING")
         guard recorded == 1 else { return false }
         try newVersion(for: userID, on: connection)
         let ordered = Dictionary(order.lines.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
         // A quantity below 1 would put units back; no order has one, and none is trusted.
         for (productID, quantity) in ordered where quantity > 0 {
             try connection.execute(
-                "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2 AND quantity <= $3",
-                [userID, productID, quantity])
+                "DELETE FROM cart_items WHERE user_id = \(userID) AND product_id = \(productID) AND quantity <= \(quantity)")
             try connection.execute(
-                "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND product_id = $2",
-                [userID, productID, quantity])
+                "UPDATE cart_items SET quantity = quantity - \(quantity) WHERE user_id = \(userID) AND product_id = \(productID)")
         }
         return true
     }
@@ -204,9 +196,9 @@ package struct PostgresCartRepository: CartRepository {
     static func newVersion(for userID: UUID, on connection: SQLConnection) throws {
         try connection.execute(
             """
-            INSERT INTO carts (user_id, version) VALUES ($1, nextval('cart_versions'))
+            INSERT INTO carts (user_id, version) VALUES (\(userID), nextval('cart_versions'))
             ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
-            """, [userID])
+            """)
     }
 
     /// Records that `order` was rejected, in the caller's transaction: its lines are to come back
@@ -217,10 +209,10 @@ package struct PostgresCartRepository: CartRepository {
         let lines = String(decoding: try JSONEncoder.ecom.encode(order.lines), as: UTF8.self)
         return try connection.execute(
             """
-            INSERT INTO applied_orders (order_id, user_id, state, restore_lines) VALUES ($1, $2, 'restoring', $3::jsonb)
+            INSERT INTO applied_orders (order_id, user_id, state, restore_lines) VALUES (\(order.orderID), \(userID), 'restoring', \(lines)::jsonb)
             ON CONFLICT (order_id) DO UPDATE SET state = 'restoring', restore_lines = EXCLUDED.restore_lines, updated_at = now()
             WHERE applied_orders.state = 'removed'
-            """, [order.orderID, userID, lines]) == 1
+            """) == 1
     }
 
     /// Lines and version as one statement sees them, so they always belong together.
@@ -229,8 +221,8 @@ package struct PostgresCartRepository: CartRepository {
             """
             SELECT c.version, i.id, i.product_id, i.quantity
             FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
-            WHERE c.user_id = $1 ORDER BY i.added_at, i.id
-            """, [userID])
+            WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
+            """)
         guard let first = rows.first else { return CartSnapshot(version: 0, lines: []) }
         let lines = try rows.compactMap { row -> CartSnapshot.Line? in
             guard let id = try row.decode("id", as: UUID?.self) else { return nil }

@@ -107,15 +107,14 @@ package final class EventBus: Sendable {
         guard !settings.holdOutbox else { return }
         guard relayBackoff.withLock({ $0.isDue }) else { return }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            var claimed = ""
+            var claimed: [Int64] = []
             do {
                 let batch = try await claimOutbox(limit: 200)
                 guard !batch.isEmpty else { return }
-                claimed = batch.map { String($0.seq) }.joined(separator: ",")
+                claimed = batch.map(\.seq)
                 try await transport.publish(batch.map(\.event), logger: logger)
                 try await pool.execute(
-                    "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(string_to_array($1, ',')::bigint[])",
-                    [claimed])
+                    "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(\(SQLArray(claimed))::bigint[])")
                 Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: batch.count)
                 relayBackoff.withLock { $0.succeeded() }
             } catch {
@@ -126,8 +125,7 @@ package final class EventBus: Sendable {
                 }
                 if !claimed.isEmpty {
                     _ = try? await pool.execute(
-                        "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY(string_to_array($1, ',')::bigint[]) AND sent_at IS NULL",
-                        [claimed])
+                        "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY(\(SQLArray(claimed))::bigint[]) AND sent_at IS NULL")
                 }
                 return
             }
@@ -141,9 +139,9 @@ package final class EventBus: Sendable {
             WHERE seq IN (
                 SELECT seq FROM outbox
                 WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+                ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING seq, event_id, routing_key, body
-            """, [limit])
+            """)
         return try rows.map { row in
             (
                 try row.decode("seq"),
@@ -222,7 +220,7 @@ package final class EventBus: Sendable {
                     park: attempts + 1 >= maximumAttempts)
             }
             try connection.execute(
-                "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = $1", [eventID])
+                "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = \(eventID)")
             return .processed(eventID: eventID)
         }
         switch outcome {
@@ -244,9 +242,9 @@ package final class EventBus: Sendable {
             let delay = Backoff.delay(after: count, first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay)
             try await pool.execute(
                 """
-                UPDATE inbox SET last_error = $2, next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision)
-                WHERE event_id = $1
-                """, [eventID, String(error.prefix(2000)), String(delay.seconds)])
+                UPDATE inbox SET last_error = \(String(error.prefix(2000))), next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay.seconds))::double precision)
+                WHERE event_id = \(eventID)
+                """)
             if count % 20 == 1 {
                 logger.warning(
                     "event interrupted by a passing fault; will retry until it passes",
@@ -257,11 +255,11 @@ package final class EventBus: Sendable {
             let delay = min(0.25 * pow(2, Double(attempts)), 60)
             try await pool.execute(
                 """
-                UPDATE inbox SET attempts = $2, last_error = $3,
-                    next_attempt_at = clock_timestamp() + make_interval(secs => $4::double precision),
-                    parked_at = CASE WHEN $5::boolean THEN now() END
-                WHERE event_id = $1
-                """, [eventID, attempts, String(error.prefix(2000)), String(delay), park])
+                UPDATE inbox SET attempts = \(attempts), last_error = \(String(error.prefix(2000))),
+                    next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay))::double precision),
+                    parked_at = CASE WHEN \(park)::boolean THEN now() END
+                WHERE event_id = \(eventID)
+                """)
             if park {
                 interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
                 logger.error(
@@ -307,11 +305,9 @@ package final class EventBus: Sendable {
             Gauge(label: "ecom_inbox_pending", dimensions: [("service", service)]).record(try row.decode("pending", as: Int.self))
         }
         try await pool.execute(
-            "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1::double precision)",
-            [String(settings.sentRetention.components.seconds)])
+            "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => \(String(settings.sentRetention.components.seconds))::double precision)")
         try await pool.execute(
-            "DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1::double precision)",
-            [String(settings.processedRetention.components.seconds)])
+            "DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => \(String(settings.processedRetention.components.seconds))::double precision)")
     }
 }
 

@@ -9,8 +9,7 @@ package enum Outbox {
     package static func enqueue<Payload>(_ event: Event<Payload>, on connection: SQLConnection) throws {
         let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
         try connection.execute(
-            "INSERT INTO outbox (event_id, routing_key, body) VALUES ($1, $2, $3)",
-            [event.id, event.type, body])
+            "INSERT INTO outbox (event_id, routing_key, body) VALUES (\(event.id), \(event.type), \(body))")
     }
 }
 

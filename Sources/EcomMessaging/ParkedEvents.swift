@@ -21,8 +21,8 @@ extension EventBus {
             let retried = try await pool.execute(
                 """
                 UPDATE inbox SET parked_at = NULL, attempts = 0, last_error = NULL, next_attempt_at = clock_timestamp()
-                WHERE event_id = $1 AND parked_at IS NOT NULL
-                """, [id])
+                WHERE event_id = \(id) AND parked_at IS NOT NULL
+                """)
             guard retried == 1 else { throw APIError.notFound("parked event") }
             context.logger.notice("parked event retried", metadata: ["event_id": "\(id.lowercased)"])
             inboxBell.ring()
@@ -37,11 +37,10 @@ extension EventBus {
         let rows: [SQLRow]
         if let after {
             rows = try await pool.query(
-                "\(select) WHERE parked_at IS NOT NULL AND (parked_at, event_id) > ($1::timestamptz, $2) ORDER BY parked_at, event_id LIMIT $3",
-                [after.0, after.1, limit + 1])
+                "\(unescaped: select) WHERE parked_at IS NOT NULL AND (parked_at, event_id) > (\(after.0)::timestamptz, \(after.1)) ORDER BY parked_at, event_id LIMIT \(limit + 1)")
         } else {
             rows = try await pool.query(
-                "\(select) WHERE parked_at IS NOT NULL ORDER BY parked_at, event_id LIMIT $1", [limit + 1])
+                "\(unescaped: select) WHERE parked_at IS NOT NULL ORDER BY parked_at, event_id LIMIT \(limit + 1)")
         }
         let events = try rows.prefix(limit).map { row in
             ParkedEvent(

@@ -17,8 +17,7 @@ package struct Inbox: Sendable {
         try await pool.transaction { connection in
             for event in events {
                 try connection.execute(
-                    "INSERT INTO inbox (event_id, routing_key, body) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
-                    [event.eventID, event.routingKey, event.body])
+                    "INSERT INTO inbox (event_id, routing_key, body) VALUES (\(event.eventID), \(event.routingKey), \(event.body)) ON CONFLICT (event_id) DO NOTHING")
             }
         }
         doorbell.ring()

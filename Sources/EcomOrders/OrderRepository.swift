@@ -27,16 +27,16 @@ package struct OrderRepository: Sendable {
     static func find(id: UUID, userID: UUID?, on connection: SQLConnection) throws -> Order? {
         let rows =
             if let userID {
-                try connection.query("SELECT \(columns) FROM orders WHERE id = $1 AND user_id = $2", [id, userID])
+                try connection.query("SELECT \(unescaped: columns) FROM orders WHERE id = \(id) AND user_id = \(userID)")
             } else {
-                try connection.query("SELECT \(columns) FROM orders WHERE id = $1", [id])
+                try connection.query("SELECT \(unescaped: columns) FROM orders WHERE id = \(id)")
             }
         return try orders(rows, on: connection).first?.order
     }
 
     static func find(userID: UUID, cartVersion: Int64, on connection: SQLConnection) throws -> Order? {
         let rows = try connection.query(
-            "SELECT \(columns) FROM orders WHERE user_id = $1 AND cart_version = $2", [userID, cartVersion])
+            "SELECT \(unescaped: columns) FROM orders WHERE user_id = \(userID) AND cart_version = \(cartVersion)")
         return try orders(rows, on: connection).first?.order
     }
 
@@ -44,32 +44,26 @@ package struct OrderRepository: Sendable {
     package func list(
         userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix? = nil, limit: Int, after: OrderKey?
     ) async throws -> [(order: Order, key: OrderKey)] {
-        var conditions: [String] = []
-        var parameters: [any SQLEncodable] = []
+        var conditions: [SQLQuery] = []
         if let userID {
-            parameters.append(userID)
-            conditions.append("user_id = $\(parameters.count)")
+            conditions.append("user_id = \(userID)")
         }
         if let idPrefix {
             // A range on the primary key's index (see `IDPrefix`).
-            parameters += [idPrefix.lower, idPrefix.upper]
-            conditions.append("id BETWEEN $\(parameters.count - 1)::uuid AND $\(parameters.count)::uuid")
+            conditions.append("id BETWEEN \(idPrefix.lower)::uuid AND \(idPrefix.upper)::uuid")
         }
         if let status {
-            parameters.append(status.rawValue)
-            conditions.append("status = $\(parameters.count)")
+            conditions.append("status = \(status.rawValue)")
         }
         if let after {
-            parameters.append(after.createdAt)
-            parameters.append(after.id)
-            conditions.append("(created_at, id) < ($\(parameters.count - 1)::timestamptz, $\(parameters.count))")
+            conditions.append("(created_at, id) < (\(after.createdAt)::timestamptz, \(after.id))")
         }
-        parameters.append(limit)
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.columns) FROM orders \(filter) ORDER BY created_at DESC, id DESC LIMIT $\(parameters.count)"
-        let bound = parameters
+        let query: SQLQuery = """
+            SELECT \(unescaped: Self.columns) FROM orders \(SQLQuery.filter(conditions))
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """
         return try await pool.withConnection { connection in
-            try Self.orders(try connection.query(sql, bound), on: connection)
+            try Self.orders(try connection.query(query), on: connection)
         }
     }
 
@@ -80,8 +74,8 @@ package struct OrderRepository: Sendable {
         let lineRows = try connection.query(
             """
             SELECT order_id, product_id, name, unit_price_cents, quantity FROM order_lines
-            WHERE order_id = ANY(string_to_array($1, ',')::uuid[]) ORDER BY name, product_id
-            """, [ids.map(\.lowercased).joined(separator: ",")])
+            WHERE order_id = ANY(\(SQLArray(ids))::uuid[]) ORDER BY name, product_id
+            """)
         var lines: [UUID: [OrderLine]] = [:]
         for row in lineRows {
             let price: Int64 = try row.decode("unit_price_cents")
@@ -126,12 +120,10 @@ package struct OrderRepository: Sendable {
         do {
             return try await pool.transaction { connection in
                 try connection.execute(
-                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES ($1, $2, 'pending', $3, $4)",
-                    [draft.id, draft.userID, draft.totalCents, draft.cartVersion])
+                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))")
                 for line in draft.lines {
                     try connection.execute(
-                        "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES ($1, $2, $3, $4, $5)",
-                        [draft.id, line.productID, line.name, line.unitPriceCents, line.quantity])
+                        "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (\(draft.id), \(line.productID), \(line.name), \(line.unitPriceCents), \(line.quantity))")
                 }
                 try Outbox.enqueue(
                     Event(
@@ -187,16 +179,14 @@ package struct OrderRepository: Sendable {
         id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
         announce: Announcement? = nil, on connection: SQLConnection
     ) throws -> Order? {
-        var sql = """
-            UPDATE orders SET status = $2, reason = COALESCE($3, reason), updated_at = now()
-            WHERE id = $1 AND status = ANY(string_to_array($4, ','))
+        var query: SQLQuery = """
+            UPDATE orders SET status = \(to.rawValue), reason = COALESCE(\(reason), reason), updated_at = now()
+            WHERE id = \(id) AND status = ANY(\(SQLArray(from.map(\.rawValue))))
             """
-        var parameters: [any SQLEncodable] = [id, to.rawValue, reason, from.map(\.rawValue).joined(separator: ",")]
         if let userID {
-            sql += " AND user_id = $5"
-            parameters.append(userID)
+            query.append(" AND user_id = \(userID)")
         }
-        guard try connection.execute(sql, parameters) == 1 else { return nil }
+        guard try connection.execute(query) == 1 else { return nil }
         guard let order = try find(id: id, userID: nil, on: connection) else { return nil }
         try announce?(order, connection)
         return order
@@ -211,9 +201,9 @@ package struct OrderRepository: Sendable {
         let stored = String(decoding: try JSONEncoder.ecom.encode(lines), as: UTF8.self)
         let rows = try connection.query(
             """
-            UPDATE orders SET status = 'rejected', reason = $2, rejected_lines = $3::jsonb, updated_at = now()
-            WHERE id = $1 AND status = 'pending' RETURNING \(columns)
-            """, [id, reason, stored])
+            UPDATE orders SET status = 'rejected', reason = \(reason), rejected_lines = \(stored)::jsonb, updated_at = now()
+            WHERE id = \(id) AND status = 'pending' RETURNING \(unescaped: columns)
+            """)
         guard let order = try orders(rows, on: connection).first?.order else { return nil }
         try announceRejection(of: order, requestID: requestID, on: connection)
         return order
@@ -244,10 +234,10 @@ package struct OrderRepository: Sendable {
                         FROM order_lines AS l WHERE l.order_id = o.id)
                 WHERE o.id IN (
                     SELECT id FROM orders WHERE status = 'pending'
-                    AND created_at < now() - make_interval(secs => $1::double precision)
+                    AND created_at < now() - make_interval(secs => \(String(age.components.seconds))::double precision)
                     ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
-                RETURNING \(Self.columns)
-                """, [String(age.components.seconds)])
+                RETURNING \(unescaped: Self.columns)
+                """)
             for (order, _) in try Self.orders(rows, on: connection) {
                 try Outbox.enqueue(
                     Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: "timeout")),
@@ -272,14 +262,13 @@ package struct OrderRepository: Sendable {
     func claim(key: String, userID: UUID) async throws -> KeyClaim {
         try await pool.transaction { connection in
             let inserted = try connection.execute(
-                "INSERT INTO idempotency_keys (user_id, key, state) VALUES ($1, $2, 'in_progress') ON CONFLICT DO NOTHING",
-                [userID, key])
+                "INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress') ON CONFLICT DO NOTHING")
             if inserted == 1 { return .claimed }
             let rows = try connection.query(
                 """
                 SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
-                FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE
-                """, [userID, key])
+                FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) FOR UPDATE
+                """)
             guard let row = rows.first else { return .inProgress }
             if try row.decode("state", as: String.self) == "done", let orderID = try row.decode("order_id", as: UUID?.self) {
                 return .done(orderID: orderID, status: try row.decode("status_code", as: Int?.self) ?? 201)
@@ -287,7 +276,7 @@ package struct OrderRepository: Sendable {
             // A request that died mid-way leaves its key in progress; after a while it may be taken over.
             if try row.decode("stale", as: Bool.self) {
                 try connection.execute(
-                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = $1 AND key = $2", [userID, key])
+                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = \(userID) AND key = \(key)")
                 return .claimed
             }
             return .inProgress
@@ -297,13 +286,12 @@ package struct OrderRepository: Sendable {
     /// Forgets a key whose request failed before making an order, so the client may retry with it.
     func release(key: String, userID: UUID) async throws {
         try await pool.execute(
-            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_progress'", [userID, key])
+            "DELETE FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress'")
     }
 
     static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: SQLConnection) throws {
         try connection.execute(
-            "UPDATE idempotency_keys SET state = 'done', order_id = $3, status_code = $4 WHERE user_id = $1 AND key = $2",
-            [userID, key, orderID, status])
+            "UPDATE idempotency_keys SET state = 'done', order_id = \(orderID), status_code = \(status) WHERE user_id = \(userID) AND key = \(key)")
     }
 
     /// Removes idempotency keys past their retention (kept at least 24 hours).

@@ -19,7 +19,7 @@ enum StockEvents {
             // Answers written before `lines` existed name one product, without quantities.
             let lines = try event.lines ?? event.productID.map { productID in
                 let requested = try connection.query(
-                    "SELECT quantity FROM order_lines WHERE order_id = $1 AND product_id = $2", [event.orderID, productID]
+                    "SELECT quantity FROM order_lines WHERE order_id = \(event.orderID) AND product_id = \(productID)"
                 ).first?.decode("quantity", as: Int.self)
                 return [RejectedLine(productID: productID, requested: requested ?? 0, available: nil)]
             } ?? []

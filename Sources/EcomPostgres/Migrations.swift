@@ -28,29 +28,29 @@ private let migrationLockKey = 0x6563_6F6D
 package func migrate(_ pool: PostgresPool, migrations: [Migration], logger: Logger) async throws {
     let schema = pool.schema
     try await pool.withConnection { connection in
-        let lock = schema.map { ("$1, $2", [migrationLockKey, advisoryKey(of: $0)]) } ?? ("$1", [migrationLockKey])
-        try connection.execute("SELECT pg_advisory_lock(\(lock.0))", lock.1)
+        let keys: SQLQuery = schema.map { "\(migrationLockKey), \(advisoryKey(of: $0))" } ?? "\(migrationLockKey)"
+        try connection.execute("SELECT pg_advisory_lock(\(keys))")
         // Each transaction below ends (committed or rolled back) before this runs.
-        defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(lock.0))", lock.1) }
+        defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(keys))") }
 
         if let schema {
             try adoptReleaseTables(into: schema, knownVersions: migrations.map(\.version), on: connection, logger: logger)
-            try connection.execute("CREATE SCHEMA IF NOT EXISTS \(quotedIdentifier(schema))")
+            try connection.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: quotedIdentifier(schema))")
         }
         let history = migrationHistoryTable(in: schema)
         try connection.execute("""
-            CREATE TABLE IF NOT EXISTS \(history) (
+            CREATE TABLE IF NOT EXISTS \(unescaped: history) (
                 version int PRIMARY KEY,
                 name text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
             """)
-        let applied = try Set(connection.query("SELECT version FROM \(history)").map { try $0.decode("version", as: Int.self) })
+        let applied = try Set(connection.query("SELECT version FROM \(unescaped: history)").map { try $0.decode("version", as: Int.self) })
         for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
             try connection.transaction(isolation: .readCommitted) {
                 try connection.executeScript(migration.sql)
                 try connection.execute(
-                    "INSERT INTO \(history) (version, name) VALUES ($1, $2)", [migration.version, migration.name]
+                    "INSERT INTO \(unescaped: history) (version, name) VALUES (\(migration.version), \(migration.name))"
                 )
             }
             logger.info("Applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
@@ -61,7 +61,7 @@ package func migrate(_ pool: PostgresPool, migrations: [Migration], logger: Logg
 /// Whether every one of `migrations` is recorded as applied (in the pool's schema, if it has one); false if
 /// the database cannot be asked.
 package func migrationsApplied(_ pool: PostgresPool, migrations: [Migration]) async -> Bool {
-    guard let rows = try? await pool.query("SELECT version FROM \(migrationHistoryTable(in: pool.schema))") else { return false }
+    guard let rows = try? await pool.query("SELECT version FROM \(unescaped: migrationHistoryTable(in: pool.schema))") else { return false }
     let applied = Set(rows.compactMap { try? $0.decode("version", as: Int.self) })
     return migrations.allSatisfy { applied.contains($0.version) }
 }

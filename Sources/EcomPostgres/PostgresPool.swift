@@ -144,13 +144,13 @@ package final class PostgresPool: Sendable {
         return try outcome.result.get()
     }
 
-    package func query(_ sql: String, _ params: [any SQLEncodable] = []) async throws -> [SQLRow] {
-        try await withConnection { try $0.query(sql, params) }
+    package func query(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await withConnection { try $0.query(query) }
     }
 
     @discardableResult
-    package func execute(_ sql: String, _ params: [any SQLEncodable] = []) async throws -> Int {
-        try await withConnection { try $0.execute(sql, params) }
+    package func execute(_ query: SQLQuery) async throws -> Int {
+        try await withConnection { try $0.execute(query) }
     }
 
     /// Runs `body` in one transaction: BEGIN, then COMMIT, or ROLLBACK if anything throws.

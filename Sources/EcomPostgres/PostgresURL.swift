@@ -21,9 +21,9 @@ package func createDatabaseIfNeeded(serverURL: String, name: String) async throw
             guard let fallback = try? SQLConnection(url: serverURL, logger: logger) else { throw firstError }
             connection = fallback
         }
-        guard try connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).isEmpty else { return }
+        guard try connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)").isEmpty else { return }
         do {
-            try connection.execute("CREATE DATABASE \"\(name)\"")
+            try connection.execute("CREATE DATABASE \"\(unescaped: name)\"")
         } catch let error as SQLError where error.sqlState == "42P04" || error.kind == .uniqueViolation {
             // Another starter created it after our check: the outcome we wanted.
         }

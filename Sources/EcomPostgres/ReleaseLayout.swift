@@ -20,7 +20,7 @@ private let releaseTables: [String: (tables: Set<String>, sequences: Set<String>
 func adoptReleaseTables(into schema: String, knownVersions: [Int], on connection: SQLConnection, logger: Logger) throws {
     guard let own = releaseTables[schema] else { return }
     let hasHistory = try !connection.query(
-        "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations'", [schema]
+        "SELECT 1 FROM pg_tables WHERE schemaname = \(schema) AND tablename = 'schema_migrations'"
     ).isEmpty
     guard !hasHistory else { return }
 
@@ -42,17 +42,16 @@ func adoptReleaseTables(into schema: String, knownVersions: [Int], on connection
     }
     try connection.transaction(isolation: .readCommitted) {
         let target = quotedIdentifier(schema)
-        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(target)")
+        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: target)")
         for table in mine.intersection(own.tables).sorted() {
             // Indexes, constraints and owned sequences (serial, identity) move with the table.
-            try connection.execute("ALTER TABLE public.\(quotedIdentifier(table)) SET SCHEMA \(target)")
+            try connection.execute("ALTER TABLE public.\(unescaped: quotedIdentifier(table)) SET SCHEMA \(unescaped: target)")
         }
         for sequence in mine.intersection(own.sequences).sorted() {
-            try connection.execute("ALTER SEQUENCE public.\(quotedIdentifier(sequence)) SET SCHEMA \(target)")
+            try connection.execute("ALTER SEQUENCE public.\(unescaped: quotedIdentifier(sequence)) SET SCHEMA \(unescaped: target)")
         }
-        try connection.execute("ALTER TABLE public.schema_migrations SET SCHEMA \(target)")
-        let known = knownVersions.map(String.init).joined(separator: ", ")
-        try connection.execute("DELETE FROM \(target).schema_migrations" + (known.isEmpty ? "" : " WHERE version NOT IN (\(known))"))
+        try connection.execute("ALTER TABLE public.schema_migrations SET SCHEMA \(unescaped: target)")
+        try connection.execute("DELETE FROM \(unescaped: target).schema_migrations WHERE version <> ALL(\(SQLArray(knownVersions)))")
     }
     logger.notice(
         "moved this service's tables from the public schema into its own",

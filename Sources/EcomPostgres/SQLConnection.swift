@@ -59,9 +59,10 @@ package final class SQLConnection: Sendable {
         handle.withLock { PQfinish($0.connection) }
     }
 
-    /// Runs one parameterized statement (`$1`, `$2`, … sent as text) and returns its rows.
-    package func query(_ sql: String, _ params: [any SQLEncodable] = []) throws -> [SQLRow] {
-        try handle.withLock { handle in
+    /// Runs one statement, its interpolated values bound as parameters, and returns its rows.
+    package func query(_ query: SQLQuery) throws -> [SQLRow] {
+        let (sql, params) = query.statement
+        return try handle.withLock { handle in
             try Self.run(sql, params, on: &handle) { result in
                 let columnCount = PQnfields(result)
                 var columns = [String: Int]()
@@ -78,10 +79,11 @@ package final class SQLConnection: Sendable {
         }
     }
 
-    /// Runs one parameterized statement and returns the number of rows it affected.
+    /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.
     @discardableResult
-    package func execute(_ sql: String, _ params: [any SQLEncodable] = []) throws -> Int {
-        try handle.withLock { handle in
+    package func execute(_ query: SQLQuery) throws -> Int {
+        let (sql, params) = query.statement
+        return try handle.withLock { handle in
             try Self.run(sql, params, on: &handle) { Int(String(cString: PQcmdTuples($0))) ?? 0 }
         }
     }
@@ -97,7 +99,7 @@ package final class SQLConnection: Sendable {
 
     /// Runs `body` between BEGIN and COMMIT; any error rolls back, so the connection leaves clean.
     func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        try execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)")
         do {
             let value = try body()
             // COMMIT in a failed transaction silently rolls back: report the failure instead.

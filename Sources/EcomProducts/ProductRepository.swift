@@ -132,33 +132,27 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     package func list(scope: ProductScope, filter: ProductFilter, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
-        var conditions: [String] = []
-        var params: [any SQLEncodable] = []
+        var conditions: [SQLQuery] = []
         if scope == .catalog {
             // Spelled as the partial index's predicate, so the planner can use it.
             conditions.append("is_active AND archived_at IS NULL")
         }
         if let prefix = filter.idPrefix {
             // A range on the primary key's index (see `IDPrefix`).
-            params += [prefix.lower, prefix.upper]
-            conditions.append("id BETWEEN $\(params.count - 1)::uuid AND $\(params.count)::uuid")
+            conditions.append("id BETWEEN \(prefix.lower)::uuid AND \(prefix.upper)::uuid")
         }
         if let sku = filter.sku {
-            params.append(sku)
-            conditions.append("sku = $\(params.count)")
+            conditions.append("sku = \(sku)")
         }
         if let search = filter.search {
-            params.append("%\(Self.escapedForLike(search))%")
-            conditions.append("(name ILIKE $\(params.count) OR description ILIKE $\(params.count))")
+            let pattern = "%\(Self.escapedForLike(search))%"
+            conditions.append("(name ILIKE \(pattern) OR description ILIKE \(pattern))")
         }
         if let after {
-            params += [after.name, after.id]
-            conditions.append("(name, id) > ($\(params.count - 1)::text, $\(params.count)::uuid)")
+            conditions.append("(name, id) > (\(after.name)::text, \(after.id)::uuid)")
         }
-        params.append(limit)
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let rows = try await pool.query(
-            "SELECT \(Self.columns) FROM products \(filter) ORDER BY name, id LIMIT $\(params.count)", params)
+            "SELECT \(unescaped: Self.columns) FROM products \(SQLQuery.filter(conditions)) ORDER BY name, id LIMIT \(limit)")
         return try rows.map(Self.record)
     }
 
@@ -173,13 +167,13 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     package func find(id: UUID) async throws -> ProductRecord? {
-        try await pool.query("SELECT \(Self.columns) FROM products WHERE id = $1", [id]).first.map(Self.record)
+        try await pool.query("SELECT \(unescaped: Self.columns) FROM products WHERE id = \(id)").first.map(Self.record)
     }
 
     package func find(ids: [UUID]) async throws -> [ProductRecord] {
         guard !ids.isEmpty else { return [] }
         return try await pool.query(
-            "SELECT \(Self.columns) FROM products WHERE id = ANY($1::uuid[]) ORDER BY id", [SQLArray(ids)]
+            "SELECT \(unescaped: Self.columns) FROM products WHERE id = ANY(\(SQLArray(ids))::uuid[]) ORDER BY id"
         ).map(Self.record)
     }
 
@@ -191,10 +185,8 @@ package struct PostgresProductRepository: ProductRepository {
                 let rows = try connection.query(
                     """
                     INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(Self.columns)
-                    """,
-                    [id, product.sku ?? Self.generatedSKU(for: id), product.name, product.description ?? "",
-                     product.priceCents, stock, product.isActive ?? true])
+                    VALUES (\(id), \(product.sku ?? Self.generatedSKU(for: id)), \(product.name), \(product.description ?? ""), \(product.priceCents), \(stock), \(product.isActive ?? true)) RETURNING \(unescaped: Self.columns)
+                    """)
                 if stock != 0 {
                     try Self.recordInLedger(connection, productID: id, delta: stock, reason: "opening stock")
                 }
@@ -215,7 +207,7 @@ package struct PostgresProductRepository: ProductRepository {
                 // no reservation slips in between the check against what is held and the write.
                 guard
                     let row = try connection.query(
-                        "SELECT on_hand, held, archived_at IS NOT NULL AS archived FROM products WHERE id = $1 FOR UPDATE", [id]
+                        "SELECT on_hand, held, archived_at IS NOT NULL AS archived FROM products WHERE id = \(id) FOR UPDATE"
                     ).first
                 else {
                     return nil
@@ -231,12 +223,11 @@ package struct PostgresProductRepository: ProductRepository {
                 let rows = try connection.query(
                     """
                     UPDATE products SET
-                        sku = COALESCE($2, sku), name = COALESCE($3, name), description = COALESCE($4, description),
-                        price_cents = COALESCE($5::bigint, price_cents), on_hand = COALESCE($6::integer, on_hand),
-                        is_active = COALESCE($7::boolean, is_active), updated_at = now()
-                    WHERE id = $1 RETURNING \(Self.columns)
-                    """,
-                    [id, changes.sku, changes.name, changes.description, changes.priceCents, changes.stock, changes.isActive])
+                        sku = COALESCE(\(changes.sku), sku), name = COALESCE(\(changes.name), name), description = COALESCE(\(changes.description), description),
+                        price_cents = COALESCE(\(changes.priceCents)::bigint, price_cents), on_hand = COALESCE(\(changes.stock)::integer, on_hand),
+                        is_active = COALESCE(\(changes.isActive)::boolean, is_active), updated_at = now()
+                    WHERE id = \(id) RETURNING \(unescaped: Self.columns)
+                    """)
                 if let stock = changes.stock, stock != previousOnHand {
                     try Self.recordInLedger(connection, productID: id, delta: stock - previousOnHand, reason: "stock set by update")
                 }
@@ -247,12 +238,12 @@ package struct PostgresProductRepository: ProductRepository {
 
     package func archive(id: UUID) async throws -> Bool {
         try await pool.execute(
-            "UPDATE products SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE id = $1", [id]) > 0
+            "UPDATE products SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE id = \(id)") > 0
     }
 
     package func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord? {
         try await pool.transaction { connection in
-            guard let row = try connection.query("SELECT on_hand, held FROM products WHERE id = $1 FOR UPDATE", [id]).first else {
+            guard let row = try connection.query("SELECT on_hand, held FROM products WHERE id = \(id) FOR UPDATE").first else {
                 return nil
             }
             let (onHand, held): (Int, Int) = (try row.decode("on_hand"), try row.decode("held"))
@@ -266,7 +257,7 @@ package struct PostgresProductRepository: ProductRepository {
                     ErrorCode.stockLimit, "stock on hand would exceed \(ProductRules.stock.upperBound)", field: "delta")
             }
             let rows = try connection.query(
-                "UPDATE products SET on_hand = $2, updated_at = now() WHERE id = $1 RETURNING \(Self.columns)", [id, newOnHand])
+                "UPDATE products SET on_hand = \(newOnHand), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
             try Self.recordInLedger(connection, productID: id, delta: adjustment.delta, reason: adjustment.reason)
             return try Self.record(rows[0])
         }
@@ -277,8 +268,7 @@ package struct PostgresProductRepository: ProductRepository {
             try await pool.transaction { connection in
                 // Locked in id order, as reservations lock products, so an import and a checkout cannot deadlock.
                 let existing = try connection.query(
-                    "SELECT \(Self.columns) FROM products WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE",
-                    [SQLArray(entries.map(\.sku))]
+                    "SELECT \(unescaped: Self.columns) FROM products WHERE sku = ANY(\(SQLArray(entries.map(\.sku)))::text[]) ORDER BY id FOR UPDATE"
                 ).map(Self.record)
                 let bySKU = Dictionary(uniqueKeysWithValues: existing.map { ($0.sku, $0) })
 
@@ -315,8 +305,8 @@ package struct PostgresProductRepository: ProductRepository {
                     try connection.execute(
                         """
                         INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
-                        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::boolean[])
-                        """, Self.columnArrays(created, sku: true))
+                        SELECT * FROM unnest(\(Self.columnArrays(created, sku: true)))
+                        """)
                 }
                 if !updated.isEmpty {
                     try connection.execute(
@@ -324,17 +314,17 @@ package struct PostgresProductRepository: ProductRepository {
                         UPDATE products AS p SET
                             name = u.name, description = u.description, price_cents = u.price_cents,
                             on_hand = u.on_hand, is_active = u.is_active, updated_at = now()
-                        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::integer[], $6::boolean[])
+                        FROM unnest(\(Self.columnArrays(updated, sku: false)))
                             AS u (id, name, description, price_cents, on_hand, is_active)
                         WHERE p.id = u.id
-                        """, Self.columnArrays(updated, sku: false))
+                        """)
                 }
                 if !ledger.isEmpty {
                     try connection.execute(
                         """
                         INSERT INTO stock_ledger (product_id, delta, reason)
-                        SELECT id, delta, 'catalog import' FROM unnest($1::uuid[], $2::integer[]) AS l (id, delta)
-                        """, [SQLArray(ledger.map(\.id)), SQLArray(ledger.map(\.delta))])
+                        SELECT id, delta, 'catalog import' FROM unnest(\(SQLArray(ledger.map(\.id)))::uuid[], \(SQLArray(ledger.map(\.delta)))::integer[]) AS l (id, delta)
+                        """)
                 }
                 return ImportResult(
                     created: created.count, updated: updated.count,
@@ -344,12 +334,14 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     /// The columns of `products` as parallel arrays, one parameter each, for `unnest`.
-    private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> [any SQLEncodable] {
-        [SQLArray(products.map(\.id))] + (sku ? [SQLArray(products.map(\.sku))] : []) + [
-            SQLArray(products.map(\.name)), SQLArray(products.map(\.description)),
-            SQLArray(products.map(\.priceCents)), SQLArray(products.map(\.onHand)),
-            SQLArray(products.map(\.isActive)),
-        ]
+    /// The products' columns as typed array parameters for `unnest`, in table order.
+    private static func columnArrays(_ products: [ProductRecord], sku: Bool) -> SQLQuery {
+        let skus: SQLQuery = sku ? "\(SQLArray(products.map(\.sku)))::text[], " : ""
+        return """
+            \(SQLArray(products.map(\.id)))::uuid[], \(skus)\(SQLArray(products.map(\.name)))::text[], \
+            \(SQLArray(products.map(\.description)))::text[], \(SQLArray(products.map(\.priceCents)))::bigint[], \
+            \(SQLArray(products.map(\.onHand)))::integer[], \(SQLArray(products.map(\.isActive)))::boolean[]
+            """
     }
 
     package func isEmpty() async throws -> Bool {
@@ -367,7 +359,7 @@ package struct PostgresProductRepository: ProductRepository {
 
     private static func recordInLedger(_ connection: SQLConnection, productID: UUID, delta: Int, reason: String) throws {
         try connection.execute(
-            "INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, $2, $3)", [productID, delta, reason])
+            "INSERT INTO stock_ledger (product_id, delta, reason) VALUES (\(productID), \(delta), \(reason))")
     }
 
     /// Turns a duplicate sku into 409 `sku_taken`; the unique index decides, so racing writers cannot both win.

@@ -122,9 +122,9 @@ struct StockReservations: Sendable {
         // `reserved` below if everything does; no other transaction sees it before this one ends.
         let inserted = try connection.query(
             """
-            INSERT INTO reservations (order_id, state) VALUES ($1, 'rejected')
+            INSERT INTO reservations (order_id, state) VALUES (\(order.orderID), 'rejected')
             ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-            """, [order.orderID])
+            """)
         if inserted.isEmpty {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
@@ -138,8 +138,8 @@ struct StockReservations: Sendable {
         let rows = try connection.query(
             """
             SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
-            WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
-            """, [SQLArray(productIDs)])
+            WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE
+            """)
         var products: [UUID: (stock: Int, available: Bool)] = [:]
         for row in rows {
             products[try row.decode("id")] = (try row.decode("free"), try row.decode("available"))
@@ -164,19 +164,19 @@ struct StockReservations: Sendable {
         let updated = try connection.execute(
             """
             UPDATE products AS p SET held = p.held + l.quantity
-            FROM unnest($1::uuid[], $2::integer[]) AS l (id, quantity)
+            FROM unnest(\(SQLArray(productIDs))::uuid[], \(quantities)::integer[]) AS l (id, quantity)
             WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
-            """, [SQLArray(productIDs), quantities])
+            """)
         guard updated == productIDs.count else {
             throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
         }
         try connection.execute(
             """
             INSERT INTO reservation_lines (order_id, product_id, quantity)
-            SELECT $1, id, quantity FROM unnest($2::uuid[], $3::integer[]) AS l (id, quantity)
-            """, [order.orderID, SQLArray(productIDs), quantities])
+            SELECT \(order.orderID), id, quantity FROM unnest(\(SQLArray(productIDs))::uuid[], \(quantities)::integer[]) AS l (id, quantity)
+            """)
         try connection.execute(
-            "UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = $1", [order.orderID])
+            "UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(order.orderID)")
         return .reserved
     }
 
@@ -198,9 +198,9 @@ struct StockReservations: Sendable {
     ) throws -> LiveReservation {
         let inserted = try connection.query(
             """
-            INSERT INTO reservations (order_id, state) VALUES ($1, $2)
+            INSERT INTO reservations (order_id, state) VALUES (\(orderID), \(placeholder))
             ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-            """, [orderID, placeholder])
+            """)
         guard inserted.isEmpty else { return .recorded }
         guard try lockedState(of: orderID, on: connection) == "reserved" else { return .notHeld }
         try lockProducts(of: orderID, on: connection)
@@ -217,10 +217,10 @@ struct StockReservations: Sendable {
         try connection.execute(
             """
             UPDATE products AS p SET held = p.held - l.quantity
-            FROM reservation_lines AS l WHERE l.order_id = $1 AND p.id = l.product_id
-            """, [orderID])
+            FROM reservation_lines AS l WHERE l.order_id = \(orderID) AND p.id = l.product_id
+            """)
         try connection.execute(
-            "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = $1", [orderID])
+            "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = \(orderID)")
         return .released
     }
 
@@ -235,15 +235,15 @@ struct StockReservations: Sendable {
         try connection.execute(
             """
             UPDATE products AS p SET on_hand = p.on_hand - l.quantity, held = p.held - l.quantity, updated_at = now()
-            FROM reservation_lines AS l WHERE l.order_id = $1 AND p.id = l.product_id
-            """, [orderID])
+            FROM reservation_lines AS l WHERE l.order_id = \(orderID) AND p.id = l.product_id
+            """)
         try connection.execute(
             """
             INSERT INTO stock_ledger (product_id, delta, reason)
-            SELECT product_id, -quantity, 'shipped order ' || order_id FROM reservation_lines WHERE order_id = $1
-            """, [orderID])
+            SELECT product_id, -quantity, 'shipped order ' || order_id FROM reservation_lines WHERE order_id = \(orderID)
+            """)
         try connection.execute(
-            "UPDATE reservations SET state = 'shipped', updated_at = now() WHERE order_id = $1", [orderID])
+            "UPDATE reservations SET state = 'shipped', updated_at = now() WHERE order_id = \(orderID)")
         return .consumed
     }
 
@@ -252,15 +252,15 @@ struct StockReservations: Sendable {
     private static func lockProducts(of orderID: UUID, on connection: SQLConnection) throws {
         try connection.execute(
             """
-            SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = $1)
+            SELECT id FROM products WHERE id IN (SELECT product_id FROM reservation_lines WHERE order_id = \(orderID))
             ORDER BY id FOR UPDATE
-            """, [orderID])
+            """)
     }
 
     /// The state of an order's existing reservation row, locked until the transaction ends.
     private static func lockedState(of orderID: UUID, on connection: SQLConnection) throws -> String {
         guard let row = try connection.query(
-            "SELECT state FROM reservations WHERE order_id = $1 FOR UPDATE", [orderID]).first
+            "SELECT state FROM reservations WHERE order_id = \(orderID) FOR UPDATE").first
         else {
             throw ReservationFailure(description: "reservation of order \(orderID.lowercased) vanished")
         }

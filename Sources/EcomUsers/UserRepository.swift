@@ -115,8 +115,7 @@ package struct PostgresUserRepository: UserRepository {
     package func create(email: String, passwordHash: String, role: Role) async throws -> UserRecord {
         do {
             let rows = try await pool.query(
-                "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING \(Self.columns)",
-                [UUID(), email, passwordHash, role.rawValue])
+                "INSERT INTO users (id, email, password_hash, role) VALUES (\(UUID()), \(email), \(passwordHash), \(role.rawValue)) RETURNING \(unescaped: Self.columns)")
             return try Self.record(rows[0])
         } catch let error as SQLError where error.kind == .uniqueViolation {
             throw APIError.conflict(ErrorCode.emailTaken, "an account with this email exists", field: "email")
@@ -124,31 +123,27 @@ package struct PostgresUserRepository: UserRepository {
     }
 
     package func find(email: String) async throws -> UserRecord? {
-        try await pool.query("SELECT \(Self.columns) FROM users WHERE email = $1", [email]).first.map(Self.record)
+        try await pool.query("SELECT \(unescaped: Self.columns) FROM users WHERE email = \(email)").first.map(Self.record)
     }
 
     package func find(id: UUID) async throws -> UserRecord? {
-        try await pool.query("SELECT \(Self.columns) FROM users WHERE id = $1", [id]).first.map(Self.record)
+        try await pool.query("SELECT \(unescaped: Self.columns) FROM users WHERE id = \(id)").first.map(Self.record)
     }
 
     package func list(idPrefix: IDPrefix?, limit: Int, after: UserListKey?) async throws -> [(UserRecord, UserListKey)] {
-        var conditions: [String] = []
-        var parameters: [any SQLEncodable] = []
+        var conditions: [SQLQuery] = []
         if let idPrefix {
             // A range on the primary key's index (see `IDPrefix`).
-            parameters += [idPrefix.lower, idPrefix.upper]
-            conditions.append("id BETWEEN $1::uuid AND $2::uuid")
+            conditions.append("id BETWEEN \(idPrefix.lower)::uuid AND \(idPrefix.upper)::uuid")
         }
         if let after {
-            parameters += [after.createdAt, after.id]
-            conditions.append("(created_at, id) > ($\(parameters.count - 1)::timestamptz, $\(parameters.count))")
+            conditions.append("(created_at, id) > (\(after.createdAt)::timestamptz, \(after.id))")
         }
-        parameters.append(limit)
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         // The key keeps created_at as PostgreSQL prints it, so no precision is lost between pages.
-        let rows = try await pool.query(
-            "SELECT \(Self.columns), created_at::text AS created_key FROM users \(filter) ORDER BY created_at, id LIMIT $\(parameters.count)",
-            parameters)
+        let rows = try await pool.query("""
+            SELECT \(unescaped: Self.columns), created_at::text AS created_key FROM users \(SQLQuery.filter(conditions))
+            ORDER BY created_at, id LIMIT \(limit)
+            """)
         return try rows.map { row in
             let record = try Self.record(row)
             return (record, UserListKey(createdAt: try row.decode("created_key"), id: record.id))
@@ -157,25 +152,25 @@ package struct PostgresUserRepository: UserRepository {
 
     package func update(id: UUID, role: Role?, disabled: Bool?) async throws -> UserRecord? {
         try await pool.transaction { connection in
-            let previous = try connection.query("SELECT role FROM users WHERE id = $1 FOR UPDATE", [id])
+            let previous = try connection.query("SELECT role FROM users WHERE id = \(id) FOR UPDATE")
             guard let previousRole = try previous.first?.decode("role", as: String.self) else { return nil }
             let rows = try connection.query(
                 """
                 UPDATE users SET
-                    role = COALESCE($2, role),
-                    disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at
-                                       WHEN $3::boolean THEN COALESCE(disabled_at, now())
+                    role = COALESCE(\(role?.rawValue), role),
+                    disabled_at = CASE WHEN \(disabled)::boolean IS NULL THEN disabled_at
+                                       WHEN \(disabled)::boolean THEN COALESCE(disabled_at, now())
                                        ELSE NULL END,
                     updated_at = now()
-                WHERE id = $1 RETURNING \(Self.columns)
-                """, [id, role?.rawValue, disabled])
+                WHERE id = \(id) RETURNING \(unescaped: Self.columns)
+                """)
             guard let row = rows.first else { return nil }
             if disabled == true {
                 try connection.execute(
                     """
                     UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'account disabled'
-                    WHERE user_id = $1 AND revoked_at IS NULL
-                    """, [id])
+                    WHERE user_id = \(id) AND revoked_at IS NULL
+                    """)
                 try Self.recordRevocation(userID: id, reason: "account disabled", on: connection)
             } else if previousRole == Role.admin.rawValue, role != nil, role != .admin {
                 try Self.recordRevocation(userID: id, reason: "admin role removed", on: connection)
@@ -191,7 +186,7 @@ package struct PostgresUserRepository: UserRepository {
     /// one. Readers are not blocked.
     static func recordRevocation(userID: UUID, reason: String, on connection: SQLConnection) throws {
         try connection.execute("LOCK TABLE revocations IN SHARE ROW EXCLUSIVE MODE")
-        try connection.execute("INSERT INTO revocations (user_id, reason) VALUES ($1, $2)", [userID, reason])
+        try connection.execute("INSERT INTO revocations (user_id, reason) VALUES (\(userID), \(reason))")
     }
 
     package func revocations(since cursor: Int64?, limit: Int) async throws -> RevocationPage {
@@ -201,13 +196,13 @@ package struct PostgresUserRepository: UserRepository {
         // A cursor past the end means the feed was made anew (a new database): start over.
         if let cursor, cursor <= latest {
             rows = try await pool.query(
-                "SELECT \(columns) FROM revocations WHERE id > $1 ORDER BY id LIMIT $2", [cursor, limit])
+                "SELECT \(unescaped: columns) FROM revocations WHERE id > \(cursor) ORDER BY id LIMIT \(limit)")
         } else {
             rows = try await pool.query(
                 """
-                SELECT \(columns) FROM revocations
-                WHERE revoked_at > now() - $1::integer * interval '1 second' ORDER BY id LIMIT $2
-                """, [Int(RevocationPage.initialWindow), limit])
+                SELECT \(unescaped: columns) FROM revocations
+                WHERE revoked_at > now() - \(Int(RevocationPage.initialWindow))::integer * interval '1 second' ORDER BY id LIMIT \(limit)
+                """)
         }
         let items = try rows.map { row in
             Revocation(cursor: try row.decode("id"), userID: try row.decode("user_id"), issuedBefore: try row.decode("issued_before"))
@@ -226,12 +221,12 @@ package struct PostgresUserRepository: UserRepository {
     package func changePassword(id: UUID, passwordHash: String, keeping family: UUID?) async throws {
         try await pool.transaction { connection in
             try connection.execute(
-                "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", [id, passwordHash])
+                "UPDATE users SET password_hash = \(passwordHash), updated_at = now() WHERE id = \(id)")
             try connection.execute(
                 """
                 UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'password changed'
-                WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2
-                """, [id, family])
+                WHERE user_id = \(id) AND revoked_at IS NULL AND id IS DISTINCT FROM \(family)
+                """)
             try Self.recordRevocation(userID: id, reason: "password changed", on: connection)
         }
     }
@@ -239,10 +234,9 @@ package struct PostgresUserRepository: UserRepository {
     package func startFamily(userID: UUID, tokenHash: String, expiresAt: Date) async throws -> UUID {
         let family = UUID()
         try await pool.transaction { connection in
-            try connection.execute("INSERT INTO refresh_families (id, user_id) VALUES ($1, $2)", [family, userID])
+            try connection.execute("INSERT INTO refresh_families (id, user_id) VALUES (\(family), \(userID))")
             try connection.execute(
-                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)",
-                [tokenHash, family, expiresAt])
+                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (\(tokenHash), \(family), \(expiresAt))")
         }
         return family
     }
@@ -256,8 +250,8 @@ package struct PostgresUserRepository: UserRepository {
                 SELECT t.family_id, t.used_at IS NOT NULL AS used, t.expires_at < now() AS expired,
                        f.revoked_at IS NOT NULL AS revoked, f.user_id
                 FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
-                WHERE t.token_hash = $1 FOR UPDATE OF t, f
-                """, [tokenHash])
+                WHERE t.token_hash = \(tokenHash) FOR UPDATE OF t, f
+                """)
             guard let row = rows.first else { return .invalid }
             let family: UUID = try row.decode("family_id")
             if try row.decode("revoked", as: Bool.self) || row.decode("expired", as: Bool.self) {
@@ -265,19 +259,17 @@ package struct PostgresUserRepository: UserRepository {
             }
             if try row.decode("used", as: Bool.self) {
                 try connection.execute(
-                    "UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'refresh token reused' WHERE id = $1",
-                    [family])
+                    "UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'refresh token reused' WHERE id = \(family)")
                 return .reused
             }
             let userRows = try connection.query(
-                "SELECT \(Self.columns) FROM users WHERE id = $1", [try row.decode("user_id", as: UUID.self)])
+                "SELECT \(unescaped: Self.columns) FROM users WHERE id = \(try row.decode("user_id", as: UUID.self))")
             guard let userRow = userRows.first else { return .invalid }
             let user = try Self.record(userRow)
             guard !user.disabled else { return .invalid }
-            try connection.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", [tokenHash])
+            try connection.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = \(tokenHash)")
             try connection.execute(
-                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)",
-                [newTokenHash, family, expiresAt])
+                "INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (\(newTokenHash), \(family), \(expiresAt))")
             return .rotated(user, familyID: family)
         }
     }
@@ -286,32 +278,34 @@ package struct PostgresUserRepository: UserRepository {
         try await pool.execute(
             """
             UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'signed out'
-            WHERE revoked_at IS NULL AND id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
-            """, [tokenHash])
+            WHERE revoked_at IS NULL AND id = (SELECT family_id FROM refresh_tokens WHERE token_hash = \(tokenHash))
+            """)
     }
 
     package func reserveAttempt(key: String, policy: LoginThrottle) async throws -> Date? {
         // The attempt that reaches the free allowance locks the key; each later one, admitted
         // once the lock has ended, locks it twice as long as the last. A key quiet for the
         // policy's window starts again from one.
-        let count = "CASE WHEN f.last_failure_at < now() - make_interval(secs => $5::int) THEN 1 ELSE f.failures + 1 END"
-        let lock = { (count: String) in
-            """
-            CASE WHEN \(count) >= $2::int
-                 THEN now() + make_interval(secs => least($3::int * power(2, least(\(count) - $2::int, 20)), $4::int))
-            END
-            """
+        let count: SQLQuery =
+            "CASE WHEN f.last_failure_at < now() - make_interval(secs => \(policy.quietSeconds)::int) THEN 1 ELSE f.failures + 1 END"
+        func lock(_ count: SQLQuery) -> SQLQuery {
+            let (first, longest) = (policy.firstLockSeconds, policy.longestLockSeconds)
+            return """
+                CASE WHEN \(count) >= \(policy.freeAttempts)::int
+                     THEN now() + make_interval(secs => least(\(first)::int * power(2, least(\(count) - \(policy.freeAttempts)::int, 20)), \(longest)::int))
+                END
+                """
         }
         let reserved = try await pool.query(
             """
             INSERT INTO login_failures AS f (key, failures, last_failure_at, locked_until)
-            VALUES ($1, 1, now(), \(lock("1")))
+            VALUES (\(key), 1, now(), \(lock("1")))
             ON CONFLICT (key) DO UPDATE SET failures = \(count), last_failure_at = now(), locked_until = \(lock(count))
             WHERE f.locked_until IS NULL OR f.locked_until <= now()
             RETURNING failures
-            """, [key, policy.freeAttempts, policy.firstLockSeconds, policy.longestLockSeconds, policy.quietSeconds])
+            """)
         guard reserved.isEmpty else { return nil }
-        let lockedUntil = try await pool.query("SELECT locked_until FROM login_failures WHERE key = $1", [key])
+        let lockedUntil = try await pool.query("SELECT locked_until FROM login_failures WHERE key = \(key)")
             .first?.decode("locked_until", as: Date?.self)
         // The lock may have ended between the two statements; a one-second wait is then enough.
         return max(lockedUntil ?? .distantPast, Date().addingTimeInterval(1))
@@ -321,13 +315,13 @@ package struct PostgresUserRepository: UserRepository {
         try await pool.execute(
             """
             UPDATE login_failures SET failures = greatest(failures - 1, 0),
-                locked_until = CASE WHEN failures - 1 < $2::int THEN NULL ELSE locked_until END
-            WHERE key = $1
-            """, [key, policy.freeAttempts])
+                locked_until = CASE WHEN failures - 1 < \(policy.freeAttempts)::int THEN NULL ELSE locked_until END
+            WHERE key = \(key)
+            """)
     }
 
     package func clearFailures(key: String) async throws {
-        try await pool.execute("DELETE FROM login_failures WHERE key = $1", [key])
+        try await pool.execute("DELETE FROM login_failures WHERE key = \(key)")
     }
 
     package func purgeExpired() async throws -> Int {

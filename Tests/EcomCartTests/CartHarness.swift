@@ -115,7 +115,7 @@ struct CartHarness: Sendable {
         try? await httpClient.shutdown()
         await pool.shutdown()
         let admin = PostgresPool(url: serverURL, size: 1, logger: logger)
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         await admin.shutdown()
         try outcome.get()
     }

@@ -141,8 +141,8 @@ struct CartRoutesTests {
             try await harness.pool.execute(
                 """
                 INSERT INTO cart_items (id, user_id, product_id, quantity)
-                SELECT gen_random_uuid(), $1, gen_random_uuid(), 1 FROM generate_series(2, $2)
-                """, [user, CartLimits.maximumLines])
+                SELECT gen_random_uuid(), \(user), gen_random_uuid(), 1 FROM generate_series(2, \(CartLimits.maximumLines))
+                """)
             let before = try await harness.repository.cart(of: user)
             #expect(before.lines.count == CartLimits.maximumLines)
 

@@ -195,10 +195,10 @@ final class ServerProcess: @unchecked Sendable {
         if let url = TestEnvironment.databaseURL {
             let admin = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
             let names = (try? await admin.query(
-                "SELECT datname FROM pg_database WHERE datname LIKE $1", [databasePrefix + "%"]
+                "SELECT datname FROM pg_database WHERE datname LIKE \(databasePrefix + "%")"
             ).map { try $0.decode("datname", as: String.self) }) ?? []
             for name in names {
-                _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+                _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
             }
             await admin.shutdown()
         }

@@ -45,8 +45,7 @@ struct SchemaLayoutTests {
                 #expect(tables[schema]?.contains("schema_migrations") == true, "\(database): \(tables)")
                 // The history came along: the release's migrations are not applied again.
                 let history = try await DatabaseLayout.query(
-                    url, "SELECT count(*)::int AS n FROM \(schema).schema_migrations WHERE version = 1 AND applied_at < $1::timestamptz",
-                    [loadedAt])
+                    url, "SELECT count(*)::int AS n FROM \(unescaped: schema).schema_migrations WHERE version = 1 AND applied_at < \(loadedAt)::timestamptz")
                 #expect(try history[0].decode("n", as: Int.self) == 1, "\(database)")
             }
             #expect(server.log.contains("moved this service's tables from the public schema into its own"))
@@ -108,9 +107,9 @@ enum DatabaseLayout {
         }
     }
 
-    static func query(_ url: String, _ sql: String, _ parameters: [String] = []) async throws -> [SQLRow] {
+    static func query(_ url: String, _ query: SQLQuery) async throws -> [SQLRow] {
         let pool = PostgresPool(url: url, size: 1, logger: Logger(label: "test"))
-        let rows = await Result { try await pool.query(sql, parameters) }
+        let rows = await Result { try await pool.query(query) }
         await pool.shutdown()
         return try rows.get()
     }

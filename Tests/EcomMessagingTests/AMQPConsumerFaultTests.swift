@@ -65,9 +65,9 @@ extension AMQPTransportTests {
                 let database: String = try await subscriber.query("SELECT current_database() AS name")[0].decode("name")
                 let admin = PostgresPool(url: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]!, size: 1, logger: logger)
                 func allowConnections(_ allowed: Bool) async throws {
-                    try await admin.execute("ALTER DATABASE \"\(database)\" ALLOW_CONNECTIONS \(allowed)")
+                    try await admin.execute("ALTER DATABASE \"\(unescaped: database)\" ALLOW_CONNECTIONS \(unescaped: String(allowed))")
                     if !allowed {
-                        try await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [database])
+                        try await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database)")
                     }
                 }
                 let result = await Result {

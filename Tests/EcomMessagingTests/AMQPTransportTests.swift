@@ -154,7 +154,7 @@ struct AMQPTransportTests {
     }
 
     static func count(_ table: String, in pool: PostgresPool) async throws -> Int {
-        try await pool.query("SELECT count(*) AS n FROM \(table)")[0].decode("n", as: Int.self)
+        try await pool.query("SELECT count(*) AS n FROM \(unescaped: table)")[0].decode("n", as: Int.self)
     }
 }
 

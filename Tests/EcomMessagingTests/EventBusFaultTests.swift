@@ -53,7 +53,7 @@ extension EventBusTests {
                 handler: { delivery, connection in
                     if faults.value < 30 {
                         defer { faults.increment() }
-                        try connection.execute("INSERT INTO applied (event_id, text) VALUES ($1, 'partial')", [UUID()])
+                        try connection.execute("INSERT INTO applied (event_id, text) VALUES (\(UUID()), 'partial')")
                         throw Self.passingFaults[faults.value % Self.passingFaults.count]
                     }
                     try Self.recordNote(delivery, connection)

@@ -47,7 +47,7 @@ struct EventBusTests {
         let admin = PostgresPool(url: server, size: 1, logger: logger)
         for (pool, name) in zip(pools, names) {
             await pool.shutdown()
-            try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+            try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         }
         await admin.shutdown()
         try result.get()
@@ -65,7 +65,7 @@ struct EventBusTests {
 
     static let recordNote: EventHandler = { delivery, connection in
         let event = try delivery.decode(Note.self)
-        try connection.execute("INSERT INTO applied (event_id, text) VALUES ($1, $2)", [event.id, event.data.text])
+        try connection.execute("INSERT INTO applied (event_id, text) VALUES (\(event.id), \(event.data.text))")
     }
 
     @Test("events reach the subscriber after commit, each applied once even when delivered twice")
@@ -129,7 +129,7 @@ struct EventBusTests {
                     if failing.value < 3 {
                         failing.increment()
                         // The handler's partial work must not survive its failure.
-                        try connection.execute("INSERT INTO applied (event_id, text) VALUES ($1, 'partial')", [UUID()])
+                        try connection.execute("INSERT INTO applied (event_id, text) VALUES (\(UUID()), 'partial')")
                         throw Refused()
                     }
                     try Self.recordNote(delivery, connection)

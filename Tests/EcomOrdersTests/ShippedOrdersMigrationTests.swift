@@ -22,8 +22,7 @@ struct ShippedOrdersMigrationTests {
                 let id = UUID()
                 ids[status] = id
                 try await pool.execute(
-                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES ($1, $2, $3, 100, $4)",
-                    [id, UUID(), status, Int64(version)])
+                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES (\(id), \(UUID()), \(status), 100, \(Int64(version)))")
             }
             try await migrate(pool, migrations: ordersMigrations, logger: Logger(label: "test"))
             try await migrate(pool, migrations: ordersMigrations, logger: Logger(label: "test"))
@@ -39,7 +38,7 @@ struct ShippedOrdersMigrationTests {
         }
         await pool.shutdown()
         let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         await admin.shutdown()
         try result.get()
     }

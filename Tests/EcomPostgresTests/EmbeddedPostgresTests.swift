@@ -20,7 +20,7 @@ struct EmbeddedPostgresTests {
         let url = try await cluster.start()
         try await TestDatabase.withPool(url: url, size: 1) { pool in
             try await pool.execute("CREATE TABLE kept (note text)")
-            try await pool.execute("INSERT INTO kept VALUES ($1)", ["first run"])
+            try await pool.execute("INSERT INTO kept VALUES (\("first run"))")
         }
 
         let intruder = EmbeddedPostgres(dataDirectory: dataDirectory, logger: logger)

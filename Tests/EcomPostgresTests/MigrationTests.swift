@@ -79,8 +79,8 @@ struct MigrationTests {
                 try await group.waitForAll()
             }
             for schema in ["alpha", "beta"] {
-                #expect(try await pool.query("SELECT * FROM \(schema).events").count == 1)
-                #expect(try await pool.query("SELECT version FROM \(schema).schema_migrations").count == 2)
+                #expect(try await pool.query("SELECT * FROM \(unescaped: schema).events").count == 1)
+                #expect(try await pool.query("SELECT version FROM \(unescaped: schema).schema_migrations").count == 2)
                 try await TestDatabase.withPool(url: url, size: 1, schema: schema) { pool in
                     #expect(await migrationsApplied(pool, migrations: Self.migrations))
                     // Unqualified names resolve in the pool's schema.
@@ -157,7 +157,7 @@ struct MigrationTests {
                 try await TestDatabase.withPool(url: url, size: 1, schema: schema) { service in
                     try await migrate(service, migrations: Self.migrations, logger: Logger(label: "test"))
                 }
-                #expect(try await pool.query("SELECT version FROM \(schema).schema_migrations").count == 2)
+                #expect(try await pool.query("SELECT version FROM \(unescaped: schema).schema_migrations").count == 2)
             }
             #expect(try await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").count == 3)
         }

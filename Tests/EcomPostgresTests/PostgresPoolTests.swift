@@ -17,8 +17,7 @@ struct PostgresPoolTests {
             let date = Date(timeIntervalSince1970: 1_795_636_608.123456)
             let bytes = Data([0x00, 0x01, 0x7F, 0x80, 0xFF])
             let inserted = try await pool.execute(
-                "INSERT INTO samples VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                ["Grüße, 'quotes' \\ and \"more\"", Int.min, Int32.max, Int64(-1), true, id, date, bytes, Int?.none]
+                "INSERT INTO samples VALUES (\("Grüße, 'quotes' \\ and \"more\""), \(Int.min), \(Int32.max), \(Int64(-1)), \(true), \(id), \(date), \(bytes), \(Int?.none))"
             )
             #expect(inserted == 1)
 
@@ -42,9 +41,9 @@ struct PostgresPoolTests {
     func uniqueViolation() async throws {
         try await TestDatabase.withPool { pool, _ in
             try await pool.execute("CREATE TABLE users (email text CONSTRAINT users_email_key UNIQUE)")
-            try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
+            try await pool.execute("INSERT INTO users VALUES (\("a@example.com"))")
             let error = try await #require(throws: SQLError.self) {
-                try await pool.execute("INSERT INTO users VALUES ($1)", ["a@example.com"])
+                try await pool.execute("INSERT INTO users VALUES (\("a@example.com"))")
             }
             #expect(error.kind == .uniqueViolation)
             #expect(error.sqlState == "23505")
@@ -82,27 +81,29 @@ struct PostgresPoolTests {
     func preparedStatements() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
             try await pool.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
-            let insert = "INSERT INTO notes VALUES ($1, $2)"
+            @Sendable func insert(_ body: String) -> SQLQuery { "INSERT INTO notes VALUES (\(1), \(body))" }
             // Prepared inside a transaction that rolls back: the statement outlives it.
             await #expect(throws: ExpectedFailure.self) {
                 try await pool.transaction { connection in
-                    try connection.execute(insert, [1, "rolled back"])
+                    try connection.execute(insert("rolled back"))
                     throw ExpectedFailure()
                 }
             }
-            try await pool.execute(insert, [1, "kept"])
-            let duplicate = try await #require(throws: SQLError.self) { try await pool.execute(insert, [1, "again"]) }
+            try await pool.execute(insert("kept"))
+            let duplicate = try await #require(throws: SQLError.self) { try await pool.execute(insert("again")) }
             #expect(duplicate.kind == .uniqueViolation)
             // A statement that cannot be prepared fails as running it would, and is not remembered.
-            let syntax = try await #require(throws: SQLError.self) { try await pool.execute("INSERT INTO nowhere VALUES ($1)", [1]) }
+            let syntax = try await #require(throws: SQLError.self) { try await pool.execute("INSERT INTO nowhere VALUES (\(1))") }
             #expect(syntax.sqlState == "42P01")
             // More distinct texts than a connection keeps prepared: the rest run unprepared.
-            let texts = (0..<SQLConnection.preparedStatementLimit + 10).map { "SELECT \($0) AS n, $1::text AS body" }
+            let texts = (0..<SQLConnection.preparedStatementLimit + 10).map { number -> SQLQuery in
+                "SELECT \(unescaped: String(number)) AS n, \("x")::text AS body"
+            }
             for (number, text) in texts.enumerated() {
-                let row = try #require(try await pool.query(text, ["x"]).first)
+                let row = try #require(try await pool.query(text).first)
                 #expect(try row.decode("n", as: Int.self) == number)
             }
-            #expect(try await pool.query("SELECT body FROM notes WHERE id = $1", [1]).first?.decode("body", as: String.self) == "kept")
+            #expect(try await pool.query("SELECT body FROM notes WHERE id = \(1)").first?.decode("body", as: String.self) == "kept")
             let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
             #expect(prepared == SQLConnection.preparedStatementLimit)
         }
@@ -122,7 +123,7 @@ struct PostgresPoolTests {
                             attempts.increment()
                             _ = try connection.query("SELECT sum(balance) FROM accounts")
                             _ = try connection.query("SELECT pg_sleep(0.3)")
-                            try connection.execute("UPDATE accounts SET balance = balance + 1 WHERE id = $1", [id])
+                            try connection.execute("UPDATE accounts SET balance = balance + 1 WHERE id = \(id)")
                         }
                     }
                 }
@@ -166,7 +167,7 @@ struct PostgresPoolTests {
         try await TestDatabase.withPool(size: 1) { pool, url in
             let first = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
             try await TestDatabase.withPool(url: url, size: 1) { other in
-                _ = try await other.query("SELECT pg_terminate_backend($1)", [first])
+                _ = try await other.query("SELECT pg_terminate_backend(\(first))")
             }
 
             let error = try await #require(throws: SQLError.self) { try await pool.query("SELECT 1") }

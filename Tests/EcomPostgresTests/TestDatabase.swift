@@ -17,7 +17,7 @@ enum TestDatabase {
         let url = postgresURL(serverURL, replacingDatabaseWith: name)
         let result = await Result(catching: { try await withPool(url: url, size: size) { try await body($0, url) } })
         try await withPool(url: serverURL, size: 1) { admin in
-            try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+            try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         }
         return try result.get()
     }

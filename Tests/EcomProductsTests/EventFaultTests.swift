@@ -49,7 +49,7 @@ extension EventHandlingTests {
                 // The product stays locked (a long import, say) while the cancel is retried 3 × 8 times.
                 let locked = Tally()
                 async let lock: Void = pool.transaction { connection in
-                    try connection.execute("SELECT id FROM products WHERE id = $1 FOR UPDATE", [product])
+                    try connection.execute("SELECT id FROM products WHERE id = \(product) FOR UPDATE")
                     locked.increment()
                     let deadline = Date().addingTimeInterval(60)
                     while timeouts.value < 3 * 8 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }

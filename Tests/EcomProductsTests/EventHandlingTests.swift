@@ -97,7 +97,7 @@ struct EventHandlingTests {
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
 
-                let row = try await pool.query("SELECT on_hand, held FROM products WHERE id = $1", [product])[0]
+                let row = try await pool.query("SELECT on_hand, held FROM products WHERE id = \(product)")[0]
                 #expect(try row.decode("on_hand", as: Int.self) == 3 && row.decode("held", as: Int.self) == 0)
                 #expect(try await StockReservationTests.state(pool, order.data.orderID) == "shipped")
                 #expect(try await pool.query("SELECT count(*) AS n FROM stock_ledger WHERE delta < 0")[0].decode("n", as: Int.self) == 1)

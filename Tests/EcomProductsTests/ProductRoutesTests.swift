@@ -218,8 +218,7 @@ struct ProductRoutesTests {
                        "4c1aFFFF-ffff-4fff-bfff-ffffffffffff", "00000000-0000-4000-8000-000000000004"]
             for (index, id) in ids.enumerated() {
                 try await app.pool.execute(
-                    "INSERT INTO products (id, sku, name, price_cents, on_hand, is_active) VALUES ($1, $2, $3, 100, 1, $4)",
-                    [UUID(uuidString: id)!, "BOOK-000\(index)", "Book \(index)", index != 1])
+                    "INSERT INTO products (id, sku, name, price_cents, on_hand, is_active) VALUES (\(UUID(uuidString: id)!), \("BOOK-000\(index)"), \("Book \(index)"), 100, 1, \(index != 1))")
             }
             func skus(_ query: String, admin: Bool = true) async throws -> [String] {
                 try await app.walk((admin ? "/admin/products?limit=1&" : "/api/products?limit=1&") + query, token: admin ? app.adminToken : nil)
@@ -253,8 +252,7 @@ struct ProductRoutesTests {
             let plan = try await pool.withConnection { connection in
                 // The admin list's query with an id prefix, as the repository sends it.
                 try connection.query(
-                    "EXPLAIN (FORMAT TEXT) SELECT id FROM products WHERE id BETWEEN $1::uuid AND $2::uuid ORDER BY name, id LIMIT 11",
-                    [prefix.lower, prefix.upper]
+                    "EXPLAIN (FORMAT TEXT) SELECT id FROM products WHERE id BETWEEN \(prefix.lower)::uuid AND \(prefix.upper)::uuid ORDER BY name, id LIMIT 11"
                 ).map { try $0.decode("QUERY PLAN", as: String.self) }
             }.joined(separator: "\n")
             #expect(plan.contains("products_pkey") && !plan.contains("Seq Scan"), "\(plan)")

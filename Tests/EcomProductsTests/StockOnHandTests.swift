@@ -172,7 +172,7 @@ struct StockOnHandTests {
             // A cancel after the ship finds nothing to give back.
             #expect(try await pool.transaction { try StockReservations.release(orderID: shipped, on: $0) } == .nothingHeld)
 
-            let row = try await pool.query("SELECT on_hand, held FROM products WHERE id = $1", [product])[0]
+            let row = try await pool.query("SELECT on_hand, held FROM products WHERE id = \(product)")[0]
             #expect(try row.decode("on_hand", as: Int.self) == 7 && row.decode("held", as: Int.self) == 0)
             #expect(try await ledgerDiscrepancies(pool).isEmpty)
         }
@@ -187,18 +187,16 @@ struct StockOnHandTests {
             try await pool.transaction { connection in
                 // Lamp: 10 bought in, 3 held by a live order, 2 by a released one (given back).
                 try connection.execute(
-                    "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, 'LAMP', 'Lamp', 100, 7), ($2, 'RUG', 'Rug', 100, 4)",
-                    [lamp, rug])
+                    "INSERT INTO products (id, sku, name, price_cents, stock) VALUES (\(lamp), 'LAMP', 'Lamp', 100, 7), (\(rug), 'RUG', 'Rug', 100, 4)")
                 try connection.execute(
-                    "INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, 10, 'opening stock'), ($2, 5, 'opening stock')",
-                    [lamp, rug])
+                    "INSERT INTO stock_ledger (product_id, delta, reason) VALUES (\(lamp), 10, 'opening stock'), (\(rug), 5, 'opening stock')")
                 try connection.execute(
-                    "INSERT INTO reservations (order_id, state) VALUES ($1, 'reserved'), ($2, 'released')", [live, released])
+                    "INSERT INTO reservations (order_id, state) VALUES (\(live), 'reserved'), (\(released), 'released')")
                 try connection.execute(
                     """
                     INSERT INTO reservation_lines (order_id, product_id, quantity)
-                    VALUES ($1, $3, 3), ($1, $4, 1), ($2, $3, 2)
-                    """, [live, released, lamp, rug])
+                    VALUES (\(live), \(lamp), 3), (\(live), \(rug), 1), (\(released), \(lamp), 2)
+                    """)
             }
             try await migrate(pool, migrations: productsMigrations, logger: Logger(label: "test"))
             let rows = try await pool.query("SELECT sku, on_hand, held FROM products ORDER BY sku").map {

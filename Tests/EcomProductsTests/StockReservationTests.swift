@@ -13,10 +13,10 @@ struct StockReservationTests {
             try connection.execute(
                 """
                 INSERT INTO products (id, sku, name, price_cents, on_hand, is_active, archived_at)
-                VALUES ($1, $2, 'Product', 1000, $3, $4, CASE WHEN $5::boolean THEN now() END)
-                """, [id, "SKU-\(id.uuidString.prefix(8))", stock, active, archived])
+                VALUES (\(id), \("SKU-\(id.uuidString.prefix(8))"), 'Product', 1000, \(stock), \(active), CASE WHEN \(archived)::boolean THEN now() END)
+                """)
             if stock > 0 {
-                try connection.execute("INSERT INTO stock_ledger (product_id, delta, reason) VALUES ($1, $2, 'opening stock')", [id, stock])
+                try connection.execute("INSERT INTO stock_ledger (product_id, delta, reason) VALUES (\(id), \(stock), 'opening stock')")
             }
         }
         return id
@@ -28,11 +28,11 @@ struct StockReservationTests {
 
     /// Units available: on hand less held.
     static func stock(_ pool: PostgresPool, _ id: UUID) async throws -> Int {
-        try await pool.query("SELECT on_hand - held AS stock FROM products WHERE id = $1", [id])[0].decode("stock")
+        try await pool.query("SELECT on_hand - held AS stock FROM products WHERE id = \(id)")[0].decode("stock")
     }
 
     static func state(_ pool: PostgresPool, _ orderID: UUID) async throws -> String? {
-        try await pool.query("SELECT state FROM reservations WHERE order_id = $1", [orderID]).first?.decode("state")
+        try await pool.query("SELECT state FROM reservations WHERE order_id = \(orderID)").first?.decode("state")
     }
 
     @Test("50 concurrent orders for 20 units never oversell: each order is reserved or rejected")
@@ -100,7 +100,7 @@ struct StockReservationTests {
             #expect(try await pool.transaction { try StockReservations.reserve(merged, on: $0) } == .reserved)
             #expect(try await Self.stock(pool, plenty) == 5)
             #expect(try await Self.stock(pool, scarce) == 0)
-            let lines = try await pool.query("SELECT quantity FROM reservation_lines WHERE order_id = $1 AND product_id = $2", [merged.orderID, plenty])
+            let lines = try await pool.query("SELECT quantity FROM reservation_lines WHERE order_id = \(merged.orderID) AND product_id = \(plenty)")
             #expect(try lines.map { try $0.decode("quantity", as: Int.self) } == [5])
             #expect(try await ledgerDiscrepancies(pool).isEmpty)
         }

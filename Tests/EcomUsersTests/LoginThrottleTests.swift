@@ -31,7 +31,7 @@ enum UsersTestDatabase {
         }
         await pool.shutdown()
         let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         await admin.shutdown()
         return try result.get()
     }

@@ -24,7 +24,7 @@ struct RevocationFeedTests {
         }
         await pool.shutdown()
         let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
         await admin.shutdown()
         if let failure { throw failure }
     }
@@ -67,8 +67,7 @@ struct RevocationFeedTests {
             }
             // The first two are older than any token still alive.
             try await pool.execute(
-                "UPDATE revocations SET revoked_at = now() - interval '20 minutes' WHERE user_id = ANY($1::uuid[])",
-                ["{\(users[0].uuidString),\(users[1].uuidString)}"])
+                "UPDATE revocations SET revoked_at = now() - interval '20 minutes' WHERE user_id = ANY(\("{\(users[0].uuidString),\(users[1].uuidString)}")::uuid[])")
 
             var seen: [UUID] = []
             var cursor: Int64 = 0
