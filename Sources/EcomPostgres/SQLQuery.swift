@@ -70,8 +70,13 @@ package struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
             if !literal.isEmpty { parts.append(.text(literal)) }
         }
 
-        /// A bound parameter (an optional's nil is SQL NULL).
+        /// A bound parameter.
         package mutating func appendInterpolation(_ value: some SQLEncodable) {
+            parts.append(.bind(value))
+        }
+
+        /// A bound parameter; nil is SQL NULL.
+        package mutating func appendInterpolation<Value: SQLEncodable>(_ value: Value?) {
             parts.append(.bind(value))
         }
 
