@@ -29,18 +29,13 @@ extension EcomCommand.Admin.Products {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List every product, including inactive and archived ones.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
-        var search: String?
+        @OptionGroup var filter: SearchOption
         @OptionGroup(title: "Paging") var page: PageOptions
-
-        func validate() throws {
-            try PageOptions.checkSearch(search)
-        }
 
         func run() async throws {
             let client = try options.client()
             try await page.show(options.output, noun: "products") { request in
-                let page = try await client.allProducts(search: search, page: request)
+                let page = try await client.allProducts(search: filter.search, page: request)
                 return Page(items: page.items.map(AdminProduct.init(product:)), nextCursor: page.nextCursor)
             }
         }

@@ -18,17 +18,12 @@ extension EcomCommand.Products {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the products on sale.")
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
-        @Option(name: [.short, .long], help: ArgumentHelp("Only products whose name or description contains this text.", valueName: "text"))
-        var search: String?
+        @OptionGroup var filter: SearchOption
         @OptionGroup(title: "Paging") var page: PageOptions
-
-        func validate() throws {
-            try PageOptions.checkSearch(search)
-        }
 
         func run() async throws {
             let client = try options.client()
-            try await page.show(options.output, noun: "products") { try await client.products(search: search, page: $0) }
+            try await page.show(options.output, noun: "products") { try await client.products(search: filter.search, page: $0) }
         }
     }
 
