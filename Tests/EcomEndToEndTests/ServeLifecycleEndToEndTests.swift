@@ -1,0 +1,95 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How `ecom serve` starts and stops: where it may listen, what stops it, and a database that is not there.
+extension UsersEndToEndTests {
+    @Test("while the demo admin keeps its published password, the gateway refuses to listen beyond loopback")
+    func demoPasswordKeepsGatewayLocal() async throws {
+        let server = try await ServerProcess(
+            arguments: ["--host", "0.0.0.0"],
+            environment: ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains("refusing to listen on 0.0.0.0"), "\(server.log)")
+        await server.tearDown()
+    }
+
+    @Test(
+        "while the demo admin keeps its published password, no listener of its process binds beyond loopback, judged on the resolved address",
+        arguments: [
+            (["--service-host", "0.0.0.0"], "refusing to listen on 0.0.0.0:"),
+            (["--host", "127.evil.example"], "refusing to listen on 127.evil.example:"),
+        ])
+    func demoPasswordKeepsServicesLocal(arguments: [String], refusal: String) async throws {
+        let server = try await ServerProcess(
+            arguments: arguments,
+            environment: ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        #expect(server.log.contains(refusal), "\(server.log)")
+        await server.tearDown()
+    }
+
+    @Test("with the demo password changed, services listen beyond loopback when told to")
+    func servicesExposedOnceChanged() async throws {
+        let server = try await ServerProcess(arguments: ["--service-host", "0.0.0.0"])
+        #expect(server.log.contains("users listening on http://0.0.0.0:"), "\(server.log)")
+        #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .ok)
+        await server.tearDown()
+    }
+
+    @Test("a short SECRET_KEY stops the server with a one-line reason")
+    func shortSecret() async throws {
+        let server = try await ServerProcess(environment: ["SECRET_KEY": "short"], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        let lines = server.log.split(separator: "\n").filter { $0.contains("SECRET_KEY") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("at least 32 bytes") == true)
+        await server.tearDown()
+    }
+
+    @Test("SIGTERM stops the server gracefully with status 0")
+    func gracefulShutdown() async throws {
+        let server = try await ServerProcess()
+        let status = await server.stop(signal: SIGTERM)
+        #expect(status == 0, "\(server.log)")
+        await server.tearDown()
+    }
+}
+
+extension ServerProcess {
+    /// Waits (up to three minutes) for the process to exit by itself.
+    func stopWhenExited() async -> Int32 {
+        for _ in 0..<1800 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        return await stop()
+    }
+}
+
+@Suite struct DatabaseOutageTests {
+    @Test("with its database unreachable, ecom serve stays alive and says it is not ready")
+    func databaseDownAtStart() async throws {
+        let closed = try TestEnvironment.freePort()
+        let server = try await ServerProcess(
+            environment: ["DB_URL": "postgresql://postgres@127.0.0.1:\(closed)/ecom"], services: ["users"], waitForReady: false)
+        var health: HTTP.Reply?
+        for _ in 0..<100 {
+            health = try? await HTTP.send(.GET, server.service("users") + "/health")
+            if health != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(health?.status == .ok)
+        #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .serviceUnavailable)
+        let login = try await HTTP.send(.POST, server.gateway + "/api/login", json: Credentials(email: "a@b.co", password: "password123"))
+        #expect(login.status == .serviceUnavailable)
+        #expect(login.errorCode == ErrorCode.serviceUnavailable)
+        #expect(server.process.isRunning)
+        await server.stop()
+    }
+}
