@@ -184,8 +184,27 @@ package final class EventBus: Sendable {
     /// Returns false when nothing is due.
     func processNext() async throws -> Bool {
         guard let handler else { return false }
+        switch try await applyNext(handler) {
+        case .none:
+            return false
+        case .processed(let eventID):
+            interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
+            Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
+            // The handler may have enqueued events of its own.
+            relayBell.ring()
+        case .interrupted(let eventID, let type, let error):
+            try await recordInterruption(of: eventID, type: type, error: error)
+        case .failed(let eventID, let type, let attempts, let error, let park):
+            try await recordFailure(of: eventID, type: type, attempts: attempts, error: error, park: park)
+        }
+        return true
+    }
+
+    /// The transaction of `processNext`: the handler runs under a savepoint, so that a failure it
+    /// reports is recorded without what it wrote.
+    private func applyNext(_ handler: @escaping EventHandler) async throws -> Outcome {
         let maximumAttempts = settings.maximumAttempts
-        let outcome: Outcome = try await pool.transaction { connection in
+        return try await pool.transaction { connection in
             let rows = try connection.query(
                 """
                 SELECT event_id, routing_key, body, attempts FROM inbox
@@ -223,59 +242,54 @@ package final class EventBus: Sendable {
                 "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = \(eventID)")
             return .processed(eventID: eventID)
         }
-        switch outcome {
-        case .none:
-            return false
-        case .processed(let eventID):
+    }
+
+    /// A passing fault: the event is tried again after a wait that grows with each interruption.
+    private func recordInterruption(of eventID: UUID, type: String, error: String) async throws {
+        let count = interruptions.withLock { counts in
+            // Bounded: rows another process finished never come back to be removed.
+            if counts.count >= 10_000 { counts.removeAll() }
+            counts[eventID, default: 0] += 1
+            return counts[eventID]!
+        }
+        let delay = Backoff.delay(after: count, first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay)
+        try await pool.execute(
+            """
+            UPDATE inbox SET last_error = \(String(error.prefix(2000))),
+                next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay.seconds))::double precision)
+            WHERE event_id = \(eventID)
+            """)
+        if count % 20 == 1 {
+            logger.warning(
+                "event interrupted by a passing fault; will retry until it passes",
+                metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "retry": "\(count)", "error": "\(error)"])
+        }
+    }
+
+    /// A failure a retry cannot fix: counted as an attempt, and parked once there are enough.
+    private func recordFailure(of eventID: UUID, type: String, attempts: Int, error: String, park: Bool) async throws {
+        let delay = min(0.25 * pow(2, Double(attempts)), 60)
+        try await pool.execute(
+            """
+            UPDATE inbox SET attempts = \(attempts), last_error = \(String(error.prefix(2000))),
+                next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay))::double precision),
+                parked_at = CASE WHEN \(park)::boolean THEN now() END
+            WHERE event_id = \(eventID)
+            """)
+        if park {
             interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
-            Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
-            // The handler may have enqueued events of its own.
-            relayBell.ring()
-            return true
-        case .interrupted(let eventID, let type, let error):
-            let count = interruptions.withLock { counts in
-                // Bounded: rows another process finished never come back to be removed.
-                if counts.count >= 10_000 { counts.removeAll() }
-                counts[eventID, default: 0] += 1
-                return counts[eventID]!
-            }
-            let delay = Backoff.delay(after: count, first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay)
-            try await pool.execute(
-                """
-                UPDATE inbox SET last_error = \(String(error.prefix(2000))), next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay.seconds))::double precision)
-                WHERE event_id = \(eventID)
-                """)
-            if count % 20 == 1 {
-                logger.warning(
-                    "event interrupted by a passing fault; will retry until it passes",
-                    metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "retry": "\(count)", "error": "\(error)"])
-            }
-            return true
-        case .failed(let eventID, let type, let attempts, let error, let park):
-            let delay = min(0.25 * pow(2, Double(attempts)), 60)
-            try await pool.execute(
-                """
-                UPDATE inbox SET attempts = \(attempts), last_error = \(String(error.prefix(2000))),
-                    next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay))::double precision),
-                    parked_at = CASE WHEN \(park)::boolean THEN now() END
-                WHERE event_id = \(eventID)
-                """)
-            if park {
-                interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
-                logger.error(
-                    "event parked after repeated failures; an admin can retry it once the cause is fixed",
-                    metadata: [
-                        "service": "\(service)", "event_id": "\(eventID.lowercased)", "type": "\(type)", "attempts": "\(attempts)",
-                        "error": "\(error)",
-                    ])
-                Counter(label: "ecom_events_parked_total", dimensions: [("service", service)]).increment()
-                try? await recordParked()
-            } else {
-                logger.warning(
-                    "event failed; will retry",
-                    metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "attempt": "\(attempts)", "error": "\(error)"])
-            }
-            return true
+            logger.error(
+                "event parked after repeated failures; an admin can retry it once the cause is fixed",
+                metadata: [
+                    "service": "\(service)", "event_id": "\(eventID.lowercased)", "type": "\(type)", "attempts": "\(attempts)",
+                    "error": "\(error)",
+                ])
+            Counter(label: "ecom_events_parked_total", dimensions: [("service", service)]).increment()
+            try? await recordParked()
+        } else {
+            logger.warning(
+                "event failed; will retry",
+                metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "attempt": "\(attempts)", "error": "\(error)"])
         }
     }
 
