@@ -144,9 +144,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
-            // The OpenAPI document's source; OpenAPIDocument.swift embeds it (.ci/generate).
-            exclude: ["openapi.json"],
-            swiftSettings: swiftSettings
+            // The OpenAPI document, carried inside the binary as OpenAPIDocument (embedded-files.json).
+            exclude: ["openapi.json", "embedded-files.json"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedFiles"]
         ),
 
         // Composition root for `ecom serve`: the only module that imports every service.
@@ -323,7 +324,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomServerTests",
-            dependencies: ["EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts"],
+            dependencies: [
+                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

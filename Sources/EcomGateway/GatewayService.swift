@@ -62,7 +62,7 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
 
 extension OpenAPIDocument {
     /// The document's bytes, made once.
-    static let buffer = ByteBuffer(string: json)
+    static let buffer = ByteBuffer(string: text)
 }
 
 /// The gateway as `ecom serve` runs it.
