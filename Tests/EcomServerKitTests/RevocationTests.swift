@@ -132,7 +132,7 @@ final class ScriptedSource: RevocationSource, Sendable {
         let source = ScriptedSource(entries: users.enumerated().map { Revocation(cursor: Int64($0 + 1), userID: $1, issuedBefore: future) })
         let table = RevocationTable(grace: .milliseconds(400))
         let poller = RevocationPoller(table: table, source: source, interval: .milliseconds(50), logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await poller.run() }
             #expect(await Self.waitUntil { table.isCurrent() })
             // Five entries in pages of two, all read before the table counted as current.
