@@ -323,7 +323,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomServerTests",
-            dependencies: ["EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts"],
+            dependencies: [
+                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
