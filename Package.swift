@@ -325,7 +325,8 @@ let package = Package(
         .testTarget(
             name: "EcomServerTests",
             dependencies: [
-                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts",
+                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CMalloc
 import EcomClient
+import EcomServer
 import Foundation
 
 /// The root of the `ecom` command tree.
@@ -68,7 +69,7 @@ extension EcomCommand {
     /// quarter of its resident memory. Two arenas measured the same throughput.
     package static func limitMallocArenas() {
         #if os(Linux)
-        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = mallopt(M_ARENA_MAX, 2) }
+        if ProcessInfo.processInfo.environment[EnvironmentVariable.mallocArenaMax.name] == nil { _ = mallopt(M_ARENA_MAX, 2) }
         #endif
     }
 

@@ -26,15 +26,11 @@ extension EcomCommand {
                 when an AMQP URL is given (--amqp-url, RABBITMQ_URL or ECOM_AMQP_URL); RabbitMQ is \
                 needed when those services run in separate processes (--only).
 
-                Environment: PORT (gateway port), HOST (gateway address), DB_URL, SECRET_KEY, RABBITMQ_URL, \
-                ECOM_<SERVICE>_PORT, ECOM_<SERVICE>_DATABASE_URL, ECOM_<SERVICE>_URL (where \
-                another process runs that service), LOG_LEVEL.
+                The connection caps below are scaled down to fit the open-file limit, which is raised to its \
+                hard limit at start; a connection over a cap is answered 503.
 
-                Limits: ECOM_MAX_CONNECTIONS (gateway, default 4096), ECOM_MAX_CONNECTIONS_PER_CLIENT \
-                (default 256, 0 for none), ECOM_SERVICE_MAX_CONNECTIONS (each service, default 1024), \
-                ECOM_HEADER_TIMEOUT (seconds, default 10), ECOM_IDLE_TIMEOUT (seconds, default 75), \
-                ECOM_DB_POOL_SIZE (default 8). The caps are scaled down to fit the open-file limit, \
-                which is raised to its hard limit at start; a connection over a cap is answered 503.
+                Environment (flags win over variables; of several names, the first set wins):
+                \(EnvironmentVariable.help)
                 """
         )
 
@@ -78,7 +74,7 @@ extension EcomCommand {
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let level = logLevel ?? environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+            let level = logLevel ?? EnvironmentVariable.logLevel.value(in: environment).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level

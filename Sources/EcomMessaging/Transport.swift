@@ -29,7 +29,9 @@ package struct Inbox: Sendable {
 }
 
 /// Carries events from the outbox relays to the inboxes of the subscribed services.
-package protocol EventTransport: Sendable {
+///
+/// Its description says where events travel, as `ecom serve`'s start message puts it.
+package protocol EventTransport: Sendable, CustomStringConvertible {
     /// Returns once every event is durably accepted (stored in each subscriber's inbox, or
     /// confirmed by the broker); throws if any may not have been, so the relay retries.
     func publish(_ events: [OutgoingEvent], logger: Logger) async throws
@@ -71,4 +73,5 @@ package final class LocalTransport: EventTransport {
     package var isAvailable: Bool { true }
     package var crossesProcesses: Bool { false }
     package var service: (any Service)? { nil }
+    package var description: String { "in-process" }
 }

@@ -1,47 +1,13 @@
-import EcomProducts
 import EcomServerKit
 import Foundation
-
-/// The services `ecom serve` can run.
-package enum ServiceName: String, CaseIterable, Sendable, Comparable {
-    case gateway, users, products, cart, orders
-
-    package static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-
-    package var defaultPort: Int {
-        switch self {
-        case .gateway: 8080
-        case .users: 8081
-        case .products: 8082
-        case .cart: 8083
-        case .orders: 8084
-        }
-    }
-
-    /// The database a service owns, named as on the embedded cluster.
-    package var databaseName: String? {
-        switch self {
-        case .gateway: nil
-        case .users: "users"
-        case .products: "products"
-        case .cart: "carts"
-        case .orders: "orders"
-        }
-    }
-
-    /// Environment prefix for this service's own settings (`ECOM_USERS_PORT`, `ECOM_USERS_DATABASE_URL`, `ECOM_USERS_URL`).
-    var environmentPrefix: String { "ECOM_\(rawValue.uppercased())_" }
-}
 
 /// Everything `ecom serve` needs, resolved from flags and the environment.
 package struct ServeConfiguration: Sendable {
     /// The services this process runs.
     package var services: Set<ServiceName> = Set(ServiceName.allCases)
     /// Address the gateway listens on; services always listen on `serviceHost`.
-    package var gatewayHost = "127.0.0.1"
-    package var serviceHost = "127.0.0.1"
+    package var gatewayHost = Self.defaultHost
+    package var serviceHost = Self.defaultHost
     package var ports: [ServiceName: Int] = [:]
     /// A PostgreSQL URL; `nil` starts the embedded cluster.
     package var databaseURL: String?
@@ -60,14 +26,18 @@ package struct ServeConfiguration: Sendable {
     /// imports the sample catalog the binary carries otherwise.
     package var catalogSeed: URL?
     /// How long an order may stay pending before it is rejected with reason `timeout`.
-    package var pendingTimeout: Duration = .seconds(120)
+    package var pendingTimeout = Self.defaultPendingTimeout
     /// Keeps events in the outboxes instead of publishing them (a switch for fault tests).
     package var holdEvents = false
     /// Connections each service keeps to its database.
-    package var poolSize = 8
+    package var poolSize = Self.defaultPoolSize
     /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
     package var gatewayLimits = ListenerLimits.gateway
     package var serviceLimits = ListenerLimits.service
+
+    static let defaultHost = "127.0.0.1"
+    static let defaultPendingTimeout = Duration.seconds(120)
+    static let defaultPoolSize = 8
 
     package init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -87,38 +57,34 @@ package struct ServeConfiguration: Sendable {
 
     /// Reads the original platform's variables (`PORT`, `DB_URL`, `SECRET_KEY`) and their `ECOM_` forms.
     package mutating func apply(environment: [String: String]) {
-        func value(_ names: String...) -> String? {
-            names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
-        }
-        if let url = value("ECOM_DATABASE_URL", "DB_URL", "DATABASE_URL") { databaseURL = url }
-        if let key = value("ECOM_SECRET_KEY", "SECRET_KEY") { secretKey = key }
-        if let url = value("ECOM_AMQP_URL", "RABBITMQ_URL") { amqpURL = url }
-        if let port = value("ECOM_PORT", "PORT").flatMap(Int.init) { ports[.gateway] = port }
-        if let host = value("ECOM_HOST", "HOST") { gatewayHost = host }
+        typealias Variable = EnvironmentVariable
+        func value(_ variable: Variable) -> String? { variable.value(in: environment) }
+        func positive(_ variable: Variable) -> Int? { value(variable).flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
+        if let url = value(.databaseURL) { databaseURL = url }
+        if let key = value(.secretKey) { secretKey = key }
+        if let url = value(.amqpURL) { amqpURL = url }
+        if let port = value(.port).flatMap(Int.init) { ports[.gateway] = port }
+        if let host = value(.host) { gatewayHost = host }
         for service in ServiceName.allCases {
-            if let port = value(service.environmentPrefix + "PORT").flatMap(Int.init) { ports[service] = port }
-            if let url = value(service.environmentPrefix + "DATABASE_URL") { serviceDatabaseURLs[service] = url }
-            if let url = value(service.environmentPrefix + "URL") { serviceURLs[service] = url }
+            if let port = value(Variable.servicePort.of(service)).flatMap(Int.init) { ports[service] = port }
+            if let url = value(Variable.serviceDatabaseURL.of(service)) { serviceDatabaseURLs[service] = url }
+            if let url = value(Variable.serviceURL.of(service)) { serviceURLs[service] = url }
         }
-        if let email = value("ECOM_ADMIN_EMAIL"), let password = value("ECOM_ADMIN_PASSWORD") {
-            seedAdmin = (email, password)
-        }
-        if let path = value("ECOM_CATALOG_SEED") { catalogSeed = URL(fileURLWithPath: path) }
-        if let seconds = value("ECOM_ORDER_PENDING_TIMEOUT").flatMap(Int.init), seconds > 0 {
-            pendingTimeout = .seconds(seconds)
-        }
-        holdEvents = value("ECOM_HOLD_EVENTS") == "1"
-        if let size = value("ECOM_DB_POOL_SIZE").flatMap(Int.init), (1...256).contains(size) { poolSize = size }
-        if let cap = value("ECOM_MAX_CONNECTIONS").flatMap(Int.init), cap > 0 { gatewayLimits.maxConnections = cap }
-        if let cap = value("ECOM_MAX_CONNECTIONS_PER_CLIENT").flatMap(Int.init), cap >= 0 {
+        if let email = value(.adminEmail), let password = value(.adminPassword) { seedAdmin = (email, password) }
+        if let path = value(.catalogSeed) { catalogSeed = URL(fileURLWithPath: path) }
+        if let seconds = positive(.orderPendingTimeout) { pendingTimeout = .seconds(seconds) }
+        holdEvents = value(.holdEvents) == "1"
+        if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = size }
+        if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
+        if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {
             gatewayLimits.maxConnectionsPerClient = cap == 0 ? nil : cap
         }
-        if let cap = value("ECOM_SERVICE_MAX_CONNECTIONS").flatMap(Int.init), cap > 0 { serviceLimits.maxConnections = cap }
-        if let seconds = value("ECOM_HEADER_TIMEOUT").flatMap(Int.init), seconds > 0 {
+        if let cap = positive(.serviceMaxConnections) { serviceLimits.maxConnections = cap }
+        if let seconds = positive(.headerTimeout) {
             gatewayLimits.headerTimeout = .seconds(seconds)
             serviceLimits.headerTimeout = .seconds(seconds)
         }
-        if let seconds = value("ECOM_IDLE_TIMEOUT").flatMap(Int.init), seconds > 0 {
+        if let seconds = positive(.idleTimeout) {
             gatewayLimits.idleTimeout = .seconds(seconds)
             serviceLimits.idleTimeout = .seconds(seconds)
         }
@@ -135,11 +101,16 @@ package struct ServeConfiguration: Sendable {
         return reserve
     }
 
+    /// A listener's limits as configured, before they are fitted to the descriptor limit.
+    package func unscaledLimits(of service: ServiceName) -> ListenerLimits {
+        service == .gateway ? gatewayLimits : serviceLimits
+    }
+
     /// Each listener's limits, their connection caps scaled down together (per-client caps with them) when
     /// they would not fit `openFileLimit` less `descriptorReserve`.
     package func listenerLimits(openFileLimit: Int?) -> [ServiceName: ListenerLimits] {
         let selected = services.sorted()
-        var limits = selected.map { $0 == .gateway ? gatewayLimits : serviceLimits }
+        var limits = selected.map(unscaledLimits(of:))
         if let openFileLimit {
             let caps = DescriptorBudget.fit(limits.map(\.maxConnections), limit: openFileLimit, reserve: descriptorReserve)
             for index in limits.indices where caps[index] != limits[index].maxConnections {
@@ -172,23 +143,10 @@ package struct ServeConfiguration: Sendable {
     }
 
     package static func defaultDataDirectory(environment: [String: String]) -> URL {
-        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
+        if let xdg = environment[EnvironmentVariable.dataHome.name], xdg.hasPrefix("/") {
             return URL(fileURLWithPath: xdg).appendingPathComponent("ecom")
         }
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment[EnvironmentVariable.home.name] ?? NSHomeDirectory()
         return URL(fileURLWithPath: home).appendingPathComponent(".local/share/ecom")
     }
-}
-
-/// A reason `ecom serve` will not start, said in one line.
-package struct ServeError: Error, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
-}
-
-extension CatalogSeed {
-    /// `fixtures/catalog.json` as it was at build time, inside the binary, so that the embedded
-    /// default shows a catalog wherever the binary runs.
-    package static let sample = CatalogSeed.embedded(
-        json: SampleCatalog.text, origin: "embedded sample catalog (\(SampleCatalog.path), built into this binary)")
 }

@@ -72,6 +72,8 @@ package final class AMQPTransport: EventTransport {
 
     package var crossesProcesses: Bool { true }
 
+    package var description: String { "RabbitMQ at \(endpoint)" }
+
     /// A queue's ready messages and consumers, as the broker counts them; nil if there is no such queue.
     package static func queueState(url: String, queue: String) async throws -> (messages: Int, consumers: Int)? {
         let endpoint = try AMQPEndpoint(url: url)

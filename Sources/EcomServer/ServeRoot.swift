@@ -1,0 +1,165 @@
+import EcomMessaging
+import EcomPostgres
+import EcomServerKit
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the services of `configuration` until SIGINT or SIGTERM.
+///
+/// Without a database URL it starts the embedded PostgreSQL cluster under the data directory,
+/// creates one database per service, keeps a random signing key there, and seeds the demo
+/// admin and catalog; it stops the cluster when the services have stopped.
+package func serve(
+    _ configuration: ServeConfiguration, logger: Logger, announce: @escaping @Sendable (String) -> Void
+) async throws {
+    try await ServeRoot(configuration: configuration, logger: logger, announce: announce).run()
+}
+
+/// `ecom serve`'s composition root: the steps of a start, in the order they run.
+struct ServeRoot {
+    let configuration: ServeConfiguration
+    let logger: Logger
+    let announce: @Sendable (String) -> Void
+
+    /// The embedded cluster once it runs, and the URL of its server.
+    struct Cluster {
+        var postgres: EmbeddedPostgres
+        var serverURL: String
+    }
+
+    /// The database of each service, and what creates those of an explicit server.
+    struct Databases {
+        var urls: [ServiceName: String]
+        var provisioner: DatabaseProvisioner?
+    }
+
+    func run() async throws {
+        EcomMetrics.bootstrap()
+        // Listener caps are sized from this limit, so that sockets held by clients never take the descriptors
+        // of the process's own database, broker and upstream connections.
+        let openFileLimit = DescriptorBudget.raiseOpenFileLimit()
+        // A bad key is refused before anything is started or created.
+        if let key = configuration.secretKey { _ = try SigningKey(key) }
+        let transport = try chooseTransport()
+        let plan = try DatabasePlan(for: configuration)
+        let cluster = plan.server == .embedded ? try await startEmbeddedCluster() : nil
+        try await withCleanup {
+            let databases = try await provisionDatabases(plan, on: cluster)
+            let secret = try loadSecret(embedded: cluster != nil)
+            // One table for every service of the process: they share its view of the users service's feed.
+            let revocations = RevocationTable()
+            let tokens = await TokenService(key: try SigningKey(secret), revocations: revocations)
+            let seeds = StoreSeeds(configuration, embedded: cluster != nil)
+            let assembly = ServiceAssembly(
+                configuration: configuration, tokens: tokens, transport: transport, databaseURLs: databases.urls, seeds: seeds,
+                logger: logger)
+            let units = try makeUnits(assembly, openFileLimit: openFileLimit)
+            let messages = StartMessages(
+                configuration: configuration, units: units, transport: transport, seeds: seeds,
+                embeddedCluster: cluster?.postgres.clusterDirectory)
+            messages.lines.forEach(announce)
+            try await withCleanup {
+                try await runServiceGroup(
+                    units, transport: transport, provisioner: databases.provisioner, tokens: tokens, revocations: revocations)
+            } cleanup: {
+                for unit in units { await unit.shutdown() }
+            }
+        } cleanup: {
+            await cluster?.postgres.stop()
+        }
+    }
+
+    /// Events travel through RabbitMQ when there is a broker URL, in-process otherwise (which needs
+    /// every service that exchanges events here).
+    func chooseTransport() throws -> any EventTransport {
+        guard let amqpURL = configuration.amqpURL else {
+            if let problem = configuration.inProcessEventsProblem { throw ServeError(problem) }
+            return LocalTransport()
+        }
+        do {
+            return try AMQPTransport(url: amqpURL, logger: logger)
+        } catch {
+            throw ServeError("\(error)")
+        }
+    }
+
+    /// Starts the embedded cluster under the data directory, first removing those whose data
+    /// directory was deleted.
+    func startEmbeddedCluster() async throws -> Cluster {
+        try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        for orphan in await EmbeddedPostgres.removeOrphanedClusters(logger: logger) {
+            announce(
+                "removed the embedded PostgreSQL cluster \(orphan.cluster), left behind by the deleted data directory \(orphan.dataDirectory)")
+        }
+        let postgres = EmbeddedPostgres(dataDirectory: configuration.dataDirectory, logger: logger)
+        return Cluster(postgres: postgres, serverURL: try await postgres.start())
+    }
+
+    /// Makes the planned databases on the embedded cluster before the services start, or has an
+    /// explicit server's made in the background.
+    func provisionDatabases(_ plan: DatabasePlan, on cluster: Cluster?) async throws -> Databases {
+        var databases = Databases(urls: plan.urls)
+        switch plan.server {
+        case .none:
+            break
+        case .explicit(let url):
+            if !plan.databases.isEmpty {
+                databases.provisioner = DatabaseProvisioner(serverURL: url, names: plan.databases.map(\.name), logger: logger)
+            }
+        case .embedded:
+            guard let cluster else { throw ServeError("the embedded PostgreSQL cluster is not running") }
+            for database in plan.databases {
+                try await createDatabaseIfNeeded(serverURL: cluster.serverURL, name: database.name)
+                databases.urls[database.service] = postgresURL(cluster.serverURL, replacingDatabaseWith: database.name)
+            }
+        }
+        return databases
+    }
+
+    /// The configured key; on the embedded database, the one kept in the data directory otherwise.
+    func loadSecret(embedded: Bool) throws -> String {
+        if let key = configuration.secretKey { return key }
+        guard embedded else {
+            throw ServeError("SECRET_KEY is required with an explicit database or --only; generate one with: openssl rand -base64 48")
+        }
+        return try loadOrCreateSecret(in: configuration.dataDirectory)
+    }
+
+    /// The units of the selected services, their listeners fitted to the descriptor limit, and
+    /// held back from beyond loopback while the demo password stands.
+    func makeUnits(_ assembly: ServiceAssembly, openFileLimit: Int?) throws -> [ServiceUnit] {
+        let limits = configuration.listenerLimits(openFileLimit: openFileLimit)
+        logger.info(
+            "listener limits",
+            metadata: [
+                "open_file_limit": "\(openFileLimit.map(String.init) ?? "unknown")",
+                "reserved": "\(configuration.descriptorReserve)",
+                "max_connections": "\(limits.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value.maxConnections)" }.joined(separator: " "))",
+            ])
+        return guardingExposure(try assembly.units(limits: limits), logger: logger)
+    }
+
+    /// Runs every long-running part of the process in one group until SIGTERM or SIGINT.
+    func runServiceGroup(
+        _ units: [ServiceUnit], transport: any EventTransport, provisioner: DatabaseProvisioner?, tokens: TokenService,
+        revocations: RevocationTable
+    ) async throws {
+        // The transport's own upkeep comes first, so that it is the last to stop.
+        var services: [any Service] = [transport.service, provisioner].compactMap { $0 }
+        // The users service feeds the table from its database; without it here, the feed is polled over HTTP.
+        let selected = configuration.services.sorted()
+        if !selected.contains(.users) {
+            services.append(
+                RevocationPoller.polling(
+                    usersURL: configuration.url(of: .users), caller: selected.first?.rawValue ?? "ecom", tokens: tokens,
+                    into: revocations, logger: logger))
+        }
+        services += units.flatMap { $0.services }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
