@@ -22,8 +22,8 @@ package struct CartController: Sendable {
         router.post("/api/cart/items", use: add)
         router.patch("/api/cart/items/:id", use: update)
         router.delete("/api/cart/items/:id", use: remove)
-        router.get("/internal/carts/:user_id", use: internalGet)
-        router.post("/internal/carts/:user_id/orders", use: applyOrder)
+        router.get(RouterPath(InternalPath.cartRoute), use: internalGet)
+        router.post(RouterPath(InternalPath.cartOrdersRoute), use: applyOrder)
     }
 
     // MARK: - The caller's cart

@@ -21,7 +21,7 @@ package struct ProductCatalog: Sendable {
         let ids = Array(Set(ids))
         guard !ids.isEmpty else { return [:] }
         let found = try await products.send(
-            .POST, "/internal/products/lookup", body: ProductLookup(ids: ids), requestID: requestID, as: [Product].self)
+            .POST, InternalPath.productLookup, body: ProductLookup(ids: ids), requestID: requestID, as: [Product].self)
         return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -86,7 +86,7 @@ package func buildGatewayService(_ configuration: GatewayConfiguration, logger: 
 /// Asks the users service, with a service token, whether the demo admin's published password is still set.
 func demoPasswordState(configuration: GatewayConfiguration, client: HTTPClient) async -> DemoPasswordState {
     guard let users = configuration.upstreams["users"] else { return .changed }
-    var request = HTTPClientRequest(url: users + "/internal/demo-admin")
+    var request = HTTPClientRequest(url: users + InternalPath.demoAdmin)
     guard let token = try? await configuration.tokens.issueServiceToken(service: "gateway") else { return .unknown }
     request.headers.add(name: "Authorization", value: "Bearer \(token)")
     guard let response = try? await client.execute(request, timeout: .seconds(2)), response.status == .ok,

@@ -1,313 +1,109 @@
 import EcomAPI
-import EcomMessaging
-import EcomPostgres
 import EcomServerKit
 import Foundation
 
-/// Orders in PostgreSQL. Every status change is a guarded `UPDATE … WHERE status IN (…)`, so
-/// racing requests and redelivered events change an order at most once.
-package struct OrderRepository: Sendable {
-    let pool: PostgresPool
+/// The orders service's storage.
+///
+/// Every status change is guarded by the status the order is in, so racing requests and
+/// redelivered events change an order at most once, and the event that announces a change is
+/// stored with it, in one transaction (DESIGN §6): an order never changes unannounced.
+package protocol OrderRepository: Sendable {
+    /// The order `id`; with `userID`, only if it is that user's.
+    func find(id: UUID, userID: UUID?) async throws -> Order?
 
-    package init(pool: PostgresPool) {
-        self.pool = pool
-    }
+    /// Newest first; `userID` nil lists every user's orders (admin). `after` is the key of the last
+    /// order already shown; each order comes with its own key, to continue from.
+    func list(
+        userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix?, limit: Int, after: OrderKey?
+    ) async throws -> [(order: Order, key: OrderKey)]
 
-    static let columns =
-        "id, user_id, status, reason, rejected_lines::text AS rejected_lines, total_cents, created_at, updated_at, created_at::text AS created_key"
-
-    // MARK: - Reading
-
-    package func find(id: UUID, userID: UUID?) async throws -> Order? {
-        try await pool.withConnection { connection in
-            try Self.find(id: id, userID: userID, on: connection)
-        }
-    }
-
-    static func find(id: UUID, userID: UUID?, on connection: SQLConnection) throws -> Order? {
-        let rows =
-            if let userID {
-                try connection.query("SELECT \(unescaped: columns) FROM orders WHERE id = \(id) AND user_id = \(userID)")
-            } else {
-                try connection.query("SELECT \(unescaped: columns) FROM orders WHERE id = \(id)")
-            }
-        return try orders(rows, on: connection).first?.order
-    }
-
-    static func find(userID: UUID, cartVersion: Int64, on connection: SQLConnection) throws -> Order? {
-        let rows = try connection.query(
-            "SELECT \(unescaped: columns) FROM orders WHERE user_id = \(userID) AND cart_version = \(cartVersion)")
-        return try orders(rows, on: connection).first?.order
-    }
-
-    /// Newest first; `userID` nil lists every user's orders (admin).
-    package func list(
-        userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix? = nil, limit: Int, after: OrderKey?
-    ) async throws -> [(order: Order, key: OrderKey)] {
-        var conditions: [SQLQuery] = []
-        if let userID {
-            conditions.append("user_id = \(userID)")
-        }
-        if let idPrefix {
-            // A range on the primary key's index (see `IDPrefix`).
-            conditions.append("id BETWEEN \(idPrefix.lower)::uuid AND \(idPrefix.upper)::uuid")
-        }
-        if let status {
-            conditions.append("status = \(status.rawValue)")
-        }
-        if let after {
-            conditions.append("(created_at, id) < (\(after.createdAt)::timestamptz, \(after.id))")
-        }
-        let query: SQLQuery = """
-            SELECT \(unescaped: Self.columns) FROM orders \(SQLQuery.filter(conditions))
-            ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """
-        return try await pool.withConnection { connection in
-            try Self.orders(try connection.query(query), on: connection)
-        }
-    }
-
-    /// Orders of `rows` with their lines, in the rows' order.
-    static func orders(_ rows: [SQLRow], on connection: SQLConnection) throws -> [(order: Order, key: OrderKey)] {
-        guard !rows.isEmpty else { return [] }
-        let ids = try rows.map { try $0.decode("id", as: UUID.self) }
-        let lineRows = try connection.query(
-            """
-            SELECT order_id, product_id, name, unit_price_cents, quantity FROM order_lines
-            WHERE order_id = ANY(\(SQLArray(ids))::uuid[]) ORDER BY name, product_id
-            """)
-        var lines: [UUID: [OrderLine]] = [:]
-        for row in lineRows {
-            let price: Int64 = try row.decode("unit_price_cents")
-            let quantity: Int = try row.decode("quantity")
-            lines[try row.decode("order_id"), default: []].append(
-                OrderLine(
-                    productID: try row.decode("product_id"), name: try row.decode("name"), unitPriceCents: price,
-                    quantity: quantity, lineTotalCents: price * Int64(quantity)))
-        }
-        return try rows.map { row in
-            let id: UUID = try row.decode("id")
-            let status = OrderStatus(rawValue: try row.decode("status")) ?? .pending
-            let reason = try row.decode("reason", as: String?.self)
-            var rejection: OrderRejection?
-            if status == .rejected {
-                let stored = try row.decode("rejected_lines", as: String?.self)
-                    .map { try JSONDecoder.ecom.decode([RejectedLine].self, from: Data($0.utf8)) } ?? []
-                let names = Dictionary((lines[id] ?? []).map { ($0.productID, $0.name) }, uniquingKeysWith: { first, _ in first })
-                rejection = OrderRejection(
-                    reason: reason ?? "unknown",
-                    lines: stored.map { line in
-                        var named = line
-                        named.name = named.name ?? names[line.productID]
-                        return named
-                    })
-            }
-            let order = Order(
-                id: id, userID: try row.decode("user_id"), status: status, reason: reason,
-                totalCents: try row.decode("total_cents"), items: lines[id] ?? [], createdAt: try row.decode("created_at"),
-                updatedAt: try row.decode("updated_at"), rejection: rejection)
-            return (order, OrderKey(createdAt: try row.decode("created_key"), id: id))
-        }
-    }
-
-    // MARK: - Writing
-
-    /// Inserts a pending order with its lines and its `order.created` event, and completes the
-    /// idempotency key if there is one, all in one transaction.
-    ///
+    /// Stores a pending order with its lines and announces `order.created`, completing the
+    /// idempotency key if there is one (status 201), all at once.
     /// Returns nil when the same cart version already made an order (a racing checkout won).
-    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order? {
-        do {
-            return try await pool.transaction { connection in
-                try connection.execute(
-                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))")
-                for line in draft.lines {
-                    try connection.execute(
-                        "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (\(draft.id), \(line.productID), \(line.name), \(line.unitPriceCents), \(line.quantity))")
-                }
-                try Outbox.enqueue(
-                    Event(
-                        type: EventType.orderCreated, requestID: requestID,
-                        data: OrderCreated(
-                            orderID: draft.id, userID: draft.userID, cartVersion: draft.cartVersion,
-                            lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })),
-                    on: connection)
-                if let idempotencyKey {
-                    try Self.completeKey(userID: draft.userID, key: idempotencyKey, orderID: draft.id, status: 201, on: connection)
-                }
-                return try Self.find(id: draft.id, userID: nil, on: connection)
-            }
-        } catch let error as SQLError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
-            return nil
-        }
-    }
+    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order?
 
-    /// The order an earlier checkout of this cart version made, recorded against the key if any.
-    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
-        try await pool.transaction { connection in
-            guard let order = try Self.find(userID: userID, cartVersion: cartVersion, on: connection) else { return nil }
-            if let idempotencyKey {
-                try Self.completeKey(userID: userID, key: idempotencyKey, orderID: order.id, status: 200, on: connection)
-            }
-            return order
-        }
-    }
+    /// The order an earlier checkout of this cart version made, recorded against the key (status 200) if any.
+    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order?
 
-    /// Writes the event that announces a status change, in the transaction that makes it.
-    typealias Announcement = @Sendable (_ order: Order, _ connection: SQLConnection) throws -> Void
-
-    /// The announcement of an event whose payload is made from the order.
-    static func announcing<Payload: Codable & Sendable>(
-        _ type: String, requestID: String?, _ payload: @escaping @Sendable (Order) -> Payload
-    ) -> Announcement {
-        { order, connection in
-            try Outbox.enqueue(Event(type: type, requestID: requestID, data: payload(order)), on: connection)
-        }
-    }
-
-    /// Moves an order from one of `from` to `to`, with `announce`'s event written in the same transaction.
-    /// Returns the order after the change, or nil when it was in no state of `from`.
-    func transition(
-        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?, announce: Announcement? = nil
-    ) async throws -> Order? {
-        try await pool.transaction { connection in
-            try Self.transition(id: id, userID: userID, from: from, to: to, reason: reason, announce: announce, on: connection)
-        }
-    }
-
-    static func transition(
-        id: UUID, userID: UUID?, from: [OrderStatus], to: OrderStatus, reason: String?,
-        announce: Announcement? = nil, on connection: SQLConnection
-    ) throws -> Order? {
-        var query: SQLQuery = """
-            UPDATE orders SET status = \(to.rawValue), reason = COALESCE(\(reason), reason), updated_at = now()
-            WHERE id = \(id) AND status = ANY(\(SQLArray(from.map(\.rawValue))))
-            """
-        if let userID {
-            query.append(" AND user_id = \(userID)")
-        }
-        guard try connection.execute(query) == 1 else { return nil }
-        guard let order = try find(id: id, userID: nil, on: connection) else { return nil }
-        try announce?(order, connection)
-        return order
-    }
-
-    /// Rejects a pending order for the products service's `reason`, recording the lines it could
-    /// not reserve, and announces `order.rejected` in the same transaction. Nil when the order was
-    /// not pending (cancelled or timed out meanwhile).
-    static func reject(
-        id: UUID, reason: String, lines: [RejectedLine], requestID: String?, on connection: SQLConnection
-    ) throws -> Order? {
-        let stored = String(decoding: try JSONEncoder.ecom.encode(lines), as: UTF8.self)
-        let rows = try connection.query(
-            """
-            UPDATE orders SET status = 'rejected', reason = \(reason), rejected_lines = \(stored)::jsonb, updated_at = now()
-            WHERE id = \(id) AND status = 'pending' RETURNING \(unescaped: columns)
-            """)
-        guard let order = try orders(rows, on: connection).first?.order else { return nil }
-        try announceRejection(of: order, requestID: requestID, on: connection)
-        return order
-    }
-
-    /// `order.rejected`: what could not be reserved, and every ordered line for the cart to give back.
-    static func announceRejection(of order: Order, requestID: String?, on connection: SQLConnection) throws {
-        let rejection = order.rejection ?? OrderRejection(reason: order.reason ?? "unknown", lines: [])
-        try Outbox.enqueue(
-            Event(
-                type: EventType.orderRejected, requestID: requestID,
-                data: OrderRejected(
-                    orderID: order.id, userID: order.userID, reason: rejection.reason, lines: rejection.lines,
-                    ordered: order.items.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })),
-            on: connection)
-    }
+    /// Makes `change` if the order is in one of its `from` statuses (and, with `userID`, is that
+    /// user's), announcing it. Nil when it is not.
+    func transition(id: UUID, userID: UUID?, _ change: OrderTransition, requestID: String?) async throws -> Order?
 
     /// Rejects orders pending for longer than `age` with reason `timeout`, every line named as not
-    /// reserved, announces each as rejected, and as cancelled so that a reservation made late is released.
-    func expirePending(olderThan age: Duration, requestID: String) async throws -> Int {
-        try await pool.transaction { connection in
-            let rows = try connection.query(
-                """
-                UPDATE orders AS o SET status = 'rejected', reason = 'timeout', updated_at = now(),
-                    rejected_lines = (
-                        SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', l.product_id, 'requested', l.quantity)
-                            ORDER BY l.name, l.product_id), '[]'::jsonb)
-                        FROM order_lines AS l WHERE l.order_id = o.id)
-                WHERE o.id IN (
-                    SELECT id FROM orders WHERE status = 'pending'
-                    AND created_at < now() - make_interval(secs => \(String(age.components.seconds))::double precision)
-                    ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED)
-                RETURNING \(unescaped: Self.columns)
-                """)
-            for (order, _) in try Self.orders(rows, on: connection) {
-                try Outbox.enqueue(
-                    Event(type: EventType.orderCancelled, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: "timeout")),
-                    on: connection)
-                try Self.announceRejection(of: order, requestID: requestID, on: connection)
-            }
-            return rows.count
-        }
-    }
-
-    // MARK: - Idempotency keys
-
-    enum KeyClaim: Sendable {
-        /// The key is new and now marks this request as in progress.
-        case claimed
-        /// An earlier request with this key finished: its order and status.
-        case done(orderID: UUID, status: Int)
-        /// An earlier request with this key is still running.
-        case inProgress
-    }
-
-    func claim(key: String, userID: UUID) async throws -> KeyClaim {
-        try await pool.transaction { connection in
-            let inserted = try connection.execute(
-                "INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress') ON CONFLICT DO NOTHING")
-            if inserted == 1 { return .claimed }
-            let rows = try connection.query(
-                """
-                SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
-                FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) FOR UPDATE
-                """)
-            guard let row = rows.first else { return .inProgress }
-            if try row.decode("state", as: String.self) == "done", let orderID = try row.decode("order_id", as: UUID?.self) {
-                return .done(orderID: orderID, status: try row.decode("status_code", as: Int?.self) ?? 201)
-            }
-            // A request that died mid-way leaves its key in progress; after a while it may be taken over.
-            if try row.decode("stale", as: Bool.self) {
-                try connection.execute(
-                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = \(userID) AND key = \(key)")
-                return .claimed
-            }
-            return .inProgress
-        }
-    }
-
-    /// Forgets a key whose request failed before making an order, so the client may retry with it.
-    func release(key: String, userID: UUID) async throws {
-        try await pool.execute(
-            "DELETE FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress'")
-    }
-
-    static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: SQLConnection) throws {
-        try connection.execute(
-            "UPDATE idempotency_keys SET state = 'done', order_id = \(orderID), status_code = \(status) WHERE user_id = \(userID) AND key = \(key)")
-    }
-
-    /// Removes idempotency keys past their retention (kept at least 24 hours).
-    func purgeKeys() async throws -> Int {
-        try await pool.execute("DELETE FROM idempotency_keys WHERE created_at < now() - interval '48 hours'")
-    }
+    /// reserved, and announces each as rejected, and as cancelled so that a reservation made late
+    /// is released. Returns how many.
+    func expirePending(olderThan age: Duration, requestID: String) async throws -> Int
 
     /// Number of pending orders and the age of the oldest, in seconds.
-    func pendingSummary() async throws -> (count: Int, oldest: Int) {
-        let rows = try await pool.query(
-            """
-            SELECT count(*) AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::bigint AS oldest
-            FROM orders WHERE status = 'pending'
-            """)
-        return (try rows[0].decode("count"), try rows[0].decode("oldest"))
+    func pendingSummary() async throws -> (count: Int, oldest: Int)
+
+    /// Claims an `Idempotency-Key` of `userID` for a checkout, or says what became of the earlier one.
+    func claim(key: String, userID: UUID) async throws -> KeyClaim
+
+    /// Forgets a key whose request failed before making an order, so the client may retry with it.
+    func release(key: String, userID: UUID) async throws
+
+    /// Removes idempotency keys past their retention (kept at least 24 hours).
+    func purgeKeys() async throws -> Int
+}
+
+/// The status changes of an order that a request or an event asks for by name; rejections,
+/// which record what could not be reserved, have their own statements.
+package enum OrderTransition: Sendable, Equatable, CaseIterable {
+    /// pending → confirmed, on `stock.reserved`; announces nothing, the products service knows.
+    case confirm
+    /// pending or confirmed → cancelled, by its user; announces `order.cancelled`, which makes the
+    /// products service release a reservation if it holds one.
+    case cancel
+    /// confirmed → shipped, by an admin; announces `order.shipped`, which consumes the reservation.
+    case ship
+    /// shipped → delivered, by an admin; announces `order.delivered`.
+    case deliver
+
+    /// The statuses the change applies to; from any other it changes nothing.
+    package var from: [OrderStatus] {
+        switch self {
+        case .confirm: [.pending]
+        case .cancel: [.pending, .confirmed]
+        case .ship: [.confirmed]
+        case .deliver: [.shipped]
+        }
     }
+
+    package var to: OrderStatus {
+        switch self {
+        case .confirm: .confirmed
+        case .cancel: .cancelled
+        case .ship: .shipped
+        case .deliver: .delivered
+        }
+    }
+
+    /// The reason of an order its user cancelled.
+    package static let cancelledByUser = "cancelled_by_user"
+
+    /// The reason recorded with the change; nil keeps the order's reason.
+    package var reason: String? { self == .cancel ? Self.cancelledByUser : nil }
+
+    /// The routing key of the event announcing the change, if it has one.
+    package var announces: String? {
+        switch self {
+        case .confirm: nil
+        case .cancel: EventType.orderCancelled
+        case .ship: EventType.orderShipped
+        case .deliver: EventType.orderDelivered
+        }
+    }
+}
+
+/// What claiming an `Idempotency-Key` found.
+package enum KeyClaim: Sendable, Equatable {
+    /// The key is new, or its request died long ago, and now marks this request as in progress.
+    case claimed
+    /// An earlier request with this key finished: its order and status.
+    case done(orderID: UUID, status: Int)
+    /// An earlier request with this key is still running.
+    case inProgress
 }
 
 /// Where a page of orders ends (newest first).
@@ -317,10 +113,17 @@ package struct OrderKey: Sendable, Equatable {
 }
 
 /// An order about to be written: priced lines from the cart at current catalog prices.
-struct OrderDraft: Sendable {
-    var id: UUID
-    var userID: UUID
-    var cartVersion: Int64
-    var lines: [OrderLine]
-    var totalCents: Int64 { lines.reduce(0) { $0 + $1.lineTotalCents } }
+package struct OrderDraft: Sendable {
+    package var id: UUID
+    package var userID: UUID
+    package var cartVersion: Int64
+    package var lines: [OrderLine]
+    package var totalCents: Int64 { lines.reduce(0) { $0 + $1.lineTotalCents } }
+
+    package init(id: UUID, userID: UUID, cartVersion: Int64, lines: [OrderLine]) {
+        self.id = id
+        self.userID = userID
+        self.cartVersion = cartVersion
+        self.lines = lines
+    }
 }

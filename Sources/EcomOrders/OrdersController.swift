@@ -9,10 +9,11 @@ import NIOHTTP1
 
 /// The orders service's routes: checkout, the caller's orders, cancelling, and shipping for admins.
 package struct OrdersController: Sendable {
-    let repository: OrderRepository
+    let repository: any OrderRepository
     let cart: ServiceClient
     let products: ServiceClient
-    let bus: EventBus
+    /// Wakes the outbox relay after a change stored an event (the event bus's `outboxChanged`).
+    let outboxChanged: @Sendable () -> Void
 
     package func addRoutes(to router: Router<EcomRequestContext>) {
         router.post("/api/orders", use: create)
@@ -58,7 +59,7 @@ package struct OrdersController: Sendable {
     }
 
     private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status) {
-        let current = try await cart.send(.GET, "/internal/carts/\(userID.lowercased)", requestID: context.requestID, as: Cart.self)
+        let current = try await cart.send(.GET, InternalPath.cart(userID), requestID: context.requestID, as: Cart.self)
         guard !current.items.isEmpty else {
             // The request is well formed; it is the cart's state that refuses it.
             throw APIError.conflict("cart_empty", "your cart is empty")
@@ -67,7 +68,7 @@ package struct OrdersController: Sendable {
             return (existing, .ok)
         }
         let catalog = try await products.send(
-            .POST, "/internal/products/lookup", body: ProductLookup(ids: current.items.map(\.productID)),
+            .POST, InternalPath.productLookup, body: ProductLookup(ids: current.items.map(\.productID)),
             requestID: context.requestID, as: [Product].self)
         let byID = Dictionary(catalog.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var lines: [OrderLine] = []
@@ -89,14 +90,14 @@ package struct OrdersController: Sendable {
             }
             return (winner, .ok)
         }
-        bus.outboxChanged()
+        outboxChanged()
         context.logger.info("order placed", metadata: ["order_id": "\(order.id.lowercased)", "total_cents": "\(order.totalCents)"])
         // Take the lines out of the cart now; the cart's consumer of order.created does it
         // otherwise, so a cart outage here loses nothing.
         do {
             let applied = CartOrderApplied(orderID: order.id, lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })
             _ = try await cart.send(
-                .POST, "/internal/carts/\(userID.lowercased)/orders", body: applied, requestID: context.requestID,
+                .POST, InternalPath.cartOrders(userID), body: applied, requestID: context.requestID,
                 as: ServiceClient.Empty.self)
         } catch {
             context.logger.warning("cart not updated yet; the order.created event will", metadata: ["error": "\(error)"])
@@ -162,42 +163,34 @@ package struct OrdersController: Sendable {
     /// when it sees `order.cancelled`, and only if it holds a reservation.
     @Sendable func cancel(_ request: Request, context: EcomRequestContext) async throws -> Order {
         let principal = try context.requireAccount()
-        let id = try context.uuidParameter()
-        let requestID = context.requestID
-        let cancelled = try await repository.transition(
-            id: id, userID: principal.userID, from: [.pending, .confirmed], to: .cancelled, reason: "cancelled_by_user",
-            announce: OrderRepository.announcing(EventType.orderCancelled, requestID: requestID) {
-                OrderCancelled(orderID: $0.id, reason: "cancelled_by_user")
-            })
-        if let cancelled {
-            bus.outboxChanged()
-            return cancelled
-        }
-        guard let order = try await repository.find(id: id, userID: principal.userID) else { throw APIError.notFound("order") }
-        throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be cancelled")
+        return try await change(try context.uuidParameter(), of: principal.userID, .cancel, context: context)
     }
 
     /// Ships a confirmed order; the products service consumes its reservation when it sees `order.shipped`.
     @Sendable func ship(_ request: Request, context: EcomRequestContext) async throws -> Order {
-        try await adminTransition(context, from: .confirmed, to: .shipped, announcing: EventType.orderShipped)
+        try await adminTransition(context, .ship)
     }
 
     @Sendable func deliver(_ request: Request, context: EcomRequestContext) async throws -> Order {
-        try await adminTransition(context, from: .shipped, to: .delivered, announcing: EventType.orderDelivered)
+        try await adminTransition(context, .deliver)
     }
 
-    private func adminTransition(
-        _ context: EcomRequestContext, from: OrderStatus, to: OrderStatus, announcing type: String
-    ) async throws -> Order {
+    private func adminTransition(_ context: EcomRequestContext, _ transition: OrderTransition) async throws -> Order {
         let admin = try context.requireAdmin()
         let id = try context.uuidParameter()
-        let announce = OrderRepository.announcing(type, requestID: context.requestID) { OrderShipment(orderID: $0.id) }
-        if let order = try await repository.transition(id: id, userID: nil, from: [from], to: to, reason: nil, announce: announce) {
-            bus.outboxChanged()
-            context.logger.info("order \(to.rawValue)", metadata: ["order_id": "\(id.lowercased)", "by": "\(admin.subject)"])
+        let order = try await change(id, of: nil, transition, context: context)
+        context.logger.info("order \(transition.to.rawValue)", metadata: ["order_id": "\(id.lowercased)", "by": "\(admin.subject)"])
+        return order
+    }
+
+    /// Makes `transition`, or says why not: 404 for an order that is not there (or not the
+    /// user's), 409 `invalid_transition` for one in a status it does not apply to.
+    private func change(_ id: UUID, of userID: UUID?, _ transition: OrderTransition, context: EcomRequestContext) async throws -> Order {
+        if let order = try await repository.transition(id: id, userID: userID, transition, requestID: context.requestID) {
+            outboxChanged()
             return order
         }
-        guard let order = try await repository.find(id: id, userID: nil) else { throw APIError.notFound("order") }
-        throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be \(to.rawValue)")
+        guard let order = try await repository.find(id: id, userID: userID) else { throw APIError.notFound("order") }
+        throw APIError.conflict("invalid_transition", "an order that is \(order.status.rawValue) cannot be \(transition.to.rawValue)")
     }
 }

@@ -50,17 +50,17 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     var logger = logger
     logger[metadataKey: "service"] = "orders"
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "orders", logger: logger)
-    let repository = OrderRepository(pool: pool)
+    let repository = PostgresOrderRepository(pool: pool)
     let bus = EventBus(
         service: "orders", pool: pool, transport: configuration.transport, subscribesTo: ["stock.*"],
-        handler: { delivery, connection in try StockEvents.handle(delivery, on: connection) },
+        handler: StockEvents(repository: repository).handle,
         settings: configuration.events, logger: logger)
     let client = ServiceClient.makeHTTPClient()
     let controller = OrdersController(
         repository: repository,
         cart: ServiceClient(baseURL: configuration.cartURL, caller: "orders", tokens: configuration.tokens, client: client),
         products: ServiceClient(baseURL: configuration.productsURL, caller: "orders", tokens: configuration.tokens, client: client),
-        bus: bus)
+        outboxChanged: bus.outboxChanged)
     let startup = DatabaseStartup(pool: pool, migrations: ordersMigrations, logger: logger)
     let router = buildOrdersRouter(
         controller: controller, bus: bus, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])

@@ -7,24 +7,25 @@ import EcomPostgres
 ///
 /// Only a pending order moves: one cancelled or timed out meanwhile stays as it is (its
 /// `order.cancelled` makes the products service release a late reservation).
-enum StockEvents {
-    static func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
+struct StockEvents: Sendable {
+    let repository: PostgresOrderRepository
+
+    /// The bus's `EventHandler`: runs in the transaction that records the event as processed.
+    func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
         switch delivery.header.type {
         case EventType.stockReserved:
             let event = try delivery.decode(StockReserved.self)
-            _ = try OrderRepository.transition(
-                id: event.data.orderID, userID: nil, from: [.pending], to: .confirmed, reason: nil, on: connection)
+            _ = try repository.transition(
+                id: event.data.orderID, .confirm, requestID: delivery.header.requestID, in: connection)
         case EventType.stockRejected:
             let event = try delivery.decode(StockRejected.self).data
             // Answers written before `lines` existed name one product, without quantities.
             let lines = try event.lines ?? event.productID.map { productID in
-                let requested = try connection.query(
-                    "SELECT quantity FROM order_lines WHERE order_id = \(event.orderID) AND product_id = \(productID)"
-                ).first?.decode("quantity", as: Int.self)
+                let requested = try repository.orderedQuantity(of: productID, in: event.orderID, in: connection)
                 return [RejectedLine(productID: productID, requested: requested ?? 0, available: nil)]
             } ?? []
-            _ = try OrderRepository.reject(
-                id: event.orderID, reason: event.reason, lines: lines, requestID: delivery.header.requestID, on: connection)
+            _ = try repository.reject(
+                id: event.orderID, reason: event.reason, lines: lines, requestID: delivery.header.requestID, in: connection)
         default:
             break
         }

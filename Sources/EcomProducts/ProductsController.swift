@@ -25,7 +25,7 @@ package struct ProductsController: Sendable {
         router.patch("/admin/products/:id", use: update)
         router.delete("/admin/products/:id", use: archive)
         router.post("/admin/products/:id/stock", use: adjustStock)
-        router.post("/internal/products/lookup", use: lookup)
+        router.post(RouterPath(InternalPath.productLookup), use: lookup)
     }
 
     // MARK: - Catalog

@@ -133,7 +133,7 @@ package struct ServiceRevocationSource: RevocationSource {
     }
 
     package func revocations(since cursor: Int64?) async throws -> RevocationPage {
-        try await client.send(.GET, "/internal/revocations" + (cursor.map { "?since=\($0)" } ?? ""), requestID: nil)
+        try await client.send(.GET, InternalPath.revocations + (cursor.map { "?since=\($0)" } ?? ""), requestID: nil)
     }
 }
 

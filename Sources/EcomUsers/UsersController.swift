@@ -49,8 +49,8 @@ package struct UsersController: Sendable {
         router.get("/admin/users", use: list)
         router.get("/admin/users/:id", use: get)
         router.patch("/admin/users/:id", use: update)
-        router.get("/internal/demo-admin", use: demoAdminStatus)
-        router.get("/internal/revocations", use: revocations)
+        router.get(RouterPath(InternalPath.demoAdmin), use: demoAdminStatus)
+        router.get(RouterPath(InternalPath.revocations), use: revocations)
     }
 
     // MARK: - Accounts

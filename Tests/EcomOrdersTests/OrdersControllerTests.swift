@@ -1,0 +1,194 @@
+import EcomAPI
+import EcomServerKit
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import NIOFoundationCompat
+import Testing
+
+@testable import EcomOrders
+
+@Suite struct OrdersControllerTests {
+    static let kettle = Catalog.product("Kettle", cents: 2_499)
+    static let mug = Catalog.product("Mug", cents: 899)
+
+    @Test("checkout makes a pending order at the catalog's current prices and takes its lines out of the cart")
+    func checkout() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.kettle)
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.kettle, quantity: 2, into: user)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            var repriced = Self.kettle
+            repriced.priceCents = 2_999
+            harness.upstreams.stock(repriced)
+
+            let response = try await harness.send(.post, "/api/orders", as: user)
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            let order = try harness.order(response)
+            #expect(order.status == .pending && order.userID == user)
+            #expect(order.items.map(\.unitPriceCents) == [2_999, 899] && order.totalCents == 2 * 2_999 + 899)
+            #expect(harness.upstreams.applied(to: user).map(\.orderID) == [order.id])
+            #expect(harness.repository.announced == [Announcement(type: EventType.orderCreated, orderID: order.id)])
+            #expect(harness.wakes.value == 1)
+        }
+    }
+
+    @Test("an empty cart, or a product no longer for sale, makes no order")
+    func refusedCheckouts() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            let empty = try await harness.send(.post, "/api/orders", as: user)
+            #expect(empty.status == .conflict)
+            #expect(try harness.errorCode(empty) == "cart_empty")
+
+            let lamp = Catalog.product("Lamp", cents: 4_999, active: false)
+            harness.upstreams.stock(lamp)
+            let line = try #require(harness.upstreams.put(lamp, quantity: 1, into: user).items.first)
+            let archived = try await harness.send(.post, "/api/orders", as: user)
+            #expect(archived.status == .conflict)
+            #expect(try harness.errorCode(archived) == "product_unavailable")
+            #expect(try JSONDecoder.ecom.decode(APIErrorBody.self, from: Data(buffer: archived.body)).error.field == line.id.lowercased)
+            #expect(harness.repository.announced.isEmpty && harness.upstreams.applied(to: user).isEmpty)
+        }
+    }
+
+    @Test("checking out an unchanged cart again answers 200 with the order it made")
+    func unchangedCartAgain() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let first = try await harness.send(.post, "/api/orders", as: user)
+            let second = try await harness.send(.post, "/api/orders", as: user)
+            #expect(first.status == .created && second.status == .ok)
+            #expect(try harness.order(first).id == harness.order(second).id)
+            #expect(harness.repository.announced.count == 1)
+        }
+    }
+
+    @Test("a repeated Idempotency-Key answers the first order and status, marked as a replay, whatever the cart holds now")
+    func idempotentReplay() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let first = try await harness.send(.post, "/api/orders", as: user, key: "checkout-1")
+            harness.upstreams.put(Self.mug, quantity: 3, into: user)
+            let replay = try await harness.send(.post, "/api/orders", as: user, key: "checkout-1")
+            #expect(first.status == .created && replay.status == .created)
+            #expect(first.headers[.idempotentReplayed] == nil && replay.headers[.idempotentReplayed] == "true")
+            #expect(try harness.order(replay) == harness.order(first))
+            #expect(harness.repository.announced.count == 1)
+        }
+    }
+
+    @Test("an Idempotency-Key whose request still runs is refused; another user's same key makes their own order")
+    func keyInProgressAndOtherUser() async throws {
+        try await ControllerHarness.run { harness in
+            let (alice, bob) = (UUID(), UUID())
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: alice)
+            harness.upstreams.put(Self.mug, quantity: 2, into: bob)
+            #expect(try await harness.repository.claim(key: "same", userID: alice) == .claimed)
+            let running = try await harness.send(.post, "/api/orders", as: alice, key: "same")
+            #expect(running.status == .conflict)
+            #expect(try harness.errorCode(running) == "idempotency_in_progress")
+
+            let bobs = try await harness.send(.post, "/api/orders", as: bob, key: "same")
+            #expect(bobs.status == .created)
+            #expect(try harness.order(bobs).userID == bob)
+            #expect(try await harness.repository.claim(key: "same", userID: alice) == .inProgress)
+        }
+    }
+
+    @Test("a checkout that fails gives its Idempotency-Key back, so a retry with it goes through")
+    func failedCheckoutReleasesKey() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            let empty = try await harness.send(.post, "/api/orders", as: user, key: "retry-me")
+            #expect(empty.status == .conflict)
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let retried = try await harness.send(.post, "/api/orders", as: user, key: "retry-me")
+            #expect(retried.status == .created && retried.headers[.idempotentReplayed] == nil)
+        }
+    }
+
+    @Test("a user cancels their order once; a second cancel is an invalid transition, and another user's order is not found")
+    func cancel() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let order = try harness.order(try await harness.send(.post, "/api/orders", as: user))
+            let path = "/api/orders/\(order.id.lowercased)"
+
+            let stranger = try await harness.send(.delete, path, as: UUID())
+            #expect(stranger.status == .notFound)
+            #expect(try await harness.send(.get, path, as: UUID()).status == .notFound)
+            let cancelled = try await harness.send(.delete, path, as: user)
+            #expect(cancelled.status == .ok)
+            #expect(try harness.order(cancelled).status == .cancelled)
+            let again = try await harness.send(.delete, path, as: user)
+            #expect(again.status == .conflict)
+            #expect(try harness.errorCode(again) == "invalid_transition")
+            #expect(harness.repository.announced.map(\.type) == [EventType.orderCreated, EventType.orderCancelled])
+        }
+    }
+
+    @Test("an admin ships only a confirmed order and delivers only a shipped one; users may do neither")
+    func shipAndDeliver() async throws {
+        try await ControllerHarness.run { harness in
+            let (user, admin) = (UUID(), UUID())
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let order = try harness.order(try await harness.send(.post, "/api/orders", as: user))
+            let path = "/admin/orders/\(order.id.lowercased)"
+
+            let early = try await harness.send(.post, path + "/ship", as: admin, role: .admin)
+            #expect(early.status == .conflict)
+            #expect(try harness.errorCode(early) == "invalid_transition")
+            _ = try await harness.repository.transition(id: order.id, userID: nil, .confirm, requestID: nil)
+            #expect(try await harness.send(.post, path + "/ship", as: user).status == .forbidden)
+            #expect(try await harness.send(.post, path + "/deliver", as: admin, role: .admin).status == .conflict)
+            #expect(try harness.order(try await harness.send(.post, path + "/ship", as: admin, role: .admin)).status == .shipped)
+            #expect(try harness.order(try await harness.send(.post, path + "/deliver", as: admin, role: .admin)).status == .delivered)
+            #expect(try await harness.send(.post, "/admin/orders/\(UUID().lowercased)/ship", as: admin, role: .admin).status == .notFound)
+            #expect(
+                harness.repository.announced.map(\.type) == [EventType.orderCreated, EventType.orderShipped, EventType.orderDelivered])
+        }
+    }
+
+    @Test("a user's orders list newest first, a page at a time, and by status")
+    func listPages() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            var placed: [Order] = []
+            for _ in 0..<3 {
+                harness.upstreams.put(Self.mug, quantity: 1, into: user)
+                placed.append(try harness.order(try await harness.send(.post, "/api/orders", as: user)))
+            }
+            _ = try await harness.send(.delete, "/api/orders/\(placed[1].id.lowercased)", as: user)
+            _ = try await harness.send(.post, "/api/orders", as: UUID())
+
+            let first = try Self.page(try await harness.send(.get, "/api/orders?limit=2", as: user))
+            #expect(first.items.map(\.id) == [placed[2].id, placed[1].id])
+            let cursor = try #require(first.nextCursor)
+            let second = try Self.page(try await harness.send(.get, "/api/orders?limit=2&cursor=\(cursor)", as: user))
+            #expect(second.items.map(\.id) == [placed[0].id] && second.nextCursor == nil)
+            let pending = try Self.page(try await harness.send(.get, "/api/orders?status=pending", as: user))
+            #expect(pending.items.map(\.id) == [placed[2].id, placed[0].id])
+            let bad = try await harness.send(.get, "/api/orders?status=lost", as: user)
+            #expect(bad.status == .badRequest)
+            #expect(try harness.errorCode(bad) == ErrorCode.invalidQuery)
+        }
+    }
+
+    static func page(_ response: TestResponse) throws -> Page<Order> {
+        try JSONDecoder.ecom.decode(Page<Order>.self, from: Data(buffer: response.body))
+    }
+}
