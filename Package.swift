@@ -23,6 +23,7 @@ let serviceDependencies: [Target.Dependency] = [
 
 let serviceTestDependencies: [Target.Dependency] = [
     "EcomAPI",
+    "EcomTestSupport",
     "EcomServerKit",
     "EcomPostgres",
     "EcomMessaging",
@@ -245,8 +246,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test helpers that need real servers: RabbitMQ virtual hosts and private brokers.
-        .target(name: "EcomTestSupport", dependencies: ["EcomMessaging"], path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
+        // Test helpers that need real servers: throwaway databases, RabbitMQ virtual hosts and private brokers.
+        .target(
+            name: "EcomTestSupport", dependencies: ["EcomMessaging", "EcomPostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EcomAPITests",
@@ -255,7 +258,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomPostgresTests",
-            dependencies: ["EcomPostgres"],
+            dependencies: ["EcomPostgres", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -277,6 +280,7 @@ let package = Package(
                 "EcomUsers",
                 "EcomServerKit",
                 "EcomPostgres",
+                "EcomTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -318,7 +322,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomCLITests",
-            dependencies: ["EcomCLI", "EcomClient", "EcomAPI", "EcomJQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "EcomCLI", "EcomClient", "EcomAPI", "EcomJQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,20 +1,17 @@
 import EcomAPI
 import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import EcomOrders
 
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"))
+@Suite(.enabled(if: ThrowawayDatabase.isAvailable, Comment(rawValue: ThrowawayDatabase.skipReason)))
 struct ShippedOrdersMigrationTests {
     @Test("the upgrade announces each order shipped before shipping published order.shipped, once")
     func announcesShippedOrders() async throws {
-        let serverURL = try #require(ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"])
-        let name = "ecom_orders_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: 2, logger: Logger(label: "test"))
-        let result = await Result { () async throws -> Void in
+        try await ThrowawayDatabase.withPool(prefix: "ecom_orders_test", size: 2) { pool in
             // The database as the release before made it, with an order in every status that matters.
             try await migrate(pool, migrations: ordersMigrations.filter { $0.version != 2 }, logger: Logger(label: "test"))
             var ids: [String: UUID] = [:]
@@ -36,21 +33,6 @@ struct ShippedOrdersMigrationTests {
             }
             #expect(Set(events) == [ids["shipped"]!, ids["delivered"]!])
             #expect(events.count == 2)
-        }
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
-        await admin.shutdown()
-        try result.get()
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
         }
     }
 }
