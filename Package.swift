@@ -23,6 +23,7 @@ let serviceDependencies: [Target.Dependency] = [
 
 let serviceTestDependencies: [Target.Dependency] = [
     "EcomAPI",
+    "EcomTestSupport",
     "EcomServerKit",
     "EcomPostgres",
     "EcomMessaging",
@@ -246,8 +247,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test helpers that need real servers: RabbitMQ virtual hosts and private brokers.
-        .target(name: "EcomTestSupport", dependencies: ["EcomMessaging"], path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
+        // Test helpers that need real servers: throwaway databases, RabbitMQ virtual hosts and private brokers.
+        .target(
+            name: "EcomTestSupport", dependencies: ["EcomMessaging", "EcomPostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EcomAPITests",
@@ -256,7 +259,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomPostgresTests",
-            dependencies: ["EcomPostgres"],
+            dependencies: ["EcomPostgres", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -278,6 +281,7 @@ let package = Package(
                 "EcomUsers",
                 "EcomServerKit",
                 "EcomPostgres",
+                "EcomTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -319,7 +323,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomCLITests",
-            dependencies: ["EcomCLI", "EcomClient", "EcomAPI", "EcomJQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "EcomCLI", "EcomClient", "EcomAPI", "EcomJQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

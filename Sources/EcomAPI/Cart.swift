@@ -69,7 +69,7 @@ package struct CartItemAdd: Codable, Sendable, Equatable {
         self.quantity = quantity
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case quantity
         case productID = "product_id"
     }
@@ -114,6 +114,10 @@ package struct CartItemUpdate: Codable, Sendable, Equatable {
 
     package init(quantity: Int) {
         self.quantity = quantity
+    }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case quantity
     }
 }
 

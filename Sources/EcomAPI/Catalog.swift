@@ -68,7 +68,7 @@ package struct ProductCreate: Codable, Sendable, Equatable {
         self.isActive = isActive
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case sku, name, description, stock
         case priceCents = "price_cents"
         case isActive = "is_active"
@@ -100,7 +100,7 @@ package struct ProductUpdate: Codable, Sendable, Equatable {
         sku == nil && name == nil && description == nil && priceCents == nil && stock == nil && isActive == nil
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case sku, name, description, stock
         case priceCents = "price_cents"
         case isActive = "is_active"
@@ -116,6 +116,10 @@ package struct StockAdjustment: Codable, Sendable, Equatable {
         self.delta = delta
         self.reason = reason
     }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case delta, reason
+    }
 }
 
 /// Body of `POST /admin/products/import`: an upsert by `sku`.
@@ -124,6 +128,10 @@ package struct CatalogImport: Codable, Sendable {
 
     package init(products: [ProductCreate]) {
         self.products = products
+    }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case products
     }
 }
 

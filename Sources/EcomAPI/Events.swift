@@ -212,6 +212,10 @@ package struct ProductLookup: Codable, Sendable {
     package init(ids: [UUID]) {
         self.ids = ids
     }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case ids
+    }
 }
 
 /// Body of the cart service's `POST /internal/carts/{user_id}/orders`: remove what this order took, once.
@@ -224,7 +228,7 @@ package struct CartOrderApplied: Codable, Sendable, Equatable {
         self.lines = lines
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case lines
         case orderID = "order_id"
     }

@@ -38,6 +38,10 @@ package struct Credentials: Codable, Sendable {
         self.email = email
         self.password = password
     }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case email, password
+    }
 }
 
 /// Answer to login and refresh: a short-lived access token and the refresh token that replaces the one presented.
@@ -73,7 +77,7 @@ package struct RefreshRequest: Codable, Sendable {
         self.refreshToken = refreshToken
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case refreshToken = "refresh_token"
     }
 }
@@ -88,7 +92,7 @@ package struct PasswordChange: Codable, Sendable {
         self.newPassword = newPassword
     }
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey, CaseIterable {
         case currentPassword = "current_password"
         case newPassword = "new_password"
     }
@@ -102,5 +106,9 @@ package struct UserUpdate: Codable, Sendable {
     package init(role: Role? = nil, disabled: Bool? = nil) {
         self.role = role
         self.disabled = disabled
+    }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case role, disabled
     }
 }

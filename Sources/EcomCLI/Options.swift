@@ -33,6 +33,15 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).")
     var noPager = false
 
+    /// `--server` and `--no-color` of a REPL, which hold for every command it runs: a command's
+    /// own options win over them, and they win over the environment.
+    struct SessionDefaults: Sendable {
+        var server: String?
+        var noColor = false
+    }
+
+    @TaskLocal static var sessionDefaults = SessionDefaults()
+
     func validate() throws {
         _ = try serverURL()
         if let fields, Output.fieldNames(fields) == nil {
@@ -47,9 +56,9 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// `--server`, else `ECOM_SERVER`, else the default; an http(s) URL with a host.
+    /// `--server`, else the REPL's, else `ECOM_SERVER`, else the default; an http(s) URL with a host.
     func serverURL(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
-        let text = server ?? environment["ECOM_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultServer
+        let text = server ?? Self.sessionDefaults.server ?? environment["ECOM_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultServer
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false,
             url.query == nil, url.fragment == nil
         else {
@@ -63,8 +72,11 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var output: Output {
-        let environment = ProcessInfo.processInfo.environment
-        let terminal = Terminal.stdoutIsTerminal
+        output(environment: ProcessInfo.processInfo.environment, terminal: Terminal.stdoutIsTerminal)
+    }
+
+    func output(environment: [String: String], terminal: Bool) -> Output {
+        let noColor = noColor || Self.sessionDefaults.noColor
         let color = terminal && !noColor && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
         let format: Output.Format = json || jq != nil || fields != nil ? .json(pretty: terminal) : terminal ? .table(color: color) : .tabSeparated
         let pager = Pager.forOutput(table: format == .table(color: color), terminal: terminal, disabled: noPager, environment: environment)

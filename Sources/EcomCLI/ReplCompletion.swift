@@ -207,9 +207,9 @@ final class ServerValueCache: Sendable {
     }
 
     /// Through the gateway the REPL talks to, with the signed-in session.
-    static func gateway() -> ServerValueCache {
+    static func gateway(server: Result<URL, any Error>) -> ServerValueCache {
         ServerValueCache { kind, admin in
-            let client = GatewayClient(server: try GlobalOptions.parse([]).serverURL(), credentials: .standard(), timeout: ServerValues.timeout)
+            let client = GatewayClient(server: try server.get(), credentials: .standard(), timeout: ServerValues.timeout)
             return try await kind.fetch(client, admin: admin)
         }
     }

@@ -28,14 +28,12 @@ struct ReplSession {
 
     /// Runs the session to its end and returns the process status.
     func run() async -> Int32 {
-        applyGlobalOptions()
-        return Terminal.isInteractive ? await runInteractive() : await runScript()
+        await withSessionDefaults { Terminal.isInteractive ? await runInteractive() : await runScript() }
     }
 
-    /// `--server` and `--no-color` given to `repl` hold for the whole session.
-    private func applyGlobalOptions() {
-        if let server = options.server { setenv("ECOM_SERVER", server, 1) }
-        if options.noColor { setenv("NO_COLOR", "1", 1) }
+    /// Runs `body` with `--server` and `--no-color` given to `repl` as the defaults of every command.
+    func withSessionDefaults<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await GlobalOptions.$sessionDefaults.withValue(.init(server: options.server, noColor: options.noColor), operation: body)
     }
 
     /// `--json`, `--quiet` and `--no-pager` given to `repl` are added to each command.
@@ -47,7 +45,7 @@ struct ReplSession {
 
     private func runInteractive() async -> Int32 {
         Interrupts.install()
-        let values = ServerValueCache.gateway()
+        let values = ServerValueCache.gateway(server: Result { try options.serverURL() })
         var complete: LineEditor.Completer?
         if let tree = CommandDescription.root {
             let completer = ReplCompleter(tree: tree) { values.candidates($0, admin: $1, matching: $2) }
@@ -82,7 +80,7 @@ struct ReplSession {
     /// `ecom [server] [email]> `: the server unless it is the default, and the signed-in account.
     func prompt(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         var parts = ["ecom"]
-        if let server = try? GlobalOptions.parse([]).serverURL(environment: environment) {
+        if let server = try? options.serverURL(environment: environment) {
             let name = CredentialsStore.key(for: server)
             if name != GlobalOptions.defaultServer { parts.append(name.hasPrefix("http://") ? String(name.dropFirst(7)) : name) }
             if let session = try? CredentialsStore.standard(environment: environment).session(for: server) {

@@ -121,14 +121,6 @@ package struct CartController: Sendable {
 
 // MARK: - Request bodies
 
-extension CartItemAdd: APIRequestBody {
-    package static let fields: Set<String> = ["product_id", "quantity"]
-}
-
-extension CartItemUpdate: APIRequestBody {
-    package static let fields: Set<String> = ["quantity"]
-}
-
-extension CartOrderApplied: APIRequestBody {
-    package static let fields: Set<String> = ["order_id", "lines"]
-}
+extension CartItemAdd: APIRequestBody {}
+extension CartItemUpdate: APIRequestBody {}
+extension CartOrderApplied: APIRequestBody {}

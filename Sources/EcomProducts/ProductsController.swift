@@ -70,7 +70,7 @@ package struct ProductsController: Sendable {
     @Sendable func update(_ request: Request, context: EcomRequestContext) async throws -> Product {
         let admin = try context.requireAdmin()
         let id = try context.uuidParameter()
-        let changes = try await request.decode(as: ProductPatch.self, context: context).update.validated()
+        let changes = try await request.decode(as: ProductUpdate.self, context: context).validated()
         guard let product = try await repository.update(id: id, with: changes) else { throw APIError.notFound("product") }
         context.logger.info("product updated", metadata: ["product_id": "\(id.lowercased)", "by": "\(admin.subject)"])
         return product.adminAPI
@@ -185,7 +185,7 @@ package struct ProductsController: Sendable {
             }
             buffer.writeImmutableBuffer(chunk)
         }
-        return try StrictJSONDecoder.decode(CatalogImportRequest.self, from: Data(buffer.readableBytesView)).catalog
+        return try StrictJSONDecoder.decode(CatalogImport.self, from: Data(buffer.readableBytesView))
     }
 }
 

@@ -101,7 +101,7 @@ package enum CatalogSeed: Sendable, Equatable {
 /// goes through the same checks as an admin's import, so a broken fixture stops the start-up loudly.
 func seedCatalog(from seed: CatalogSeed, into repository: any ProductRepository, logger: Logger) async throws {
     guard try await repository.isEmpty() else { return }
-    let catalog = try StrictJSONDecoder.decode(CatalogImportRequest.self, from: try seed.data()).catalog
+    let catalog = try StrictJSONDecoder.decode(CatalogImport.self, from: try seed.data())
     let result = try await repository.importCatalog(try catalog.validatedEntries())
     logger.notice("seeded the catalog", metadata: ["from": "\(seed.origin)", "products": "\(result.created)"])
 }

@@ -4,18 +4,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// A request body type that names the keys it accepts.
-///
-/// Unknown keys are refused so that a typo, or a field the caller may not set (`role`, `id`),
-/// never passes silently.
-package protocol APIRequestBody: Decodable {
-    static var fields: Set<String> { get }
-}
-
-/// A partial update: absent fields stay as they are, and `null` is refused rather than read as
-/// absent, so a caller who sends `"role": null` learns that it changed nothing.
-package protocol APIPatchBody: APIRequestBody {}
-
 /// Decodes JSON request bodies and turns every way they can be wrong into a 4xx in the ecom shape.
 package struct StrictJSONDecoder: RequestDecoder {
     package init() {}
@@ -40,28 +28,10 @@ package struct StrictJSONDecoder: RequestDecoder {
         return try Self.decode(type, from: Data(buffer.readableBytesView))
     }
 
+    /// Decodes `type` from `data`, parsed once, with unknown keys refused as `StrictDecoder` does.
     package static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            throw APIError.badRequest(ErrorCode.invalidBody, "the body is not valid JSON")
-        }
-        guard let dictionary = object as? [String: Any] else {
-            throw APIError.badRequest(ErrorCode.invalidBody, "the body must be a JSON object")
-        }
-        if let body = type as? any APIRequestBody.Type {
-            let unknown = Set(dictionary.keys).subtracting(body.fields).sorted()
-            if let first = unknown.first {
-                throw APIError.badRequest(
-                    ErrorCode.unknownField, "unknown field \"\(first)\"", field: first)
-            }
-        }
-        if type is any APIPatchBody.Type, let null = dictionary.filter({ $0.value is NSNull }).keys.sorted().first {
-            throw APIError.invalidField(null, "\(null) must not be null")
-        }
-        do {
-            return try JSONDecoder.ecom.decode(type, from: data)
+            return try JSONDecoder.ecom.decode(StrictBody<T>.self, from: data).value
         } catch let error as DecodingError {
             throw Self.apiError(for: error)
         }
@@ -69,8 +39,7 @@ package struct StrictJSONDecoder: RequestDecoder {
 
     static func apiError(for error: DecodingError) -> APIError {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-            (codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }
-                .joined(separator: ".")
+            StrictDecoder.field(codingPath + (last.map { [$0] } ?? []))
         }
         switch error {
         case .keyNotFound(let key, let context):
@@ -103,21 +72,10 @@ package struct StrictJSONDecoder: RequestDecoder {
     }
 }
 
-extension Credentials: APIRequestBody {
-    package static let fields: Set<String> = ["email", "password"]
-}
-
-extension RefreshRequest: APIRequestBody {
-    package static let fields: Set<String> = ["refresh_token"]
-}
-
-extension PasswordChange: APIRequestBody {
-    package static let fields: Set<String> = ["current_password", "new_password"]
-}
-
-extension UserUpdate: APIPatchBody {
-    package static let fields: Set<String> = ["role", "disabled"]
-}
+extension Credentials: APIRequestBody {}
+extension RefreshRequest: APIRequestBody {}
+extension PasswordChange: APIRequestBody {}
+extension UserUpdate: APIPatchBody {}
 
 // MARK: - Query parameters
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import EcomLineEditor
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Testing
 
 @testable import EcomCLI
@@ -253,6 +255,36 @@ private final class Counter: @unchecked Sendable {
     ])
     func outcome(line: String, expected: ReplSession.Outcome) async {
         #expect(await session.execute(line, input: input, interruptible: false) == expected)
+    }
+
+    @Test("a REPL started with --server and --no-color runs its commands against that server without color, leaving the environment as it was")
+    func sessionDefaults() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let listed = Counter()
+        let router = Router()
+        router.get("/api/products") { _, _ -> Response in
+            listed.increment()
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"items": [], "next_cursor": null}"#)))
+        }
+        try await Application(router: router).test(.live) { client in
+            let server = "http://127.0.0.1:\(try #require(client.port))"
+            let session = ReplSession(options: try GlobalOptions.parse(["--server", server, "--no-color"]))
+            let outcome = await session.withSessionDefaults { await session.execute("products list", input: input, interruptible: false) }
+            #expect(outcome == .status(0))
+            #expect(listed.value == 1)
+            try await session.withSessionDefaults {
+                // What each command the session runs parses.
+                let options = try GlobalOptions.parse([])
+                #expect(try options.serverURL(environment: ["ECOM_SERVER": "http://elsewhere.test"]).absoluteString == server)
+                #expect(options.output(environment: [:], terminal: true).format == .table(color: false))
+                #expect(try GlobalOptions.parse(["--server", "http://mine.test"]).serverURL().absoluteString == "http://mine.test")
+            }
+        }
+        #expect(try GlobalOptions.parse([]).output(environment: [:], terminal: true).format == .table(color: true))
+        #expect(ProcessInfo.processInfo.environment["ECOM_SERVER"] == environment["ECOM_SERVER"])
+        #expect(ProcessInfo.processInfo.environment["NO_COLOR"] == environment["NO_COLOR"])
     }
 
     @Test("the prompt names a server that is not the default")

@@ -3,6 +3,7 @@ import EcomAPI
 import EcomCart
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,8 +15,7 @@ import Synchronization
 import Testing
 
 enum TestEnvironment {
-    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
-    static let hasDatabase = serverURL != nil
+    static let hasDatabase = ThrowawayDatabase.isAvailable
     static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to a PostgreSQL superuser URL to run the cart's database tests"
 }
 
@@ -82,41 +82,34 @@ struct CartHarness: Sendable {
     static func run(
         poolSize: Int = 4, productsURL: String? = nil, _ body: @escaping @Sendable (CartHarness) async throws -> Void
     ) async throws {
-        let serverURL = try #require(TestEnvironment.serverURL)
-        let name = "ecom_cart_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
         let logger = {
             var logger = Logger(label: "cart-test")
             logger.logLevel = .warning
             return logger
         }()
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: poolSize, logger: logger)
         let httpClient = ServiceClient.makeHTTPClient()
         let outcome = await Result(catching: {
-            try await migrate(pool, migrations: cartMigrations, logger: logger)
-            let tokens = await TokenService(key: try SigningKey("cart-test-signing-key-0123456789abcdef"))
-            let catalog = StandInCatalog()
-            let products = Application(router: catalog.router(tokens: tokens), logger: logger)
-            try await products.test(.live) { productsClient in
-                let products = ServiceClient(
-                    baseURL: productsURL ?? "http://localhost:\(productsClient.port!)", caller: "cart", tokens: tokens,
-                    client: httpClient)
-                let repository = PostgresCartRepository(pool: pool)
-                let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
-                let restorer = CartRestorer(repository: repository, catalog: ProductCatalog(products: products))
-                let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
-                try await cart.test(.router) { client in
-                    try await body(
-                        CartHarness(
-                            client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog, restorer: restorer))
+            try await ThrowawayDatabase.withPool(prefix: "ecom_cart_test", size: poolSize, migrations: cartMigrations, logger: logger) { pool in
+                let tokens = await TokenService(key: try SigningKey("cart-test-signing-key-0123456789abcdef"))
+                let catalog = StandInCatalog()
+                let products = Application(router: catalog.router(tokens: tokens), logger: logger)
+                try await products.test(.live) { productsClient in
+                    let products = ServiceClient(
+                        baseURL: productsURL ?? "http://localhost:\(productsClient.port!)", caller: "cart", tokens: tokens,
+                        client: httpClient)
+                    let repository = PostgresCartRepository(pool: pool)
+                    let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
+                    let restorer = CartRestorer(repository: repository, catalog: ProductCatalog(products: products))
+                    let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
+                    try await cart.test(.router) { client in
+                        try await body(
+                            CartHarness(
+                                client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog, restorer: restorer))
+                    }
                 }
             }
         })
         try? await httpClient.shutdown()
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: logger)
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        await admin.shutdown()
         try outcome.get()
     }
 
@@ -162,15 +155,5 @@ struct CartHarness: Sendable {
 
     static func addBody(_ productID: UUID, _ quantity: Int) -> String {
         #"{"product_id":"\#(productID.lowercased)","quantity":\#(quantity)}"#
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
     }
 }

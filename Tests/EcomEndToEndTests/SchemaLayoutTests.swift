@@ -1,5 +1,6 @@
 import EcomAPI
 @testable import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Logging
 import NIOHTTP1
@@ -112,15 +113,5 @@ enum DatabaseLayout {
         let rows = await Result { try await pool.query(query) }
         await pool.shutdown()
         return try rows.get()
-    }
-}
-
-extension Result where Failure == any Error {
-    init(_ body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
     }
 }

@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -21,7 +22,7 @@ import Testing
 }
 
 /// A publisher database and a subscriber database joined by the local transport.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"))
+@Suite(.enabled(if: ThrowawayDatabase.isAvailable, Comment(rawValue: ThrowawayDatabase.skipReason)))
 struct EventBusTests {
     struct Note: Codable, Sendable, Equatable { var text: String }
     struct Refused: Error {}
@@ -30,27 +31,14 @@ struct EventBusTests {
 
     /// Two fresh databases with the messaging tables, and a table the subscriber's handler writes to.
     static func withPair(_ body: (_ publisher: PostgresPool, _ subscriber: PostgresPool) async throws -> Void) async throws {
-        let server = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]!
-        let names = (0..<2).map { _ in "ecom_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) }
-        var pools: [PostgresPool] = []
-        for name in names {
-            try await createDatabaseIfNeeded(serverURL: server, name: name)
-            let pool = PostgresPool(url: postgresURL(server, replacingDatabaseWith: name), size: 4, logger: logger)
-            try await migrate(
-                pool,
-                migrations: messagingMigrations(startingAt: 1) + [
-                    Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
-                ], logger: logger)
-            pools.append(pool)
+        let migrations = messagingMigrations(startingAt: 1) + [
+            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
+        ]
+        try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: logger) { publisher in
+            try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: logger) { subscriber in
+                try await body(publisher, subscriber)
+            }
         }
-        let result = await Result { try await body(pools[0], pools[1]) }
-        let admin = PostgresPool(url: server, size: 1, logger: logger)
-        for (pool, name) in zip(pools, names) {
-            await pool.shutdown()
-            try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        }
-        await admin.shutdown()
-        try result.get()
     }
 
     static func enqueue(_ count: Int, on pool: PostgresPool, type: String = "note.added") async throws -> [UUID] {
@@ -176,10 +164,4 @@ final class Counter: Sendable {
     private let count = Synchronization.Mutex(0)
     var value: Int { count.withLock { $0 } }
     func increment() { count.withLock { $0 += 1 } }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -90,7 +91,7 @@ struct ControllerHarness: Sendable {
         let upstreams = StandInUpstreams()
         let httpClient = ServiceClient.makeHTTPClient()
         let outcome = await Result(catching: {
-            let upstream = Application(router: upstreams.router(tokens: tokens), logger: TestDatabase.quietLogger)
+            let upstream = Application(router: upstreams.router(tokens: tokens), logger: quietLogger)
             try await upstream.test(.live) { upstreamClient in
                 let baseURL = "http://localhost:\(try #require(upstreamClient.port))"
                 let repository = InMemoryOrderRepository()
@@ -102,7 +103,7 @@ struct ControllerHarness: Sendable {
                     outboxChanged: { wakes.ring() })
                 let router = Router.service("orders", tokens: tokens, checks: [])
                 controller.addRoutes(to: router)
-                try await Application(router: router, logger: TestDatabase.quietLogger).test(.router) { client in
+                try await Application(router: router, logger: quietLogger).test(.router) { client in
                     try await body(
                         ControllerHarness(client: client, repository: repository, upstreams: upstreams, tokens: tokens, wakes: wakes))
                 }

@@ -1,38 +1,19 @@
 import EcomAPI
 import EcomMessaging
 import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import EcomOrders
 
-/// Throwaway PostgreSQL databases on the server of `ECOM_TEST_DATABASE_URL`.
-enum TestDatabase {
-    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
-    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"
-
-    /// Runs `body` with a pool on a fresh, randomly named database, which is dropped afterwards
-    /// whatever happens.
-    static func withPool(_ body: (PostgresPool) async throws -> Void) async throws {
-        let serverURL = try #require(serverURL)
-        let name = "ecom_orders_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: 2, logger: quietLogger)
-        let result = await Result(catching: { try await body(pool) })
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: quietLogger)
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        await admin.shutdown()
-        try result.get()
-    }
-
-    static let quietLogger = {
-        var logger = Logger(label: "orders-test")
-        logger.logLevel = .warning
-        return logger
-    }()
-}
+/// Test logs at warning and above only.
+let quietLogger = {
+    var logger = Logger(label: "orders-test")
+    logger.logLevel = .warning
+    return logger
+}()
 
 /// Where a test's orders live: the PostgreSQL repository on a fresh database, or the in-memory one.
 /// The tests of the repository's rules run against both, so the in-memory one used by the
@@ -41,7 +22,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case postgres, memory
 
     /// PostgreSQL only when a server is configured.
-    static var available: [Backend] { TestDatabase.serverURL == nil ? [.memory] : allCases }
+    static var available: [Backend] { ThrowawayDatabase.isAvailable ? allCases : [.memory] }
 
     var testDescription: String { rawValue }
 
@@ -50,9 +31,8 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .memory:
             try await body(.memory(InMemoryOrderRepository()))
         case .postgres:
-            try await TestDatabase.withPool { pool in
-                try await migrate(pool, migrations: ordersMigrations, logger: TestDatabase.quietLogger)
-                try await body(.postgres(pool))
+            try await ThrowawayDatabase.withPool(prefix: "ecom_orders_test", size: 2, migrations: ordersMigrations, logger: quietLogger) {
+                try await body(.postgres($0))
             }
         }
     }
@@ -121,14 +101,4 @@ enum Lines {
     static let kettle = OrderLine(productID: UUID(), name: "Kettle", unitPriceCents: 2_499, quantity: 2, lineTotalCents: 4_998)
     static let mug = OrderLine(productID: UUID(), name: "Mug", unitPriceCents: 899, quantity: 1, lineTotalCents: 899)
     static let sample = [mug, kettle]
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
-    }
 }

@@ -1,16 +1,17 @@
 import EcomAPI
 import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import EcomOrders
 
-@Suite(.enabled(if: TestDatabase.serverURL != nil, TestDatabase.skipReason))
+@Suite(.enabled(if: ThrowawayDatabase.isAvailable, Comment(rawValue: ThrowawayDatabase.skipReason)))
 struct ShippedOrdersMigrationTests {
     @Test("the upgrade announces each order shipped before shipping published order.shipped, once")
     func announcesShippedOrders() async throws {
-        try await TestDatabase.withPool { pool in
+        try await ThrowawayDatabase.withPool(prefix: "ecom_orders_test", size: 2) { pool in
             // The database as the release before made it, with an order in every status that matters.
             try await migrate(pool, migrations: ordersMigrations.filter { $0.version != 2 }, logger: Logger(label: "test"))
             var ids: [String: UUID] = [:]

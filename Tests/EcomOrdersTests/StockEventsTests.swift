@@ -1,12 +1,13 @@
 import EcomAPI
 import EcomPostgres
+import EcomTestSupport
 import Foundation
 import Testing
 
 @testable import EcomMessaging
 @testable import EcomOrders
 
-@Suite(.enabled(if: TestDatabase.serverURL != nil, TestDatabase.skipReason))
+@Suite(.enabled(if: ThrowawayDatabase.isAvailable, Comment(rawValue: ThrowawayDatabase.skipReason)))
 struct StockEventsTests {
     /// Hands an event to the orders' handler in a transaction, as the inbox worker does.
     static func deliver(_ payload: some Codable & Sendable, as type: String, to store: OrderStore) async throws {

@@ -101,7 +101,7 @@ import Testing
     func sampleCatalog() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../fixtures/catalog.json").standardized
-        let catalog = try StrictJSONDecoder.decode(CatalogImportRequest.self, from: try Data(contentsOf: file)).catalog
+        let catalog = try StrictJSONDecoder.decode(CatalogImport.self, from: try Data(contentsOf: file))
         let entries = try catalog.validatedEntries()
         #expect((30...40).contains(entries.count))
         #expect(entries.allSatisfy { $0.product.isActive == true && !($0.product.description ?? "").isEmpty })
@@ -112,7 +112,7 @@ import Testing
     func unknownNestedKeys() throws {
         let json = #"{"products": [{"sku": "A", "name": "A", "price_cents": 1}, {"sku": "B", "name": "B", "price_cents": 1, "is_actve": true}]}"#
         let error = try #require(throws: APIError.self) {
-            try StrictJSONDecoder.decode(CatalogImportRequest.self, from: Data(json.utf8))
+            try StrictJSONDecoder.decode(CatalogImport.self, from: Data(json.utf8))
         }
         #expect(error.code == ErrorCode.unknownField)
         #expect(error.field == "products.1.is_actve")
@@ -121,7 +121,7 @@ import Testing
     @Test("a null in a PATCH body is refused rather than read as absent")
     func nullInPatch() throws {
         let error = try #require(throws: APIError.self) {
-            try StrictJSONDecoder.decode(ProductPatch.self, from: Data(#"{"name": "Lamp", "description": null}"#.utf8))
+            try StrictJSONDecoder.decode(ProductUpdate.self, from: Data(#"{"name": "Lamp", "description": null}"#.utf8))
         }
         #expect(error.code == ErrorCode.invalidField)
         #expect(error.field == "description")

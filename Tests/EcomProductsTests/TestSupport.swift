@@ -1,49 +1,26 @@
 import EcomAPI
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
 import NIOFoundationCompat
 import Testing
 
 @testable import EcomProducts
 
 enum TestDatabase {
-    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
-    static let isAvailable = serverURL != nil
-    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"
+    static let isAvailable = ThrowawayDatabase.isAvailable
+    static let skipReason = Comment(rawValue: ThrowawayDatabase.skipReason)
 
-    /// Runs `body` with a pool on a fresh, randomly named products database, dropped afterwards, to
-    /// which `migrations` (by default all of them) have been applied.
+    /// Runs `body` with a pool on a fresh products database, dropped afterwards, to which
+    /// `migrations` (by default all of them) have been applied.
     static func withPool<T>(
         size: Int = 8, migrations: [Migration] = productsMigrations, _ body: (PostgresPool) async throws -> T
     ) async throws -> T {
-        let serverURL = try #require(serverURL)
-        let name = "ecom_products_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: size, logger: Logger(label: "test"))
-        let result = await Result {
-            try await migrate(pool, migrations: migrations, logger: Logger(label: "test"))
-            return try await body(pool)
-        }
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        await admin.shutdown()
-        return try result.get()
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
+        try await ThrowawayDatabase.withPool(prefix: "ecom_products_test", size: size, migrations: migrations, body)
     }
 }
 

@@ -11,13 +11,19 @@ import Testing
 struct Sample: Decodable, APIRequestBody {
     var email: String
     var quantity: Int
-    static let fields: Set<String> = ["email", "quantity"]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case email, quantity
+    }
 }
 
 struct SamplePatch: Decodable, APIPatchBody {
     var email: String?
     var quantity: Int?
-    static let fields: Set<String> = ["email", "quantity"]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case email, quantity
+    }
 }
 
 @Suite struct ErrorMappingTests {

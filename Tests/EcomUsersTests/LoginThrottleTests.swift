@@ -1,39 +1,23 @@
 import EcomAPI
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
 import NIOCore
 import Testing
 
 @testable import EcomUsers
 
 enum UsersTestDatabase {
-    static let serverURL = ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"]
-    static let isAvailable = serverURL != nil
-    static let skipReason: Comment = "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"
+    static let isAvailable = ThrowawayDatabase.isAvailable
+    static let skipReason = Comment(rawValue: ThrowawayDatabase.skipReason)
 
     /// Runs `body` with a pool on a fresh, migrated users database, dropped afterwards.
     static func withPool<T>(_ body: (PostgresPool) async throws -> T) async throws -> T {
-        let serverURL = try #require(serverURL)
-        let name = "ecom_users_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: 8, logger: Logger(label: "test"))
-        let result: Result<T, any Error>
-        do {
-            try await migrate(pool, migrations: usersMigrations, logger: Logger(label: "test"))
-            result = .success(try await body(pool))
-        } catch {
-            result = .failure(error)
-        }
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        try await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        await admin.shutdown()
-        return try result.get()
+        try await ThrowawayDatabase.withPool(prefix: "ecom_users_test", size: 8, migrations: usersMigrations, body)
     }
 }
 

@@ -2,31 +2,15 @@ import EcomAPI
 import EcomPostgres
 import EcomServerKit
 import Foundation
-import Logging
 import Testing
 
 @testable import EcomUsers
 
 /// The users service's revocation feed on a real PostgreSQL database.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"] != nil, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"))
+@Suite(.enabled(if: UsersTestDatabase.isAvailable, UsersTestDatabase.skipReason))
 struct RevocationFeedTests {
     static func withRepository(_ body: (PostgresUserRepository, PostgresPool) async throws -> Void) async throws {
-        let serverURL = try #require(ProcessInfo.processInfo.environment["ECOM_TEST_DATABASE_URL"])
-        let name = "ecom_test_revoke_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        try await createDatabaseIfNeeded(serverURL: serverURL, name: name)
-        let pool = PostgresPool(url: postgresURL(serverURL, replacingDatabaseWith: name), size: 8, logger: Logger(label: "test"))
-        var failure: (any Error)?
-        do {
-            try await migrate(pool, migrations: usersMigrations, logger: Logger(label: "test"))
-            try await body(PostgresUserRepository(pool: pool), pool)
-        } catch {
-            failure = error
-        }
-        await pool.shutdown()
-        let admin = PostgresPool(url: serverURL, size: 1, logger: Logger(label: "test"))
-        _ = try? await admin.execute("DROP DATABASE IF EXISTS \"\(unescaped: name)\" WITH (FORCE)")
-        await admin.shutdown()
-        if let failure { throw failure }
+        try await UsersTestDatabase.withPool { pool in try await body(PostgresUserRepository(pool: pool), pool) }
     }
 
     @Test("disabling, demoting and a password change each add one entry; enabling, promoting and a no-op demotion add none")
