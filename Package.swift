@@ -245,8 +245,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test helpers that need real servers: RabbitMQ virtual hosts and private brokers.
-        .target(name: "EcomTestSupport", dependencies: ["EcomMessaging"], path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
+        // Test helpers: RabbitMQ virtual hosts and private brokers, and what the services' route tests share.
+        .target(
+            name: "EcomTestSupport", dependencies: ["EcomMessaging", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EcomAPITests",
@@ -277,6 +279,7 @@ let package = Package(
                 "EcomUsers",
                 "EcomServerKit",
                 "EcomPostgres",
+                "EcomTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -293,12 +296,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomProductsTests",
-            dependencies: serviceTestDependencies + ["EcomProducts"],
+            dependencies: serviceTestDependencies + ["EcomProducts", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EcomCartTests",
-            dependencies: serviceTestDependencies + ["EcomCart"],
+            dependencies: serviceTestDependencies + ["EcomCart", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

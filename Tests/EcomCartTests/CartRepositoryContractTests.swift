@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import Testing
 
@@ -8,22 +9,15 @@ import Testing
 /// What the routes rely on from a `CartRepository`, checked on the in-memory one and, with a
 /// database, on PostgreSQL: the in-memory repository answers as the real one does.
 @Suite struct CartRepositoryContractTests {
-    enum Backend: String, Sendable, CustomTestStringConvertible {
-        case memory, postgres
-        var testDescription: String { rawValue }
-    }
-
-    static let backends: [Backend] = TestEnvironment.hasDatabase ? [.memory, .postgres] : [.memory]
-
-    static func withRepository(_ backend: Backend, _ body: @escaping @Sendable (any CartRepository) async throws -> Void) async throws {
+    static func withRepository(_ backend: RepositoryBackend, _ body: @escaping @Sendable (any CartRepository) async throws -> Void) async throws {
         switch backend {
         case .memory: try await body(MemoryCartRepository())
         case .postgres: try await CartHarness.run { harness in try await body(harness.repository) }
         }
     }
 
-    @Test("every edit gives a version never handed out; a refused edit changes nothing, its version included", arguments: backends)
-    func versionsAndRefusals(_ backend: Backend) async throws {
+    @Test("every edit gives a version never handed out; a refused edit changes nothing, its version included", arguments: RepositoryBackend.available)
+    func versionsAndRefusals(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let (owner, stranger, product) = (UUID(), UUID(), UUID())
             #expect(try await repository.cart(of: owner) == CartSnapshot(version: 0, lines: []))
@@ -49,8 +43,8 @@ import Testing
         }
     }
 
-    @Test("a full cart refuses a new product but takes more of one it holds", arguments: backends)
-    func fullCart(_ backend: Backend) async throws {
+    @Test("a full cart refuses a new product but takes more of one it holds", arguments: RepositoryBackend.available)
+    func fullCart(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let user = UUID()
             let products = (0..<CartLimits.maximumLines).map { _ in UUID() }
@@ -63,8 +57,8 @@ import Testing
         }
     }
 
-    @Test("an order comes out of the cart once: each line loses the ordered units, and lines that reach zero go", arguments: backends)
-    func applyOrder(_ backend: Backend) async throws {
+    @Test("an order comes out of the cart once: each line loses the ordered units, and lines that reach zero go", arguments: RepositoryBackend.available)
+    func applyOrder(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let (user, kettle, mug, teapot) = (UUID(), UUID(), UUID(), UUID())
             for (product, quantity) in [(kettle, 5), (mug, 1), (teapot, 2)] {

@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import Testing
 
@@ -8,14 +9,7 @@ import Testing
 /// What the routes rely on from a `ProductRepository`, checked on the in-memory one and, with a
 /// database, on PostgreSQL: the in-memory repository answers as the real one does.
 @Suite struct ProductRepositoryContractTests {
-    enum Backend: String, Sendable, CustomTestStringConvertible {
-        case memory, postgres
-        var testDescription: String { rawValue }
-    }
-
-    static let backends: [Backend] = TestDatabase.isAvailable ? [.memory, .postgres] : [.memory]
-
-    static func withRepository(_ backend: Backend, _ body: (any ProductRepository) async throws -> Void) async throws {
+    static func withRepository(_ backend: RepositoryBackend, _ body: (any ProductRepository) async throws -> Void) async throws {
         switch backend {
         case .memory: try await body(MemoryProductRepository())
         case .postgres: try await TestDatabase.withPool { pool in try await body(PostgresProductRepository(pool: pool)) }
@@ -34,8 +28,8 @@ import Testing
         }
     }
 
-    @Test("skus are unique on create and update; archived products stay archived; stock changes stay within what is held and the bound", arguments: backends)
-    func writes(_ backend: Backend) async throws {
+    @Test("skus are unique on create and update; archived products stay archived; stock changes stay within what is held and the bound", arguments: RepositoryBackend.available)
+    func writes(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let lamp = try await repository.create(entry("LAMP-1", "Lamp", stock: 3))
             let generated = try await repository.create(ProductCreate(sku: nil, name: "Rug", description: nil, priceCents: 100, stock: nil, isActive: nil))
@@ -59,8 +53,8 @@ import Testing
         }
     }
 
-    @Test("lists keep the catalog to products on sale, match name or description literally, and page by name and id", arguments: backends)
-    func lists(_ backend: Backend) async throws {
+    @Test("lists keep the catalog to products on sale, match name or description literally, and page by name and id", arguments: RepositoryBackend.available)
+    func lists(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             #expect(try await repository.isEmpty())
             let result = try await repository.importCatalog([
@@ -94,8 +88,8 @@ import Testing
         }
     }
 
-    @Test("an import upserts by sku, leaves equal products untouched, and keeps what an entry leaves out", arguments: backends)
-    func imports(_ backend: Backend) async throws {
+    @Test("an import upserts by sku, leaves equal products untouched, and keeps what an entry leaves out", arguments: RepositoryBackend.available)
+    func imports(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let entries = [
                 CatalogEntry(sku: "A-1", product: entry("A-1", "Anvil", description: "Heavy.", stock: 4)),

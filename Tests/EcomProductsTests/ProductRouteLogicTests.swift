@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,6 +1,7 @@
 import EcomAPI
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -128,18 +129,7 @@ struct ProductsTestApp: Sendable {
 }
 
 /// A request a catalog holding one product must refuse.
-struct BadInput: Sendable, CustomTestStringConvertible {
-    enum Caller: Sendable { case anonymous, user, admin, service }
-    var method: HTTPRequest.Method
-    /// `{id}` stands for the existing product's id.
-    var path: String
-    var body: String?
-    var caller = Caller.admin
-    var status: HTTPResponse.Status
-    var code: String
-    var field: String?
-    var testDescription: String { "\(method) \(path) \(body ?? "") → \(status.code) \(code)" }
-}
+typealias BadInput = RefusedRequest
 
 extension ProductsTestApp {
     /// Sends `example` to a catalog holding one product, and expects its status, code and field,

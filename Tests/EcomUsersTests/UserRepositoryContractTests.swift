@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import Testing
 
@@ -8,22 +9,15 @@ import Testing
 /// What the routes rely on from a `UserRepository`, checked on the in-memory one and, with a
 /// database, on PostgreSQL: the in-memory repository answers as the real one does.
 @Suite struct UserRepositoryContractTests {
-    enum Backend: String, Sendable, CustomTestStringConvertible {
-        case memory, postgres
-        var testDescription: String { rawValue }
-    }
-
-    static let backends: [Backend] = UsersTestDatabase.isAvailable ? [.memory, .postgres] : [.memory]
-
-    static func withRepository(_ backend: Backend, _ body: (any UserRepository) async throws -> Void) async throws {
+    static func withRepository(_ backend: RepositoryBackend, _ body: (any UserRepository) async throws -> Void) async throws {
         switch backend {
         case .memory: try await body(MemoryUserRepository())
         case .postgres: try await UsersTestDatabase.withPool { pool in try await body(PostgresUserRepository(pool: pool)) }
         }
     }
 
-    @Test("emails are unique; the list pages in sign-up order from the key of the last account shown", arguments: backends)
-    func accounts(_ backend: Backend) async throws {
+    @Test("emails are unique; the list pages in sign-up order from the key of the last account shown", arguments: RepositoryBackend.available)
+    func accounts(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             var created: [UserRecord] = []
             for index in 0..<5 {
@@ -46,8 +40,8 @@ import Testing
         }
     }
 
-    @Test("disabling, demoting an admin and a password change revoke; promoting and enabling do not", arguments: backends)
-    func revocations(_ backend: Backend) async throws {
+    @Test("disabling, demoting an admin and a password change revoke; promoting and enabling do not", arguments: RepositoryBackend.available)
+    func revocations(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let admin = try await repository.create(email: "a@b.co", passwordHash: "x", role: .admin)
             let user = try await repository.create(email: "u@b.co", passwordHash: "x", role: .user)
@@ -67,8 +61,8 @@ import Testing
         }
     }
 
-    @Test("a refresh token rotates once; presented again it revokes its family; a disabled account's is invalid", arguments: backends)
-    func refreshTokens(_ backend: Backend) async throws {
+    @Test("a refresh token rotates once; presented again it revokes its family; a disabled account's is invalid", arguments: RepositoryBackend.available)
+    func refreshTokens(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let user = try await repository.create(email: "r@b.co", passwordHash: "x", role: .user)
             let later = Date().addingTimeInterval(3600)
@@ -94,8 +88,8 @@ import Testing
         }
     }
 
-    @Test("attempts pass until the free ones are used, the last of them locking the key; a given-back attempt lifts the lock", arguments: backends)
-    func throttle(_ backend: Backend) async throws {
+    @Test("attempts pass until the free ones are used, the last of them locking the key; a given-back attempt lifts the lock", arguments: RepositoryBackend.available)
+    func throttle(_ backend: RepositoryBackend) async throws {
         try await Self.withRepository(backend) { repository in
             let policy = LoginThrottle(freeAttempts: 3, firstLockSeconds: 300)
             for _ in 0..<3 { #expect(try await repository.reserveAttempt(key: "k", policy: policy) == nil) }

@@ -1,5 +1,6 @@
 import EcomAPI
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -30,7 +31,7 @@ import Testing
         }
     }
 
-    enum Caller: Sendable { case anonymous, user, admin, service }
+    typealias Caller = RefusedRequest.Caller
 
     static func run(seeded: Bool = true, _ body: @escaping @Sendable (Callers) async throws -> Void) async throws {
         let repository = MemoryUserRepository()
@@ -74,26 +75,13 @@ import Testing
         }
     }
 
-    struct BadInput: Sendable, CustomTestStringConvertible {
-        var method: HTTPRequest.Method
-        /// `{user}` stands for the plain user's id, `{admin}` for the admin's.
-        var path: String
-        var body: String?
-        var caller = Caller.admin
-        var status: HTTPResponse.Status
-        var code: String
-        var field: String?
-        var testDescription: String { "\(method) \(path) \(body ?? "") → \(status.code) \(code)" }
-    }
+    /// `{user}` in a path stands for the plain user's id, `{admin}` for the admin's.
+    typealias BadInput = RefusedRequest
 
+    /// What each route refuses and how it names it; the rules themselves are `ValidationTests`'.
     static let badInputs: [BadInput] = [
         BadInput(method: .post, path: "/api/users", body: #"{"email": "x@y.co", "password": "1234567"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "password"),
-        BadInput(method: .post, path: "/api/users", body: #"{"email": "x@y.co", "password": "\#(String(repeating: "p", count: 1025))"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "password"),
         BadInput(method: .post, path: "/api/users", body: #"{"email": "x@y", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
-        BadInput(method: .post, path: "/api/users", body: #"{"email": "x@@y.co", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
-        BadInput(method: .post, path: "/api/users", body: #"{"email": "x y@y.co", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
-        BadInput(method: .post, path: "/api/users", body: #"{"email": "x@.y.co", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
-        BadInput(method: .post, path: "/api/users", body: #"{"email": "x@\#(String(repeating: "y", count: 250)).co", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
         BadInput(method: .post, path: "/api/users", body: #"{"email": "x@y.co", "password": "password123", "role": "admin"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.unknownField, field: "role"),
         BadInput(method: .post, path: "/api/login", body: #"{"email": "\#(String(repeating: "e", count: 255))", "password": "password123"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "email"),
         BadInput(method: .post, path: "/api/login", body: #"{"email": "member@b.co", "password": "\#(String(repeating: "p", count: 1025))"}"#, caller: .anonymous, status: .badRequest, code: ErrorCode.invalidField, field: "password"),
