@@ -247,9 +247,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Test helpers that need real servers: throwaway databases, RabbitMQ virtual hosts and private brokers.
+        // Test helpers: throwaway databases, RabbitMQ virtual hosts and private brokers, and what the services' route tests share.
         .target(
-            name: "EcomTestSupport", dependencies: ["EcomMessaging", "EcomPostgres", .product(name: "Logging", package: "swift-log")],
+            name: "EcomTestSupport",
+            dependencies: [
+                "EcomMessaging", "EcomPostgres", .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Tests/EcomTestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
@@ -298,12 +302,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomProductsTests",
-            dependencies: serviceTestDependencies + ["EcomProducts"],
+            dependencies: serviceTestDependencies + ["EcomProducts", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EcomCartTests",
-            dependencies: serviceTestDependencies + ["EcomCart"],
+            dependencies: serviceTestDependencies + ["EcomCart", "EcomTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -86,6 +86,27 @@ package struct CatalogEntry: Sendable, Equatable {
     }
 }
 
+extension CatalogEntry {
+    /// The product the entry makes when no product has its sku.
+    func newProduct(at now: Date = Date()) -> ProductRecord {
+        ProductRecord(
+            id: UUID(), sku: sku, name: product.name, description: product.description ?? "", priceCents: product.priceCents,
+            onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now)
+    }
+
+    /// `current` with the entry applied; absent optional fields keep what the product has, as in a PATCH.
+    func applied(to current: ProductRecord) -> ProductRecord {
+        var merged = current
+        merged.name = product.name
+        merged.description = product.description ?? current.description
+        merged.priceCents = product.priceCents
+        // A warehouse count: units on hand, of which reservations keep holding theirs.
+        merged.onHand = product.stock ?? current.onHand
+        merged.isActive = product.isActive ?? current.isActive
+        return merged
+    }
+}
+
 /// The products service's storage. Inputs are validated before they get here.
 package protocol ProductRepository: Sendable {
     /// A page of products by (name, id) after `after`, narrowed by `filter`.
@@ -276,25 +297,13 @@ package struct PostgresProductRepository: ProductRepository {
                 var updated: [ProductRecord] = []
                 var ledger: [(id: UUID, delta: Int)] = []
                 for (index, entry) in entries.enumerated() {
-                    let product = entry.product
                     guard let current = bySKU[entry.sku] else {
-                        let now = Date()
-                        let new = ProductRecord(
-                            id: UUID(), sku: entry.sku, name: product.name, description: product.description ?? "",
-                            priceCents: product.priceCents, onHand: product.stock ?? 0, held: 0,
-                            isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now)
+                        let new = entry.newProduct()
                         created.append(new)
                         if new.onHand != 0 { ledger.append((new.id, new.onHand)) }
                         continue
                     }
-                    // Absent optional fields keep what the product has, as in a PATCH.
-                    var merged = current
-                    merged.name = product.name
-                    merged.description = product.description ?? current.description
-                    merged.priceCents = product.priceCents
-                    // A warehouse count: units on hand, of which reservations keep holding theirs.
-                    merged.onHand = product.stock ?? current.onHand
-                    merged.isActive = product.isActive ?? current.isActive
+                    let merged = entry.applied(to: current)
                     guard merged != current else { continue }
                     try Self.checkNotBelowHeld(merged.onHand, held: current.held, field: "products.\(index).stock")
                     updated.append(merged)

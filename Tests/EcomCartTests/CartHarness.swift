@@ -43,6 +43,11 @@ final class StandInCatalog: Sendable {
         products.withLock { $0[id]?.isActive = false }
     }
 
+    /// The products among `ids` that it has.
+    func find(_ ids: [UUID]) -> [Product] {
+        products.withLock { products in ids.compactMap { products[$0] } }
+    }
+
     func router(tokens: TokenService) -> Router<EcomRequestContext> {
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: RequestLogMiddleware(service: "products"))
@@ -51,7 +56,7 @@ final class StandInCatalog: Sendable {
             _ = try context.requireService()
             let lookup = try JSONDecoder.ecom.decode(
                 ProductLookup.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
-            let found = products.withLock { products in lookup.ids.compactMap { products[$0] } }
+            let found = find(lookup.ids)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder.ecom.encode(found))))
@@ -67,26 +72,25 @@ enum Caller: Sendable {
     case anonymous
 }
 
-/// One cart service on a fresh database of its own, in front of a stand-in products service on a live port.
+/// One cart service in front of a stand-in products service.
 struct CartHarness: Sendable {
     let client: any TestClientProtocol
-    let pool: PostgresPool
-    let repository: PostgresCartRepository
+    /// The database of a harness on PostgreSQL; nil on an in-memory repository.
+    let database: PostgresPool?
+    let repository: any CartRepository
     let tokens: TokenService
     let catalog: StandInCatalog
     /// Puts rejected orders' lines back, asking the stand-in catalog what is still for sale.
     let restorer: CartRestorer
 
-    /// Runs `body` against a new harness; the database is dropped afterwards, whatever happens.
+    var pool: PostgresPool { database! }
+
+    /// Runs `body` against a new harness on a fresh database of its own, with the stand-in on a
+    /// live port; the database is dropped afterwards, whatever happens.
     /// `productsURL` replaces the stand-in's address, to make the products service unreachable.
     static func run(
         poolSize: Int = 4, productsURL: String? = nil, _ body: @escaping @Sendable (CartHarness) async throws -> Void
     ) async throws {
-        let logger = {
-            var logger = Logger(label: "cart-test")
-            logger.logLevel = .warning
-            return logger
-        }()
         let httpClient = ServiceClient.makeHTTPClient()
         let outcome = await Result(catching: {
             try await ThrowawayDatabase.withPool(prefix: "ecom_cart_test", size: poolSize, migrations: cartMigrations, logger: logger) { pool in
@@ -97,21 +101,44 @@ struct CartHarness: Sendable {
                     let products = ServiceClient(
                         baseURL: productsURL ?? "http://localhost:\(productsClient.port!)", caller: "cart", tokens: tokens,
                         client: httpClient)
-                    let repository = PostgresCartRepository(pool: pool)
-                    let controller = CartController(repository: repository, catalog: ProductCatalog(products: products))
-                    let restorer = CartRestorer(repository: repository, catalog: ProductCatalog(products: products))
-                    let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
-                    try await cart.test(.router) { client in
-                        try await body(
-                            CartHarness(
-                                client: client, pool: pool, repository: repository, tokens: tokens, catalog: catalog, restorer: restorer))
-                    }
+                    try await serve(
+                        repository: PostgresCartRepository(pool: pool), database: pool, products: ProductCatalog(products: products),
+                        tokens: tokens, catalog: catalog, body)
                 }
             }
         })
         try? await httpClient.shutdown()
         try outcome.get()
     }
+
+    /// Runs `body` against a new harness on `repository`, the stand-in catalog answering without HTTP.
+    static func run(repository: any CartRepository, _ body: @escaping @Sendable (CartHarness) async throws -> Void) async throws {
+        let tokens = await TokenService(key: try SigningKey("cart-test-signing-key-0123456789abcdef"))
+        let catalog = StandInCatalog()
+        try await serve(
+            repository: repository, database: nil, products: ProductCatalog { ids, _ in catalog.find(ids) }, tokens: tokens,
+            catalog: catalog, body)
+    }
+
+    private static func serve(
+        repository: any CartRepository, database: PostgresPool?, products: ProductCatalog, tokens: TokenService,
+        catalog: StandInCatalog, _ body: @escaping @Sendable (CartHarness) async throws -> Void
+    ) async throws {
+        let controller = CartController(repository: repository, catalog: products)
+        let restorer = CartRestorer(repository: repository, catalog: products)
+        let cart = Application(router: buildCartRouter(controller: controller, tokens: tokens, checks: []), logger: logger)
+        try await cart.test(.router) { client in
+            try await body(
+                CartHarness(
+                    client: client, database: database, repository: repository, tokens: tokens, catalog: catalog, restorer: restorer))
+        }
+    }
+
+    private static let logger = {
+        var logger = Logger(label: "cart-test")
+        logger.logLevel = .warning
+        return logger
+    }()
 
     // MARK: - Requests
 

@@ -87,32 +87,6 @@ struct CartRoutesTests {
         }
     }
 
-    @Test("a user who never had a cart gets an empty one at version 0")
-    func emptyCart() async throws {
-        try await CartHarness.run { harness in
-            let response = try await harness.send(.get, "/api/cart", as: .user(UUID()))
-            #expect(String(buffer: response.body) == #"{"item_count":0,"items":[],"total_cents":0,"version":0}"#)
-        }
-    }
-
-    @Test("a line whose product was archived stays, priced but unavailable and out of the total")
-    func archivedProduct() async throws {
-        try await CartHarness.run { harness in
-            let user = UUID()
-            try await harness.add(Fixture.kettle, quantity: 1, for: user)
-            try await harness.add(Fixture.mug, quantity: 2, for: user)
-            harness.catalog.archive(Fixture.mug.id)
-
-            let cart = try await harness.cart(of: user)
-            let mug = try #require(cart.items.first { $0.productID == Fixture.mug.id })
-            #expect(!mug.available)
-            #expect(mug.unitPriceCents == 899)
-            #expect(mug.lineTotalCents == 1_798)
-            #expect(cart.totalCents == 2_499)
-            #expect(cart.itemCount == 3)
-        }
-    }
-
     @Test("another user's line is not found, and stays as it was")
     func anotherUsersLine() async throws {
         try await CartHarness.run { harness in
@@ -214,28 +188,6 @@ struct CartRoutesTests {
             let cart = try await harness.repository.cart(of: user)
             #expect(cart.lines.isEmpty)
             #expect(cart.version == 0)
-        }
-    }
-
-    @Test("account routes need an account token, internal routes a service token")
-    func authorization() async throws {
-        try await CartHarness.run { harness in
-            let user = UUID()
-            let cases: [(HTTPRequest.Method, String, Caller, HTTPResponse.Status)] = [
-                (.get, "/api/cart", .anonymous, .unauthorized),
-                (.get, "/api/cart", .service, .forbidden),
-                (.delete, "/api/cart", .service, .forbidden),
-                (.get, "/internal/carts/\(user.lowercased)", .anonymous, .unauthorized),
-                (.get, "/internal/carts/\(user.lowercased)", .user(user), .forbidden),
-                (.post, "/internal/carts/\(user.lowercased)/orders", .user(user), .forbidden),
-            ]
-            for (method, path, caller, status) in cases {
-                let response = try await harness.send(method, path, as: caller)
-                #expect(response.status == status, "\(method) \(path) as \(caller)")
-            }
-            let malformed = try await harness.send(.get, "/internal/carts/not-a-uuid", as: .service)
-            #expect(malformed.status == .badRequest)
-            #expect(try harness.errorCode(malformed) == ErrorCode.invalidID)
         }
     }
 }

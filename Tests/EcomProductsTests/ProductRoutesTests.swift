@@ -1,6 +1,7 @@
 import EcomAPI
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -94,90 +95,17 @@ struct ProductRoutesTests {
         }
     }
 
-    struct BadInput: Sendable, CustomTestStringConvertible {
-        enum Caller: Sendable { case anonymous, user, admin, service }
-        var method: HTTPRequest.Method
-        /// `{id}` stands for the existing product's id.
-        var path: String
-        var body: String?
-        var caller = Caller.admin
-        var status: HTTPResponse.Status
-        var code: String
-        var field: String?
-        var testDescription: String { "\(method) \(path) \(body ?? "") → \(status.code) \(code)" }
-    }
-
+    /// The refusals the repository makes, under the product's row lock; what the routes refuse
+    /// themselves is in `ProductRouteLogicTests`.
     static let badInputs: [BadInput] = [
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "", "price_cents": 100}"#, status: .badRequest, code: "invalid_field", field: "name"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "   ", "price_cents": 100}"#, status: .badRequest, code: "invalid_field", field: "name"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "\#(String(repeating: "n", count: 201))", "price_cents": 100}"#, status: .badRequest, code: "invalid_field", field: "name"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "description": "\#(String(repeating: "d", count: 5001))", "price_cents": 100}"#, status: .badRequest, code: "invalid_field", field: "description"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 0}"#, status: .badRequest, code: "invalid_field", field: "price_cents"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": -1}"#, status: .badRequest, code: "invalid_field", field: "price_cents"),
-        // Foundation reports a number that does not fit the type without its key, so the shared decoder answers invalid_body.
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 9223372036854775808}"#, status: .badRequest, code: "invalid_body"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 19.99}"#, status: .badRequest, code: "invalid_body"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": "1999"}"#, status: .badRequest, code: "invalid_field", field: "price_cents"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x"}"#, status: .badRequest, code: "invalid_field", field: "price_cents"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100, "stock": -1}"#, status: .badRequest, code: "invalid_field", field: "stock"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100, "stock": 1000001}"#, status: .badRequest, code: "invalid_field", field: "stock"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100, "sku": "has space"}"#, status: .badRequest, code: "invalid_field", field: "sku"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100, "id": "\#(UUID().uuidString)"}"#, status: .badRequest, code: "unknown_field", field: "id"),
-        BadInput(method: .post, path: "/admin/products", body: "[]", status: .badRequest, code: "invalid_body"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100}"#, caller: .user, status: .forbidden, code: "forbidden"),
-        BadInput(method: .post, path: "/admin/products", body: #"{"name": "x", "price_cents": 100}"#, caller: .anonymous, status: .unauthorized, code: "unauthorized"),
-        BadInput(method: .patch, path: "/admin/products/{id}", body: "{}", status: .badRequest, code: "invalid_body"),
-        BadInput(method: .patch, path: "/admin/products/{id}", body: #"{"name": null}"#, status: .badRequest, code: "invalid_field", field: "name"),
-        BadInput(method: .patch, path: "/admin/products/{id}", body: #"{"name": "ok", "price_cents": 0}"#, status: .badRequest, code: "invalid_field", field: "price_cents"),
-        BadInput(method: .patch, path: "/admin/products/{id}", body: #"{"stock": -5}"#, status: .badRequest, code: "invalid_field", field: "stock"),
-        BadInput(method: .patch, path: "/admin/products/{id}", body: #"{"role": "admin"}"#, status: .badRequest, code: "unknown_field", field: "role"),
-        BadInput(method: .patch, path: "/admin/products/not-a-uuid", body: #"{"name": "x"}"#, status: .badRequest, code: "invalid_id", field: "id"),
-        BadInput(method: .patch, path: "/admin/products/\(UUID().uuidString)", body: #"{"name": "x"}"#, status: .notFound, code: "not_found"),
-        BadInput(method: .delete, path: "/admin/products/{id}", caller: .user, status: .forbidden, code: "forbidden"),
-        BadInput(method: .post, path: "/admin/products/{id}/stock", body: #"{"delta": 0, "reason": "count"}"#, status: .badRequest, code: "invalid_field", field: "delta"),
         BadInput(method: .post, path: "/admin/products/{id}/stock", body: #"{"delta": -11, "reason": "count"}"#, status: .conflict, code: "insufficient_stock", field: "delta"),
         BadInput(method: .post, path: "/admin/products/{id}/stock", body: #"{"delta": 999991, "reason": "count"}"#, status: .conflict, code: "stock_limit", field: "delta"),
-        BadInput(method: .post, path: "/admin/products/{id}/stock", body: #"{"delta": 5, "reason": ""}"#, status: .badRequest, code: "invalid_field", field: "reason"),
-        BadInput(method: .post, path: "/admin/products/{id}/stock", body: #"{"delta": 5}"#, status: .badRequest, code: "invalid_field", field: "reason"),
-        BadInput(method: .post, path: "/admin/products/import", body: #"{"products": [{"sku": "NEW-1", "name": "ok", "price_cents": 1}, {"name": "no sku", "price_cents": 1}]}"#, status: .badRequest, code: "invalid_field", field: "products.1.sku"),
-        BadInput(method: .post, path: "/admin/products/import", body: #"{"products": [{"sku": "NEW-1", "name": "ok", "price_cents": 1}, {"sku": "NEW-2", "name": "ok", "price_cents": 0}]}"#, status: .badRequest, code: "invalid_field", field: "products.1.price_cents"),
-        BadInput(method: .post, path: "/admin/products/import", body: #"{"products": [{"sku": "KEEP-1", "name": "renamed", "price_cents": 1}, {"sku": "KEEP-1", "name": "twice", "price_cents": 1}]}"#, status: .badRequest, code: "invalid_field", field: "products.1.sku"),
-        BadInput(method: .post, path: "/admin/products/import", body: #"{"products": [{"sku": "NEW-1", "name": "ok", "price_cents": 1, "colour": "red"}]}"#, status: .badRequest, code: "unknown_field", field: "products.0.colour"),
-        BadInput(method: .get, path: "/api/products?limit=0", status: .badRequest, code: "invalid_query", field: "limit"),
-        BadInput(method: .get, path: "/api/products?cursor=not-a-cursor", status: .badRequest, code: "invalid_query", field: "cursor"),
-        BadInput(method: .get, path: "/api/products?q=\(String(repeating: "q", count: 201))", status: .badRequest, code: "invalid_query", field: "q"),
-        BadInput(method: .get, path: "/api/products?id_prefix=4c1g", status: .badRequest, code: "invalid_query", field: "id_prefix"),
-        BadInput(method: .get, path: "/api/products?id_prefix=4c1b-ef23", status: .badRequest, code: "invalid_query", field: "id_prefix"),
-        BadInput(method: .get, path: "/api/products?id_prefix=", status: .badRequest, code: "invalid_query", field: "id_prefix"),
-        BadInput(method: .get, path: "/admin/products?id_prefix=\(String(repeating: "a", count: 33))", status: .badRequest, code: "invalid_query", field: "id_prefix"),
-        BadInput(method: .get, path: "/api/products?sku=\(String(repeating: "S", count: 65))", status: .badRequest, code: "invalid_query", field: "sku"),
-        BadInput(method: .get, path: "/admin/products?sku=BOOK%2F8", status: .badRequest, code: "invalid_query", field: "sku"),
-        BadInput(method: .get, path: "/api/products/not-a-uuid", status: .badRequest, code: "invalid_id", field: "id"),
-        BadInput(method: .get, path: "/admin/products", caller: .user, status: .forbidden, code: "forbidden"),
-        BadInput(method: .post, path: "/internal/products/lookup", body: #"{"ids": []}"#, caller: .admin, status: .forbidden, code: "forbidden"),
-        BadInput(method: .post, path: "/internal/products/lookup", body: #"{"ids": [\#(Array(repeating: "\"\(UUID().uuidString)\"", count: 501).joined(separator: ","))]}"#, caller: .service, status: .badRequest, code: "invalid_field", field: "ids"),
-        BadInput(method: .post, path: "/internal/products/lookup", body: #"{"ids": ["nope"]}"#, caller: .service, status: .badRequest, code: "invalid_field", field: "ids.0"),
     ]
 
     @Test("bad input gets its status and stable code, and changes nothing", arguments: badInputs)
     func badInput(_ example: BadInput) async throws {
         try await ProductsTestApp.run { app in
-            let product = try await app.createProduct(sku: "KEEP-1", name: "Kept", description: "As it was.", priceCents: 1500, stock: 10)
-            let token: String? = switch example.caller {
-            case .anonymous: nil
-            case .user: app.userToken
-            case .admin: app.adminToken
-            case .service: app.serviceToken
-            }
-            let path = example.path.replacingOccurrences(of: "{id}", with: product.id.lowercased)
-            let response = try await app.send(example.method, path, token: token, json: example.body)
-            #expect(response.status == example.status)
-            let error = try JSONDecoder.ecom.decode(APIErrorBody.self, from: Data(buffer: response.body))
-            #expect(error.error.code == example.code)
-            #expect(error.error.field == example.field)
-
-            let after: Product = try await app.call(.get, "/admin/products/\(product.id.lowercased)", token: app.adminToken)
-            #expect(after == product)
+            try await app.expectRefused(example)
             let counts = try await app.pool.query("SELECT (SELECT count(*) FROM products) AS products, (SELECT count(*) FROM stock_ledger) AS ledger")[0]
             #expect(try counts.decode("products", as: Int.self) == 1)
             #expect(try counts.decode("ledger", as: Int.self) == 1)

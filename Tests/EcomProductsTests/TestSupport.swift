@@ -24,27 +24,39 @@ enum TestDatabase {
     }
 }
 
-/// The products router on a fresh database, with a token for each kind of caller.
+/// The products router, with a token for each kind of caller.
 struct ProductsTestApp: Sendable {
-    let pool: PostgresPool
+    /// The database of an app on PostgreSQL; nil on an in-memory repository.
+    let database: PostgresPool?
+    let repository: any ProductRepository
     let client: any TestClientProtocol
     let adminToken: String
     let userToken: String
     let serviceToken: String
 
+    var pool: PostgresPool { database! }
+
+    /// On a fresh PostgreSQL database.
     static func run(_ body: @escaping @Sendable (ProductsTestApp) async throws -> Void) async throws {
         try await TestDatabase.withPool { pool in
-            let tokens = await TokenService(key: try SigningKey(String(repeating: "products-test-key-", count: 3)))
-            let adminToken = try await tokens.issueAccessToken(userID: UUID(), role: .admin, sessionID: nil)
-            let userToken = try await tokens.issueAccessToken(userID: UUID(), role: .user, sessionID: nil)
-            let serviceToken = try await tokens.issueServiceToken(service: "orders")
-            let controller = ProductsController(repository: PostgresProductRepository(pool: pool))
-            let app = Application(router: buildProductsRouter(controller: controller, tokens: tokens, checks: []))
-            try await app.test(.router) { client in
-                try await body(
-                    ProductsTestApp(
-                        pool: pool, client: client, adminToken: adminToken, userToken: userToken, serviceToken: serviceToken))
-            }
+            try await run(repository: PostgresProductRepository(pool: pool), database: pool, body)
+        }
+    }
+
+    static func run(
+        repository: any ProductRepository, database: PostgresPool? = nil, _ body: @escaping @Sendable (ProductsTestApp) async throws -> Void
+    ) async throws {
+        let tokens = await TokenService(key: try SigningKey(String(repeating: "products-test-key-", count: 3)))
+        let adminToken = try await tokens.issueAccessToken(userID: UUID(), role: .admin, sessionID: nil)
+        let userToken = try await tokens.issueAccessToken(userID: UUID(), role: .user, sessionID: nil)
+        let serviceToken = try await tokens.issueServiceToken(service: "orders")
+        let controller = ProductsController(repository: repository)
+        let app = Application(router: buildProductsRouter(controller: controller, tokens: tokens, checks: []))
+        try await app.test(.router) { client in
+            try await body(
+                ProductsTestApp(
+                    database: database, repository: repository, client: client, adminToken: adminToken, userToken: userToken,
+                    serviceToken: serviceToken))
         }
     }
 
@@ -89,6 +101,30 @@ struct ProductsTestApp: Sendable {
             cursor = page.nextCursor
         } while cursor != nil
         return products
+    }
+}
+
+/// A request a catalog holding one product must refuse.
+typealias BadInput = RefusedRequest
+
+extension ProductsTestApp {
+    /// Sends `example` to a catalog holding one product, and expects its status, code and field,
+    /// and the catalog as it was.
+    func expectRefused(_ example: BadInput) async throws {
+        let product = try await createProduct(sku: "KEEP-1", name: "Kept", description: "As it was.", priceCents: 1500, stock: 10)
+        let token: String? = switch example.caller {
+        case .anonymous: nil
+        case .user: userToken
+        case .admin: adminToken
+        case .service: serviceToken
+        }
+        let path = example.path.replacingOccurrences(of: "{id}", with: product.id.lowercased)
+        let response = try await send(example.method, path, token: token, json: example.body)
+        #expect(response.status == example.status)
+        let error = try JSONDecoder.ecom.decode(APIErrorBody.self, from: Data(buffer: response.body))
+        #expect(error.error.code == example.code)
+        #expect(error.error.field == example.field)
+        #expect(try await walk("/admin/products?limit=10", token: adminToken) == [product])
     }
 }
 

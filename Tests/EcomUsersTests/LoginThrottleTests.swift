@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import EcomUsers
@@ -21,30 +22,48 @@ enum UsersTestDatabase {
     }
 }
 
-/// The users router on a fresh database with the given throttles, and a hasher that counts its work.
+/// The users router with the given throttles, and a hasher that counts its work.
 struct UsersTestApp: Sendable {
     let client: any TestClientProtocol
     let hasher: PasswordHasher
+    let tokens: TokenService
+    let repository: any UserRepository
+    /// How many times a route asked for the revocation feed to be read at once.
+    let revocationReads: CallCounter
 
+    /// On a fresh PostgreSQL database.
     static func run(
         account: LoginThrottle = .account, address: LoginThrottle = .address,
         _ body: @escaping @Sendable (UsersTestApp) async throws -> Void
     ) async throws {
         try await UsersTestDatabase.withPool { pool in
-            let tokens = await TokenService(key: try SigningKey(String(repeating: "users-test-key-", count: 3)))
-            // Cheap parameters: the test counts verifications, it does not time them.
-            let hasher = PasswordHasher(parameters: .init(memoryKiB: 1024, iterations: 1, parallelism: 1), concurrency: 2)
-            let controller = UsersController(
-                repository: PostgresUserRepository(pool: pool), hasher: hasher, tokens: tokens, throttles: (account, address))
-            let app = Application(router: buildUsersRouter(controller: controller, tokens: tokens, checks: []))
-            do {
-                try await app.test(.router) { client in try await body(UsersTestApp(client: client, hasher: hasher)) }
-            } catch {
-                await hasher.shutdown()
-                throw error
-            }
-            await hasher.shutdown()
+            try await run(repository: PostgresUserRepository(pool: pool), account: account, address: address, body)
         }
+    }
+
+    /// On `repository`; `seeded` false is a service whose start-up has not finished.
+    static func run(
+        repository: any UserRepository, account: LoginThrottle = .account, address: LoginThrottle = .address, seeded: Bool = true,
+        _ body: @escaping @Sendable (UsersTestApp) async throws -> Void
+    ) async throws {
+        let tokens = await TokenService(key: try SigningKey(String(repeating: "users-test-key-", count: 3)))
+        // Cheap parameters: the test counts verifications, it does not time them.
+        let hasher = PasswordHasher(parameters: .init(memoryKiB: 1024, iterations: 1, parallelism: 1), concurrency: 2)
+        let revocationReads = CallCounter()
+        let controller = UsersController(
+            repository: repository, hasher: hasher, tokens: tokens, throttles: (account, address), seeded: { seeded },
+            revocationsChanged: { revocationReads.increment() })
+        let app = Application(router: buildUsersRouter(controller: controller, tokens: tokens, checks: []))
+        do {
+            try await app.test(.router) { client in
+                try await body(
+                    UsersTestApp(client: client, hasher: hasher, tokens: tokens, repository: repository, revocationReads: revocationReads))
+            }
+        } catch {
+            await hasher.shutdown()
+            throw error
+        }
+        await hasher.shutdown()
     }
 
     func register(_ email: String, _ password: String = "password123") async throws {
@@ -57,10 +76,27 @@ struct UsersTestApp: Sendable {
     }
 
     func post(_ path: String, _ json: [String: String], headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await send(.post, path, json: String(decoding: try JSONEncoder().encode(json), as: UTF8.self), headers: headers)
+    }
+
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = headers
-        headers[.contentType] = "application/json"
-        return try await client.execute(
-            uri: path, method: .post, headers: headers, body: ByteBuffer(string: String(decoding: try JSONEncoder().encode(json), as: UTF8.self)))
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+}
+
+/// Counts calls from any task.
+final class CallCounter: Sendable {
+    private let calls = Atomic<Int>(0)
+
+    var count: Int { calls.load(ordering: .relaxed) }
+
+    func increment() {
+        calls.add(1, ordering: .relaxed)
     }
 }
 
