@@ -302,12 +302,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EcomProductsTests",
-            dependencies: serviceTestDependencies + ["EcomProducts", "EcomTestSupport"],
+            dependencies: serviceTestDependencies + ["EcomProducts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EcomCartTests",
-            dependencies: serviceTestDependencies + ["EcomCart", "EcomTestSupport"],
+            dependencies: serviceTestDependencies + ["EcomCart"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

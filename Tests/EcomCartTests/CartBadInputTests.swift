@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -8,15 +9,7 @@ import Testing
 struct CartBadInputTests {
     /// A request against a cart holding two kettles. In `path` and `body`, `{line}` stands for
     /// that line's id, `{kettle}`, `{lamp}` (archived) and `{unknown}` for product ids.
-    struct Case: Sendable, CustomTestStringConvertible {
-        var method: HTTPRequest.Method
-        var path: String
-        var body: String?
-        var status: HTTPResponse.Status
-        var code: String
-
-        var testDescription: String { "\(method) \(path) \(body ?? "") → \(status.code) \(code)" }
-    }
+    typealias Case = RefusedRequest
 
     /// The refusals the repository makes, in the transaction of the edit; what the routes refuse
     /// themselves is in `CartRouteLogicTests`.

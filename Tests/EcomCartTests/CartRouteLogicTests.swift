@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -7,34 +7,19 @@ import Testing
 /// Serialized, as `CLIUsersEndToEndTests`, so only one `ecom serve` per suite runs at a time.
 @Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason), .serialized)
 struct CLIStoreEndToEndTests {
-    /// The admin signed in, and a catalog of two products imported.
-    func prepareStore(_ server: ServerProcess) async throws -> (admin: CLI, catalog: URL) {
-        let admin = try CLI(server: server.gateway)
-        try await admin.login("root@example.com", password: "root-password-123")
-        let catalog = admin.configHome.appendingPathComponent("catalog.json")
-        try Data(
-            """
-            {"products": [
-              {"sku": "MUG-1", "name": "Mug", "description": "A stoneware mug", "price_cents": 1250, "stock": 10, "is_active": true},
-              {"sku": "TEA-1", "name": "Green tea", "description": "100 g", "price_cents": 399, "stock": 3, "is_active": true}
-            ]}
-            """.utf8
-        ).write(to: catalog)
-        return (admin, catalog)
+    /// A served store with the mug and the tea imported by the admin, and a shopper signed up as `email`.
+    func withStockedStore(shopper email: String, _ body: (ServerProcess, CLI, CLI) async throws -> Void) async throws {
+        try await withStore { server, store in
+            _ = try await store.importCatalog()
+            try await store.shopper.signUp(email)
+            try await body(server, store.admin, store.shopper)
+        }
     }
 
-    /// A served store with the catalog imported by the admin, and a shopper signed up as `email`.
-    func withStockedStore(shopper email: String, _ body: (ServerProcess, CLI, CLI) async throws -> Void) async throws {
+    /// A served store whose admin holds a catalog file of the mug and the tea, not yet imported.
+    func withStore(_ body: (ServerProcess, CLIStoreFixture) async throws -> Void) async throws {
         try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
-            try await shopper.signUp(email)
-            try await body(server, admin, shopper)
+            try await CLIStoreFixture.with(server, catalog: [CLIStoreFixture.mug, CLIStoreFixture.tea]) { try await body(server, $0) }
         }
     }
 
@@ -172,10 +157,9 @@ struct CLIStoreEndToEndTests {
 
     @Test("--jq filters the JSON with jq's language; a bad expression exits 64 with jq's message; pipes never page")
     func outputControl() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            defer { admin.removeConfig() }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+        try await withStore { server, store in
+            let admin = store.admin
+            _ = try await store.importCatalog()
             let products = try await admin.run(["products", "list", "--json"]).json([Product].self)
             let first = try #require(products.first)
 
@@ -208,13 +192,8 @@ struct CLIStoreEndToEndTests {
 
     @Test("an admin creates, updates, restocks, imports and archives products, and ships orders")
     func administration() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
+        try await withStore { server, store in
+            let (admin, shopper, catalog) = (store.admin, store.shopper, store.catalog)
             let first = try await admin.run(["admin", "products", "import", catalog.path, "--json"])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(try first.json(ImportResult.self) == ImportResult(created: 2, updated: 0, unchanged: 0))
@@ -336,10 +315,9 @@ struct CLIStoreEndToEndTests {
 
     @Test("admins see one product whatever its state, tell archived from inactive, and cannot put a deleted one back on sale")
     func adminProductStates() async throws {
-        try await withCLIServer { server in
-            let (admin, catalog) = try await prepareStore(server)
-            defer { admin.removeConfig() }
-            #expect(try await admin.run(["admin", "products", "import", catalog.path]).status == 0)
+        try await withStore { server, store in
+            let admin = store.admin
+            _ = try await store.importCatalog()
             let tea = try await product(admin, sku: "TEA-1")
             #expect(try await admin.run(["admin", "products", "update", "TEA-1", "--inactive"]).status == 0)
             #expect(try await admin.run(["products", "show", "TEA-1"]).status == 1)

@@ -5,34 +5,10 @@ import Testing
 /// `ecom repl` with a script on standard input, against `ecom serve`.
 @Suite(.enabled(if: TestEnvironment.hasDatabase, TestEnvironment.skipReason), .serialized)
 struct ReplEndToEndTests {
-    /// An admin signed in and a two-product catalog imported; returns the admin and the products.
-    func prepareStore(_ server: ServerProcess) async throws -> (admin: CLI, products: [Product]) {
-        let admin = try CLI(server: server.gateway)
-        try await admin.login("root@example.com", password: "root-password-123")
-        let catalog = admin.configHome.appendingPathComponent("catalog.json")
-        try Data(
-            """
-            {"products": [
-              {"sku": "MUG-1", "name": "Mug", "description": "A stoneware mug", "price_cents": 1250, "stock": 10, "is_active": true},
-              {"sku": "LAP-1", "name": "Gaming Laptop", "description": "Fast", "price_cents": 99900, "stock": 3, "is_active": true}
-            ]}
-            """.utf8
-        ).write(to: catalog)
-        let imported = try await admin.run(["admin", "products", "import", catalog.path])
-        try #require(imported.status == 0, "\(imported.stderr)")
-        let list = try await admin.run(["products", "list", "--all", "--json"])
-        return (admin, try list.json([Product].self))
-    }
-
     @Test("a scripted session: answers come from the next lines, failures do not stop it, the last one is the status")
     func script() async throws {
-        try await withCLIServer { server in
-            let (admin, products) = try await prepareStore(server)
-            let shopper = try CLI(server: server.gateway)
-            defer {
-                admin.removeConfig()
-                shopper.removeConfig()
-            }
+        try await withCLIServer { server in try await CLIStoreFixture.with(server, catalog: [CLIStoreFixture.mug, CLIStoreFixture.laptop]) { store in
+            let (admin, shopper, products) = (store.admin, store.shopper, try await store.importCatalog())
             let mug = try #require(products.first { $0.sku == "MUG-1" })
             let script = """
                 # a comment, then a blank line
@@ -87,6 +63,6 @@ struct ReplEndToEndTests {
             #expect(browsing.stderr.contains("not logged in to \(server.gateway)"))
             let passing = try await shopper.run(["repl"], stdin: "products list\ncart show\n")
             #expect(passing.status == 0, "\(passing.stderr)")
-        }
+        } }
     }
 }
