@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 import Logging
 import NIOPosix
@@ -255,7 +256,9 @@ package final class EmbeddedPostgres: Sendable {
     /// would wait for the server `pg_ctl start` leaves running.
     static func spawn(_ arguments: [String]) throws -> (status: Int32, output: String) {
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else {
+        // Close-on-exec, so that a program another thread spawns meanwhile does not inherit the write end
+        // (a server it leaves running would hold this output open for ever).
+        guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else {
             throw EmbeddedPostgresError("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         let output = FileHandle(fileDescriptor: pipeEnds[0], closeOnDealloc: true)
@@ -265,9 +268,9 @@ package final class EmbeddedPostgres: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        // Only the copies on 1 and 2 stay open, so the output ends when the program (not a daemon it starts) exits.
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        // Only the copies on 1 and 2 stay open, so the output ends when the program (not a daemon it starts)
+        // exits; nothing else of this process (listeners, other pipes) reaches the server either.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let environment = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
