@@ -257,7 +257,7 @@ ecom_rabbitmq_node_stop() {
     pid=$(cat "$dir/pid" 2>/dev/null || true)
     [[ -n $pid ]] || return 0
     if kill -0 "$pid" 2>/dev/null; then
-        timeout 30 "$dir/rabbitmqctl" stop >/dev/null 2>&1 || true
+        timeout -k 5 30 "$dir/rabbitmqctl" stop >/dev/null 2>&1 || true
         for ((i = 0; i < 50; i++)); do
             kill -0 -- "-$pid" 2>/dev/null || break
             if ((i == 20)); then kill -TERM -- "-$pid" 2>/dev/null || true; fi
