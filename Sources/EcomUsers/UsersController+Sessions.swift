@@ -101,7 +101,8 @@ extension UsersController {
         // what this service sets is accepted: a value with other characters is one the cookie
         // parser may have cut short (at a quoted `;`), so its length proves nothing.
         let cookie = request.cookies[Self.refreshCookie]?.value
-        if let cookie, cookie.utf8.count > Validation.maximumRefreshTokenLength || !cookie.utf8.allSatisfy(Validation.isBase64URL) {
+        let malformed = cookie.map { $0.utf8.count > Validation.maximumRefreshTokenLength || !$0.utf8.allSatisfy(Validation.isBase64URL) }
+        if malformed == true || Self.refreshCookieWasCut(request.headers[values: .cookie]) {
             throw APIError.invalidField(
                 "refresh_token",
                 "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
@@ -115,6 +116,16 @@ extension UsersController {
             }
         }
         return cookie?.isEmpty == false ? cookie : nil
+    }
+
+    /// Whether a `Cookie` header that names the refresh token also holds a piece that is no
+    /// `name=value` pair: what is left of a value with a `;` in it, which the cookie parser cut
+    /// at the `;` and so presents as a shorter, valid-looking token.
+    static func refreshCookieWasCut(_ headers: [String]) -> Bool {
+        headers.contains { header in
+            let pairs = header.split(separator: ";", omittingEmptySubsequences: false).map { $0.drop(while: \.isWhitespace) }
+            return pairs.contains { $0.hasPrefix(refreshCookie + "=") } && pairs.contains { !$0.contains("=") }
+        }
     }
 
     /// Runs `verify` (one password verification) only once an attempt is taken for the client's

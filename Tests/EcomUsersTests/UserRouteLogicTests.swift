@@ -210,6 +210,19 @@ import Testing
         }
     }
 
+    @Test(
+        "a refresh_token cookie with a ';' in its value is 400, not a shorter token or none",
+        arguments: ["refresh_token=;x", "refresh_token=abc;def", "theme=dark; refresh_token=abc;", "refresh_token=abc; ; x=1"])
+    func cutCookie(_ header: String) async throws {
+        try await Self.run { callers in
+            for path in ["/api/refresh", "/api/revoke"] {
+                let answer = try await callers.app.send(.post, path, json: "{}", headers: [.cookie: header])
+                #expect(answer.status == .badRequest, "\(path)")
+                #expect(try Self.error(answer).field == "refresh_token", "\(path)")
+            }
+        }
+    }
+
     @Test("signing out answers 204, clears the cookie, and ends the refresh token's family; without a token it still answers 204")
     func signOut() async throws {
         try await Self.run { callers in
