@@ -97,16 +97,8 @@ extension UsersController {
 
     /// The refresh token from the JSON body (CLI) or the cookie (browsers).
     private func presentedRefreshToken(_ request: Request, context: EcomRequestContext) async throws -> String? {
-        // The cookie is checked even when the body names the token, as the document states it. Only
-        // what this service sets is accepted: a value with other characters is one the cookie
-        // parser may have cut short (at a quoted `;`), so its length proves nothing.
-        let cookie = request.cookies[Self.refreshCookie]?.value
-        let malformed = cookie.map { $0.utf8.count > Validation.maximumRefreshTokenLength || !$0.utf8.allSatisfy(Validation.isBase64URL) }
-        if malformed == true || Self.refreshCookieWasCut(request.headers[values: .cookie]) {
-            throw APIError.invalidField(
-                "refresh_token",
-                "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
-        }
+        // The cookie is checked even when the body names the token, as the document states it.
+        let cookie = try Self.refreshTokenCookie(in: request.headers[values: .cookie])
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         if buffer.readableBytes > 0 {
             let body = try StrictJSONDecoder.decode(RefreshRequest.self, from: Data(buffer.readableBytesView))
@@ -115,17 +107,28 @@ extension UsersController {
                 return token
             }
         }
-        return cookie?.isEmpty == false ? cookie : nil
+        return cookie
     }
 
-    /// Whether a `Cookie` header that names the refresh token also holds a piece that is no
-    /// `name=value` pair: what is left of a value with a `;` in it, which the cookie parser cut
-    /// at the `;` and so presents as a shorter, valid-looking token.
-    static func refreshCookieWasCut(_ headers: [String]) -> Bool {
-        headers.contains { header in
+    /// The refresh token cookie's value, nil when absent or empty; 400 for any value this service
+    /// does not set. Read from the raw `Cookie` headers: the framework's parser cuts a value at a
+    /// `;` and would present what is before it (perhaps nothing) as the token, so a piece that is
+    /// no `name=value` pair, the rest of such a value, makes the header malformed.
+    static func refreshTokenCookie(in headers: [String]) throws -> String? {
+        for header in headers {
             let pairs = header.split(separator: ";", omittingEmptySubsequences: false).map { $0.drop(while: \.isWhitespace) }
-            return pairs.contains { $0.hasPrefix(refreshCookie + "=") } && pairs.contains { !$0.contains("=") }
+            guard let pair = pairs.first(where: { $0.hasPrefix(refreshCookie + "=") }) else { continue }
+            let value = pair.dropFirst(refreshCookie.count + 1)
+            guard value.utf8.count <= Validation.maximumRefreshTokenLength, value.utf8.allSatisfy(Validation.isBase64URL),
+                pairs.allSatisfy({ $0.contains("=") })
+            else {
+                throw APIError.invalidField(
+                    "refresh_token",
+                    "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
+            }
+            return value.isEmpty ? nil : String(value)
         }
+        return nil
     }
 
     /// Runs `verify` (one password verification) only once an attempt is taken for the client's
