@@ -93,18 +93,19 @@ package struct PostgresCartRepository: CartRepository {
     }
 
     package func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = \(quantity) WHERE id = \(lineID) AND user_id = \(userID)")
+        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = \(quantity)")
     }
 
     package func removeLine(_ lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "DELETE FROM cart_items WHERE id = \(lineID) AND user_id = \(userID)")
+        try await editLine(lineID, for: userID, "DELETE FROM cart_items")
     }
 
-    /// Runs `edit` (which names the line and the user) as a new version of the cart. When it
-    /// touches no line, the version taken is rolled back with everything else: another user's line
+    /// Runs `statement` (an UPDATE or DELETE of cart_items, to which the line's and the user's
+    /// condition is added) as a new version of the cart. When it touches no line, the version taken is rolled back with everything else: another user's line
     /// is as absent as a line that never was.
-    private func editLine(_ lineID: UUID, for userID: UUID, _ edit: SQLQuery) async throws -> CartSnapshot {
-        try await pool.transaction { connection in
+    private func editLine(_ lineID: UUID, for userID: UUID, _ statement: SQLQuery) async throws -> CartSnapshot {
+        let edit: SQLQuery = "\(statement) WHERE id = \(lineID) AND user_id = \(userID)"
+        return try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
             try Self.newVersion(for: userID, on: connection)
             guard try connection.execute(edit) == 1 else { throw CartError.lineNotFound }
