@@ -22,6 +22,8 @@ package struct CartConfiguration: Sendable {
     package var transport: any EventTransport
     /// Where the products service listens, e.g. `http://127.0.0.1:8082`.
     package var productsURL: String
+    /// The services running in the same process, which this one calls in memory rather than at their URLs.
+    package var localServices: LocalServices?
     package var events: EventBus.Settings
     package var poolSize: Int
 
@@ -47,7 +49,8 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "cart", logger: logger)
     let httpClient = ServiceClient.makeHTTPClient()
     let products = ServiceClient(
-        baseURL: configuration.productsURL, caller: "cart", tokens: configuration.tokens, client: httpClient)
+        baseURL: configuration.productsURL, caller: "cart", tokens: configuration.tokens, client: httpClient,
+        local: configuration.localServices, service: "products")
     let repository = PostgresCartRepository(pool: pool)
     let catalog = ProductCatalog(products: products)
     let controller = CartController(repository: repository, catalog: catalog)
@@ -67,7 +70,7 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     }
     return ServiceUnit(
         name: "cart", address: configuration.address, services: [startup, application, restoring] + bus.services,
-        routes: router.serviceRoutes,
+        routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         shutdown: {
             try? await httpClient.shutdown()
             await pool.shutdown()

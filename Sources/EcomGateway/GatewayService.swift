@@ -13,6 +13,8 @@ package struct GatewayConfiguration: Sendable {
     package var address: ListenAddress
     /// Base URL of each service by name (`"users": "http://127.0.0.1:8081"`).
     package var upstreams: [String: String]
+    /// The services running in the same process, which the gateway reaches in memory.
+    package var localServices: LocalServices?
     package var tokens: TokenService
     package var table: [GatewayRoute]
     package var requestTimeout: Duration
@@ -20,12 +22,13 @@ package struct GatewayConfiguration: Sendable {
     package var bodyLimit: Int
 
     package init(
-        address: ListenAddress, upstreams: [String: String], tokens: TokenService,
+        address: ListenAddress, upstreams: [String: String], localServices: LocalServices? = nil, tokens: TokenService,
         table: [GatewayRoute] = RoutingTable.all, requestTimeout: Duration = .seconds(30),
         connectTimeout: Duration = .seconds(2), bodyLimit: Int = 1024 * 1024
     ) {
         self.address = address
         self.upstreams = upstreams
+        self.localServices = localServices
         self.tokens = tokens
         self.table = table
         self.requestTimeout = requestTimeout
@@ -42,9 +45,8 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
     router.add(
         middleware: ProxyMiddleware(
-            table: configuration.table, upstreams: configuration.upstreams, client: client,
-            requestTimeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000),
-            bodyLimit: configuration.bodyLimit))
+            table: configuration.table, upstreams: configuration.upstreams, localServices: configuration.localServices,
+            client: client, requestTimeout: configuration.requestTimeout, bodyLimit: configuration.bodyLimit))
     let checks: [ReadinessCheck] = configuration.upstreams.sorted { $0.key < $1.key }.map { name, base in
         { () async -> (name: String, ok: Bool) in
             var request = HTTPClientRequest(url: base + "/health")

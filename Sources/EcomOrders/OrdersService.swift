@@ -15,6 +15,8 @@ package struct OrdersConfiguration: Sendable {
     package var transport: any EventTransport
     package var cartURL: String
     package var productsURL: String
+    /// The services running in the same process, which this one calls in memory rather than at their URLs.
+    package var localServices: LocalServices?
     /// How long an order may stay pending before it is rejected with reason `timeout`.
     package var pendingTimeout: Duration
     package var events: EventBus.Settings
@@ -58,8 +60,12 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     let client = ServiceClient.makeHTTPClient()
     let controller = OrdersController(
         repository: repository,
-        cart: ServiceClient(baseURL: configuration.cartURL, caller: "orders", tokens: configuration.tokens, client: client),
-        products: ServiceClient(baseURL: configuration.productsURL, caller: "orders", tokens: configuration.tokens, client: client),
+        cart: ServiceClient(
+            baseURL: configuration.cartURL, caller: "orders", tokens: configuration.tokens, client: client,
+            local: configuration.localServices, service: "cart"),
+        products: ServiceClient(
+            baseURL: configuration.productsURL, caller: "orders", tokens: configuration.tokens, client: client,
+            local: configuration.localServices, service: "products"),
         outboxChanged: bus.outboxChanged)
     let startup = DatabaseStartup(pool: pool, migrations: ordersMigrations, logger: logger)
     let router = buildOrdersRouter(
@@ -83,6 +89,7 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     return ServiceUnit(
         name: "orders", address: configuration.address,
         services: [startup, application, expiry, housekeeping] + bus.services, routes: router.serviceRoutes,
+        inProcess: InProcessService(router: router, logger: logger),
         shutdown: {
             try? await client.shutdown()
             await pool.shutdown()

@@ -59,7 +59,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
         name: "products", address: configuration.address, services: [startup, application] + bus.services,
-        routes: router.serviceRoutes,
+        routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         shutdown: { await pool.shutdown() })
 }
 

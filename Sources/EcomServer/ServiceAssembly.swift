@@ -17,12 +17,16 @@ struct ServiceAssembly {
     var databaseURLs: [ServiceName: String]
     var seeds: StoreSeeds
     var logger: Logger
+    /// The services of this process, which the gateway and the other services reach in memory.
+    let localServices = LocalServices()
 
     /// A unit for each service of the configuration, in order, listening within `limits`.
     func units(limits: [ServiceName: ListenerLimits]) throws -> [ServiceUnit] {
-        try configuration.services.sorted().map { service in
+        let units = try configuration.services.sorted().map { service in
             try unit(service, address: address(of: service, limits: limits[service] ?? configuration.unscaledLimits(of: service)))
         }
+        for unit in units { localServices.register(unit) }
+        return units
     }
 
     /// Resolved once here, so that the address judged loopback or not is the one bound.
@@ -38,7 +42,8 @@ struct ServiceAssembly {
         case .gateway:
             let upstreams = Dictionary(
                 uniqueKeysWithValues: ServiceName.allCases.filter { $0 != .gateway }.map { ($0.rawValue, configuration.url(of: $0)) })
-            return buildGatewayService(GatewayConfiguration(address: address, upstreams: upstreams, tokens: tokens), logger: logger)
+            return buildGatewayService(
+                GatewayConfiguration(address: address, upstreams: upstreams, localServices: localServices, tokens: tokens), logger: logger)
         case .users:
             return buildUsersService(
                 UsersConfiguration(
@@ -52,18 +57,18 @@ struct ServiceAssembly {
                     catalogSeed: seeds.catalog, events: events, poolSize: configuration.poolSize),
                 logger: logger)
         case .cart:
-            return buildCartService(
-                CartConfiguration(
-                    address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport,
-                    productsURL: configuration.url(of: .products), events: events, poolSize: configuration.poolSize),
-                logger: logger)
+            var cart = CartConfiguration(
+                address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport,
+                productsURL: configuration.url(of: .products), events: events, poolSize: configuration.poolSize)
+            cart.localServices = localServices
+            return buildCartService(cart, logger: logger)
         case .orders:
-            return buildOrdersService(
-                OrdersConfiguration(
-                    address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport,
-                    cartURL: configuration.url(of: .cart), productsURL: configuration.url(of: .products),
-                    pendingTimeout: configuration.pendingTimeout, events: events, poolSize: configuration.poolSize),
-                logger: logger)
+            var orders = OrdersConfiguration(
+                address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport,
+                cartURL: configuration.url(of: .cart), productsURL: configuration.url(of: .products),
+                pendingTimeout: configuration.pendingTimeout, events: events, poolSize: configuration.poolSize)
+            orders.localServices = localServices
+            return buildOrdersService(orders, logger: logger)
         }
     }
 

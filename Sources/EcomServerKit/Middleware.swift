@@ -52,6 +52,11 @@ package struct RequestLogMiddleware: RouterMiddleware {
     }
 
     static func errorResponse(for error: any Error, request: Request, context: Context) throws -> Response {
+        // The caller gave up (a client gone, or an in-process caller past its deadline): nobody reads this answer.
+        if error is CancellationError, Task.isCancelled {
+            context.logger.debug("request cancelled by its caller")
+            return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
+        }
         guard let apiError = APIError.from(error) else {
             context.logger.error("unexpected error", metadata: ["error": .string(String(reflecting: error))])
             return try APIError.internalError.response(from: request, context: context)

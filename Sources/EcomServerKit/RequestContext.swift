@@ -25,6 +25,14 @@ package struct EcomRequestContext: RequestContext {
         self.connection = ConnectionWatch.registered(for: source.channel)
     }
 
+    /// The context of a request handed over in memory by a caller in this process (`LocalServices`): no
+    /// connection of its own, since the caller's stands for it and cancels this request when it goes.
+    package init(inProcess logger: Logger) {
+        self.coreContext = .init(source: InProcessSource(logger: logger))
+        self.remoteAddress = nil
+        self.connection = nil
+    }
+
     package var maxUploadSize: Int { 1024 * 1024 }
     package var requestDecoder: StrictJSONDecoder { StrictJSONDecoder() }
     package var responseEncoder: JSONEncoder { .ecom }
@@ -63,4 +71,9 @@ extension EcomRequestContext {
         }
         return id
     }
+}
+
+/// Where an in-process request's context comes from: only the caller's logger.
+struct InProcessSource: RequestContextSource {
+    let logger: Logger
 }

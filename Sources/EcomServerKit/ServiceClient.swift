@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EcomAPI
 import Foundation
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
@@ -17,13 +18,25 @@ package struct ServiceClient: Sendable {
     let tokens: TokenService
     let client: HTTPClient
     let timeout: TimeAmount
+    /// The called service, when it runs in this process: reached in memory, through its whole router.
+    let inProcess: (@Sendable () -> InProcessService?)?
 
-    package init(baseURL: String, caller: String, tokens: TokenService, client: HTTPClient, timeout: TimeAmount = .seconds(10)) {
+    /// `local` and `service` name the called service among those of this process; when it is not
+    /// there, calls go to `baseURL`.
+    package init(
+        baseURL: String, caller: String, tokens: TokenService, client: HTTPClient, timeout: TimeAmount = .seconds(10),
+        local: LocalServices? = nil, service: String? = nil
+    ) {
         self.baseURL = baseURL
         self.caller = caller
         self.tokens = tokens
         self.client = client
         self.timeout = timeout
+        if let local, let service {
+            self.inProcess = { local.service(service) }
+        } else {
+            self.inProcess = nil
+        }
     }
 
     /// A client configured for service-to-service calls; shut it down with the service.
@@ -40,23 +53,47 @@ package struct ServiceClient: Sendable {
         _ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil, requestID: String?,
         as type: Response.Type = Response.self
     ) async throws -> Response {
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(try await tokens.issueServiceToken(service: caller))"
+        if let requestID { headers[.requestID] = requestID }
+        var payload: ByteBuffer?
+        if let body {
+            headers[.contentType] = "application/json"
+            payload = ByteBuffer(data: try JSONEncoder.ecom.encode(body))
+        }
+        let (status, answer) = try await exchange(method, path, headers: headers, body: payload)
+        return try Self.decode(Response.self, status: status, body: answer)
+    }
+
+    /// Sends the request and collects the answer; any failure to get one is `APIError.unavailable`.
+    private func exchange(_ method: HTTPMethod, _ path: String, headers: HTTPFields, body: ByteBuffer?) async throws -> (Int, ByteBuffer) {
+        let limit = 16 * 1024 * 1024
+        if let service = inProcess?() {
+            var headers = headers
+            if let body { headers[.contentLength] = String(body.readableBytes) }
+            let head = HTTPRequest(method: .init(method.rawValue) ?? .get, scheme: nil, authority: nil, path: path, headerFields: headers)
+            do {
+                let response = try await service.respond(
+                    to: Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer())), timeout: .nanoseconds(timeout.nanoseconds))
+                return (response.status.code, try await response.body.collect(upTo: limit))
+            } catch {
+                throw APIError.unavailable
+            }
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.issueServiceToken(service: caller))")
-        if let requestID { request.headers.add(name: "X-Request-ID", value: requestID) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try JSONEncoder.ecom.encode(body)))
-        }
-        let response: HTTPClientResponse
-        let payload: ByteBuffer
+        for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
+        if let body { request.body = .bytes(body) }
         do {
-            response = try await client.execute(request, timeout: timeout)
-            payload = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let response = try await client.execute(request, timeout: timeout)
+            return (Int(response.status.code), try await response.body.collect(upTo: limit))
         } catch {
             throw APIError.unavailable
         }
-        switch response.status.code {
+    }
+
+    static func decode<Response: Decodable>(_ type: Response.Type, status: Int, body payload: ByteBuffer) throws -> Response {
+        switch status {
         case 200..<300:
             if Response.self == Empty.self { return Empty() as! Response }
             do {
@@ -67,7 +104,7 @@ package struct ServiceClient: Sendable {
         case 400..<500:
             if let body = try? JSONDecoder.ecom.decode(APIErrorBody.self, from: Data(buffer: payload)) {
                 throw APIError(
-                    HTTPResponse.Status(code: Int(response.status.code)), code: body.error.code,
+                    HTTPResponse.Status(code: status), code: body.error.code,
                     message: body.error.message, field: body.error.field)
             }
             throw APIError.unavailable

@@ -10,6 +10,8 @@ package struct ServiceUnit: Sendable {
     package var services: [any Service]
     /// Every route its HTTP listener answers, as its router holds them.
     package var routes: [ServiceRoute]
+    /// Its router, for callers in the same process (`LocalServices`).
+    package var inProcess: InProcessService?
     package var shutdown: @Sendable () async -> Void
     /// How this unit learns whether the demo admin's published password is still set, for a
     /// process that would listen beyond loopback: the users service asks its own database, the
@@ -18,6 +20,7 @@ package struct ServiceUnit: Sendable {
 
     package init(
         name: String, address: ListenAddress, services: [any Service], routes: [ServiceRoute] = [],
+        inProcess: InProcessService? = nil,
         demoPassword: (@Sendable () async -> DemoPasswordState)? = nil,
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
@@ -25,6 +28,7 @@ package struct ServiceUnit: Sendable {
         self.address = address
         self.services = services
         self.routes = routes
+        self.inProcess = inProcess
         self.demoPassword = demoPassword
         self.shutdown = shutdown
     }

@@ -63,7 +63,7 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
     return ServiceUnit(
         name: "users", address: configuration.address,
         services: [startup, application, housekeeping] + (poller.map { [$0] } ?? []),
-        routes: router.serviceRoutes,
+        routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         demoPassword: {
             guard seeded.withLock({ $0 }), let active = try? await controller.demoPasswordActive() else { return .unknown }
             return active ? .active : .changed

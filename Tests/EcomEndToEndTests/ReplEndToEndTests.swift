@@ -8,7 +8,7 @@ struct ReplEndToEndTests {
     @Test("a scripted session: answers come from the next lines, failures do not stop it, the last one is the status")
     func script() async throws {
         try await withCLIServer { server in try await CLIStoreFixture.with(server, catalog: [CLIStoreFixture.mug, CLIStoreFixture.laptop]) { store in
-            let (admin, shopper, products) = (store.admin, store.shopper, try await store.importCatalog())
+            let (shopper, products) = (store.shopper, try await store.importCatalog())
             let mug = try #require(products.first { $0.sku == "MUG-1" })
             let script = """
                 # a comment, then a blank line
