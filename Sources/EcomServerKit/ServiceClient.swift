@@ -54,7 +54,7 @@ package struct ServiceClient: Sendable {
         as type: Response.Type = Response.self
     ) async throws -> Response {
         var headers = HTTPFields()
-        headers[.authorization] = "Bearer \(try await tokens.issueServiceToken(service: caller))"
+        headers[.authorization] = "Bearer \(try await tokens.serviceToken(service: caller))"
         if let requestID { headers[.requestID] = requestID }
         var payload: ByteBuffer?
         if let body {

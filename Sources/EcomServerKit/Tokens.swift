@@ -2,6 +2,7 @@ import Crypto
 import EcomAPI
 import Foundation
 import JWTKit
+import Synchronization
 
 /// The HS256 signing key shared by every ecom service. At least 32 bytes, or nothing starts.
 package struct SigningKey: Sendable {
@@ -96,6 +97,8 @@ package struct TokenService: Sendable {
     private let keys: JWTKeyCollection
     /// Accounts whose earlier access tokens are void; nil checks none (tests of one router).
     package let revocations: RevocationTable?
+    private let verified = VerifiedTokens(capacity: 8192)
+    private let serviceTokens = ServiceTokens()
 
     package init(key: SigningKey, revocations: RevocationTable? = nil) async {
         self.keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256)
@@ -116,6 +119,15 @@ package struct TokenService: Sendable {
             nbf: nil, jti: .init(value: UUID().uuidString.lowercased()),
             sid: sessionID?.uuidString.lowercased())
         return try await keys.sign(claims)
+    }
+
+    /// A token for calls to other services. One is reused until half its lifetime is spent, so a call
+    /// does not sign a token of its own; the callee still verifies it.
+    package func serviceToken(service: String, now: Date = Date()) async throws -> String {
+        if let token = serviceTokens.current(for: service, at: now) { return token }
+        let token = try await issueServiceToken(service: service, now: now)
+        serviceTokens.keep(token, for: service, until: now.addingTimeInterval(Self.serviceTokenLifetime / 2))
+        return token
     }
 
     package func issueServiceToken(service: String, now: Date = Date()) async throws -> String {
@@ -156,7 +168,36 @@ package struct TokenService: Sendable {
 
     /// Verifies signature, algorithm (pinned to HS256), expiry, issuer, audience, and that the
     /// account's tokens of that time are not revoked.
+    ///
+    /// A token verified before is not verified again: its claims are kept (`VerifiedTokens`), and only what
+    /// changes with time is checked anew (expiry, revocation), so the answer is the one a full check gives.
     package func verify(_ token: String) async throws(Failure) -> Principal {
+        if let known = verified.claims(of: token) {
+            try check(known, at: Date())
+            return known.principal
+        }
+        let claims = try await verifySignatureAndClaims(token)
+        try check(claims, at: Date())
+        verified.keep(claims, for: token)
+        return claims.principal
+    }
+
+    /// What a verified token says, as far as later uses of it need.
+    struct VerifiedClaims: Sendable {
+        var principal: Principal
+        var expires: Date
+        var issuedAt: Int64
+    }
+
+    /// The checks that depend on the time of use: expiry and the account's revocations.
+    private func check(_ claims: VerifiedClaims, at now: Date) throws(Failure) {
+        guard now < claims.expires else { throw .expired }
+        if let userID = claims.principal.userID, revocations?.isRevoked(userID: userID, issuedAt: claims.issuedAt) == true {
+            throw .revoked
+        }
+    }
+
+    private func verifySignatureAndClaims(_ token: String) async throws(Failure) -> VerifiedClaims {
         guard Self.headerAlgorithm(of: token) == "HS256" else { throw .algorithm }
         let claims: AccessClaims
         do {
@@ -177,11 +218,11 @@ package struct TokenService: Sendable {
         let audience = role == .service ? Self.serviceAudience : Self.accountAudience
         guard claims.aud.value.contains(audience), claims.aud.value.count == 1 else { throw .audience }
         if role != .service {
-            guard let userID = UUID(uuidString: claims.sub.value) else { throw .claims }
-            let issuedAt = Int64(claims.iat.value.timeIntervalSince1970.rounded(.down))
-            if revocations?.isRevoked(userID: userID, issuedAt: issuedAt) == true { throw .revoked }
+            guard UUID(uuidString: claims.sub.value) != nil else { throw .claims }
         }
-        return Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap(UUID.init(uuidString:)))
+        return VerifiedClaims(
+            principal: Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap(UUID.init(uuidString:))),
+            expires: claims.exp.value, issuedAt: Int64(claims.iat.value.timeIntervalSince1970.rounded(.down)))
     }
 
     /// The `alg` of a compact JWS header; checked before any key is used so `none` and
@@ -199,5 +240,44 @@ extension TokenService {
     /// `revocations` in `/ready`, where this process checks revocations.
     package var readinessChecks: [ReadinessCheck] {
         revocations.map { [$0.readinessCheck] } ?? []
+    }
+}
+
+/// Tokens this process has verified, by their whole text (signature included, so no other text can
+/// match one), with what they say. The gateway and the service it hands a request to both verify its
+/// token, and a client shows the same token for many requests. Bounded: when full, it starts afresh.
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: TokenService.VerifiedClaims]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func claims(of token: String) -> TokenService.VerifiedClaims? {
+        entries.withLock { $0[token] }
+    }
+
+    func keep(_ claims: TokenService.VerifiedClaims, for token: String) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
+    }
+}
+
+/// The service token each caller reuses, and until when.
+final class ServiceTokens: Sendable {
+    private let tokens = Mutex<[String: (token: String, until: Date)]>([:])
+
+    func current(for service: String, at now: Date) -> String? {
+        tokens.withLock { tokens in
+            guard let kept = tokens[service], now < kept.until else { return nil }
+            return kept.token
+        }
+    }
+
+    func keep(_ token: String, for service: String, until: Date) {
+        tokens.withLock { $0[service] = (token, until) }
     }
 }

@@ -45,6 +45,39 @@ import Testing
         #expect(principal.userID == nil)
     }
 
+    @Test("a token verified before is refused once its account's tokens are revoked")
+    func verifiedThenRevoked() async throws {
+        let table = RevocationTable()
+        let tokens = await TokenService(key: try SigningKey(Self.secret), revocations: table)
+        let issuedAt = Date().addingTimeInterval(-10)
+        let token = try await tokens.sign(claims(issuedAt: issuedAt))
+        #expect(try await tokens.verify(token).userID == user)
+        #expect(try await tokens.verify(token).userID == user)
+        let second = Int64(issuedAt.timeIntervalSince1970.rounded(.down))
+        table.apply(RevocationPage(items: [Revocation(cursor: 1, userID: user, issuedBefore: second + 1)], cursor: 1))
+        await #expect(throws: TokenService.Failure.revoked) { try await tokens.verify(token) }
+    }
+
+    @Test("a token verified before is refused once it has expired", .timeLimit(.minutes(1)))
+    func verifiedThenExpired() async throws {
+        let token = try await tokens.sign(claims(issuedAt: Date(), expiresIn: 1.5))
+        #expect(try await tokens.verify(token).userID == user)
+        try await Task.sleep(for: .seconds(2))
+        await #expect(throws: TokenService.Failure.expired) { try await tokens.verify(token) }
+    }
+
+    @Test("a service token is reused for half its lifetime, then a fresh one is signed")
+    func serviceTokenReuse() async throws {
+        let now = Date()
+        let first = try await tokens.serviceToken(service: "cart", now: now)
+        #expect(try await tokens.serviceToken(service: "cart", now: now.addingTimeInterval(TokenService.serviceTokenLifetime / 2 - 1)) == first)
+        #expect(try await tokens.serviceToken(service: "orders", now: now) != first)
+        let later = now.addingTimeInterval(TokenService.serviceTokenLifetime / 2 + 1)
+        let fresh = try await tokens.serviceToken(service: "cart", now: later)
+        #expect(fresh != first)
+        #expect(try await tokens.verify(fresh).subject == "cart")
+    }
+
     @Test("a token signed with another key is refused")
     func wrongKey() async throws {
         let other = await TokenService(key: try SigningKey(String(repeating: "x", count: 40)))
