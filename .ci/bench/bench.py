@@ -9,6 +9,7 @@ figure in the table, not an exit status.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -30,10 +31,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 SERVICES = ["gateway", "users", "products", "cart", "orders"]
 
-# Targets from the issue, for a 2-core machine.
-TARGET_LIST_RPS = 8000
-TARGET_LIST_P99_MS = 20
-TARGET_GATEWAY_OVERHEAD = 0.30
+# Targets from the issues, for a 2-core machine.
+TARGET_READ_GAIN = {"catalog": 3.0, "product": 2.0, "cart": 3.0}
+TARGET_HEALTH_OF_CEILING = 0.50
+TARGET_READ_P99_MS = {"catalog": 20, "product": 20, "cart": 50, "health": 20}
+TARGET_STALENESS_P99_MS = 100
 TARGET_ORDERS_PER_S = 500
 TARGET_LAG_P99_LOCAL_MS = 50
 TARGET_LAG_P99_AMQP_MS = 100
@@ -170,57 +172,54 @@ class RSSSampler:
         self.thread.join()
 
 
-class Server:
-    """A release `ecom serve` (all in one) on free ports with its own databases."""
+def serve_environment(secret, admin, log_level, ports, amqp_url=None, pool_size=None):
+    """The environment of an `ecom serve` on `ports`, none of the caller's ecom settings leaking in."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("ECOM_") and key not in {"DB_URL", "DATABASE_URL", "RABBITMQ_URL", "SECRET_KEY", "PORT", "HOST"}}
+    env.update(
+        SECRET_KEY=secret,
+        PORT=str(ports["gateway"]),
+        ECOM_ADMIN_EMAIL=admin[0],
+        ECOM_ADMIN_PASSWORD=admin[1],
+        LOG_LEVEL=log_level,
+    )
+    if pool_size:
+        env["ECOM_DB_POOL_SIZE"] = str(pool_size)
+    for service in SERVICES[1:]:
+        env[f"ECOM_{service.upper()}_PORT"] = str(ports[service])
+    if amqp_url:
+        env["ECOM_AMQP_URL"] = amqp_url
+    return env
 
-    def __init__(self, binary, name, database_url, workdir, amqp_url=None, log_level="info", pool_size=None):
-        self.binary = binary
-        self.name = name
-        self.ports = {service: free_port() for service in SERVICES}
-        self.admin = (f"admin-{name}@bench.example", "bench-admin-" + secrets.token_hex(8))
-        self.database_prefix = f"bench_{name}_{secrets.token_hex(3)}"
-        self.database_url = replace_database(database_url, self.database_prefix)
-        self.amqp_url = amqp_url
+
+class ServeProcess:
+    """One release `ecom serve` process, ready once every URL of `ready` answers `/ready` with 200."""
+
+    def __init__(self, binary, name, workdir, env, only=(), ready=()):
+        self.binary, self.name, self.env, self.only, self.ready = binary, name, env, list(only), list(ready)
         self.log_path = os.path.join(workdir, f"serve-{name}.log")
-        self.log_level = log_level
-        self.pool_size = pool_size
         self.process = None
         self.peak_kib = 0
 
-    def url(self, service="gateway"):
-        return f"http://127.0.0.1:{self.ports[service]}"
-
-    def database(self, service):
-        return replace_database(self.database_url, f"{self.database_prefix}_{service}")
-
-    def start(self):
-        env = dict(os.environ)
-        for key in ["ECOM_AMQP_URL", "RABBITMQ_URL", "ECOM_DATABASE_URL", "DATABASE_URL", "ECOM_CATALOG_SEED"]:
-            env.pop(key, None)
-        env.update(
-            DB_URL=self.database_url,
-            SECRET_KEY=secrets.token_urlsafe(48),
-            PORT=str(self.ports["gateway"]),
-            ECOM_ADMIN_EMAIL=self.admin[0],
-            ECOM_ADMIN_PASSWORD=self.admin[1],
-            LOG_LEVEL=self.log_level,
-        )
-        if self.pool_size:
-            env["ECOM_DB_POOL_SIZE"] = str(self.pool_size)
-        for service in SERVICES[1:]:
-            env[f"ECOM_{service.upper()}_PORT"] = str(self.ports[service])
-        if self.amqp_url:
-            env["ECOM_AMQP_URL"] = self.amqp_url
+    def launch(self):
         self.log_file = open(self.log_path, "ab")
+        arguments = [argument for service in self.only for argument in ("--only", service)]
         self.process = subprocess.Popen(
-            [self.binary, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=self.log_file)
+            [self.binary, "serve", *arguments], env=self.env, stdin=subprocess.DEVNULL, stdout=self.log_file,
+            stderr=self.log_file)
+
+    def wait_ready(self):
         try:
-            for service in SERVICES:
-                wait_for(self.url(service) + "/ready", 180, self.process)
+            for url in self.ready:
+                wait_for(url + "/ready", 180, self.process)
         except RuntimeError:
             log(f"ecom serve ({self.name}) did not get ready; last lines of {self.log_path}:")
             subprocess.run(["tail", "-n", "20", self.log_path], stdout=sys.stderr)
             raise
+
+    def start(self):
+        self.launch()
+        self.wait_ready()
 
     @property
     def rss_kib(self):
@@ -249,6 +248,79 @@ class Server:
         self.log_file.close()
 
 
+class Server(ServeProcess):
+    """A release `ecom serve` (all in one) on free ports with its own databases."""
+
+    def __init__(self, binary, name, database_url, workdir, amqp_url=None, log_level="info", pool_size=None):
+        self.ports = {service: free_port() for service in SERVICES}
+        self.admin = (f"admin-{name}@bench.example", "bench-admin-" + secrets.token_hex(8))
+        self.secret = secrets.token_urlsafe(48)
+        self.database_prefix = f"bench_{name}_{secrets.token_hex(3)}"
+        self.database_url = replace_database(database_url, self.database_prefix)
+        env = serve_environment(self.secret, self.admin, log_level, self.ports, amqp_url, pool_size)
+        env["DB_URL"] = self.database_url
+        super().__init__(binary, name, workdir, env, ready=[self.url(service) for service in SERVICES])
+
+    def url(self, service="gateway"):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def database(self, service):
+        return replace_database(self.database_url, f"{self.database_prefix}_{service}")
+
+    def second_products(self, amqp_url, log_level):
+        """Another products process on this server's products database, as a second replica of
+        the service would run. It holds its events in the outbox (ECOM_HOLD_EVENTS), where this
+        server's relay takes them, so the checkout saga stays whole; it needs the broker only
+        because `--only products` refuses in-process events."""
+        ports = {**self.ports, "products": free_port()}
+        env = serve_environment(self.secret, self.admin, log_level, ports, amqp_url)
+        env.update(DB_URL=self.database("products"), ECOM_HOLD_EVENTS="1")
+        return ServeProcess(self.binary, f"{self.name}-products-2", os.path.dirname(self.log_path), env,
+                            only=["products"], ready=[f"http://127.0.0.1:{ports['products']}"])
+
+
+class Split:
+    """One release `ecom serve --only <service>` per service, all on one database and one broker:
+    the deployment where every call between services is an HTTP request."""
+
+    def __init__(self, binary, name, database_url, workdir, amqp_url, log_level="info"):
+        self.ports = {service: free_port() for service in SERVICES}
+        self.admin = (f"admin-{name}@bench.example", "bench-admin-" + secrets.token_hex(8))
+        self.secret = secrets.token_urlsafe(48)
+        self.database_name = f"bench_{name}_{secrets.token_hex(3)}"
+        self.server_url = database_url
+        database = replace_database(database_url, self.database_name)
+        self.processes = {}
+        for service in SERVICES:
+            env = serve_environment(self.secret, self.admin, log_level, self.ports, amqp_url)
+            if service != "gateway":
+                env["DB_URL"] = database
+            self.processes[service] = ServeProcess(
+                binary, f"{name}-{service}", workdir, env, only=[service], ready=[self.url(service)])
+
+    def url(self, service="gateway"):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self):
+        # Made beforehand, as an operator would: five processes creating it at once would race.
+        psql(self.server_url, f"CREATE DATABASE {self.database_name}")
+        for process in self.processes.values():
+            process.launch()
+        for process in self.processes.values():
+            process.wait_ready()
+
+    def sampling(self):
+        """RSS sampling of every process for a load phase."""
+        samplers = contextlib.ExitStack()
+        for process in self.processes.values():
+            samplers.enter_context(process.sampling())
+        return samplers
+
+    def stop(self):
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+
 def replace_database(url, name):
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
@@ -270,14 +342,20 @@ WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 class WrkResult:
-    def __init__(self, rps, p50, p99, requests, bad):
-        self.rps, self.p50, self.p99, self.requests, self.bad = rps, p50, p99, requests, bad
+    def __init__(self, rps, p50, p99, requests, non_2xx, socket_errors):
+        self.rps, self.p50, self.p99, self.requests = rps, p50, p99, requests
+        self.non_2xx, self.socket_errors = non_2xx, socket_errors
+
+    @property
+    def bad(self):
+        return self.non_2xx + self.socket_errors
 
     def __repr__(self):
         return f"{self.rps:.0f} req/s p50 {self.p50:.2f} ms p99 {self.p99:.2f} ms ({self.bad} bad)"
 
     def as_dict(self):
-        return {"rps": self.rps, "p50_ms": self.p50, "p99_ms": self.p99, "requests": self.requests, "bad": self.bad}
+        return {"rps": self.rps, "p50_ms": self.p50, "p99_ms": self.p99, "requests": self.requests, "bad": self.bad,
+                "non_2xx": self.non_2xx, "socket_errors": self.socket_errors}
 
 
 def run_wrk(url, connections, duration, script=None, script_args=(), headers=()):
@@ -300,15 +378,12 @@ def run_wrk(url, connections, duration, script=None, script_args=(), headers=())
         return float(match.group(1)) * WRK_UNITS[match.group(2)]
 
     requests = int(re.search(r"(\d+) requests in", text).group(1))
-    bad = 0
     match = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    if match:
-        bad += int(match.group(1))
+    non_2xx = int(match.group(1)) if match else 0
     match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    if match:
-        bad += sum(int(g) for g in match.groups())
+    socket_errors = sum(int(g) for g in match.groups()) if match else 0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    return WrkResult(rps, latency(50), latency(99), requests, bad)
+    return WrkResult(rps, latency(50), latency(99), requests, non_2xx, socket_errors)
 
 
 def best_of(runs, measure):
@@ -578,6 +653,272 @@ def follow_cursor(server, pages, limit=100):
     return cursor
 
 
+# --- reads and the cache ---------------------------------------------------------------------
+
+TOKENS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokens.lua")
+CART_LINES = 3
+# The reads of issue 14: key, label and path ({id}: a product's).
+READS = [
+    ("catalog", "GET /api/products (first page, 20 products)", "/api/products"),
+    ("product", "GET /api/products/{id}", "/api/products/{id}"),
+    ("cart", f"GET /api/cart ({CART_LINES} lines)", "/api/cart"),
+    ("health", "GET /health", "/health"),
+]
+
+
+def fill_carts(deployment, users, products):
+    """CART_LINES lines in each user's cart, for the cart read."""
+    for index, user in enumerate(users):
+        client = Client(deployment.url())
+        for offset in range(CART_LINES):
+            status, body, _ = client.request(
+                "POST", "/api/cart/items", {"product_id": products[(index + offset * 7) % len(products)], "quantity": 1},
+                {"Authorization": f"Bearer {user['token']}"})
+            expect(status, body, {200, 201}, "cart add")
+        client.close()
+
+
+def mark(target, met):
+    """A target with ✓ or ✗, or with why it was not judged when `met` is a string."""
+    if isinstance(met, str):
+        return f"{target} ({met})"
+    return f"{target} {'✓' if met else '✗'}"
+
+
+def answers(result):
+    if result.bad == 0:
+        return "no non-2xx"
+    parts = [f"{result.non_2xx:,} non-2xx"] if result.non_2xx else []
+    if result.socket_errors:
+        parts.append(f"{result.socket_errors:,} socket errors")
+    return ", ".join(parts)
+
+
+def read_row(report, section, what, key, result, ceiling_rps, before_rps, reference=None):
+    """A read's row: its figures, its share of the ceiling, its gain over the `--before` run (and,
+    for the split deployment, its share of the all-in-one figure), with the issue's targets."""
+    if result.requests == 0:
+        report.add(section, what, "no request completed", mark("no non-2xx", False))
+        return result.as_dict()
+    figure = [f"{result.rps:,.0f} req/s", f"p50 {result.p50:.1f} ms", f"p99 {result.p99:.1f} ms", answers(result)]
+    of_ceiling = result.rps / ceiling_rps if ceiling_rps else None
+    if of_ceiling is not None:
+        figure.append(f"{of_ceiling:.1%} of ceiling")
+    gain = result.rps / before_rps if before_rps else None
+    if gain is not None:
+        figure.append(f"×{gain:.2f} before ({before_rps:,.0f})")
+    if reference is not None and reference.rps:
+        figure.append(f"×{result.rps / reference.rps:.2f} all in one")
+    targets = []
+    if key in TARGET_READ_GAIN:
+        wanted = TARGET_READ_GAIN[key]
+        targets.append(mark(f"≥ ×{wanted:g} before", gain >= wanted if gain is not None else "give --before"))
+    if key == "health":
+        targets.append(mark(f"≥ {TARGET_HEALTH_OF_CEILING:.0%} of ceiling",
+                            of_ceiling >= TARGET_HEALTH_OF_CEILING if of_ceiling is not None else "no ceiling"))
+    targets.append(mark(f"p99 ≤ {TARGET_READ_P99_MS[key]} ms", result.p99 <= TARGET_READ_P99_MS[key]))
+    targets.append(mark("no non-2xx", result.bad == 0))
+    report.add(section, what, " · ".join(figure), " · ".join(targets))
+    return {**result.as_dict(), "of_ceiling": of_ceiling, "before_rps": before_rps, "gain": gain}
+
+
+def measure_reads(report, section, deployment, product_id, tokens, settings, ceiling_rps, before, reference=None):
+    """The four reads of the issue through `deployment`'s gateway, a row each. Returns the
+    WrkResults by key and the figures for --json."""
+    conns, duration, repeat = settings
+    results, figures = {}, {}
+    with deployment.sampling():
+        for key, label, path in READS:
+            # The cart is read across many shoppers, each request with the next one's token.
+            options = {"script": TOKENS_SCRIPT, "script_args": tokens} if key == "cart" else {}
+            if key == "cart":
+                label = f"GET /api/cart ({CART_LINES} lines, {len(tokens)} users)"
+            log(f"{section}: {label}, {conns} connections")
+            url = deployment.url() + path.replace("{id}", product_id)
+            result = best_of(repeat, lambda: run_wrk(url, conns, duration, **options))
+            results[key] = result
+            figures[key] = read_row(report, section, f"{label} via gateway, {conns} conn.", key, result, ceiling_rps,
+                                    before.get(key), reference and reference.get(key))
+    return results, figures
+
+
+def measure_split(report, split, catalog_size, settings, ceiling_rps, before, all_in_one):
+    """The reads on a split deployment, seeded like the all-in-one server, and the catalog reads
+    straight from its products service, which show what the gateway's hop costs."""
+    conns, duration, repeat = settings
+    admin_token = login(Client(split.url()), *split.admin)
+    import_catalog(split, admin_token, 0, catalog_size)
+    cart_users = register_users(split, 32, "split")
+    products = product_ids(split)
+    fill_carts(split, cart_users, products)
+    results, figures = measure_reads(
+        report, "split", split, products[0], [user["token"] for user in cart_users], settings, ceiling_rps, before,
+        all_in_one)
+    direct = {}
+    with split.sampling():
+        for key, label, path in READS[:2]:
+            log(f"split: {label} straight from the products service")
+            result = best_of(repeat, lambda: run_wrk(split.url("products") + path.replace("{id}", products[0]), conns, duration))
+            direct[key] = result.as_dict()
+            hop = f"; through the gateway ×{results[key].rps / result.rps:.2f}" if result.rps else ""
+            report.add("split", f"{label} straight from the products service, {conns} conn.", fmt_rps(result) + hop)
+    peaks = {name: process.peak_kib for name, process in split.processes.items()}
+    report.add("memory", "RSS of the split processes, peak under the reads",
+               " · ".join(f"{name} {kib / 1024:.0f} MB" for name, kib in peaks.items()))
+    return {"reads": figures, "direct": direct, "rss_peak_kib": peaks}
+
+
+def load_before(path):
+    """Throughput by layout and read from a previous run's --json: {"all_in_one": {"catalog": rps, …}}.
+    A file from before the reads table had the all-in-one catalog reads under "http" and the cart
+    under "cart"."""
+    with open(path) as source:
+        data = json.load(source)
+    if "reads" in data:
+        return {layout: {key: figures["rps"] for key, figures in reads.items()} for layout, reads in data["reads"].items()}
+    older = {}
+    for entry in data.get("http", []):
+        older["catalog" if entry["route"].startswith("GET /api/products (") else "product"] = entry["gateway"]["rps"]
+    if "cart" in data:
+        older["cart"] = data["cart"]["rps"]
+    return {"all_in_one": older}
+
+
+def probe_product(products):
+    """The product the staleness probe changes, the first of the catalog's first page, and the
+    products the buyers take, all the others: only the probe changes its stock."""
+    if len(products) < 2:
+        raise RuntimeError("the staleness probe needs a catalog of two products or more")
+    return products[0], products[1:]
+
+
+class StalenessProbe:
+    """While in a `with` block: changes one product's stock through one products process and
+    reads it on another until that one shows the change, the two taking turns, read as one
+    product or on the catalog's first page in turn; each change is also read back at once from
+    the process that made it (read-your-writes).
+
+    A change's staleness runs from its answer to the sending of the last read on the other
+    process that still showed the old stock (0 when the first read showed the new one): that
+    process answered with the old stock at least that long after the change. The answer of the
+    first read that showed the new stock bounds it from above, with one read's latency in it;
+    under load that latency dwarfs a short staleness, so it is printed beside it, not judged."""
+
+    POLL_PAUSE = 0.002
+    GIVE_UP = 5.0
+
+    def __init__(self, admin_token, product_id, first, second, interval=0.1):
+        self.auth = {"Authorization": f"Bearer {admin_token}"}
+        self.product_id = product_id
+        self.ends = [first, second]
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.stale, self.fresh, self.read_latencies = [], [], []
+        self.changes = self.failed = self.not_seen = self.own_stale = 0
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stopped.set()
+        self.thread.join()
+
+    def run(self):
+        clients = [{"change": Client(url), "own": Client(url), "read": Client(url)} for url in self.ends]
+
+        def on_page(body):
+            return next((item["stock"] for item in body["items"] if item["id"] == self.product_id), None)
+
+        views = [(f"/api/products/{self.product_id}", lambda body: body["stock"]), ("/api/products", on_page)]
+        back = [None]
+        delta = -1
+        turn = 0
+        while not self.stopped.wait(self.interval):
+            changer, reader = clients[turn % 2], clients[(turn + 1) % 2]
+            path, stock = views[turn // 2 % 2]
+            turn += 1
+            try:
+                status, body, _ = changer["change"].request(
+                    "POST", f"/admin/products/{self.product_id}/stock", {"delta": delta, "reason": "bench staleness probe"},
+                    self.auth)
+            except (OSError, http.client.HTTPException):
+                status = None
+            changed = time.perf_counter()
+            if status != 200:
+                self.failed += 1
+                continue
+            # The stock stays at 1,000,000 (the most a product holds) or one below.
+            delta = -delta
+            self.changes += 1
+            wanted = body["stock"]
+
+            def read_own():
+                try:
+                    status, body, _ = changer["own"].request("GET", path)
+                except (OSError, http.client.HTTPException):
+                    status = None
+                back[0] = status == 200 and stock(body) == wanted
+
+            own = threading.Thread(target=read_own, daemon=True)
+            own.start()
+            stale, fresh = 0.0, None
+            while fresh is None and time.perf_counter() - changed < self.GIVE_UP:
+                sent = time.perf_counter()
+                try:
+                    status, body, elapsed = reader["read"].request("GET", path)
+                except (OSError, http.client.HTTPException):
+                    status, body, elapsed = None, None, None
+                if elapsed is not None:
+                    self.read_latencies.append(elapsed)
+                if status == 200 and stock(body) == wanted:
+                    fresh = time.perf_counter() - changed
+                else:
+                    if status == 200:
+                        stale = sent - changed
+                    time.sleep(self.POLL_PAUSE)
+            if fresh is None:
+                self.not_seen += 1
+                stale = fresh = self.GIVE_UP
+            self.stale.append(stale)
+            self.fresh.append(fresh)
+            own.join()
+            self.own_stale += 0 if back[0] else 1
+        for client in clients:
+            for connection in client.values():
+                connection.close()
+
+    def figures(self):
+        return {
+            "changes": self.changes, "failed_changes": self.failed, "not_seen": self.not_seen, "own_stale": self.own_stale,
+            "p50_ms": percentile(self.stale, 0.5) * 1000, "p99_ms": percentile(self.stale, 0.99) * 1000,
+            "max_ms": max(self.stale, default=float("nan")) * 1000,
+            "fresh_p50_ms": percentile(self.fresh, 0.5) * 1000, "fresh_p99_ms": percentile(self.fresh, 0.99) * 1000,
+            "read_p50_ms": percentile(self.read_latencies, 0.5) * 1000,
+            "read_p99_ms": percentile(self.read_latencies, 0.99) * 1000,
+        }
+
+    def report(self, report, load):
+        figures = self.figures()
+        notes = ""
+        if figures["not_seen"]:
+            notes += f"; {figures['not_seen']} not seen within {self.GIVE_UP:g} s"
+        if figures["failed_changes"]:
+            notes += f"; {figures['failed_changes']} changes refused"
+        report.add(
+            "cache", f"staleness under {load}: a stock change on one of two products processes, until the other "
+            "shows it (as the product and on the first page, in turn)",
+            f"stale p50 {figures['p50_ms']:.1f} ms · p99 {figures['p99_ms']:.1f} ms · max {figures['max_ms']:.1f} ms over "
+            f"{figures['changes']} changes; shown by an answer p50 {figures['fresh_p50_ms']:.1f} ms · p99 "
+            f"{figures['fresh_p99_ms']:.1f} ms after the change (one read there took p50 {figures['read_p50_ms']:.1f} ms · "
+            f"p99 {figures['read_p99_ms']:.1f} ms); the changing process showed its own change at once "
+            f"{figures['changes'] - figures['own_stale']} of {figures['changes']} times{notes}",
+            mark(f"p99 ≤ {TARGET_STALENESS_P99_MS} ms", figures["p99_ms"] <= TARGET_STALENESS_P99_MS) + " · "
+            + mark("read-your-writes", figures["own_stale"] == 0 and figures["changes"] > 0))
+        return figures
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -590,9 +931,13 @@ class Report:
         mark = "" if met is None else (" ✓" if met else " ✗")
         self.rows.append((section, what, figure, target + mark if target else mark.strip()))
 
+    # The order of the table, whatever the order the phases ran in.
+    SECTIONS = ["ceiling", "reads", "split", "cache", "checkout", "login", "cli", "large catalog", "memory"]
+
     def markdown(self):
         lines = ["| | measurement | figure | target |", "|---|---|---|---|"]
-        for section, what, figure, target in self.rows:
+        order = {section: index for index, section in enumerate(self.SECTIONS)}
+        for section, what, figure, target in sorted(self.rows, key=lambda row: order.get(row[0], len(order))):
             lines.append(f"| {section} | {what} | {figure} | {target} |")
         return "\n".join(lines)
 
@@ -627,6 +972,9 @@ def load_average():
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
+PHASES = ["reads", "checkout", "login", "cli", "catalog", "memory", "split", "amqp"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bin", required=True, help="folder with the release ecom and ecom-bench-ceiling")
@@ -639,21 +987,30 @@ def main():
     parser.add_argument("--checkout-workers", type=int, default=32)
     parser.add_argument("--login-workers", type=int, default=8)
     parser.add_argument("--log-level", default="info", help="LOG_LEVEL of the servers (default info, as shipped)")
-    parser.add_argument("--only", default="", help="comma-separated phases: http,cart,checkout,login,cli,memory,catalog,amqp")
+    parser.add_argument("--only", default="", help=f"comma-separated phases: {','.join(PHASES)}")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--before", metavar="FILE",
+                        help="the --json of an earlier run: each read's throughput is compared with it")
     args = parser.parse_args()
 
     duration = args.duration or (3 if args.quick else 10)
     repeat = args.repeat or (1 if args.quick else 3)
     checkout_seconds = 5 if args.quick else 15
-    phases = set(filter(None, args.only.split(","))) or {"http", "cart", "checkout", "login", "cli", "memory", "catalog", "amqp"}
+    phases = set(filter(None, args.only.split(","))) or set(PHASES)
+    # The names of the reads before they were one table.
+    if phases & {"http", "cart"}:
+        phases = (phases - {"http", "cart"}) | {"reads"}
+    if phases - set(PHASES):
+        sys.exit(f"bench: unknown phases {', '.join(sorted(phases - set(PHASES)))}; known: {', '.join(PHASES)}")
     database_url = os.environ.get("BENCH_DATABASE_URL")
     amqp_url = os.environ.get("BENCH_AMQP_URL")
     if not database_url:
         sys.exit("bench: BENCH_DATABASE_URL is not set (run .ci/bench/run)")
-    if "amqp" in phases and not amqp_url:
-        log("no BENCH_AMQP_URL: skipping the RabbitMQ checkout")
-        phases.discard("amqp")
+    for phase, what in [("amqp", "the RabbitMQ checkout"), ("split", "the split deployment")]:
+        if phase in phases and not amqp_url:
+            log(f"no BENCH_AMQP_URL: skipping {what}")
+            phases.discard(phase)
+    before = load_before(args.before) if args.before else {}
     ecom = os.path.join(args.bin, "ecom")
     ceiling_binary = os.path.join(args.bin, "ecom-bench-ceiling")
     workdir = tempfile.mkdtemp(prefix="ecom-bench.")
@@ -673,7 +1030,8 @@ def main():
         log(f"machine: {report.data['machine']}; load average {report.data['load_before']}; logs in {workdir}")
 
         # The machine's ceiling: a bare Hummingbird JSON route.
-        if "http" in phases:
+        ceiling_rps = None
+        if phases & {"reads", "split"}:
             port = free_port()
             ceiling_log = open(os.path.join(workdir, "ceiling.log"), "ab")
             ceiling = subprocess.Popen([ceiling_binary, str(port)], stdout=ceiling_log, stderr=ceiling_log, stdin=subprocess.DEVNULL)
@@ -682,6 +1040,7 @@ def main():
             result = best_of(repeat, lambda: run_wrk(f"http://127.0.0.1:{port}/json", conns, duration))
             report.add("ceiling", f"bare Hummingbird JSON route, {conns} connections", fmt_rps(result))
             report.data["ceiling"] = result.as_dict()
+            ceiling_rps = result.rps or None
             ceiling.send_signal(signal.SIGTERM)
             ceiling.wait(30)
             ceiling = None
@@ -696,67 +1055,47 @@ def main():
         log(f"seeding {args.catalog} products and {max(args.checkout_workers, args.login_workers)} users")
         import_catalog(server, admin_token, 0, args.catalog)
         users = register_users(server, max(args.checkout_workers, args.login_workers, 8), "local")
-        products = product_ids(server)
+        probed, products = probe_product(product_ids(server))
         time.sleep(2)
         idle_seeded = server.rss_kib
         report.data["rss_idle_kib"] = {"after_start": idle_start, "after_seed": idle_seeded}
 
-        gateway, direct = server.url("gateway"), server.url("products")
-        product_path = f"/api/products/{products[0]}"
+        gateway = server.url("gateway")
+        all_in_one = None
 
-        if "http" in phases:
-            figures = {}
-            with server.sampling():
-                for label, path in [("GET /api/products (first page)", "/api/products"), (f"GET /api/products/{{id}}", product_path)]:
-                    for where, base in [("gateway", gateway), ("products service", direct)]:
-                        log(f"{label} via {where}, {conns} connections")
-                        result = best_of(repeat, lambda: run_wrk(base + path, conns, duration))
-                        figures[(label, where)] = result
-                        report.add("catalog", f"{label} via {where}, {conns} conn.", fmt_rps(result),
-                                   f"≥ {TARGET_LIST_RPS:,} req/s, p99 ≤ {TARGET_LIST_P99_MS} ms" if where == "gateway" else "",
-                                   (result.rps >= TARGET_LIST_RPS and result.p99 <= TARGET_LIST_P99_MS) if where == "gateway" else None)
-                    # Added latency of one proxy hop, at saturation and with one connection.
-                    one = {}
-                    for where, base in [("gateway", gateway), ("products service", direct)]:
-                        one[where] = best_of(repeat, lambda: run_wrk(base + path, 1, max(2, duration / 2)))
-                    gw, sv = figures[(label, "gateway")], figures[(label, "products service")]
-                    ratio = gw.p50 / sv.p50 - 1
-                    single = one["gateway"].p50 / one["products service"].p50 - 1
-                    report.add(
-                        "catalog", f"gateway overhead on {label.split(' (')[0].replace('GET ', '')}",
-                        f"p50 +{ratio:.0%} at {conns} conn. (throughput ×{gw.rps / sv.rps:.2f}); "
-                        f"+{single:.0%} with 1 conn. ({one['products service'].p50:.2f} → {one['gateway'].p50:.2f} ms)",
-                        f"≤ +{TARGET_GATEWAY_OVERHEAD:.0%}", ratio <= TARGET_GATEWAY_OVERHEAD)
-                    report.data.setdefault("http", []).append({
-                        "route": label, "gateway": gw.as_dict(), "direct": sv.as_dict(),
-                        "gateway_1conn": one["gateway"].as_dict(), "direct_1conn": one["products service"].as_dict()})
-
-        if "cart" in phases:
-            log("GET /api/cart with a token")
+        if "reads" in phases:
             cart_users = users[:32]
-            for index, user in enumerate(cart_users):
-                client = Client(gateway)
-                for offset in range(3):
-                    status, body, _ = client.request(
-                        "POST", "/api/cart/items", {"product_id": products[(index + offset * 7) % len(products)], "quantity": 1},
-                        {"Authorization": f"Bearer {user['token']}"})
-                    expect(status, body, {200, 201}, "cart add")
-                client.close()
-            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokens.lua")
-            tokens = [user["token"] for user in cart_users]
-            with server.sampling():
-                result = best_of(repeat, lambda: run_wrk(gateway + "/api/cart", conns, duration, script=script, script_args=tokens))
-            report.add("cart", f"GET /api/cart (3 lines, {len(tokens)} users) via gateway, {conns} conn.", fmt_rps(result))
-            report.data["cart"] = result.as_dict()
-            # The cart is emptied by checkout below; these lines would end up in the first orders.
+            fill_carts(server, cart_users, products)
+            all_in_one, figures = measure_reads(
+                report, "reads", server, probed, [user["token"] for user in cart_users], (conns, duration, repeat),
+                ceiling_rps, before.get("all_in_one", {}))
+            report.data.setdefault("reads", {})["all_in_one"] = figures
+            # The carts are emptied by checkout below; these lines would end up in the first orders.
             for user in cart_users:
                 Client(gateway).request("DELETE", "/api/cart", None, {"Authorization": f"Bearer {user['token']}"})
 
         if "checkout" in phases:
+            buyers = users[:args.checkout_workers]
             with server.sampling():
                 report.data["checkout_local"] = measure_checkout(
-                    report, server, users[:args.checkout_workers], products, checkout_seconds, "in-process events",
-                    TARGET_LAG_P99_LOCAL_MS)
+                    report, server, buyers, products, checkout_seconds, "in-process events", TARGET_LAG_P99_LOCAL_MS)
+            if amqp_url:
+                # A run of its own, so that the second process (whose inbox worker takes a share of the
+                # reservations) leaves the figures above alone.
+                log("starting a second products process on the same database, for the cache's staleness")
+                replica = server.second_products(amqp_url, args.log_level)
+                servers.append(replica)
+                replica.start()
+                log(f"cache staleness: {len(buyers)} buyers for {checkout_seconds} s, as fast as they can")
+                since = database_now(server)
+                with server.sampling(), StalenessProbe(admin_token, probed, gateway, replica.ready[0]) as probe:
+                    load = checkout_load(server, buyers, products, checkout_seconds)
+                replica.stop()
+                settle_orders(server, since)
+                report.data["staleness"] = probe.report(
+                    report, f"the checkout load ({len(buyers)} buyers flat out, {load['created'] / load['seconds']:.0f} orders/s)")
+            else:
+                log("no BENCH_AMQP_URL: a second products process needs RabbitMQ; the cache's staleness is not measured")
 
         if "login" in phases:
             log("browse latency idle, then during a login storm")
@@ -839,6 +1178,17 @@ def main():
             report.data["rss_idle_after_kib"] = idle_after
 
         server.stop()
+
+        if "split" in phases:
+            log("starting a split deployment: one `ecom serve --only <service>` per service, one database")
+            split = Split(ecom, "split", database_url, workdir, amqp_url, log_level=args.log_level)
+            servers.append(split)
+            split.start()
+            measured = measure_split(
+                report, split, args.catalog, (conns, duration, repeat), ceiling_rps, before.get("split", {}), all_in_one)
+            report.data.setdefault("reads", {})["split"] = measured.pop("reads")
+            report.data["split"] = measured
+            split.stop()
 
         if "amqp" in phases:
             log("starting ecom serve with RabbitMQ")
