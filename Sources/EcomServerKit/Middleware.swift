@@ -102,10 +102,9 @@ package struct AuthMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        if parts.count == 2, parts[0].lowercased() == "bearer" {
+        if let token = Self.bearerToken(authorization) {
             do {
-                context.principal = try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
+                context.principal = try await tokens.verify(token)
                 context.revocationsCurrent = tokens.revocations?.isCurrent() ?? true
             } catch {
                 context.authFailure = error.description
@@ -114,6 +113,22 @@ package struct AuthMiddleware: RouterMiddleware {
             context.authFailure = "use an Authorization: Bearer token"
         }
         return try await next(request, context)
+    }
+
+    /// The token of `Bearer <token>` (the scheme in any case, RFC 9110 §11.1), without the spaces or tabs around it.
+    static func bearerToken(_ authorization: String) -> String? {
+        let utf8 = authorization.utf8
+        let scheme = "bearer".utf8
+        guard utf8.count > scheme.count, let space = utf8.firstIndex(of: UInt8(ascii: " ")),
+            utf8.distance(from: utf8.startIndex, to: space) == scheme.count,
+            zip(utf8[..<space], scheme).allSatisfy({ $0 | 0x20 == $1 })
+        else { return nil }
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let rest = utf8[utf8.index(after: space)...]
+        guard let first = rest.firstIndex(where: { !isBlank($0) }), let last = rest.lastIndex(where: { !isBlank($0) }) else {
+            return nil
+        }
+        return String(Substring(authorization.utf8[first...last]))
     }
 }
 

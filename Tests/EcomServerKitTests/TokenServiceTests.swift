@@ -78,6 +78,14 @@ import Testing
         #expect(try await tokens.verify(fresh).subject == "cart")
     }
 
+    @Test("the bearer token is read whatever the scheme's case, without the blanks around it", arguments: [
+        ("Bearer abc.def.ghi", "abc.def.ghi"), ("bearer abc", "abc"), ("BEARER \tabc\t ", "abc"), ("Bearer  abc", "abc"),
+        ("Bearer", nil), ("Bearer ", nil), ("Bearer \t", nil), ("Basic abc", nil), ("Bearerabc", nil), ("Bearers abc", nil),
+    ] as [(String, String?)])
+    func bearerToken(header: String, token: String?) {
+        #expect(AuthMiddleware.bearerToken(header) == token)
+    }
+
     @Test("a token signed with another key is refused")
     func wrongKey() async throws {
         let other = await TokenService(key: try SigningKey(String(repeating: "x", count: 40)))
