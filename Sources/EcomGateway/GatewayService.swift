@@ -45,7 +45,7 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
     router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
     router.add(
         middleware: ProxyMiddleware(
-            table: configuration.table, upstreams: configuration.upstreams, localServices: configuration.localServices,
+            routes: RouteIndex(configuration.table), upstreams: configuration.upstreams, localServices: configuration.localServices,
             client: client, requestTimeout: configuration.requestTimeout, bodyLimit: configuration.bodyLimit))
     let checks: [ReadinessCheck] = configuration.upstreams.sorted { $0.key < $1.key }.map { name, base in
         { () async -> (name: String, ok: Bool) in

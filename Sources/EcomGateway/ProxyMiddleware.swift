@@ -19,7 +19,7 @@ import NIOHTTP1
 struct ProxyMiddleware: RouterMiddleware {
     typealias Context = EcomRequestContext
 
-    let table: [GatewayRoute]
+    let routes: RouteIndex
     let upstreams: [String: String]
     /// The services running in this process, reached without a socket; the others through `upstreams`.
     let localServices: LocalServices?
@@ -34,7 +34,7 @@ struct ProxyMiddleware: RouterMiddleware {
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let route = RoutingTable.route(for: request.uri.path[...], in: table) else {
+        guard let route = routes.route(for: request.uri.path[...]) else {
             return try await next(request, context)
         }
         let local = localServices?.service(route.upstream)

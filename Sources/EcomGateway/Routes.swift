@@ -65,3 +65,38 @@ package enum RoutingTable {
         table.first { $0.matches(path) }
     }
 }
+
+/// A routing table looked up by the first two segments of a path, so that a request is compared with the
+/// few entries that can match it rather than with the whole table, and a path under no entry (`/health`)
+/// is told so at once. It answers as `RoutingTable.route(for:in:)` does.
+package struct RouteIndex: Sendable {
+    private let byHead: [Substring: [GatewayRoute]]
+    /// Entries whose prefix has fewer than two segments, which any path may match.
+    private let short: [GatewayRoute]
+
+    package init(_ table: [GatewayRoute]) {
+        short = table.filter { Self.head(of: $0.prefix[...]) == nil }
+        var byHead: [Substring: [GatewayRoute]] = [:]
+        for route in table {
+            guard let head = Self.head(of: route.prefix[...]) else { continue }
+            // Each list keeps the table's order, short entries included where they stood.
+            byHead[head] = table.filter { $0.prefix.hasPrefix(head) || Self.head(of: $0.prefix[...]) == nil }
+        }
+        self.byHead = byHead
+    }
+
+    package func route(for path: Substring) -> GatewayRoute? {
+        let candidates = Self.head(of: path).flatMap { byHead[$0] } ?? short
+        return candidates.first { $0.matches(path) }
+    }
+
+    /// `/a/b` of `/a/b` or `/a/b/…`; nil for a path of fewer than two segments.
+    static func head(of path: Substring) -> Substring? {
+        let utf8 = path.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        guard let second = utf8.dropFirst().firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        let end = utf8[utf8.index(after: second)...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+        guard end > utf8.index(after: second) else { return nil }
+        return path[path.startIndex..<end]
+    }
+}
