@@ -164,6 +164,7 @@ let package = Package(
                 "EcomOrders",
                 "EcomGateway",
                 "EcomMessaging",
+                "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

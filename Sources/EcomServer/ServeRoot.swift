@@ -1,3 +1,4 @@
+import CMalloc
 import EcomMessaging
 import EcomPostgres
 import EcomServerKit
@@ -141,6 +142,17 @@ struct ServeRoot {
         return guardingExposure(try assembly.units(limits: limits), logger: logger)
     }
 
+    /// Gives the heap's free pages back to the system every few seconds. glibc keeps what a burst of
+    /// requests or a seeding freed, which would otherwise stay in the process's resident memory while idle:
+    /// about 20 MB after a minute of load, two fifths of an idle `ecom serve`.
+    static func memoryTrim(logger: Logger) -> PeriodicTask {
+        PeriodicTask(name: "memory trim", interval: .seconds(5), logger: logger) {
+            #if canImport(Glibc)
+            _ = malloc_trim(0)
+            #endif
+        }
+    }
+
     /// Runs every long-running part of the process in one group until SIGTERM or SIGINT.
     func runServiceGroup(
         _ units: [ServiceUnit], transport: any EventTransport, provisioner: DatabaseProvisioner?, tokens: TokenService,
@@ -157,6 +169,7 @@ struct ServeRoot {
                     into: revocations, logger: logger))
         }
         services += units.flatMap { $0.services }
+        services.append(Self.memoryTrim(logger: logger))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
