@@ -238,7 +238,8 @@ struct CatalogFreshnessTests {
 
             // No new connection can reach the database, so the listener cannot come back.
             let name: String = try await a.pool.query("SELECT current_database() AS name")[0].decode("name")
-            try await a.pool.execute("ALTER DATABASE \(unescaped: quoted(name)) ALLOW_CONNECTIONS false")
+            // From another database: PostgreSQL refuses it for the database a session is connected to.
+            try await Self.allowConnections(false, to: name)
             let pid = try #require(b.freshness.listener.backendPID)
             try await a.pool.execute("SELECT pg_terminate_backend(\(pid))")
             #expect(try await eventually { !b.cache.isServing })
@@ -247,7 +248,7 @@ struct CatalogFreshnessTests {
             #expect(try await b.views(of: product.id).allSatisfy { $0?.priceCents == 3200 })
             #expect(b.cache.count.products == 0 && b.cache.count.pages == 0)
 
-            try await a.pool.execute("ALTER DATABASE \(unescaped: quoted(name)) ALLOW_CONNECTIONS true")
+            try await Self.allowConnections(true, to: name)
             #expect(try await eventually { b.cache.isServing })
             #expect(try await b.views(of: product.id).allSatisfy { $0?.priceCents == 3200 })
             // And it hears `a` again.
@@ -256,8 +257,11 @@ struct CatalogFreshnessTests {
         }
     }
 
-    private func quoted(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    private static func allowConnections(_ allowed: Bool, to database: String) async throws {
+        try await ThrowawayDatabase.withPool(url: try #require(ThrowawayDatabase.serverURL), size: 1) { server in
+            let name = "\"" + database.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            try await server.execute("ALTER DATABASE \(unescaped: name) ALLOW_CONNECTIONS \(unescaped: allowed ? "true" : "false")")
+        }
     }
 
     @Test("a cached answer is the answer the database gives, byte for byte, headers included")
