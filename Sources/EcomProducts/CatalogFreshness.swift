@@ -1,6 +1,7 @@
 import EcomPostgres
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -23,6 +24,9 @@ package final class CatalogFreshness: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
     package let listener: PostgresListener
+    /// Round trips that sent notifications, and the changes they carried.
+    private let sent = Atomic<Int>(0)
+    private let notices = Counter(label: "ecom_products_cache_notify_batches_total")
 
     /// Ids per NOTIFY: a payload must stay under PostgreSQL's 8000 bytes.
     static let idsPerNotification = 200
@@ -71,6 +75,8 @@ package final class CatalogFreshness: Sendable {
             while let change = pending.withLock({ state in defer { state = nil }; return state }) {
                 do {
                     try await pool.notify(channel: channel, payloads: payloads(for: change))
+                    sent.add(1, ordering: .relaxed)
+                    notices.increment()
                     failures = 0
                 } catch {
                     pending.withLock { $0 = $0.map { change.merged(with: $0) } ?? change }
@@ -86,6 +92,9 @@ package final class CatalogFreshness: Sendable {
             }
         }
     }
+
+    /// How many round trips have sent notifications so far.
+    package var batchesSent: Int { sent.load(ordering: .relaxed) }
 
     fileprivate func stopNotifier() {
         wake.finish()

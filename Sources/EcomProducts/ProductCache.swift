@@ -37,9 +37,10 @@ package enum CatalogChange: Sendable, Equatable {
 /// page, and only a change that can move products between pages drops the pages.
 ///
 /// Freshness: whoever commits a change calls `invalidate` before it answers (read-your-writes), and
-/// tells the other processes (`CatalogFreshness`). A read takes a `Ticket` before it queries, and its
-/// answer is stored only if no invalidation happened since, so a read that saw the data before a change
-/// cannot store it after that change's invalidation. While `isServing` is false (the listener that
+/// tells the other processes (`CatalogFreshness`). A read takes a `Ticket` before it queries, and it
+/// stores a product only if no invalidation since named that product (or everything), and a page only
+/// if no invalidation since dropped the pages, so a read that saw the data before a change cannot store
+/// it after that change's invalidation, while a checkout busy on one product keeps no other out. While `isServing` is false (the listener that
 /// hears other processes' changes is not connected) nothing is read from or stored in the cache.
 /// Entries also expire after `Limits.maximumAge`, a backstop for a change whose notice was lost (a
 /// process killed between its commit and its NOTIFY, a write made outside ecom).
@@ -98,12 +99,38 @@ package final class ProductCache: Sendable {
         var isServing = false
         /// Bumped by every invalidation; see `Ticket`.
         var generation: UInt64 = 0
+        /// The last generations that dropped everything, and the pages.
+        var everythingDropped: UInt64 = 0
+        var pagesDropped: UInt64 = 0
+        /// The latest invalidations of named products, oldest first, at most `remembered`.
+        var recent: [(generation: UInt64, ids: Set<UUID>)] = []
         var products: BoundedMap<UUID, StoredProduct>
         var pages: BoundedMap<PageKey, StoredPage>
+
+        static let remembered = 256
 
         mutating func dropAll() {
             products.removeAll()
             pages.removeAll()
+            generation &+= 1
+            everythingDropped = generation
+            pagesDropped = generation
+            recent.removeAll()
+        }
+
+        mutating func drop(_ ids: Set<UUID>) {
+            generation &+= 1
+            for id in ids { products.remove(id) }
+            if recent.count == Self.remembered { recent.removeFirst() }
+            recent.append((generation, ids))
+        }
+
+        /// Whether a read that took `ticket` may store product `id`: no invalidation since named it.
+        func mayStore(_ id: UUID, since ticket: Ticket) -> Bool {
+            guard ticket.generation != generation else { return true }
+            // Invalidations older than the ones remembered may have named it.
+            guard let oldest = recent.first, oldest.generation <= ticket.generation + 1 else { return false }
+            return !recent.contains { $0.generation > ticket.generation && $0.ids.contains(id) }
         }
     }
 
@@ -142,7 +169,6 @@ package final class ProductCache: Sendable {
     package func startServing() {
         state.withLock { state in
             state.dropAll()
-            state.generation &+= 1
             state.isServing = true
         }
     }
@@ -151,7 +177,6 @@ package final class ProductCache: Sendable {
     package func stopServing() {
         state.withLock { state in
             state.dropAll()
-            state.generation &+= 1
             state.isServing = false
         }
     }
@@ -160,13 +185,13 @@ package final class ProductCache: Sendable {
     package func invalidate(_ change: CatalogChange) {
         invalidations.increment()
         state.withLock { state in
-            state.generation &+= 1
             switch change {
             case .products(let ids):
-                for id in ids { state.products.remove(id) }
+                state.drop(ids)
             case .listings(let ids):
-                for id in ids { state.products.remove(id) }
+                state.drop(ids)
                 state.pages.removeAll()
+                state.pagesDropped = state.generation
             case .everything:
                 state.dropAll()
             }
@@ -239,15 +264,18 @@ package final class ProductCache: Sendable {
 
     // MARK: - Stores
 
-    /// Keeps what a read found, unless the cache stopped serving or anything was invalidated since `ticket`.
+    /// Keeps what a read that took `ticket` found, but no product an invalidation named since, no page if
+    /// the pages were dropped since, and nothing if the cache stopped serving or was emptied since.
     func store(_ products: [(id: UUID, product: EncodedProduct)], page: (key: PageKey, tail: ByteBuffer)? = nil, ticket: Ticket) {
         let now = ContinuousClock.now
         state.withLock { state in
-            guard state.isServing, state.generation == ticket.generation else { return }
-            for (id, product) in products {
+            guard state.isServing, state.everythingDropped <= ticket.generation else { return }
+            for (id, product) in products where state.mayStore(id, since: ticket) {
                 state.products.insert(StoredProduct(product: product, stored: now), for: id, cost: 96 + product.json.readableBytes)
             }
-            if let page {
+            // A page holds ids only: a change to one of its products leaves it valid, and that product's
+            // missing bytes make the next read of the page a miss.
+            if let page, state.pagesDropped <= ticket.generation {
                 let ids = products.map(\.id)
                 state.pages.insert(
                     StoredPage(ids: ids, tail: page.tail, stored: now), for: page.key,

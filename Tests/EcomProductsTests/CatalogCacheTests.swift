@@ -171,6 +171,28 @@ struct CatalogFreshnessTests {
             expected: { $0.name == "Kettle (imported)" && $0.stock == 4 })
     }
 
+    @Test("a burst of concurrent changes reaches the other process, in fewer round trips than changes when they pile up")
+    func burst() async throws {
+        try await ProductsProcess.withTwo { _, a, b in
+            let product: Product = try await a.call(
+                .post, "/admin/products", token: a.adminToken, json: #"{"name":"Mug","price_cents":500,"stock":1000}"#)
+            _ = try await b.views(of: product.id)
+            let before = a.freshness.batchesSent
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        try await a.send(
+                            .post, "/admin/products/\(product.id.lowercased)/stock", token: a.adminToken, json: #"{"delta":-1,"reason":"burst"}"#)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await a.views(of: product.id).allSatisfy { $0?.stock == 800 })
+            #expect(try await eventually { try await b.views(of: product.id).allSatisfy { $0?.stock == 800 } })
+            Logger(label: "test").info("burst sent", metadata: ["changes": "200", "round trips": "\(a.freshness.batchesSent - before)"])
+        }
+    }
+
     @Test("archiving takes the product out of both processes' catalog")
     func archive() async throws {
         try await ProductsProcess.withTwo { _, a, b in
@@ -326,6 +348,28 @@ struct CatalogFreshnessTests {
         let after = try #require(cache.ticket())
         cache.store([product], ticket: after)
         #expect(cache.product(product.id, for: .product)?.json == product.product.json)
+
+        // Changes to other products keep out nothing; a change to the pages keeps out pages only.
+        let other = try Self.encoded("Other")
+        let third = try Self.encoded("Third")
+        let ticket = try #require(cache.ticket())
+        for _ in 0..<10 { cache.invalidate(.products([UUID()])) }
+        cache.invalidate(.listings([third.id]))
+        cache.store([other, third], page: (Self.key(5), try EncodedJSON.pageTail(nextCursor: nil, with: .ecom)), ticket: ticket)
+        #expect(cache.product(other.id, for: .product) != nil)
+        #expect(cache.product(third.id, for: .product) == nil)
+        #expect(cache.count.pages == 0)
+
+        // A read older than the invalidations remembered stores nothing.
+        let old = try #require(cache.ticket())
+        for _ in 0...300 { cache.invalidate(.products([UUID()])) }
+        let late = try Self.encoded("Late")
+        cache.store([late], ticket: old)
+        #expect(cache.product(late.id, for: .product) == nil)
+        cache.invalidate(.everything)
+        let beforeAll = old
+        cache.store([late], ticket: beforeAll)
+        #expect(cache.product(late.id, for: .product) == nil)
     }
 
     @Test("nothing is read or stored while the cache does not serve, and it serves again empty")
