@@ -176,6 +176,19 @@ package final class PostgresPool: Sendable {
         }
     }
 
+    /// Sends each payload as a NOTIFY on `channel`, all in one round trip and one transaction of their own
+    /// with `synchronous_commit` off: a NOTIFY inside a business transaction would hold the cluster's
+    /// notification lock until that commit, serializing every committing transaction, and waiting for the
+    /// WAL flush of a transaction that only notifies buys nothing. Listeners get the payloads in order.
+    package func notify(channel: String, payloads: [String]) async throws {
+        guard !payloads.isEmpty else { return }
+        let channel = quotedLiteral(channel)
+        let notifies = payloads.map { "SELECT pg_notify(\(channel), \(quotedLiteral($0)));" }.joined()
+        try await withConnection { connection in
+            try connection.executeScript("BEGIN; SET LOCAL synchronous_commit TO off; \(notifies) COMMIT;")
+        }
+    }
+
     /// Whether `SELECT 1` succeeds within 2 seconds, for readiness checks. It asks as a service, so a pool
     /// busy with clients' requests still reports the database as reachable.
     package func ping() async -> Bool {

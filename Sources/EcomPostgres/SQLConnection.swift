@@ -27,13 +27,16 @@ package final class SQLConnection: Sendable {
     private struct Handle {
         let connection: OpaquePointer
         var prepared: [String: String] = [:]
+        /// What to run once the open transaction commits (see `afterCommit`).
+        var afterCommit: [@Sendable () -> Void] = []
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
     /// the connection gives up after 5 seconds and speaks UTF-8. With a `schema`, unqualified names resolve
     /// (and new tables land) in that schema first, then in `public`, where shared extensions live.
-    init(url: String, schema: String? = nil, logger: Logger) throws {
-        let defaults = [("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom")]
+    /// `options` are further libpq keywords the URL may override.
+    init(url: String, schema: String? = nil, options: [(String, String)] = [], logger: Logger) throws {
+        let defaults = [("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom")] + options
         // Entries before the expanded `dbname` (the URL) are defaults the URL may override.
         let keywords = defaults.map(\.0) + ["dbname"]
         let values = defaults.map(\.1) + [url]
@@ -98,8 +101,10 @@ package final class SQLConnection: Sendable {
     }
 
     /// Runs `body` between BEGIN and COMMIT; any error rolls back, so the connection leaves clean.
+    /// What `body` registered with `afterCommit` runs once COMMIT has succeeded, and is dropped otherwise.
     func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
         try execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)")
+        handle.withLock { $0.afterCommit.removeAll() }
         do {
             let value = try body()
             // COMMIT in a failed transaction silently rolls back: report the failure instead.
@@ -107,11 +112,72 @@ package final class SQLConnection: Sendable {
                 throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
             }
             try execute("COMMIT")
+            let actions = handle.withLock { handle in
+                defer { handle.afterCommit.removeAll() }
+                return handle.afterCommit
+            }
+            for action in actions { action() }
             return value
         } catch {
+            handle.withLock { $0.afterCommit.removeAll() }
             _ = recover()
             throw error
         }
+    }
+
+    /// Runs `action` once the transaction open on this connection has committed, on the thread that
+    /// committed it, and never if it rolls back; outside a transaction, at once. For what must follow
+    /// a commit, never precede it: telling other processes about a change they could not see yet
+    /// would let them cache what the commit is about to replace.
+    package func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        let deferred = handle.withLock { handle in
+            guard PQtransactionStatus(handle.connection) != PQTRANS_IDLE else { return false }
+            handle.afterCommit.append(action)
+            return true
+        }
+        if !deferred { action() }
+    }
+
+    /// Waits up to `timeout` for notifications on a connection that has run LISTEN, and returns those
+    /// that arrived (possibly none). Throws once the connection is lost, e.g. when the server restarts.
+    func notifications(waitingUpTo timeout: Duration) throws -> [SQLNotification] {
+        try handle.withLock { handle in
+            let connection = handle.connection
+            var arrived = Self.takeNotifications(from: connection)
+            if arrived.isEmpty {
+                let socket = PQsocket(connection)
+                guard socket >= 0 else { throw SQLError(kind: .connectionFailure, message: "the connection has no socket") }
+                var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                let ready = poll(&descriptor, 1, milliseconds)
+                if ready < 0 && errno != EINTR {
+                    throw SQLError(kind: .connectionFailure, message: "poll failed: \(String(cString: strerror(errno)))")
+                }
+                if ready > 0 {
+                    guard PQconsumeInput(connection) == 1 else {
+                        let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+                        throw SQLError(kind: .connectionFailure, message: message)
+                    }
+                    arrived = Self.takeNotifications(from: connection)
+                }
+            }
+            guard PQstatus(connection) == CONNECTION_OK else {
+                throw SQLError(kind: .connectionFailure, message: "the connection was lost")
+            }
+            return arrived
+        }
+    }
+
+    private static func takeNotifications(from connection: OpaquePointer) -> [SQLNotification] {
+        var arrived: [SQLNotification] = []
+        while let notification = PQnotifies(connection) {
+            arrived.append(
+                SQLNotification(
+                    channel: String(cString: notification.pointee.relname), payload: String(cString: notification.pointee.extra),
+                    backendPID: notification.pointee.be_pid))
+            PQfreemem(notification)
+        }
+        return arrived
     }
 
     private var isInFailedTransaction: Bool {
@@ -181,6 +247,14 @@ package final class SQLConnection: Sendable {
     }
 }
 
+/// A NOTIFY another session sent on a channel this connection listens on.
+package struct SQLNotification: Sendable, Equatable {
+    package var channel: String
+    package var payload: String
+    /// The process id of the server backend that sent it.
+    package var backendPID: Int32
+}
+
 /// Routes server notices (e.g. "relation already exists, skipping") to the connection's logger instead of stderr.
 private let noticeProcessor: PQnoticeProcessor = { context, message in
     guard let context, let message else { return }
@@ -197,6 +271,11 @@ extension SQLConnection {
 /// `name` as a double-quoted SQL identifier.
 func quotedIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// `text` as a SQL string literal (`standard_conforming_strings` is on, as it has been by default since 9.1).
+func quotedLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
 }
 
 /// Calls `body` with a C array of C strings (nil for a NULL entry) that stay valid for the whole call.

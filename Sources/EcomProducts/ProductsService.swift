@@ -47,27 +47,31 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     logger[metadataKey: "service"] = "products"
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "products", logger: logger)
     let repository = PostgresProductRepository(pool: pool)
-    let controller = ProductsController(repository: repository)
-    let bus = makeProductsEventBus(pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger)
+    let freshness = CatalogFreshness(cache: ProductCache(), pool: pool, url: configuration.databaseURL, logger: logger)
+    let controller = ProductsController(repository: repository, freshness: freshness)
+    let bus = makeProductsEventBus(
+        pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger,
+        catalogChanged: freshness.changed)
     let seed = configuration.catalogSeed
     let startup = DatabaseStartup(pool: pool, migrations: productsMigrations, logger: logger) { [logger] in
-        if let seed { try await seedCatalog(from: seed, into: repository, logger: logger) }
+        if let seed, try await seedCatalog(from: seed, into: repository, logger: logger) { freshness.changed(.everything) }
     }
     let router = buildProductsRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
     bus.addAdminRoutes(to: router)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(
-        name: "products", address: configuration.address, services: [startup, application] + bus.services,
+        name: "products", address: configuration.address, services: [startup, application] + bus.services + freshness.services,
         routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         shutdown: { await pool.shutdown() })
 }
 
 /// The products service's events: it consumes the orders' events and answers with stock events.
 func makeProductsEventBus(
-    pool: PostgresPool, transport: any EventTransport, settings: EventBus.Settings = .init(), logger: Logger
+    pool: PostgresPool, transport: any EventTransport, settings: EventBus.Settings = .init(), logger: Logger,
+    catalogChanged: @escaping @Sendable (CatalogChange) -> Void = { _ in }
 ) -> EventBus {
-    let reservations = StockReservations(logger: logger)
+    let reservations = StockReservations(logger: logger, catalogChanged: catalogChanged)
     return EventBus(
         service: "products", pool: pool, transport: transport,
         subscribesTo: [EventType.orderCreated, EventType.orderCancelled, EventType.orderShipped],
@@ -99,9 +103,12 @@ package enum CatalogSeed: Sendable, Equatable {
 
 /// Imports `seed` if the catalog has no product yet: the sample catalog of a fresh store. It
 /// goes through the same checks as an admin's import, so a broken fixture stops the start-up loudly.
-func seedCatalog(from seed: CatalogSeed, into repository: any ProductRepository, logger: Logger) async throws {
-    guard try await repository.isEmpty() else { return }
+/// Returns whether it imported.
+@discardableResult
+func seedCatalog(from seed: CatalogSeed, into repository: any ProductRepository, logger: Logger) async throws -> Bool {
+    guard try await repository.isEmpty() else { return false }
     let catalog = try StrictJSONDecoder.decode(CatalogImport.self, from: try seed.data())
     let result = try await repository.importCatalog(try catalog.validatedEntries())
     logger.notice("seeded the catalog", metadata: ["from": "\(seed.origin)", "products": "\(result.created)"])
+    return true
 }

@@ -55,6 +55,8 @@ struct StockReservations: Sendable {
     static let orderCancelled = "order_cancelled"
 
     let logger: Logger
+    /// Told, once the handler's transaction has committed, which products' stock it changed.
+    var catalogChanged: @Sendable (CatalogChange) -> Void = { _ in }
 
     /// The bus's `EventHandler`.
     func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
@@ -65,6 +67,7 @@ struct StockReservations: Sendable {
             metadata["order_id"] = "\(order.orderID.lowercased)"
             switch try Self.reserve(order, on: connection) {
             case .reserved:
+                stockChanged(Set(order.lines.map(\.productID)), on: connection)
                 try Outbox.enqueue(
                     Event(
                         type: EventType.stockReserved, requestID: delivery.header.requestID,
@@ -86,7 +89,9 @@ struct StockReservations: Sendable {
         case EventType.orderCancelled:
             let cancel = try delivery.decode(OrderCancelled.self).data
             metadata["order_id"] = "\(cancel.orderID.lowercased)"
-            metadata["outcome"] = switch try Self.release(orderID: cancel.orderID, on: connection) {
+            let release = try Self.release(orderID: cancel.orderID, on: connection)
+            if release == .released { try stockChanged(ofOrder: cancel.orderID, on: connection) }
+            metadata["outcome"] = switch release {
             case .released: "released"
             case .cancelledBeforeReserved: "cancelled before reserved"
             case .nothingHeld: "nothing held"
@@ -94,7 +99,9 @@ struct StockReservations: Sendable {
         case EventType.orderShipped:
             let shipment = try delivery.decode(OrderShipment.self).data
             metadata["order_id"] = "\(shipment.orderID.lowercased)"
-            metadata["outcome"] = switch try Self.ship(orderID: shipment.orderID, on: connection) {
+            let shipped = try Self.ship(orderID: shipment.orderID, on: connection)
+            if shipped == .consumed { try stockChanged(ofOrder: shipment.orderID, on: connection) }
+            metadata["outcome"] = switch shipped {
             case .consumed: "consumed"
             case .shippedBeforeReserved: "shipped before reserved"
             case .nothingHeld: "nothing held"
@@ -103,6 +110,17 @@ struct StockReservations: Sendable {
             throw ReservationFailure(description: "products does not handle \(delivery.header.type) events")
         }
         logger.info("stock reservation", metadata: metadata)
+    }
+
+    /// Tells `catalogChanged` about `ids` once the transaction commits: not before, or another
+    /// process could cache the stock this transaction is about to replace.
+    private func stockChanged(_ ids: Set<UUID>, on connection: SQLConnection) {
+        connection.afterCommit { [catalogChanged] in catalogChanged(.products(ids)) }
+    }
+
+    private func stockChanged(ofOrder orderID: UUID, on connection: SQLConnection) throws {
+        let rows = try connection.query("SELECT product_id FROM reservation_lines WHERE order_id = \(orderID)")
+        stockChanged(Set(try rows.map { try $0.decode("product_id", as: UUID.self) }), on: connection)
     }
 
     /// Reserves every line of `order` or none.
