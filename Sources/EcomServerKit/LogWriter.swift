@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes log lines to a file descriptor from a thread of its own, so that a request pays for formatting its
+/// line and copying it into a buffer, never for a locked, synchronous `write(2)` of its own: the thread writes
+/// whatever has gathered since its last write in one call.
+///
+/// The buffer is bounded. When the output cannot keep up (a terminal, a stalled pipe), lines below warning
+/// are dropped and counted rather than held without bound or made to wait; the count is written as a line of
+/// its own once the writer catches up, and kept in `ecom_log_lines_dropped_total`. Warnings and errors are
+/// never dropped: their caller waits until they are written, so they reach the output at once, in order.
+package final class LogWriter: @unchecked Sendable {
+    private let fileDescriptor: Int32
+    private let capacity: Int
+    /// Guards everything below; the writer thread waits on it for lines, callers of `flush` for the writer.
+    private let condition = NSCondition()
+    private var pending: [UInt8] = []
+    /// The buffer the writer last emptied, handed back so that a steady load reuses two buffers.
+    private var spare: [UInt8] = []
+    /// Lines accepted into `pending` since the start, and how many of them the writer has written.
+    private var accepted = 0
+    private var written = 0
+    /// Lines dropped since the writer last reported them, and in all.
+    private var droppedSinceReport = 0
+    private var droppedTotal = 0
+    private var stopping = false
+    private var stopped = false
+
+    /// The process's standard error, as `ecom serve` logs to it.
+    package static let standardError = LogWriter(fileDescriptor: STDERR_FILENO)
+
+    /// A writer of lines to `fileDescriptor` (left open when the writer stops), holding at most `capacity`
+    /// bytes that wait to be written.
+    package init(fileDescriptor: Int32, capacity: Int = 1 << 20) {
+        self.fileDescriptor = fileDescriptor
+        self.capacity = capacity
+        let thread = Thread { [self] in run() }
+        thread.name = "ecom-log-writer"
+        thread.start()
+    }
+
+    /// Queues `line` (which ends with its newline). A line at `urgent` (warnings and errors) waits for room
+    /// and returns once it is written; any other line is dropped when the buffer is full.
+    package func write(_ line: String, urgent: Bool = false) {
+        var line = line
+        line.withUTF8 { bytes in enqueue(bytes, urgent: urgent) }
+    }
+
+    private func enqueue(_ bytes: UnsafeBufferPointer<UInt8>, urgent: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { return }
+        if urgent {
+            while pending.count + bytes.count > capacity, !pending.isEmpty, !stopped { condition.wait() }
+        } else if !pending.isEmpty, pending.count + bytes.count > capacity {
+            droppedSinceReport += 1
+            droppedTotal += 1
+            return
+        }
+        let wasEmpty = pending.isEmpty
+        pending.append(contentsOf: bytes)
+        accepted += 1
+        if wasEmpty { condition.broadcast() }
+        if urgent {
+            let line = accepted
+            while written < line, !stopped { condition.wait() }
+        }
+    }
+
+    /// Waits until every line queued before the call is written, or `timeout` passes; false on a timeout.
+    @discardableResult
+    package func flush(timeout: Duration = .seconds(5)) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        condition.lock()
+        defer { condition.unlock() }
+        let target = accepted
+        while written < target, !stopped {
+            if !condition.wait(until: deadline) { return written >= target }
+        }
+        return written >= target
+    }
+
+    /// Writes what is queued, then ends the writer's thread; later lines are discarded.
+    package func close() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Lines dropped since the writer started because the output did not keep up.
+    package var droppedLines: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return droppedTotal
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            while pending.isEmpty, droppedSinceReport == 0, !stopping { condition.wait() }
+            if pending.isEmpty, droppedSinceReport == 0, stopping { break }
+            var batch = pending
+            pending = spare
+            spare = []
+            let upTo = accepted
+            let dropped = droppedSinceReport
+            droppedSinceReport = 0
+            condition.unlock()
+
+            // The dropped lines came after those of this batch and before any queued since.
+            if dropped > 0 {
+                Counter(label: "ecom_log_lines_dropped_total").increment(by: dropped)
+                var report = LogLineFormat.line(
+                    level: .warning, label: "ecom", metadata: "dropped_lines=\(dropped)", source: "EcomServerKit",
+                    message: "log lines dropped: the log output did not keep up")
+                report.withUTF8 { batch.append(contentsOf: $0) }
+            }
+            batch.withUnsafeBytes { writeAll($0) }
+            batch.removeAll(keepingCapacity: true)
+
+            condition.lock()
+            if spare.isEmpty, batch.capacity <= 2 * capacity { spare = batch }
+            written = upTo
+            condition.broadcast()
+        }
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            #if canImport(Glibc)
+            let result = Glibc.write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            #else
+            let result = Darwin.write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            #endif
+            if result > 0 {
+                offset += result
+            } else if result < 0, errno == EINTR || errno == EAGAIN {
+                continue
+            } else {
+                // A closed or broken output: nothing more can be written there.
+                return
+            }
+        }
+    }
+}
+
+/// A `LogHandler` that writes the lines `StreamLogHandler` writes, byte for byte, through a `LogWriter`.
+///
+/// Its metadata is rendered when a line is written rather than each time it is set, since a request sets
+/// some on its logger but writes one line.
+package struct BufferedLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let writer: LogWriter
+
+    package init(label: String, writer: LogWriter, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+        self.label = label
+        self.writer = writer
+        self.metadataProvider = metadataProvider
+    }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(event: LogEvent) {
+        var effective = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            effective.merge(provided) { _, provided in provided }
+        }
+        if let explicit = event.metadata, !explicit.isEmpty {
+            effective.merge(explicit) { _, explicit in explicit }
+        }
+        if let error = event.error {
+            effective["error.message"] = "\(error)"
+            effective["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        let rendered = effective.isEmpty ? nil : effective.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        let line = LogLineFormat.line(level: event.level, label: label, metadata: rendered, source: event.source, message: event.message.description)
+        writer.write(line, urgent: event.level >= .warning)
+    }
+}
+
+/// The line format of swift-log's `StreamLogHandler`:
+/// `2026-12-01T10:00:00+0000 info ecom: request_id=… service=gateway [EcomServerKit] GET /health 200 0.1ms`.
+enum LogLineFormat {
+    static func line(level: Logger.Level, label: String, metadata: String?, source: String, message: String) -> String {
+        "\(LogTimestamp.now()) \(level)\(label.isEmpty ? "" : " ")\(label):\(metadata.map { " \($0)" } ?? "") [\(source)] \(message)\n"
+    }
+}
+
+/// Local time to the second, as `StreamLogHandler` writes it (`strftime("%Y-%m-%dT%H:%M:%S%z")`), made once
+/// a second rather than once a line.
+enum LogTimestamp {
+    private static let cache = Mutex<(second: time_t, text: String)>((-1, ""))
+
+    static func now() -> String {
+        let current = time(nil)
+        return cache.withLock { cache in
+            if cache.second != current {
+                cache = (current, format(current))
+            }
+            return cache.text
+        }
+    }
+
+    static func format(_ seconds: time_t) -> String {
+        var seconds = seconds
+        var local = tm()
+        // What `localtime`, which StreamLogHandler calls, does first: read TZ again.
+        tzset()
+        guard localtime_r(&seconds, &local) != nil else { return "<unknown>" }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
