@@ -11,7 +11,9 @@ import Darwin
 
 /// Writes log lines to a file descriptor from a thread of its own, so that a request pays for formatting its
 /// line and copying it into a buffer, never for a locked, synchronous `write(2)` of its own: the thread writes
-/// whatever has gathered since its last write in one call.
+/// whatever has gathered since its last write in one call. Once woken, it lets lines gather for a moment
+/// (`gathering`) before it writes, so that a busy process wakes it about once a millisecond rather than once a
+/// line, and a caller only signals it when it sleeps.
 ///
 /// The buffer is bounded. When the output cannot keep up (a terminal, a stalled pipe), lines below warning
 /// are dropped and counted rather than held without bound or made to wait; the count is written as a line of
@@ -33,15 +35,22 @@ package final class LogWriter: @unchecked Sendable {
     private var droppedTotal = 0
     private var stopping = false
     private var stopped = false
+    /// Whether the writer thread sleeps until lines come; only then does a new line signal it.
+    private var idle = false
+    /// Callers waiting for lines to be written (urgent lines, `flush`, `close`): the writer does not let lines
+    /// gather while anyone waits.
+    private var waiting = 0
+    private let gathering: Duration
 
     /// The process's standard error, as `ecom serve` logs to it.
     package static let standardError = LogWriter(fileDescriptor: STDERR_FILENO)
 
     /// A writer of lines to `fileDescriptor` (left open when the writer stops), holding at most `capacity`
     /// bytes that wait to be written.
-    package init(fileDescriptor: Int32, capacity: Int = 1 << 20) {
+    package init(fileDescriptor: Int32, capacity: Int = 1 << 20, gathering: Duration = .milliseconds(1)) {
         self.fileDescriptor = fileDescriptor
         self.capacity = capacity
+        self.gathering = gathering
         let thread = Thread { [self] in run() }
         thread.name = "ecom-log-writer"
         thread.start()
@@ -56,23 +65,37 @@ package final class LogWriter: @unchecked Sendable {
 
     private func enqueue(_ bytes: UnsafeBufferPointer<UInt8>, urgent: Bool) {
         condition.lock()
-        defer { condition.unlock() }
-        guard !stopped else { return }
+        guard !stopped else { return condition.unlock() }
         if urgent {
-            while pending.count + bytes.count > capacity, !pending.isEmpty, !stopped { condition.wait() }
-        } else if !pending.isEmpty, pending.count + bytes.count > capacity {
+            waiting += 1
+            defer { waiting -= 1 }
+            while pending.count + bytes.count > capacity, !pending.isEmpty, !stopped { wakeWriterAndWait() }
+            pending.append(contentsOf: bytes)
+            accepted += 1
+            let line = accepted
+            while written < line, !stopped { wakeWriterAndWait() }
+            return condition.unlock()
+        }
+        if !pending.isEmpty, pending.count + bytes.count > capacity {
             droppedSinceReport += 1
             droppedTotal += 1
-            return
+            return condition.unlock()
         }
-        let wasEmpty = pending.isEmpty
         pending.append(contentsOf: bytes)
         accepted += 1
-        if wasEmpty { condition.broadcast() }
-        if urgent {
-            let line = accepted
-            while written < line, !stopped { condition.wait() }
-        }
+        let wake = idle
+        idle = false
+        condition.unlock()
+        // Signalled outside the lock, so that the writer does not wake only to wait for it; a broadcast, since
+        // a caller of `flush` may wait on the same condition.
+        if wake { condition.broadcast() }
+    }
+
+    /// Called with the lock held by a caller that waits for the writer.
+    private func wakeWriterAndWait() {
+        idle = false
+        condition.broadcast()
+        condition.wait()
     }
 
     /// Waits until every line queued before the call is written, or `timeout` passes; false on a timeout.
@@ -81,8 +104,12 @@ package final class LogWriter: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
         condition.lock()
         defer { condition.unlock() }
+        waiting += 1
+        defer { waiting -= 1 }
         let target = accepted
         while written < target, !stopped {
+            idle = false
+            condition.broadcast()
             if !condition.wait(until: deadline) { return written >= target }
         }
         return written >= target
@@ -92,8 +119,13 @@ package final class LogWriter: @unchecked Sendable {
     package func close() {
         condition.lock()
         stopping = true
-        condition.broadcast()
-        while !stopped { condition.wait() }
+        waiting += 1
+        while !stopped {
+            idle = false
+            condition.broadcast()
+            condition.wait()
+        }
+        waiting -= 1
         condition.unlock()
     }
 
@@ -107,8 +139,17 @@ package final class LogWriter: @unchecked Sendable {
     private func run() {
         condition.lock()
         while true {
-            while pending.isEmpty, droppedSinceReport == 0, !stopping { condition.wait() }
+            while pending.isEmpty, droppedSinceReport == 0, !stopping {
+                idle = true
+                condition.wait()
+            }
+            idle = false
             if pending.isEmpty, droppedSinceReport == 0, stopping { break }
+            if waiting == 0, !stopping, gathering > .zero {
+                condition.unlock()
+                Thread.sleep(forTimeInterval: Double(gathering.components.attoseconds) / 1e18 + Double(gathering.components.seconds))
+                condition.lock()
+            }
             var batch = pending
             pending = spare
             spare = []
@@ -192,7 +233,15 @@ package struct BufferedLogHandler: LogHandler {
             effective["error.message"] = "\(error)"
             effective["error.type"] = "\(String(reflecting: type(of: error)))"
         }
-        let rendered = effective.isEmpty ? nil : effective.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        var rendered: String?
+        if !effective.isEmpty {
+            var text = ""
+            for key in effective.keys.sorted() {
+                if !text.isEmpty { text += " " }
+                text += "\(key)=\(effective[key]!)"
+            }
+            rendered = text
+        }
         let line = LogLineFormat.line(level: event.level, label: label, metadata: rendered, source: event.source, message: event.message.description)
         writer.write(line, urgent: event.level >= .warning)
     }

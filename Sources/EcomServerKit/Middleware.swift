@@ -41,7 +41,13 @@ package struct RequestLogMiddleware: RouterMiddleware {
         } catch {
             response = try Self.errorResponse(for: error, request: request, context: context)
         }
-        response.headers[.requestID] = requestID
+        // Appended unless the answer has one already (a proxied answer carries the service's): cheaper than
+        // replacing.
+        if response.headers.contains(.requestID) {
+            response.headers[.requestID] = requestID
+        } else {
+            response.headers.append(HTTPField(name: .requestID, value: requestID))
+        }
 
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
