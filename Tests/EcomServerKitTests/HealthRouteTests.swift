@@ -1,7 +1,8 @@
-import EcomServerKit
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import EcomServerKit
 
 @Suite struct HealthRouteTests {
     @Test("/health answers what encoding its status on each request answered: the same headers and bytes")
