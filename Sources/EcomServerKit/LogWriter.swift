@@ -162,7 +162,7 @@ package final class LogWriter: @unchecked Sendable {
             if dropped > 0 {
                 Counter(label: "ecom_log_lines_dropped_total").increment(by: dropped)
                 var report = LogLineFormat.line(
-                    level: .warning, label: "ecom", metadata: "dropped_lines=\(dropped)", source: "EcomServerKit",
+                    level: .warning, label: "ecom", metadata: ["dropped_lines": "\(dropped)"], source: "EcomServerKit",
                     message: "log lines dropped: the log output did not keep up")
                 report.withUTF8 { batch.append(contentsOf: $0) }
             }
@@ -233,16 +233,9 @@ package struct BufferedLogHandler: LogHandler {
             effective["error.message"] = "\(error)"
             effective["error.type"] = "\(String(reflecting: type(of: error)))"
         }
-        var rendered: String?
-        if !effective.isEmpty {
-            var text = ""
-            for key in effective.keys.sorted() {
-                if !text.isEmpty { text += " " }
-                text += "\(key)=\(effective[key]!)"
-            }
-            rendered = text
-        }
-        let line = LogLineFormat.line(level: event.level, label: label, metadata: rendered, source: event.source, message: event.message.description)
+        let line = LogLineFormat.line(
+            level: event.level, label: label, metadata: effective.isEmpty ? nil : effective, source: event.source,
+            message: event.message.description)
         writer.write(line, urgent: event.level >= .warning)
     }
 }
@@ -250,8 +243,30 @@ package struct BufferedLogHandler: LogHandler {
 /// The line format of swift-log's `StreamLogHandler`:
 /// `2026-12-01T10:00:00+0000 info ecom: request_id=… service=gateway [EcomServerKit] GET /health 200 0.1ms`.
 enum LogLineFormat {
-    static func line(level: Logger.Level, label: String, metadata: String?, source: String, message: String) -> String {
-        "\(LogTimestamp.now()) \(level)\(label.isEmpty ? "" : " ")\(label):\(metadata.map { " \($0)" } ?? "") [\(source)] \(message)\n"
+    /// Built in one string whose room is reserved first: the line is made on every request.
+    static func line(level: Logger.Level, label: String, metadata: Logger.Metadata?, source: String, message: String) -> String {
+        var line = ""
+        line.reserveCapacity(256)
+        line += LogTimestamp.now()
+        line += " "
+        line += level.rawValue
+        if !label.isEmpty { line += " " }
+        line += label
+        line += ":"
+        if let metadata {
+            for key in metadata.keys.sorted() {
+                line += " "
+                line += key
+                line += "="
+                line += metadata[key]!.description
+            }
+        }
+        line += " ["
+        line += source
+        line += "] "
+        line += message
+        line += "\n"
+        return line
     }
 }
 
