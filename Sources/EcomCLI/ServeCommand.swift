@@ -1,5 +1,6 @@
 import ArgumentParser
 import EcomServer
+import EcomServerKit
 import Foundation
 import Logging
 
@@ -75,11 +76,14 @@ extension EcomCommand {
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             let level = logLevel ?? EnvironmentVariable.logLevel.value(in: environment).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+            // Lines reach stderr through one writer thread, so requests never wait on a write of their own;
+            // whatever it still holds is written before the process exits.
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = BufferedLogHandler(label: label, writer: .standardError)
                 handler.logLevel = level
                 return handler
             }
+            atexit { LogWriter.standardError.flush() }
             let logger = Logger(label: "ecom")
 
             var configuration = ServeConfiguration(
@@ -95,12 +99,13 @@ extension EcomCommand {
 
             do {
                 try await serve(configuration, logger: logger) { line in
-                    FileHandle.standardError.write(Data("ecom: \(line)\n".utf8))
+                    LogWriter.standardError.write("ecom: \(line)\n", urgent: true)
                 }
             } catch {
-                FileHandle.standardError.write(Data("ecom serve: \(error)\n".utf8))
+                LogWriter.standardError.write("ecom serve: \(error)\n", urgent: true)
                 throw ExitCode.failure
             }
+            LogWriter.standardError.flush()
         }
     }
 }

@@ -10,7 +10,7 @@ import Synchronization
 package final class ConnectionWatch: Sendable {
     private struct State {
         var inputClosed = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [Int: @Sendable () -> Void] = [:]
         var nextID = 0
     }
 
@@ -41,27 +41,24 @@ package final class ConnectionWatch: Sendable {
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter() }
     }
 
-    /// Returns once the client has gone, or when the calling task is cancelled.
-    func waitUntilInputClosed() async {
-        let id = state.withLock { state in
+    /// Calls `action` once the client has gone (at once if it already has), unless `forget` is called with the
+    /// returned id first.
+    func whenInputClosed(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let id = state.withLock { state -> Int? in
+            guard !state.inputClosed else { return nil }
             defer { state.nextID += 1 }
+            state.waiters[state.nextID] = action
             return state.nextID
         }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let waiting = state.withLock { state in
-                    guard !state.inputClosed, !Task.isCancelled else { return false }
-                    state.waiters[id] = continuation
-                    return true
-                }
-                if !waiting { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
+        if id == nil { action() }
+        return id
+    }
+
+    func forget(_ id: Int) {
+        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
     }
 }
 
@@ -89,6 +86,10 @@ final class ConnectionWatchHandler: ChannelInboundHandler, RemovableChannelHandl
 
 /// Cancels a request's work when its client goes away before the answer, and logs it as 499 (the client
 /// closed the request); a request on a connection that is not watched runs as it is.
+///
+/// The work runs in a child task started at once on the caller's thread: a request that never waits (such as
+/// `/health`) finishes before the child first suspends, and costs neither a hop to another thread nor a
+/// registration with the connection's watch.
 package struct ClientGoneMiddleware: RouterMiddleware {
     package typealias Context = EcomRequestContext
 
@@ -100,17 +101,72 @@ package struct ClientGoneMiddleware: RouterMiddleware {
         guard let connection = context.connection else { return try await next(request, context) }
         return try await withoutActuallyEscaping(next) { next in
             let work = UncheckedSendable(next)
-            return try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { try await work.value(request, context) }
-                group.addTask {
-                    await connection.waitUntilInputClosed()
-                    return nil
+            let race = WorkOrClientGone()
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                let run: @Sendable () async throws -> Response = {
+                    defer { race.settle(.workFinished) }
+                    return try await work.value(request, context)
                 }
-                defer { group.cancelAll() }
-                if let response = try await group.next() ?? nil { return response }
+                if #available(macOS 26, *) {
+                    group.addImmediateTask(operation: run)
+                } else {
+                    group.addTask(operation: run)
+                }
+                if await race.wait(watching: connection) == .workFinished, let response = try await group.next() {
+                    return response
+                }
+                group.cancelAll()
+                while true {
+                    do {
+                        guard try await group.next() != nil else { break }
+                    } catch {}
+                }
                 context.logger.debug("client gone, request abandoned")
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }
+        }
+    }
+}
+
+/// Which came first: a request's work finishing, or its client going away (or the request being cancelled).
+private final class WorkOrClientGone: Sendable {
+    enum Outcome: Sendable {
+        case workFinished
+        case clientGone
+    }
+
+    private struct State {
+        var outcome: Outcome?
+        var waiter: CheckedContinuation<Outcome, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func settle(_ outcome: Outcome) {
+        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    /// The outcome, waiting for it (and watching `connection`) only when the work has not already finished.
+    func wait(watching connection: ConnectionWatch) async -> Outcome {
+        if let outcome = state.withLock({ $0.outcome }) { return outcome }
+        let watching = connection.whenInputClosed { [self] in settle(.clientGone) }
+        defer { if let watching { connection.forget(watching) } }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> Outcome? in
+                    if state.outcome == nil { state.waiter = continuation }
+                    return state.outcome
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            settle(.clientGone)
         }
     }
 }

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import Synchronization
 
 /// Outermost middleware: gives every request an id, answers every error in the ecom shape,
 /// and logs one line per request (method, path, status, duration, request id).
@@ -12,9 +13,11 @@ package struct RequestLogMiddleware: RouterMiddleware {
     package typealias Context = EcomRequestContext
 
     let service: String
+    private let durations: DurationTimers
 
     package init(service: String) {
         self.service = service
+        durations = DurationTimers(service: service)
     }
 
     package func handle(
@@ -22,13 +25,14 @@ package struct RequestLogMiddleware: RouterMiddleware {
     ) async throws -> Response {
         let start = ContinuousClock.now
         var context = context
-        let requestID = Self.acceptableRequestID(request.headers[.requestID]) ?? UUID().uuidString.lowercased()
+        let presented = request.headers[.requestID]
+        let requestID = Self.acceptableRequestID(presented) ?? RequestIDs.next()
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
 
         var response: Response
         do {
-            if let presented = request.headers[.requestID], presented.utf8.count > Self.maximumRequestIDLength {
+            if let presented, presented.utf8.count > Self.maximumRequestIDLength {
                 throw APIError.badRequest(
                     ErrorCode.invalidHeader, "X-Request-ID must be at most \(Self.maximumRequestIDLength) characters",
                     field: "X-Request-ID")
@@ -37,18 +41,27 @@ package struct RequestLogMiddleware: RouterMiddleware {
         } catch {
             response = try Self.errorResponse(for: error, request: request, context: context)
         }
-        response.headers[.requestID] = requestID
+        // Appended unless the answer has one already (a proxied answer carries the service's): cheaper than
+        // replacing.
+        if response.headers.contains(.requestID) {
+            response.headers[.requestID] = requestID
+        } else {
+            response.headers.append(HTTPField(name: .requestID, value: requestID))
+        }
 
         let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         context.logger.info(
-            "\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", milliseconds))ms",
+            "\(request.method) \(request.uri.path) \(response.status.code) \(Self.milliseconds(nanoseconds))ms",
             metadata: ["service": .string(service)])
-        Timer(
-            label: "ecom_http_request_duration_seconds",
-            dimensions: [("service", service), ("status", String(response.status.code))]
-        ).recordNanoseconds(Int64(milliseconds * 1_000_000))
+        durations.timer(status: response.status.code).recordNanoseconds(nanoseconds)
         return response
+    }
+
+    /// `nanoseconds` in milliseconds to a tenth, as `String(format: "%.1f")` writes them, without Foundation.
+    static func milliseconds(_ nanoseconds: Int64) -> String {
+        let tenths = (max(0, nanoseconds) + 50_000) / 100_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func errorResponse(for error: any Error, request: Request, context: Context) throws -> Response {
@@ -78,6 +91,83 @@ package struct RequestLogMiddleware: RouterMiddleware {
                 || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
         }
         return allowed ? value : nil
+    }
+}
+
+/// The `ecom_http_request_duration_seconds` timer of each status a service has answered, made on first use
+/// (after the metrics backend is in place) rather than looked up in the registry on every request.
+private final class DurationTimers: Sendable {
+    private let service: String
+    private let timers = Mutex<[Int: Timer]>([:])
+
+    init(service: String) {
+        self.service = service
+    }
+
+    func timer(status: Int) -> Timer {
+        timers.withLock { timers in
+            if let timer = timers[status] { return timer }
+            let timer = Timer(label: "ecom_http_request_duration_seconds", dimensions: [("service", service), ("status", String(status))])
+            timers[status] = timer
+            return timer
+        }
+    }
+}
+
+/// Request ids of the form of a random (version 4) UUID in lowercase, made without Foundation or a system
+/// call: a counter scrambled by a bijection under a random per-process key, so that ids never repeat within a
+/// process and collide across processes no more often than random UUIDs do. They need not be unpredictable:
+/// a caller may choose its own.
+enum RequestIDs {
+    private static let key: (UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        let high = mix(count &+ key.0)
+        let low = mix(high ^ key.1)
+        return format(high: high, low: low)
+    }
+
+    /// The UUID text of these 128 bits, with the version (4) and variant (RFC 9562) bits set.
+    static func format(high: UInt64, low: UInt64) -> String {
+        let high = (high & ~0xF000) | 0x4000
+        let low = (low & ~(0xC << 60)) | (0x8 << 60)
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var position = 0
+            func put(_ value: UInt64, nibbles: Int) {
+                for index in stride(from: nibbles - 1, through: 0, by: -1) {
+                    text[position] = digits.utf8Start[Int((value >> UInt64(index * 4)) & 0xF)]
+                    position += 1
+                }
+            }
+            func dash() {
+                text[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            put(high >> 32, nibbles: 8)
+            dash()
+            put(high >> 16, nibbles: 4)
+            dash()
+            put(high, nibbles: 4)
+            dash()
+            put(low >> 48, nibbles: 4)
+            dash()
+            put(low, nibbles: 12)
+            return position
+        }
+    }
+
+    /// SplitMix64's finalizer: a bijection on 64 bits that spreads each input bit over the output.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
     }
 }
 

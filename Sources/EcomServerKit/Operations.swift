@@ -1,5 +1,6 @@
 import EcomAPI
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
@@ -29,8 +30,13 @@ extension Router where Context == EcomRequestContext {
     /// `GET /health` (the process is alive), `GET /ready` (every dependency answers) and
     /// `GET /metrics` (Prometheus text), answered by every service and the gateway.
     package func addOperationalRoutes(service: String, checks: [ReadinessCheck]) {
-        get("/health") { _, _ in
-            HealthStatus(status: "ok", service: service, checks: nil)
+        // The answer never changes: it is encoded once, with the headers Hummingbird gives an encoded value.
+        let health = ByteBuffer(bytes: (try? JSONEncoder.ecom.encode(HealthStatus(status: "ok", service: service, checks: nil))) ?? Data())
+        var healthHeaders = HTTPFields()
+        healthHeaders.append(HTTPField(name: .contentType, value: "application/json; charset=utf-8"))
+        healthHeaders.append(HTTPField(name: .contentLength, value: String(health.readableBytes)))
+        get("/health") { [healthHeaders] _, _ in
+            Response(status: .ok, headers: healthHeaders, body: .init(byteBuffer: health))
         }
         get("/ready") { _, _ -> Response in
             var results: [String: Bool] = [:]

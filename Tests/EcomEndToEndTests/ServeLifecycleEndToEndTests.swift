@@ -55,11 +55,19 @@ extension UsersEndToEndTests {
         await server.tearDown()
     }
 
-    @Test("SIGTERM stops the server gracefully with status 0")
+    @Test("SIGTERM stops the server gracefully with status 0, and every request answered before it has its access line")
     func gracefulShutdown() async throws {
         let server = try await ServerProcess()
+        let ids = (0..<200).map { "stop-\($0)" }
+        for id in ids {
+            #expect(try await HTTP.send(.GET, server.gateway + "/health", headers: [("X-Request-ID", id)]).status == .ok)
+        }
         let status = await server.stop(signal: SIGTERM)
         #expect(status == 0, "\(server.log)")
+        let logged = Set(server.log.split(separator: "\n").filter { $0.hasSuffix("ms") && $0.contains(" GET /health 200 ") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("request_id=stop-") }.map { String($0.dropFirst("request_id=".count)) }
+        })
+        #expect(logged == Set(ids))
         await server.tearDown()
     }
 }
