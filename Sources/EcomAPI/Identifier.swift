@@ -12,7 +12,7 @@ package struct LowercaseUUID: Codable, Sendable, Hashable {
     package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
-        guard let id = UUID(uuidString: text) else {
+        guard let id = UUID(hyphenated: text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UUID")
         }
         wrappedValue = id
@@ -25,6 +25,52 @@ package struct LowercaseUUID: Codable, Sendable, Hashable {
 }
 
 extension UUID {
-    /// The form ids take on the wire and in logs.
-    package var lowercased: String { uuidString.lowercased() }
+    /// The form ids take on the wire and in logs: `uuidString.lowercased()`, written straight from the bytes.
+    package var lowercased: String {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                digits.withUTF8Buffer { digits in
+                    var index = 0
+                    for (position, byte) in bytes.enumerated() {
+                        if position == 4 || position == 6 || position == 8 || position == 10 {
+                            out[index] = UInt8(ascii: "-")
+                            index += 1
+                        }
+                        out[index] = digits[Int(byte >> 4)]
+                        out[index + 1] = digits[Int(byte & 0x0F)]
+                        index += 2
+                    }
+                    return index
+                }
+            }
+        }
+    }
+
+    /// Parses the hyphenated form (`8-4-4-4-12` hex digits, either case), the only form
+    /// `UUID(uuidString:)` takes, without going through Foundation's parser.
+    package init?(hyphenated text: some StringProtocol) {
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &bytes) { bytes -> Bool in
+            var utf8 = text.utf8.makeIterator()
+            func nibble() -> UInt8? {
+                switch utf8.next() {
+                case let c? where c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"): c - UInt8(ascii: "0")
+                case let c? where c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+                case let c? where c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+                default: nil
+                }
+            }
+            for position in 0..<16 {
+                if position == 4 || position == 6 || position == 8 || position == 10 {
+                    guard utf8.next() == UInt8(ascii: "-") else { return false }
+                }
+                guard let high = nibble(), let low = nibble() else { return false }
+                bytes[position] = high << 4 | low
+            }
+            return utf8.next() == nil
+        }
+        guard parsed else { return nil }
+        self.init(uuid: bytes)
+    }
 }

@@ -111,7 +111,7 @@ package struct CartController: Sendable {
 
     /// Prices `snapshot`, asking the catalog only for products not already in `known`.
     private func priced(
-        _ snapshot: CartSnapshot, known: [UUID: Product] = [:], context: EcomRequestContext
+        _ snapshot: CartSnapshot, known: [UUID: CatalogProduct] = [:], context: EcomRequestContext
     ) async throws -> Cart {
         let missing = snapshot.lines.map(\.productID).filter { known[$0] == nil }
         let fetched = try await catalog.products(missing, requestID: context.requestID)

@@ -8,7 +8,7 @@ extension Cart {
     /// marked unavailable and left out of the total, so the user sees why checkout refuses it.
     /// A line for more units than are available now is marked unavailable too, with the count,
     /// so the user sees before checkout which line the order would be rejected for.
-    init(_ snapshot: CartSnapshot, products: [UUID: Product]) throws {
+    init(_ snapshot: CartSnapshot, products: [UUID: CatalogProduct]) throws {
         var total: Int64 = 0
         let lines = try snapshot.lines.map { line in
             // Products are archived, never deleted, so a product missing from the catalog means the

@@ -66,7 +66,7 @@ extension EcomRequestContext {
 
     /// The path parameter `name` as a UUID, or 400 `invalid_id`.
     package func uuidParameter(_ name: String = "id") throws -> UUID {
-        guard let text = parameters.get(name), let id = UUID(uuidString: text) else {
+        guard let text = parameters.get(name), let id = UUID(hyphenated: text) else {
             throw APIError.badRequest(ErrorCode.invalidID, "\(name) must be a UUID", field: name)
         }
         return id

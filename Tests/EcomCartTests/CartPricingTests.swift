@@ -14,7 +14,7 @@ import Testing
         var archived = Fixture.mug
         archived.isActive = false
         let snapshot = CartSnapshot(version: 7, lines: [Self.line(Fixture.kettle, 2), Self.line(archived, 3)])
-        let cart = try Cart(snapshot, products: [Fixture.kettle.id: Fixture.kettle, archived.id: archived])
+        let cart = try Cart(snapshot, products: [Fixture.kettle.id: Fixture.kettle, archived.id: archived].mapValues(CatalogProduct.init))
         #expect(cart.items.map(\.lineTotalCents) == [4_998, 2_697])
         #expect(cart.items.map(\.available) == [true, false])
         #expect(cart.totalCents == 4_998)
@@ -33,7 +33,7 @@ import Testing
         let snapshot = CartSnapshot(
             version: 1,
             lines: [Self.line(scarce, 2), Self.line(scarce, 3), Self.line(soldOut, 1), Self.line(archived, 1)])
-        let cart = try Cart(snapshot, products: [scarce.id: scarce, soldOut.id: soldOut, archived.id: archived])
+        let cart = try Cart(snapshot, products: [scarce.id: scarce, soldOut.id: soldOut, archived.id: archived].mapValues(CatalogProduct.init))
         #expect(cart.items.map(\.available) == [true, false, false, false])
         #expect(cart.items.map(\.availableQuantity) == [2, 2, 0, 0])
     }
@@ -50,6 +50,6 @@ import Testing
         var priceless = Fixture.kettle
         priceless.priceCents = .max / 2
         let snapshot = CartSnapshot(version: 1, lines: [Self.line(priceless, 3)])
-        #expect(throws: CartTotalOverflow.self) { try Cart(snapshot, products: [priceless.id: priceless]) }
+        #expect(throws: CartTotalOverflow.self) { try Cart(snapshot, products: [priceless.id: CatalogProduct(priceless)]) }
     }
 }
