@@ -159,3 +159,25 @@ private struct NotifierService: Service {
         }
     }
 }
+
+/// What a committed write changed, as far as the catalog's cached answers are concerned.
+package enum CatalogChange: Sendable, Equatable {
+    /// Fields of these products that no list filters or sorts by (stock, price): their own encoded
+    /// bytes are stale, but every cached page still holds the same products in the same order.
+    case products(Set<UUID>)
+    /// These products, and possibly which products a page holds or their order: a product created,
+    /// renamed, re-described, given another sku, taken off or put on sale, archived.
+    case listings(Set<UUID>)
+    /// Anything: an import, or changes this process may have missed.
+    case everything
+
+    /// One change that covers both.
+    func merged(with other: CatalogChange) -> CatalogChange {
+        switch (self, other) {
+        case (.everything, _), (_, .everything): .everything
+        case (.products(let a), .products(let b)): .products(a.union(b))
+        case (.products(let a), .listings(let b)), (.listings(let a), .products(let b)), (.listings(let a), .listings(let b)):
+            .listings(a.union(b))
+        }
+    }
+}

@@ -17,7 +17,7 @@ import Testing
 @testable import EcomProducts
 
 /// One products process of a test: its own pool, cache, listener and router, on a database it shares.
-struct ProductsProcess: Sendable {
+struct ProductsProcess: ProductsRequesting {
     let pool: PostgresPool
     let freshness: CatalogFreshness
     let client: any TestClientProtocol
@@ -59,23 +59,6 @@ struct ProductsProcess: Sendable {
             }
             tasks.cancelAll()
         }
-    }
-
-    @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil) async throws -> TestResponse {
-        var headers: HTTPFields = [:]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if json != nil { headers[.contentType] = "application/json" }
-        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-    }
-
-    func call<T: Decodable>(
-        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, as type: T.Type = T.self,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws -> T {
-        let response = try await send(method, path, token: token, json: json)
-        #expect(response.status.kind == .successful, "\(method) \(path): \(String(buffer: response.body))", sourceLocation: sourceLocation)
-        return try JSONDecoder.ecom.decode(T.self, from: Data(buffer: response.body))
     }
 
     /// The product as each of the three cached reads shows it: by id, in the first page, and looked up.

@@ -25,7 +25,7 @@ enum TestDatabase {
 }
 
 /// The products router, with a token for each kind of caller.
-struct ProductsTestApp: Sendable {
+struct ProductsTestApp: ProductsRequesting {
     /// The database of an app on PostgreSQL; nil on an in-memory repository.
     let database: PostgresPool?
     let repository: any ProductRepository
@@ -60,23 +60,6 @@ struct ProductsTestApp: Sendable {
         }
     }
 
-    @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil) async throws -> TestResponse {
-        var headers: HTTPFields = [:]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if json != nil { headers[.contentType] = "application/json" }
-        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-    }
-
-    /// Sends and decodes a 2xx answer, failing the test on any other status.
-    func call<T: Decodable>(
-        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, as type: T.Type = T.self,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws -> T {
-        let response = try await send(method, path, token: token, json: json)
-        #expect(response.status.kind == .successful, "\(method) \(path): \(String(buffer: response.body))", sourceLocation: sourceLocation)
-        return try JSONDecoder.ecom.decode(T.self, from: Data(buffer: response.body))
-    }
 
     func createProduct(
         sku: String? = nil, name: String = "Widget", description: String = "", priceCents: Int64 = 1999, stock: Int = 10,
@@ -149,4 +132,29 @@ func ledgerDiscrepancies(_ pool: PostgresPool) async throws -> [String] {
 
 func entry(_ sku: String, _ name: String, description: String? = nil, price: Int64 = 1000, stock: Int? = 5, isActive: Bool? = nil) -> ProductCreate {
     ProductCreate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: isActive)
+}
+
+/// A test's way to one products router: requests with a token and a JSON body.
+protocol ProductsRequesting: Sendable {
+    var client: any TestClientProtocol { get }
+}
+
+extension ProductsRequesting {
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// Sends and decodes a 2xx answer, failing the test on any other status.
+    func call<T: Decodable>(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, as type: T.Type = T.self,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> T {
+        let response = try await send(method, path, token: token, json: json)
+        #expect(response.status.kind == .successful, "\(method) \(path): \(String(buffer: response.body))", sourceLocation: sourceLocation)
+        return try JSONDecoder.ecom.decode(T.self, from: Data(buffer: response.body))
+    }
 }
