@@ -181,11 +181,16 @@ start_throwaway_postgres() {
         cat "$dir/initdb.log" >&2
         return 1
     fi
+    # Tests trade durability for speed; ECOM_PG_DURABLE=1 (the benchmarks) keeps PostgreSQL's
+    # durable defaults, as the embedded cluster does, and counts statements (pg_stat_statements).
+    local settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ ${ECOM_PG_DURABLE:-} == 1 ]]; then
+        settings="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+    fi
     for ((tries = 0; tries < 5; tries++)); do
         port=$(ecom_free_port) || return 1
         if _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
-            -w -t 60 -s start -o "-c listen_addresses=127.0.0.1 -p $port -k $dir \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -w -t 60 -s start -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $settings \
             -c max_connections=500" >>"$dir/pg_ctl.log" 2>&1; then
             printf '%s\n' "$bindir" >"$dir/bindir"
             export ECOM_TEST_POSTGRES_DIR=$dir

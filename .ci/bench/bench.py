@@ -37,6 +37,8 @@ TARGET_HEALTH_OF_CEILING = 0.50
 TARGET_READ_P99_MS = {"catalog": 20, "product": 20, "cart": 50, "health": 20}
 TARGET_STALENESS_P99_MS = 100
 TARGET_ORDERS_PER_S = 500
+TARGET_COMMITS_PER_ORDER = 8
+TARGET_STATEMENTS_PER_ORDER = 25
 TARGET_LAG_P99_LOCAL_MS = 50
 TARGET_LAG_P99_AMQP_MS = 100
 TARGET_BROWSE_RATIO = 2.0
@@ -572,6 +574,32 @@ def settle_orders(server, since, seconds=120):
         "lag_p50_ms": float(row[3]), "lag_p99_ms": float(row[4]),
         "span_s": span, "confirmed_per_s": confirmed / span if span > 0 else 0.0,
     }
+
+
+def database_activity(server):
+    """Transactions committed and statements run (BEGIN, COMMIT and ROLLBACK aside) so far in the
+    store's databases (those named after the server); statements are None where
+    pg_stat_statements is not loaded."""
+    url = server.database("orders")
+    mine = f"SELECT oid FROM pg_database WHERE datname LIKE '{server.database_prefix}%'"
+    commits = int(psql(url, f"SELECT COALESCE(sum(xact_commit), 0) FROM pg_stat_database WHERE datid IN ({mine})")[0][0])
+    try:
+        psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        statements = int(psql(url, rf"""SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid IN ({mine})
+            AND query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")[0][0])
+    except RuntimeError:
+        statements = None
+    return commits, statements
+
+
+def database_cost(server, before, orders):
+    """Per confirmed order: transactions and statements since `before` (database_activity),
+    the buyer's cart add and the bench's own few queries included."""
+    # Backends report their counts at most once a second.
+    time.sleep(1.5)
+    commits, statements = database_activity(server)
+    per_order = lambda now, then: (now - then) / orders if orders and now is not None and then is not None else None
+    return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1])}
 
 
 def database_now(server):
@@ -1247,8 +1275,10 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
     that keeps up)."""
     log(f"checkout, {transport}: {len(users)} buyers for {seconds} s, as fast as they can")
     since = database_now(server)
+    activity = database_activity(server)
     load = checkout_load(server, users, products, seconds)
     settled = settle_orders(server, since)
+    cost = database_cost(server, activity, settled["confirmed"])
     rate = max(2, int(settled["confirmed_per_s"] / 2))
     log(f"checkout, {transport}: paced at {rate}/s for {seconds} s")
     since = database_now(server)
@@ -1265,12 +1295,22 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
         f"POST /api/orders p50 {load['checkout_p50_ms']:.0f} ms, p99 {load['checkout_p99_ms']:.0f} ms; "
         f"lag p50 {settled['lag_p50_ms']:.0f} ms, p99 {settled['lag_p99_ms']:.0f} ms{notes})",
         f"≥ {TARGET_ORDERS_PER_S}/s", settled["confirmed_per_s"] >= TARGET_ORDERS_PER_S)
+    statements = cost["statements_per_order"]
+    commits = cost["commits_per_order"]
+    report.add(
+        "checkout", f"database work per confirmed order, {transport}, flat out (the buyer's cart add included)",
+        ("no order confirmed" if commits is None else f"{commits:.1f} commits · ")
+        + ("" if commits is None else f"{statements:.1f} statements besides BEGIN/COMMIT" if statements is not None
+           else "statements not counted (no pg_stat_statements)"),
+        f"≤ {TARGET_COMMITS_PER_ORDER} commits, ≤ {TARGET_STATEMENTS_PER_ORDER} statements",
+        commits is not None and statements is not None
+        and commits <= TARGET_COMMITS_PER_ORDER and statements <= TARGET_STATEMENTS_PER_ORDER)
     report.add(
         "checkout", f"order.created → confirmed lag, {transport}, paced at {rate} orders/s",
         f"p50 {paced['lag_p50_ms']:.0f} ms · p99 {paced['lag_p99_ms']:.0f} ms "
         f"({paced['confirmed']} confirmed; POST /api/orders p50 {paced_load['checkout_p50_ms']:.0f} ms)",
         f"p99 ≤ {lag_target} ms", paced["lag_p99_ms"] <= lag_target)
-    return {"flat_out": {**load, **settled}, "paced": {"rate": rate, **paced_load, **paced}}
+    return {"flat_out": {**load, **settled, **cost}, "paced": {"rate": rate, **paced_load, **paced}}
 
 
 if __name__ == "__main__":
