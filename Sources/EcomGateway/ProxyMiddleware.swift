@@ -95,11 +95,8 @@ struct ProxyMiddleware: RouterMiddleware {
     func forward(
         _ request: Request, headers: HTTPFields, body: ByteBuffer?, to service: InProcessService, upstream: String, context: Context
     ) async throws -> Response {
-        var headers = headers
-        if let body { headers[.contentLength] = String(body.readableBytes) }
-        let head = HTTPRequest(method: request.method, scheme: nil, authority: nil, path: request.uri.description, headerFields: headers)
         do {
-            return try await service.respond(to: Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer())), timeout: requestTimeout)
+            return try await service.respond(request.method, request.uri.description, headers: headers, body: body, timeout: requestTimeout)
         } catch is InProcessTimeout {
             throw Self.timedOut(upstream, context: context)
         }

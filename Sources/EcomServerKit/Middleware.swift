@@ -136,30 +136,12 @@ enum RequestIDs {
     static func format(high: UInt64, low: UInt64) -> String {
         let high = (high & ~0xF000) | 0x4000
         let low = (low & ~(0xC << 60)) | (0x8 << 60)
-        let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: 36) { text in
-            var position = 0
-            func put(_ value: UInt64, nibbles: Int) {
-                for index in stride(from: nibbles - 1, through: 0, by: -1) {
-                    text[position] = digits.utf8Start[Int((value >> UInt64(index * 4)) & 0xF)]
-                    position += 1
-                }
-            }
-            func dash() {
-                text[position] = UInt8(ascii: "-")
-                position += 1
-            }
-            put(high >> 32, nibbles: 8)
-            dash()
-            put(high >> 16, nibbles: 4)
-            dash()
-            put(high, nibbles: 4)
-            dash()
-            put(low >> 48, nibbles: 4)
-            dash()
-            put(low, nibbles: 12)
-            return position
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
+        return UUID(uuid: bytes).lowercased
     }
 
     /// SplitMix64's finalizer: a bijection on 64 bits that spreads each input bit over the output.

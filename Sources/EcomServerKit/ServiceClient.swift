@@ -19,7 +19,7 @@ package struct ServiceClient: Sendable {
     let client: HTTPClient
     let timeout: TimeAmount
     /// The called service, when it runs in this process: reached in memory, through its whole router.
-    let inProcess: (@Sendable () -> InProcessService?)?
+    let inProcess: (local: LocalServices, name: String)?
 
     /// `local` and `service` name the called service among those of this process; when it is not
     /// there, calls go to `baseURL`.
@@ -32,11 +32,7 @@ package struct ServiceClient: Sendable {
         self.tokens = tokens
         self.client = client
         self.timeout = timeout
-        if let local, let service {
-            self.inProcess = { local.service(service) }
-        } else {
-            self.inProcess = nil
-        }
+        self.inProcess = local.flatMap { local in service.map { (local, $0) } }
     }
 
     /// A client configured for service-to-service calls; shut it down with the service.
@@ -68,13 +64,10 @@ package struct ServiceClient: Sendable {
     /// Sends the request and collects the answer; any failure to get one is `APIError.unavailable`.
     private func exchange(_ method: HTTPMethod, _ path: String, headers: HTTPFields, body: ByteBuffer?) async throws -> (Int, ByteBuffer) {
         let limit = 16 * 1024 * 1024
-        if let service = inProcess?() {
-            var headers = headers
-            if let body { headers[.contentLength] = String(body.readableBytes) }
-            let head = HTTPRequest(method: .init(method.rawValue) ?? .get, scheme: nil, authority: nil, path: path, headerFields: headers)
+        if let inProcess, let service = inProcess.local.service(inProcess.name) {
             do {
                 let response = try await service.respond(
-                    to: Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer())), timeout: .nanoseconds(timeout.nanoseconds))
+                    .init(method.rawValue) ?? .get, path, headers: headers, body: body, timeout: .nanoseconds(timeout.nanoseconds))
                 return (response.status.code, try await response.body.collect(upTo: limit))
             } catch {
                 throw APIError.unavailable
