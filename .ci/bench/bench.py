@@ -585,11 +585,17 @@ def database_activity(server):
     commits = int(psql(url, f"SELECT COALESCE(sum(xact_commit), 0) FROM pg_stat_database WHERE datid IN ({mine})")[0][0])
     try:
         psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        statements = int(psql(url, rf"""SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid IN ({mine})
-            AND query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")[0][0])
+        by_query = {
+            (row[0], row[1]): (int(row[2]), row[3])
+            for row in psql(url, rf"""SELECT substr(d.datname, {len(server.database_prefix) + 2}), s.queryid, s.calls,
+                left(regexp_replace(s.query, '\s+', ' ', 'g'), 150)
+                FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE s.dbid IN ({mine})
+                AND s.query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")
+        }
+        statements = sum(calls for calls, _ in by_query.values())
     except RuntimeError:
-        statements = None
-    return commits, statements
+        statements, by_query = None, {}
+    return commits, statements, by_query
 
 
 def database_cost(server, before, orders):
@@ -597,8 +603,15 @@ def database_cost(server, before, orders):
     the buyer's cart add and the bench's own few queries included."""
     # Backends report their counts at most once a second.
     time.sleep(1.5)
-    commits, statements = database_activity(server)
+    commits, statements, by_query = database_activity(server)
     per_order = lambda now, then: (now - then) / orders if orders and now is not None and then is not None else None
+    if orders and by_query:
+        # Where the statements go, for the log: the most frequent per confirmed order.
+        delta = sorted(((calls - before[2].get(key, (0, ""))[0], key[0], text) for key, (calls, text) in by_query.items()), reverse=True)
+        log("statements per confirmed order, most frequent first:")
+        for calls, database, text in delta[:25]:
+            if calls > 0:
+                log(f"  {calls / orders:5.2f}  {database:<9} {text}")
     return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1])}
 
 

@@ -175,19 +175,33 @@ package struct PostgresCartRepository: CartRepository {
     /// reach zero. Units added after the checkout, and lines of other products, stay.
     @discardableResult
     static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection) throws -> Bool {
-        // A second caller with the same order id waits here for the first to commit, then inserts nothing.
+        // A second caller with the same order id waits here for the first to commit, then inserts
+        // nothing; the first also gives the cart a new version, locking its row as every edit does.
         let recorded = try connection.execute(
-            "INSERT INTO applied_orders (order_id, user_id) VALUES (\(order.orderID), \(userID)) ON CONFLICT (order_id) DO NOTHING")
+            """
+            WITH recorded AS (
+                INSERT INTO applied_orders (order_id, user_id) VALUES (\(order.orderID), \(userID))
+                ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+            INSERT INTO carts (user_id, version) SELECT \(userID), nextval('cart_versions') FROM recorded
+            ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+            """)
         guard recorded == 1 else { return false }
-        try newVersion(for: userID, on: connection)
         let ordered = Dictionary(order.lines.map { ($0.productID, $0.quantity) }, uniquingKeysWith: +)
-        // A quantity below 1 would put units back; no order has one, and none is trusted.
-        for (productID, quantity) in ordered where quantity > 0 {
-            try connection.execute(
-                "DELETE FROM cart_items WHERE user_id = \(userID) AND product_id = \(productID) AND quantity <= \(quantity)")
-            try connection.execute(
-                "UPDATE cart_items SET quantity = quantity - \(quantity) WHERE user_id = \(userID) AND product_id = \(productID)")
-        }
+            // A quantity below 1 would put units back; no order has one, and none is trusted.
+            .filter { $0.value > 0 }
+        guard !ordered.isEmpty else { return true }
+        // Lines that reach zero go, the others shrink: both sides see the lines as they were.
+        try connection.execute(
+            """
+            WITH ordered AS (
+                SELECT * FROM unnest(\(SQLArray(Array(ordered.keys)))::uuid[], \(SQLArray(Array(ordered.values)))::integer[])
+                    AS o (product_id, quantity)),
+            emptied AS (
+                DELETE FROM cart_items AS c USING ordered AS o
+                WHERE c.user_id = \(userID) AND c.product_id = o.product_id AND c.quantity <= o.quantity)
+            UPDATE cart_items AS c SET quantity = c.quantity - o.quantity FROM ordered AS o
+            WHERE c.user_id = \(userID) AND c.product_id = o.product_id AND c.quantity > o.quantity
+            """)
         return true
     }
 

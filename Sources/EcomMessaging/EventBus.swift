@@ -20,6 +20,11 @@ package final class EventBus: Sendable {
         package var maximumTransientRetryDelay: Duration = .seconds(10)
         /// How often the relay and the worker look for work when nothing wakes them.
         package var pollInterval: Duration = .seconds(1)
+        /// The most inbox events applied in one transaction.
+        package var batchSize = 100
+        /// How long a batch of two or more events waits, applied and not yet committed, before
+        /// its commit (a switch for fault tests that stop the process there).
+        package var batchCommitDelay: Duration?
         /// Keeps events in the outbox instead of publishing them (a switch for fault tests).
         package var holdOutbox = false
         package var sentRetention: Duration = .seconds(24 * 3600)
@@ -32,6 +37,7 @@ package final class EventBus: Sendable {
     let pool: PostgresPool
     let transport: any EventTransport
     let handler: EventHandler?
+    let prepareBatch: BatchPreparer?
     let settings: Settings
     let logger: Logger
     let relayBell = Doorbell()
@@ -39,20 +45,21 @@ package final class EventBus: Sendable {
     /// Consecutive publishing failures, and when the relay may try again.
     private let relayBackoff = Mutex(Backoff(first: .milliseconds(400), maximum: .seconds(10)))
     /// Consecutive failures to reach the inbox, and when the worker may try again.
-    private let inboxBackoff: Mutex<Backoff>
+    let inboxBackoff: Mutex<Backoff>
     /// How often each event was interrupted by a passing fault in a row, for its backoff; in
     /// memory, since such retries are no attempts, and forgetting them only shortens a wait.
-    private let interruptions = Mutex<[UUID: Int]>([:])
+    let interruptions = Mutex<[UUID: Int]>([:])
     private let consumer: (any Service)?
 
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
-        handler: EventHandler? = nil, settings: Settings = Settings(), logger: Logger
+        handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
         self.pool = pool
         self.transport = transport
         self.handler = handler
+        self.prepareBatch = prepareBatch
         self.settings = settings
         inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))
         var logger = logger
@@ -150,155 +157,12 @@ package final class EventBus: Sendable {
         }.sorted { $0.seq < $1.seq }
     }
 
-    // MARK: - Inbox worker
-
-    /// Applies due inbox rows one at a time until none is due. While the database cannot be
-    /// reached, it tries again after a growing wait rather than at every poll.
-    func work() async {
-        guard inboxBackoff.withLock({ $0.isDue }) else { return }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let more = try await processNext()
-                inboxBackoff.withLock { $0.succeeded() }
-                guard more else { return }
-            } catch {
-                let failures = inboxBackoff.withLock { $0.failed() }
-                if failures % 20 == 1 {
-                    logger.warning("inbox unavailable; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
-                }
-                return
-            }
-        }
-    }
-
-    private enum Outcome: Sendable {
-        case none
-        case processed(eventID: UUID)
-        /// The handler failed in a way a retry cannot fix: an attempt, parked once there are enough.
-        case failed(eventID: UUID, type: String, attempts: Int, error: String, park: Bool)
-        /// A passing fault stopped the handler: retried after a wait, whatever the number of attempts.
-        case interrupted(eventID: UUID, type: String, error: String)
-    }
-
-    /// Claims the oldest due row, applies it and marks it processed in one transaction.
-    /// Returns false when nothing is due.
-    func processNext() async throws -> Bool {
-        guard let handler else { return false }
-        switch try await applyNext(handler) {
-        case .none:
-            return false
-        case .processed(let eventID):
-            interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
-            Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
-            // The handler may have enqueued events of its own.
-            relayBell.ring()
-        case .interrupted(let eventID, let type, let error):
-            try await recordInterruption(of: eventID, type: type, error: error)
-        case .failed(let eventID, let type, let attempts, let error, let park):
-            try await recordFailure(of: eventID, type: type, attempts: attempts, error: error, park: park)
-        }
-        return true
-    }
-
-    /// The transaction of `processNext`: the handler runs under a savepoint, so that a failure it
-    /// reports is recorded without what it wrote.
-    private func applyNext(_ handler: @escaping EventHandler) async throws -> Outcome {
-        let maximumAttempts = settings.maximumAttempts
-        return try await pool.transaction { connection in
-            let rows = try connection.query(
-                """
-                SELECT event_id, routing_key, body, attempts FROM inbox
-                WHERE processed_at IS NULL AND parked_at IS NULL AND next_attempt_at <= clock_timestamp()
-                ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED
-                """)
-            guard let row = rows.first else { return .none }
-            let eventID: UUID = try row.decode("event_id")
-            let type: String = try row.decode("routing_key")
-            let attempts: Int = try row.decode("attempts")
-            let body = Data(try row.decode("body", as: String.self).utf8)
-            let header: EventHeader
-            do {
-                header = try JSONDecoder.ecom.decode(EventHeader.self, from: body)
-            } catch {
-                return .failed(eventID: eventID, type: type, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
-            }
-            let delivery = Delivery(header: header, routingKey: type, body: body)
-            try connection.execute("SAVEPOINT handler")
-            do {
-                try handler(delivery, connection)
-            } catch let error as SQLError where error.isConcurrencyConflict {
-                throw error  // the whole transaction is retried by the pool
-            } catch let error where isTransient(error) {
-                // On a connection the fault has broken, this throws too, and the worker backs off.
-                try connection.execute("ROLLBACK TO SAVEPOINT handler")
-                return .interrupted(eventID: eventID, type: type, error: String(describing: error))
-            } catch {
-                try connection.execute("ROLLBACK TO SAVEPOINT handler")
-                return .failed(
-                    eventID: eventID, type: type, attempts: attempts + 1, error: String(describing: error),
-                    park: attempts + 1 >= maximumAttempts)
-            }
-            try connection.execute(
-                "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = \(eventID)")
-            return .processed(eventID: eventID)
-        }
-    }
-
-    /// A passing fault: the event is tried again after a wait that grows with each interruption.
-    private func recordInterruption(of eventID: UUID, type: String, error: String) async throws {
-        let count = interruptions.withLock { counts in
-            // Bounded: rows another process finished never come back to be removed.
-            if counts.count >= 10_000 { counts.removeAll() }
-            counts[eventID, default: 0] += 1
-            return counts[eventID]!
-        }
-        let delay = Backoff.delay(after: count, first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay)
-        try await pool.execute(
-            """
-            UPDATE inbox SET last_error = \(String(error.prefix(2000))),
-                next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay.seconds))::double precision)
-            WHERE event_id = \(eventID)
-            """)
-        if count % 20 == 1 {
-            logger.warning(
-                "event interrupted by a passing fault; will retry until it passes",
-                metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "retry": "\(count)", "error": "\(error)"])
-        }
-    }
-
-    /// A failure a retry cannot fix: counted as an attempt, and parked once there are enough.
-    private func recordFailure(of eventID: UUID, type: String, attempts: Int, error: String, park: Bool) async throws {
-        let delay = min(0.25 * pow(2, Double(attempts)), 60)
-        try await pool.execute(
-            """
-            UPDATE inbox SET attempts = \(attempts), last_error = \(String(error.prefix(2000))),
-                next_attempt_at = clock_timestamp() + make_interval(secs => \(String(delay))::double precision),
-                parked_at = CASE WHEN \(park)::boolean THEN now() END
-            WHERE event_id = \(eventID)
-            """)
-        if park {
-            interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
-            logger.error(
-                "event parked after repeated failures; an admin can retry it once the cause is fixed",
-                metadata: [
-                    "service": "\(service)", "event_id": "\(eventID.lowercased)", "type": "\(type)", "attempts": "\(attempts)",
-                    "error": "\(error)",
-                ])
-            Counter(label: "ecom_events_parked_total", dimensions: [("service", service)]).increment()
-            try? await recordParked()
-        } else {
-            logger.warning(
-                "event failed; will retry",
-                metadata: ["event_id": "\(eventID.lowercased)", "type": "\(type)", "attempt": "\(attempts)", "error": "\(error)"])
-        }
-    }
-
     // MARK: - Housekeeping and metrics
 
-    private var parkedGauge: Gauge { Gauge(label: "ecom_events_parked", dimensions: [("service", service)]) }
+    var parkedGauge: Gauge { Gauge(label: "ecom_events_parked", dimensions: [("service", service)]) }
 
     /// Brings the parked gauge up to date at once, rather than at the next housekeeping.
-    private func recordParked() async throws {
+    func recordParked() async throws {
         let rows = try await pool.query("SELECT count(*) AS parked FROM inbox WHERE parked_at IS NOT NULL")
         parkedGauge.record(try rows[0].decode("parked", as: Int.self))
     }

@@ -7,9 +7,14 @@ package enum Outbox {
     /// Adds `event` to this database's outbox, in the caller's transaction. The relay publishes
     /// it once that transaction has committed; if it rolls back, the event never existed.
     package static func enqueue<Payload>(_ event: Event<Payload>, on connection: SQLConnection) throws {
+        try connection.execute(try insert(event))
+    }
+
+    /// The statement that `enqueue` runs, for a statement that does more in one round trip (as a
+    /// data-modifying `WITH` query).
+    package static func insert<Payload>(_ event: Event<Payload>) throws -> SQLQuery {
         let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
-        try connection.execute(
-            "INSERT INTO outbox (event_id, routing_key, body) VALUES (\(event.id), \(event.type), \(body))")
+        return "INSERT INTO outbox (event_id, routing_key, body) VALUES (\(event.id), \(event.type), \(body))"
     }
 }
 
@@ -41,6 +46,10 @@ package struct Delivery: Sendable {
 /// Applies one event. It runs inside the transaction that also records the event as processed,
 /// so its effect happens exactly once; throwing rolls both back and the delivery is retried.
 package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: SQLConnection) throws -> Void
+
+/// Runs first in the transaction of a batch of two or more events, with all of them: locks what
+/// they will touch in one fixed order, so that two processes applying batches cannot deadlock.
+package typealias BatchPreparer = @Sendable (_ deliveries: [Delivery], _ connection: SQLConnection) throws -> Void
 
 /// AMQP topic matching: `*` is one word, `#` is zero or more.
 package func routingKey(_ key: String, matches pattern: String) -> Bool {

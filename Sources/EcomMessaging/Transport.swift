@@ -11,15 +11,19 @@ package struct Inbox: Sendable {
     let pool: PostgresPool
     let doorbell: Doorbell
 
-    /// Stores events in the inbox; an event already there (a redelivery) is ignored.
+    /// Stores events in the inbox in one statement, received in their order; an event already
+    /// there (a redelivery) is ignored.
     package func store(_ events: [OutgoingEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await pool.transaction { connection in
-            for event in events {
-                try connection.execute(
-                    "INSERT INTO inbox (event_id, routing_key, body) VALUES (\(event.eventID), \(event.routingKey), \(event.body)) ON CONFLICT (event_id) DO NOTHING")
-            }
-        }
+        try await pool.execute(
+            """
+            INSERT INTO inbox (event_id, routing_key, body)
+            SELECT event_id, routing_key, body
+            FROM unnest(\(SQLArray(events.map(\.eventID)))::uuid[], \(SQLArray(events.map(\.routingKey)))::text[],
+                \(SQLArray(events.map(\.body)))::text[]) WITH ORDINALITY AS e (event_id, routing_key, body, position)
+            ORDER BY position
+            ON CONFLICT (event_id) DO NOTHING
+            """)
         doorbell.ring()
     }
 

@@ -64,9 +64,6 @@ package struct OrdersController: Sendable {
             // The request is well formed; it is the cart's state that refuses it.
             throw APIError.conflict("cart_empty", "your cart is empty")
         }
-        if let existing = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) {
-            return (existing, .ok)
-        }
         let catalog = try await products.send(
             .POST, InternalPath.productLookup, body: ProductLookup(ids: current.items.map(\.productID)),
             requestID: context.requestID, as: [Product].self)

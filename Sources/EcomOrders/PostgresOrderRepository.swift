@@ -114,30 +114,53 @@ package struct PostgresOrderRepository: OrderRepository {
 
     // MARK: - Writing
 
+    /// Inserts the order, its lines and its `order.created`, and completes the idempotency key, in
+    /// one statement. Nil when an order of the same cart version exists.
     package func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order? {
-        do {
-            return try await pool.transaction { connection in
-                try connection.execute(
-                    "INSERT INTO orders (id, user_id, status, total_cents, cart_version) VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))")
-                for line in draft.lines {
-                    try connection.execute(
-                        "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (\(draft.id), \(line.productID), \(line.name), \(line.unitPriceCents), \(line.quantity))")
-                }
-                try Outbox.enqueue(
-                    Event(
-                        type: EventType.orderCreated, requestID: requestID,
-                        data: OrderCreated(
-                            orderID: draft.id, userID: draft.userID, cartVersion: draft.cartVersion,
-                            lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) })),
-                    on: connection)
-                if let idempotencyKey {
-                    try Self.completeKey(userID: draft.userID, key: idempotencyKey, orderID: draft.id, status: 201, on: connection)
-                }
-                return try Self.find(id: draft.id, userID: nil, on: connection)
+        let event = Event(
+            type: EventType.orderCreated, requestID: requestID,
+            data: OrderCreated(
+                orderID: draft.id, userID: draft.userID, cartVersion: draft.cartVersion,
+                lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) }))
+        let key: SQLQuery =
+            if let idempotencyKey {
+                ", key AS (\(Self.completeKey(userID: draft.userID, key: idempotencyKey, orderID: draft.id, status: 201)))"
+            } else {
+                ""
             }
+        let statement: SQLQuery = """
+            WITH o AS (
+                INSERT INTO orders (id, user_id, status, total_cents, cart_version)
+                VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))
+                RETURNING created_at, updated_at, created_at::text AS created_key),
+            l AS (
+                INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity)
+                SELECT \(draft.id), product_id, name, unit_price_cents, quantity
+                FROM unnest(\(SQLArray(draft.lines.map(\.productID)))::uuid[], \(SQLArray(draft.lines.map(\.name)))::text[],
+                    \(SQLArray(draft.lines.map(\.unitPriceCents)))::bigint[], \(SQLArray(draft.lines.map(\.quantity)))::integer[])
+                    AS l (product_id, name, unit_price_cents, quantity)
+                RETURNING product_id, name, unit_price_cents, quantity),
+            e AS (\(try Outbox.insert(event)))\(key)
+            SELECT o.created_at, o.updated_at, l.product_id, l.name, l.unit_price_cents, l.quantity
+            FROM o CROSS JOIN l ORDER BY l.name, l.product_id
+            """
+        let rows: [SQLRow]
+        do {
+            rows = try await pool.query(statement)
         } catch let error as SQLError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
             return nil
         }
+        guard let first = rows.first else { throw SQLError(kind: .other, message: "order \(draft.id.lowercased) inserted without lines") }
+        let items = try rows.map { row in
+            let price: Int64 = try row.decode("unit_price_cents")
+            let quantity: Int = try row.decode("quantity")
+            return OrderLine(
+                productID: try row.decode("product_id"), name: try row.decode("name"), unitPriceCents: price, quantity: quantity,
+                lineTotalCents: price * Int64(quantity))
+        }
+        return Order(
+            id: draft.id, userID: draft.userID, status: .pending, reason: nil, totalCents: draft.totalCents, items: items,
+            createdAt: try first.decode("created_at"), updatedAt: try first.decode("updated_at"), rejection: nil)
     }
 
     package func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
@@ -156,14 +179,17 @@ package struct PostgresOrderRepository: OrderRepository {
         }
     }
 
-    /// `transition(id:userID:_:requestID:)` for the event handler, inside its transaction.
-    func transition(id: UUID, _ change: OrderTransition, requestID: String?, in transaction: SQLConnection) throws -> Order? {
-        try Self.transition(id: id, userID: nil, change, requestID: requestID, on: transaction)
+    /// `transition(id:userID:_:requestID:)` for the event handler, inside its transaction: whether
+    /// the order changed. A change that announces nothing is one statement.
+    func transition(id: UUID, _ change: OrderTransition, requestID: String?, in transaction: SQLConnection) throws -> Bool {
+        guard change.announces != nil else {
+            return try transaction.execute(Self.guardedUpdate(id: id, userID: nil, change)) == 1
+        }
+        return try Self.transition(id: id, userID: nil, change, requestID: requestID, on: transaction) != nil
     }
 
-    private static func transition(
-        id: UUID, userID: UUID?, _ change: OrderTransition, requestID: String?, on connection: SQLConnection
-    ) throws -> Order? {
+    /// The `UPDATE` of `change`, guarded by the statuses it may start from.
+    private static func guardedUpdate(id: UUID, userID: UUID?, _ change: OrderTransition) -> SQLQuery {
         var query: SQLQuery = """
             UPDATE orders SET status = \(change.to.rawValue), reason = COALESCE(\(change.reason), reason), updated_at = now()
             WHERE id = \(id) AND status = ANY(\(SQLArray(change.from.map(\.rawValue))))
@@ -171,7 +197,13 @@ package struct PostgresOrderRepository: OrderRepository {
         if let userID {
             query.append(" AND user_id = \(userID)")
         }
-        guard try connection.execute(query) == 1 else { return nil }
+        return query
+    }
+
+    private static func transition(
+        id: UUID, userID: UUID?, _ change: OrderTransition, requestID: String?, on connection: SQLConnection
+    ) throws -> Order? {
+        guard try connection.execute(guardedUpdate(id: id, userID: userID, change)) == 1 else { return nil }
         guard let order = try find(id: id, userID: nil, on: connection) else { return nil }
         try announce(change, of: order, requestID: requestID, on: connection)
         return order
@@ -282,8 +314,11 @@ package struct PostgresOrderRepository: OrderRepository {
     }
 
     private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: SQLConnection) throws {
-        try connection.execute(
-            "UPDATE idempotency_keys SET state = 'done', order_id = \(orderID), status_code = \(status) WHERE user_id = \(userID) AND key = \(key)")
+        try connection.execute(completeKey(userID: userID, key: key, orderID: orderID, status: status))
+    }
+
+    private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int) -> SQLQuery {
+        "UPDATE idempotency_keys SET state = 'done', order_id = \(orderID), status_code = \(status) WHERE user_id = \(userID) AND key = \(key)"
     }
 
     package func purgeKeys() async throws -> Int {

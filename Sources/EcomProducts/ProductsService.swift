@@ -76,6 +76,7 @@ func makeProductsEventBus(
         service: "products", pool: pool, transport: transport,
         subscribesTo: [EventType.orderCreated, EventType.orderCancelled, EventType.orderShipped],
         handler: { delivery, connection in try reservations.handle(delivery, on: connection) },
+        prepareBatch: { deliveries, connection in try StockReservations.lockProducts(of: deliveries, on: connection) },
         settings: settings, logger: logger)
 }
 

@@ -138,12 +138,21 @@ struct StockReservations: Sendable {
 
         // The row is inserted as `rejected`, the answer when nothing gets reserved, and becomes
         // `reserved` below if everything does; no other transaction sees it before this one ends.
-        let inserted = try connection.query(
+        // The same statement locks the products in id order and reads what they have free; the
+        // outer join keeps one row when none of them exists.
+        let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
+        let rows = try connection.query(
             """
-            INSERT INTO reservations (order_id, state) VALUES (\(order.orderID), 'rejected')
-            ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+            WITH inserted AS (
+                INSERT INTO reservations (order_id, state) VALUES (\(order.orderID), 'rejected')
+                ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+            SELECT (SELECT count(*) FROM inserted) AS inserted, p.id, p.free, p.available
+            FROM (VALUES (1)) AS one
+            LEFT JOIN (
+                SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
+                WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE) AS p ON true
             """)
-        if inserted.isEmpty {
+        if try rows[0].decode("inserted", as: Int.self) == 0 {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
                 return .rejected(reason: orderCancelled, productID: nil)
@@ -151,16 +160,10 @@ struct StockReservations: Sendable {
                 return .alreadyDecided
             }
         }
-
-        let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
-        let rows = try connection.query(
-            """
-            SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
-            WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE
-            """)
         var products: [UUID: (stock: Int, available: Bool)] = [:]
         for row in rows {
-            products[try row.decode("id")] = (try row.decode("free"), try row.decode("available"))
+            guard let id = try row.decode("id", as: UUID?.self) else { continue }
+            products[id] = (try row.decode("free"), try row.decode("available"))
         }
         // Every line is checked, so the rejection names all that stopped the order, not just the first.
         var short: [(reason: String, line: RejectedLine)] = []
@@ -177,24 +180,27 @@ struct StockReservations: Sendable {
             return .rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line))
         }
 
+        let ids = SQLArray(productIDs)
         let quantities = SQLArray(productIDs.map { wanted[$0]! })
-        // The rows are locked and checked above; the guard keeps the rule where the write is.
-        let updated = try connection.execute(
+        // One statement: the units held, the lines recorded, the state set. The rows are locked
+        // and checked above; the guard keeps the rule where the write is.
+        let held: Int = try connection.query(
             """
-            UPDATE products AS p SET held = p.held + l.quantity
-            FROM unnest(\(SQLArray(productIDs))::uuid[], \(quantities)::integer[]) AS l (id, quantity)
-            WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
-            """)
-        guard updated == productIDs.count else {
+            WITH held AS (
+                UPDATE products AS p SET held = p.held + l.quantity
+                FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
+                WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
+                RETURNING p.id),
+            lines AS (
+                INSERT INTO reservation_lines (order_id, product_id, quantity)
+                SELECT \(order.orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
+            reserved AS (
+                UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(order.orderID))
+            SELECT count(*) AS held FROM held
+            """)[0].decode("held")
+        guard held == productIDs.count else {
             throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
         }
-        try connection.execute(
-            """
-            INSERT INTO reservation_lines (order_id, product_id, quantity)
-            SELECT \(order.orderID), id, quantity FROM unnest(\(SQLArray(productIDs))::uuid[], \(quantities)::integer[]) AS l (id, quantity)
-            """)
-        try connection.execute(
-            "UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(order.orderID)")
         return .reserved
     }
 
@@ -263,6 +269,37 @@ struct StockReservations: Sendable {
         try connection.execute(
             "UPDATE reservations SET state = 'shipped', updated_at = now() WHERE order_id = \(orderID)")
         return .consumed
+    }
+
+    /// Locks, in id order, every product a batch of events will change: the lines of each
+    /// `order.created`, and what the orders of the other events hold. Each event then locks its
+    /// own products in id order too, which no longer waits; without this, two processes applying
+    /// batches over the same products could each hold one the other needs.
+    static func lockProducts(of deliveries: [Delivery], on connection: SQLConnection) throws {
+        var created: Set<UUID> = []
+        var ending: [UUID] = []
+        for delivery in deliveries {
+            switch delivery.header.type {
+            case EventType.orderCreated:
+                // An event that cannot be read locks nothing here; its handler reports it.
+                guard let order = try? delivery.decode(OrderCreated.self).data else { continue }
+                created.formUnion(order.lines.map(\.productID))
+            case EventType.orderCancelled:
+                if let cancel = try? delivery.decode(OrderCancelled.self).data { ending.append(cancel.orderID) }
+            case EventType.orderShipped:
+                if let shipment = try? delivery.decode(OrderShipment.self).data { ending.append(shipment.orderID) }
+            default:
+                continue
+            }
+        }
+        guard !created.isEmpty || !ending.isEmpty else { return }
+        try connection.execute(
+            """
+            SELECT id FROM products
+            WHERE id = ANY(\(SQLArray(Array(created)))::uuid[])
+                OR id IN (SELECT product_id FROM reservation_lines WHERE order_id = ANY(\(SQLArray(ending))::uuid[]))
+            ORDER BY id FOR UPDATE
+            """)
     }
 
     /// Locks the products of an order's reservation in id order, as `reserve` does, rather than in

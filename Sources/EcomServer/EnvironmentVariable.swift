@@ -83,6 +83,9 @@ extension EnvironmentVariable {
     package static let holdEvents = EnvironmentVariable(
         "ECOM_HOLD_EVENTS", meaning: "1 keeps events in the outboxes instead of publishing them (fault tests)",
         fallback: "0")
+    package static let batchCommitDelay = EnvironmentVariable(
+        "ECOM_BATCH_COMMIT_DELAY", meaning: "ms an applied inbox batch waits before its commit (fault tests)",
+        fallback: "0")
     package static let poolSize = EnvironmentVariable(
         "ECOM_DB_POOL_SIZE", meaning: "connections each service keeps to its database, 1 to 256",
         fallback: "\(ServeConfiguration.defaultPoolSize)")
@@ -113,7 +116,7 @@ extension EnvironmentVariable {
     /// Every variable, in the order `ecom serve --help` lists them.
     package static let all: [EnvironmentVariable] = [
         databaseURL, secretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
-        catalogSeed, orderPendingTimeout, holdEvents, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
+        catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
         headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,
     ]
 }

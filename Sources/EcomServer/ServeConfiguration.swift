@@ -29,6 +29,8 @@ package struct ServeConfiguration: Sendable {
     package var pendingTimeout = Self.defaultPendingTimeout
     /// Keeps events in the outboxes instead of publishing them (a switch for fault tests).
     package var holdEvents = false
+    /// How long a batch of inbox events waits before its commit (a switch for fault tests).
+    package var batchCommitDelay: Duration?
     /// Connections each service keeps to its database.
     package var poolSize = Self.defaultPoolSize
     /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
@@ -74,6 +76,7 @@ package struct ServeConfiguration: Sendable {
         if let path = value(.catalogSeed) { catalogSeed = URL(fileURLWithPath: path) }
         if let seconds = positive(.orderPendingTimeout) { pendingTimeout = .seconds(seconds) }
         holdEvents = value(.holdEvents) == "1"
+        if let milliseconds = positive(.batchCommitDelay) { batchCommitDelay = .milliseconds(milliseconds) }
         if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = size }
         if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
         if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {

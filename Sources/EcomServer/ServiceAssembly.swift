@@ -75,6 +75,7 @@ struct ServiceAssembly {
     var events: EventBus.Settings {
         var events = EventBus.Settings()
         events.holdOutbox = configuration.holdEvents
+        events.batchCommitDelay = configuration.batchCommitDelay
         return events
     }
 

@@ -90,4 +90,60 @@ extension StoreEndToEndTests {
             throw error
         }
     }
+
+    /// The in-process transport hands the held events to each inbox in one statement, so the
+    /// products service claims them as one batch; over RabbitMQ they may arrive one by one.
+    @Test("killing ecom serve while a batch of events is applied and not committed: restarted, every order settles once")
+    func killedMidBatch() async throws {
+        let held = try await ServerProcess(environment: ["ECOM_HOLD_EVENTS": "1"], services: Store.services)
+        var current = held
+        do {
+            let store = Store(server: held, admin: try await held.login("root@example.com", "root-password-123"))
+            let product = try await store.createProduct(stock: 10)
+            var placed: [(shopper: TokenPair, order: Order)] = []
+            for index in 0..<6 {
+                let shopper = try await store.shopper("batch\(index)")
+                try await store.add(product.id, quantity: 2, as: shopper)
+                placed.append((shopper, try await store.checkout(as: shopper).decode()))
+            }
+            #expect(await held.stop() == 0)
+
+            // The held events go out; each batch applies them and then waits before its commit.
+            let paused = try await ServerProcess(reusing: held, environment: ["ECOM_BATCH_COMMIT_DELAY": "600000"])
+            current = paused
+            let pausedStore = Store(server: paused, admin: try await paused.login("root@example.com", "root-password-123"))
+            try await pausedStore.eventually("a batch of the orders' events applied, not committed") {
+                paused.log.split(separator: "\n").contains { line in
+                    line.contains("inbox batch applied") && line.contains("events=6 ") && line.contains("service=products")
+                }
+            }
+            _ = await paused.stop(signal: SIGKILL)
+
+            let resumed = try await ServerProcess(reusing: paused, environment: [:])
+            current = resumed
+            let store2 = Store(server: resumed, admin: try await resumed.login("root@example.com", "root-password-123"))
+            try await store2.eventually("every order settled") {
+                try await store2.allOrders().allSatisfy { $0.status != .pending }
+            }
+            let orders = try await store2.allOrders()
+            #expect(orders.count == 6)
+            #expect(orders.filter { $0.status == .confirmed }.count == 5)
+            #expect(orders.filter { $0.status == .rejected }.count == 1)
+            try await store2.expectStockInvariant(of: product.id, initial: 10, orders: orders)
+            #expect(try await store2.ledgerDiscrepancies().isEmpty)
+            // The removal from each cart happened once, and the rejected order's lines came back once.
+            for (shopper, order) in placed {
+                let status = try await store2.order(order.id, as: shopper).status
+                let expected = status == .rejected ? [product.id: 2] : [:]
+                try await store2.eventually("the cart of a \(status.rawValue) order") {
+                    try await store2.cartQuantities(as: shopper) == expected
+                }
+            }
+            await resumed.tearDown()
+        } catch {
+            print(current.log.suffix(10_000))
+            await current.tearDown()
+            throw error
+        }
+    }
 }
