@@ -58,6 +58,8 @@ package struct RejectedOrderLines: Sendable, Equatable {
 /// `CartRepository` over PostgreSQL.
 package struct PostgresCartRepository: CartRepository {
     let pool: PostgresPool
+    /// The orders whose removal `applyOrder` committed in this process.
+    package let appliedHere = AppliedOrders()
 
     package init(pool: PostgresPool) {
         self.pool = pool
@@ -82,13 +84,10 @@ package struct PostgresCartRepository: CartRepository {
             guard let row = rows.first else { throw CartError.quantityLimit }
             let lineID: UUID = try row.decode("id")
             let inserted: Bool = try row.decode("inserted")
-            if inserted {
-                // Exact because the cart row is locked: no other edit of this cart is in flight.
-                let count: Int = try connection.query(
-                    "SELECT count(*) AS lines FROM cart_items WHERE user_id = \(userID)")[0].decode("lines")
-                if count > CartLimits.maximumLines { throw CartError.cartFull }
-            }
-            return (try Self.snapshot(of: userID, on: connection), lineID, inserted)
+            let cart = try Self.snapshot(of: userID, on: connection)
+            // Exact because the cart row is locked: no other edit of this cart is in flight.
+            if inserted, cart.lines.count > CartLimits.maximumLines { throw CartError.cartFull }
+            return (cart, lineID, inserted)
         }
     }
 
@@ -121,9 +120,12 @@ package struct PostgresCartRepository: CartRepository {
     }
 
     package func applyOrder(_ order: CartOrderApplied, for userID: UUID) async throws -> Bool {
-        try await pool.transaction { connection in
+        let applied = try await pool.transaction { connection in
             try Self.applyOrder(order, for: userID, on: connection)
         }
+        // Either way the removal is committed now: by this call, or by an earlier one.
+        appliedHere.insert(order.orderID)
+        return applied
     }
 
     package func ordersToRestore(limit: Int) async throws -> [RejectedOrderLines] {

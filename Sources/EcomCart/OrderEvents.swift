@@ -3,6 +3,7 @@ import EcomMessaging
 import EcomPostgres
 import Foundation
 import Logging
+import Synchronization
 
 /// The cart's consumer of `order.created` and `order.rejected`.
 ///
@@ -14,10 +15,18 @@ import Logging
 /// `order.rejected`: marks the order's lines to come back (DESIGN §6.3). Which products are still
 /// for sale is the products service's to say, and a handler runs inside a transaction, so the
 /// lines are put back by `CartRestorer` afterwards.
-let orderEventsHandler: EventHandler = { delivery, connection in
+///
+/// `appliedHere` holds the orders whose removal this process's direct call has committed: their
+/// `order.created` would change nothing, so it costs no statement.
+func makeOrderEventsHandler(appliedHere: AppliedOrders) -> EventHandler {
+    { delivery, connection in try handleOrderEvent(delivery, appliedHere: appliedHere, on: connection) }
+}
+
+private func handleOrderEvent(_ delivery: Delivery, appliedHere: AppliedOrders, on connection: SQLConnection) throws {
     switch delivery.header.type {
     case EventType.orderCreated:
         let order = try delivery.decode(OrderCreated.self).data
+        guard !appliedHere.contains(order.orderID) else { return }
         try PostgresCartRepository.applyOrder(
             CartOrderApplied(orderID: order.orderID, lines: order.lines), for: order.userID, on: connection)
     case EventType.orderRejected:
@@ -26,6 +35,40 @@ let orderEventsHandler: EventHandler = { delivery, connection in
             CartOrderApplied(orderID: order.orderID, lines: order.ordered), for: order.userID, on: connection)
     default:
         return
+    }
+}
+
+/// Order ids whose removal from the cart has committed, as this process saw it; the oldest are
+/// forgotten past `capacity`, which only costs a statement that changes nothing.
+package final class AppliedOrders: Sendable {
+    private struct State {
+        var ids: Set<UUID> = []
+        var order: [UUID] = []
+        var next = 0
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+
+    package init(capacity: Int = 20_000) {
+        self.capacity = capacity
+    }
+
+    func insert(_ id: UUID) {
+        state.withLock { state in
+            guard state.ids.insert(id).inserted else { return }
+            if state.order.count < capacity {
+                state.order.append(id)
+            } else {
+                state.ids.remove(state.order[state.next])
+                state.order[state.next] = id
+                state.next = (state.next + 1) % capacity
+            }
+        }
+    }
+
+    func contains(_ id: UUID) -> Bool {
+        state.withLock { $0.ids.contains(id) }
     }
 }
 

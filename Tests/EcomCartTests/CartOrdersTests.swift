@@ -59,6 +59,34 @@ struct CartOrdersTests {
         }
     }
 
+    @Test("order.created after this process's direct call costs no statement; any other order.created writes")
+    func appliedHereSkipsTheDatabase() async throws {
+        try await CartHarness.run { harness in
+            let repository = try #require(harness.repository as? PostgresCartRepository)
+            let handler = makeOrderEventsHandler(appliedHere: repository.appliedHere)
+            let user = UUID()
+            try await harness.add(Fixture.kettle, quantity: 2, for: user)
+            let called = UUID()
+            let lines = [OrderedQuantity(productID: Fixture.kettle.id, quantity: 1)]
+            #expect(try await repository.applyOrder(CartOrderApplied(orderID: called, lines: lines), for: user))
+
+            // A read-only transaction refuses any write: the handler must not need one.
+            func deliverReadOnly(_ orderID: UUID) async throws {
+                let body = try JSONEncoder.ecom.encode(
+                    Event(type: EventType.orderCreated, requestID: nil, data: OrderCreated(orderID: orderID, userID: user, cartVersion: 1, lines: lines)))
+                let delivery = Delivery(
+                    header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: EventType.orderCreated, body: body)
+                try await harness.pool.transaction { connection in
+                    try connection.execute("SET TRANSACTION READ ONLY")
+                    try handler(delivery, connection)
+                }
+            }
+            try await deliverReadOnly(called)
+            await #expect(throws: SQLError.self) { try await deliverReadOnly(UUID()) }
+            #expect(try await harness.cart(of: user).items.map(\.quantity) == [1])
+        }
+    }
+
     @Test("a rejected order's lines come back once, as max(current, ordered), without archived products")
     func rejectedOrderRestored() async throws {
         try await CartHarness.run { harness in
@@ -136,6 +164,6 @@ struct CartOrdersTests {
         let body = try JSONEncoder.ecom.encode(Event(type: type, requestID: nil, data: payload))
         let delivery = Delivery(
             header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: type, body: body)
-        try await harness.pool.transaction { connection in try orderEventsHandler(delivery, connection) }
+        try await harness.pool.transaction { connection in try makeOrderEventsHandler(appliedHere: AppliedOrders())(delivery, connection) }
     }
 }
