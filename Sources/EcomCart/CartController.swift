@@ -39,11 +39,9 @@ package struct CartController: Sendable {
         let userID = try Self.owner(context)
         let body = try await request.decode(as: CartItemAdd.self, context: context)
         try Self.validate(quantity: body.quantity, field: "quantity")
-        // One lookup checks the product and prices the lines already there. It happens before the
-        // transaction, so no database connection waits on the products service.
-        let current = try await repository.cart(of: userID)
-        let products = try await catalog.products(
-            current.lines.map(\.productID) + [body.productID], requestID: context.requestID)
+        // The product is checked before the transaction, so no database connection waits on the
+        // products service; the other lines are priced after it, from the cart it returns.
+        let products = try await catalog.products([body.productID], requestID: context.requestID)
         guard let product = products[body.productID], product.isActive else { throw CartError.productNotFound }
         let (cart, lineID, newLine) = try await repository.add(productID: body.productID, quantity: body.quantity, for: userID)
         return EditedResponse(
