@@ -1026,6 +1026,8 @@ def main():
     parser.add_argument("--catalog", type=int, default=1000, help="products for the ordinary measurements")
     parser.add_argument("--large-catalog", type=int, default=100_000, help="products for the large-catalog measurements (0: skip)")
     parser.add_argument("--checkout-workers", type=int, default=32)
+    parser.add_argument("--paced-rate", type=int,
+                        help="orders/s of the paced checkout (default: half the flat-out rate), to compare builds at one rate")
     parser.add_argument("--login-workers", type=int, default=8)
     parser.add_argument("--log-level", default="info", help="LOG_LEVEL of the servers (default info, as shipped)")
     parser.add_argument("--only", default="", help=f"comma-separated phases: {','.join(PHASES)}")
@@ -1119,7 +1121,8 @@ def main():
             buyers = users[:args.checkout_workers]
             with server.sampling():
                 report.data["checkout_local"] = measure_checkout(
-                    report, server, buyers, products, checkout_seconds, "in-process events", TARGET_LAG_P99_LOCAL_MS)
+                    report, server, buyers, products, checkout_seconds, "in-process events", TARGET_LAG_P99_LOCAL_MS,
+                    args.paced_rate)
             if amqp_url:
                 # A run of its own, so that the second process (whose inbox worker takes a share of the
                 # reservations) leaves the figures above alone.
@@ -1242,7 +1245,7 @@ def main():
             products = product_ids(server)
             with server.sampling():
                 report.data["checkout_amqp"] = measure_checkout(
-                    report, server, users, products, checkout_seconds, "RabbitMQ", TARGET_LAG_P99_AMQP_MS)
+                    report, server, users, products, checkout_seconds, "RabbitMQ", TARGET_LAG_P99_AMQP_MS, args.paced_rate)
             server.stop()
     except KeyboardInterrupt:
         log("interrupted")
@@ -1282,7 +1285,7 @@ def print_report(report, args, duration, repeat):
         log(f"figures written to {args.json}")
 
 
-def measure_checkout(report, server, users, products, seconds, transport, lag_target):
+def measure_checkout(report, server, users, products, seconds, transport, lag_target, paced_rate=None):
     """Checkout twice: as fast as the buyers can (throughput; events queue up, so the lag there
     says how far behind confirmation fell), then paced at half that rate (the lag of a server
     that keeps up)."""
@@ -1292,7 +1295,7 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
     load = checkout_load(server, users, products, seconds)
     settled = settle_orders(server, since)
     cost = database_cost(server, activity, settled["confirmed"])
-    rate = max(2, int(settled["confirmed_per_s"] / 2))
+    rate = paced_rate or max(2, int(settled["confirmed_per_s"] / 2))
     log(f"checkout, {transport}: paced at {rate}/s for {seconds} s")
     since = database_now(server)
     paced_load = checkout_load(server, users, products, seconds, rate=rate)

@@ -135,35 +135,14 @@ struct StockReservations: Sendable {
         guard !wanted.isEmpty else {
             throw ReservationFailure(description: "order \(order.orderID.lowercased) has no lines")
         }
-
-        // The row is inserted as `rejected`, the answer when nothing gets reserved, and becomes
-        // `reserved` below if everything does; no other transaction sees it before this one ends.
-        // The same statement locks the products in id order and reads what they have free; the
-        // outer join keeps one row when none of them exists.
         let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
-        let rows = try connection.query(
-            """
-            WITH inserted AS (
-                INSERT INTO reservations (order_id, state) VALUES (\(order.orderID), 'rejected')
-                ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
-            SELECT (SELECT count(*) FROM inserted) AS inserted, p.id, p.free, p.available
-            FROM (VALUES (1)) AS one
-            LEFT JOIN (
-                SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
-                WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE) AS p ON true
-            """)
-        if try rows[0].decode("inserted", as: Int.self) == 0 {
+        guard let products = try claim(order.orderID, locking: productIDs, on: connection) else {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
                 return .rejected(reason: orderCancelled, productID: nil)
             default:
                 return .alreadyDecided
             }
-        }
-        var products: [UUID: (stock: Int, available: Bool)] = [:]
-        for row in rows {
-            guard let id = try row.decode("id", as: UUID?.self) else { continue }
-            products[id] = (try row.decode("free"), try row.decode("available"))
         }
         // Every line is checked, so the rejection names all that stopped the order, not just the first.
         var short: [(reason: String, line: RejectedLine)] = []
@@ -179,11 +158,42 @@ struct StockReservations: Sendable {
         if let first = short.first {
             return .rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line))
         }
+        try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
+        return .reserved
+    }
 
-        let ids = SQLArray(productIDs)
-        let quantities = SQLArray(productIDs.map { wanted[$0]! })
-        // One statement: the units held, the lines recorded, the state set. The rows are locked
-        // and checked above; the guard keeps the rule where the write is.
+    /// Inserts the order's reservation row as `rejected`, the answer when nothing gets reserved
+    /// (no other transaction sees it before this one ends), and locks the products in id order,
+    /// reading what each has free, in one statement. Nil when the order already had a row.
+    private static func claim(
+        _ orderID: UUID, locking productIDs: [UUID], on connection: SQLConnection
+    ) throws -> [UUID: (stock: Int, available: Bool)]? {
+        // The outer join keeps one row when none of the products exists.
+        let rows = try connection.query(
+            """
+            WITH inserted AS (
+                INSERT INTO reservations (order_id, state) VALUES (\(orderID), 'rejected')
+                ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+            SELECT (SELECT count(*) FROM inserted) AS inserted, p.id, p.free, p.available
+            FROM (VALUES (1)) AS one
+            LEFT JOIN (
+                SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
+                WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE) AS p ON true
+            """)
+        guard try rows[0].decode("inserted", as: Int.self) == 1 else { return nil }
+        var products: [UUID: (stock: Int, available: Bool)] = [:]
+        for row in rows {
+            guard let id = try row.decode("id", as: UUID?.self) else { continue }
+            products[id] = (try row.decode("free"), try row.decode("available"))
+        }
+        return products
+    }
+
+    /// Holds the units, records the lines and marks the reservation `reserved`, in one statement.
+    /// The rows are locked and checked by now; the guard keeps the rule where the write is.
+    private static func hold(_ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection) throws {
+        let ids = SQLArray(lines.map(\.productID))
+        let quantities = SQLArray(lines.map(\.quantity))
         let held: Int = try connection.query(
             """
             WITH held AS (
@@ -193,15 +203,14 @@ struct StockReservations: Sendable {
                 RETURNING p.id),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
-                SELECT \(order.orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
+                SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
             reserved AS (
-                UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(order.orderID))
+                UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(orderID))
             SELECT count(*) AS held FROM held
             """)[0].decode("held")
-        guard held == productIDs.count else {
-            throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
+        guard held == lines.count else {
+            throw ReservationFailure(description: "order \(orderID.lowercased): stock changed under a lock")
         }
-        return .reserved
     }
 
     /// What an event that ends a reservation (a cancel, a shipment) finds for its order.
