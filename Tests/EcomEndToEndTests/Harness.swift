@@ -66,6 +66,8 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var servicePorts: [String: Int]
     let databasePrefix: String
     let output: URL
+    /// Where the current launch's output starts in `output`.
+    private var attemptStart = 0
     static let secret = "end-to-end-test-signing-key-0123456789abcdef"
 
     var gateway: String { "http://127.0.0.1:\(gatewayPort)" }
@@ -136,8 +138,12 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = (launcher.isEmpty ? [] : launcher.dropFirst() + [binary.path])
             + ["serve"] + (embeddedDataDirectory.map { ["--data-dir", $0.path] } ?? []) + subset + arguments
         process.environment = environment
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        // A relaunch on new ports appends, so the log keeps what the first attempt said.
+        if !FileManager.default.fileExists(atPath: output.path) {
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: output)
+        attemptStart = Int(try handle.seekToEnd())
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -152,12 +158,14 @@ final class ServerProcess: @unchecked Sendable {
     func waitForReady(timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let log = self.log
+            let log = String(self.log.utf8.dropFirst(attemptStart)) ?? ""
             guard process.isRunning, !log.contains("\necom serve: ") else { throw HarnessError("ecom serve exited: \(log)") }
             // The gateway's own /ready also wants every upstream, which a subset does not run.
-            var ready = (try? await HTTP.send(.GET, gateway + "/health"))?.status == .ok
+            // Probes give up quickly: a port another process took may accept and never answer,
+            // and the next round then sees that the server exited.
+            var ready = (try? await HTTP.send(.GET, gateway + "/health", timeout: .seconds(3)))?.status == .ok
             for base in servicePorts.keys.map(service) {
-                let response = try? await HTTP.send(.GET, base + "/ready")
+                let response = try? await HTTP.send(.GET, base + "/ready", timeout: .seconds(3))
                 if response?.status != .ok { ready = false }
             }
             if ready { return }
@@ -223,7 +231,7 @@ enum HTTP {
 
     static func send(
         _ method: HTTPMethod, _ url: String, json: (any Encodable)? = nil, raw: String? = nil,
-        token: String? = nil, headers: [(String, String)] = []
+        token: String? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(90)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -236,7 +244,7 @@ enum HTTP {
             request.body = .bytes(ByteBuffer(string: raw))
         }
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(90))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Reply(status: response.status, headers: response.headers, body: Data(buffer: body))
     }
