@@ -69,7 +69,8 @@ extension EcomCommand {
     /// quarter of its resident memory. Two arenas measured the same throughput.
     package static func limitMallocArenas() {
         #if os(Linux)
-        if ProcessInfo.processInfo.environment[EnvironmentVariable.mallocArenaMax.name] == nil { _ = mallopt(M_ARENA_MAX, 2) }
+        // getenv, not ProcessInfo's environment: that copies every variable, at each start of a one-shot command.
+        if getenv(EnvironmentVariable.mallocArenaMax.name) == nil { _ = mallopt(M_ARENA_MAX, 2) }
         #endif
     }
 
@@ -78,6 +79,11 @@ extension EcomCommand {
     /// With no arguments at all on a terminal, starts the REPL instead.
     package static func start(_ arguments: [String]? = nil) async {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if arguments == ["--version"] {
+            // What the argument parser would print, without building every command to find out.
+            FileHandle.standardOutput.write(Data((version + "\n").utf8))
+            Foundation.exit(0)
+        }
         if arguments.isEmpty && Terminal.isInteractive && Terminal.stdoutIsTerminal {
             let options: GlobalOptions
             do {

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// The release binary `.ci/static` builds, with the Swift runtime and Foundation linked in:
+/// it runs where no Swift toolchain is installed.
+@Suite(.enabled(if: StaticBinary.url != nil, "set ECOM_STATIC_BINARY to a statically linked ecom (.ci/static does)"))
+struct StaticBinaryTests {
+
+    @Test("the static binary needs no Swift shared library: ldd names none, and it runs with an empty environment")
+    func noSwiftLibraries() async throws {
+        let binary = try #require(StaticBinary.url)
+        let libraries = try Self.run("/usr/bin/ldd", [binary.path])
+        #expect(libraries.status == 0, "\(libraries.output)")
+        for line in libraries.output.split(separator: "\n") {
+            #expect(!line.contains("libswift") && !line.contains("libFoundation") && !line.contains("libdispatch"), "\(line)")
+            #expect(!line.contains("not found"), "\(line)")
+        }
+        // No PATH, no LD_LIBRARY_PATH, no HOME: nothing leads to the toolchain's libraries.
+        let version = try Self.run(binary.path, ["--version"], environment: [:])
+        #expect(version.status == 0, "\(version.output)")
+        #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines).first?.isNumber == true, "\(version.output)")
+        let help = try Self.run(binary.path, ["--help"], environment: [:])
+        #expect(help.status == 0)
+        #expect(help.output.contains("ecom serve"))
+    }
+
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+enum StaticBinary {
+    static let url = ProcessInfo.processInfo.environment["ECOM_STATIC_BINARY"].map { URL(fileURLWithPath: $0) }
+}
