@@ -20,7 +20,7 @@ package struct LowercaseUUID: Codable, Sendable, Hashable {
 
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(wrappedValue.uuidString.lowercased())
+        try container.encode(wrappedValue.lowercased)
     }
 }
 

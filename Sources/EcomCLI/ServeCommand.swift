@@ -105,7 +105,6 @@ extension EcomCommand {
                 LogWriter.standardError.write("ecom serve: \(error)\n", urgent: true)
                 throw ExitCode.failure
             }
-            LogWriter.standardError.flush()
         }
     }
 }

@@ -129,7 +129,7 @@ extension EventBus {
     }
 
     /// Claims the oldest due row, applies it and marks it processed in one transaction.
-    /// Returns false when nothing is due. The way after a batch failed, and in tests.
+    /// Returns false when nothing is due. The way events of a failed batch are taken.
     func processNext() async throws -> Bool {
         guard let handler else { return false }
         let maximumAttempts = settings.maximumAttempts

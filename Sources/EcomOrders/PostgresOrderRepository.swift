@@ -167,7 +167,7 @@ package struct PostgresOrderRepository: OrderRepository {
         try await pool.transaction { connection in
             guard let order = try Self.find(userID: userID, cartVersion: cartVersion, on: connection) else { return nil }
             if let idempotencyKey {
-                try Self.completeKey(userID: userID, key: idempotencyKey, orderID: order.id, status: 200, on: connection)
+                try connection.execute(Self.completeKey(userID: userID, key: idempotencyKey, orderID: order.id, status: 200))
             }
             return order
         }
@@ -311,10 +311,6 @@ package struct PostgresOrderRepository: OrderRepository {
     package func release(key: String, userID: UUID) async throws {
         try await pool.execute(
             "DELETE FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress'")
-    }
-
-    private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int, on connection: SQLConnection) throws {
-        try connection.execute(completeKey(userID: userID, key: key, orderID: orderID, status: status))
     }
 
     private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int) -> SQLQuery {

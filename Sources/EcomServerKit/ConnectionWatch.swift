@@ -33,7 +33,6 @@ package final class ConnectionWatch: Sendable {
         }
     }
 
-    var isInputClosed: Bool { state.withLock { $0.inputClosed } }
 
     func markInputClosed() {
         let waiters = state.withLock { state in
@@ -115,12 +114,8 @@ package struct ClientGoneMiddleware: RouterMiddleware {
                 if await race.wait(watching: connection) == .workFinished, let response = try await group.next() {
                     return response
                 }
+                // The group waits for the cancelled work before it returns, and drops its error.
                 group.cancelAll()
-                while true {
-                    do {
-                        guard try await group.next() != nil else { break }
-                    } catch {}
-                }
                 context.logger.debug("client gone, request abandoned")
                 return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             }

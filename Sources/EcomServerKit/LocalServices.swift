@@ -44,10 +44,8 @@ package struct InProcessService: Sendable {
 package struct InProcessTimeout: Error {}
 
 extension InProcessService {
-    /// Answers `request` as the service's listener would, given at most `timeout`: past it the caller
-    /// gets `InProcessTimeout` at once and the work is cancelled, as a timed-out HTTP call closes its
-    /// connection. Cancelling the calling task cancels the work too.
-    /// A request for `path` with `headers` (and `Content-Length` when there is a body), answered as above.
+    /// A request for `path` with `headers` (and `Content-Length` when there is a body), answered as
+    /// `respond(to:timeout:)` answers.
     package func respond(
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields, body: ByteBuffer?, timeout: Duration
     ) async throws -> Response {
@@ -57,6 +55,9 @@ extension InProcessService {
         return try await respond(to: Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer())), timeout: timeout)
     }
 
+    /// Answers `request` as the service's listener would, given at most `timeout`: past it the caller
+    /// gets `InProcessTimeout` at once and the work is cancelled, as a timed-out HTTP call closes its
+    /// connection. Cancelling the calling task cancels the work too.
     package func respond(to request: Request, timeout: Duration) async throws -> Response {
         var logger = logger
         logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())

@@ -62,7 +62,7 @@ package struct Principal: Sendable, Equatable {
     package var role: Role
     package var sessionID: UUID?
 
-    package var userID: UUID? { role == .service ? nil : UUID(uuidString: subject) }
+    package var userID: UUID? { role == .service ? nil : UUID(hyphenated: subject) }
 
     package init(subject: String, role: Role, sessionID: UUID? = nil) {
         self.subject = subject
@@ -113,11 +113,11 @@ package struct TokenService: Sendable {
             now = Date(timeIntervalSince1970: TimeInterval(earliest))
         }
         let claims = AccessClaims(
-            sub: .init(value: userID.uuidString.lowercased()), role: role.rawValue,
+            sub: .init(value: userID.lowercased), role: role.rawValue,
             iss: .init(value: Self.issuer), aud: .init(value: [Self.accountAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.accessTokenLifetime)),
-            nbf: nil, jti: .init(value: UUID().uuidString.lowercased()),
-            sid: sessionID?.uuidString.lowercased())
+            nbf: nil, jti: .init(value: UUID().lowercased),
+            sid: sessionID?.lowercased)
         return try await keys.sign(claims)
     }
 
@@ -136,7 +136,7 @@ package struct TokenService: Sendable {
             sub: .init(value: service), role: Role.service.rawValue,
             iss: .init(value: Self.issuer), aud: .init(value: [Self.serviceAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.serviceTokenLifetime)),
-            nbf: nil, jti: .init(value: UUID().uuidString.lowercased()), sid: nil)
+            nbf: nil, jti: .init(value: UUID().lowercased), sid: nil)
         return try await keys.sign(claims)
     }
 
@@ -218,10 +218,10 @@ package struct TokenService: Sendable {
         let audience = role == .service ? Self.serviceAudience : Self.accountAudience
         guard claims.aud.value.contains(audience), claims.aud.value.count == 1 else { throw .audience }
         if role != .service {
-            guard UUID(uuidString: claims.sub.value) != nil else { throw .claims }
+            guard UUID(hyphenated: claims.sub.value) != nil else { throw .claims }
         }
         return VerifiedClaims(
-            principal: Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap(UUID.init(uuidString:))),
+            principal: Principal(subject: claims.sub.value, role: role, sessionID: claims.sid.flatMap { UUID(hyphenated: $0) }),
             expires: claims.exp.value, issuedAt: Int64(claims.iat.value.timeIntervalSince1970.rounded(.down)))
     }
 
