@@ -133,6 +133,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "EcomNotifications",
+            dependencies: serviceDependencies,
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "EcomGateway",
             dependencies: [
                 "EcomAPI",
@@ -162,6 +167,7 @@ let package = Package(
                 "EcomProducts",
                 "EcomCart",
                 "EcomOrders",
+                "EcomNotifications",
                 "EcomGateway",
                 "EcomMessaging",
                 "CMalloc",

@@ -629,7 +629,7 @@ complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "eco
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_positional "ecom admin events retry" -eq 1' -fka 'products cart orders'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom admin events retry" version' -l 'version' -d 'Show the version.'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom admin events retry" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve"' -l 'only' -d 'Run only these services (gateway, users, products, cart, orders).' -rfka ''
+complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve"' -l 'only' -d 'Run only these services (gateway, users, products, cart, orders, notifications).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" host' -l 'host' -d 'Address the gateway listens on.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" port' -l 'port' -d 'Port of the gateway.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" service-host' -l 'service-host' -d 'Address the services listen on.' -rfka ''

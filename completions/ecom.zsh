@@ -1038,7 +1038,7 @@ _ecom_serve() {
     local -i ret=1
     local -ar ___log_level=('trace' 'debug' 'info' 'notice' 'warning' 'error' 'critical')
     local -ar arg_specs=(
-        '--only[Run only these services (gateway, users, products, cart, orders).]:service:'
+        '--only[Run only these services (gateway, users, products, cart, orders, notifications).]:service:'
         '--host[Address the gateway listens on.]:address:'
         '--port[Port of the gateway.]:port:'
         '--service-host[Address the services listen on.]:address:'

@@ -3,6 +3,7 @@ import Foundation
 /// Routing keys of the `orders` exchange.
 package enum EventType {
     package static let orderCreated = "order.created"
+    package static let orderConfirmed = "order.confirmed"
     package static let orderCancelled = "order.cancelled"
     package static let orderRejected = "order.rejected"
     package static let orderShipped = "order.shipped"
@@ -104,6 +105,20 @@ package struct OrderCancelled: Codable, Sendable, Equatable {
 /// `order.shipped` and `order.delivered`: an admin moved the order on. Shipping consumes the
 /// order's reservation: its units leave both the held and the on-hand count.
 package struct OrderShipment: Codable, Sendable, Equatable {
+    @LowercaseUUID package var orderID: UUID
+
+    package init(orderID: UUID) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case orderID = "order_id"
+    }
+}
+
+/// `order.confirmed`: every line of the order is reserved; the order is the buyer's to cancel or an
+/// admin's to ship.
+package struct OrderConfirmed: Codable, Sendable, Equatable {
     @LowercaseUUID package var orderID: UUID
 
     package init(orderID: UUID) {

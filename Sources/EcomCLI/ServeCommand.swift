@@ -35,7 +35,7 @@ extension EcomCommand {
                 """
         )
 
-        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these services (gateway, users, products, cart, orders).", valueName: "service"))
+        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Run only these services (gateway, users, products, cart, orders, notifications).", valueName: "service"))
         var only: [String] = []
 
         @Option(name: .long, help: ArgumentHelp("Address the gateway listens on.", valueName: "address"))

@@ -58,7 +58,15 @@ package enum RoutingTable {
         GatewayRoute("/admin/events/orders", to: "orders", access: .admin),
     ]
 
-    package static let all: [GatewayRoute] = users + products + cart + orders
+    /// The event streams stay open: the gateway's deadline bounds the wait for an answer's head
+    /// (in memory and over HTTP alike), never the body that follows it.
+    package static let notifications: [GatewayRoute] = [
+        GatewayRoute("/api/events/stream", to: "notifications", access: .account),
+        GatewayRoute("/admin/events/stream", to: "notifications", access: .admin),
+        GatewayRoute("/admin/events/notifications", to: "notifications", access: .admin),
+    ]
+
+    package static let all: [GatewayRoute] = users + products + cart + orders + notifications
 
     /// The entry that forwards `path`, if any: the first whose prefix matches.
     package static func route(for path: Substring, in table: [GatewayRoute] = all) -> GatewayRoute? {

@@ -38,6 +38,8 @@ package final class EventBus: Sendable {
     let transport: any EventTransport
     let handler: EventHandler?
     let prepareBatch: BatchPreparer?
+    /// Called after each commit that applied inbox events.
+    let onApplied: @Sendable () -> Void
     let settings: Settings
     let logger: Logger
     let relayBell = Doorbell()
@@ -53,13 +55,15 @@ package final class EventBus: Sendable {
 
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
-        handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, settings: Settings = Settings(), logger: Logger
+        handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applied: @escaping @Sendable () -> Void = {},
+        settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
         self.pool = pool
         self.transport = transport
         self.handler = handler
         self.prepareBatch = prepareBatch
+        self.onApplied = applied
         self.settings = settings
         inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))
         var logger = logger

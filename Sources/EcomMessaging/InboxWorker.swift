@@ -106,6 +106,7 @@ extension EventBus {
                 Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment(by: count)
                 // The handlers may have enqueued events of their own.
                 relayBell.ring()
+                onApplied()
             }
             return applied
         } catch {
@@ -150,6 +151,7 @@ extension EventBus {
             Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
             // The handler may have enqueued events of its own.
             relayBell.ring()
+            onApplied()
         case .interrupted(let eventID, let type, let error):
             try await recordInterruption(of: eventID, type: type, error: error)
         case .failed(let eventID, let type, let attempts, let error, let park):

@@ -16,6 +16,15 @@ package enum Outbox {
         let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
         return "INSERT INTO outbox (event_id, routing_key, body) VALUES (\(event.id), \(event.type), \(body))"
     }
+
+    /// The statement that enqueues `event` once for each row of `relation` (a `WITH` query's name):
+    /// the event of a change that a guarded statement before it may not have made.
+    package static func insert<Payload>(_ event: Event<Payload>, when relation: String) throws -> SQLQuery {
+        let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
+        var statement: SQLQuery = "INSERT INTO outbox (event_id, routing_key, body) SELECT \(event.id), \(event.type), \(body) FROM "
+        statement.append("\(unescaped: relation)")
+        return statement
+    }
 }
 
 /// One outbox row on its way to the subscribers.

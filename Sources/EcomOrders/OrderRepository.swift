@@ -50,7 +50,8 @@ package protocol OrderRepository: Sendable {
 /// The status changes of an order that a request or an event asks for by name; rejections,
 /// which record what could not be reserved, have their own statements.
 package enum OrderTransition: Sendable, Equatable, CaseIterable {
-    /// pending → confirmed, on `stock.reserved`; announces nothing, the products service knows.
+    /// pending → confirmed, on `stock.reserved`; announces `order.confirmed`, for the buyer and the
+    /// store's listeners (the saga itself needs no more).
     case confirm
     /// pending or confirmed → cancelled, by its user; announces `order.cancelled`, which makes the
     /// products service release a reservation if it holds one.
@@ -85,10 +86,10 @@ package enum OrderTransition: Sendable, Equatable, CaseIterable {
     /// The reason recorded with the change; nil keeps the order's reason.
     package var reason: String? { self == .cancel ? Self.cancelledByUser : nil }
 
-    /// The routing key of the event announcing the change, if it has one.
-    package var announces: String? {
+    /// The routing key of the event announcing the change.
+    package var announces: String {
         switch self {
-        case .confirm: nil
+        case .confirm: EventType.orderConfirmed
         case .cancel: EventType.orderCancelled
         case .ship: EventType.orderShipped
         case .deliver: EventType.orderDelivered

@@ -180,12 +180,17 @@ package struct PostgresOrderRepository: OrderRepository {
     }
 
     /// `transition(id:userID:_:requestID:)` for the event handler, inside its transaction: whether
-    /// the order changed. A change that announces nothing is one statement.
+    /// the order changed. A confirmation and its `order.confirmed` are one statement.
     func transition(id: UUID, _ change: OrderTransition, requestID: String?, in transaction: SQLConnection) throws -> Bool {
-        guard change.announces != nil else {
-            return try transaction.execute(Self.guardedUpdate(id: id, userID: nil, change)) == 1
+        guard change == .confirm else {
+            return try Self.transition(id: id, userID: nil, change, requestID: requestID, on: transaction) != nil
         }
-        return try Self.transition(id: id, userID: nil, change, requestID: requestID, on: transaction) != nil
+        let event = Event(type: change.announces, requestID: requestID, data: OrderConfirmed(orderID: id))
+        var statement: SQLQuery = "WITH changed AS ("
+        statement.append(Self.guardedUpdate(id: id, userID: nil, change))
+        statement.append(" RETURNING id) ")
+        statement.append(try Outbox.insert(event, when: "changed"))
+        return try transaction.execute(statement) == 1
     }
 
     /// The `UPDATE` of `change`, guarded by the statuses it may start from.
@@ -211,12 +216,15 @@ package struct PostgresOrderRepository: OrderRepository {
 
     /// Writes the event that announces `change`, in the transaction that makes it.
     private static func announce(_ change: OrderTransition, of order: Order, requestID: String?, on connection: SQLConnection) throws {
-        guard let type = change.announces else { return }
-        if change == .cancel {
+        let type = change.announces
+        switch change {
+        case .confirm:
+            try Outbox.enqueue(Event(type: type, requestID: requestID, data: OrderConfirmed(orderID: order.id)), on: connection)
+        case .cancel:
             try Outbox.enqueue(
                 Event(type: type, requestID: requestID, data: OrderCancelled(orderID: order.id, reason: OrderTransition.cancelledByUser)),
                 on: connection)
-        } else {
+        case .ship, .deliver:
             try Outbox.enqueue(Event(type: type, requestID: requestID, data: OrderShipment(orderID: order.id)), on: connection)
         }
     }

@@ -60,8 +60,8 @@ extension EnvironmentVariable {
         "ECOM_HOST", "HOST", meaning: "address the gateway listens on, as --host", fallback: ServeConfiguration.defaultHost)
     package static let servicePort = EnvironmentVariable(
         "ECOM_<SERVICE>_PORT",
-        meaning: "port of one service; <SERVICE> is \(ServiceName.allCases.map { $0.rawValue.uppercased() }.joined(separator: ", "))",
-        fallback: ServiceName.allCases.map { "\($0.defaultPort) \($0.rawValue)" }.joined(separator: ", "))
+        meaning: "port of a service (\(ServiceName.allCases.map { $0.rawValue.uppercased() }.joined(separator: ", ")))",
+        fallback: "\(ServiceName.allCases.map { String($0.defaultPort) }.joined(separator: ", ")), in that order")
     package static let serviceDatabaseURL = EnvironmentVariable(
         "ECOM_<SERVICE>_DATABASE_URL", meaning: "a service's own PostgreSQL URL",
         fallback: "a database derived from the database URL")
@@ -86,6 +86,12 @@ extension EnvironmentVariable {
     package static let batchCommitDelay = EnvironmentVariable(
         "ECOM_BATCH_COMMIT_DELAY", meaning: "ms an applied inbox batch waits before its commit (fault tests)",
         fallback: "0")
+    package static let eventRetention = EnvironmentVariable(
+        "ECOM_EVENT_RETENTION_DAYS", meaning: "days the notifications service keeps events for streams to resume from",
+        fallback: "\(ServeConfiguration.defaultEventRetentionDays)")
+    package static let streamHeartbeat = EnvironmentVariable(
+        "ECOM_STREAM_HEARTBEAT", meaning: "seconds an idle event stream waits before a keep-alive line",
+        fallback: "\(ServeConfiguration.defaultStreamHeartbeat.components.seconds)")
     package static let poolSize = EnvironmentVariable(
         "ECOM_DB_POOL_SIZE", meaning: "connections each service keeps to its database, 1 to 256",
         fallback: "\(ServeConfiguration.defaultPoolSize)")
@@ -116,7 +122,7 @@ extension EnvironmentVariable {
     /// Every variable, in the order `ecom serve --help` lists them.
     package static let all: [EnvironmentVariable] = [
         databaseURL, secretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
-        catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
+        catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, eventRetention, streamHeartbeat, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
         headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,
     ]
 }

@@ -31,6 +31,9 @@ package struct ServeConfiguration: Sendable {
     package var holdEvents = false
     /// How long a batch of inbox events waits before its commit (a switch for fault tests).
     package var batchCommitDelay: Duration?
+    /// How long the notifications service keeps events, and how often an idle stream hears from it.
+    package var eventRetention = Duration.seconds(defaultEventRetentionDays * 24 * 3600)
+    package var streamHeartbeat = defaultStreamHeartbeat
     /// Connections each service keeps to its database.
     package var poolSize = Self.defaultPoolSize
     /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
@@ -40,6 +43,8 @@ package struct ServeConfiguration: Sendable {
     static let defaultHost = "127.0.0.1"
     static let defaultPendingTimeout = Duration.seconds(120)
     static let defaultPoolSize = 8
+    static let defaultEventRetentionDays = 7
+    static let defaultStreamHeartbeat = Duration.seconds(15)
 
     package init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -77,6 +82,8 @@ package struct ServeConfiguration: Sendable {
         if let seconds = positive(.orderPendingTimeout) { pendingTimeout = .seconds(seconds) }
         holdEvents = value(.holdEvents) == "1"
         if let milliseconds = positive(.batchCommitDelay) { batchCommitDelay = .milliseconds(milliseconds) }
+        if let days = positive(.eventRetention) { eventRetention = .seconds(days * 24 * 3600) }
+        if let seconds = positive(.streamHeartbeat) { streamHeartbeat = .seconds(seconds) }
         if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = size }
         if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
         if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {
@@ -131,6 +138,7 @@ package struct ServeConfiguration: Sendable {
         .products: [.orders],
         .cart: [.orders],
         .orders: [.products, .cart],
+        .notifications: [.products, .orders],
     ]
 
     /// Why the in-process transport cannot carry this process's events, if it cannot: a chosen

@@ -1,6 +1,7 @@
 import EcomCart
 import EcomGateway
 import EcomMessaging
+import EcomNotifications
 import EcomOrders
 import EcomProducts
 import EcomServerKit
@@ -69,6 +70,12 @@ struct ServiceAssembly {
                 pendingTimeout: configuration.pendingTimeout, events: events, poolSize: configuration.poolSize)
             orders.localServices = localServices
             return buildOrdersService(orders, logger: logger)
+        case .notifications:
+            return buildNotificationsService(
+                NotificationsConfiguration(
+                    address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport, events: events,
+                    poolSize: configuration.poolSize, retention: configuration.eventRetention, heartbeat: configuration.streamHeartbeat),
+                logger: logger)
         }
     }
 

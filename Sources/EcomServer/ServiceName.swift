@@ -1,6 +1,6 @@
 /// The services `ecom serve` can run.
 package enum ServiceName: String, CaseIterable, Sendable, Comparable {
-    case gateway, users, products, cart, orders
+    case gateway, users, products, cart, orders, notifications
 
     package static func < (lhs: Self, rhs: Self) -> Bool {
         lhs.rank < rhs.rank
@@ -15,6 +15,7 @@ package enum ServiceName: String, CaseIterable, Sendable, Comparable {
         case .products: 8082
         case .cart: 8083
         case .orders: 8084
+        case .notifications: 8085
         }
     }
 
@@ -26,6 +27,7 @@ package enum ServiceName: String, CaseIterable, Sendable, Comparable {
         case .products: "products"
         case .cart: "carts"
         case .orders: "orders"
+        case .notifications: "notifications"
         }
     }
 }

@@ -96,6 +96,9 @@ enum SecurityMatrix {
         // A's cart holds a line; B's and the admin's are empty.
         MatrixRow(method: .POST, path: "/api/orders", service: "orders", needs: ["line"], expected: .account(a: .created, b: .conflict, admin: .conflict)),
         MatrixRow(method: .GET, path: "/api/orders", service: "orders", expected: .account(a: .ok, b: .ok, admin: .ok)),
+        // Streams: the matrix reads an answer's head and first lines, then hangs up.
+        MatrixRow(method: .GET, path: "/api/events/stream", service: "notifications", expected: .account(a: .ok, b: .ok, admin: .ok)),
+        MatrixRow(method: .GET, path: "/admin/events/stream", service: "notifications", expected: .admin(.ok)),
         MatrixRow(method: .GET, path: "/api/orders/{order}", service: "orders", expected: .account(a: .ok, b: .notFound, admin: .notFound)),
         MatrixRow(method: .DELETE, path: "/api/orders/{order}", service: "orders", expected: .account(a: .ok, b: .notFound, admin: .notFound)),
 
@@ -123,7 +126,7 @@ enum SecurityMatrix {
         MatrixRow(method: .POST, path: "/admin/orders/{order}/ship", service: "orders", expected: .admin(.ok)),
         // The order is confirmed, not shipped: refused for its state once past the role check.
         MatrixRow(method: .POST, path: "/admin/orders/{order}/deliver", service: "orders", expected: .admin(.conflict)),
-    ] + ["products", "cart", "orders"].flatMap { (service: String) -> [MatrixRow] in
+    ] + ["products", "cart", "orders", "notifications"].flatMap { (service: String) -> [MatrixRow] in
         [
             MatrixRow(method: .GET, path: "/admin/events/\(service)", service: service, expected: .admin(.ok)),
             MatrixRow(method: .POST, path: "/admin/events/\(service)/{uuid}/retry", service: service, expected: .admin(.notFound)),

@@ -32,7 +32,7 @@ struct Store {
     let server: ServerProcess
     let admin: TokenPair
 
-    static let services = ["users", "products", "cart", "orders"]
+    static let services = ["users", "products", "cart", "orders", "notifications"]
 
     /// Starts a store whose events travel over `transport`, runs `body`, and tears it down whatever happens.
     static func with(

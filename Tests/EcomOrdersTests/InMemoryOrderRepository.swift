@@ -115,9 +115,7 @@ final class InMemoryOrderRepository: OrderRepository {
             order.reason = change.reason ?? order.reason
             order.updatedAt = Date()
             state.orders[id]?.order = order
-            if let type = change.announces {
-                state.announced.append(Announcement(type: type, orderID: id))
-            }
+            state.announced.append(Announcement(type: change.announces, orderID: id))
             return order
         }
     }

@@ -158,7 +158,7 @@ import Testing
             #expect(try harness.order(try await harness.send(.post, path + "/deliver", as: admin, role: .admin)).status == .delivered)
             #expect(try await harness.send(.post, "/admin/orders/\(UUID().lowercased)/ship", as: admin, role: .admin).status == .notFound)
             #expect(
-                harness.repository.announced.map(\.type) == [EventType.orderCreated, EventType.orderShipped, EventType.orderDelivered])
+                harness.repository.announced.map(\.type) == [EventType.orderCreated, EventType.orderConfirmed, EventType.orderShipped, EventType.orderDelivered])
         }
     }
 

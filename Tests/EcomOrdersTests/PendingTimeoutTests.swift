@@ -35,7 +35,7 @@ import Testing
             #expect(try await store.repository.find(id: young.id, userID: nil)?.status == .pending)
             #expect(try await store.repository.find(id: confirmed.id, userID: nil)?.status == .confirmed)
             #expect(try await store.announced(about: young.id) == [EventType.orderCreated])
-            #expect(try await store.announced(about: confirmed.id) == [EventType.orderCreated])
+            #expect(try await store.announced(about: confirmed.id) == [EventType.orderCreated, EventType.orderConfirmed])
         }
     }
 

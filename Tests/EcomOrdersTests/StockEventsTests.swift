@@ -18,14 +18,14 @@ struct StockEventsTests {
         try await pool.transaction { connection in try handler.handle(delivery, on: connection) }
     }
 
-    @Test("stock.reserved confirms a pending order once, announcing nothing")
+    @Test("stock.reserved confirms a pending order once, announcing order.confirmed once")
     func reservedConfirms() async throws {
         try await Backend.postgres.run { store in
             let order = try await store.placeOrder()
             try await Self.deliver(StockReserved(orderID: order.id), as: EventType.stockReserved, to: store)
             try await Self.deliver(StockReserved(orderID: order.id), as: EventType.stockReserved, to: store)
             #expect(try await store.repository.find(id: order.id, userID: nil)?.status == .confirmed)
-            #expect(try await store.announced(about: order.id) == [EventType.orderCreated])
+            #expect(try await store.announced(about: order.id) == [EventType.orderCreated, EventType.orderConfirmed])
         }
     }
 

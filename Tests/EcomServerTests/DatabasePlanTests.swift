@@ -17,8 +17,8 @@ import Testing
         let plan = try DatabasePlan(for: Self.configuration())
         #expect(plan.server == .embedded)
         #expect(plan.urls.isEmpty)
-        #expect(plan.databases.map(\.name) == ["users", "products", "carts", "orders"])
-        #expect(plan.databases.map(\.service) == [.users, .products, .cart, .orders])
+        #expect(plan.databases.map(\.name) == ["users", "products", "carts", "orders", "notifications"])
+        #expect(plan.databases.map(\.service) == [.users, .products, .cart, .orders, .notifications])
     }
 
     @Test("a service's own database URL is used as given, and no database is made for it")
@@ -26,14 +26,14 @@ import Testing
         let plan = try DatabasePlan(for: Self.configuration(Set(ServiceName.allCases), ["ECOM_CART_DATABASE_URL": "postgresql://db/mycart"]))
         #expect(plan.server == .embedded)
         #expect(plan.urls == [.cart: "postgresql://db/mycart"])
-        #expect(plan.databases.map(\.name) == ["users", "products", "orders"])
+        #expect(plan.databases.map(\.name) == ["users", "products", "orders", "notifications"])
     }
 
     @Test("several services on an explicit server get one database each, named after the URL's")
     func severalOnOneServer() throws {
         let plan = try DatabasePlan(for: Self.configuration(Set(ServiceName.allCases), ["DB_URL": "postgresql://db:5432/shop"]))
         #expect(plan.server == .explicit(url: "postgresql://db:5432/shop"))
-        #expect(plan.databases.map(\.name) == ["shop_users", "shop_products", "shop_carts", "shop_orders"])
+        #expect(plan.databases.map(\.name) == ["shop_users", "shop_products", "shop_carts", "shop_orders", "shop_notifications"])
         #expect(plan.urls[.orders] == "postgresql://db:5432/shop_orders")
         #expect(plan.urls[.gateway] == nil)
     }

@@ -60,6 +60,6 @@ import Testing
             #expect(line.count <= 80, "\(line)")
         }
         #expect(help.contains("  ECOM_MAX_CONNECTIONS\n      connections the gateway holds at once\n      default: 4096\n"))
-        #expect(help.contains("default: 8080 gateway, 8081 users, 8082 products, 8083 cart, 8084 orders\n"))
+        #expect(help.contains("default: 8080, 8081, 8082, 8083, 8084, 8085, in that order\n"))
     }
 }

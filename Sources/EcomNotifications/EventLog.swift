@@ -1,0 +1,83 @@
+import EcomAPI
+import EcomMessaging
+import EcomPostgres
+import Foundation
+
+/// One event of the log, as the streams serve it.
+package struct LoggedEvent: Sendable, Equatable {
+    /// Its place in the log: the stream's event id, which `Last-Event-ID` resumes after.
+    package var seq: Int64
+    package var type: String
+    package var orderID: UUID?
+    /// The buyer of the order the event is about; only order events have one.
+    package var userID: UUID?
+    /// The event's JSON envelope as its service published it.
+    package var body: String
+}
+
+/// The notifications service's event log: every store event, kept for a retention period.
+struct EventLog: Sendable {
+    let pool: PostgresPool
+
+    /// The advisory lock that `append` holds until commit, so that seq follows commit order.
+    static let appendLock: Int64 = 0x6563_6f6d_6c6f_67  // "ecomlog"
+
+    /// What the log reads of an event's payload: the order it is about and its buyer, when named.
+    private struct References: Codable, Sendable {
+        var orderID: UUID?
+        var userID: UUID?
+
+        enum CodingKeys: String, CodingKey {
+            case orderID = "order_id"
+            case userID = "user_id"
+        }
+    }
+
+    /// The inbox handler: logs `delivery` once, with the order it is about and, for an order's
+    /// events, its buyer (named by `order.created`, remembered for the order's later events).
+    static func append(_ delivery: Delivery, on connection: SQLConnection) throws {
+        let references = (try? JSONDecoder.ecom.decode(Event<References>.self, from: delivery.body))?.data
+        let orderID = references?.orderID
+        let isOrderEvent = delivery.header.type.hasPrefix("order.")
+        if isOrderEvent, let orderID, let userID = references?.userID {
+            try connection.execute(
+                "INSERT INTO order_owners (order_id, user_id) VALUES (\(orderID), \(userID)) ON CONFLICT (order_id) DO NOTHING")
+        }
+        let header = delivery.header
+        let body = String(decoding: delivery.body, as: UTF8.self)
+        let owner: SQLQuery =
+            isOrderEvent && orderID != nil
+            ? "(SELECT user_id FROM order_owners WHERE order_id = \(orderID))" : "NULL::uuid"
+        var statement: SQLQuery = """
+            WITH serial AS (SELECT pg_advisory_xact_lock(\(appendLock)))
+            INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
+            SELECT \(header.id), \(header.type), \(orderID)::uuid, \(header.occurredAt), \(body),
+            """
+        statement.append(owner)
+        statement.append(" FROM serial ON CONFLICT (event_id) DO NOTHING")
+        try connection.execute(statement)
+    }
+
+    /// The last seq logged, 0 for an empty log.
+    func head() async throws -> Int64 {
+        try await pool.query("SELECT COALESCE(max(seq), 0) AS head FROM event_log")[0].decode("head")
+    }
+
+    /// Up to `limit` events after `seq`, oldest first: all of them, or those of `userID`'s orders.
+    func events(after seq: Int64, userID: UUID? = nil, limit: Int) async throws -> [LoggedEvent] {
+        var query: SQLQuery = "SELECT seq, type, order_id, user_id, body FROM event_log WHERE seq > \(seq)"
+        if let userID { query.append(" AND user_id = \(userID)") }
+        query.append(" ORDER BY seq LIMIT \(limit)")
+        return try await pool.query(query).map { row in
+            LoggedEvent(
+                seq: try row.decode("seq"), type: try row.decode("type"), orderID: try row.decode("order_id", as: UUID?.self),
+                userID: try row.decode("user_id", as: UUID?.self), body: try row.decode("body"))
+        }
+    }
+
+    /// Drops events logged longer ago than `retention`; returns how many.
+    func purge(olderThan retention: Duration) async throws -> Int {
+        try await pool.execute(
+            "DELETE FROM event_log WHERE logged_at < now() - make_interval(secs => \(Int(retention.components.seconds))::double precision)")
+    }
+}

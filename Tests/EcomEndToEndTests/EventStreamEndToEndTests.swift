@@ -1,0 +1,134 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The live event streams through the gateway: what each caller sees, in what order, and
+/// resumption with `Last-Event-ID`, over both transports.
+@Suite(.serialized) struct EventStreamEndToEndTests {
+    @Test("a checkout shows on the admin stream as order.created, stock.reserved, order.confirmed, and on its buyer's stream only", arguments: Transport.available)
+    func checkoutSequence(_ transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
+            let product = try await store.createProduct(stock: 5)
+            let (alice, bob) = (try await store.shopper(), try await store.shopper())
+            let admin = try await EventStreamReader.open(store.gateway, "/admin/events/stream?types=order.*,stock.%23", token: store.admin.token)
+            let alices = try await EventStreamReader.open(store.gateway, "/api/events/stream", token: alice.token)
+            let bobs = try await EventStreamReader.open(store.gateway, "/api/events/stream", token: bob.token)
+
+            try await store.add(product.id, quantity: 2, as: alice)
+            let order: Order = try await store.checkout(as: alice).decode()
+            try await store.add(product.id, quantity: 9, as: bob)
+            let refused: Order = try await store.checkout(as: bob).decode()
+
+            try await admin.wait("both orders settled on the admin stream") { _ in
+                admin.types(of: order.id).contains(EventType.orderConfirmed) && admin.types(of: refused.id).contains(EventType.orderRejected)
+            }
+            #expect(admin.types(of: order.id) == [EventType.orderCreated, EventType.stockReserved, EventType.orderConfirmed])
+            #expect(admin.types(of: refused.id) == [EventType.orderCreated, EventType.stockRejected, EventType.orderRejected])
+            try await alices.wait("alice's order confirmed on her stream") { _ in alices.types(of: order.id).contains(EventType.orderConfirmed) }
+            try await bobs.wait("bob's order rejected on his stream") { _ in bobs.types(of: refused.id).contains(EventType.orderRejected) }
+
+            let cancelled = try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: alice.token)
+            #expect(cancelled.status == .ok)
+            try await alices.wait("the cancellation on alice's stream") { _ in alices.types(of: order.id).last == EventType.orderCancelled }
+
+            // A shopper sees the order events of their own orders, and nothing else.
+            #expect(alices.types(of: order.id) == [EventType.orderCreated, EventType.orderConfirmed, EventType.orderCancelled])
+            #expect(alices.events.allSatisfy { $0.orderID == order.id.lowercased })
+            #expect(bobs.types(of: refused.id) == [EventType.orderCreated, EventType.orderRejected])
+            #expect(bobs.events.allSatisfy { $0.orderID == refused.id.lowercased })
+            // Ids only grow, on every stream.
+            for reader in [admin, alices, bobs] {
+                #expect(zip(reader.events, reader.events.dropFirst()).allSatisfy { $0.id < $1.id }, "\(reader.events)")
+            }
+            // The filter: order and stock events, no others.
+            #expect(admin.events.allSatisfy { $0.type.hasPrefix("order.") || $0.type.hasPrefix("stock.") })
+            for reader in [admin, alices, bobs] { reader.close() }
+        }
+    }
+
+    @Test("a stream resumed with Last-Event-ID gets every event it missed, once, then the live ones", arguments: Transport.available)
+    func resume(_ transport: Transport) async throws {
+        try await Store.with(transport: transport) { store in
+            let product = try await store.createProduct(stock: 50)
+            let shopper = try await store.shopper()
+            func buy() async throws -> Order {
+                try await store.add(product.id, quantity: 1, as: shopper)
+                return try await store.checkout(as: shopper).decode()
+            }
+            let first = try await EventStreamReader.open(store.gateway, "/admin/events/stream?types=order.*", token: store.admin.token)
+            let seen = try await buy()
+            try await first.wait("the first order confirmed") { _ in first.types(of: seen.id).contains(EventType.orderConfirmed) }
+            first.close()
+            let last = try #require(first.events.last)
+
+            var missed: [Order] = []
+            for _ in 0..<3 { missed.append(try await buy()) }
+            try await store.eventually("the missed orders confirmed") {
+                try await store.allOrders().filter { missed.map(\.id).contains($0.id) }.allSatisfy { $0.status == .confirmed }
+            }
+            let resumed = try await EventStreamReader.open(
+                store.gateway, "/admin/events/stream?types=order.*", token: store.admin.token, lastEventID: last.id)
+            try await resumed.wait("the missed orders' events") { _ in
+                missed.allSatisfy { resumed.types(of: $0.id).contains(EventType.orderConfirmed) }
+            }
+            let live = try await buy()
+            try await resumed.wait("a live order after the missed ones") { _ in resumed.types(of: live.id).contains(EventType.orderConfirmed) }
+
+            #expect(resumed.types(of: seen.id).isEmpty, "nothing the first stream had is repeated")
+            for order in missed + [live] {
+                #expect(resumed.types(of: order.id) == [EventType.orderCreated, EventType.orderConfirmed])
+            }
+            let ids = resumed.events.map(\.id)
+            #expect(ids.first.map { $0 > last.id } == true && ids == ids.sorted() && Set(ids).count == ids.count)
+            resumed.close()
+        }
+    }
+
+    @Test("after a restart, a stream resumes from the log with nothing lost or repeated, and idle streams get keep-alive lines")
+    func resumeAcrossRestart() async throws {
+        try await Store.with(environment: ["ECOM_STREAM_HEARTBEAT": "1"]) { store in
+            let product = try await store.createProduct(stock: 50)
+            let shopper = try await store.shopper()
+            let before = try await EventStreamReader.open(store.gateway, "/api/events/stream", token: shopper.token)
+            try await store.add(product.id, quantity: 1, as: shopper)
+            let first: Order = try await store.checkout(as: shopper).decode()
+            try await before.wait("the first order confirmed") { _ in before.types(of: first.id).contains(EventType.orderConfirmed) }
+            try await before.wait("a keep-alive line while idle") { _ in before.comments.contains(": keep-alive") }
+            let last = try #require(before.events.last)
+
+            try await store.add(product.id, quantity: 1, as: shopper)
+            let second: Order = try await store.checkout(as: shopper).decode()
+            try await store.eventually("the second order confirmed") { try await store.order(second.id, as: shopper).status == .confirmed }
+            #expect(await store.server.stop() == 0)
+            try await before.wait("the stream ended by the shutdown") { _ in before.ended }
+
+            let restarted = try await ServerProcess(reusing: store.server, environment: ["ECOM_STREAM_HEARTBEAT": "1"])
+            do {
+                let after = try await EventStreamReader.open(restarted.gateway, "/api/events/stream", token: shopper.token, lastEventID: last.id)
+                try await after.wait("the second order's events from the log") { _ in
+                    after.types(of: second.id) == [EventType.orderCreated, EventType.orderConfirmed]
+                }
+                #expect(after.types(of: first.id).isEmpty)
+                after.close()
+            } catch {
+                await restarted.tearDown()
+                throw error
+            }
+            await restarted.tearDown()
+        }
+    }
+
+    @Test("bad stream requests are refused with a stable code, before any stream opens")
+    func badRequests() async throws {
+        try await Store.with { store in
+            let pattern = try await HTTP.send(.GET, store.gateway + "/admin/events/stream?types=Order.Created", token: store.admin.token)
+            #expect(pattern.status == .badRequest && pattern.errorCode == ErrorCode.invalidQuery)
+            let resume = try await HTTP.send(
+                .GET, store.gateway + "/admin/events/stream", token: store.admin.token, headers: [("Last-Event-ID", "yesterday")])
+            #expect(resume.status == .badRequest && resume.errorCode == ErrorCode.invalidHeader)
+            let order = try await HTTP.send(.GET, store.gateway + "/api/events/stream?order=42", token: store.admin.token)
+            #expect(order.status == .badRequest && order.errorCode == ErrorCode.invalidQuery)
+        }
+    }
+}
