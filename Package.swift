@@ -77,7 +77,11 @@ let package = Package(
         ),
 
         // Wire types shared by the client and the services. Depends on nothing of ours.
-        .target(name: "EcomAPI", swiftSettings: swiftSettings),
+        .target(
+            name: "EcomAPI",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
 
         // Plumbing every service shares: context, auth, errors, health, metrics, config.
         .target(
@@ -359,6 +363,9 @@ let package = Package(
                 "EcomTestSupport",
                 "EcomPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

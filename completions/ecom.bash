@@ -173,13 +173,13 @@ _ecom() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    repl|register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
+    repl|register|login|logout|whoami|passwd|products|cart|order|listen|admin|serve|help)
         # Offer subcommand argument completions
         "_ecom_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'repl register login logout whoami passwd products cart order admin serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'repl register login logout whoami passwd products cart order listen admin serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -571,13 +571,13 @@ _ecom_order() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|show|cancel)
+    create|list|show|watch|cancel)
         # Offer subcommand argument completions
         "_ecom_order_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list show cancel' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list show watch cancel' -- "${cur}"))
         ;;
     esac
 }
@@ -669,6 +669,39 @@ _ecom_order_show() {
     esac
 }
 
+_ecom_order_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq --until)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--until')
+        __ecom_add_completions -W 'pending'$'\n''confirmed'$'\n''rejected'$'\n''cancelled'$'\n''shipped'$'\n''delivered'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion order watch -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
 _ecom_order_cancel() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
@@ -693,6 +726,38 @@ _ecom_order_cancel() {
     case "${positional_number}" in
     1)
         __ecom_add_completions -W "$(__ecom_custom_complete ---completion order cancel -- positional@0 "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_ecom_listen() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=(--types)
+    non_repeating_options=(--server --fields --jq --order --after)
+    __ecom_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--types')
+        __ecom_add_completions -W 'order.*'$'\n''order.created'$'\n''order.confirmed'$'\n''order.rejected'$'\n''order.cancelled'$'\n''order.shipped'$'\n''order.delivered'$'\n''stock.*'$'\n''stock.reserved'$'\n''stock.rejected'$'\n''stock.changed'$'\n''stock.low'$'\n''product.*'$'\n''product.created'$'\n''product.changed'$'\n''product.archived'$'\n''#'
+        return
+        ;;
+    '--order')
+        __ecom_add_completions -W "$(__ecom_custom_complete ---completion listen -- --order "${COMP_CWORD}" "$(__ecom_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--after')
         return
         ;;
     esac

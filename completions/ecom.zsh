@@ -59,6 +59,7 @@ _ecom() {
             'products:Browse the catalog.'
             'cart:Fill and empty your cart.'
             'order:Check out and follow your orders.'
+            'listen:Print the store'\''s events as they happen.'
             'admin:Run the store: catalog, orders, accounts and parked events (admins only).'
             'serve:Run the ecom backend: the gateway and its services.'
             'help:Show subcommand help information.'
@@ -67,7 +68,7 @@ _ecom() {
         ;;
     arg)
         case "${words[1]}" in
-        repl|register|login|logout|whoami|passwd|products|cart|order|admin|serve|help)
+        repl|register|login|logout|whoami|passwd|products|cart|order|listen|admin|serve|help)
             "_ecom_${words[1]}" && ret=0
             ;;
         esac
@@ -405,13 +406,14 @@ _ecom_order() {
             'create:Check out the cart as an order.'
             'list:List your orders, newest first.'
             'show:Show one of your orders and its lines.'
+            'watch:Follow an order until it is delivered, rejected or cancelled.'
             'cancel:Cancel a pending or confirmed order; its stock goes back on sale.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        create|list|show|cancel)
+        create|list|show|watch|cancel)
             "_ecom_order_${words[1]}" && ret=0
             ;;
         esac
@@ -484,6 +486,27 @@ _ecom_order_show() {
     return "${ret}"
 }
 
+_ecom_order_watch() {
+    local -i ret=1
+    local -ar ___until=('pending' 'confirmed' 'rejected' 'cancelled' 'shipped' 'delivered')
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':order-id:{__ecom_custom_complete ---completion order watch -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
+        '--until[Stop once the order is confirmed, shipped or delivered, as named, or anything after it.]:status:{__ecom_complete "${___until[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _ecom_order_cancel() {
     local -i ret=1
     local -ar arg_specs=(
@@ -496,6 +519,28 @@ _ecom_order_cancel() {
         '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':order-id:{__ecom_custom_complete ---completion order cancel -- positional@0 "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_listen() {
+    local -i ret=1
+    local -ar ___types=('order.*' 'order.created' 'order.confirmed' 'order.rejected' 'order.cancelled' 'order.shipped' 'order.delivered' 'stock.*' 'stock.reserved' 'stock.rejected' 'stock.changed' 'stock.low' 'product.*' 'product.created' 'product.changed' 'product.archived' '#')
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        '--types[Only events of these types\: order.created, order.* (one word), stock.# or # (any words); separate with commas or spaces.]:pattern:{__ecom_complete "${___types[@]}"}'
+        '--order[Only the events of this order (its id, or the start of it).]:order-id:{__ecom_custom_complete ---completion listen -- --order "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
+        '--after[Start after this stream id, from the events the store keeps (0\: all of them).]:id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -10,6 +10,11 @@ package enum EventType {
     package static let orderDelivered = "order.delivered"
     package static let stockReserved = "stock.reserved"
     package static let stockRejected = "stock.rejected"
+    package static let stockChanged = "stock.changed"
+    package static let stockLow = "stock.low"
+    package static let productCreated = "product.created"
+    package static let productChanged = "product.changed"
+    package static let productArchived = "product.archived"
 }
 
 /// The JSON envelope of every event: `{"id", "type", "occurred_at", "request_id", "data"}`.
@@ -246,5 +251,84 @@ package struct CartOrderApplied: Codable, Sendable, Equatable {
     package enum CodingKeys: String, CodingKey, CaseIterable {
         case lines
         case orderID = "order_id"
+    }
+}
+
+/// `stock.changed`: a product's available units (on hand less held) changed, by `cause`:
+/// `reservation`, `release` (a cancelled order), `adjustment` (an admin's restock or write-off),
+/// `update` (an admin set the units on hand) or `import`.
+package struct StockChanged: Codable, Sendable, Equatable {
+    package var productID: UUID
+    package var available: Int
+    package var cause: String
+    /// The order whose reservation or release changed it.
+    package var orderID: UUID?
+
+    package init(productID: UUID, available: Int, cause: String, orderID: UUID? = nil) {
+        self.productID = productID
+        self.available = available
+        self.cause = cause
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case available, cause
+        case productID = "product_id"
+        case orderID = "order_id"
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(productID.lowercased, forKey: .productID)
+        try container.encode(available, forKey: .available)
+        try container.encode(cause, forKey: .cause)
+        try container.encodeIfPresent(orderID?.lowercased, forKey: .orderID)
+    }
+}
+
+/// `stock.low`: a product's available units fell below the store's low-stock threshold.
+package struct StockLow: Codable, Sendable, Equatable {
+    @LowercaseUUID package var productID: UUID
+    package var available: Int
+    package var threshold: Int
+
+    package init(productID: UUID, available: Int, threshold: Int) {
+        self.productID = productID
+        self.available = available
+        self.threshold = threshold
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case available, threshold
+        case productID = "product_id"
+    }
+}
+
+/// `product.created`, `product.changed` and `product.archived`: the product as it stands after
+/// an admin's change.
+package struct ProductChanged: Codable, Sendable, Equatable {
+    @LowercaseUUID package var productID: UUID
+    package var sku: String
+    package var name: String
+    package var priceCents: Int64
+    package var available: Int
+    package var isActive: Bool
+    package var archived: Bool
+
+    package init(productID: UUID, sku: String, name: String, priceCents: Int64, available: Int, isActive: Bool, archived: Bool) {
+        self.productID = productID
+        self.sku = sku
+        self.name = name
+        self.priceCents = priceCents
+        self.available = available
+        self.isActive = isActive
+        self.archived = archived
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sku, name, available, archived
+        case productID = "product_id"
+        case priceCents = "price_cents"
+        case isActive = "is_active"
     }
 }

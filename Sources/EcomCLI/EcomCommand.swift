@@ -48,7 +48,7 @@ package struct EcomCommand: AsyncParsableCommand {
         subcommands: [Repl.self],
         groupedSubcommands: [
             CommandGroup(name: "Account", subcommands: [Register.self, Login.self, Logout.self, Whoami.self, Passwd.self]),
-            CommandGroup(name: "Shopping", subcommands: [Products.self, CartCommand.self, OrderCommand.self]),
+            CommandGroup(name: "Shopping", subcommands: [Products.self, CartCommand.self, OrderCommand.self, Listen.self]),
             CommandGroup(name: "Running the store", subcommands: [Admin.self, ServeCommand.self]),
         ]
     )

@@ -8,7 +8,7 @@ extension EcomCommand {
         static let configuration = CommandConfiguration(
             commandName: "order",
             abstract: "Check out and follow your orders.",
-            subcommands: [Create.self, List.self, Show.self, Cancel.self],
+            subcommands: [Create.self, List.self, Show.self, Watch.self, Cancel.self],
             aliases: ["orders"])
     }
 }
@@ -119,19 +119,30 @@ extension EcomCommand.OrderCommand {
             }
         }
 
-        /// Polls the order with growing pauses until it leaves `pending` or the wait runs out.
+        /// Waits until the order leaves `pending` or the wait runs out: its events say so at once;
+        /// a read of the order every two seconds covers a store that streams no events.
         private func wait(for order: EcomAPI.Order, client: GatewayClient) async throws -> EcomAPI.Order {
-            let deadline = ContinuousClock.now + .seconds(waitTimeout)
-            var pause = Duration.milliseconds(100)
-            var order = order
-            while order.status == .pending {
-                let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else { break }
-                try await Task.sleep(for: min(pause, remaining))
-                pause = min(pause * 2, .seconds(2))
-                order = try await client.order(order.id)
+            let id = order.id
+            let admin = try client.isAdmin
+            let seconds = waitTimeout
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        // From the start of the order's events: one that came before the stream opened counts too.
+                        _ = try await OrderProgress.follow(id, client: client, admin: admin, from: 0, printer: nil, until: \.isSettled) { _ in }
+                    } catch is ClientError {
+                        // A store without event streams: the reads below decide.
+                        try await Task.sleep(for: .seconds(seconds))
+                    }
+                }
+                group.addTask {
+                    while try await client.order(id).status == .pending { try await Task.sleep(for: .seconds(2)) }
+                }
+                group.addTask { try await Task.sleep(for: .seconds(seconds)) }
+                try await group.next()
+                group.cancelAll()
             }
-            return order
+            return try await client.order(id)
         }
     }
 

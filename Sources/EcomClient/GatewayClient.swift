@@ -119,7 +119,7 @@ package struct GatewayClient: Sendable {
     /// processes from presenting the same refresh token, which the server would take for theft
     /// and answer by revoking the whole family. The lock is declared held for the request's
     /// timeout, so other processes wait for this refresh rather than fail.
-    private func refresh(replacing staleToken: String) async throws -> Session {
+    func refresh(replacing staleToken: String) async throws -> Session {
         let key = serverName
         let result: RefreshResult = try await credentials.modify(holdingFor: timeout + Self.refreshLockMargin) { sessions in
             guard let current = sessions[key] else { return .failed(ClientError.notSignedIn(server: key)) }
@@ -218,7 +218,7 @@ package struct GatewayClient: Sendable {
             replayed: response.value(forHTTPHeaderField: "Idempotent-Replayed") == "true")
     }
 
-    private func failure(_ reply: Reply) -> ClientError {
+    func failure(_ reply: Reply) -> ClientError {
         if let body = try? JSONDecoder.ecom.decode(APIErrorBody.self, from: reply.body) {
             return .api(
                 APIFailure(

@@ -64,6 +64,7 @@ package enum RoutingTable {
         GatewayRoute("/api/events/stream", to: "notifications", access: .account),
         GatewayRoute("/admin/events/stream", to: "notifications", access: .admin),
         GatewayRoute("/admin/events/notifications", to: "notifications", access: .admin),
+        GatewayRoute("/admin/webhooks", to: "notifications", access: .admin),
     ]
 
     package static let all: [GatewayRoute] = users + products + cart + orders + notifications

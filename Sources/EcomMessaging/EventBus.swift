@@ -194,7 +194,7 @@ package final class EventBus: Sendable {
 }
 
 /// Consecutive failures, and when to try again: the wait doubles from `first` up to `maximum`.
-struct Backoff: Sendable {
+package struct Backoff: Sendable {
     let first: Duration
     let maximum: Duration
     private(set) var failures = 0
@@ -222,7 +222,7 @@ struct Backoff: Sendable {
         retryAt = nil
     }
 
-    static func delay(after failures: Int, first: Duration, maximum: Duration) -> Duration {
+    package static func delay(after failures: Int, first: Duration, maximum: Duration) -> Duration {
         min(first * (1 << min(max(failures - 1, 0), 30)), maximum)
     }
 }

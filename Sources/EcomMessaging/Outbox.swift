@@ -10,6 +10,24 @@ package enum Outbox {
         try connection.execute(try insert(event))
     }
 
+    /// An event as the outbox stores it.
+    package static func encode<Payload>(_ event: Event<Payload>) throws -> OutgoingEvent {
+        OutgoingEvent(eventID: event.id, routingKey: event.type, body: String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self))
+    }
+
+    /// Adds `events` to the outbox in their order, in one statement, in the caller's transaction.
+    package static func enqueue(_ events: [OutgoingEvent], on connection: SQLConnection) throws {
+        guard !events.isEmpty else { return }
+        try connection.execute(
+            """
+            INSERT INTO outbox (event_id, routing_key, body)
+            SELECT event_id, routing_key, body
+            FROM unnest(\(SQLArray(events.map(\.eventID)))::uuid[], \(SQLArray(events.map(\.routingKey)))::text[],
+                \(SQLArray(events.map(\.body)))::text[]) WITH ORDINALITY AS e (event_id, routing_key, body, position)
+            ORDER BY position
+            """)
+    }
+
     /// The statement that `enqueue` runs, for a statement that does more in one round trip (as a
     /// data-modifying `WITH` query).
     package static func insert<Payload>(_ event: Event<Payload>) throws -> SQLQuery {

@@ -48,13 +48,24 @@ struct EventLog: Sendable {
         let owner: SQLQuery =
             isOrderEvent && orderID != nil
             ? "(SELECT user_id FROM order_owners WHERE order_id = \(orderID))" : "NULL::uuid"
+        // The event is logged and queued for every enabled webhook endpoint that wants its type, in
+        // one statement; a redelivered event is neither logged nor queued again.
         var statement: SQLQuery = """
-            WITH serial AS (SELECT pg_advisory_xact_lock(\(appendLock)))
-            INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
-            SELECT \(header.id), \(header.type), \(orderID)::uuid, \(header.occurredAt), \(body),
+            WITH serial AS (SELECT pg_advisory_xact_lock(\(appendLock))),
+            logged AS (
+                INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
+                SELECT \(header.id), \(header.type), \(orderID)::uuid, \(header.occurredAt), \(body),
             """
         statement.append(owner)
-        statement.append(" FROM serial ON CONFLICT (event_id) DO NOTHING")
+        statement.append(
+            """
+             FROM serial ON CONFLICT (event_id) DO NOTHING
+                RETURNING seq, event_id, type, body)
+            INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, body)
+            SELECT e.id, l.seq, l.event_id, l.type, l.body FROM logged AS l
+            JOIN webhook_endpoints AS e ON e.enabled AND '.' || l.type ~ e.type_regex
+            ON CONFLICT (endpoint_id, event_id) DO NOTHING
+            """)
         try connection.execute(statement)
     }
 
@@ -63,10 +74,12 @@ struct EventLog: Sendable {
         try await pool.query("SELECT COALESCE(max(seq), 0) AS head FROM event_log")[0].decode("head")
     }
 
-    /// Up to `limit` events after `seq`, oldest first: all of them, or those of `userID`'s orders.
-    func events(after seq: Int64, userID: UUID? = nil, limit: Int) async throws -> [LoggedEvent] {
+    /// Up to `limit` events after `seq`, oldest first: all of them, or those of `userID`'s orders,
+    /// or of one order.
+    func events(after seq: Int64, userID: UUID? = nil, orderID: UUID? = nil, limit: Int) async throws -> [LoggedEvent] {
         var query: SQLQuery = "SELECT seq, type, order_id, user_id, body FROM event_log WHERE seq > \(seq)"
         if let userID { query.append(" AND user_id = \(userID)") }
+        if let orderID { query.append(" AND order_id = \(orderID)") }
         query.append(" ORDER BY seq LIMIT \(limit)")
         return try await pool.query(query).map { row in
             LoggedEvent(

@@ -103,8 +103,10 @@ struct EventStreamController: Sendable {
     ) async throws {
         guard let (id, wakes) = live.subscribe(heartbeat: heartbeat) else { return }
         defer { live.unsubscribe(id) }
-        // The retry delay for EventSource clients, and a first line that says the stream is open.
-        try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+        // The retry delay for EventSource clients; where the stream starts, so that a client that
+        // reconnects before any event resumes from there (an `id:` without data dispatches nothing);
+        // and a line that says the stream is open.
+        try await writer.write(ByteBuffer(string: "retry: 2000\nid: \(start)\n: connected\n\n"))
         try await withGracefulShutdownHandler {
             var cursor = start
             var wake: LiveLog.Wake? = .changed
@@ -116,7 +118,7 @@ struct EventStreamController: Sendable {
                 case .changed:
                     var more = true
                     while more {
-                        let read = try await live.events(after: cursor, userID: userID)
+                        let read = try await live.events(after: cursor, userID: userID, orderID: filter.orderID)
                         cursor = read.cursor
                         more = read.more
                         var buffer = ByteBuffer()
@@ -153,5 +155,22 @@ package enum EventTypePattern {
 
     package static func matches(_ type: String, _ pattern: String) -> Bool {
         EcomMessaging.routingKey(type, matches: pattern)
+    }
+
+    /// A POSIX regular expression that `'.' || type` matches when `type` matches one of `patterns`
+    /// (every type when there are none), for PostgreSQL's `~`. With a dot before every word,
+    /// `*` is one `\.[^.]+` and `#` any number of them. Patterns must be valid.
+    package static func regex(_ patterns: [String]) -> String {
+        guard !patterns.isEmpty else { return #"^(\.[^.]+)*$"# }
+        let alternatives = patterns.map { pattern in
+            pattern.split(separator: ".", omittingEmptySubsequences: false).map { word in
+                switch word {
+                case "*": #"\.[^.]+"#
+                case "#": #"(\.[^.]+)*"#
+                default: #"\."# + word
+                }
+            }.joined()
+        }
+        return "^(" + alternatives.joined(separator: "|") + ")$"
     }
 }

@@ -160,7 +160,7 @@ final class LiveLog: Service, Sendable {
     /// The events after `cursor` that a stream has not had yet, and its cursor past them: from
     /// memory when the cursor is that recent, else a page of the log. `more` is true when that
     /// page was full, so the stream reads on before it waits.
-    func events(after cursor: Int64, userID: UUID?) async throws -> (events: [LoggedEvent], cursor: Int64, more: Bool) {
+    func events(after cursor: Int64, userID: UUID?, orderID: UUID?) async throws -> (events: [LoggedEvent], cursor: Int64, more: Bool) {
         let recent = state.withLock { state -> (events: [LoggedEvent], head: Int64)? in
             guard state.loaded, cursor >= state.floor else { return nil }
             // The first event after the cursor, by binary search.
@@ -173,13 +173,16 @@ final class LiveLog: Service, Sendable {
             return (Array(state.events[low...]), max(state.head, cursor))
         }
         if let recent {
-            let mine = userID.map { user in recent.events.filter { $0.userID == user } } ?? recent.events
-            return (mine, recent.head, false)
+            // At most a page per write, as from the log: what a slow reader has not taken stays here.
+            let page = recent.events.prefix(pageSize)
+            let mine = page.filter { (userID == nil || $0.userID == userID) && (orderID == nil || $0.orderID == orderID) }
+            guard page.count < recent.events.count, let last = page.last else { return (mine, recent.head, false) }
+            return (mine, last.seq, true)
         }
-        let page = try await log.events(after: cursor, userID: userID, limit: pageSize)
+        let page = try await log.events(after: cursor, userID: userID, orderID: orderID, limit: pageSize)
         let last = page.last?.seq ?? cursor
         guard page.count < pageSize else { return (page, last, true) }
-        // A short page holds every event after the cursor that the stream is to see, up to the
+        // A short page holds every event after the cursor that the stream may see, up to the
         // log's end, which memory's floor cannot pass: the stream goes on from memory.
         let floor = state.withLock { $0.loaded ? $0.floor : last }
         return (page, max(last, floor), false)

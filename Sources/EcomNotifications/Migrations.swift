@@ -35,4 +35,60 @@ private let notificationsSchema: [Migration] = [
                 logged_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+    Migration(
+        version: 2, name: "webhook endpoints, deliveries and attempts",
+        sql: """
+            -- Where events are POSTed. type_regex is the endpoint's patterns as one regular
+            -- expression over '.' || type (EventTypePattern.regex), so a new event finds the
+            -- endpoints it goes to in the statement that logs it.
+            CREATE TABLE webhook_endpoints (
+                id uuid PRIMARY KEY,
+                url text NOT NULL,
+                types text[] NOT NULL,
+                type_regex text NOT NULL,
+                secret text NOT NULL,
+                -- A rotated-out secret still signs deliveries until it expires.
+                previous_secret text,
+                previous_secret_expires_at timestamptz,
+                enabled boolean NOT NULL DEFAULT true,
+                disabled_reason text,
+                -- Failed attempts in a row; reaching the limit disables the endpoint.
+                failures integer NOT NULL DEFAULT 0,
+                -- Which dispatcher delivers to it, until when.
+                leased_until timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- One event on its way to one endpoint, delivered in event_seq order per endpoint.
+            CREATE TABLE webhook_deliveries (
+                id bigserial PRIMARY KEY,
+                endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+                event_seq bigint NOT NULL,
+                event_id uuid NOT NULL,
+                type text NOT NULL,
+                body text NOT NULL,
+                state text NOT NULL DEFAULT 'pending' CONSTRAINT webhook_deliveries_state_check CHECK (state IN ('pending', 'delivered', 'failed')),
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL DEFAULT now(),
+                last_status integer,
+                last_error text,
+                last_duration_ms integer,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                delivered_at timestamptz,
+                CONSTRAINT webhook_deliveries_endpoint_event_key UNIQUE (endpoint_id, event_id)
+            );
+            CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (endpoint_id, event_seq, id) WHERE state = 'pending';
+            CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at);
+
+            -- Every attempt, for the delivery log.
+            CREATE TABLE webhook_attempts (
+                delivery_id bigint NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+                attempted_at timestamptz NOT NULL DEFAULT now(),
+                status integer,
+                error text,
+                duration_ms integer NOT NULL
+            );
+            CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id);
+            """),
 ]

@@ -1,9 +1,12 @@
+import AsyncHTTPClient
 import EcomAPI
 import EcomMessaging
 import EcomPostgres
 import EcomServerKit
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 package struct NotificationsConfiguration: Sendable {
     package var address: ListenAddress
@@ -16,6 +19,8 @@ package struct NotificationsConfiguration: Sendable {
     package var retention: Duration
     /// How long an open stream may go without a line before it gets a comment line.
     package var heartbeat: Duration
+    /// Webhook deliveries: timeout, retries, disabling, and whether plain HTTP and private addresses are allowed.
+    package var webhooks = WebhookSettings()
 
     package init(
         address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
@@ -42,22 +47,83 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
     let log = EventLog(pool: pool)
     let live = LiveLog(log: log, logger: logger)
     let startup = DatabaseStartup(pool: pool, migrations: notificationsMigrations, logger: logger)
+    let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)), connectionPool: .init(idleTimeout: .seconds(30))))
+    let relay = RelayBell()
+    let dispatcher = WebhookDispatcher(
+        pool: pool, settings: configuration.webhooks.dispatcher, client: client, logger: logger, outboxChanged: { relay.ring() })
     let bus = EventBus(
         service: "notifications", pool: pool, transport: configuration.transport, subscribesTo: ["#"],
         handler: { delivery, connection in try EventLog.append(delivery, on: connection) },
-        applied: { live.logChanged() }, settings: configuration.events, logger: logger)
+        applied: {
+            live.logChanged()
+            dispatcher.deliveriesQueued()
+        }, settings: configuration.events, logger: logger)
+    relay.bus.withLock { $0 = bus }
     let router = Router.service("notifications", tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
     EventStreamController(live: live, heartbeat: configuration.heartbeat).addRoutes(to: router)
+    let webhooks = WebhookStore(pool: pool)
+    WebhooksController(store: webhooks, dispatcher: dispatcher, allowInsecure: configuration.webhooks.allowInsecure).addRoutes(to: router)
     bus.addAdminRoutes(to: router)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let retention = configuration.retention
     let purge = PeriodicTask(name: "event log retention", interval: .seconds(60), logger: logger) { [logger] in
         guard startup.isComplete else { return }
         let purged = try await log.purge(olderThan: retention)
-        if purged > 0 { logger.info("events past their retention dropped from the log", metadata: ["events": "\(purged)"]) }
+        let deliveries = try await webhooks.purge(olderThan: retention)
+        if purged + deliveries > 0 {
+            logger.info("events and deliveries past their retention dropped", metadata: ["events": "\(purged)", "deliveries": "\(deliveries)"])
+        }
     }
+    let delivering = StartAfter(startup: startup, service: dispatcher)
     return ServiceUnit(
-        name: "notifications", address: configuration.address, services: [startup, application, purge, live] + bus.services,
+        name: "notifications", address: configuration.address, services: [startup, application, purge, live, delivering] + bus.services,
         routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
-        shutdown: { await pool.shutdown() })
+        shutdown: {
+            try? await client.shutdown()
+            await pool.shutdown()
+        })
+}
+
+/// How the notifications service delivers webhooks.
+package struct WebhookSettings: Sendable {
+    package var timeout: Duration = .seconds(10)
+    package var firstRetry: Duration = .seconds(60)
+    package var disableAfter = 20
+    package var allowInsecure = false
+
+    package init() {}
+
+    var dispatcher: WebhookDispatcher.Settings {
+        var settings = WebhookDispatcher.Settings()
+        settings.timeout = timeout
+        settings.firstRetry = firstRetry
+        settings.disableAfter = disableAfter
+        settings.allowInsecure = allowInsecure
+        return settings
+    }
+}
+
+/// The outbox relay's doorbell, for what is built before the bus it rings.
+final class RelayBell: Sendable {
+    let bus = Mutex<EventBus?>(nil)
+
+    func ring() {
+        bus.withLock { $0 }?.outboxChanged()
+    }
+}
+
+/// Runs `service` once the database's migrations are in place.
+struct StartAfter: Service {
+    let startup: DatabaseStartup
+    let service: any Service
+
+    func run() async throws {
+        while !startup.isComplete {
+            try await Task.sleep(for: .milliseconds(100))
+            if Task.isShuttingDownGracefully { return }
+        }
+        try await service.run()
+    }
 }

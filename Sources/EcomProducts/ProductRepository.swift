@@ -1,4 +1,5 @@
 import EcomAPI
+import EcomMessaging
 import EcomPostgres
 import EcomServerKit
 import Foundation
@@ -135,9 +136,22 @@ package protocol ProductRepository: Sendable {
 /// `ProductRepository` over PostgreSQL.
 package struct PostgresProductRepository: ProductRepository {
     let pool: PostgresPool
+    /// The events each change writes to the outbox in its transaction.
+    let events: ProductEvents
+    /// Called after a change that wrote events has committed, so they go out at once.
+    let outboxChanged: @Sendable () -> Void
 
-    package init(pool: PostgresPool) {
+    package init(pool: PostgresPool, events: ProductEvents = ProductEvents(), outboxChanged: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
+        self.events = events
+        self.outboxChanged = outboxChanged
+    }
+
+    /// Writes `events` in the open transaction, and rings the relay once it has committed.
+    private func announce(_ events: [OutgoingEvent], on connection: SQLConnection) throws {
+        guard !events.isEmpty else { return }
+        try Outbox.enqueue(events, on: connection)
+        connection.afterCommit(outboxChanged)
     }
 
     private static let columns =
@@ -211,7 +225,9 @@ package struct PostgresProductRepository: ProductRepository {
                 if stock != 0 {
                     try Self.recordInLedger(connection, productID: id, delta: stock, reason: "opening stock")
                 }
-                return try Self.record(rows[0])
+                let created = try Self.record(rows[0])
+                try announce([try ProductEvents.product(created, EventType.productCreated)], on: connection)
+                return created
             }
         }
     }
@@ -252,14 +268,30 @@ package struct PostgresProductRepository: ProductRepository {
                 if let stock = changes.stock, stock != previousOnHand {
                     try Self.recordInLedger(connection, productID: id, delta: stock - previousOnHand, reason: "stock set by update")
                 }
-                return try Self.record(rows[0])
+                let updated = try Self.record(rows[0])
+                let move = ProductEvents.StockMove(productID: id, before: previousOnHand - updated.held, after: updated.available)
+                try announce(
+                    [try ProductEvents.product(updated, EventType.productChanged)] + (try events.stock([move], cause: "update")),
+                    on: connection)
+                return updated
             }
         }
     }
 
     package func archive(id: UUID) async throws -> Bool {
-        try await pool.execute(
-            "UPDATE products SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE id = \(id)") > 0
+        try await pool.transaction { connection in
+            let archived = try connection.query(
+                """
+                UPDATE products SET archived_at = now(), updated_at = now() WHERE id = \(id) AND archived_at IS NULL
+                RETURNING \(unescaped: Self.columns)
+                """)
+            guard let row = archived.first else {
+                // Archived before, which changes nothing and announces nothing; or no such product.
+                return !(try connection.query("SELECT 1 FROM products WHERE id = \(id)").isEmpty)
+            }
+            try announce([try ProductEvents.product(try Self.record(row), EventType.productArchived)], on: connection)
+            return true
+        }
     }
 
     package func adjustStock(id: UUID, by adjustment: StockAdjustment) async throws -> ProductRecord? {
@@ -280,7 +312,11 @@ package struct PostgresProductRepository: ProductRepository {
             let rows = try connection.query(
                 "UPDATE products SET on_hand = \(newOnHand), updated_at = now() WHERE id = \(id) RETURNING \(unescaped: Self.columns)")
             try Self.recordInLedger(connection, productID: id, delta: adjustment.delta, reason: adjustment.reason)
-            return try Self.record(rows[0])
+            let adjusted = try Self.record(rows[0])
+            try announce(
+                try events.stock([ProductEvents.StockMove(productID: id, before: onHand - held, after: adjusted.available)], cause: "adjustment"),
+                on: connection)
+            return adjusted
         }
     }
 
@@ -335,6 +371,14 @@ package struct PostgresProductRepository: ProductRepository {
                         SELECT id, delta, 'catalog import' FROM unnest(\(SQLArray(ledger.map(\.id)))::uuid[], \(SQLArray(ledger.map(\.delta)))::integer[]) AS l (id, delta)
                         """)
                 }
+                let moves = updated.compactMap { merged in
+                    bySKU[merged.sku].map { ProductEvents.StockMove(productID: merged.id, before: $0.available, after: merged.available) }
+                }
+                try announce(
+                    try created.map { try ProductEvents.product($0, EventType.productCreated) }
+                        + updated.map { try ProductEvents.product($0, EventType.productChanged) }
+                        + events.stock(moves, cause: "import"),
+                    on: connection)
                 return ImportResult(
                     created: created.count, updated: updated.count,
                     unchanged: entries.count - created.count - updated.count)

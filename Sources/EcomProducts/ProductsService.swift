@@ -25,11 +25,15 @@ package struct ProductsConfiguration: Sendable {
     package var catalogSeed: CatalogSeed?
     package var events: EventBus.Settings
     package var poolSize: Int
+    /// `stock.low` is announced when a product's available units fall below it.
+    package var lowStockThreshold: Int
 
     package init(
         address: ListenAddress, databaseURL: String, tokens: TokenService, transport: any EventTransport,
-        catalogSeed: CatalogSeed?, events: EventBus.Settings = .init(), poolSize: Int = 8
+        catalogSeed: CatalogSeed?, events: EventBus.Settings = .init(), poolSize: Int = 8,
+        lowStockThreshold: Int = ProductEvents.defaultLowStockThreshold
     ) {
+        self.lowStockThreshold = lowStockThreshold
         self.address = address
         self.databaseURL = databaseURL
         self.tokens = tokens
@@ -46,12 +50,13 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     var logger = logger
     logger[metadataKey: "service"] = "products"
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "products", logger: logger)
-    let repository = PostgresProductRepository(pool: pool)
     let freshness = CatalogFreshness(cache: ProductCache(), pool: pool, url: configuration.databaseURL, logger: logger)
-    let controller = ProductsController(repository: repository, freshness: freshness)
+    let events = ProductEvents(lowStockThreshold: configuration.lowStockThreshold)
     let bus = makeProductsEventBus(
-        pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger,
+        pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger, events: events,
         catalogChanged: freshness.changed)
+    let repository = PostgresProductRepository(pool: pool, events: events, outboxChanged: { bus.outboxChanged() })
+    let controller = ProductsController(repository: repository, freshness: freshness)
     let seed = configuration.catalogSeed
     let startup = DatabaseStartup(pool: pool, migrations: productsMigrations, logger: logger) { [logger] in
         if let seed, try await seedCatalog(from: seed, into: repository, logger: logger) { freshness.changed(.everything) }
@@ -69,9 +74,9 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
 /// The products service's events: it consumes the orders' events and answers with stock events.
 func makeProductsEventBus(
     pool: PostgresPool, transport: any EventTransport, settings: EventBus.Settings = .init(), logger: Logger,
-    catalogChanged: @escaping @Sendable (CatalogChange) -> Void = { _ in }
+    events: ProductEvents = ProductEvents(), catalogChanged: @escaping @Sendable (CatalogChange) -> Void = { _ in }
 ) -> EventBus {
-    let reservations = StockReservations(logger: logger, catalogChanged: catalogChanged)
+    let reservations = StockReservations(logger: logger, catalogChanged: catalogChanged, events: events)
     return EventBus(
         service: "products", pool: pool, transport: transport,
         subscribesTo: [EventType.orderCreated, EventType.orderCancelled, EventType.orderShipped],

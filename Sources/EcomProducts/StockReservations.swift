@@ -57,6 +57,8 @@ struct StockReservations: Sendable {
     let logger: Logger
     /// Told, once the handler's transaction has committed, which products' stock it changed.
     var catalogChanged: @Sendable (CatalogChange) -> Void = { _ in }
+    /// The `stock.changed` and `stock.low` events of reservations and releases.
+    var events = ProductEvents()
 
     /// The bus's `EventHandler`.
     func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
@@ -65,14 +67,14 @@ struct StockReservations: Sendable {
         case EventType.orderCreated:
             let order = try delivery.decode(OrderCreated.self).data
             metadata["order_id"] = "\(order.orderID.lowercased)"
-            switch try Self.reserve(order, on: connection) {
+            let (outcome, moves) = try Self.reserveReporting(order, on: connection)
+            switch outcome {
             case .reserved:
                 stockChanged(Set(order.lines.map(\.productID)), on: connection)
-                try Outbox.enqueue(
-                    Event(
-                        type: EventType.stockReserved, requestID: delivery.header.requestID,
-                        data: StockReserved(orderID: order.orderID)),
-                    on: connection)
+                let reserved = try Outbox.encode(
+                    Event(type: EventType.stockReserved, requestID: delivery.header.requestID, data: StockReserved(orderID: order.orderID)))
+                let stock = try events.stock(moves, cause: "reservation", orderID: order.orderID, requestID: delivery.header.requestID)
+                try Outbox.enqueue([reserved] + stock, on: connection)
                 metadata["outcome"] = "reserved"
             case .rejected(let reason, let productID, let lines):
                 try Outbox.enqueue(
@@ -89,8 +91,12 @@ struct StockReservations: Sendable {
         case EventType.orderCancelled:
             let cancel = try delivery.decode(OrderCancelled.self).data
             metadata["order_id"] = "\(cancel.orderID.lowercased)"
-            let release = try Self.release(orderID: cancel.orderID, on: connection)
-            if release == .released { try stockChanged(ofOrder: cancel.orderID, on: connection) }
+            let (release, moves) = try Self.releaseReporting(orderID: cancel.orderID, on: connection)
+            if release == .released {
+                stockChanged(Set(moves.map(\.productID)), on: connection)
+                try Outbox.enqueue(
+                    try events.stock(moves, cause: "release", orderID: cancel.orderID, requestID: delivery.header.requestID), on: connection)
+            }
             metadata["outcome"] = switch release {
             case .released: "released"
             case .cancelledBeforeReserved: "cancelled before reserved"
@@ -125,6 +131,13 @@ struct StockReservations: Sendable {
 
     /// Reserves every line of `order` or none.
     static func reserve(_ order: OrderCreated, on connection: SQLConnection) throws -> Outcome {
+        try reserveReporting(order, on: connection).outcome
+    }
+
+    /// `reserve`, with each product's available units before and after when it reserved.
+    static func reserveReporting(
+        _ order: OrderCreated, on connection: SQLConnection
+    ) throws -> (outcome: Outcome, moves: [ProductEvents.StockMove]) {
         var wanted: [UUID: Int] = [:]
         for line in order.lines {
             guard line.quantity > 0 else {
@@ -139,9 +152,9 @@ struct StockReservations: Sendable {
         guard let products = try claim(order.orderID, locking: productIDs, on: connection) else {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
-                return .rejected(reason: orderCancelled, productID: nil)
+                return (.rejected(reason: orderCancelled, productID: nil), [])
             default:
-                return .alreadyDecided
+                return (.alreadyDecided, [])
             }
         }
         // Every line is checked, so the rejection names all that stopped the order, not just the first.
@@ -156,10 +169,13 @@ struct StockReservations: Sendable {
             }
         }
         if let first = short.first {
-            return .rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line))
+            return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [])
         }
-        try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
-        return .reserved
+        let available = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
+        let moves = productIDs.map { id in
+            ProductEvents.StockMove(productID: id, before: (available[id] ?? 0) + wanted[id]!, after: available[id] ?? 0)
+        }
+        return (.reserved, moves)
     }
 
     /// Inserts the order's reservation row as `rejected`, the answer when nothing gets reserved
@@ -189,28 +205,32 @@ struct StockReservations: Sendable {
         return products
     }
 
-    /// Holds the units, records the lines and marks the reservation `reserved`, in one statement.
-    /// The rows are locked and checked by now; the guard keeps the rule where the write is.
-    private static func hold(_ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection) throws {
+    /// Holds the units, records the lines and marks the reservation `reserved`, in one statement;
+    /// returns each product's available units after. The rows are locked and checked by now; the
+    /// guard keeps the rule where the write is.
+    private static func hold(
+        _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection
+    ) throws -> [UUID: Int] {
         let ids = SQLArray(lines.map(\.productID))
         let quantities = SQLArray(lines.map(\.quantity))
-        let held: Int = try connection.query(
+        let rows = try connection.query(
             """
             WITH held AS (
                 UPDATE products AS p SET held = p.held + l.quantity
                 FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
                 WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
-                RETURNING p.id),
+                RETURNING p.id, p.on_hand - p.held AS available),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
                 SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
             reserved AS (
                 UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(orderID))
-            SELECT count(*) AS held FROM held
-            """)[0].decode("held")
-        guard held == lines.count else {
+            SELECT id, available FROM held
+            """)
+        guard rows.count == lines.count else {
             throw ReservationFailure(description: "order \(orderID.lowercased): stock changed under a lock")
         }
+        return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("available", as: Int.self)) })
     }
 
     /// What an event that ends a reservation (a cancel, a shipment) finds for its order.
@@ -242,19 +262,31 @@ struct StockReservations: Sendable {
 
     /// Gives back what the order holds, if and only if it holds a reservation.
     static func release(orderID: UUID, on connection: SQLConnection) throws -> Release {
+        try releaseReporting(orderID: orderID, on: connection).release
+    }
+
+    /// `release`, with each product's available units before and after when it released.
+    static func releaseReporting(
+        orderID: UUID, on connection: SQLConnection
+    ) throws -> (release: Release, moves: [ProductEvents.StockMove]) {
         switch try lockLiveReservation(of: orderID, orRecord: "cancelled_before_reserved", on: connection) {
-        case .recorded: return .cancelledBeforeReserved
-        case .notHeld: return .nothingHeld
+        case .recorded: return (.cancelledBeforeReserved, [])
+        case .notHeld: return (.nothingHeld, [])
         case .held: break
         }
-        try connection.execute(
+        let rows = try connection.query(
             """
             UPDATE products AS p SET held = p.held - l.quantity
             FROM reservation_lines AS l WHERE l.order_id = \(orderID) AND p.id = l.product_id
+            RETURNING p.id, p.on_hand - p.held AS available, l.quantity
             """)
         try connection.execute(
             "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = \(orderID)")
-        return .released
+        let moves = try rows.map { row in
+            let available: Int = try row.decode("available")
+            return ProductEvents.StockMove(productID: try row.decode("id"), before: available - (try row.decode("quantity") as Int), after: available)
+        }
+        return (.released, moves)
     }
 
     /// Takes what the order holds off hand, if and only if it holds a reservation: the units left

@@ -1,3 +1,4 @@
+import EcomProducts
 import EcomServerKit
 import EcomUsers
 import Foundation
@@ -86,12 +87,25 @@ extension EnvironmentVariable {
     package static let batchCommitDelay = EnvironmentVariable(
         "ECOM_BATCH_COMMIT_DELAY", meaning: "ms an applied inbox batch waits before its commit (fault tests)",
         fallback: "0")
+    package static let lowStockThreshold = EnvironmentVariable(
+        "ECOM_LOW_STOCK_THRESHOLD", meaning: "stock.low is announced when available units fall below it",
+        fallback: "\(ProductEvents.defaultLowStockThreshold)")
     package static let eventRetention = EnvironmentVariable(
         "ECOM_EVENT_RETENTION_DAYS", meaning: "days the notifications service keeps events for streams to resume from",
         fallback: "\(ServeConfiguration.defaultEventRetentionDays)")
     package static let streamHeartbeat = EnvironmentVariable(
         "ECOM_STREAM_HEARTBEAT", meaning: "seconds an idle event stream waits before a keep-alive line",
         fallback: "\(ServeConfiguration.defaultStreamHeartbeat.components.seconds)")
+    package static let webhookAllowInsecure = EnvironmentVariable(
+        "ECOM_WEBHOOK_ALLOW_INSECURE", meaning: "1 allows http:// webhooks and private, loopback addresses",
+        fallback: "0: https:// to public addresses only")
+    package static let webhookTimeout = EnvironmentVariable(
+        "ECOM_WEBHOOK_TIMEOUT", meaning: "seconds a webhook endpoint has to answer a delivery", fallback: "10")
+    package static let webhookFirstRetry = EnvironmentVariable(
+        "ECOM_WEBHOOK_FIRST_RETRY_MS", meaning: "ms before a failed delivery's first retry; doubles up to 6 h, for 3 days",
+        fallback: "60000")
+    package static let webhookDisableAfter = EnvironmentVariable(
+        "ECOM_WEBHOOK_DISABLE_AFTER", meaning: "failed attempts in a row that disable a webhook endpoint", fallback: "20")
     package static let poolSize = EnvironmentVariable(
         "ECOM_DB_POOL_SIZE", meaning: "connections each service keeps to its database, 1 to 256",
         fallback: "\(ServeConfiguration.defaultPoolSize)")
@@ -122,7 +136,8 @@ extension EnvironmentVariable {
     /// Every variable, in the order `ecom serve --help` lists them.
     package static let all: [EnvironmentVariable] = [
         databaseURL, secretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
-        catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, eventRetention, streamHeartbeat, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
+        catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, lowStockThreshold, eventRetention, streamHeartbeat,
+        webhookAllowInsecure, webhookTimeout, webhookFirstRetry, webhookDisableAfter, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
         headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,
     ]
 }

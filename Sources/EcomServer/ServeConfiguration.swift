@@ -1,3 +1,5 @@
+import EcomNotifications
+import EcomProducts
 import EcomServerKit
 import Foundation
 
@@ -31,9 +33,12 @@ package struct ServeConfiguration: Sendable {
     package var holdEvents = false
     /// How long a batch of inbox events waits before its commit (a switch for fault tests).
     package var batchCommitDelay: Duration?
+    /// `stock.low` is announced when a product's available units fall below it.
+    package var lowStockThreshold = ProductEvents.defaultLowStockThreshold
     /// How long the notifications service keeps events, and how often an idle stream hears from it.
     package var eventRetention = Duration.seconds(defaultEventRetentionDays * 24 * 3600)
     package var streamHeartbeat = defaultStreamHeartbeat
+    package var webhooks = WebhookSettings()
     /// Connections each service keeps to its database.
     package var poolSize = Self.defaultPoolSize
     /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
@@ -82,8 +87,13 @@ package struct ServeConfiguration: Sendable {
         if let seconds = positive(.orderPendingTimeout) { pendingTimeout = .seconds(seconds) }
         holdEvents = value(.holdEvents) == "1"
         if let milliseconds = positive(.batchCommitDelay) { batchCommitDelay = .milliseconds(milliseconds) }
+        if let units = value(.lowStockThreshold).flatMap(Int.init), units >= 0 { lowStockThreshold = units }
         if let days = positive(.eventRetention) { eventRetention = .seconds(days * 24 * 3600) }
         if let seconds = positive(.streamHeartbeat) { streamHeartbeat = .seconds(seconds) }
+        webhooks.allowInsecure = value(.webhookAllowInsecure) == "1"
+        if let seconds = positive(.webhookTimeout) { webhooks.timeout = .seconds(seconds) }
+        if let milliseconds = positive(.webhookFirstRetry) { webhooks.firstRetry = .milliseconds(milliseconds) }
+        if let attempts = positive(.webhookDisableAfter) { webhooks.disableAfter = attempts }
         if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = size }
         if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
         if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {

@@ -55,7 +55,8 @@ struct ServiceAssembly {
             return buildProductsService(
                 ProductsConfiguration(
                     address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport,
-                    catalogSeed: seeds.catalog, events: events, poolSize: configuration.poolSize),
+                    catalogSeed: seeds.catalog, events: events, poolSize: configuration.poolSize,
+                    lowStockThreshold: configuration.lowStockThreshold),
                 logger: logger)
         case .cart:
             var cart = CartConfiguration(
@@ -71,11 +72,11 @@ struct ServiceAssembly {
             orders.localServices = localServices
             return buildOrdersService(orders, logger: logger)
         case .notifications:
-            return buildNotificationsService(
-                NotificationsConfiguration(
-                    address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport, events: events,
-                    poolSize: configuration.poolSize, retention: configuration.eventRetention, heartbeat: configuration.streamHeartbeat),
-                logger: logger)
+            var notifications = NotificationsConfiguration(
+                address: address, databaseURL: try databaseURL(of: service), tokens: tokens, transport: transport, events: events,
+                poolSize: configuration.poolSize, retention: configuration.eventRetention, heartbeat: configuration.streamHeartbeat)
+            notifications.webhooks = configuration.webhooks
+            return buildNotificationsService(notifications, logger: logger)
         }
     }
 

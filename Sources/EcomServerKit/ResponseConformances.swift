@@ -10,3 +10,5 @@ extension Cart: ResponseEncodable {}
 extension CartItemAdded: ResponseEncodable {}
 extension Order: ResponseEncodable {}
 extension ParkedEvent: ResponseEncodable {}
+extension WebhookEndpoint: ResponseEncodable {}
+extension WebhookDelivery: ResponseEncodable {}

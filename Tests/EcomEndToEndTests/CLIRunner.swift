@@ -109,7 +109,7 @@ struct CLI {
 ///
 /// Every service runs, each on a free port with its own database.
 func withCLIServer(_ body: (ServerProcess) async throws -> Void) async throws {
-    let server = try await ServerProcess(services: ["users", "products", "cart", "orders"])
+    let server = try await ServerProcess(services: Store.services)
     do {
         try await body(server)
         if !server.process.isRunning {

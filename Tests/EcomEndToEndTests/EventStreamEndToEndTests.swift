@@ -23,7 +23,8 @@ import Testing
             try await admin.wait("both orders settled on the admin stream") { _ in
                 admin.types(of: order.id).contains(EventType.orderConfirmed) && admin.types(of: refused.id).contains(EventType.orderRejected)
             }
-            #expect(admin.types(of: order.id) == [EventType.orderCreated, EventType.stockReserved, EventType.orderConfirmed])
+            #expect(admin.types(of: order.id) == [EventType.orderCreated, EventType.stockReserved, EventType.stockChanged, EventType.orderConfirmed])
+            #expect(admin.events.first { $0.type == EventType.stockChanged }?.available == 3)
             #expect(admin.types(of: refused.id) == [EventType.orderCreated, EventType.stockRejected, EventType.orderRejected])
             try await alices.wait("alice's order confirmed on her stream") { _ in alices.types(of: order.id).contains(EventType.orderConfirmed) }
             try await bobs.wait("bob's order rejected on his stream") { _ in bobs.types(of: refused.id).contains(EventType.orderRejected) }
@@ -31,6 +32,9 @@ import Testing
             let cancelled = try await HTTP.send(.DELETE, store.gateway + "/api/orders/\(order.id.lowercased)", token: alice.token)
             #expect(cancelled.status == .ok)
             try await alices.wait("the cancellation on alice's stream") { _ in alices.types(of: order.id).last == EventType.orderCancelled }
+            try await admin.wait("the release's stock.changed") { events in
+                events.contains { $0.type == EventType.stockChanged && $0.orderID == order.id.lowercased && $0.available == 5 }
+            }
 
             // A shopper sees the order events of their own orders, and nothing else.
             #expect(alices.types(of: order.id) == [EventType.orderCreated, EventType.orderConfirmed, EventType.orderCancelled])
@@ -116,6 +120,31 @@ import Testing
                 throw error
             }
             await restarted.tearDown()
+        }
+    }
+
+    @Test("an admin's catalog changes are announced: product.created, product.changed, stock.changed, stock.low, product.archived")
+    func catalogEvents() async throws {
+        try await Store.with(environment: ["ECOM_LOW_STOCK_THRESHOLD": "3"]) { store in
+            let admin = try await EventStreamReader.open(
+                store.gateway, "/admin/events/stream?types=product.*,stock.changed,stock.low", token: store.admin.token)
+            let product = try await store.createProduct(name: "Lamp", stock: 10)
+            let path = store.gateway + "/admin/products/\(product.id.lowercased)"
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"price_cents":2500}"#, token: store.admin.token).status == .ok)
+            #expect(try await HTTP.send(.POST, path + "/stock", raw: #"{"delta":-6,"reason":"count"}"#, token: store.admin.token).status == .ok)
+            #expect(try await HTTP.send(.POST, path + "/stock", raw: #"{"delta":-2,"reason":"breakage"}"#, token: store.admin.token).status == .ok)
+            #expect(try await HTTP.send(.DELETE, path, token: store.admin.token).status == .noContent)
+            #expect(try await HTTP.send(.DELETE, path, token: store.admin.token).status == .noContent)
+            try await admin.wait("the archive announced") { events in events.contains { $0.type == EventType.productArchived } }
+            let mine = admin.events.filter { $0.productID == product.id.lowercased }
+            #expect(mine.map(\.type) == [
+                EventType.productCreated, EventType.productChanged, EventType.stockChanged, EventType.stockChanged, EventType.stockLow,
+                EventType.productArchived,
+            ])
+            // 10 → 4 stays at or above the threshold; 4 → 2 falls below it, once.
+            #expect(mine.filter { $0.type == EventType.stockChanged }.map(\.available) == [4, 2])
+            #expect(mine.first { $0.type == EventType.stockLow }?.available == 2)
+            admin.close()
         }
     }
 

@@ -13,8 +13,11 @@ struct StreamedEvent: Sendable, Equatable, CustomStringConvertible {
     /// The event's own id, from its envelope.
     var eventID: String
     var orderID: String?
+    var productID: String?
+    /// `data.available`, for stock and product events.
+    var available: Int?
 
-    var description: String { "\(id) \(type) \(orderID ?? "")" }
+    var description: String { "\(id) \(type) \(orderID ?? productID ?? "")" }
 }
 
 /// An open event stream of the gateway, read in the background until it is closed.
@@ -90,8 +93,11 @@ final class EventStreamReader: Sendable {
                 let envelope = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
                 let eventID = envelope["id"] as? String, envelope["type"] as? String == type
             else { continue }
-            let orderID = (envelope["data"] as? [String: Any])?["order_id"] as? String
-            state.withLock { $0.events.append(StreamedEvent(id: id, type: type, eventID: eventID, orderID: orderID)) }
+            let payload = envelope["data"] as? [String: Any]
+            let event = StreamedEvent(
+                id: id, type: type, eventID: eventID, orderID: payload?["order_id"] as? String,
+                productID: payload?["product_id"] as? String, available: payload?["available"] as? Int)
+            state.withLock { $0.events.append(event) }
         }
     }
 

@@ -112,14 +112,14 @@ struct RabbitMQEndToEndTests {
                     if round == 0 {
                         // Alone in its batch: acknowledging up to its tag after dead-lettering it closed the channel.
                         try await host.publish(exchange: "orders", routingKey: EventType.orderCreated, body: "{junk", messageID: "junk")
-                        try await store.eventually("junk dead-lettered by products and cart") {
-                            try await host.queue("ecom.dead-letter")?.messages == 2
+                        try await store.eventually("junk dead-lettered by products, cart and notifications") {
+                            try await host.queue("ecom.dead-letter")?.messages == 3
                         }
                     }
                 }
                 #expect(try await store.product(product.id).stock == 8)
                 let log = store.server.log
-                #expect(log.components(separatedBy: "consuming events from RabbitMQ").count - 1 == 3, "one connection per consumer")
+                #expect(log.components(separatedBy: "consuming events from RabbitMQ").count - 1 == 4, "one connection per consumer")
                 #expect(!log.contains("lost RabbitMQ"))
             }
         }

@@ -35,7 +35,7 @@ struct MatrixRow: Sendable, CustomStringConvertible {
 
     /// The resources the row's path and body use.
     var placeholders: Set<String> {
-        needs.union(["product", "line", "order", "user", "uuid"].filter { path.contains("{\($0)}") })
+        needs.union(["product", "line", "order", "user", "uuid", "webhook"].filter { path.contains("{\($0)}") })
     }
 }
 
@@ -126,6 +126,18 @@ enum SecurityMatrix {
         MatrixRow(method: .POST, path: "/admin/orders/{order}/ship", service: "orders", expected: .admin(.ok)),
         // The order is confirmed, not shipped: refused for its state once past the role check.
         MatrixRow(method: .POST, path: "/admin/orders/{order}/deliver", service: "orders", expected: .admin(.conflict)),
+        MatrixRow(method: .GET, path: "/admin/webhooks", service: "notifications", expected: .admin(.ok)),
+        MatrixRow(
+            method: .POST, path: "/admin/webhooks", service: "notifications", body: json(#"{"url":"https://example.com/hook"}"#),
+            expected: .admin(.created)),
+        MatrixRow(method: .GET, path: "/admin/webhooks/{webhook}", service: "notifications", expected: .admin(.ok)),
+        MatrixRow(
+            method: .PATCH, path: "/admin/webhooks/{webhook}", service: "notifications", body: json(#"{"enabled":false}"#),
+            expected: .admin(.ok)),
+        MatrixRow(method: .DELETE, path: "/admin/webhooks/{webhook}", service: "notifications", expected: .admin(.noContent)),
+        MatrixRow(method: .POST, path: "/admin/webhooks/{webhook}/test", service: "notifications", expected: .admin(.accepted)),
+        MatrixRow(method: .POST, path: "/admin/webhooks/{webhook}/rotate-secret", service: "notifications", expected: .admin(.ok)),
+        MatrixRow(method: .GET, path: "/admin/webhooks/{webhook}/deliveries", service: "notifications", expected: .admin(.ok)),
     ] + ["products", "cart", "orders", "notifications"].flatMap { (service: String) -> [MatrixRow] in
         [
             MatrixRow(method: .GET, path: "/admin/events/\(service)", service: service, expected: .admin(.ok)),

@@ -48,6 +48,12 @@ struct SecurityMatrixTests {
             if needs.contains("user") {
                 values["user"] = try await store.shopper().user.id.lowercased
             }
+            if needs.contains("webhook") {
+                let created = try await HTTP.send(
+                    .POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: "https://example.com/hook", types: nil),
+                    token: store.admin.token)
+                values["webhook"] = try created.decode(WebhookEndpoint.self).id.lowercased
+            }
             return values
         }
 
@@ -184,7 +190,7 @@ struct SecurityMatrixTests {
             // 5 MiB of JSON on every route that takes a body (the import takes up to 32 MiB).
             let fiveMiB = #"{"name":""# + String(repeating: "x", count: 5 * 1024 * 1024) + #""}"#
             for row in SecurityMatrix.rows where row.body != nil {
-                let path = Callers.fill(row.path, ["product": UUID().lowercased, "line": UUID().lowercased, "order": UUID().lowercased, "user": UUID().lowercased, "uuid": UUID().lowercased])
+                let path = Callers.fill(row.path, ["product": UUID().lowercased, "line": UUID().lowercased, "order": UUID().lowercased, "user": UUID().lowercased, "uuid": UUID().lowercased, "webhook": UUID().lowercased])
                 let token = row.path.hasPrefix("/admin/") ? store.admin.token : callers.a.token
                 let reply = try await HTTP.send(row.method, store.gateway + path, raw: fiveMiB, token: token)
                 if row.path == "/admin/products/import" {

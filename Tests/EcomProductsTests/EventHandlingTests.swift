@@ -58,10 +58,16 @@ struct EventHandlingTests {
                 let answers = try await pool.query("SELECT routing_key, body FROM outbox ORDER BY seq").map {
                     (try $0.decode("routing_key", as: String.self), Data(try $0.decode("body", as: String.self).utf8))
                 }
-                #expect(answers.map(\.0) == [EventType.stockReserved, EventType.stockRejected])
+                #expect(answers.map(\.0) == [EventType.stockReserved, EventType.stockChanged, EventType.stockRejected, EventType.stockChanged])
                 let reserved = try JSONDecoder.ecom.decode(Event<StockReserved>.self, from: answers[0].1)
                 #expect(reserved.data.orderID == fits.data.orderID && reserved.requestID == "req-1")
-                let rejected = try JSONDecoder.ecom.decode(Event<StockRejected>.self, from: answers[1].1)
+                // The reservation and the release each announce the product's new available count.
+                let changes = try [answers[1].1, answers[3].1].map { try JSONDecoder.ecom.decode(Event<StockChanged>.self, from: $0).data }
+                #expect(changes == [
+                    StockChanged(productID: product, available: 1, cause: "reservation", orderID: fits.data.orderID),
+                    StockChanged(productID: product, available: 3, cause: "release", orderID: fits.data.orderID),
+                ])
+                let rejected = try JSONDecoder.ecom.decode(Event<StockRejected>.self, from: answers[2].1)
                 #expect(rejected.data == StockRejected(
                     orderID: tooBig.data.orderID, reason: "insufficient_stock", productID: product,
                     lines: [RejectedLine(productID: product, requested: 2, available: 1)]))

@@ -1,0 +1,176 @@
+import ArgumentParser
+import EcomAPI
+import EcomClient
+import EcomJQ
+import Foundation
+
+extension EcomCommand {
+    struct Listen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "listen",
+            abstract: "Print the store's events as they happen.",
+            discussion: """
+                An admin hears every event of the store; anyone else the events of their own \
+                orders. On a terminal each event is one line: its stream id, time, type and what it \
+                is about. Otherwise (or with --json) each is one line of JSON, the event as the \
+                store published it, {"id", "type", "occurred_at", "request_id", "data"}, ready for \
+                jq. A dropped connection is opened again on its own and the stream resumes where it \
+                stopped, missing nothing. Runs until interrupted (Ctrl-C), or until whatever reads \
+                its output stops (ecom listen --json | head -n 3).
+                """)
+
+        @OptionGroup(title: "Global Options") var options: GlobalOptions
+        @Option(
+            parsing: .upToNextOption,
+            help: ArgumentHelp(
+                "Only events of these types: order.created, order.* (one word), stock.# or # (any words); separate with commas or spaces.",
+                valueName: "pattern"),
+            completion: .list(EventTypes.patterns))
+        var types: [String] = []
+        @Option(
+            help: ArgumentHelp("Only the events of this order (its id, or the start of it).", valueName: "order-id"),
+            completion: ServerValues.order.completion, transform: IDReference.parse)
+        var order: IDReference?
+        @Option(help: ArgumentHelp("Start after this stream id, from the events the store keeps (0: all of them).", valueName: "id"))
+        var after: Int64?
+
+        func validate() throws {
+            for pattern in EventTypes.split(types) where !EventTypes.isPattern(pattern) {
+                throw ValidationError("--types: '\(pattern)' is not an event type or pattern, like order.created, order.* or stock.#")
+            }
+            if let after, after < 0 { throw ValidationError("--after takes a stream id, 0 or more") }
+        }
+
+        func run() async throws {
+            let client = try options.client()
+            let output = options.output
+            let printer = try EventPrinter(output: output, jq: options.jq)
+            StandardOutput.exitWhenReaderLeaves()
+            var query = [URLQueryItem]()
+            let types = EventTypes.split(types)
+            if !types.isEmpty { query.append(URLQueryItem(name: "types", value: types.joined(separator: ","))) }
+            if let order { query.append(URLQueryItem(name: "order", value: try await client.orderID(order).lowercased)) }
+            let path = try client.isAdmin ? "/admin/events/stream" : "/api/events/stream"
+            let events = client.events(path: path, query: query, after: after) { reason in
+                output.warning("event stream interrupted (\(reason)); reconnecting")
+            }
+            for try await event in events {
+                try printer.print(event)
+            }
+        }
+    }
+}
+
+/// Event types and the patterns that choose among them.
+enum EventTypes {
+    /// Every type the store publishes, and the patterns of each family: what `--types` completes.
+    static let patterns = [
+        "order.*", "order.created", "order.confirmed", "order.rejected", "order.cancelled", "order.shipped", "order.delivered",
+        "stock.*", "stock.reserved", "stock.rejected", "stock.changed", "stock.low",
+        "product.*", "product.created", "product.changed", "product.archived", "#",
+    ]
+
+    /// `--types` values, each of which may hold several patterns separated by commas.
+    static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
+    }
+
+    /// Dot-separated words of lowercase letters and underscores, `*` or `#`.
+    static func isPattern(_ text: String) -> Bool {
+        let words = text.split(separator: ".", omittingEmptySubsequences: false)
+        return words.count <= 8
+            && words.allSatisfy { word in
+                word == "*" || word == "#" || (!word.isEmpty && word.allSatisfy { ("a"..."z").contains($0) || $0 == "_" })
+            }
+    }
+}
+
+/// Writes events as `ecom listen` and `ecom order watch` show them.
+struct EventPrinter {
+    let output: Output
+    let filter: JQFilter?
+
+    init(output: Output, jq: String?) throws {
+        self.output = output
+        filter = try jq.map { try JQFilter($0) }
+    }
+
+    /// JSON lines unless standard output is a table for a person.
+    var asJSON: Bool { !output.isTable || filter != nil }
+
+    func print(_ event: StreamEvent) throws {
+        if asJSON {
+            let lines = try filter.map { try $0.apply(toJSON: event.json, pretty: false) } ?? [event.json]
+            StandardOutput.write(lines.map { $0 + "\n" }.joined())
+        } else {
+            StandardOutput.write(Self.line(for: event) + "\n")
+        }
+    }
+
+    /// `   42  12:04:05  order.confirmed  order 5f0c1a2b`, then the payload's other plain fields.
+    static func line(for event: StreamEvent) -> String {
+        let envelope = (try? JSONSerialization.jsonObject(with: Data(event.json.utf8))) as? [String: Any] ?? [:]
+        let data = envelope["data"] as? [String: Any] ?? [:]
+        let time = (envelope["occurred_at"] as? String).flatMap { text in
+            text.firstIndex(of: "T").map { String(text[text.index(after: $0)...].prefix(8)) }
+        } ?? "--:--:--"
+        var about: [String] = []
+        for (key, noun) in [("order_id", "order"), ("product_id", "product"), ("user_id", "user")] {
+            if let id = data[key] as? String { about.append("\(noun) \(id.prefix(8))") }
+        }
+        for key in data.keys.sorted() where !key.hasSuffix("_id") {
+            switch data[key] {
+            case let text as String: about.append("\(key)=\(text)")
+            case let number as NSNumber: about.append("\(key)=\(number)")
+            case let list as [Any]: about.append("\(list.count) \(key)")
+            default: break
+            }
+        }
+        let id = String(event.id)
+        let type = event.type.padding(toLength: max(event.type.count, 16), withPad: " ", startingAt: 0)
+        return String(repeating: " ", count: max(0, 6 - id.count)) + id + "  " + time + "  " + type + "  " + about.joined(separator: "  ")
+    }
+}
+
+/// Standard output written byte for byte, and a process that ends when nobody reads it any more.
+enum StandardOutput {
+    /// Writes `text` whole; ends the process (status 0) if the reader has gone.
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                exit(0)
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// For a command that writes until interrupted: once the reader of standard output has
+    /// gone (`ecom listen | head -n 3`), the process ends at once with status 0, rather than
+    /// at its next write. In the REPL, whose output is the terminal, it does nothing.
+    static func exitWhenReaderLeaves() {
+        guard Terminal.input == nil else { return }
+        signal(SIGPIPE, SIG_IGN)
+        let watcher = Thread {
+            var descriptor = pollfd(fd: STDOUT_FILENO, events: 0, revents: 0)
+            while true {
+                let ready = poll(&descriptor, 1, -1)
+                if ready > 0, descriptor.revents & Int16(POLLERR | POLLHUP) != 0 { exit(0) }
+                if ready < 0, errno != EINTR { return }
+            }
+        }
+        watcher.start()
+    }
+}
+
+extension GatewayClient {
+    /// Whether the signed-in account is an admin, as it was when it signed in.
+    var isAdmin: Bool {
+        get throws {
+            guard let session = try credentials.session(for: server) else { throw ClientError.notSignedIn(server: serverName) }
+            return session.user.role == .admin
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import EcomAPI
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// Webhooks against receivers on loopback: signed, in order, retried, disabled, isolated, durable.
+@Suite(.serialized) struct WebhookEndToEndTests {
+    static let insecure = ["ECOM_WEBHOOK_ALLOW_INSECURE": "1"]
+
+    static func addEndpoint(_ store: Store, url: String, types: [String]) async throws -> WebhookEndpoint {
+        let reply = try await HTTP.send(.POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: url, types: types), token: store.admin.token)
+        try #require(reply.status == .created, "\(String(decoding: reply.body, as: UTF8.self))")
+        return try reply.decode()
+    }
+
+    static func buy(_ store: Store, _ product: UUID, as shopper: TokenPair) async throws -> Order {
+        try await store.add(product, quantity: 1, as: shopper)
+        return try await store.checkout(as: shopper).decode()
+    }
+
+    @Test("a receiver gets each event once, in order, signed with its endpoint's secret", arguments: Transport.available)
+    func signedInOrder(_ transport: Transport) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        try await Store.with(transport: transport, environment: Self.insecure) { store in
+            let endpoint = try await Self.addEndpoint(store, url: receiver.url, types: ["order.*"])
+            let secret = try #require(endpoint.secret)
+            #expect(try await HTTP.send(.GET, store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)", token: store.admin.token)
+                .decode(WebhookEndpoint.self).secret == nil, "the secret is shown once")
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            var orders: [Order] = []
+            for _ in 0..<3 { orders.append(try await Self.buy(store, product.id, as: shopper)) }
+            try await store.eventually(timeout: .seconds(60), "six deliveries") { receiver.all.count >= 6 }
+
+            let got = receiver.all
+            let expected = orders.flatMap { order in [(order.id, EventType.orderCreated), (order.id, EventType.orderConfirmed)] }
+            let bodies = try got.map { try JSONDecoder.ecom.decode(Event<OrderConfirmed>.self, from: Data($0.body.utf8)) }
+            // Per order, created comes before confirmed; nothing else and nothing twice.
+            #expect(Set(bodies.map(\.id)).count == got.count)
+            #expect(bodies.map(\.type).sorted() == expected.map(\.1).sorted())
+            for order in orders {
+                #expect(bodies.filter { $0.data.orderID == order.id }.map(\.type) == [EventType.orderCreated, EventType.orderConfirmed])
+            }
+            for (delivery, body) in zip(got, bodies) {
+                #expect(WebhookReceiver.verifies(delivery.signature, body: delivery.body, secret: secret), "\(delivery.signature ?? "-")")
+                #expect(!WebhookReceiver.verifies(delivery.signature, body: delivery.body + " ", secret: secret))
+                #expect(delivery.eventID == body.id.lowercased && delivery.type == body.type)
+            }
+            let log: Page<WebhookDelivery> = try await HTTP.send(
+                .GET, store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)/deliveries", token: store.admin.token
+            ).decode()
+            #expect(log.items.count == 6 && log.items.allSatisfy { $0.state == "delivered" && $0.lastStatus == 200 && $0.attempts == 1 })
+        }
+    }
+
+    @Test("a failing receiver is retried with growing waits, then its endpoint is disabled and webhook.disabled announced")
+    func failingIsDisabled() async throws {
+        let receiver = WebhookReceiver(.answer(500))
+        try await receiver.start()
+        defer { receiver.stop() }
+        let environment = Self.insecure.merging(["ECOM_WEBHOOK_FIRST_RETRY_MS": "300", "ECOM_WEBHOOK_DISABLE_AFTER": "3"]) { $1 }
+        try await Store.with(environment: environment) { store in
+            let endpoint = try await Self.addEndpoint(store, url: receiver.url, types: [])
+            let stream = try await EventStreamReader.open(store.gateway, "/admin/events/stream?types=webhook.*", token: store.admin.token)
+            let test = try await HTTP.send(.POST, store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)/test", token: store.admin.token)
+            #expect(test.status == .accepted)
+            let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)"
+            try await store.eventually(timeout: .seconds(30), "the endpoint disabled") {
+                try await HTTP.send(.GET, path, token: store.admin.token).decode(WebhookEndpoint.self).enabled == false
+            }
+            let attempts = receiver.all.filter { $0.type == "webhook.test" }
+            #expect(attempts.count == 3)
+            if attempts.count == 3 {
+                let gaps = zip(attempts, attempts.dropFirst()).map { $1.at - $0.at }
+                #expect(gaps[0] >= .milliseconds(300) && gaps[1] >= .milliseconds(600), "\(gaps)")
+            }
+            let disabled: WebhookEndpoint = try await HTTP.send(.GET, path, token: store.admin.token).decode()
+            #expect(disabled.failures == 3 && disabled.disabledReason?.contains("3 failed attempts") == true)
+            let log: Page<WebhookDelivery> = try await HTTP.send(.GET, path + "/deliveries", token: store.admin.token).decode()
+            #expect(log.items.first?.attempts == 3 && log.items.first?.lastStatus == 500 && log.items.first?.state == "pending")
+            try await stream.wait("webhook.disabled on the stream") { events in events.contains { $0.type == "webhook.disabled" } }
+            stream.close()
+
+            // Enabled again, it delivers what waited once the receiver answers.
+            receiver.behave(.answer(204))
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"enabled":true}"#, token: store.admin.token).status == .ok)
+            try await store.eventually(timeout: .seconds(30), "the waiting delivery delivered") {
+                try await HTTP.send(.GET, path + "/deliveries", token: store.admin.token).decode(Page<WebhookDelivery>.self)
+                    .items.first?.state == "delivered"
+            }
+        }
+    }
+
+    @Test("a receiver that hangs holds back only itself: another endpoint gets the same events at once")
+    func hangingIsolated() async throws {
+        let hanging = WebhookReceiver(.hang)
+        let healthy = WebhookReceiver()
+        try await hanging.start()
+        try await healthy.start()
+        defer {
+            hanging.stop()
+            healthy.stop()
+        }
+        try await Store.with(environment: Self.insecure.merging(["ECOM_WEBHOOK_TIMEOUT": "20"]) { $1 }) { store in
+            _ = try await Self.addEndpoint(store, url: hanging.url, types: ["order.*"])
+            _ = try await Self.addEndpoint(store, url: healthy.url, types: ["order.*"])
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            let start = ContinuousClock.now
+            let order = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually(timeout: .seconds(15), "the healthy receiver has both events") { healthy.all.count == 2 }
+            #expect(ContinuousClock.now - start < .seconds(15))
+            #expect(hanging.all.count == 1, "the hanging receiver got its first delivery and holds it")
+            #expect(try await store.order(order.id, as: shopper).status == .confirmed)
+        }
+    }
+
+    @Test("deliveries waiting when ecom serve stops are delivered after it restarts")
+    func survivesRestart() async throws {
+        let receiver = WebhookReceiver(.answer(503))
+        try await receiver.start()
+        defer { receiver.stop() }
+        let environment = Self.insecure.merging(["ECOM_WEBHOOK_FIRST_RETRY_MS": "200", "ECOM_WEBHOOK_DISABLE_AFTER": "1000"]) { $1 }
+        try await Store.with(environment: environment) { store in
+            _ = try await Self.addEndpoint(store, url: receiver.url, types: ["order.*"])
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            let orders = [try await Self.buy(store, product.id, as: shopper), try await Self.buy(store, product.id, as: shopper)]
+            try await store.eventually("the first delivery refused") { !receiver.all.isEmpty }
+            #expect(await store.server.stop() == 0)
+            receiver.behave(.answer(200))
+            let restarted = try await ServerProcess(reusing: store.server, environment: environment)
+            do {
+                try await store.eventually(timeout: .seconds(60), "every event delivered") {
+                    let delivered = Set(receiver.all.suffix(from: 1).compactMap(\.eventID))
+                    return delivered.count >= 4
+                }
+                let types = try receiver.all.map { try JSONDecoder.ecom.decode(Event<OrderConfirmed>.self, from: Data($0.body.utf8)) }
+                for order in orders {
+                    #expect(Set(types.filter { $0.data.orderID == order.id }.map(\.type)) == [EventType.orderCreated, EventType.orderConfirmed])
+                }
+            } catch {
+                await restarted.tearDown()
+                throw error
+            }
+            await restarted.tearDown()
+        }
+    }
+
+    @Test("endpoints must be https unless the server allows plain http; patterns are checked")
+    func refusals() async throws {
+        try await Store.with { store in
+            let plain = try await HTTP.send(
+                .POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: "http://127.0.0.1:9/hook", types: nil), token: store.admin.token)
+            #expect(plain.status == .badRequest && plain.errorCode == ErrorCode.invalidField)
+            let pattern = try await HTTP.send(
+                .POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: "https://example.com/hook", types: ["Order.*"]),
+                token: store.admin.token)
+            #expect(pattern.status == .badRequest && pattern.errorCode == ErrorCode.invalidField)
+            // https to a loopback address: accepted, but every delivery is refused before any connection.
+            let endpoint = try await Self.addEndpoint(store, url: "https://127.0.0.1:9/hook", types: [])
+            let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)"
+            #expect(try await HTTP.send(.POST, path + "/test", token: store.admin.token).status == .accepted)
+            try await store.eventually(timeout: .seconds(30), "the delivery refused") {
+                try await HTTP.send(.GET, path + "/deliveries", token: store.admin.token).decode(Page<WebhookDelivery>.self)
+                    .items.first?.lastError?.contains("internal address") == true
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A webhook endpoint on loopback for tests: records every POST it gets and answers as told.
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var eventID: String?
+        var type: String?
+        var signature: String?
+        var body: String
+        var at: ContinuousClock.Instant
+    }
+
+    enum Behaviour: Sendable {
+        case answer(Int)
+        /// Never answers within any test's timeout.
+        case hang
+    }
+
+    private let received = Mutex<[Received]>([])
+    private let behaviour: Mutex<Behaviour>
+    private let port = Mutex<Int?>(nil)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    init(_ behaviour: Behaviour = .answer(200)) {
+        self.behaviour = Mutex(behaviour)
+    }
+
+    var url: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/hook" }
+    var all: [Received] { received.withLock { $0 } }
+
+    func behave(_ behaviour: Behaviour) {
+        self.behaviour.withLock { $0 = behaviour }
+    }
+
+    /// Starts listening on `port` (a free one when 0) and returns once it does.
+    func start(port wanted: Int = 0) async throws {
+        let router = Router()
+        router.post("/hook") { [self] request, _ -> Response in
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            received.withLock {
+                $0.append(
+                    Received(
+                        eventID: request.headers[HTTPField.Name("Ecom-Event-Id")!], type: request.headers[HTTPField.Name("Ecom-Event-Type")!],
+                        signature: request.headers[HTTPField.Name("Ecom-Signature")!], body: body, at: .now))
+            }
+            switch behaviour.withLock({ $0 }) {
+            case .answer(let status):
+                return Response(status: .init(code: status))
+            case .hang:
+                try await Task.sleep(for: .seconds(600))
+                return Response(status: .ok)
+            }
+        }
+        var logger = Logger(label: "receiver")
+        // Stopping a test's receiver by cancelling it is no error worth printing.
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
+            onServerRunning: { [self] channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    func stop() {
+        task.withLock { $0?.cancel() }
+    }
+
+    /// Whether `signature` (an `Ecom-Signature` value) signs `body` with `secret`, computed here
+    /// with Crypto rather than with the server's own code.
+    static func verifies(_ signature: String?, body: String, secret: String) -> Bool {
+        guard let signature else { return false }
+        let parts = signature.split(separator: ",")
+        guard let t = parts.first(where: { $0.hasPrefix("t=") })?.dropFirst(2) else { return false }
+        let code = HMAC<SHA256>.authenticationCode(for: Data("\(t).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        let hex = code.map { String(format: "%02x", $0) }.joined()
+        return parts.contains { $0 == "v1=" + hex }
+    }
+}
