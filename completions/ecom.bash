@@ -735,7 +735,7 @@ _ecom_listen() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
     repeating_options=(--types)
-    non_repeating_options=(--server --fields --jq --order --after)
+    non_repeating_options=(--server --fields --jq --order --after --forward-to --forward-secret)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -760,6 +760,12 @@ _ecom_listen() {
     '--after')
         return
         ;;
+    '--forward-to')
+        return
+        ;;
+    '--forward-secret')
+        return
+        ;;
     esac
 }
 
@@ -775,13 +781,13 @@ _ecom_admin() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    products|orders|users|events)
+    products|orders|users|events|webhooks)
         # Offer subcommand argument completions
         "_ecom_admin_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'products orders users events' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'products orders users events webhooks' -- "${cur}"))
         ;;
     esac
 }
@@ -1384,7 +1390,7 @@ _ecom_admin_events_list() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __ecom_add_completions -W 'products'$'\n''cart'$'\n''orders'
+        __ecom_add_completions -W 'products'$'\n''cart'$'\n''orders'$'\n''notifications'
         return
         ;;
     esac
@@ -1413,7 +1419,229 @@ _ecom_admin_events_retry() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __ecom_add_completions -W 'products'$'\n''cart'$'\n''orders'
+        __ecom_add_completions -W 'products'$'\n''cart'$'\n''orders'$'\n''notifications'
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ecom_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|show|disable|enable|delete|test|deliveries|rotate-secret)
+        # Offer subcommand argument completions
+        "_ecom_admin_webhooks_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list show disable enable delete test deliveries rotate-secret' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_add() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=(--types)
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--types')
+        __ecom_add_completions -W 'order.*'$'\n''order.created'$'\n''order.confirmed'$'\n''order.rejected'$'\n''order.cancelled'$'\n''order.shipped'$'\n''order.delivered'$'\n''stock.*'$'\n''stock.reserved'$'\n''stock.rejected'$'\n''stock.changed'$'\n''stock.low'$'\n''product.*'$'\n''product.created'$'\n''product.changed'$'\n''product.archived'$'\n''#'
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_disable() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_enable() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager -y --yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_test() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_deliveries() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq --limit --cursor)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--cursor')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_webhooks_rotate-secret() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq)
+    __ecom_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
         return
         ;;
     esac

@@ -541,6 +541,8 @@ _ecom_listen() {
         '--types[Only events of these types\: order.created, order.* (one word), stock.# or # (any words); separate with commas or spaces.]:pattern:{__ecom_complete "${___types[@]}"}'
         '--order[Only the events of this order (its id, or the start of it).]:order-id:{__ecom_custom_complete ---completion listen -- --order "${current_word_index}" "$(__ecom_cursor_index_in_current_word)"}'
         '--after[Start after this stream id, from the events the store keeps (0\: all of them).]:id:'
+        '--forward-to[Also POST each event to this URL, signed as a webhook delivery.]:url:'
+        '--forward-secret[The secret --forward-to signs with (default\: a new one, printed at the start).]:secret:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -565,12 +567,13 @@ _ecom_admin() {
             'orders:Follow every customer'\''s orders and move them through shipping.'
             'users:List accounts, grant or revoke the admin role, disable or enable an account.'
             'events:See and retry events a service stopped retrying (parked).'
+            'webhooks:Send store events to your endpoints, signed and retried.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        products|orders|users|events)
+        products|orders|users|events|webhooks)
             "_ecom_admin_${words[1]}" && ret=0
             ;;
         esac
@@ -1037,7 +1040,7 @@ _ecom_admin_events() {
 
 _ecom_admin_events_list() {
     local -i ret=1
-    local -ar _service=('products' 'cart' 'orders')
+    local -ar _service=('products' 'cart' 'orders' 'notifications')
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
@@ -1060,7 +1063,7 @@ _ecom_admin_events_list() {
 
 _ecom_admin_events_retry() {
     local -i ret=1
-    local -ar _service=('products' 'cart' 'orders')
+    local -ar _service=('products' 'cart' 'orders' 'notifications')
     local -ar arg_specs=(
         '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
         '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
@@ -1071,6 +1074,218 @@ _ecom_admin_events_retry() {
         '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         ':event-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'add:Add an endpoint; its signing secret is shown once.'
+            'list:List the endpoints.'
+            'show:Show one endpoint.'
+            'disable:Stop deliveries to an endpoint; its events wait until it is enabled.'
+            'enable:Resume deliveries to an endpoint, its failure count cleared.'
+            'delete:Delete an endpoint and its delivery log.'
+            'test:Send an endpoint a webhook.test event; see it with `deliveries`.'
+            'deliveries:An endpoint'\''s delivery log, newest first: attempts, status, time.'
+            'rotate-secret:Give an endpoint a new secret; the old one still signs for 24 hours.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        add|list|show|disable|enable|delete|test|deliveries|rotate-secret)
+            "_ecom_admin_webhooks_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_add() {
+    local -i ret=1
+    local -ar ___types=('order.*' 'order.created' 'order.confirmed' 'order.rejected' 'order.cancelled' 'order.shipped' 'order.delivered' 'stock.*' 'stock.reserved' 'stock.rejected' 'stock.changed' 'stock.low' 'product.*' 'product.created' 'product.changed' 'product.archived' '#')
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':url:'
+        '--types[Only these event types or patterns (order.*, stock.low, #); all by default.]:pattern:{__ecom_complete "${___types[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_disable() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_enable() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required when standard input is not a terminal).]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_test() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_deliveries() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
+        '--limit[Items per page, 1 to 100 (default\: 20; 100 with --all).]:n:'
+        '--cursor[Start at this cursor (printed as '\''next cursor'\'' by an earlier page).]:cursor:'
+        '--all[Follow every cursor and print all items.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_webhooks_rotate-secret() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        ':endpoint-id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

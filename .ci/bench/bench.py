@@ -11,6 +11,7 @@ figure in the table, not an exit status.
 import argparse
 import contextlib
 import http.client
+import http.server
 import json
 import os
 import platform
@@ -29,7 +30,7 @@ import time
 import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
 
-SERVICES = ["gateway", "users", "products", "cart", "orders"]
+SERVICES = ["gateway", "users", "products", "cart", "orders", "notifications"]
 
 # Targets from the issues, for a 2-core machine.
 TARGET_READ_GAIN = {"catalog": 3.0, "product": 2.0, "cart": 3.0}
@@ -45,6 +46,8 @@ TARGET_BROWSE_RATIO = 2.0
 TARGET_CLI_RATIO = 2.0
 TARGET_CLI_RSS_MB = 30
 TARGET_CLI_START_MS = 12
+TARGET_STREAM_LAG_P99_MS = 100
+TARGET_EVENTS_OVERHEAD = 0.10
 TARGET_RSS_IDLE_MB = 80
 TARGET_RSS_LOAD_MB = 250
 
@@ -193,6 +196,8 @@ def serve_environment(secret, admin, log_level, ports, amqp_url=None, pool_size=
         env[f"ECOM_{service.upper()}_PORT"] = str(ports[service])
     if amqp_url:
         env["ECOM_AMQP_URL"] = amqp_url
+    # The events phase's webhook receiver listens on loopback over plain HTTP.
+    env["ECOM_WEBHOOK_ALLOW_INSECURE"] = "1"
     return env
 
 
@@ -1062,7 +1067,7 @@ def load_average():
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-PHASES = ["reads", "checkout", "login", "cli", "catalog", "memory", "split", "amqp"]
+PHASES = ["reads", "checkout", "events", "login", "cli", "catalog", "memory", "split", "amqp"]
 
 
 def main():
@@ -1166,6 +1171,11 @@ def main():
             # The carts are emptied by checkout below; these lines would end up in the first orders.
             for user in cart_users:
                 Client(gateway).request("DELETE", "/api/cart", None, {"Authorization": f"Bearer {user['token']}"})
+
+        if "events" in phases:
+            report.data["events"] = measure_events(
+                report, server, users[:args.checkout_workers], products, checkout_seconds, ecom, workdir, admin_token,
+                args.paced_rate)
 
         if "checkout" in phases:
             buyers = users[:args.checkout_workers]
@@ -1366,6 +1376,141 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
         f"({paced['confirmed']} confirmed; POST /api/orders p50 {paced_load['checkout_p50_ms']:.0f} ms)",
         f"p99 ≤ {lag_target} ms", paced["lag_p99_ms"] <= lag_target)
     return {"flat_out": {**load, **settled, **cost}, "paced": {"rate": rate, **paced_load, **paced}}
+
+
+class WebhookSink:
+    """Webhook endpoints on loopback that answer 204 to every delivery and count them."""
+
+    def __init__(self):
+        sink = self
+        self.count, self.lock = 0, threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(204)
+                self.end_headers()
+                with sink.lock:
+                    sink.count += 1
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, index):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook/{index}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+class StreamReaders:
+    """`count` admin event streams read by threads, each line thrown away, until closed."""
+
+    def __init__(self, server, token, count):
+        self.stop, self.events, self.lock = threading.Event(), 0, threading.Lock()
+        host, port = "127.0.0.1", int(server.url().rsplit(":", 1)[1])
+
+        def read(_):
+            connection = http.client.HTTPConnection(host, port, timeout=30)
+            connection.request("GET", "/admin/events/stream", headers={"Authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            while not self.stop.is_set():
+                line = response.fp.readline()
+                if not line:
+                    break
+                if line.startswith(b"id: "):
+                    with self.lock:
+                        self.events += 1
+            connection.close()
+
+        self.threads = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def close(self):
+        self.stop.set()
+
+
+def measure_events(report, server, users, products, seconds, ecom, workdir, admin_token, paced_rate=None):
+    """Live events: the lag from an order's confirmation (committed) to its line printed by
+    `ecom listen`, paced; then checkout flat out with the notifications service running but
+    nothing listening, and again with 10 webhook endpoints and 100 open streams."""
+    config = os.path.join(workdir, "cli-admin")
+    env = {**os.environ, "XDG_CONFIG_HOME": config, "ECOM_SERVER": server.url()}
+    subprocess.run([ecom, "login", "--email", server.admin[0], "--password-stdin"], input=server.admin[1].encode(),
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
+    since = database_now(server)
+    quiet_load = checkout_load(server, users, products, seconds)
+    quiet = settle_orders(server, since)
+
+    rate = paced_rate or max(2, int(quiet["confirmed_per_s"] / 2))
+    log(f"events: `ecom listen --types order.confirmed`, checkout paced at {rate}/s for {seconds} s")
+    listen = subprocess.Popen([ecom, "listen", "--json", "--types", "order.confirmed"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    printed = {}
+
+    def read_lines():
+        for line in listen.stdout:
+            at = time.time()
+            try:
+                printed[json.loads(line)["data"]["order_id"]] = at
+            except (ValueError, KeyError):
+                pass
+
+    reader = threading.Thread(target=read_lines, daemon=True)
+    reader.start()
+    time.sleep(1)
+    since = database_now(server)
+    checkout_load(server, users, products, seconds, rate=rate)
+    paced = settle_orders(server, since)
+    time.sleep(2)
+    listen.terminate()
+    listen.wait(10)
+    rows = psql(server.database("orders"),
+                f"SELECT id, extract(epoch FROM updated_at) FROM orders.orders WHERE status = 'confirmed' AND created_at >= '{since}'")
+    lags = [(printed[row[0]] - float(row[1])) * 1000 for row in rows if row[0] in printed]
+    missing = len(rows) - len(lags)
+    report.add(
+        "events", f"order confirmed → line printed by ecom listen, paced at {rate} orders/s",
+        f"p50 {percentile(lags, 0.5):.0f} ms · p99 {percentile(lags, 0.99):.0f} ms ({len(lags)} lines"
+        + (f"; {missing} confirmed orders never printed" if missing else "") + ")",
+        f"p99 ≤ {TARGET_STREAM_LAG_P99_MS} ms", bool(lags) and not missing and percentile(lags, 0.99) <= TARGET_STREAM_LAG_P99_MS)
+
+    log(f"events: checkout flat out for {seconds} s with 10 webhook endpoints and 100 open streams")
+    sink = WebhookSink()
+    client = Client(server.url())
+    endpoints = []
+    for index in range(10):
+        status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
+                                         {"Authorization": f"Bearer {admin_token}"})
+        expect(status, body, 201, "webhook endpoint")
+        endpoints.append(json.loads(body)["id"])
+    streams = StreamReaders(server, admin_token, 100)
+    time.sleep(2)
+    since = database_now(server)
+    busy_load = checkout_load(server, users, products, seconds)
+    busy = settle_orders(server, since)
+    streams.close()
+    for endpoint in endpoints:
+        client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
+    delivered = sink.count
+    sink.close()
+    ratio = busy["confirmed_per_s"] / quiet["confirmed_per_s"] if quiet["confirmed_per_s"] else 0
+    report.add(
+        "events", "confirmed orders/s flat out: 10 webhook endpoints and 100 streams, against none",
+        f"{busy['confirmed_per_s']:.0f}/s against {quiet['confirmed_per_s']:.0f}/s ({ratio:.0%}; "
+        f"{delivered} deliveries, {streams.events} stream lines; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
+        f"against {quiet_load['checkout_p99_ms']:.0f} ms)",
+        f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
+    return {"quiet": {**quiet_load, **quiet}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
+            "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy},
+            "deliveries": delivered, "stream_lines": streams.events}
 
 
 if __name__ == "__main__":

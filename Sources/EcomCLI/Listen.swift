@@ -4,6 +4,10 @@ import EcomClient
 import EcomJQ
 import Foundation
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 extension EcomCommand {
     struct Listen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -17,6 +21,11 @@ extension EcomCommand {
                 jq. A dropped connection is opened again on its own and the stream resumes where it \
                 stopped, missing nothing. Runs until interrupted (Ctrl-C), or until whatever reads \
                 its output stops (ecom listen --json | head -n 3).
+
+                With --forward-to, each event is also POSTed to that URL as a webhook delivery is, \
+                signed with --forward-secret (or a secret made for the session and printed at the \
+                start), and the endpoint's answer is printed on standard error: what a developer \
+                uses to build an integration against a local server.
                 """)
 
         @OptionGroup(title: "Global Options") var options: GlobalOptions
@@ -33,12 +42,22 @@ extension EcomCommand {
         var order: IDReference?
         @Option(help: ArgumentHelp("Start after this stream id, from the events the store keeps (0: all of them).", valueName: "id"))
         var after: Int64?
+        @Option(help: ArgumentHelp("Also POST each event to this URL, signed as a webhook delivery.", valueName: "url"))
+        var forwardTo: String?
+        @Option(help: ArgumentHelp("The secret --forward-to signs with (default: a new one, printed at the start).", valueName: "secret"))
+        var forwardSecret: String?
 
         func validate() throws {
             for pattern in EventTypes.split(types) where !EventTypes.isPattern(pattern) {
                 throw ValidationError("--types: '\(pattern)' is not an event type or pattern, like order.created, order.* or stock.#")
             }
             if let after, after < 0 { throw ValidationError("--after takes a stream id, 0 or more") }
+            if let forwardTo {
+                guard let url = URL(string: forwardTo), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false else {
+                    throw ValidationError("--forward-to takes an http(s) URL, like http://localhost:3000/webhooks")
+                }
+            }
+            if forwardSecret != nil, forwardTo == nil { throw ValidationError("--forward-secret goes with --forward-to") }
         }
 
         func run() async throws {
@@ -54,7 +73,15 @@ extension EcomCommand {
             let events = client.events(path: path, query: query, after: after) { reason in
                 output.warning("event stream interrupted (\(reason)); reconnecting")
             }
+            let forwarder = forwardTo.flatMap(URL.init(string:)).map { url in
+                EventForwarder(url: url, secret: forwardSecret ?? WebhookSignature.newSecret())
+            }
+            if let forwarder, forwardSecret == nil {
+                output.warning("forwarding to \(forwarder.url.absoluteString), signed with \(forwarder.secret)")
+            }
             for try await event in events {
+                // Forwarded first: a reader that stops after this line has had it delivered too.
+                if let forwarder { output.message(await forwarder.forward(event)) }
                 try printer.print(event)
             }
         }
@@ -171,6 +198,39 @@ extension GatewayClient {
         get throws {
             guard let session = try credentials.session(for: server) else { throw ClientError.notSignedIn(server: serverName) }
             return session.user.role == .admin
+        }
+    }
+}
+
+/// `ecom listen --forward-to`: POSTs each event as the store's webhook deliveries do.
+struct EventForwarder {
+    let url: URL
+    let secret: String
+    let transport = URLSessionTransport(timeout: .seconds(10))
+
+    /// Sends `event` and says how the endpoint answered, in one line.
+    func forward(_ event: StreamEvent) async -> String {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(event.json.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("ecom-cli", forHTTPHeaderField: "User-Agent")
+        request.setValue(event.type, forHTTPHeaderField: WebhookSignature.eventTypeHeader)
+        if let envelope = try? JSONDecoder.ecom.decode(EventHeader.self, from: Data(event.json.utf8)) {
+            request.setValue(envelope.id.lowercased, forHTTPHeaderField: WebhookSignature.eventIDHeader)
+        }
+        request.setValue(
+            WebhookSignature.value(secrets: [secret], timestamp: Int(Date().timeIntervalSince1970), body: event.json),
+            forHTTPHeaderField: WebhookSignature.header)
+        let start = ContinuousClock.now
+        let what = "\(event.id) \(event.type) -> POST \(url.absoluteString)"
+        do {
+            let (_, response) = try await transport.send(request)
+            let elapsed = ContinuousClock.now - start
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            return "\(what): \(response.statusCode) (\(milliseconds) ms)"
+        } catch {
+            return "\(what): failed (\((error as? URLError).map(GatewayClient.reason) ?? "\(error)"))"
         }
     }
 }

@@ -52,13 +52,19 @@ struct ArgumentDescription: Decodable, Sendable {
     var allValues: [String]?
     var completionKind: CompletionKindDescription?
 
-    /// `.file(extensions:)`, the one kind the REPL completes besides the values argument-parser lists.
+    /// `.file(extensions:)` and `.list(_:)`, the kinds the REPL completes besides the values
+    /// argument-parser lists.
     struct CompletionKindDescription: Decodable, Sendable {
         struct File: Decodable, Sendable {
             var extensions: [String]
         }
 
+        struct List: Decodable, Sendable {
+            var values: [String]
+        }
+
         var file: File?
+        var list: List?
     }
 
     /// How the option is typed: `--long`, `-s`.
@@ -149,6 +155,7 @@ struct ReplCompleter: Sendable {
             return Self.described(serverValues(kind, admin, word))
         }
         if let file = argument.completionKind?.file { return files(word, extensions: file.extensions) }
+        if let list = argument.completionKind?.list { return matching(list.values, word) }
         return matching(argument.allValues ?? [], word)
     }
 

@@ -207,6 +207,26 @@ extension ParkedEvent: Tabular {
     }
 }
 
+extension WebhookEndpoint: Tabular {
+    static let headers = ["ID", "URL", "TYPES", "ENABLED", "FAILURES", "CREATED"]
+    var cells: [Cell] {
+        [
+            .id(id), .text(url), .text(types.isEmpty ? "#" : types.joined(separator: ",")),
+            .text(enabled ? "yes" : "no" + (disabledReason.map { " (\($0))" } ?? "")), .number(failures), .date(createdAt),
+        ]
+    }
+}
+
+extension WebhookDelivery: Tabular {
+    static let headers = ["EVENT", "TYPE", "STATE", "ATTEMPTS", "STATUS", "MS", "CREATED", "ERROR"]
+    var cells: [Cell] {
+        [
+            .id(eventID), .text(type), .text(state), .number(attempts), .text(lastStatus.map(String.init) ?? ""),
+            .text(lastDurationMs.map(String.init) ?? ""), .date(createdAt), .text(lastError ?? ""),
+        ]
+    }
+}
+
 extension ImportResult: Tabular {
     static let headers = ["CREATED", "UPDATED", "UNCHANGED"]
     var cells: [Cell] { [.number(created), .number(updated), .number(unchanged)] }

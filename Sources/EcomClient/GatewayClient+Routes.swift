@@ -34,7 +34,7 @@ package struct IDMatch: Sendable, Equatable {
 
 /// The services whose parked events an admin can list and retry.
 package enum EventService: String, Sendable, CaseIterable {
-    case products, cart, orders
+    case products, cart, orders, notifications
 }
 
 // MARK: - Account
@@ -222,5 +222,41 @@ extension GatewayClient {
 
     package func retryEvent(_ service: EventService, _ id: UUID) async throws {
         _ = try await send(Request(.post, "/admin/events/\(service.rawValue)/\(id.lowercased)/retry", signedIn: true))
+    }
+}
+
+// MARK: - Webhooks
+
+extension GatewayClient {
+    package func webhooks() async throws -> Page<WebhookEndpoint> {
+        try await send(Request(.get, "/admin/webhooks", signedIn: true)).decode()
+    }
+
+    package func webhook(_ id: UUID) async throws -> WebhookEndpoint {
+        try await send(Request(.get, "/admin/webhooks/\(id.lowercased)", signedIn: true)).decode()
+    }
+
+    package func addWebhook(_ body: WebhookCreate) async throws -> WebhookEndpoint {
+        try await send(Request(.post, "/admin/webhooks", json: body, signedIn: true)).decode()
+    }
+
+    package func updateWebhook(_ id: UUID, _ changes: WebhookUpdate) async throws -> WebhookEndpoint {
+        try await send(Request(.patch, "/admin/webhooks/\(id.lowercased)", json: changes, signedIn: true)).decode()
+    }
+
+    package func deleteWebhook(_ id: UUID) async throws {
+        _ = try await send(Request(.delete, "/admin/webhooks/\(id.lowercased)", signedIn: true))
+    }
+
+    package func testWebhook(_ id: UUID) async throws -> WebhookDelivery {
+        try await send(Request(.post, "/admin/webhooks/\(id.lowercased)/test", signedIn: true)).decode()
+    }
+
+    package func rotateWebhookSecret(_ id: UUID) async throws -> WebhookEndpoint {
+        try await send(Request(.post, "/admin/webhooks/\(id.lowercased)/rotate-secret", signedIn: true)).decode()
+    }
+
+    package func webhookDeliveries(_ id: UUID, page: PageRequest = .init()) async throws -> Page<WebhookDelivery> {
+        try await send(Request(.get, "/admin/webhooks/\(id.lowercased)/deliveries", query: page.queryItems, signedIn: true)).decode()
     }
 }

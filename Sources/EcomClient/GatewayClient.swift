@@ -235,7 +235,7 @@ package struct GatewayClient: Sendable {
         return .api(APIFailure(status: reply.status, code: "http_\(reply.status)", message: message, requestID: reply.requestID))
     }
 
-    static func reason(_ error: URLError) -> String {
+    package static func reason(_ error: URLError) -> String {
         switch error.code {
         case .cannotConnectToHost: "connection refused"
         case .cannotFindHost, .dnsLookupFailed: "host not found"

@@ -108,8 +108,8 @@ struct CLI {
 /// Starts `ecom serve` for one test and stops it (and drops its databases) afterwards.
 ///
 /// Every service runs, each on a free port with its own database.
-func withCLIServer(_ body: (ServerProcess) async throws -> Void) async throws {
-    let server = try await ServerProcess(services: Store.services)
+func withCLIServer(environment: [String: String] = [:], _ body: (ServerProcess) async throws -> Void) async throws {
+    let server = try await ServerProcess(environment: environment, services: Store.services)
     do {
         try await body(server)
         if !server.process.isRunning {
