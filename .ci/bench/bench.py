@@ -1489,8 +1489,8 @@ def measure_events(report, server, users, products, seconds, ecom, workdir, admi
     for index in range(10):
         status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
                                          {"Authorization": f"Bearer {admin_token}"})
-        expect(status, body, 201, "webhook endpoint")
-        endpoints.append(json.loads(body)["id"])
+        expect(status, body, (201,), "webhook endpoint")
+        endpoints.append(body["id"])
     streams = StreamReaders(server, admin_token, 100)
     time.sleep(2)
     since = database_now(server)

@@ -38,6 +38,7 @@ package final class EventBus: Sendable {
     let transport: any EventTransport
     let handler: EventHandler?
     let prepareBatch: BatchPreparer?
+    let applyBatch: BatchHandler?
     /// Called after each commit that applied inbox events.
     let onApplied: @Sendable () -> Void
     let settings: Settings
@@ -55,7 +56,8 @@ package final class EventBus: Sendable {
 
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
-        handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applied: @escaping @Sendable () -> Void = {},
+        handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applyBatch: BatchHandler? = nil,
+        applied: @escaping @Sendable () -> Void = {},
         settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
@@ -63,6 +65,7 @@ package final class EventBus: Sendable {
         self.transport = transport
         self.handler = handler
         self.prepareBatch = prepareBatch
+        self.applyBatch = applyBatch
         self.onApplied = applied
         self.settings = settings
         inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))

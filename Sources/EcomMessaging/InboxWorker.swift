@@ -69,6 +69,7 @@ extension EventBus {
         let limit = settings.batchSize
         let maximumAttempts = settings.maximumAttempts
         let prepare = prepareBatch
+        let applyAll = applyBatch
         let commitDelay = settings.batchCommitDelay
         let logger = logger
         let claimed = Mutex(0)
@@ -91,7 +92,11 @@ extension EventBus {
                             body: body))
                 }
                 try prepare?(deliveries, connection)
-                for delivery in deliveries { try handler(delivery, connection) }
+                if let applyAll {
+                    try applyAll(deliveries, connection)
+                } else {
+                    for delivery in deliveries { try handler(delivery, connection) }
+                }
                 try connection.execute(
                     "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = ANY(\(SQLArray(ids))::uuid[])")
                 if let commitDelay {

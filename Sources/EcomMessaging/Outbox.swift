@@ -78,6 +78,11 @@ package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: 
 /// they will touch in one fixed order, so that two processes applying batches cannot deadlock.
 package typealias BatchPreparer = @Sendable (_ deliveries: [Delivery], _ connection: SQLConnection) throws -> Void
 
+/// Applies a batch of two or more events at once, in place of `EventHandler` called on each, in
+/// the transaction that marks them processed: for a consumer whose work on many events is one
+/// statement. It must do exactly what the handler would do on each, in order.
+package typealias BatchHandler = @Sendable (_ deliveries: [Delivery], _ connection: SQLConnection) throws -> Void
+
 /// AMQP topic matching: `*` is one word, `#` is zero or more.
 package func routingKey(_ key: String, matches pattern: String) -> Bool {
     func match(_ key: ArraySlice<Substring>, _ pattern: ArraySlice<Substring>) -> Bool {

@@ -33,40 +33,47 @@ struct EventLog: Sendable {
         }
     }
 
-    /// The inbox handler: logs `delivery` once, with the order it is about and, for an order's
-    /// events, its buyer (named by `order.created`, remembered for the order's later events).
-    static func append(_ delivery: Delivery, on connection: SQLConnection) throws {
-        let references = (try? JSONDecoder.ecom.decode(Event<References>.self, from: delivery.body))?.data
-        let orderID = references?.orderID
-        let isOrderEvent = delivery.header.type.hasPrefix("order.")
-        if isOrderEvent, let orderID, let userID = references?.userID {
-            try connection.execute(
-                "INSERT INTO order_owners (order_id, user_id) VALUES (\(orderID), \(userID)) ON CONFLICT (order_id) DO NOTHING")
+    /// The inbox's handler, for one event or a batch: logs each event once, in order, with the
+    /// order it is about and, for an order's events, its buyer (named by `order.created`, and
+    /// remembered for the order's later events), and queues it for every enabled webhook endpoint
+    /// that wants its type, all in one statement. A redelivered event is neither logged nor queued again.
+    static func append(_ deliveries: [Delivery], on connection: SQLConnection) throws {
+        guard !deliveries.isEmpty else { return }
+        let references = deliveries.map { delivery in
+            (try? JSONDecoder.ecom.decode(Event<References>.self, from: delivery.body))?.data
         }
-        let header = delivery.header
-        let body = String(decoding: delivery.body, as: UTF8.self)
-        let owner: SQLQuery =
-            isOrderEvent && orderID != nil
-            ? "(SELECT user_id FROM order_owners WHERE order_id = \(orderID))" : "NULL::uuid"
-        // The event is logged and queued for every enabled webhook endpoint that wants its type, in
-        // one statement; a redelivered event is neither logged nor queued again.
-        var statement: SQLQuery = """
+        let headers = deliveries.map(\.header)
+        try connection.execute(
+            """
             WITH serial AS (SELECT pg_advisory_xact_lock(\(appendLock))),
+            incoming AS (
+                SELECT * FROM unnest(
+                    \(SQLArray(headers.map(\.id)))::uuid[], \(SQLArray(headers.map(\.type)))::text[],
+                    \(SQLArray(references.map { $0?.orderID }))::uuid[], \(SQLArray(references.map { $0?.userID }))::uuid[],
+                    \(SQLArray(headers.map(\.occurredAt)))::timestamptz[],
+                    \(SQLArray(deliveries.map { String(decoding: $0.body, as: UTF8.self) }))::text[]
+                ) WITH ORDINALITY AS e (event_id, type, order_id, user_id, occurred_at, body, position)),
+            named AS (
+                INSERT INTO order_owners (order_id, user_id)
+                SELECT DISTINCT ON (order_id) order_id, user_id FROM incoming
+                WHERE type LIKE 'order.%' AND order_id IS NOT NULL AND user_id IS NOT NULL
+                ON CONFLICT (order_id) DO NOTHING
+                RETURNING order_id, user_id),
             logged AS (
                 INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
-                SELECT \(header.id), \(header.type), \(orderID)::uuid, \(header.occurredAt), \(body),
-            """
-        statement.append(owner)
-        statement.append(
-            """
-             FROM serial ON CONFLICT (event_id) DO NOTHING
+                SELECT i.event_id, i.type, i.order_id, i.occurred_at, i.body,
+                    CASE WHEN i.type LIKE 'order.%' THEN COALESCE(i.user_id, known.user_id, named.user_id) END
+                FROM incoming AS i CROSS JOIN serial
+                LEFT JOIN order_owners AS known ON known.order_id = i.order_id
+                LEFT JOIN named ON named.order_id = i.order_id
+                ORDER BY i.position
+                ON CONFLICT (event_id) DO NOTHING
                 RETURNING seq, event_id, type, body)
             INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, body)
             SELECT e.id, l.seq, l.event_id, l.type, l.body FROM logged AS l
             JOIN webhook_endpoints AS e ON e.enabled AND '.' || l.type ~ e.type_regex
             ON CONFLICT (endpoint_id, event_id) DO NOTHING
             """)
-        try connection.execute(statement)
     }
 
     /// The last seq logged, 0 for an empty log.

@@ -55,7 +55,8 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
         pool: pool, settings: configuration.webhooks.dispatcher, client: client, logger: logger, outboxChanged: { relay.ring() })
     let bus = EventBus(
         service: "notifications", pool: pool, transport: configuration.transport, subscribesTo: ["#"],
-        handler: { delivery, connection in try EventLog.append(delivery, on: connection) },
+        handler: { delivery, connection in try EventLog.append([delivery], on: connection) },
+        applyBatch: { deliveries, connection in try EventLog.append(deliveries, on: connection) },
         applied: {
             live.logChanged()
             dispatcher.deliveriesQueued()

@@ -27,12 +27,20 @@ package struct ListenerLimits: Sendable, Equatable {
     /// Longer than the connection pools' own idle timeout (60 s), so a pooled connection is closed by its
     /// client, never under a request it is about to send.
     package var idleTimeout: Duration
+    /// How long a connection may hold answers its client does not read (the socket full, NIO's
+    /// buffer past its high-water mark) before it is closed: an event stream to a reader that stopped
+    /// reading ends, rather than growing without bound.
+    package var writeStallTimeout: Duration
 
-    package init(maxConnections: Int, maxConnectionsPerClient: Int?, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(75)) {
+    package init(
+        maxConnections: Int, maxConnectionsPerClient: Int?, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(75),
+        writeStallTimeout: Duration = .seconds(30)
+    ) {
         self.maxConnections = maxConnections
         self.maxConnectionsPerClient = maxConnectionsPerClient
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
+        self.writeStallTimeout = writeStallTimeout
     }
 
     /// The gateway, which faces clients.
@@ -138,6 +146,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     let http1: HTTP1Channel
     let slots: ConnectionSlots
     let service: String
+    let writeStallTimeout: TimeAmount
 
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ListenerLimits, service: String) {
         let headerTimeout = TimeAmount(limits.headerTimeout)
@@ -147,6 +156,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
                 additionalChannelHandlers: [HeaderTimeoutHandler(timeout: headerTimeout)], idleTimeout: TimeAmount(limits.idleTimeout)))
         slots = ConnectionSlots(limits: limits)
         self.service = service
+        writeStallTimeout = TimeAmount(limits.writeStallTimeout)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -156,8 +166,9 @@ struct LimitedHTTP1Channel: ServerChildChannel {
             channel.closeFuture.whenComplete { [slots] _ in slots.closed(client: client) }
             let watch = ConnectionWatch()
             ConnectionWatch.register(watch, for: channel)
-            return channel.eventLoop.makeCompletedFuture {
+            return channel.eventLoop.makeCompletedFuture { [writeStallTimeout] in
                 try channel.pipeline.syncOperations.addHandler(ConnectionWatchHandler(watch: watch))
+                try channel.pipeline.syncOperations.addHandler(WriteStallHandler(timeout: writeStallTimeout))
             }.flatMap { [http1] in
                 http1.setup(channel: channel, logger: logger).map { Value.http($0) }
             }
@@ -183,6 +194,37 @@ extension HTTPServerBuilder {
     /// HTTP/1 within `limits` (see `ListenerLimits`).
     static func limitedHTTP1(_ limits: ListenerLimits, service: String) -> HTTPServerBuilder {
         .init { responder in LimitedHTTP1Channel(responder: responder, limits: limits, service: service) }
+    }
+}
+
+/// Closes a connection that has stayed unwritable (its client reads nothing of what it is sent) for
+/// `timeout`, so that what waits for a reader that stopped reading stays bounded: the pending writes
+/// fail, and the response that made them (an event stream) ends.
+package final class WriteStallHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = NIOAny
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    package init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            timer?.cancel()
+            timer = nil
+        } else if timer == nil {
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 }
 
