@@ -35,6 +35,12 @@ struct WebhookArgument: ParsableArguments {
                 return Page(items: all.filter { $0.id.lowercased.filter { $0 != "-" }.hasPrefix(match.idPrefix ?? "") }, nextCursor: nil)
             }, id: \.id, label: \.url)
     }
+
+    /// Disables or enables the endpoint and shows it.
+    func switchDeliveries(on enabled: Bool, _ options: GlobalOptions) async throws {
+        let client = try options.client()
+        try options.output.show(try await client.updateWebhook(try await resolve(client), WebhookUpdate(enabled: enabled)))
+    }
 }
 
 extension EcomCommand.Admin.Webhooks {
@@ -92,8 +98,7 @@ extension EcomCommand.Admin.Webhooks {
         @OptionGroup var endpoint: WebhookArgument
 
         func run() async throws {
-            let client = try options.client()
-            try options.output.show(try await client.updateWebhook(try await endpoint.resolve(client), WebhookUpdate(enabled: false)))
+            try await endpoint.switchDeliveries(on: false, options)
         }
     }
 
@@ -104,8 +109,7 @@ extension EcomCommand.Admin.Webhooks {
         @OptionGroup var endpoint: WebhookArgument
 
         func run() async throws {
-            let client = try options.client()
-            try options.output.show(try await client.updateWebhook(try await endpoint.resolve(client), WebhookUpdate(enabled: true)))
+            try await endpoint.switchDeliveries(on: true, options)
         }
     }
 
