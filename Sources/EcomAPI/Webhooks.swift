@@ -43,11 +43,16 @@ package struct WebhookEndpoint: Codable, Sendable, Equatable {
 /// `POST /admin/webhooks`.
 package struct WebhookCreate: Codable, Sendable, Equatable {
     package var url: String
+    /// Null or absent: every event.
     package var types: [String]?
 
     package init(url: String, types: [String]?) {
         self.url = url
         self.types = types
+    }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, types
     }
 }
 
@@ -61,6 +66,10 @@ package struct WebhookUpdate: Codable, Sendable, Equatable {
         self.url = url
         self.types = types
         self.enabled = enabled
+    }
+
+    package enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, types, enabled
     }
 }
 

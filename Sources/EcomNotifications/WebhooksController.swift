@@ -103,3 +103,6 @@ struct WebhooksController: Sendable {
         return try await store.deliveries(of: id, after: after, limit: limit)
     }
 }
+
+extension WebhookCreate: APIRequestBody {}
+extension WebhookUpdate: APIPatchBody {}

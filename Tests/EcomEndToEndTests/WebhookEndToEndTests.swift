@@ -162,6 +162,8 @@ import Testing
             // https to a loopback address: accepted, but every delivery is refused before any connection.
             let endpoint = try await Self.addEndpoint(store, url: "https://127.0.0.1:9/hook", types: [])
             let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)"
+            let null = try await HTTP.send(.PATCH, path, raw: #"{"enabled":null}"#, token: store.admin.token)
+            #expect(null.status == .badRequest && null.errorCode == ErrorCode.invalidField, "a null changes nothing, and says so")
             #expect(try await HTTP.send(.POST, path + "/test", token: store.admin.token).status == .accepted)
             try await store.eventually(timeout: .seconds(30), "the delivery refused") {
                 try await HTTP.send(.GET, path + "/deliveries", token: store.admin.token).decode(Page<WebhookDelivery>.self)
