@@ -123,11 +123,13 @@ struct EventPrinter {
     }
 
     /// JSON lines unless standard output is a table for a person.
-    var asJSON: Bool { !output.isTable || filter != nil }
+    var asJSON: Bool { !output.isTable || filter != nil || output.fields != nil }
 
+    /// Each event as one JSON line, cut to `--fields` and then through `--jq` when given.
     func print(_ event: StreamEvent) throws {
         if asJSON {
-            let lines = try filter.map { try $0.apply(toJSON: event.json, pretty: false) } ?? [event.json]
+            let json = try output.fields.map { try Output.select($0, from: event.json, pretty: false) } ?? event.json
+            let lines = try filter.map { try $0.apply(toJSON: json, pretty: false) } ?? [json]
             StandardOutput.write(lines.map { $0 + "\n" }.joined())
         } else {
             StandardOutput.write(Self.line(for: event) + "\n")

@@ -103,7 +103,7 @@ struct Output {
 
     /// The JSON with each object (or the object) cut down to `fields`, in that order; a field no
     /// object has is an error naming those there are.
-    private static func select(_ fields: [String], from json: String, pretty: Bool) throws -> String {
+    static func select(_ fields: [String], from json: String, pretty: Bool) throws -> String {
         let known = try JQFilter("[if type == \"array\" then .[] else . end | objects | keys_unsorted[]] | unique")
             .apply(toJSON: json, pretty: false).first.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
         if !known.isEmpty, let unknown = fields.first(where: { !known.contains($0) }) {

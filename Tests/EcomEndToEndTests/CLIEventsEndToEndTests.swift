@@ -41,6 +41,12 @@ import Testing
                 #expect(orders.status == 0, "\(orders.stderr)")
                 #expect(try Self.types(orders.stdout) == [EventType.orderCreated, EventType.orderConfirmed])
 
+                let fields = try await Self.shell(
+                    store.admin, #"timeout 60 "$ECOM" listen --after 0 --types 'order.*' --fields type,id | head -n 1"#)
+                #expect(fields.status == 0, "\(fields.stderr)")
+                let object = try JSONSerialization.jsonObject(with: Data(fields.stdout.utf8)) as? [String: Any]
+                #expect(object?.keys.sorted() == ["id", "type"] && object?["type"] as? String == EventType.orderCreated, "\(fields.stdout)")
+
                 let bad = try await store.admin.run(["listen", "--types", "Order.Created"])
                 #expect(bad.status == 64 && bad.stderr.contains("--types"), "\(bad.stderr)")
             }
