@@ -17,6 +17,20 @@ package enum EventType {
     package static let productArchived = "product.archived"
 }
 
+/// Event type patterns, as AMQP topics match them: words of lowercase letters and underscores
+/// separated by dots, `*` for one word, `#` for any number (`order.*`, `stock.#`, `#`). Streams,
+/// webhook endpoints and the CLI check them alike.
+package enum EventTypePattern {
+    /// Whether `pattern` is a valid pattern of at most 8 words and 200 characters.
+    package static func isValid(_ pattern: String) -> Bool {
+        let words = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        return pattern.utf8.count <= 200 && words.count <= 8
+            && words.allSatisfy { word in
+                word == "*" || word == "#" || (!word.isEmpty && word.utf8.allSatisfy { (97...122).contains($0) || $0 == 95 })
+            }
+    }
+}
+
 /// The JSON envelope of every event: `{"id", "type", "occurred_at", "request_id", "data"}`.
 package struct Event<Payload: Codable & Sendable>: Codable, Sendable {
     @LowercaseUUID package var id: UUID

@@ -153,16 +153,8 @@ package enum WebhookSignature {
 
     /// The hex HMAC-SHA256 of the signed payload with `secret`.
     package static func signature(secret: String, timestamp: Int, body: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(
-            for: Data(signedPayload(timestamp: timestamp, body: body).utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in code {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        hex(HMAC<SHA256>.authenticationCode(
+            for: Data(signedPayload(timestamp: timestamp, body: body).utf8), using: SymmetricKey(data: Data(secret.utf8))))
     }
 
     /// The `Ecom-Signature` value: one `v1=` per secret still valid, the current one first.
@@ -172,14 +164,17 @@ package enum WebhookSignature {
 
     /// A new endpoint secret: `whsec_` and 32 random bytes, hex.
     package static func newSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
+        "whsec_" + hex(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+    }
+
+    /// Lowercase hex digits of `bytes`.
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        for _ in 0..<32 {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0f)])
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
         }
-        return "whsec_" + String(decoding: hex, as: UTF8.self)
+        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -57,7 +57,7 @@ extension EcomCommand.Admin.Webhooks {
         var types: [String] = []
 
         func validate() throws {
-            for pattern in EventTypes.split(types) where !EventTypes.isPattern(pattern) {
+            for pattern in EventTypes.split(types) where !EventTypePattern.isValid(pattern) {
                 throw ValidationError("--types: '\(pattern)' is not an event type or pattern, like order.created, order.* or stock.#")
             }
         }

@@ -48,7 +48,7 @@ extension EcomCommand {
         var forwardSecret: String?
 
         func validate() throws {
-            for pattern in EventTypes.split(types) where !EventTypes.isPattern(pattern) {
+            for pattern in EventTypes.split(types) where !EventTypePattern.isValid(pattern) {
                 throw ValidationError("--types: '\(pattern)' is not an event type or pattern, like order.created, order.* or stock.#")
             }
             if let after, after < 0 { throw ValidationError("--after takes a stream id, 0 or more") }
@@ -100,15 +100,6 @@ enum EventTypes {
     /// `--types` values, each of which may hold several patterns separated by commas.
     static func split(_ values: [String]) -> [String] {
         values.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
-    }
-
-    /// Dot-separated words of lowercase letters and underscores, `*` or `#`.
-    static func isPattern(_ text: String) -> Bool {
-        let words = text.split(separator: ".", omittingEmptySubsequences: false)
-        return words.count <= 8
-            && words.allSatisfy { word in
-                word == "*" || word == "#" || (!word.isEmpty && word.allSatisfy { ("a"..."z").contains($0) || $0 == "_" })
-            }
     }
 }
 

@@ -142,17 +142,7 @@ struct EventStreamController: Sendable {
     }
 }
 
-/// Event type patterns, as AMQP topics match them: words separated by dots, `*` one word, `#`
-/// any number of words (`order.*`, `stock.#`, `#`).
-package enum EventTypePattern {
-    package static func isValid(_ pattern: String) -> Bool {
-        let words = pattern.split(separator: ".", omittingEmptySubsequences: false)
-        return !words.isEmpty && words.count <= 8
-            && words.allSatisfy { word in
-                word == "*" || word == "#" || (!word.isEmpty && word.utf8.allSatisfy { (97...122).contains($0) || $0 == 95 })
-            }
-    }
-
+extension EventTypePattern {
     package static func matches(_ type: String, _ pattern: String) -> Bool {
         EcomMessaging.routingKey(type, matches: pattern)
     }
