@@ -273,13 +273,32 @@ ecom_rabbitmq_node_stop() {
     rm -f "$dir/pid"
 }
 
+# Ports are picked free but bound only when the node starts, and parallel tests pick from
+# the same range: a node that fails to start (a port taken meanwhile makes a plugin return
+# eaddrinuse) is deleted and started again on fresh ports, up to three times.
 start_throwaway_rabbitmq() {
-    local dir node amqp_port epmd_port dist_port api_port ctl_min
+    local attempt
     if [[ ! -x $ECOM_RABBITMQ_SBIN/rabbitmq-server ]]; then
         _ecom_log "no $ECOM_RABBITMQ_SBIN/rabbitmq-server (install rabbitmq-server: .ci/deps)"
         return 1
     fi
+    for attempt in 1 2 3; do
+        _ecom_rabbitmq_attempt_dir=
+        if _ecom_start_rabbitmq_once; then
+            return 0
+        fi
+        if [[ -n $_ecom_rabbitmq_attempt_dir ]]; then
+            stop_throwaway_rabbitmq "$_ecom_rabbitmq_attempt_dir"
+        fi
+        ((attempt < 3)) && _ecom_log "RabbitMQ did not start (attempt $attempt of 3); trying again on other ports"
+    done
+    return 1
+}
+
+_ecom_start_rabbitmq_once() {
+    local dir node amqp_port epmd_port dist_port api_port ctl_min
     dir=$(mktemp -d "${TMPDIR:-/tmp}/ecom-rabbitmq.XXXXXX") || return 1
+    _ecom_rabbitmq_attempt_dir=$dir
     chmod 700 "$dir"
     [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_rabbitmq '$dir'"
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
