@@ -221,7 +221,14 @@ let package = Package(
         // The typed gateway client the CLI uses, over URLSession; credentials and token refresh.
         .target(
             name: "EcomClient",
-            dependencies: ["EcomAPI"],
+            dependencies: [
+                "EcomAPI",
+                // The event streams only: one-shot requests go through URLSession.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 

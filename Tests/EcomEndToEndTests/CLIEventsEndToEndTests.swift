@@ -142,4 +142,74 @@ import Testing
             }
         }
     }
+
+    @Test("ecom listen outlives a restart of ecom serve: it says it is reconnecting, then resumes with nothing lost or repeated")
+    func listenAcrossRestart() async throws {
+        try await withCLIServer { server in
+            try await CLIStoreFixture.with(server, catalog: [CLIStoreFixture.mug]) { store in
+                let mug = try #require(try await store.importCatalog().first)
+                try await store.shopper.signUp("restart@shop.test")
+                let out = store.admin.configHome.appendingPathComponent("listen.out")
+                let err = store.admin.configHome.appendingPathComponent("listen.err")
+                // A child of this process, not of a shell: a shell's background job would keep the
+                // descriptor through which Foundation sees the shell exit.
+                let listen = Process()
+                listen.executableURL = TestEnvironment.binary
+                listen.arguments = ["listen", "--json", "--types", "order.*"]
+                var environment = ProcessInfo.processInfo.environment
+                environment["XDG_CONFIG_HOME"] = store.admin.configHome.path
+                environment["ECOM_SERVER"] = store.admin.server
+                listen.environment = environment
+                for file in [out, err] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+                listen.standardOutput = try FileHandle(forWritingTo: out)
+                listen.standardError = try FileHandle(forWritingTo: err)
+                listen.standardInput = FileHandle.nullDevice
+                try listen.run()
+                defer { if listen.isRunning { listen.terminate() } }
+                let lines = { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+                let confirmed = { (count: Int) in
+                    try Self.types(lines()).filter { $0 == EventType.orderConfirmed }.count >= count
+                }
+                func eventually(_ what: String, _ condition: () throws -> Bool) async throws {
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while try !condition() {
+                        guard ContinuousClock.now < deadline else {
+                            Issue.record("timed out waiting for \(what); out:\n\(lines())\nerr:\n\((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
+                            throw HarnessError("timed out waiting for \(what)")
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+
+                #expect(try await store.shopper.run(["cart", "add", mug.id.lowercased]).status == 0)
+                #expect(try await store.shopper.run(["order", "create"]).status == 0)
+                try await eventually("the first order's events") { try confirmed(1) }
+
+                #expect(await server.stop() == 0)
+                let restarted = try await ServerProcess(reusing: server)
+                do {
+                    #expect(try await store.shopper.run(["cart", "add", mug.id.lowercased]).status == 0)
+                    #expect(try await store.shopper.run(["order", "create"]).status == 0)
+                    try await eventually("the second order's events") { try confirmed(2) }
+                    #expect(listen.isRunning, "ecom listen exited")
+                } catch {
+                    await restarted.stop()
+                    throw error
+                }
+                // Its databases are the first launch's, dropped when the test ends.
+                await restarted.stop()
+
+                #expect(try Self.types(lines()) == [
+                    EventType.orderCreated, EventType.orderConfirmed, EventType.orderCreated, EventType.orderConfirmed,
+                ])
+                let ids = try lines().split(separator: "\n").map { line in
+                    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    return try #require(object?["id"] as? String)
+                }
+                #expect(Set(ids).count == ids.count, "an event was printed twice: \(ids)")
+                let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+                #expect(stderr.contains("event stream interrupted") && stderr.contains("reconnecting"), "\(stderr)")
+            }
+        }
+    }
 }

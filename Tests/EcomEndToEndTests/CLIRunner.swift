@@ -112,7 +112,7 @@ func withCLIServer(environment: [String: String] = [:], _ body: (ServerProcess) 
     let server = try await ServerProcess(environment: environment, services: Store.services)
     do {
         try await body(server)
-        if !server.process.isRunning {
+        if !server.process.isRunning && !server.stopped {
             Issue.record("ecom serve exited during the test:\n\(server.log)")
         }
     } catch {

@@ -66,6 +66,8 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var servicePorts: [String: Int]
     let databasePrefix: String
     let output: URL
+    /// Whether the test stopped it (it did not exit by itself).
+    private(set) var stopped = false
     /// Where the current launch's output starts in `output`.
     private var attemptStart = 0
     static let secret = "end-to-end-test-signing-key-0123456789abcdef"
@@ -111,6 +113,7 @@ final class ServerProcess: @unchecked Sendable {
         arguments: [String], extra: [String: String], embeddedDataDirectory: URL?, launcher: [String], binary: URL?,
         workingDirectory: URL?
     ) throws {
+        stopped = false
         var environment = ProcessInfo.processInfo.environment
         for name in ["DB_URL", "DATABASE_URL", "ECOM_DATABASE_URL", "SECRET_KEY", "ECOM_SECRET_KEY"] { environment[name] = nil }
         environment["SECRET_KEY"] = Self.secret
@@ -182,6 +185,7 @@ final class ServerProcess: @unchecked Sendable {
     /// concurrency pool would stall every other test of the run.
     @discardableResult
     func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        stopped = true
         if process.isRunning { kill(process.processIdentifier, signal) }
         for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
         if process.isRunning {
