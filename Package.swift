@@ -138,7 +138,8 @@ let package = Package(
         ),
         .target(
             name: "EcomNotifications",
-            dependencies: serviceDependencies,
+            // Its own event loop for webhook deliveries (WebhookDispatcher.makeEventLoopGroup).
+            dependencies: serviceDependencies + [.product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(

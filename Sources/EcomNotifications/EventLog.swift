@@ -35,8 +35,8 @@ struct EventLog: Sendable {
 
     /// The inbox's handler, for one event or a batch: logs each event once, in order, with the
     /// order it is about and, for an order's events, its buyer (named by `order.created`, and
-    /// remembered for the order's later events), and queues it for every enabled webhook endpoint
-    /// that wants its type, all in one statement. A redelivered event is neither logged nor queued again.
+    /// remembered for the order's later events), in one statement. A redelivered event is not
+    /// logged again. Webhook deliveries are queued from the log by their dispatcher.
     static func append(_ deliveries: [Delivery], on connection: SQLConnection) throws {
         guard !deliveries.isEmpty else { return }
         let references = deliveries.map { delivery in
@@ -58,21 +58,15 @@ struct EventLog: Sendable {
                 SELECT DISTINCT ON (order_id) order_id, user_id FROM incoming
                 WHERE type LIKE 'order.%' AND order_id IS NOT NULL AND user_id IS NOT NULL
                 ON CONFLICT (order_id) DO NOTHING
-                RETURNING order_id, user_id),
-            logged AS (
-                INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
-                SELECT i.event_id, i.type, i.order_id, i.occurred_at, i.body,
-                    CASE WHEN i.type LIKE 'order.%' THEN COALESCE(i.user_id, known.user_id, named.user_id) END
-                FROM incoming AS i CROSS JOIN serial
-                LEFT JOIN order_owners AS known ON known.order_id = i.order_id
-                LEFT JOIN named ON named.order_id = i.order_id
-                ORDER BY i.position
-                ON CONFLICT (event_id) DO NOTHING
-                RETURNING seq, event_id, type, body)
-            INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, body)
-            SELECT e.id, l.seq, l.event_id, l.type, l.body FROM logged AS l
-            JOIN webhook_endpoints AS e ON e.enabled AND '.' || l.type ~ e.type_regex
-            ON CONFLICT (endpoint_id, event_id) DO NOTHING
+                RETURNING order_id, user_id)
+            INSERT INTO event_log (event_id, type, order_id, occurred_at, body, user_id)
+            SELECT i.event_id, i.type, i.order_id, i.occurred_at, i.body,
+                CASE WHEN i.type LIKE 'order.%' THEN COALESCE(i.user_id, known.user_id, named.user_id) END
+            FROM incoming AS i CROSS JOIN serial
+            LEFT JOIN order_owners AS known ON known.order_id = i.order_id
+            LEFT JOIN named ON named.order_id = i.order_id
+            ORDER BY i.position
+            ON CONFLICT (event_id) DO NOTHING
             """)
     }
 

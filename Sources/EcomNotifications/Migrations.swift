@@ -39,8 +39,8 @@ private let notificationsSchema: [Migration] = [
         version: 2, name: "webhook endpoints, deliveries and attempts",
         sql: """
             -- Where events are POSTed. type_regex is the endpoint's patterns as one regular
-            -- expression over '.' || type (EventTypePattern.regex), so a new event finds the
-            -- endpoints it goes to in the statement that logs it.
+            -- expression over '.' || type (EventTypePattern.regex), so that the events an
+            -- endpoint wants are found in one statement.
             CREATE TABLE webhook_endpoints (
                 id uuid PRIMARY KEY,
                 url text NOT NULL,
@@ -90,5 +90,15 @@ private let notificationsSchema: [Migration] = [
                 duration_ms integer NOT NULL
             );
             CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id);
+            """),
+    Migration(
+        version: 3, name: "webhook deliveries queued by the dispatcher from a cursor over the log",
+        sql: """
+            -- The last logged event the endpoint's dispatcher has queued deliveries for (or passed
+            -- over, for a type the endpoint does not want). Deliveries are queued from the log a
+            -- batch at a time by the dispatcher that delivers them, not by the statement that
+            -- logs each event, so ten endpoints do not make logging ten times the work.
+            ALTER TABLE webhook_endpoints ADD COLUMN cursor bigint NOT NULL DEFAULT 0;
+            UPDATE webhook_endpoints SET cursor = (SELECT COALESCE(max(seq), 0) FROM event_log);
             """),
 ]

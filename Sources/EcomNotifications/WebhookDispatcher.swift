@@ -6,12 +6,15 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Delivers queued webhook events: each endpoint's in the order they were logged, one at a time,
-/// and every endpoint on its own, so a slow, hanging or failing endpoint holds back only itself,
-/// never the store or the other endpoints.
+/// Delivers webhook events: each endpoint's in the order they were logged, one at a time, and
+/// every endpoint on its own, so a slow, hanging or failing endpoint holds back only itself,
+/// never the store or the other endpoints. An endpoint's deliveries are queued from the event log
+/// past its cursor by the dispatcher that sends them, a batch at a time, so that logging an event
+/// costs the same whatever the number of endpoints.
 ///
 /// A delivery is a POST of the event's JSON, signed (`WebhookSignature`), that must answer 2xx
 /// within the timeout; redirects are not followed. A failure is retried after a wait that doubles
@@ -49,6 +52,25 @@ final class WebhookDispatcher: Service, Sendable {
         self.logger = logger
         self.outboxChanged = outboxChanged
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The thread webhook deliveries' connections run on, at the lowest CPU priority (nice 19).
+    ///
+    /// Deliveries are the store's background work: a checkout queues one per event and endpoint,
+    /// ten endpoints make ten times the events, and each is a request out and a receiver's answer
+    /// in. On busy cores this thread gets what the store's requests leave, so deliveries fall
+    /// behind during a burst and catch up after it, and the store keeps its pace; on idle cores
+    /// they go at once. The rest of a delivery's work follows its pace, as each endpoint's next
+    /// delivery waits for the answer to the last.
+    static func makeEventLoopGroup(logger: Logger) -> MultiThreadedEventLoopGroup {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group.next().execute {
+            // On Linux, nice is per thread: PRIO_PROCESS with 0 sets the calling thread's.
+            if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19) != 0 {
+                logger.debug("webhook deliveries keep the usual CPU priority", metadata: ["errno": "\(errno)"])
+            }
+        }
+        return group
     }
 
     /// Call after a commit that queued deliveries.
@@ -94,15 +116,49 @@ final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    /// Enabled endpoints with a delivery due now.
+    /// Enabled, unleased endpoints with events logged past their cursor, or whose next delivery
+    /// is due now. Only each endpoint's first pending delivery is looked at (one index probe
+    /// each), as deliveries go in order: a backlog of thousands costs no more than one.
     private func dueEndpoints() async throws -> [UUID] {
         try await pool.query(
             """
-            SELECT DISTINCT d.endpoint_id FROM webhook_deliveries AS d JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
-            WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND e.enabled
-                AND (e.leased_until IS NULL OR e.leased_until < now())
+            SELECT e.id FROM webhook_endpoints AS e
+            WHERE e.enabled AND (e.leased_until IS NULL OR e.leased_until < now())
+                AND (e.cursor < (SELECT COALESCE(max(seq), 0) FROM event_log)
+                    OR (SELECT d.next_attempt_at <= now() FROM webhook_deliveries AS d
+                        WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.event_seq, d.id LIMIT 1))
             """
-        ).map { try $0.decode("endpoint_id") }
+        ).map { try $0.decode("id") }
+    }
+
+    /// Events read from the log past an endpoint's cursor at a time.
+    static let scanSize = 200
+
+    /// Queues a delivery for each of the next logged events the endpoint wants and moves its
+    /// cursor past them; false when the cursor was at the head of the log. The cursor and the
+    /// deliveries move in one transaction: a crash loses both or neither. Its commit does not
+    /// wait for the disk (the log keeps the events, and a lost cursor is read again).
+    private func queue(_ endpoint: UUID) async throws -> Bool {
+        try await pool.transaction { connection in
+            try connection.execute("SET LOCAL synchronous_commit TO off")
+            return try !connection.query(
+                """
+                WITH scanned AS (
+                    SELECT l.seq, l.event_id, l.type, l.body FROM event_log AS l
+                    WHERE l.seq > (SELECT cursor FROM webhook_endpoints WHERE id = \(endpoint))
+                    ORDER BY l.seq LIMIT \(Self.scanSize)),
+                queued AS (
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, body)
+                    SELECT e.id, s.seq, s.event_id, s.type, s.body FROM scanned AS s
+                    JOIN webhook_endpoints AS e ON e.id = \(endpoint) AND '.' || s.type ~ e.type_regex
+                    ORDER BY s.seq
+                    ON CONFLICT (endpoint_id, event_id) DO NOTHING)
+                UPDATE webhook_endpoints SET cursor = (SELECT max(seq) FROM scanned)
+                WHERE id = \(endpoint) AND EXISTS (SELECT 1 FROM scanned)
+                RETURNING cursor
+                """
+            ).isEmpty
+        }
     }
 
     /// What a delivery needs of its endpoint, leased to this dispatcher.
@@ -111,25 +167,43 @@ final class WebhookDispatcher: Service, Sendable {
         var secrets: [String]
     }
 
+    /// Deliveries sent one after another before their outcomes are written down together.
+    static let batchSize = 50
+
+    /// A delivery due now.
+    private struct Due {
+        var id: Int64
+        var eventID: UUID
+        var type: String
+        var body: String
+        /// Attempts before this one.
+        var attempts: Int
+        var createdAt: Date
+    }
+
     /// Delivers the endpoint's due deliveries in order, until one must wait or none is left.
     private func drain(_ endpoint: UUID) async {
         do {
             guard var target = try await lease(endpoint) else { return }
             defer { Task { [pool] in _ = try? await pool.execute("UPDATE webhook_endpoints SET leased_until = NULL WHERE id = \(endpoint)") } }
             while !Task.isCancelled {
-                let rows = try await pool.query(
-                    """
-                    SELECT id, event_id, type, body, attempts, created_at, next_attempt_at <= now() AS due FROM webhook_deliveries
-                    WHERE endpoint_id = \(endpoint) AND state = 'pending' ORDER BY event_seq, id LIMIT 1
-                    """)
-                guard let row = rows.first, try row.decode("due", as: Bool.self) else { return }
-                let attempt = await send(
-                    body: try row.decode("body"), eventID: try row.decode("event_id"), type: try row.decode("type"), to: target)
-                let keepsGoing = try await record(
-                    attempt, delivery: try row.decode("id"), attempts: try row.decode("attempts", as: Int.self) + 1,
-                    createdAt: try row.decode("created_at"), endpoint: endpoint)
-                guard keepsGoing else { return }
-                guard let renewed = try await lease(endpoint, renewing: true) else { return }
+                let scanned = try await queue(endpoint)
+                let batch = try await due(endpoint)
+                guard !batch.isEmpty else {
+                    // Nothing to send yet: the log may hold more past what was just read.
+                    if scanned { continue }
+                    return
+                }
+                var sent: [(delivery: Due, attempt: Attempt)] = []
+                // The lease lasts a minute from the last write: a slow endpoint's batch stops at
+                // half of it, so that no other dispatcher takes the endpoint meanwhile.
+                let leased = ContinuousClock.now
+                for delivery in batch {
+                    let attempt = await send(body: delivery.body, eventID: delivery.eventID, type: delivery.type, to: target)
+                    sent.append((delivery, attempt))
+                    guard attempt.succeeded, !Task.isCancelled, ContinuousClock.now - leased < .seconds(30) else { break }
+                }
+                guard let renewed = try await record(sent, endpoint: endpoint) else { return }
                 target = renewed
             }
         } catch {
@@ -137,13 +211,36 @@ final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    /// Takes (or renews) the endpoint's lease for a minute, so that one dispatcher delivers to it.
-    private func lease(_ endpoint: UUID, renewing: Bool = false) async throws -> Target? {
-        let free: SQLQuery = renewing ? "true" : "(leased_until IS NULL OR leased_until < now())"
-        var query: SQLQuery = "UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds' WHERE id = \(endpoint) AND enabled AND "
-        query.append(free)
-        query.append(" RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous")
-        guard let row = try await pool.query(query).first else { return nil }
+    /// The endpoint's next pending deliveries, in order, as far as they are due: one that waits
+    /// for its retry holds back those after it.
+    private func due(_ endpoint: UUID) async throws -> [Due] {
+        let rows = try await pool.query(
+            """
+            SELECT id, event_id, type, body, attempts, created_at, next_attempt_at <= now() AS due FROM webhook_deliveries
+            WHERE endpoint_id = \(endpoint) AND state = 'pending' ORDER BY event_seq, id LIMIT \(Self.batchSize)
+            """)
+        var batch: [Due] = []
+        for row in rows {
+            guard try row.decode("due", as: Bool.self) else { break }
+            batch.append(
+                Due(
+                    id: try row.decode("id"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body"),
+                    attempts: try row.decode("attempts"), createdAt: try row.decode("created_at")))
+        }
+        return batch
+    }
+
+    /// Takes the endpoint's lease for a minute (`record` renews it), so that one dispatcher delivers to it.
+    private func lease(_ endpoint: UUID) async throws -> Target? {
+        let query: SQLQuery = """
+            UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds'
+            WHERE id = \(endpoint) AND enabled AND (leased_until IS NULL OR leased_until < now())
+            RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
+            """
+        return try await pool.query(query).first.map(Self.target)
+    }
+
+    private static func target(_ row: SQLRow) throws -> Target {
         let previous = try row.decode("previous", as: String?.self)
         return Target(url: try row.decode("url"), secrets: [try row.decode("secret")] + (previous.map { [$0] } ?? []))
     }
@@ -183,36 +280,59 @@ final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    /// Records an attempt; false when the endpoint is to wait (a failure) or was disabled.
-    private func record(_ attempt: Attempt, delivery: Int64, attempts: Int, createdAt: Date, endpoint: UUID) async throws -> Bool {
-        let milliseconds = Int(attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000)
-        let error = attempt.error ?? (attempt.succeeded ? nil : "answered \(attempt.status ?? 0)")
+    /// Records a batch's attempts: every one but perhaps the last succeeded. Returns the endpoint,
+    /// its lease renewed, to go on with; nil when it is to wait (the last attempt failed) or was
+    /// disabled.
+    ///
+    /// The commit does not wait for the disk: a crash can forget that a delivery was made, and it
+    /// is then made again, which at-least-once delivery allows (`Ecom-Event-Id` names the repeat);
+    /// what is written stays consistent, as it is one transaction.
+    private func record(_ sent: [(delivery: Due, attempt: Attempt)], endpoint: UUID) async throws -> Target? {
         let settings = settings
-        let disabled = try await pool.transaction { connection -> Bool in
+        let milliseconds = sent.map { Self.milliseconds($0.attempt.duration) }
+        let errors = sent.map { $0.attempt.error ?? ($0.attempt.succeeded ? nil : "answered \($0.attempt.status ?? 0)") }
+        let delivered = sent.indices.filter { sent[$0].attempt.succeeded }
+        let (target, disabled) = try await pool.transaction { connection -> (Target?, Bool) in
+            try connection.execute("SET LOCAL synchronous_commit TO off")
             try connection.execute(
                 """
                 INSERT INTO webhook_attempts (delivery_id, status, error, duration_ms)
-                VALUES (\(delivery), \(attempt.status), \(error), \(milliseconds))
+                SELECT * FROM unnest(
+                    \(SQLArray(sent.map(\.delivery.id)))::bigint[], \(SQLArray(sent.map(\.attempt.status)))::integer[],
+                    \(SQLArray(errors))::text[], \(SQLArray(milliseconds))::integer[])
                 """)
-            if attempt.succeeded {
+            if !delivered.isEmpty {
                 try connection.execute(
                     """
                     WITH delivered AS (
-                        UPDATE webhook_deliveries SET state = 'delivered', attempts = \(attempts), last_status = \(attempt.status),
-                            last_error = NULL, last_duration_ms = \(milliseconds), delivered_at = now()
-                        WHERE id = \(delivery))
+                        UPDATE webhook_deliveries AS d SET state = 'delivered', attempts = u.attempts, last_status = u.status,
+                            last_error = NULL, last_duration_ms = u.duration_ms, delivered_at = now()
+                        FROM unnest(
+                            \(SQLArray(delivered.map { sent[$0].delivery.id }))::bigint[],
+                            \(SQLArray(delivered.map { sent[$0].delivery.attempts + 1 }))::integer[],
+                            \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
+                            \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (id, attempts, status, duration_ms)
+                        WHERE d.id = u.id)
                     UPDATE webhook_endpoints SET failures = 0 WHERE id = \(endpoint)
                     """)
-                return false
             }
+            guard let last = sent.last, !last.attempt.succeeded else {
+                let rows = try connection.query(
+                    """
+                    UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds' WHERE id = \(endpoint) AND enabled
+                    RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
+                    """)
+                return (try rows.first.map(Self.target), false)
+            }
+            let attempts = last.delivery.attempts + 1
             let wait = Backoff.delay(after: attempts, first: settings.firstRetry, maximum: settings.maximumRetry)
             let next = Date().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-            let givesUp = next > createdAt.addingTimeInterval(Double(settings.giveUpAfter.components.seconds))
+            let givesUp = next > last.delivery.createdAt.addingTimeInterval(Double(settings.giveUpAfter.components.seconds))
             try connection.execute(
                 """
-                UPDATE webhook_deliveries SET attempts = \(attempts), last_status = \(attempt.status), last_error = \(error),
-                    last_duration_ms = \(milliseconds), next_attempt_at = \(next), state = \(givesUp ? "failed" : "pending")
-                WHERE id = \(delivery)
+                UPDATE webhook_deliveries SET attempts = \(attempts), last_status = \(last.attempt.status), last_error = \(errors.last!),
+                    last_duration_ms = \(milliseconds.last!), next_attempt_at = \(next), state = \(givesUp ? "failed" : "pending")
+                WHERE id = \(last.delivery.id)
                 """)
             let rows = try connection.query(
                 """
@@ -224,19 +344,23 @@ final class WebhookDispatcher: Service, Sendable {
                 WHERE id = \(endpoint) RETURNING url, failures, enabled, disabled_reason
                 """)
             guard let row = rows.first, !(try row.decode("enabled", as: Bool.self)), try row.decode("failures", as: Int.self) == settings.disableAfter
-            else { return false }
+            else { return (nil, false) }
             let event = Event(
                 type: WebhookEvents.disabled, requestID: nil,
                 data: WebhookDisabled(
                     endpointID: endpoint, url: try row.decode("url"), failures: try row.decode("failures"),
                     reason: try row.decode("disabled_reason", as: String?.self) ?? "failed attempts"))
             try Outbox.enqueue(event, on: connection)
-            return true
+            return (nil, true)
         }
         if disabled {
             outboxChanged()
             logger.warning("webhook endpoint disabled after failed deliveries", metadata: ["endpoint": "\(endpoint.lowercased)"])
         }
-        return attempt.succeeded
+        return target
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -55,6 +55,44 @@ import Testing
         }
     }
 
+    @Test("an endpoint gets only the types it asked for past hundreds of others, and nothing logged while it was disabled")
+    func narrowEndpointPastOtherEvents() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        try await Store.with(environment: Self.insecure) { store in
+            _ = try await Self.addEndpoint(store, url: receiver.url + "/confirmed", types: [EventType.orderConfirmed])
+            let paused = try await Self.addEndpoint(store, url: receiver.url + "/paused", types: ["order.*"])
+            let pausedPath = store.gateway + "/admin/webhooks/\(paused.id.lowercased)"
+            #expect(try await HTTP.send(.PATCH, pausedPath, raw: #"{"enabled":false}"#, token: store.admin.token).status == .ok)
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            let first = try await Self.buy(store, product.id, as: shopper)
+            // More events than the dispatcher reads from the log at once, none of them wanted.
+            let products = (0..<250).map { index in
+                ProductCreate(sku: "BULK-\(index)", name: "Bulk \(index)", description: nil, priceCents: 100, stock: 1, isActive: true)
+            }
+            _ = try await store.importCatalog(products)
+            try await store.eventually("the first order confirmed") { try await store.order(first.id, as: shopper).status == .confirmed }
+            #expect(try await HTTP.send(.PATCH, pausedPath, raw: #"{"enabled":true}"#, token: store.admin.token).status == .ok)
+            let second = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually(timeout: .seconds(60), "the second confirmation to both") {
+                receiver.all.filter { $0.type == EventType.orderConfirmed }.count >= 3
+            }
+            try await Task.sleep(for: .milliseconds(500))
+
+            let toConfirmed = receiver.all.filter { $0.path.hasSuffix("/confirmed") }
+            let bodies = try toConfirmed.map { try JSONDecoder.ecom.decode(Event<OrderConfirmed>.self, from: Data($0.body.utf8)) }
+            #expect(bodies.map(\.type) == [EventType.orderConfirmed, EventType.orderConfirmed])
+            #expect(bodies.map(\.data.orderID) == [first.id, second.id])
+            let toPaused = try receiver.all.filter { $0.path.hasSuffix("/paused") }.map {
+                try JSONDecoder.ecom.decode(Event<OrderConfirmed>.self, from: Data($0.body.utf8))
+            }
+            #expect(toPaused.allSatisfy { $0.data.orderID == second.id }, "\(toPaused.map(\.type))")
+            #expect(toPaused.map(\.type) == [EventType.orderCreated, EventType.orderConfirmed])
+        }
+    }
+
     @Test("a failing receiver is retried with growing waits, then its endpoint is disabled and webhook.disabled announced")
     func failingIsDisabled() async throws {
         let receiver = WebhookReceiver(.answer(500))

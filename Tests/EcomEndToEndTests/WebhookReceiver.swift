@@ -15,6 +15,8 @@ final class WebhookReceiver: Sendable {
         var signature: String?
         var body: String
         var at: ContinuousClock.Instant
+        /// The path POSTed to: `/hook`, or `/hook/NAME` for several endpoints on one receiver.
+        var path: String
     }
 
     enum Behaviour: Sendable {
@@ -42,13 +44,13 @@ final class WebhookReceiver: Sendable {
     /// Starts listening on `port` (a free one when 0) and returns once it does.
     func start(port wanted: Int = 0) async throws {
         let router = Router()
-        router.post("/hook") { [self] request, _ -> Response in
+        let respond = { @Sendable [self] (request: Request) async throws -> Response in
             let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
             received.withLock {
                 $0.append(
                     Received(
                         eventID: request.headers[HTTPField.Name("Ecom-Event-Id")!], type: request.headers[HTTPField.Name("Ecom-Event-Type")!],
-                        signature: request.headers[HTTPField.Name("Ecom-Signature")!], body: body, at: .now))
+                        signature: request.headers[HTTPField.Name("Ecom-Signature")!], body: body, at: .now, path: request.uri.path))
             }
             switch behaviour.withLock({ $0 }) {
             case .answer(let status):
@@ -58,6 +60,8 @@ final class WebhookReceiver: Sendable {
                 return Response(status: .ok)
             }
         }
+        router.post("/hook") { request, _ in try await respond(request) }
+        router.post("/hook/:name") { request, _ in try await respond(request) }
         var logger = Logger(label: "receiver")
         // Stopping a test's receiver by cancelling it is no error worth printing.
         logger.logLevel = .critical
