@@ -39,8 +39,9 @@ struct WebhookStore: Sendable {
         try await pool.query("SELECT \(unescaped: Self.endpointColumns) FROM webhook_endpoints WHERE id = \(id)").first.map { try Self.endpoint($0) }
     }
 
-    /// Changes what is given; enabling again clears the failures and the reason. An endpoint gets
-    /// the events logged while it is enabled: one enabled again starts from the next event.
+    /// Changes what is given; enabling again clears the failures and the reason. A disabled
+    /// endpoint's cursor stays where it stopped, so enabling it sends what was logged meanwhile
+    /// (within the log's retention), in order.
     func update(_ id: UUID, _ changes: WebhookUpdate) async throws -> WebhookEndpoint? {
         let types = changes.types
         let rows = try await pool.query(
@@ -51,8 +52,6 @@ struct WebhookStore: Sendable {
                 type_regex = COALESCE(\(types.map(EventTypePattern.regex)), type_regex),
                 enabled = COALESCE(\(changes.enabled)::boolean, enabled),
                 failures = CASE WHEN \(changes.enabled)::boolean THEN 0 ELSE failures END,
-                cursor = CASE WHEN \(changes.enabled)::boolean AND NOT enabled
-                    THEN (SELECT COALESCE(max(seq), 0) FROM event_log) ELSE cursor END,
                 disabled_reason = CASE WHEN \(changes.enabled)::boolean IS NOT NULL THEN NULL ELSE disabled_reason END,
                 updated_at = now()
             WHERE id = \(id) RETURNING \(unescaped: Self.endpointColumns)
