@@ -138,8 +138,7 @@ let package = Package(
         ),
         .target(
             name: "EcomNotifications",
-            // Its own event loop for webhook deliveries (WebhookDispatcher.makeEventLoopGroup).
-            dependencies: serviceDependencies + [.product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: serviceDependencies,
             swiftSettings: swiftSettings
         ),
         .target(

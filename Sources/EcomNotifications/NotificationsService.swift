@@ -47,9 +47,8 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
     let log = EventLog(pool: pool)
     let live = LiveLog(log: log, logger: logger)
     let startup = DatabaseStartup(pool: pool, migrations: notificationsMigrations, logger: logger)
-    let deliveryLoop = WebhookDispatcher.makeEventLoopGroup(logger: logger)
     let client = HTTPClient(
-        eventLoopGroupProvider: .shared(deliveryLoop),
+        eventLoopGroupProvider: .singleton,
         configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)), connectionPool: .init(idleTimeout: .seconds(30))))
     let relay = RelayBell()
     let dispatcher = WebhookDispatcher(
@@ -84,7 +83,6 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
         routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         shutdown: {
             try? await client.shutdown()
-            try? await deliveryLoop.shutdownGracefully()
             await pool.shutdown()
         })
 }

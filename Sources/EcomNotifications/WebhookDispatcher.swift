@@ -6,7 +6,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -52,25 +51,6 @@ final class WebhookDispatcher: Service, Sendable {
         self.logger = logger
         self.outboxChanged = outboxChanged
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    /// The thread webhook deliveries' connections run on, at the lowest CPU priority (nice 19).
-    ///
-    /// Deliveries are the store's background work: a checkout queues one per event and endpoint,
-    /// ten endpoints make ten times the events, and each is a request out and a receiver's answer
-    /// in. On busy cores this thread gets what the store's requests leave, so deliveries fall
-    /// behind during a burst and catch up after it, and the store keeps its pace; on idle cores
-    /// they go at once. The rest of a delivery's work follows its pace, as each endpoint's next
-    /// delivery waits for the answer to the last.
-    static func makeEventLoopGroup(logger: Logger) -> MultiThreadedEventLoopGroup {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        group.next().execute {
-            // On Linux, nice is per thread: PRIO_PROCESS with 0 sets the calling thread's.
-            if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19) != 0 {
-                logger.debug("webhook deliveries keep the usual CPU priority", metadata: ["errno": "\(errno)"])
-            }
-        }
-        return group
     }
 
     /// Call after a commit that queued deliveries.
