@@ -111,6 +111,9 @@ final class WebhookDispatcher: Service, Sendable {
         ).map { try $0.decode("id") }
     }
 
+    /// Why a delivery whose event the log no longer keeps is given up.
+    static let pastRetention = "the event is past the event log's retention"
+
     /// Events read from the log past an endpoint's cursor at a time.
     static let scanSize = 200
 
@@ -124,12 +127,12 @@ final class WebhookDispatcher: Service, Sendable {
             return try !connection.query(
                 """
                 WITH scanned AS (
-                    SELECT l.seq, l.event_id, l.type, l.body FROM event_log AS l
+                    SELECT l.seq, l.event_id, l.type FROM event_log AS l
                     WHERE l.seq > (SELECT cursor FROM webhook_endpoints WHERE id = \(endpoint))
                     ORDER BY l.seq LIMIT \(Self.scanSize)),
                 queued AS (
-                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, body)
-                    SELECT e.id, s.seq, s.event_id, s.type, s.body FROM scanned AS s
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type)
+                    SELECT e.id, s.seq, s.event_id, s.type FROM scanned AS s
                     JOIN webhook_endpoints AS e ON e.id = \(endpoint) AND '.' || s.type ~ e.type_regex
                     ORDER BY s.seq
                     ON CONFLICT (endpoint_id, event_id) DO NOTHING)
@@ -155,7 +158,8 @@ final class WebhookDispatcher: Service, Sendable {
         var id: Int64
         var eventID: UUID
         var type: String
-        var body: String
+        /// The event's JSON, from the log (nil once the log no longer has it) or, for a test, its own.
+        var body: String?
         /// Attempts before this one.
         var attempts: Int
         var createdAt: Date
@@ -179,7 +183,12 @@ final class WebhookDispatcher: Service, Sendable {
                 // half of it, so that no other dispatcher takes the endpoint meanwhile.
                 let leased = ContinuousClock.now
                 for delivery in batch {
-                    let attempt = await send(body: delivery.body, eventID: delivery.eventID, type: delivery.type, to: target)
+                    let attempt: Attempt
+                    if let body = delivery.body {
+                        attempt = await send(body: body, eventID: delivery.eventID, type: delivery.type, to: target)
+                    } else {
+                        attempt = Attempt(status: nil, error: Self.pastRetention, duration: .zero)
+                    }
                     sent.append((delivery, attempt))
                     guard attempt.succeeded, !Task.isCancelled, ContinuousClock.now - leased < .seconds(30) else { break }
                 }
@@ -196,15 +205,17 @@ final class WebhookDispatcher: Service, Sendable {
     private func due(_ endpoint: UUID) async throws -> [Due] {
         let rows = try await pool.query(
             """
-            SELECT id, event_id, type, body, attempts, created_at, next_attempt_at <= now() AS due FROM webhook_deliveries
-            WHERE endpoint_id = \(endpoint) AND state = 'pending' ORDER BY event_seq, id LIMIT \(Self.batchSize)
+            SELECT d.id, d.event_id, d.type, COALESCE(d.body, l.body) AS body, d.attempts, d.created_at,
+                d.next_attempt_at <= now() AS due
+            FROM webhook_deliveries AS d LEFT JOIN event_log AS l ON d.body IS NULL AND l.seq = d.event_seq
+            WHERE d.endpoint_id = \(endpoint) AND d.state = 'pending' ORDER BY d.event_seq, d.id LIMIT \(Self.batchSize)
             """)
         var batch: [Due] = []
         for row in rows {
             guard try row.decode("due", as: Bool.self) else { break }
             batch.append(
                 Due(
-                    id: try row.decode("id"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body"),
+                    id: try row.decode("id"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body", as: String?.self),
                     attempts: try row.decode("attempts"), createdAt: try row.decode("created_at")))
         }
         return batch
@@ -307,7 +318,9 @@ final class WebhookDispatcher: Service, Sendable {
             let attempts = last.delivery.attempts + 1
             let wait = Backoff.delay(after: attempts, first: settings.firstRetry, maximum: settings.maximumRetry)
             let next = Date().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-            let givesUp = next > last.delivery.createdAt.addingTimeInterval(Double(settings.giveUpAfter.components.seconds))
+            let givesUp =
+                next > last.delivery.createdAt.addingTimeInterval(Double(settings.giveUpAfter.components.seconds))
+                || last.delivery.body == nil
             try connection.execute(
                 """
                 UPDATE webhook_deliveries SET attempts = \(attempts), last_status = \(last.attempt.status), last_error = \(errors.last!),
