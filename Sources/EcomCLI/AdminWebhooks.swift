@@ -66,7 +66,7 @@ extension EcomCommand.Admin.Webhooks {
             let endpoint = try await options.client().addWebhook(WebhookCreate(url: url, types: EventTypes.split(types)))
             try options.output.show(endpoint)
             if let secret = endpoint.secret, !options.output.isJSON {
-                options.output.warning("the signing secret is shown this once: \(secret)")
+                options.output.notice("Signing secret, shown this once (receivers check deliveries with it): \(secret)")
             }
         }
     }
@@ -167,7 +167,7 @@ extension EcomCommand.Admin.Webhooks {
             let rotated = try await client.rotateWebhookSecret(try await endpoint.resolve(client))
             try options.output.show(rotated)
             if let secret = rotated.secret, !options.output.isJSON {
-                options.output.warning("the new signing secret is shown this once: \(secret)")
+                options.output.notice("New signing secret, shown this once (the old one signs too for 24 hours): \(secret)")
             }
         }
     }

@@ -128,6 +128,11 @@ struct Output {
         Terminal.writeError(text + "\n")
     }
 
+    /// Something the user must keep, shown even with `--quiet`; not a problem, so not a warning.
+    func notice(_ text: String) {
+        Terminal.writeError(text + "\n")
+    }
+
     /// Something the user must see even with `--quiet`.
     func warning(_ text: String) {
         Terminal.writeError("warning: \(text)\n")

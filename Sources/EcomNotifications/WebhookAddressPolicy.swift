@@ -11,7 +11,9 @@ enum WebhookAddressPolicy {
         else { return "url must be an absolute http(s) URL of at most 2048 characters" }
         guard components.user == nil, components.password == nil else { return "url must not carry credentials" }
         guard scheme == "https" || (scheme == "http" && allowInsecure) else {
-            return allowInsecure ? "url must be http or https" : "url must be https (the server does not allow plain http endpoints)"
+            return allowInsecure
+                ? "url must be http or https"
+                : "url must be https (the server allows plain http only when started with ECOM_WEBHOOK_ALLOW_INSECURE=1)"
         }
         return nil
     }
@@ -22,7 +24,10 @@ enum WebhookAddressPolicy {
         guard !allowInsecure, let host = URLComponents(string: url)?.host else { return nil }
         let addresses = await resolve(host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host)
         guard !addresses.isEmpty else { return "cannot resolve \(host)" }
-        if let inside = addresses.first(where: isInternal) { return "\(host) resolves to \(inside), an internal address" }
+        if let inside = addresses.first(where: isInternal) {
+            return "\(host) resolves to \(inside), a loopback, private or link-local address "
+                + "(allowed only when the server is started with ECOM_WEBHOOK_ALLOW_INSECURE=1)"
+        }
         return nil
     }
 

@@ -24,7 +24,7 @@ struct StartMessages {
             lines.append("events: \(transport)")
         }
         if let catalog = seeds.catalog, services.contains(.products) {
-            lines.append("catalog seed: \(catalog.origin), imported into an empty catalog")
+            lines.append("catalog seed: \(catalog.origin) (imported only into an empty catalog)")
         }
         if let admin = seeds.admin, embeddedCluster != nil, admin.email == DemoAdmin.standard.email {
             lines.append("demo admin: \(admin.email) / \(admin.password) (change it with: ecom passwd)")

@@ -34,7 +34,7 @@ import Testing
             "gateway listening on http://127.0.0.1:8080",
             "products listening on http://127.0.0.1:8082",
             "database: embedded PostgreSQL in /data/postgres",
-            "catalog seed: \(CatalogSeed.sample.origin), imported into an empty catalog",
+            "catalog seed: \(CatalogSeed.sample.origin) (imported only into an empty catalog)",
             "demo admin: admin@example.com / admin123 (change it with: ecom passwd)",
         ])
     }
@@ -49,7 +49,7 @@ import Testing
         let seeds = StoreSeeds(configuration, embedded: false)
         #expect(seeds.admin?.email == "root@example.com")
         let lines = StartMessages(configuration: configuration, units: [], transport: LocalTransport(), seeds: seeds, embeddedCluster: nil).lines
-        #expect(lines == ["catalog seed: /srv/catalog.json, imported into an empty catalog"])
+        #expect(lines == ["catalog seed: /srv/catalog.json (imported only into an empty catalog)"])
     }
 
     @Test("the broker is named when the transport crosses processes and a service here exchanges events")
