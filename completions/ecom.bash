@@ -870,7 +870,7 @@ _ecom_admin_products_create() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock --low-stock)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -899,6 +899,9 @@ _ecom_admin_products_create() {
     '--stock')
         return
         ;;
+    '--low-stock')
+        return
+        ;;
     esac
 }
 
@@ -906,7 +909,7 @@ _ecom_admin_products_update() {
     repeating_flags=()
     non_repeating_flags=(--json -q --quiet --no-color --no-pager --active --inactive --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock)
+    non_repeating_options=(--server --fields --jq --name --price --sku --description --stock --low-stock)
     __ecom_offer_flags_options 1
 
     # Offer option value completions
@@ -933,6 +936,9 @@ _ecom_admin_products_update() {
         return
         ;;
     '--stock')
+        return
+        ;;
+    '--low-stock')
         return
         ;;
     esac

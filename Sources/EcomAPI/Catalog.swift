@@ -19,10 +19,14 @@ package struct Product: Codable, Sendable, Equatable {
     /// Whether the product was deleted (archived for good); shown to admins only, where an archived
     /// product and one merely taken off sale both have `is_active` false.
     package var archived: Bool?
+    /// `stock.low` is announced when `stock` falls below this; shown to admins only, and only when
+    /// the product has a threshold of its own rather than the store's.
+    package var lowStockThreshold: Int?
 
     package init(
         id: UUID, sku: String, name: String, description: String, priceCents: Int64, stock: Int, isActive: Bool,
-        createdAt: Date, updatedAt: Date, onHand: Int? = nil, held: Int? = nil, archived: Bool? = nil
+        createdAt: Date, updatedAt: Date, onHand: Int? = nil, held: Int? = nil, archived: Bool? = nil,
+        lowStockThreshold: Int? = nil
     ) {
         self.id = id
         self.sku = sku
@@ -36,6 +40,7 @@ package struct Product: Codable, Sendable, Equatable {
         self.onHand = onHand
         self.held = held
         self.archived = archived
+        self.lowStockThreshold = lowStockThreshold
     }
 
     enum CodingKeys: String, CodingKey {
@@ -45,6 +50,7 @@ package struct Product: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case onHand = "on_hand"
+        case lowStockThreshold = "low_stock_threshold"
     }
 }
 
@@ -58,20 +64,27 @@ package struct ProductCreate: Codable, Sendable, Equatable {
     package var priceCents: Int64
     package var stock: Int?
     package var isActive: Bool?
+    /// The product's own `stock.low` threshold; the store's when absent.
+    package var lowStockThreshold: Int?
 
-    package init(sku: String?, name: String, description: String?, priceCents: Int64, stock: Int?, isActive: Bool?) {
+    package init(
+        sku: String?, name: String, description: String?, priceCents: Int64, stock: Int?, isActive: Bool?,
+        lowStockThreshold: Int? = nil
+    ) {
         self.sku = sku
         self.name = name
         self.description = description
         self.priceCents = priceCents
         self.stock = stock
         self.isActive = isActive
+        self.lowStockThreshold = lowStockThreshold
     }
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
         case sku, name, description, stock
         case priceCents = "price_cents"
         case isActive = "is_active"
+        case lowStockThreshold = "low_stock_threshold"
     }
 }
 
@@ -83,10 +96,12 @@ package struct ProductUpdate: Codable, Sendable, Equatable {
     package var priceCents: Int64?
     package var stock: Int?
     package var isActive: Bool?
+    /// A threshold of the product's own, or `.cleared` (`null`) to go back to the store's.
+    package var lowStockThreshold: Clearable<Int>?
 
     package init(
         sku: String? = nil, name: String? = nil, description: String? = nil, priceCents: Int64? = nil,
-        stock: Int? = nil, isActive: Bool? = nil
+        stock: Int? = nil, isActive: Bool? = nil, lowStockThreshold: Clearable<Int>? = nil
     ) {
         self.sku = sku
         self.name = name
@@ -94,16 +109,58 @@ package struct ProductUpdate: Codable, Sendable, Equatable {
         self.priceCents = priceCents
         self.stock = stock
         self.isActive = isActive
+        self.lowStockThreshold = lowStockThreshold
     }
 
     package var isEmpty: Bool {
         sku == nil && name == nil && description == nil && priceCents == nil && stock == nil && isActive == nil
+            && lowStockThreshold == nil
     }
 
     package enum CodingKeys: String, CodingKey, CaseIterable {
         case sku, name, description, stock
         case priceCents = "price_cents"
         case isActive = "is_active"
+        case lowStockThreshold = "low_stock_threshold"
+    }
+
+    /// As synthesized, except that `low_stock_threshold: null` is kept as `.cleared` rather than
+    /// read as absent.
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sku = try container.decodeIfPresent(String.self, forKey: .sku)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
+        priceCents = try container.decodeIfPresent(Int64.self, forKey: .priceCents)
+        stock = try container.decodeIfPresent(Int.self, forKey: .stock)
+        isActive = try container.decodeIfPresent(Bool.self, forKey: .isActive)
+        lowStockThreshold =
+            container.contains(.lowStockThreshold) ? try container.decode(Clearable<Int>.self, forKey: .lowStockThreshold) : nil
+    }
+}
+
+/// A field of a partial update that can be taken back to its default: `null` in JSON clears it,
+/// where an absent field leaves it as it is.
+package enum Clearable<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    case value(Value)
+    case cleared
+
+    /// The value set, or nil when cleared.
+    package var value: Value? {
+        if case .value(let value) = self { value } else { nil }
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        self = container.decodeNil() ? .cleared : .value(try container.decode(Value.self))
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .value(let value): try container.encode(value)
+        case .cleared: try container.encodeNil()
+        }
     }
 }
 

@@ -12,6 +12,17 @@ extension EcomCommand.Admin {
     }
 }
 
+/// The value of `update --low-stock`: a count of units, or `default` for the store's threshold.
+enum LowStockThreshold {
+    static func parse(_ text: String) throws -> Clearable<Int> {
+        if text == "default" { return .cleared }
+        guard let units = Int(text), units >= 0 else {
+            throw ValidationError("--low-stock takes a number of units (0 or more) or `default`, got \(text)")
+        }
+        return .value(units)
+    }
+}
+
 /// `--active` or `--inactive`: whether a product is on sale.
 enum Visibility: String, EnumerableFlag {
     case active, inactive
@@ -53,7 +64,11 @@ extension EcomCommand.Admin.Products {
             let client = try options.client()
             let product = try await client.adminProduct(try await client.adminProductID(id))
             try output.show(AdminProduct(product: product))
-            if output.isTable, !product.description.isEmpty { output.write("\n\(product.description)\n") }
+            guard output.isTable else { return }
+            if let threshold = product.lowStockThreshold {
+                output.write("\nstock.low is announced when its stock falls below \(threshold) (its own threshold).\n")
+            }
+            if !product.description.isEmpty { output.write("\n\(product.description)\n") }
         }
     }
 
@@ -67,16 +82,23 @@ extension EcomCommand.Admin.Products {
         @Option(help: ArgumentHelp("A unique stock-keeping unit (made from the id when omitted).", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("What the product is.", valueName: "text")) var description: String?
         @Option(parsing: .unconditional, help: ArgumentHelp("Units on hand at first.", valueName: "n")) var stock = 0
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Announce stock.low when its available units fall below n (the store's threshold when omitted).", valueName: "n"))
+        var lowStock: Int?
         @Flag var visibility: Visibility = .active
 
         func validate() throws {
             if name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
             if stock < 0 { throw ValidationError("--stock must be 0 or more, got \(stock)") }
+            if let lowStock, lowStock < 0 { throw ValidationError("--low-stock must be 0 or more, got \(lowStock)") }
         }
 
         func run() async throws {
             let product = try await options.client().createProduct(
-                ProductCreate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility == .active))
+                ProductCreate(
+                    sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility == .active,
+                    lowStockThreshold: lowStock))
             try options.output.show(AdminProduct(product: product))
         }
     }
@@ -98,14 +120,24 @@ extension EcomCommand.Admin.Products {
         @Option(help: ArgumentHelp("A new SKU.", valueName: "sku")) var sku: String?
         @Option(help: ArgumentHelp("A new description.", valueName: "text")) var description: String?
         @Option(parsing: .unconditional, help: ArgumentHelp("Set the units on hand (not below what orders hold).", valueName: "n")) var stock: Int?
+        @Option(
+            help: ArgumentHelp(
+                "Announce stock.low when its available units fall below n; `default` for the store's threshold.", valueName: "n|default"),
+            transform: LowStockThreshold.parse)
+        var lowStock: Clearable<Int>?
         @Flag var visibility: Visibility?
 
         var update: ProductUpdate {
-            ProductUpdate(sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility.map { $0 == .active })
+            ProductUpdate(
+                sku: sku, name: name, description: description, priceCents: price, stock: stock, isActive: visibility.map { $0 == .active },
+                lowStockThreshold: lowStock)
         }
 
         func validate() throws {
-            if update.isEmpty { throw ValidationError("nothing to change; give at least one of --name, --price, --sku, --description, --stock, --active, --inactive") }
+            if update.isEmpty {
+                throw ValidationError(
+                    "nothing to change; give at least one of --name, --price, --sku, --description, --stock, --low-stock, --active, --inactive")
+            }
             if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
             if let stock, stock < 0 { throw ValidationError("--stock must be 0 or more, got \(stock)") }
         }

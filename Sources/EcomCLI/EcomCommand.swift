@@ -163,6 +163,7 @@ extension EcomCommand {
     static let cliNames: [String: String] = [
         "new_password": "the new password", "current_password": "the current password", "password": "the password",
         "q": "--search", "price_cents": "--price", "is_active": "--active/--inactive", "limit": "--limit",
+        "low_stock_threshold": "--low-stock",
         "cursor": "--cursor", "idempotency_key": "--idempotency-key", "Idempotency-Key": "--idempotency-key",
     ]
 

@@ -142,7 +142,9 @@ struct EventPrinter {
             switch data[key] {
             case let text as String: about.append("\(key)=\(text)")
             case let number as NSNumber: about.append("\(key)=\(number)")
-            case let list as [Any]: about.append("\(list.count) \(key)")
+            case let list as [Any]:
+                // `1 line`, `2 lines`: the payload's lists are named in the plural.
+                about.append(list.count == 1 && key.hasSuffix("s") ? "1 \(key.dropLast())" : "\(list.count) \(key)")
             default: break
             }
         }

@@ -15,7 +15,24 @@ enum WebhookAddressPolicy {
                 ? "url must be http or https"
                 : "url must be https (the server allows plain http only when started with ECOM_WEBHOOK_ALLOW_INSECURE=1)"
         }
+        // What the URL alone says is inside: an address written out, or localhost. A name is
+        // judged by what it resolves to, at each delivery.
+        if !allowInsecure {
+            let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+            let bare = name.hasSuffix(".") ? String(name.dropLast()).lowercased() : name.lowercased()
+            if bare == "localhost" || bare.hasSuffix(".localhost") || (isAddress(bare) && isInternal(bare)) {
+                return "url must not point at \(host), a loopback, private or link-local address "
+                    + "(allowed only when the server is started with ECOM_WEBHOOK_ALLOW_INSECURE=1)"
+            }
+        }
         return nil
+    }
+
+    /// Whether `text` is an IPv4 or IPv6 address in its usual notation.
+    static func isAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     /// Why a delivery to `url` is refused now: its scheme, or an address it resolves to.

@@ -98,4 +98,11 @@ private let catalogMigrations: [Migration] = [
             ALTER TABLE reservations ADD CONSTRAINT reservations_state_check
                 CHECK (state IN ('reserved', 'released', 'cancelled_before_reserved', 'rejected', 'shipped', 'shipped_before_reserved'));
             """),
+    Migration(
+        version: 3, name: "a product's own low-stock threshold",
+        sql: """
+            -- NULL: the store's threshold (ECOM_LOW_STOCK_THRESHOLD) applies.
+            ALTER TABLE products ADD COLUMN low_stock_threshold integer
+                CONSTRAINT products_low_stock_threshold_check CHECK (low_stock_threshold BETWEEN 0 AND 1000000);
+            """),
 ]

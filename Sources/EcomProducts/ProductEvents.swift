@@ -9,22 +9,24 @@ import Foundation
 package struct ProductEvents: Sendable {
     package static let defaultLowStockThreshold = 5
 
-    /// `stock.low` is announced when available units go from this many or more to fewer.
+    /// `stock.low` is announced when available units go from this many or more to fewer, for a
+    /// product without a threshold of its own.
     package var lowStockThreshold: Int
 
     package init(lowStockThreshold: Int = Self.defaultLowStockThreshold) {
         self.lowStockThreshold = lowStockThreshold
     }
 
-    /// One product's available units before and after a change.
+    /// One product's available units before and after a change, and its own low-stock threshold.
     struct StockMove {
         var productID: UUID
         var before: Int
         var after: Int
+        var threshold: Int?
     }
 
     /// `stock.changed` for each product whose available units moved, and `stock.low` for those
-    /// that fell below the threshold.
+    /// that fell below their threshold (their own, or else the store's).
     func stock(_ moves: [StockMove], cause: String, orderID: UUID? = nil, requestID: String? = nil) throws -> [OutgoingEvent] {
         var events: [OutgoingEvent] = []
         for move in moves where move.before != move.after {
@@ -33,12 +35,13 @@ package struct ProductEvents: Sendable {
                     Event(
                         type: EventType.stockChanged, requestID: requestID,
                         data: StockChanged(productID: move.productID, available: move.after, cause: cause, orderID: orderID))))
-            if move.before >= lowStockThreshold, move.after < lowStockThreshold {
+            let threshold = move.threshold ?? lowStockThreshold
+            if move.before >= threshold, move.after < threshold {
                 events.append(
                     try Outbox.encode(
                         Event(
                             type: EventType.stockLow, requestID: requestID,
-                            data: StockLow(productID: move.productID, available: move.after, threshold: lowStockThreshold))))
+                            data: StockLow(productID: move.productID, available: move.after, threshold: threshold))))
             }
         }
         return events

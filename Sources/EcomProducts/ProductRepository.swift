@@ -19,6 +19,8 @@ package struct ProductRecord: Sendable, Equatable {
     package var archivedAt: Date?
     package var createdAt: Date
     package var updatedAt: Date
+    /// The product's own `stock.low` threshold; nil when the store's applies.
+    package var lowStockThreshold: Int? = nil
 
     /// Units available to reserve.
     package var available: Int { onHand - held }
@@ -37,6 +39,7 @@ package struct ProductRecord: Sendable, Equatable {
         product.onHand = onHand
         product.held = held
         product.archived = archivedAt != nil
+        product.lowStockThreshold = lowStockThreshold
         return product
     }
 }
@@ -92,7 +95,8 @@ extension CatalogEntry {
     func newProduct(at now: Date = Date()) -> ProductRecord {
         ProductRecord(
             id: UUID(), sku: sku, name: product.name, description: product.description ?? "", priceCents: product.priceCents,
-            onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now)
+            onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now,
+            lowStockThreshold: product.lowStockThreshold)
     }
 
     /// `current` with the entry applied; absent optional fields keep what the product has, as in a PATCH.
@@ -104,6 +108,7 @@ extension CatalogEntry {
         // A warehouse count: units on hand, of which reservations keep holding theirs.
         merged.onHand = product.stock ?? current.onHand
         merged.isActive = product.isActive ?? current.isActive
+        merged.lowStockThreshold = product.lowStockThreshold ?? current.lowStockThreshold
         return merged
     }
 }
@@ -155,7 +160,7 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     private static let columns =
-        "id, sku, name, description, price_cents, on_hand, held, is_active, archived_at, created_at, updated_at"
+        "id, sku, name, description, price_cents, on_hand, held, is_active, archived_at, created_at, updated_at, low_stock_threshold"
 
     static func record(_ row: SQLRow) throws -> ProductRecord {
         ProductRecord(
@@ -163,7 +168,8 @@ package struct PostgresProductRepository: ProductRepository {
             description: try row.decode("description"), priceCents: try row.decode("price_cents"),
             onHand: try row.decode("on_hand"), held: try row.decode("held"), isActive: try row.decode("is_active"),
             archivedAt: try row.decode("archived_at", as: Date?.self),
-            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            lowStockThreshold: try row.decode("low_stock_threshold", as: Int?.self))
     }
 
     package func list(scope: ProductScope, filter: ProductFilter, after: ProductListKey?, limit: Int) async throws -> [ProductRecord] {
@@ -219,8 +225,8 @@ package struct PostgresProductRepository: ProductRepository {
             try await pool.transaction { connection in
                 let rows = try connection.query(
                     """
-                    INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
-                    VALUES (\(id), \(product.sku ?? Self.generatedSKU(for: id)), \(product.name), \(product.description ?? ""), \(product.priceCents), \(stock), \(product.isActive ?? true)) RETURNING \(unescaped: Self.columns)
+                    INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active, low_stock_threshold)
+                    VALUES (\(id), \(product.sku ?? Self.generatedSKU(for: id)), \(product.name), \(product.description ?? ""), \(product.priceCents), \(stock), \(product.isActive ?? true), \(product.lowStockThreshold)::integer) RETURNING \(unescaped: Self.columns)
                     """)
                 if stock != 0 {
                     try Self.recordInLedger(connection, productID: id, delta: stock, reason: "opening stock")
@@ -262,14 +268,18 @@ package struct PostgresProductRepository: ProductRepository {
                     UPDATE products SET
                         sku = COALESCE(\(changes.sku), sku), name = COALESCE(\(changes.name), name), description = COALESCE(\(changes.description), description),
                         price_cents = COALESCE(\(changes.priceCents)::bigint, price_cents), on_hand = COALESCE(\(changes.stock)::integer, on_hand),
-                        is_active = COALESCE(\(changes.isActive)::boolean, is_active), updated_at = now()
+                        is_active = COALESCE(\(changes.isActive)::boolean, is_active),
+                        low_stock_threshold = CASE WHEN \(changes.lowStockThreshold == .cleared) THEN NULL
+                            ELSE COALESCE(\(changes.lowStockThreshold?.value)::integer, low_stock_threshold) END,
+                        updated_at = now()
                     WHERE id = \(id) RETURNING \(unescaped: Self.columns)
                     """)
                 if let stock = changes.stock, stock != previousOnHand {
                     try Self.recordInLedger(connection, productID: id, delta: stock - previousOnHand, reason: "stock set by update")
                 }
                 let updated = try Self.record(rows[0])
-                let move = ProductEvents.StockMove(productID: id, before: previousOnHand - updated.held, after: updated.available)
+                let move = ProductEvents.StockMove(
+                    productID: id, before: previousOnHand - updated.held, after: updated.available, threshold: updated.lowStockThreshold)
                 try announce(
                     [try ProductEvents.product(updated, EventType.productChanged)] + (try events.stock([move], cause: "update")),
                     on: connection)
@@ -314,7 +324,9 @@ package struct PostgresProductRepository: ProductRepository {
             try Self.recordInLedger(connection, productID: id, delta: adjustment.delta, reason: adjustment.reason)
             let adjusted = try Self.record(rows[0])
             try announce(
-                try events.stock([ProductEvents.StockMove(productID: id, before: onHand - held, after: adjusted.available)], cause: "adjustment"),
+                try events.stock(
+                    [ProductEvents.StockMove(productID: id, before: onHand - held, after: adjusted.available, threshold: adjusted.lowStockThreshold)],
+                    cause: "adjustment"),
                 on: connection)
             return adjusted
         }
@@ -349,7 +361,7 @@ package struct PostgresProductRepository: ProductRepository {
                 if !created.isEmpty {
                     try connection.execute(
                         """
-                        INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active)
+                        INSERT INTO products (id, sku, name, description, price_cents, on_hand, is_active, low_stock_threshold)
                         SELECT * FROM unnest(\(Self.columnArrays(created, sku: true)))
                         """)
                 }
@@ -358,9 +370,9 @@ package struct PostgresProductRepository: ProductRepository {
                         """
                         UPDATE products AS p SET
                             name = u.name, description = u.description, price_cents = u.price_cents,
-                            on_hand = u.on_hand, is_active = u.is_active, updated_at = now()
+                            on_hand = u.on_hand, is_active = u.is_active, low_stock_threshold = u.low_stock_threshold, updated_at = now()
                         FROM unnest(\(Self.columnArrays(updated, sku: false)))
-                            AS u (id, name, description, price_cents, on_hand, is_active)
+                            AS u (id, name, description, price_cents, on_hand, is_active, low_stock_threshold)
                         WHERE p.id = u.id
                         """)
                 }
@@ -372,7 +384,10 @@ package struct PostgresProductRepository: ProductRepository {
                         """)
                 }
                 let moves = updated.compactMap { merged in
-                    bySKU[merged.sku].map { ProductEvents.StockMove(productID: merged.id, before: $0.available, after: merged.available) }
+                    bySKU[merged.sku].map {
+                        ProductEvents.StockMove(
+                            productID: merged.id, before: $0.available, after: merged.available, threshold: merged.lowStockThreshold)
+                    }
                 }
                 try announce(
                     try created.map { try ProductEvents.product($0, EventType.productCreated) }
@@ -393,7 +408,8 @@ package struct PostgresProductRepository: ProductRepository {
         return """
             \(SQLArray(products.map(\.id)))::uuid[], \(skus)\(SQLArray(products.map(\.name)))::text[], \
             \(SQLArray(products.map(\.description)))::text[], \(SQLArray(products.map(\.priceCents)))::bigint[], \
-            \(SQLArray(products.map(\.onHand)))::integer[], \(SQLArray(products.map(\.isActive)))::boolean[]
+            \(SQLArray(products.map(\.onHand)))::integer[], \(SQLArray(products.map(\.isActive)))::boolean[], \
+            \(SQLArray(products.map(\.lowStockThreshold)))::integer[]
             """
     }
 

@@ -98,7 +98,8 @@ extension ProductCreate {
             description: try description.map { try ProductRules.description($0, field: fieldPrefix + "description") },
             priceCents: try ProductRules.price(priceCents, field: fieldPrefix + "price_cents"),
             stock: try stock.map { try ProductRules.stock($0, field: fieldPrefix + "stock") },
-            isActive: isActive)
+            isActive: isActive,
+            lowStockThreshold: try lowStockThreshold.map { try ProductRules.stock($0, field: fieldPrefix + "low_stock_threshold") })
     }
 }
 
@@ -114,7 +115,10 @@ extension ProductUpdate {
             description: try description.map { try ProductRules.description($0, field: "description") },
             priceCents: try priceCents.map { try ProductRules.price($0, field: "price_cents") },
             stock: try stock.map { try ProductRules.stock($0, field: "stock") },
-            isActive: isActive)
+            isActive: isActive,
+            lowStockThreshold: try lowStockThreshold.map { change in
+                try change.value.map { .value(try ProductRules.stock($0, field: "low_stock_threshold")) } ?? .cleared
+            })
     }
 }
 

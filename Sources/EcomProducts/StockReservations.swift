@@ -171,9 +171,10 @@ struct StockReservations: Sendable {
         if let first = short.first {
             return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [])
         }
-        let available = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
+        let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
         let moves = productIDs.map { id in
-            ProductEvents.StockMove(productID: id, before: (available[id] ?? 0) + wanted[id]!, after: available[id] ?? 0)
+            let after = held[id]?.available ?? 0
+            return ProductEvents.StockMove(productID: id, before: after + wanted[id]!, after: after, threshold: held[id]?.threshold)
         }
         return (.reserved, moves)
     }
@@ -207,10 +208,10 @@ struct StockReservations: Sendable {
 
     /// Holds the units, records the lines and marks the reservation `reserved`, in one statement;
     /// returns each product's available units after. The rows are locked and checked by now; the
-    /// guard keeps the rule where the write is.
+    /// guard keeps the rule where the write is. Each product's low-stock threshold comes back too.
     private static func hold(
         _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection
-    ) throws -> [UUID: Int] {
+    ) throws -> [UUID: (available: Int, threshold: Int?)] {
         let ids = SQLArray(lines.map(\.productID))
         let quantities = SQLArray(lines.map(\.quantity))
         let rows = try connection.query(
@@ -219,18 +220,22 @@ struct StockReservations: Sendable {
                 UPDATE products AS p SET held = p.held + l.quantity
                 FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
                 WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
-                RETURNING p.id, p.on_hand - p.held AS available),
+                RETURNING p.id, p.on_hand - p.held AS available, p.low_stock_threshold),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
                 SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
             reserved AS (
                 UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(orderID))
-            SELECT id, available FROM held
+            SELECT id, available, low_stock_threshold FROM held
             """)
         guard rows.count == lines.count else {
             throw ReservationFailure(description: "order \(orderID.lowercased): stock changed under a lock")
         }
-        return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("available", as: Int.self)) })
+        return Dictionary(
+            uniqueKeysWithValues: try rows.map { row in
+                (try row.decode("id", as: UUID.self),
+                 (try row.decode("available", as: Int.self), try row.decode("low_stock_threshold", as: Int?.self)))
+            })
     }
 
     /// What an event that ends a reservation (a cancel, a shipment) finds for its order.
@@ -278,13 +283,15 @@ struct StockReservations: Sendable {
             """
             UPDATE products AS p SET held = p.held - l.quantity
             FROM reservation_lines AS l WHERE l.order_id = \(orderID) AND p.id = l.product_id
-            RETURNING p.id, p.on_hand - p.held AS available, l.quantity
+            RETURNING p.id, p.on_hand - p.held AS available, l.quantity, p.low_stock_threshold
             """)
         try connection.execute(
             "UPDATE reservations SET state = 'released', updated_at = now() WHERE order_id = \(orderID)")
         let moves = try rows.map { row in
             let available: Int = try row.decode("available")
-            return ProductEvents.StockMove(productID: try row.decode("id"), before: available - (try row.decode("quantity") as Int), after: available)
+            return ProductEvents.StockMove(
+                productID: try row.decode("id"), before: available - (try row.decode("quantity") as Int), after: available,
+                threshold: try row.decode("low_stock_threshold", as: Int?.self))
         }
         return (.released, moves)
     }

@@ -13,8 +13,15 @@ extension APIRequestBody {
 }
 
 /// A partial update: absent fields stay as they are, and `null` is refused rather than read as
-/// absent, so a caller who sends `"role": null` learns that it changed nothing.
-package protocol APIPatchBody: APIRequestBody {}
+/// absent, so a caller who sends `"role": null` learns that it changed nothing; only the fields
+/// named in `clearableFields` take `null`, which takes them back to their default.
+package protocol APIPatchBody: APIRequestBody {
+    static var clearableFields: Set<String> { get }
+}
+
+extension APIPatchBody {
+    package static var clearableFields: Set<String> { [] }
+}
 
 /// The one place where bodies are checked for keys their type does not name.
 ///
@@ -28,23 +35,29 @@ struct StrictDecoder: Decoder {
     var codingPath: [any CodingKey] { base.codingPath }
     var userInfo: [CodingUserInfoKey: Any] { base.userInfo }
 
-    /// Decodes `type` from `base`, refusing unknown keys (and, for a patch, nulls) in its object
-    /// and in every request body nested in it.
+    /// Decodes `type` from `base`, refusing unknown keys (and, for a patch, nulls but in its
+    /// clearable fields) in its object and in every request body nested in it.
     static func decode<T: Decodable>(_ type: T.Type, from base: any Decoder) throws -> T {
         if let body = type as? any APIRequestBody.Type {
-            try check(base, allowing: body.fields, nulls: !(type is any APIPatchBody.Type))
+            var nullable: Set<String>?
+            if let patch = type as? any APIPatchBody.Type { nullable = patch.clearableFields }
+            try check(base, allowing: body.fields, nullable: nullable)
         }
         return try T(from: StrictDecoder(base: base))
     }
 
-    private static func check(_ decoder: any Decoder, allowing fields: Set<String>, nulls: Bool) throws {
+    /// `nullable` nil lets every field be null; otherwise only those it names.
+    private static func check(_ decoder: any Decoder, allowing fields: Set<String>, nullable: Set<String>?) throws {
         func path(_ key: AnyCodingKey) -> String { field(decoder.codingPath + [key]) }
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         if let unknown = container.allKeys.filter({ !fields.contains($0.stringValue) }).min(by: Self.byName) {
             let field = path(unknown)
             throw APIError.badRequest(ErrorCode.unknownField, "unknown field \"\(field)\"", field: field)
         }
-        if !nulls, let null = try container.allKeys.filter({ try container.decodeNil(forKey: $0) }).min(by: Self.byName) {
+        if let nullable,
+            let null = try container.allKeys.filter({ try !nullable.contains($0.stringValue) && container.decodeNil(forKey: $0) })
+                .min(by: Self.byName)
+        {
             let field = path(null)
             throw APIError.invalidField(field, "\(field) must not be null")
         }

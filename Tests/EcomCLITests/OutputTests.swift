@@ -136,4 +136,15 @@ enum Sample {
         #expect(EcomCommand.failureMessage(for: ValidationError("bad")) == nil)
         #expect(EcomCommand.failureMessage(for: ExitCode(75)) == nil)
     }
+
+    @Test("a listened event is one line: its id, time, type, whom it concerns, then its plain fields; lists are counted")
+    func listenLine() {
+        let one = StreamEvent(
+            id: 42, type: "order.created",
+            json: #"{"id":"e1","type":"order.created","occurred_at":"2026-12-02T12:04:05Z","data":{"order_id":"5f0c1a2b-0000-4000-8000-000000000000","lines":[{"quantity":1}],"total_cents":1250}}"#)
+        #expect(EventPrinter.line(for: one) == "    42  12:04:05  order.created     order 5f0c1a2b  1 line  total_cents=1250")
+        let two = StreamEvent(
+            id: 7, type: "stock.rejected", json: #"{"occurred_at":"2026-12-02T00:00:01Z","data":{"lines":[{},{}],"reason":"insufficient_stock"}}"#)
+        #expect(EventPrinter.line(for: two) == "     7  00:00:01  stock.rejected    2 lines  reason=insufficient_stock")
+    }
 }

@@ -123,6 +123,15 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         let update = try #require(
             try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--price", "0.99", "--active"]) as? EcomCommand.Admin.Products.Update)
         #expect(update.update == ProductUpdate(priceCents: 99, isActive: true))
+        let own = try #require(
+            try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--low-stock", "4"]) as? EcomCommand.Admin.Products.Update)
+        #expect(own.update == ProductUpdate(lowStockThreshold: .value(4)))
+        let storeDefault = try #require(
+            try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--low-stock", "default"]) as? EcomCommand.Admin.Products.Update)
+        #expect(storeDefault.update == ProductUpdate(lowStockThreshold: .cleared))
+        // `null` on the wire is what takes a product back to the store's threshold.
+        #expect(String(decoding: try JSONEncoder.ecom.encode(storeDefault.update), as: UTF8.self) == #"{"low_stock_threshold":null}"#)
+        #expect(throws: (any Error).self) { try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--low-stock", "few"]) }
 
         let stock = try #require(
             try EcomCommand.parseAsRoot(["admin", "products", "stock", id, "--delta", "-5", "--reason", "damaged"])

@@ -210,6 +210,11 @@ struct CLIStoreEndToEndTests {
             let updated = try await admin.run(["admin", "products", "update", pot.id.lowercased, "--price", "21", "--name", "Big teapot", "--json"])
             #expect(try updated.json(Product.self).priceCents == 2100)
             #expect(try updated.json(Product.self).name == "Big teapot")
+            let alerting = try await admin.run(["admin", "products", "update", pot.id.lowercased, "--low-stock", "4", "--json"])
+            #expect(try alerting.json(Product.self).lowStockThreshold == 4)
+            #expect(try await admin.run(["admin", "products", "show", pot.id.lowercased, "--json"]).json(Product.self).lowStockThreshold == 4)
+            let storeWide = try await admin.run(["admin", "products", "update", pot.id.lowercased, "--low-stock", "default", "--json"])
+            #expect(storeWide.object != nil && storeWide.object?["low_stock_threshold"] == nil)
             let restocked = try await admin.run(["admin", "products", "stock", pot.id.lowercased, "--delta", "3", "--reason", "restock", "--json"])
             #expect(try restocked.json(Product.self).stock == 8)
 

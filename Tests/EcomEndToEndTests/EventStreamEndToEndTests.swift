@@ -151,6 +151,30 @@ import Testing
             // 10 → 4 stays at or above the threshold; 4 → 2 falls below it, once.
             #expect(mine.filter { $0.type == EventType.stockChanged }.map(\.available) == [4, 2])
             #expect(mine.first { $0.type == EventType.stockLow }?.available == 2)
+
+            // A product's own threshold, set on create, then cleared back to the store's with null.
+            let created = try await HTTP.send(
+                .POST, store.gateway + "/admin/products",
+                raw: #"{"name":"Kettle","price_cents":3000,"stock":10,"low_stock_threshold":8}"#, token: store.admin.token)
+            let kettle: Product = try created.decode()
+            #expect(kettle.lowStockThreshold == 8)
+            let kettlePath = store.gateway + "/admin/products/\(kettle.id.lowercased)"
+            #expect(try await HTTP.send(.POST, kettlePath + "/stock", raw: #"{"delta":-3,"reason":"count"}"#, token: store.admin.token).status == .ok)
+            let negative = try await HTTP.send(.PATCH, kettlePath, raw: #"{"low_stock_threshold":-1}"#, token: store.admin.token)
+            #expect(negative.status == .badRequest && negative.errorField == "low_stock_threshold")
+            let nullName = try await HTTP.send(.PATCH, kettlePath, raw: #"{"name":null,"low_stock_threshold":null}"#, token: store.admin.token)
+            #expect(nullName.status == .badRequest && nullName.errorField == "name")
+            #expect(try await store.product(kettle.id).lowStockThreshold == 8)
+            let cleared = try await HTTP.send(.PATCH, kettlePath, raw: #"{"low_stock_threshold":null}"#, token: store.admin.token)
+            #expect(cleared.status == .ok)
+            #expect(try cleared.decode(Product.self).lowStockThreshold == nil)
+            #expect(try await HTTP.send(.POST, kettlePath + "/stock", raw: #"{"delta":-5,"reason":"count"}"#, token: store.admin.token).status == .ok)
+            try await admin.wait("the kettle's second stock.low") { events in
+                events.filter { $0.type == EventType.stockLow && $0.productID == kettle.id.lowercased }.count == 2
+            }
+            // 10 → 7 falls below its own 8; 7 → 2 falls below the store's 3 once the own one is gone.
+            let kettles = admin.events.filter { $0.productID == kettle.id.lowercased }
+            #expect(kettles.filter { $0.type == EventType.stockLow }.map { [$0.available, $0.threshold] } == [[7, 8], [2, 3]])
             admin.close()
         }
     }

@@ -16,6 +16,8 @@ struct StreamedEvent: Sendable, Equatable, CustomStringConvertible {
     var productID: String?
     /// `data.available`, for stock and product events.
     var available: Int?
+    /// `data.threshold`, for stock.low.
+    var threshold: Int? = nil
 
     var description: String { "\(id) \(type) \(orderID ?? productID ?? "")" }
 }
@@ -96,7 +98,8 @@ final class EventStreamReader: Sendable {
             let payload = envelope["data"] as? [String: Any]
             let event = StreamedEvent(
                 id: id, type: type, eventID: eventID, orderID: payload?["order_id"] as? String,
-                productID: payload?["product_id"] as? String, available: payload?["available"] as? Int)
+                productID: payload?["product_id"] as? String, available: payload?["available"] as? Int,
+                threshold: payload?["threshold"] as? Int)
             state.withLock { $0.events.append(event) }
         }
     }

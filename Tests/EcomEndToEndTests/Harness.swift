@@ -230,6 +230,7 @@ enum HTTP {
         }
 
         var errorCode: String? { (try? decode(APIErrorBody.self))?.error.code }
+        var errorField: String? { (try? decode(APIErrorBody.self))?.error.field }
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
     }
 

@@ -203,8 +203,14 @@ import Testing
                 .POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: "https://example.com/hook", types: ["Order.*"]),
                 token: store.admin.token)
             #expect(pattern.status == .badRequest && pattern.errorCode == ErrorCode.invalidField)
-            // https to a loopback address: accepted, but every delivery is refused before any connection.
-            let endpoint = try await Self.addEndpoint(store, url: "https://127.0.0.1:9/hook", types: [])
+            for inside in ["https://127.0.0.1:9/hook", "https://[::1]/hook", "https://10.1.2.3/hook", "https://LocalHost./hook"] {
+                let refused = try await HTTP.send(
+                    .POST, store.gateway + "/admin/webhooks", json: WebhookCreate(url: inside, types: nil), token: store.admin.token)
+                #expect(refused.status == .badRequest && refused.errorField == "url", "\(inside)")
+            }
+            // 127.0.0.1 written as one number: only resolving it tells, so it is accepted, but
+            // every delivery is refused before any connection.
+            let endpoint = try await Self.addEndpoint(store, url: "https://2130706433:9/hook", types: [])
             let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)"
             let null = try await HTTP.send(.PATCH, path, raw: #"{"enabled":null}"#, token: store.admin.token)
             #expect(null.status == .badRequest && null.errorCode == ErrorCode.invalidField, "a null changes nothing, and says so")

@@ -76,6 +76,45 @@ struct EventHandlingTests {
         }
     }
 
+    @Test("a reservation and its release announce stock.low against the product's own threshold, or else the store's")
+    func lowStockThresholds() async throws {
+        try await TestDatabase.withPool { pool in
+            let own = try await StockReservationTests.insertProduct(pool, stock: 3)
+            _ = try await pool.execute("UPDATE products SET low_stock_threshold = 2 WHERE id = \(own)")
+            let store = try await StockReservationTests.insertProduct(pool, stock: 10)
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.pollInterval = .milliseconds(100)
+            let bus = makeProductsEventBus(
+                pool: pool, transport: transport, settings: settings, logger: Logger(label: "test"), events: ProductEvents(lowStockThreshold: 5))
+            let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // 3 → 1 crosses the product's 2; 10 → 4 crosses the store's 5; 1 → 3 and back crosses nothing new.
+                let first = Event(type: EventType.orderCreated, requestID: nil, data: StockReservationTests.order([(own, 2), (store, 6)]))
+                try await Self.publish(first, through: transport)
+                #expect(try await Self.eventually { try await StockReservationTests.stock(pool, store) == 4 })
+                try await Self.publish(
+                    Event(type: EventType.orderCancelled, requestID: nil, data: OrderCancelled(orderID: first.data.orderID, reason: "customer")),
+                    through: transport)
+                #expect(try await Self.eventually { try await StockReservationTests.stock(pool, own) == 3 })
+                #expect(try await Self.eventually {
+                    try await pool.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0
+                })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+
+                let lows = try await pool.query("SELECT body FROM outbox WHERE routing_key = \(EventType.stockLow) ORDER BY seq").map {
+                    try JSONDecoder.ecom.decode(Event<StockLow>.self, from: Data(try $0.decode("body", as: String.self).utf8)).data
+                }
+                #expect(lows.count == 2)
+                #expect(lows.contains(StockLow(productID: own, available: 1, threshold: 2)))
+                #expect(lows.contains(StockLow(productID: store, available: 4, threshold: 5)))
+            }
+        }
+    }
+
     @Test("order.shipped through the bus consumes the reservation once: a redelivery and a second ship event change nothing")
     func shipThroughTheBus() async throws {
         try await TestDatabase.withPool { pool in

@@ -41,7 +41,8 @@ actor MemoryProductRepository: ProductRepository {
         let now = Self.now()
         let record = ProductRecord(
             id: id, sku: sku, name: product.name, description: product.description ?? "", priceCents: product.priceCents,
-            onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now)
+            onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now,
+            lowStockThreshold: product.lowStockThreshold)
         products[id] = record
         return record
     }
@@ -59,6 +60,11 @@ actor MemoryProductRepository: ProductRepository {
         product.priceCents = changes.priceCents ?? product.priceCents
         product.onHand = changes.stock ?? product.onHand
         product.isActive = changes.isActive ?? product.isActive
+        switch changes.lowStockThreshold {
+        case .value(let threshold): product.lowStockThreshold = threshold
+        case .cleared: product.lowStockThreshold = nil
+        case nil: break
+        }
         product.updatedAt = Self.now()
         products[id] = product
         return product

@@ -50,6 +50,29 @@ private struct Rename: APIPatchBody, Equatable {
     }
 }
 
+/// A patch with a field that `null` takes back to its default.
+private struct Relabel: APIPatchBody, Equatable {
+    var name: String?
+    var label: Clearable<String>?
+
+    static var clearableFields: Set<String> { ["label"] }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, label
+    }
+
+    init(name: String? = nil, label: Clearable<String>? = nil) {
+        self.name = name
+        self.label = label
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        label = container.contains(.label) ? try container.decode(Clearable<String>.self, forKey: .label) : nil
+    }
+}
+
 @Suite struct StrictDecodingTests {
     private static let address = #""address": {"city": "Lyon"}"#
     private static let lines = #""lines": [{"sku": "A", "quantity": 1}]"#
@@ -112,6 +135,16 @@ private struct Rename: APIPatchBody, Equatable {
         #expect(null.code == ErrorCode.invalidField && null.field == "label" && null.message == "label must not be null")
         #expect(try refusal(Rename.self, #"{"label": null, "colour": "red"}"#).code == ErrorCode.unknownField)
         #expect(try StrictJSONDecoder.decode(Rename.self, from: Data(#"{"name": "Lamp"}"#.utf8)) == Rename(name: "Lamp"))
+    }
+
+    @Test("a patch's clearable field takes null as cleared, apart from absent; its other fields still refuse null")
+    func clearableNulls() throws {
+        func decode(_ json: String) throws -> Relabel { try StrictJSONDecoder.decode(Relabel.self, from: Data(json.utf8)) }
+        #expect(try decode(#"{"label": null}"#) == Relabel(label: .cleared))
+        #expect(try decode(#"{"label": "new"}"#) == Relabel(label: .value("new")))
+        #expect(try decode(#"{"name": "Lamp"}"#) == Relabel(name: "Lamp"))
+        let null = try refusal(Relabel.self, #"{"name": null, "label": null}"#)
+        #expect(null.field == "name" && null.message == "name must not be null")
     }
 
     @Test("of a key given twice, the first is the one checked and decoded")
