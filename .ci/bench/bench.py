@@ -154,6 +154,25 @@ def rss_kib(pid):
     return None
 
 
+def process_cpu_seconds(pid):
+    """User and system CPU a process has used, in seconds (its threads included)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def machine_busy_seconds():
+    """CPU the machine spent in user and system time, niced processes (the bench's stand-ins for
+    remote clients) left out: /proc/stat counts their user time apart, as `nice`."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    user, _nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 class RSSSampler:
     """Samples a process's resident memory every 100 ms while in a `with` block; keeps the peak."""
 
@@ -1461,10 +1480,20 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     subprocess.run([ecom, "login", "--email", server.admin[0], "--password-stdin"], input=server.admin[1].encode(),
                    env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def cpu():
+        return process_cpu_seconds(server.process.pid), machine_busy_seconds()
+
+    def cpu_per_order(start, settled):
+        ecom_cpu, machine_cpu = cpu()
+        confirmed = max(1, settled["confirmed"])
+        return {"ecom_ms": (ecom_cpu - start[0]) * 1000 / confirmed, "machine_ms": (machine_cpu - start[1]) * 1000 / confirmed}
+
     log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
     since = database_now(server)
+    start = cpu()
     quiet_load = checkout_load(server, users, products, seconds)
     quiet = settle_orders(server, since)
+    quiet_cpu = cpu_per_order(start, quiet)
 
     rate = paced_rate or max(2, int(quiet["confirmed_per_s"] / 2))
     log(f"events: `ecom listen --types order.confirmed`, checkout paced at {rate}/s for {seconds} s")
@@ -1511,8 +1540,10 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     streams = StreamReaders(server, admin_token, 100)
     time.sleep(2)
     since = database_now(server)
+    start = cpu()
     busy_load = checkout_load(server, users, products, seconds)
     busy = settle_orders(server, since)
+    busy_cpu = cpu_per_order(start, busy)
     streams.close()
     # Deliveries made by the time every order had settled (deleting the endpoints deletes them).
     delivered = int(psql(server.database("notifications"),
@@ -1527,8 +1558,12 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         f"{delivered} deliveries, {streams.events} stream lines; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
         f"against {quiet_load['checkout_p99_ms']:.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
-    return {"quiet": {**quiet_load, **quiet}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
-            "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy},
+    report.add(
+        "events", "CPU per confirmed order, flat out, until every order settled: 10 webhook endpoints and 100 streams, against none",
+        f"ecom serve {busy_cpu['ecom_ms']:.1f} ms against {quiet_cpu['ecom_ms']:.1f} ms; the machine without niced clients "
+        f"{busy_cpu['machine_ms']:.1f} ms against {quiet_cpu['machine_ms']:.1f} ms", "")
+    return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
+            "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
             "deliveries": delivered, "stream_lines": streams.events}
 
 

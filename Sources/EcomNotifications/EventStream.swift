@@ -147,12 +147,9 @@ struct EventStreamController: Sendable {
     /// The least time between two writes of events to one stream.
     static let writePause = Duration.milliseconds(20)
 
-    /// One event in the text/event-stream format. The envelope is one line of JSON, which has no
-    /// raw line breaks, so it is one `data:` line.
+    /// One event in the text/event-stream format (`LoggedEvent.frame`).
     static func write(_ event: LoggedEvent, to buffer: inout ByteBuffer) {
-        buffer.writeString("id: \(event.seq)\nevent: \(event.type)\ndata: ")
-        buffer.writeString(event.body)
-        buffer.writeString("\n\n")
+        buffer.writeImmutableBuffer(event.frame)
     }
 }
 
