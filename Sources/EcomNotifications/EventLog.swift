@@ -2,34 +2,17 @@ import EcomAPI
 import EcomMessaging
 import EcomPostgres
 import Foundation
-import NIOCore
 
 /// One event of the log, as the streams serve it.
 package struct LoggedEvent: Sendable, Equatable {
     /// Its place in the log: the stream's event id, which `Last-Event-ID` resumes after.
-    package let seq: Int64
-    package let type: String
-    package let orderID: UUID?
+    package var seq: Int64
+    package var type: String
+    package var orderID: UUID?
     /// The buyer of the order the event is about; only order events have one.
-    package let userID: UUID?
-    /// The event in the text/event-stream format, its JSON envelope (as its service published it)
-    /// as the `data:` line: made once and copied into every stream that sends it, where a busy
-    /// store with many open streams would otherwise format each event once per stream.
-    package let frame: ByteBuffer
-
-    package init(seq: Int64, type: String, orderID: UUID?, userID: UUID?, body: String) {
-        self.seq = seq
-        self.type = type
-        self.orderID = orderID
-        self.userID = userID
-        // The envelope is one line of JSON, which has no raw line breaks, so it is one `data:` line.
-        var frame = ByteBuffer()
-        frame.reserveCapacity(body.utf8.count + type.utf8.count + 40)
-        frame.writeString("id: \(seq)\nevent: \(type)\ndata: ")
-        frame.writeString(body)
-        frame.writeString("\n\n")
-        self.frame = frame
-    }
+    package var userID: UUID?
+    /// The event's JSON envelope as its service published it.
+    package var body: String
 }
 
 /// The notifications service's event log: every store event, kept for a retention period.

@@ -147,9 +147,12 @@ struct EventStreamController: Sendable {
     /// The least time between two writes of events to one stream.
     static let writePause = Duration.milliseconds(20)
 
-    /// One event in the text/event-stream format (`LoggedEvent.frame`).
+    /// One event in the text/event-stream format. The envelope is one line of JSON, which has no
+    /// raw line breaks, so it is one `data:` line.
     static func write(_ event: LoggedEvent, to buffer: inout ByteBuffer) {
-        buffer.writeImmutableBuffer(event.frame)
+        buffer.writeString("id: \(event.seq)\nevent: \(event.type)\ndata: ")
+        buffer.writeString(event.body)
+        buffer.writeString("\n\n")
     }
 }
 
