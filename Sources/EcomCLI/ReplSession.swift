@@ -46,16 +46,20 @@ struct ReplSession {
     private func runInteractive() async -> Int32 {
         Interrupts.install()
         let values = ServerValueCache.gateway(server: Result { try options.serverURL() })
-        var complete: LineEditor.Completer?
-        if let tree = CommandDescription.root {
-            let completer = ReplCompleter(tree: tree) { values.candidates($0, admin: $1, matching: $2) }
-            complete = { request in completer.candidates(before: request.before, word: request.word) }
+        let lookup: ReplCompleter.ServerLookup = { values.candidates($0, admin: $1, matching: $2) }
+        // The command tree that completion walks is described after the prompt is up, not before:
+        // describing every command takes longer than the rest of the start. A Tab pressed before
+        // the description is done waits for it.
+        let complete: LineEditor.Completer = { request in
+            guard let tree = CommandDescription.root else { return [] }
+            return ReplCompleter(tree: tree, serverValues: lookup).candidates(before: request.before, word: request.word)
         }
         let editor = await LineEditor(
             name: "ecom", output: Terminal.stdoutIsTerminal ? .standardOutput : .standardError,
             historyFile: Self.historyFile(), completer: complete)
         let input = EditorInput(editor: editor)
         Terminal.writeError("ecom \(EcomCommand.version): type help for the commands, Tab to complete, Ctrl-D to leave.\n")
+        Thread.detachNewThread { _ = CommandDescription.root }
         var historyWarned = false
         while true {
             switch await editor.readLine(prompt: prompt()) {

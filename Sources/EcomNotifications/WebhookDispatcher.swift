@@ -182,9 +182,14 @@ final class WebhookDispatcher: Service, Sendable {
                 // The lease lasts a minute from the last write: a slow endpoint's batch stops at
                 // half of it, so that no other dispatcher takes the endpoint meanwhile.
                 let leased = ContinuousClock.now
+                // The URL's addresses are checked once a batch: resolving the name costs a thread
+                // and a lookup, which a delivery to a receiver on the same network would double.
+                let refusal = await WebhookAddressPolicy.refusal(of: target.url, allowInsecure: settings.allowInsecure)
                 for delivery in batch {
                     let attempt: Attempt
-                    if let body = delivery.body {
+                    if let refusal {
+                        attempt = Attempt(status: nil, error: refusal, duration: ContinuousClock.now - leased)
+                    } else if let body = delivery.body {
                         attempt = await send(body: body, eventID: delivery.eventID, type: delivery.type, to: target)
                     } else {
                         attempt = Attempt(status: nil, error: Self.pastRetention, duration: .zero)
@@ -245,11 +250,9 @@ final class WebhookDispatcher: Service, Sendable {
         var succeeded: Bool { status.map { (200..<300).contains($0) } ?? false }
     }
 
+    /// POSTs one delivery; its URL was checked against the address policy for this batch.
     private func send(body: String, eventID: UUID, type: String, to target: Target) async -> Attempt {
         let start = ContinuousClock.now
-        if let refusal = await WebhookAddressPolicy.refusal(of: target.url, allowInsecure: settings.allowInsecure) {
-            return Attempt(status: nil, error: refusal, duration: ContinuousClock.now - start)
-        }
         var request = HTTPClientRequest(url: target.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -271,7 +274,9 @@ final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    /// Records a batch's attempts: every one but perhaps the last succeeded. Returns the endpoint,
+    /// Records a batch's attempts: every one but perhaps the last succeeded. Each delivery's row
+    /// keeps its last attempt (status, error, duration); `webhook_attempts` keeps the failed ones,
+    /// so that a delivery that needed retries shows why. Returns the endpoint,
     /// its lease renewed, to go on with; nil when it is to wait (the last attempt failed) or was
     /// disabled.
     ///
@@ -285,13 +290,13 @@ final class WebhookDispatcher: Service, Sendable {
         let delivered = sent.indices.filter { sent[$0].attempt.succeeded }
         let (target, disabled) = try await pool.transaction { connection -> (Target?, Bool) in
             try connection.execute("SET LOCAL synchronous_commit TO off")
-            try connection.execute(
-                """
-                INSERT INTO webhook_attempts (delivery_id, status, error, duration_ms)
-                SELECT * FROM unnest(
-                    \(SQLArray(sent.map(\.delivery.id)))::bigint[], \(SQLArray(sent.map(\.attempt.status)))::integer[],
-                    \(SQLArray(errors))::text[], \(SQLArray(milliseconds))::integer[])
-                """)
+            if let last = sent.last, !last.attempt.succeeded {
+                try connection.execute(
+                    """
+                    INSERT INTO webhook_attempts (delivery_id, status, error, duration_ms)
+                    VALUES (\(last.delivery.id), \(last.attempt.status), \(errors.last!), \(milliseconds.last!))
+                    """)
+            }
             if !delivered.isEmpty {
                 try connection.execute(
                     """
