@@ -18,7 +18,7 @@ enum WebhookAddressPolicy {
         // What the URL alone says is inside: an address written out, or localhost. A name is
         // judged by what it resolves to, at each delivery.
         if !allowInsecure {
-            let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+            let name = unbracketed(host)
             let bare = name.hasSuffix(".") ? String(name.dropLast()).lowercased() : name.lowercased()
             if bare == "localhost" || bare.hasSuffix(".localhost") || (isAddress(bare) && isInternal(bare)) {
                 return "url must not point at \(host), a loopback, private or link-local address "
@@ -26,6 +26,11 @@ enum WebhookAddressPolicy {
             }
         }
         return nil
+    }
+
+    /// A URL's host as a name or address: an IPv6 address without its brackets.
+    private static func unbracketed(_ host: String) -> String {
+        host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
     }
 
     /// Whether `text` is an IPv4 or IPv6 address in its usual notation.
@@ -39,7 +44,7 @@ enum WebhookAddressPolicy {
     static func refusal(of url: String, allowInsecure: Bool) async -> String? {
         if let problem = urlProblem(url, allowInsecure: allowInsecure) { return problem }
         guard !allowInsecure, let host = URLComponents(string: url)?.host else { return nil }
-        let addresses = await resolve(host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host)
+        let addresses = await resolve(unbracketed(host))
         guard !addresses.isEmpty else { return "cannot resolve \(host)" }
         if let inside = addresses.first(where: isInternal) {
             return "\(host) resolves to \(inside), a loopback, private or link-local address "
