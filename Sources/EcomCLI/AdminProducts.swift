@@ -121,6 +121,7 @@ extension EcomCommand.Admin.Products {
         @Option(help: ArgumentHelp("A new description.", valueName: "text")) var description: String?
         @Option(parsing: .unconditional, help: ArgumentHelp("Set the units on hand (not below what orders hold).", valueName: "n")) var stock: Int?
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Announce stock.low when its available units fall below n; `default` for the store's threshold.", valueName: "n|default"),
             transform: LowStockThreshold.parse)

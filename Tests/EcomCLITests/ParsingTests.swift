@@ -132,6 +132,9 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         // `null` on the wire is what takes a product back to the store's threshold.
         #expect(String(decoding: try JSONEncoder.ecom.encode(storeDefault.update), as: UTF8.self) == #"{"low_stock_threshold":null}"#)
         #expect(throws: (any Error).self) { try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--low-stock", "few"]) }
+        // A negative count reaches the option's own check, not "missing value".
+        let negative = #expect(throws: (any Error).self) { try EcomCommand.parseAsRoot(["admin", "products", "update", id, "--low-stock", "-3"]) }
+        #expect(EcomCommand.fullMessage(for: negative!).contains("0 or more"))
 
         let stock = try #require(
             try EcomCommand.parseAsRoot(["admin", "products", "stock", id, "--delta", "-5", "--reason", "damaged"])
