@@ -53,6 +53,9 @@ extension EnvironmentVariable {
     package static let secretKey = EnvironmentVariable(
         "ECOM_SECRET_KEY", "SECRET_KEY", meaning: "token signing key, 32 bytes or more; needed with a database URL or --only",
         fallback: "a random key kept in the data directory")
+    package static let acceptedSecretKey = EnvironmentVariable(
+        "ECOM_ACCEPTED_SECRET_KEY", meaning: "a second key whose tokens are accepted, not signed with (key rotation)",
+        fallback: "none: only SECRET_KEY's tokens are")
     package static let amqpURL = EnvironmentVariable(
         "ECOM_AMQP_URL", "RABBITMQ_URL", meaning: "RabbitMQ URL for events, as --amqp-url", fallback: "events travel in-process")
     package static let port = EnvironmentVariable(
@@ -135,7 +138,7 @@ extension EnvironmentVariable {
 
     /// Every variable, in the order `ecom serve --help` lists them.
     package static let all: [EnvironmentVariable] = [
-        databaseURL, secretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
+        databaseURL, secretKey, acceptedSecretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
         catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, lowStockThreshold, eventRetention, streamHeartbeat,
         webhookAllowInsecure, webhookTimeout, webhookFirstRetry, webhookDisableAfter, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
         headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,

@@ -18,6 +18,8 @@ package struct ServeConfiguration: Sendable {
     /// Where services not run by this process are reached (`ECOM_USERS_URL`).
     package var serviceURLs: [ServiceName: String] = [:]
     package var secretKey: String?
+    /// A second key whose tokens are accepted, while `secretKey` is being replaced.
+    package var acceptedSecretKey: String?
     /// A RabbitMQ URL: events then travel through the broker, and services may run in separate
     /// processes. Without one they travel in-process.
     package var amqpURL: String?
@@ -74,6 +76,7 @@ package struct ServeConfiguration: Sendable {
         func positive(_ variable: Variable) -> Int? { value(variable).flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
         if let url = value(.databaseURL) { databaseURL = url }
         if let key = value(.secretKey) { secretKey = key }
+        if let key = value(.acceptedSecretKey) { acceptedSecretKey = key }
         if let url = value(.amqpURL) { amqpURL = url }
         if let port = value(.port).flatMap(Int.init) { ports[.gateway] = port }
         if let host = value(.host) { gatewayHost = host }

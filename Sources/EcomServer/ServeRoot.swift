@@ -43,6 +43,7 @@ struct ServeRoot {
         let openFileLimit = DescriptorBudget.raiseOpenFileLimit()
         // A bad key is refused before anything is started or created.
         if let key = configuration.secretKey { _ = try SigningKey(key) }
+        let acceptedKey = try configuration.acceptedSecretKey.map { try SigningKey($0, variable: EnvironmentVariable.acceptedSecretKey.name) }
         let transport = try chooseTransport()
         let plan = try DatabasePlan(for: configuration)
         let cluster = plan.server == .embedded ? try await startEmbeddedCluster() : nil
@@ -51,7 +52,13 @@ struct ServeRoot {
             let secret = try loadSecret(embedded: cluster != nil)
             // One table for every service of the process: they share its view of the users service's feed.
             let revocations = RevocationTable()
-            let tokens = await TokenService(key: try SigningKey(secret), revocations: revocations)
+            let key = try SigningKey(secret)
+            let tokens = await TokenService(key: key, acceptedKey: acceptedKey, revocations: revocations)
+            if let acceptedKey, acceptedKey.bytes != key.bytes {
+                logger.notice(
+                    "tokens signed with ECOM_ACCEPTED_SECRET_KEY are accepted too",
+                    metadata: ["key_id": "\(key.id)", "accepted_key_id": "\(acceptedKey.id)"])
+            }
             let seeds = StoreSeeds(configuration, embedded: cluster != nil)
             let assembly = ServiceAssembly(
                 configuration: configuration, tokens: tokens, transport: transport, databaseURLs: databases.urls, seeds: seeds,

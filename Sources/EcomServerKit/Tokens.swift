@@ -11,15 +11,24 @@ package struct SigningKey: Sendable {
 
     package struct TooShort: Error, CustomStringConvertible {
         package var length: Int
+        /// The variable that held it.
+        package var variable = "SECRET_KEY"
         package var description: String {
-            "SECRET_KEY must be at least \(SigningKey.minimumLength) bytes (got \(length)); generate one with: openssl rand -base64 48"
+            "\(variable) must be at least \(SigningKey.minimumLength) bytes (got \(length)); generate one with: openssl rand -base64 48"
         }
     }
 
-    package init(_ secret: String) throws {
+    package init(_ secret: String, variable: String = "SECRET_KEY") throws {
         let bytes = Array(secret.utf8)
-        guard bytes.count >= Self.minimumLength else { throw TooShort(length: bytes.count) }
+        guard bytes.count >= Self.minimumLength else { throw TooShort(length: bytes.count, variable: variable) }
         self.bytes = bytes
+    }
+
+    /// The key's name in the `kid` of the tokens it signs: 12 characters of an HMAC of a fixed
+    /// text under the key, so it tells keys apart and says nothing about them.
+    package var id: String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("ecom signing key id".utf8), using: SymmetricKey(data: bytes))
+        return Data(Array(mac).prefix(9)).base64URLEncodedString()
     }
 
     /// A fresh random key, base64-encoded: what the embedded default keeps in its data directory.
@@ -95,13 +104,25 @@ package struct TokenService: Sendable {
     static let leeway: TimeInterval = 5
 
     private let keys: JWTKeyCollection
+    /// The `kid` of the key that signs.
+    package let keyID: JWKIdentifier
     /// Accounts whose earlier access tokens are void; nil checks none (tests of one router).
     package let revocations: RevocationTable?
     private let verified = VerifiedTokens(capacity: 8192)
     private let serviceTokens = ServiceTokens()
 
-    package init(key: SigningKey, revocations: RevocationTable? = nil) async {
-        self.keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256)
+    /// Tokens are signed with `key` and carry its id as their `kid`. `acceptedKey` verifies tokens
+    /// too, without signing any: while the signing key is replaced, the key being retired (its
+    /// tokens live 15 minutes more), or, before processes switch to a new key one by one, that new
+    /// key, so the tokens of those already switched are accepted by the others.
+    package init(key: SigningKey, acceptedKey: SigningKey? = nil, revocations: RevocationTable? = nil) async {
+        keyID = JWKIdentifier(string: key.id)
+        // The first key added is also the collection's default: the one for a token without a `kid`.
+        var keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256, kid: keyID)
+        if let acceptedKey, acceptedKey.bytes != key.bytes {
+            keys = await keys.add(hmac: HMACKey(from: acceptedKey.bytes), digestAlgorithm: .sha256, kid: JWKIdentifier(string: acceptedKey.id))
+        }
+        self.keys = keys
         self.revocations = revocations
     }
 
@@ -118,7 +139,7 @@ package struct TokenService: Sendable {
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.accessTokenLifetime)),
             nbf: nil, jti: .init(value: UUID().lowercased),
             sid: sessionID?.lowercased)
-        return try await keys.sign(claims)
+        return try await keys.sign(claims, kid: keyID)
     }
 
     /// A token for calls to other services. One is reused until half its lifetime is spent, so a call
@@ -137,7 +158,7 @@ package struct TokenService: Sendable {
             iss: .init(value: Self.issuer), aud: .init(value: [Self.serviceAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.serviceTokenLifetime)),
             nbf: nil, jti: .init(value: UUID().lowercased), sid: nil)
-        return try await keys.sign(claims)
+        return try await keys.sign(claims, kid: keyID)
     }
 
     /// NumericDate claims in whole seconds, as other JWT libraries expect.
@@ -201,7 +222,8 @@ package struct TokenService: Sendable {
         guard Self.headerAlgorithm(of: token) == "HS256" else { throw .algorithm }
         let claims: AccessClaims
         do {
-            claims = try await keys.verify(token, as: AccessClaims.self)
+            // The key its `kid` names first, then the other one: tokens signed before keys had ids carry none.
+            claims = try await keys.verify(token, as: AccessClaims.self, iteratingKeys: true)
         } catch let error as JWTError {
             switch error.errorType {
             case .signatureVerificationFailed: throw .signature

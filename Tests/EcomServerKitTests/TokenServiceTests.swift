@@ -66,6 +66,55 @@ import Testing
         await #expect(throws: TokenService.Failure.expired) { try await tokens.verify(token) }
     }
 
+    @Test("a token names its key in kid; a second key is accepted, never signed with, and forgotten when it is dropped")
+    func keyRotation() async throws {
+        let oldKey = try SigningKey(Self.secret)
+        let newKey = try SigningKey("a-newer-signing-key-that-is-long-enough-9876543210")
+        #expect(oldKey.id != newKey.id)
+        #expect(oldKey.id.count == 12)
+        #expect(try SigningKey(Self.secret).id == oldKey.id)
+
+        let before = await TokenService(key: oldKey)
+        let switching = await TokenService(key: oldKey, acceptedKey: newKey)
+        let rotated = await TokenService(key: newKey, acceptedKey: oldKey)
+        let after = await TokenService(key: newKey)
+
+        let oldToken = try await before.issueAccessToken(userID: user, role: .user, sessionID: nil)
+        #expect(Self.header(of: oldToken)["kid"] as? String == oldKey.id)
+        let switchingToken = try await switching.issueAccessToken(userID: user, role: .user, sessionID: nil)
+        #expect(Self.header(of: switchingToken)["kid"] as? String == oldKey.id, "an accepted key does not sign")
+        let newToken = try await rotated.issueServiceToken(service: "cart")
+        #expect(Self.header(of: newToken)["kid"] as? String == newKey.id)
+
+        // Processes that accept the new key take the tokens of those that already sign with it.
+        #expect(try await switching.verify(newToken).subject == "cart")
+        await #expect(throws: TokenService.Failure.signature) { try await before.verify(newToken) }
+        // Once it signs, the old key's tokens are still taken while it is accepted, and not after.
+        #expect(try await rotated.verify(oldToken).userID == user)
+        await #expect(throws: TokenService.Failure.signature) { try await after.verify(oldToken) }
+        #expect(try await after.verify(newToken).subject == "cart")
+
+        // A token signed before keys had ids carries no kid: every known key is tried.
+        let legacy = try await before.sign(claims())
+        #expect(Self.header(of: legacy)["kid"] == nil)
+        #expect(try await rotated.verify(legacy).userID == user)
+        await #expect(throws: TokenService.Failure.signature) { try await after.verify(legacy) }
+
+        // A kid does not choose a key by itself: a token naming the accepted key, signed with another, is refused.
+        let stranger = await TokenService(key: try SigningKey("a-signing-key-nobody-here-knows-000000000000"))
+        var header = JWTHeader()
+        header.kid = oldKey.id
+        let forged = try await stranger.sign(claims(), header: header)
+        #expect(Self.header(of: forged)["kid"] as? String == oldKey.id)
+        await #expect(throws: TokenService.Failure.signature) { try await rotated.verify(forged) }
+    }
+
+    static func header(of token: String) -> [String: Any] {
+        let part = String(token.split(separator: ".")[0])
+        guard let data = Data(base64URL: part), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object
+    }
+
     @Test("a service token is reused for half its lifetime, then a fresh one is signed")
     func serviceTokenReuse() async throws {
         let now = Date()
