@@ -1657,7 +1657,7 @@ _ecom_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--only)
-    non_repeating_options=(--host --port --service-host --database-url --amqp-url --data-dir --log-level)
+    non_repeating_options=(--host --port --service-host --database-url --amqp-url --data-dir --log-level --write-units --unit-executable)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -1685,6 +1685,14 @@ _ecom_serve() {
         ;;
     '--log-level')
         __ecom_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--write-units')
+        __ecom_add_completions -d
+        return
+        ;;
+    '--unit-executable')
+        __ecom_add_completions -f
         return
         ;;
     esac

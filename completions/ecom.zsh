@@ -1308,6 +1308,8 @@ _ecom_serve() {
         '--amqp-url[RabbitMQ URL (amqp\://user\:password@host\:port/vhost) for events.]:url:'
         '--data-dir[Directory of the embedded database and key (default\: $XDG_DATA_HOME/ecom).]:path:'
         '--log-level[Log level\: trace, debug, info, notice, warning, error.]:level:{__ecom_complete "${___log_level[@]}"}'
+        '--write-units[Write systemd units, one per service (those of --only), and ecom.target, into this directory ('\''-'\'' prints them), then exit.]:directory:_files -/'
+        '--unit-executable[The ecom the written units start (default\: this one).]:path:_files'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -59,6 +59,17 @@ extension EcomCommand {
         @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
         var logLevel: Logger.Level?
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write systemd units, one per service (those of --only), and ecom.target, into this directory ('-' prints them), then exit.",
+                valueName: "directory"),
+            completion: .directory)
+        var writeUnits: String?
+
+        @Option(name: .long, help: ArgumentHelp("The ecom the written units start (default: this one).", valueName: "path"), completion: .file())
+        var unitExecutable: String?
+
         /// `--only` accepts names separated by spaces or commas.
         var services: [String] {
             only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
@@ -71,9 +82,61 @@ extension EcomCommand {
             if let port, !(1...65535).contains(port) {
                 throw ValidationError("--port must be between 1 and 65535")
             }
+            if writeUnits != nil, databaseURL != nil || amqpURL != nil {
+                throw ValidationError(
+                    "--write-units keeps URLs out of the units, which anyone may read: put DB_URL, RABBITMQ_URL and SECRET_KEY in \(SystemdUnits.sharedEnvironmentFile)")
+            }
+            if writeUnits == nil, unitExecutable != nil {
+                throw ValidationError("--unit-executable goes with --write-units")
+            }
+            if let unitExecutable, !unitExecutable.hasPrefix("/") {
+                throw ValidationError("--unit-executable must be an absolute path, got '\(unitExecutable)'")
+            }
+        }
+
+        /// The units of the chosen services, with the options given here that a unit carries.
+        func units() -> SystemdUnits {
+            let executable = unitExecutable
+                ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            let chosen = services.compactMap(ServiceName.init(rawValue:))
+            var units = SystemdUnits(executable: executable, services: chosen.isEmpty ? ServiceName.allCases : chosen)
+            if let serviceHost { units.commonArguments += ["--service-host", serviceHost] }
+            if let logLevel { units.commonArguments += ["--log-level", logLevel.rawValue] }
+            if let host { units.gatewayArguments += ["--host", host] }
+            if let port { units.gatewayArguments += ["--port", String(port)] }
+            return units
+        }
+
+        func write(_ units: SystemdUnits, to directory: String) throws {
+            if directory == "-" {
+                print(units.files.map { "# \($0.name)\n\($0.text)" }.joined(separator: "\n"), terminator: "")
+                return
+            }
+            let folder = URL(fileURLWithPath: directory, isDirectory: true)
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                for file in units.files {
+                    let url = folder.appendingPathComponent(file.name)
+                    try Data(file.text.utf8).write(to: url, options: .atomic)
+                    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+                    print(url.path)
+                }
+            } catch {
+                throw CommandFailure("cannot write the units into \(directory): \(error.localizedDescription)")
+            }
+            FileHandle.standardError.write(Data("""
+                ecom: put DB_URL, RABBITMQ_URL and SECRET_KEY in \(SystemdUnits.sharedEnvironmentFile), then: \
+                systemctl daemon-reload && systemctl enable --now \(SystemdUnits.targetName)
+
+                """.utf8))
         }
 
         func run() async throws {
+            if let writeUnits {
+                try write(units(), to: writeUnits)
+                return
+            }
             let environment = ProcessInfo.processInfo.environment
             let level = logLevel ?? EnvironmentVariable.logLevel.value(in: environment).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
             // Lines reach stderr through one writer thread, so requests never wait on a write of their own;
