@@ -243,8 +243,10 @@ ecom_rabbitmq_node_start() {
         _ecom_rabbitmq_env "$dir"
         cd "$dir" || exit 1
         # Forked into its own session (no child left for a caller's `wait`); the node's
-        # pid is also its session and process group id.
-        exec setsid -f bash -c 'echo $$ >"$1/pid"; exec "$2/rabbitmq-server"' _ "$dir" \
+        # pid is also its session and process group id. Signals get their default handling
+        # back: a caller that ignores SIGTERM (a test process watching for it does) would
+        # pass that on, and the node would not stop when told to.
+        exec setsid -f env --default-signal bash -c 'echo $$ >"$1/pid"; exec "$2/rabbitmq-server"' _ "$dir" \
             "$ECOM_RABBITMQ_SBIN" </dev/null >>"$dir/log/console.log" 2>&1
     )
     local deadline=$((SECONDS + 10))
