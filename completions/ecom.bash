@@ -1657,7 +1657,7 @@ _ecom_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--only)
-    non_repeating_options=(--host --port --service-host --database-url --amqp-url --data-dir --log-level --write-units --unit-executable)
+    non_repeating_options=(--host --port --service-host --database-url --amqp-url --amqp-queue-type --data-dir --log-level --write-units --unit-executable)
     __ecom_offer_flags_options 0
 
     # Offer option value completions
@@ -1678,6 +1678,10 @@ _ecom_serve() {
         return
         ;;
     '--amqp-url')
+        return
+        ;;
+    '--amqp-queue-type')
+        __ecom_add_completions -W 'classic'$'\n''quorum'
         return
         ;;
     '--data-dir')

@@ -151,7 +151,7 @@ function __ecom_parse_tokens -S
                 end
             end
         case 'serve'
-            __ecom_parse_subcommand 0 'only=+' 'host=' 'port=' 'service-host=' 'database-url=' 'amqp-url=' 'data-dir=' 'log-level=' 'write-units=' 'unit-executable=' 'version' 'h/help'
+            __ecom_parse_subcommand 0 'only=+' 'host=' 'port=' 'service-host=' 'database-url=' 'amqp-url=' 'amqp-queue-type=' 'data-dir=' 'log-level=' 'write-units=' 'unit-executable=' 'version' 'h/help'
         case 'help'
             __ecom_parse_subcommand -r 1 'version'
         end
@@ -788,6 +788,7 @@ complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "eco
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" service-host' -l 'service-host' -d 'Address the services listen on.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" database-url' -l 'database-url' -d 'PostgreSQL URL; omit for the embedded database.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-url' -l 'amqp-url' -d 'RabbitMQ URL (amqp://user:password@host:port/vhost) for events.' -rfka ''
+complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-queue-type' -l 'amqp-queue-type' -d 'Type of the RabbitMQ queues: classic, or quorum (replicated in a cluster).' -rfka 'classic quorum'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" data-dir' -l 'data-dir' -d 'Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error.' -rfka 'trace debug info notice warning error critical'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" write-units' -l 'write-units' -d 'Write systemd units, one per service (those of --only), and ecom.target, into this directory (\'-\' prints them), then exit.' -rfa '(__ecom_complete_directories)'

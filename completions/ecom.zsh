@@ -1298,6 +1298,7 @@ _ecom_admin_webhooks_rotate-secret() {
 
 _ecom_serve() {
     local -i ret=1
+    local -ar ___amqp_queue_type=('classic' 'quorum')
     local -ar ___log_level=('trace' 'debug' 'info' 'notice' 'warning' 'error' 'critical')
     local -ar arg_specs=(
         '--only[Run only these services (gateway, users, products, cart, orders, notifications).]:service:'
@@ -1306,6 +1307,7 @@ _ecom_serve() {
         '--service-host[Address the services listen on.]:address:'
         '--database-url[PostgreSQL URL; omit for the embedded database.]:url:'
         '--amqp-url[RabbitMQ URL (amqp\://user\:password@host\:port/vhost) for events.]:url:'
+        '--amqp-queue-type[Type of the RabbitMQ queues\: classic, or quorum (replicated in a cluster).]:type:{__ecom_complete "${___amqp_queue_type[@]}"}'
         '--data-dir[Directory of the embedded database and key (default\: $XDG_DATA_HOME/ecom).]:path:'
         '--log-level[Log level\: trace, debug, info, notice, warning, error.]:level:{__ecom_complete "${___log_level[@]}"}'
         '--write-units[Write systemd units, one per service (those of --only), and ecom.target, into this directory ('\''-'\'' prints them), then exit.]:directory:_files -/'

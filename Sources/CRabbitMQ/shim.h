@@ -36,18 +36,38 @@ static inline void ecom_amqp_basic_consume(amqp_connection_state_t state, amqp_c
     amqp_basic_consume(state, channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
 }
 
-/// Declares a durable queue; with a dead-letter exchange, rejected messages go there.
+/// Sets a field table entry to a string.
+static inline void ecom_amqp_table_string(amqp_table_entry_t *entry, const char *key, const char *value) {
+    entry->key = amqp_cstring_bytes(key);
+    entry->value.kind = AMQP_FIELD_KIND_UTF8;
+    entry->value.value.bytes = amqp_cstring_bytes(value);
+}
+
+/// Declares a durable queue; with a dead-letter exchange, rejected messages go there. A quorum
+/// queue (`quorum` non-zero) is replicated across the cluster's nodes; it dead-letters at least
+/// once (which needs reject-publish overflow), and a message delivered `delivery_limit` times
+/// without an acknowledgement is dead-lettered too.
 static inline int ecom_amqp_queue_declare(amqp_connection_state_t state, amqp_channel_t channel, const char *queue,
-                                          const char *dead_letter_exchange) {
-    amqp_table_entry_t entry;
-    amqp_table_t arguments = amqp_empty_table;
+                                          const char *dead_letter_exchange, int quorum, int32_t delivery_limit) {
+    amqp_table_entry_t entries[5];
+    int count = 0;
     if (dead_letter_exchange != NULL) {
-        entry.key = amqp_cstring_bytes("x-dead-letter-exchange");
-        entry.value.kind = AMQP_FIELD_KIND_UTF8;
-        entry.value.value.bytes = amqp_cstring_bytes(dead_letter_exchange);
-        arguments.num_entries = 1;
-        arguments.entries = &entry;
+        ecom_amqp_table_string(&entries[count++], "x-dead-letter-exchange", dead_letter_exchange);
     }
+    if (quorum) {
+        ecom_amqp_table_string(&entries[count++], "x-queue-type", "quorum");
+        entries[count].key = amqp_cstring_bytes("x-delivery-limit");
+        entries[count].value.kind = AMQP_FIELD_KIND_I32;
+        entries[count].value.value.i32 = delivery_limit;
+        count++;
+        if (dead_letter_exchange != NULL) {
+            ecom_amqp_table_string(&entries[count++], "x-dead-letter-strategy", "at-least-once");
+            ecom_amqp_table_string(&entries[count++], "x-overflow", "reject-publish");
+        }
+    }
+    amqp_table_t arguments;
+    arguments.num_entries = count;
+    arguments.entries = count > 0 ? entries : NULL;
     return amqp_queue_declare(state, channel, amqp_cstring_bytes(queue), 0, 1, 0, 0, arguments) != NULL;
 }
 

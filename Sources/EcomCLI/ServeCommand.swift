@@ -53,6 +53,13 @@ extension EcomCommand {
         @Option(name: .customLong("amqp-url"), help: ArgumentHelp("RabbitMQ URL (amqp://user:password@host:port/vhost) for events.", valueName: "url"))
         var amqpURL: String?
 
+        @Option(name: .customLong("amqp-queue-type"), help: ArgumentHelp("Type of the RabbitMQ queues: classic, or quorum (replicated in a cluster).", valueName: "type"))
+        var amqpQueueType: QueueType?
+
+        enum QueueType: String, ExpressibleByArgument, CaseIterable {
+            case classic, quorum
+        }
+
         @Option(name: .long, help: ArgumentHelp("Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).", valueName: "path"))
         var dataDir: String?
 
@@ -103,6 +110,7 @@ extension EcomCommand {
             var units = SystemdUnits(executable: executable, services: chosen.isEmpty ? ServiceName.allCases : chosen)
             if let serviceHost { units.commonArguments += ["--service-host", serviceHost] }
             if let logLevel { units.commonArguments += ["--log-level", logLevel.rawValue] }
+            if let amqpQueueType { units.commonArguments += ["--amqp-queue-type", amqpQueueType.rawValue] }
             if let host { units.gatewayArguments += ["--host", host] }
             if let port { units.gatewayArguments += ["--port", String(port)] }
             return units
@@ -159,6 +167,7 @@ extension EcomCommand {
             if let serviceHost { configuration.serviceHost = serviceHost }
             if let databaseURL { configuration.databaseURL = databaseURL }
             if let amqpURL { configuration.amqpURL = amqpURL }
+            if let amqpQueueType { configuration.amqpQueueType = amqpQueueType.rawValue }
 
             do {
                 try await serve(configuration, logger: logger) { line in

@@ -58,6 +58,9 @@ extension EnvironmentVariable {
         fallback: "none: only SECRET_KEY's tokens are")
     package static let amqpURL = EnvironmentVariable(
         "ECOM_AMQP_URL", "RABBITMQ_URL", meaning: "RabbitMQ URL for events, as --amqp-url", fallback: "events travel in-process")
+    package static let amqpQueueType = EnvironmentVariable(
+        "ECOM_AMQP_QUEUE_TYPE", meaning: "the type of the queues declared, classic or quorum; as --amqp-queue-type",
+        fallback: "classic")
     package static let port = EnvironmentVariable(
         "ECOM_PORT", "PORT", meaning: "port of the gateway, as --port", fallback: "\(ServiceName.gateway.defaultPort)")
     package static let host = EnvironmentVariable(
@@ -138,7 +141,7 @@ extension EnvironmentVariable {
 
     /// Every variable, in the order `ecom serve --help` lists them.
     package static let all: [EnvironmentVariable] = [
-        databaseURL, secretKey, acceptedSecretKey, amqpURL, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
+        databaseURL, secretKey, acceptedSecretKey, amqpURL, amqpQueueType, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
         catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, lowStockThreshold, eventRetention, streamHeartbeat,
         webhookAllowInsecure, webhookTimeout, webhookFirstRetry, webhookDisableAfter, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
         headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,

@@ -23,6 +23,8 @@ package struct ServeConfiguration: Sendable {
     /// A RabbitMQ URL: events then travel through the broker, and services may run in separate
     /// processes. Without one they travel in-process.
     package var amqpURL: String?
+    /// `classic` or `quorum`: the type of the queues declared on RabbitMQ (checked when the transport is made).
+    package var amqpQueueType: String?
     package var dataDirectory: URL
     /// An admin to create at start when the database is explicit.
     package var seedAdmin: (email: String, password: String)?
@@ -78,6 +80,7 @@ package struct ServeConfiguration: Sendable {
         if let key = value(.secretKey) { secretKey = key }
         if let key = value(.acceptedSecretKey) { acceptedSecretKey = key }
         if let url = value(.amqpURL) { amqpURL = url }
+        if let type = value(.amqpQueueType) { amqpQueueType = type }
         if let port = value(.port).flatMap(Int.init) { ports[.gateway] = port }
         if let host = value(.host) { gatewayHost = host }
         for service in ServiceName.allCases {

@@ -86,8 +86,15 @@ struct ServeRoot {
             if let problem = configuration.inProcessEventsProblem { throw ServeError(problem) }
             return LocalTransport()
         }
+        var topology = AMQPTopology.ecom
+        if let type = configuration.amqpQueueType {
+            guard let queueType = AMQPQueueType(rawValue: type) else {
+                throw ServeError("ECOM_AMQP_QUEUE_TYPE must be classic or quorum, got '\(type)'")
+            }
+            topology.queueType = queueType
+        }
         do {
-            return try AMQPTransport(url: amqpURL, logger: logger)
+            return try AMQPTransport(url: amqpURL, topology: topology, logger: logger)
         } catch {
             throw ServeError("\(error)")
         }

@@ -153,6 +153,48 @@ struct AMQPTransportTests {
         }
     }
 
+    @Test("quorum queues: declared replicated with a delivery limit and at-least-once dead-lettering; a classic queue of the same name is named as the obstacle")
+    func quorumQueues() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await EventBusTests.withPair { publisher, subscriber in
+                var topology = Self.sinkTopology
+                topology.queueType = .quorum
+                let transport = try AMQPTransport(url: host.amqpURL, topology: topology, logger: EventBusTests.logger)
+                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: EventBusTests.logger)
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                    logger: EventBusTests.logger)
+                try await running(source.services + sink.services + [transport.service!]) {
+                    try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
+                    let queue = try await host.definition(of: "ecom.sink")
+                    #expect(queue["type"] as? String == "quorum")
+                    let arguments = try #require(queue["arguments"] as? [String: Any])
+                    #expect(arguments["x-delivery-limit"] as? Int == 1000)
+                    #expect(arguments["x-dead-letter-strategy"] as? String == "at-least-once")
+                    #expect(arguments["x-overflow"] as? String == "reject-publish")
+                    #expect(arguments["x-dead-letter-exchange"] as? String == "orders.dead-letter")
+                    #expect(try await host.definition(of: "ecom.dead-letter")["type"] as? String == "quorum")
+
+                    _ = try await EventBusTests.enqueue(50, on: publisher)
+                    source.outboxChanged()
+                    try await host.publish(exchange: "orders", routingKey: "note.added", body: "{not an event", messageID: "poison-q")
+                    try await eventually("applied") { try await Self.count("applied", in: subscriber) == 50 }
+                    try await eventually("dead-lettered") { try await host.queue("ecom.dead-letter")?.messages == 1 }
+                    #expect(try await host.peek("ecom.dead-letter") == ["{not an event"])
+                }
+
+                // The same names declared classic (a process not yet told of the change) are refused, saying why.
+                let log = LogRecorder()
+                let classic = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: Logger(label: "test") { _ in log })
+                try await running([classic.service!]) {
+                    try await eventually("refusal logged") { log.messages.contains { $0.contains("From classic to quorum queues") } }
+                    #expect(!classic.isAvailable)
+                }
+                #expect(log.messages.contains { $0.contains("declaring queue ecom.dead-letter") && $0.contains("another type than classic") })
+            }
+        }
+    }
+
     static func count(_ table: String, in pool: PostgresPool) async throws -> Int {
         try await pool.query("SELECT count(*) AS n FROM \(unescaped: table)")[0].decode("n", as: Int.self)
     }

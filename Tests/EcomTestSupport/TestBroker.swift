@@ -65,6 +65,15 @@ package struct VirtualHost: Sendable {
         try await AMQPTransport.queueState(url: amqpURL, queue: queue).map { QueueState(messages: $0.messages, consumers: $0.consumers) }
     }
 
+    /// A queue's definition as the management API shows it: `type`, `arguments`, `durable`…
+    package func definition(of queue: String) async throws -> [String: Any] {
+        let data = try await api("GET", "/queues/\(name)/\(queue.percentEncodedPathSegment)")
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TestBrokerError("queue \(queue): not a JSON object")
+        }
+        return object
+    }
+
     /// The bodies of up to `count` messages in `queue`, left in place.
     package func peek(_ queue: String, count: Int = 10) async throws -> [String] {
         let (status, data) = try await request(

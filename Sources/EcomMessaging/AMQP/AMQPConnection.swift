@@ -126,13 +126,15 @@ final class AMQPConnection: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "declaring exchange \(topology.exchange)")
         ecom_amqp_exchange_declare(state, channel, topology.deadLetterExchange, "fanout")
         try check(amqp_get_rpc_reply(state), "declaring exchange \(topology.deadLetterExchange)")
-        _ = ecom_amqp_queue_declare(state, channel, topology.deadLetterQueue, nil)
-        try check(amqp_get_rpc_reply(state), "declaring queue \(topology.deadLetterQueue)")
+        let quorum: Int32 = topology.queueType == .quorum ? 1 : 0
+        let limit = Int32(clamping: topology.deliveryLimit)
+        _ = ecom_amqp_queue_declare(state, channel, topology.deadLetterQueue, nil, quorum, limit)
+        try check(amqp_get_rpc_reply(state), "declaring queue \(topology.deadLetterQueue)", queueType: topology.queueType)
         ecom_amqp_queue_bind(state, channel, topology.deadLetterQueue, topology.deadLetterExchange, "")
         try check(amqp_get_rpc_reply(state), "binding queue \(topology.deadLetterQueue)")
         for queue in topology.queues {
-            _ = ecom_amqp_queue_declare(state, channel, queue.name, topology.deadLetterExchange)
-            try check(amqp_get_rpc_reply(state), "declaring queue \(queue.name)")
+            _ = ecom_amqp_queue_declare(state, channel, queue.name, topology.deadLetterExchange, quorum, limit)
+            try check(amqp_get_rpc_reply(state), "declaring queue \(queue.name)", queueType: topology.queueType)
             for key in queue.bindings {
                 ecom_amqp_queue_bind(state, channel, queue.name, topology.exchange, key)
                 try check(amqp_get_rpc_reply(state), "binding queue \(queue.name) to \(key)")
@@ -274,7 +276,9 @@ final class AMQPConnection: @unchecked Sendable {
 
     // MARK: - Errors
 
-    private func check(_ reply: amqp_rpc_reply_t, _ what: String) throws {
+    /// Throws what went wrong if `reply` is not a success. A queue declared as `queueType`
+    /// that exists as the other type is refused: the error says how to change types.
+    private func check(_ reply: amqp_rpc_reply_t, _ what: String, queueType: AMQPQueueType? = nil) throws {
         switch reply.reply_type {
         case AMQP_RESPONSE_NORMAL:
             return
@@ -284,6 +288,11 @@ final class AMQPConnection: @unchecked Sendable {
             var buffer = [CChar](repeating: 0, count: 256)
             ecom_amqp_server_error(reply, &buffer, buffer.count)
             let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let queueType, text.contains("inequivalent arg 'x-queue-type'") {
+                throw AMQPError(
+                    "\(what) refused by the broker: it exists as another type than \(queueType.rawValue) (ECOM_AMQP_QUEUE_TYPE); "
+                        + "a queue's type cannot change in place: see the README, \"From classic to quorum queues\" (\(text))")
+            }
             throw AMQPError("\(what) refused by the broker: \(text)")
         default:
             throw AMQPError("\(what) failed: no reply")

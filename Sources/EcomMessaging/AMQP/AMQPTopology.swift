@@ -20,6 +20,11 @@ package struct AMQPTopology: Sendable, Equatable {
     package var deadLetterExchange = "orders.dead-letter"
     package var deadLetterQueue = "ecom.dead-letter"
     package var queues: [Queue]
+    /// The type of every queue declared, the dead-letter queue included.
+    package var queueType = AMQPQueueType.classic
+    /// Deliveries of one message a quorum queue allows before it dead-letters it: a guard against
+    /// a message that kills its consumer, high enough never to trip on reconnections.
+    package var deliveryLimit = 1000
 
     package init(queues: [Queue]) {
         self.queues = queues
@@ -49,4 +54,12 @@ package struct AMQPTopology: Sendable, Equatable {
         }
         return topology
     }
+}
+
+/// What kind of queues events wait in.
+package enum AMQPQueueType: String, Sendable, CaseIterable {
+    /// One node holds a queue: the broker's default, fine for a single broker.
+    case classic
+    /// Replicated across a cluster's nodes (Raft), so a queue survives losing a minority of them.
+    case quorum
 }
