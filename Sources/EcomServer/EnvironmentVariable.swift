@@ -57,7 +57,8 @@ extension EnvironmentVariable {
         "ECOM_ACCEPTED_SECRET_KEY", meaning: "a second key whose tokens are accepted, not signed with (key rotation)",
         fallback: "none: only SECRET_KEY's tokens are")
     package static let amqpURL = EnvironmentVariable(
-        "ECOM_AMQP_URL", "RABBITMQ_URL", meaning: "RabbitMQ URL for events, as --amqp-url", fallback: "events travel in-process")
+        "ECOM_AMQP_URL", "RABBITMQ_URL", meaning: "RabbitMQ URL for events, as --amqp-url; a cluster's nodes: URL,URL…",
+        fallback: "events travel in-process")
     package static let amqpQueueType = EnvironmentVariable(
         "ECOM_AMQP_QUEUE_TYPE", meaning: "the type of the queues declared, classic or quorum; as --amqp-queue-type",
         fallback: "classic")

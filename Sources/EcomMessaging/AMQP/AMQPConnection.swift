@@ -45,6 +45,35 @@ package struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The addresses of one broker, or of the nodes of a cluster: `amqp://…` URLs separated by commas,
+/// tried in turn when connecting.
+package struct AMQPEndpoints: Sendable, Equatable, CustomStringConvertible {
+    package let all: [AMQPEndpoint]
+
+    package init(urls: String) throws {
+        let urls = urls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !urls.isEmpty else { throw AMQPError("no AMQP URL given") }
+        all = try urls.map(AMQPEndpoint.init(url:))
+    }
+
+    package var description: String { all.map(\.description).joined(separator: ",") }
+
+    /// Connects to the first of the endpoints that answers, beginning with the one at `start` (the
+    /// last that worked) and going round; returns the connection and its endpoint's index.
+    func connect(from start: Int, heartbeat: Int, timeout: Duration) throws -> (AMQPConnection, index: Int) {
+        var failures: [String] = []
+        for offset in all.indices {
+            let index = (start + offset) % all.count
+            do {
+                return (try AMQPConnection(all[index], heartbeat: heartbeat, timeout: timeout), index)
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        throw AMQPError(failures.joined(separator: "; "))
+    }
+}
+
 /// A failure talking to the broker; the connection it happened on is no longer usable.
 package struct AMQPError: Error, CustomStringConvertible {
     package var description: String

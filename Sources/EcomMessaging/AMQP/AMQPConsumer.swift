@@ -10,7 +10,9 @@ import Synchronization
 final class AMQPConsumer: Service, @unchecked Sendable {
     private let inbox: Inbox
     private let queue: String
-    private let endpoint: AMQPEndpoint
+    private let endpoints: AMQPEndpoints
+    /// The endpoint tried first: the last one that answered.
+    private let preferred = Atomic(0)
     private let settings: AMQPTransport.Settings
     private let topology: AMQPTopology
     private let logger: Logger
@@ -18,10 +20,10 @@ final class AMQPConsumer: Service, @unchecked Sendable {
     private let connected = Atomic(false)
     private let stopping = Atomic(false)
 
-    init(inbox: Inbox, queue: String, endpoint: AMQPEndpoint, settings: AMQPTransport.Settings, topology: AMQPTopology, logger: Logger) {
+    init(inbox: Inbox, queue: String, endpoints: AMQPEndpoints, settings: AMQPTransport.Settings, topology: AMQPTopology, logger: Logger) {
         self.inbox = inbox
         self.queue = queue
-        self.endpoint = endpoint
+        self.endpoints = endpoints
         self.settings = settings
         self.topology = topology
         var logger = logger
@@ -71,8 +73,10 @@ final class AMQPConsumer: Service, @unchecked Sendable {
     /// storing is tried again with backoff, so an outage of the database neither drops events
     /// nor cycles them through redeliveries.
     private func consume(connected onConnected: () -> Void) async throws {
-        let connection = try await thread.runIfActive { [endpoint, settings, topology, queue] in
-            let connection = try AMQPConnection(endpoint, heartbeat: settings.heartbeat, timeout: settings.timeout)
+        let (connection, index) = try await thread.runIfActive { [self, endpoints, settings, topology, queue] in
+            let (connection, index) = try endpoints.connect(
+                from: preferred.load(ordering: .relaxed), heartbeat: settings.heartbeat, timeout: settings.timeout)
+            preferred.store(index, ordering: .relaxed)
             do {
                 try connection.declare(topology)
                 try connection.consume(queue, prefetch: settings.prefetch)
@@ -80,11 +84,11 @@ final class AMQPConsumer: Service, @unchecked Sendable {
                 connection.close()
                 throw error
             }
-            return connection
+            return (connection, index)
         }
         connected.store(true, ordering: .relaxed)
         onConnected()
-        logger.info("consuming events from RabbitMQ")
+        logger.info("consuming events from RabbitMQ", metadata: ["node": "\(endpoints.all[index])"])
         do {
             var held: [Held] = []
             var outage = Backoff(first: .milliseconds(250), maximum: settings.maximumBackoff)

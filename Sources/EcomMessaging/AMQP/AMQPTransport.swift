@@ -29,22 +29,23 @@ package final class AMQPTransport: EventTransport {
         package init() {}
     }
 
-    package let endpoint: AMQPEndpoint
+    package let endpoints: AMQPEndpoints
     let settings: Settings
     let logger: Logger
     private let topology: Locked<AMQPTopology>
     private let publisher: AMQPPublisher
     private let consumers = Mutex<[AMQPConsumer]>([])
 
+    /// `url` is one `amqp://` URL, or several separated by commas (a cluster's nodes), tried in turn.
     package init(url: String, topology: AMQPTopology = .ecom, settings: Settings = Settings(), logger: Logger) throws {
-        endpoint = try AMQPEndpoint(url: url)
+        endpoints = try AMQPEndpoints(urls: url)
         self.settings = settings
         var logger = logger
-        logger[metadataKey: "broker"] = .string(endpoint.description)
+        logger[metadataKey: "broker"] = .string(endpoints.description)
         self.logger = logger
         let topology = Locked(topology)
         self.topology = topology
-        publisher = AMQPPublisher(endpoint: endpoint, settings: settings, topology: { topology.value }, logger: logger)
+        publisher = AMQPPublisher(endpoints: endpoints, settings: settings, topology: { topology.value }, logger: logger)
     }
 
     package func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
@@ -58,9 +59,9 @@ package final class AMQPTransport: EventTransport {
             return topology
         }
         var logger = logger
-        logger[metadataKey: "broker"] = .string(endpoint.description)
+        logger[metadataKey: "broker"] = .string(endpoints.description)
         let consumer = AMQPConsumer(
-            inbox: inbox, queue: AMQPTopology.queueName(of: inbox.service), endpoint: endpoint, settings: settings,
+            inbox: inbox, queue: AMQPTopology.queueName(of: inbox.service), endpoints: endpoints, settings: settings,
             topology: current, logger: logger)
         consumers.withLock { $0.append(consumer) }
         return consumer
@@ -72,13 +73,13 @@ package final class AMQPTransport: EventTransport {
 
     package var crossesProcesses: Bool { true }
 
-    package var description: String { "RabbitMQ at \(endpoint)" }
+    package var description: String { "RabbitMQ at \(endpoints)" }
 
     /// A queue's ready messages and consumers, as the broker counts them; nil if there is no such queue.
     package static func queueState(url: String, queue: String) async throws -> (messages: Int, consumers: Int)? {
-        let endpoint = try AMQPEndpoint(url: url)
+        let endpoints = try AMQPEndpoints(urls: url)
         return try await NIOThreadPool.singleton.runIfActive {
-            let connection = try AMQPConnection(endpoint, heartbeat: 0, timeout: .seconds(10))
+            let connection = try endpoints.connect(from: 0, heartbeat: 0, timeout: .seconds(10)).0
             defer { connection.close() }
             do {
                 let state = try connection.inspect(queue)
@@ -95,7 +96,7 @@ package final class AMQPTransport: EventTransport {
 
 /// The publishing side: one connection on one thread, shared by every relay of the process.
 final class AMQPPublisher: Service, @unchecked Sendable {
-    private let endpoint: AMQPEndpoint
+    private let endpoints: AMQPEndpoints
     private let settings: AMQPTransport.Settings
     private let topology: @Sendable () -> AMQPTopology
     private let logger: Logger
@@ -103,11 +104,13 @@ final class AMQPPublisher: Service, @unchecked Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
     /// Touched only on `thread`.
     private var connection: AMQPConnection?
+    /// The endpoint tried first: the last one that answered. Touched only on `thread`.
+    private var preferred = 0
     private let connected = Atomic(false)
     private let failures = Atomic(0)
 
-    init(endpoint: AMQPEndpoint, settings: AMQPTransport.Settings, topology: @escaping @Sendable () -> AMQPTopology, logger: Logger) {
-        self.endpoint = endpoint
+    init(endpoints: AMQPEndpoints, settings: AMQPTransport.Settings, topology: @escaping @Sendable () -> AMQPTopology, logger: Logger) {
+        self.endpoints = endpoints
         self.settings = settings
         self.topology = topology
         self.logger = logger
@@ -175,7 +178,8 @@ final class AMQPPublisher: Service, @unchecked Sendable {
     /// On `thread` only.
     private func connectIfNeeded() throws -> AMQPConnection {
         if let connection { return connection }
-        let connection = try AMQPConnection(endpoint, heartbeat: settings.heartbeat, timeout: settings.timeout)
+        let (connection, index) = try endpoints.connect(from: preferred, heartbeat: settings.heartbeat, timeout: settings.timeout)
+        preferred = index
         do {
             try connection.declare(topology())
             try connection.enableConfirms()
@@ -186,7 +190,7 @@ final class AMQPPublisher: Service, @unchecked Sendable {
         self.connection = connection
         connected.store(true, ordering: .relaxed)
         failures.store(0, ordering: .relaxed)
-        logger.info("publishing events to RabbitMQ")
+        logger.info("publishing events to RabbitMQ", metadata: ["node": "\(endpoints.all[index])"])
         return connection
     }
 
