@@ -314,13 +314,18 @@ _ecom_start_rabbitmq_once() {
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
 
     node="ecomtest$(_ecom_random_word 8)@localhost"
-    amqp_port=$(ecom_free_port) && epmd_port=$(ecom_free_port) &&
+    # A cluster's nodes share an epmd (so they find each other) and a cookie; see start_throwaway_rabbitmq_cluster.
+    amqp_port=$(ecom_free_port) && epmd_port=${_ecom_rabbitmq_cluster_epmd_port:-$(ecom_free_port)} &&
         dist_port=$(ecom_free_port) && api_port=$(ecom_free_port) || return 1
     # Each running rabbitmqctl listens on a distribution port from a range (default: 11
     # ports); parallel tests run it in parallel, so give it a wider range of its own.
     ctl_min=$((33000 + RANDOM % 3000))
 
-    _ecom_random_word 32 | tr a-z A-Z | tr -d '\n' >"$dir/home/.erlang.cookie"
+    if [[ -n ${_ecom_rabbitmq_cluster_cookie:-} ]]; then
+        printf '%s' "$_ecom_rabbitmq_cluster_cookie" >"$dir/home/.erlang.cookie"
+    else
+        _ecom_random_word 32 | tr a-z A-Z | tr -d '\n' >"$dir/home/.erlang.cookie"
+    fi
     chmod 400 "$dir/home/.erlang.cookie"
     : >"$dir/rabbitmq-env.conf"
     # The management plugin costs about a second at start and makes creating a vhost an
@@ -391,4 +396,37 @@ stop_throwaway_rabbitmq() {
         ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
     fi
     rm -rf -- "$dir"
+}
+
+# start_throwaway_rabbitmq_cluster N: N nodes on this machine (ports of their own, one epmd and one
+# cookie between them) joined into one cluster. Exports ECOM_TEST_RABBITMQ_CLUSTER_DIRS (the nodes'
+# directories, space-separated, the first node first) and ECOM_TEST_AMQP_URLS (their AMQP URLs,
+# comma-separated). Each node stops and starts with ecom_rabbitmq_node_stop/_start on its directory.
+start_throwaway_rabbitmq_cluster() {
+    local count=$1 i first_node dir
+    local -a dirs=() urls=()
+    local _ecom_rabbitmq_cluster_epmd_port _ecom_rabbitmq_cluster_cookie
+    _ecom_rabbitmq_cluster_epmd_port=$(ecom_free_port) || return 1
+    _ecom_rabbitmq_cluster_cookie=$(_ecom_random_word 32 | tr a-z A-Z)
+    for ((i = 0; i < count; i++)); do
+        if ! start_throwaway_rabbitmq; then
+            for dir in "${dirs[@]}"; do stop_throwaway_rabbitmq "$dir"; done
+            return 1
+        fi
+        dirs+=("$ECOM_TEST_RABBITMQ_DIR")
+        urls+=("$ECOM_TEST_AMQP_URL")
+        if ((i == 0)); then
+            first_node=$(sed -n 's/^RABBITMQ_NODENAME=//p' "$ECOM_TEST_RABBITMQ_DIR/env")
+            continue
+        fi
+        if ! { "$ECOM_TEST_RABBITMQCTL" -q stop_app && "$ECOM_TEST_RABBITMQCTL" -q reset &&
+            "$ECOM_TEST_RABBITMQCTL" -q join_cluster "$first_node" && "$ECOM_TEST_RABBITMQCTL" -q start_app; } >&2; then
+            _ecom_log "node $((i + 1)) of $count could not join $first_node"
+            for dir in "${dirs[@]}"; do stop_throwaway_rabbitmq "$dir"; done
+            return 1
+        fi
+    done
+    export ECOM_TEST_RABBITMQ_CLUSTER_DIRS="${dirs[*]}"
+    ECOM_TEST_AMQP_URLS=$(IFS=,; printf '%s' "${urls[*]}")
+    export ECOM_TEST_AMQP_URLS
 }

@@ -36,67 +36,58 @@ struct RabbitMQEndToEndTests {
         // Enough that every order can be confirmed: a rejection here would mean a lost reservation.
         let initialStock = 100_000
         let product = try await store.createProduct(name: "Steady", priceCents: 500, stock: initialStock)
-        let shoppers = try await withThrowingTaskGroup(of: TokenPair.self) { group in
-            for index in 0..<8 { group.addTask { try await store.shopper("steady\(index)") } }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        let failures = Recorder<String>()
-        let placed = Recorder<(TokenPair, UUID)>()
-        let trafficRuns = Recorder<Bool>()
-
-        // Each shopper buys one unit after another until told to stop.
-        let traffic = Task {
-            await withTaskGroup(of: Void.self) { group in
-            for shopper in shoppers {
-                group.addTask {
-                    while trafficRuns.items.isEmpty {
-                        do {
-                            let added = try await store.add(product.id, quantity: 1, as: shopper)
-                            if added.status.code >= 500 { failures.append("add: \(added.status) \(added.text)") }
-                            let reply = try await store.checkout(as: shopper, key: UUID().uuidString)
-                            if reply.status == .created {
-                                let order: Order = try reply.decode()
-                                placed.append((shopper, order.id))
-                            } else if reply.status.code >= 500 {
-                                failures.append("checkout: \(reply.status) \(reply.text)")
-                            }
-                        } catch {
-                            failures.append("request failed: \(error)")
-                        }
-                        try? await Task.sleep(for: .milliseconds(100))
-                    }
-                }
-            }
-            }
-        }
+        let traffic = try await SteadyCheckouts.start(store: store, product: product.id)
 
         try await Task.sleep(for: .seconds(4))
         try await broker.pause()
         try await store.eventually(timeout: .seconds(30), "products report the outage") {
             try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .serviceUnavailable
         }
-        let placedDuringOutage = placed.items.count
+        let placedDuringOutage = traffic.placed.items.count
         try await Task.sleep(for: .seconds(8))
-        #expect(placed.items.count > placedDuringOutage, "checkouts go on while the broker is down")
+        #expect(traffic.placed.items.count > placedDuringOutage, "checkouts go on while the broker is down")
         try await broker.resume()
         let restarted = ContinuousClock.now
         try await Task.sleep(for: .seconds(4))
-        trafficRuns.append(false)
-        await traffic.value
-
-        #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
-        let orders = placed.items
-        #expect(orders.count > 20)
-        try await store.eventually(timeout: .seconds(30) - (ContinuousClock.now - restarted), "every order settled within 30 s of the restart") {
-            for (shopper, id) in orders where try await store.order(id, as: shopper).status == .pending { return false }
-            return true
-        }
-        let all = try await store.allOrders()
-        let stock = try await store.product(product.id).stock
-        #expect(all.allSatisfy { $0.status == .confirmed }, "\(Dictionary(grouping: all, by: \.status).mapValues(\.count))")
-        #expect(stock + Store.reservedUnits(of: product.id, in: all) == initialStock)
-        try await store.expectStockInvariant(of: product.id, initial: initialStock, orders: all)
+        await traffic.stop()
+        try await traffic.expectSettled(within: .seconds(30) - (ContinuousClock.now - restarted), initialStock: initialStock, product: product.id)
         #expect(try await HTTP.send(.GET, store.server.service("products") + "/ready").status == .ok)
+    }
+
+    @Test(
+        "a three-node cluster with quorum queues: one node stopped and started under steady checkouts, no 5xx, every order settles, stock exact",
+        .timeLimit(.minutes(15)))
+    func clusterNodeOutage() async throws {
+        let cluster = try await PrivateCluster.start(nodes: 3)
+        do {
+            try await Store.with(environment: ["ECOM_AMQP_URL": cluster.amqpURLs, "ECOM_AMQP_QUEUE_TYPE": "quorum"]) { store in
+                let initialStock = 100_000
+                let product = try await store.createProduct(name: "Replicated", priceCents: 500, stock: initialStock)
+                let traffic = try await SteadyCheckouts.start(store: store, product: product.id)
+                try await Task.sleep(for: .seconds(4))
+                // The first URL's node: every connection starts there, so all of them move.
+                try await cluster.stop(node: 0)
+                let placedBefore = traffic.placed.items.count
+                try await Task.sleep(for: .seconds(8))
+                #expect(traffic.placed.items.count > placedBefore, "checkouts go on with a node down")
+                try await cluster.start(node: 0)
+                try await Task.sleep(for: .seconds(4))
+                await traffic.stop()
+                try await traffic.expectSettled(within: .seconds(60), initialStock: initialStock, product: product.id)
+                // Publisher and consumers moved to the other nodes when the first stopped.
+                let others = cluster.amqpURLs.split(separator: ",").dropFirst().compactMap { URL(string: String($0))?.port }
+                let lines = store.server.log.split(separator: "\n")
+                for what in ["consuming events from RabbitMQ", "publishing events to RabbitMQ"] {
+                    #expect(
+                        lines.contains { line in line.contains(what) && others.contains { line.contains("node=amqp://guest@127.0.0.1:\($0)/") } },
+                        "\(what): \(lines.filter { $0.contains(what) })")
+                }
+            }
+        } catch {
+            await cluster.remove()
+            throw error
+        }
+        await cluster.remove()
     }
 
     @Test("junk published after a checkout is dead-lettered without any consumer reconnecting, and the next checkout confirms")
@@ -252,6 +243,78 @@ struct RabbitMQEndToEndTests {
 }
 
 /// What concurrent tasks of a test report, in order.
+/// Eight shoppers buying one unit after another until stopped, recording the orders they
+/// placed and any answer of 5xx.
+final class SteadyCheckouts: Sendable {
+    let store: Store
+    let failures = Recorder<String>()
+    let placed = Recorder<(TokenPair, UUID)>()
+    private let stopping = Recorder<Bool>()
+    private let running = Mutex<Task<Void, Never>?>(nil)
+
+    private init(store: Store) {
+        self.store = store
+    }
+
+    static func start(store: Store, product: UUID, shoppers count: Int = 8) async throws -> SteadyCheckouts {
+        let shoppers = try await withThrowingTaskGroup(of: TokenPair.self) { group in
+            for index in 0..<count { group.addTask { try await store.shopper("steady\(index)-\(UUID().uuidString.prefix(4).lowercased())") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let traffic = SteadyCheckouts(store: store)
+        let task = Task { [traffic] in
+            await withTaskGroup(of: Void.self) { group in
+                for shopper in shoppers {
+                    group.addTask { await traffic.shop(product, as: shopper) }
+                }
+            }
+        }
+        traffic.running.withLock { $0 = task }
+        return traffic
+    }
+
+    private func shop(_ product: UUID, as shopper: TokenPair) async {
+        while stopping.items.isEmpty {
+            do {
+                let added = try await store.add(product, quantity: 1, as: shopper)
+                if added.status.code >= 500 { failures.append("add: \(added.status) \(added.text)") }
+                let reply = try await store.checkout(as: shopper, key: UUID().uuidString)
+                if reply.status == .created {
+                    let order: Order = try reply.decode()
+                    placed.append((shopper, order.id))
+                } else if reply.status.code >= 500 {
+                    failures.append("checkout: \(reply.status) \(reply.text)")
+                }
+            } catch {
+                failures.append("request failed: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func stop() async {
+        stopping.append(true)
+        await running.withLock { $0 }?.value
+    }
+
+    /// No 5xx; every order placed leaves `pending` within `bound`, confirmed (the stock is ample),
+    /// and the stock plus what the orders reserved is what there was.
+    func expectSettled(within bound: Duration, initialStock: Int, product: UUID) async throws {
+        #expect(failures.items.isEmpty, "\(failures.items.prefix(5))")
+        let orders = placed.items
+        #expect(orders.count > 20)
+        try await store.eventually(timeout: bound, "every order settled") {
+            for (shopper, id) in orders where try await store.order(id, as: shopper).status == .pending { return false }
+            return true
+        }
+        let all = try await store.allOrders()
+        let stock = try await store.product(product).stock
+        #expect(all.allSatisfy { $0.status == .confirmed }, "\(Dictionary(grouping: all, by: \.status).mapValues(\.count))")
+        #expect(stock + Store.reservedUnits(of: product, in: all) == initialStock)
+        try await store.expectStockInvariant(of: product, initial: initialStock, orders: all)
+    }
+}
+
 final class Recorder<Item: Sendable>: Sendable {
     private let list = Mutex<[Item]>([])
     var items: [Item] { list.withLock { $0 } }

@@ -162,6 +162,44 @@ package final class PrivateBroker: Sendable {
     }
 }
 
+/// A RabbitMQ cluster of a test's own: nodes on this machine (via `.ci/lib.sh`), each of which the
+/// test may stop and start.
+package final class PrivateCluster: Sendable {
+    package let directories: [String]
+    /// The nodes' AMQP URLs (default virtual host), comma-separated, the first node first.
+    package let amqpURLs: String
+
+    /// Starts `nodes` nodes and joins them; takes a minute or so.
+    package static func start(nodes: Int) async throws -> PrivateCluster {
+        let output = try await Shell.run(
+            "ECOM_CI_NO_TRAP=1 start_throwaway_rabbitmq_cluster \(nodes) >&2 && printf '%s\\n' \"$ECOM_TEST_RABBITMQ_CLUSTER_DIRS\" \"$ECOM_TEST_AMQP_URLS\"",
+            timeout: .seconds(600))
+        let lines = output.split(separator: "\n").map(String.init)
+        guard lines.count >= 2 else { throw TestBrokerError("private cluster did not start: \(output)") }
+        let directories = lines[lines.count - 2].split(separator: " ").map(String.init)
+        guard directories.count == nodes else { throw TestBrokerError("private cluster: \(output)") }
+        // Without a path, a URL names the default virtual host, `/` (a bare `/` path would name "").
+        let urls = lines[lines.count - 1].split(separator: ",").map { $0.hasSuffix("/") ? String($0.dropLast()) : String($0) }
+        return PrivateCluster(directories: directories, amqpURLs: urls.joined(separator: ","))
+    }
+
+    private init(directories: [String], amqpURLs: String) {
+        self.directories = directories
+        self.amqpURLs = amqpURLs
+    }
+
+    /// Stops node `index` (its data stays), as `rabbitmqctl stop` would.
+    package func stop(node index: Int) async throws { _ = try await Shell.run("ecom_rabbitmq_node_stop '\(directories[index])'") }
+
+    /// Starts node `index` again; it rejoins the cluster.
+    package func start(node index: Int) async throws { _ = try await Shell.run("ecom_rabbitmq_node_start '\(directories[index])'") }
+
+    /// Stops every node and deletes everything they had.
+    package func remove() async {
+        _ = try? await Shell.run(directories.map { "stop_throwaway_rabbitmq '\($0)'" }.joined(separator: "; "))
+    }
+}
+
 /// Runs bash with `.ci/lib.sh` loaded, polling for the exit so no thread of the concurrency pool blocks.
 ///
 /// It spawns bash itself rather than through `Process`: Foundation notices a child's exit only
