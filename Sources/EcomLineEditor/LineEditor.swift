@@ -95,6 +95,12 @@ package final class LineEditor: Sendable {
                 return interrupted ? .interrupted : .end
             }
             defer { free(line) }
+            // A Ctrl-C that came while the editor was busy rather than waiting for a key ends no
+            // read; the line it was meant to abandon is still never run.
+            if interrupted {
+                Self.draw("^C\n")
+                return .interrupted
+            }
             return .line(String(cString: line))
         }
     }

@@ -245,7 +245,8 @@ struct ReplTerminalTests {
         try await tmux.press("Up")
         try await tmux.press("Up")
         try await tmux.waitForScreen("the login, without a password") { $0.lastLine.hasSuffix("> login --email root@example.com") }
-        try await tmux.press("C-c")
+        try await tmux.press("C-u")
+        try await tmux.waitForScreen("the line cleared") { $0.lastLine == "ecom \(host) root@example.com>" }
         try await tmux.type("logout")
         try await tmux.press("Enter")
         try await tmux.waitForScreen("the prompt without the account") { $0.lastLine == "ecom \(host)>" }
