@@ -69,6 +69,7 @@ let package = Package(
                 "EcomLineEditor",
                 "EcomJQ",
                 "EcomServer",
+                "EcomMessaging",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EcomMessaging
 import EcomServer
 import EcomServerKit
 import Foundation
@@ -54,11 +55,7 @@ extension EcomCommand {
         var amqpURL: String?
 
         @Option(name: .customLong("amqp-queue-type"), help: ArgumentHelp("Type of the RabbitMQ queues: classic, or quorum (replicated in a cluster).", valueName: "type"))
-        var amqpQueueType: QueueType?
-
-        enum QueueType: String, ExpressibleByArgument, CaseIterable {
-            case classic, quorum
-        }
+        var amqpQueueType: AMQPQueueType?
 
         @Option(name: .long, help: ArgumentHelp("Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).", valueName: "path"))
         var dataDir: String?
@@ -182,3 +179,4 @@ extension EcomCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension AMQPQueueType: ExpressibleByArgument {}

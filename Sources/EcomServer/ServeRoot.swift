@@ -52,12 +52,11 @@ struct ServeRoot {
             let secret = try loadSecret(embedded: cluster != nil)
             // One table for every service of the process: they share its view of the users service's feed.
             let revocations = RevocationTable()
-            let key = try SigningKey(secret)
-            let tokens = await TokenService(key: key, acceptedKey: acceptedKey, revocations: revocations)
-            if let acceptedKey, acceptedKey.bytes != key.bytes {
+            let tokens = await TokenService(key: try SigningKey(secret), acceptedKey: acceptedKey, revocations: revocations)
+            if let accepted = tokens.acceptedKeyID {
                 logger.notice(
                     "tokens signed with ECOM_ACCEPTED_SECRET_KEY are accepted too",
-                    metadata: ["key_id": "\(key.id)", "accepted_key_id": "\(acceptedKey.id)"])
+                    metadata: ["key_id": "\(tokens.keyID)", "accepted_key_id": "\(accepted)"])
             }
             let seeds = StoreSeeds(configuration, embedded: cluster != nil)
             let assembly = ServiceAssembly(

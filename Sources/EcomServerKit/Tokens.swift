@@ -105,7 +105,11 @@ package struct TokenService: Sendable {
 
     private let keys: JWTKeyCollection
     /// The `kid` of the key that signs.
-    package let keyID: JWKIdentifier
+    private let signingKID: JWKIdentifier
+    /// That `kid` as text.
+    package var keyID: String { signingKID.string }
+    /// The `kid` of the accepted key, if there is one other than the signing key.
+    package let acceptedKeyID: String?
     /// Accounts whose earlier access tokens are void; nil checks none (tests of one router).
     package let revocations: RevocationTable?
     private let verified = VerifiedTokens(capacity: 8192)
@@ -116,11 +120,14 @@ package struct TokenService: Sendable {
     /// tokens live 15 minutes more), or, before processes switch to a new key one by one, that new
     /// key, so the tokens of those already switched are accepted by the others.
     package init(key: SigningKey, acceptedKey: SigningKey? = nil, revocations: RevocationTable? = nil) async {
-        keyID = JWKIdentifier(string: key.id)
+        signingKID = JWKIdentifier(string: key.id)
         // The first key added is also the collection's default: the one for a token without a `kid`.
-        var keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256, kid: keyID)
+        var keys = await JWTKeyCollection().add(hmac: HMACKey(from: key.bytes), digestAlgorithm: .sha256, kid: signingKID)
         if let acceptedKey, acceptedKey.bytes != key.bytes {
+            acceptedKeyID = acceptedKey.id
             keys = await keys.add(hmac: HMACKey(from: acceptedKey.bytes), digestAlgorithm: .sha256, kid: JWKIdentifier(string: acceptedKey.id))
+        } else {
+            acceptedKeyID = nil
         }
         self.keys = keys
         self.revocations = revocations
@@ -139,7 +146,7 @@ package struct TokenService: Sendable {
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.accessTokenLifetime)),
             nbf: nil, jti: .init(value: UUID().lowercased),
             sid: sessionID?.lowercased)
-        return try await keys.sign(claims, kid: keyID)
+        return try await keys.sign(claims, kid: signingKID)
     }
 
     /// A token for calls to other services. One is reused until half its lifetime is spent, so a call
@@ -158,7 +165,7 @@ package struct TokenService: Sendable {
             iss: .init(value: Self.issuer), aud: .init(value: [Self.serviceAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.serviceTokenLifetime)),
             nbf: nil, jti: .init(value: UUID().lowercased), sid: nil)
-        return try await keys.sign(claims, kid: keyID)
+        return try await keys.sign(claims, kid: signingKID)
     }
 
     /// NumericDate claims in whole seconds, as other JWT libraries expect.
@@ -250,11 +257,14 @@ package struct TokenService: Sendable {
     /// The `alg` of a compact JWS header; checked before any key is used so `none` and
     /// other algorithms are refused outright.
     static func headerAlgorithm(of token: String) -> String? {
+        header(of: token)?["alg"] as? String
+    }
+
+    /// The JSON header of a compact JWS, unverified.
+    static func header(of token: String) -> [String: Any]? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = Data(base64URL: String(parts[0])),
-            let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return header["alg"] as? String
+        guard parts.count == 3, let data = Data(base64URL: String(parts[0])) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 }
 
