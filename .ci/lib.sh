@@ -2,6 +2,7 @@
 # Helpers for throwaway test servers, sourced by .ci/run and .ci/test.
 #
 #   start_throwaway_postgres   exports ECOM_TEST_DATABASE_URL (+ ECOM_TEST_POSTGRES_DIR)
+#   start_throwaway_postgres_pair  a primary with a synchronous standby (see there)
 #   start_throwaway_rabbitmq   exports ECOM_TEST_AMQP_URL, ECOM_TEST_RABBITMQCTL,
 #                              ECOM_TEST_RABBITMQ_ENV_FILE, ECOM_TEST_RABBITMQ_API_URL
 #                              (+ ECOM_TEST_RABBITMQ_DIR)
@@ -215,6 +216,95 @@ stop_throwaway_postgres() {
         _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 30 -s stop \
             >/dev/null 2>&1 || true
     fi
+    rm -rf -- "$dir"
+}
+
+# start_throwaway_postgres_pair: a primary and a hot standby streaming from it, with
+# synchronous replication (a commit is acknowledged once the standby has flushed it), for
+# failover tests. Exports ECOM_TEST_POSTGRES_PAIR_DIR and ECOM_TEST_POSTGRES_PAIR_URL, a
+# multi-host URL (database "postgres") that reaches whichever of the two accepts writes.
+#   ecom_postgres_pair_stop_primary DIR    pg_ctl stop -m fast of the primary
+#   ecom_postgres_pair_promote DIR         promotes the standby (waits until it accepts writes)
+#   stop_throwaway_postgres_pair DIR       stops both and deletes everything
+# The standby is configured without synchronous standbys of its own: promoted, it commits alone.
+start_throwaway_postgres_pair() {
+    local bindir dir primary_port standby_port settings i state
+    bindir=$(ecom_postgres_bindir) || return 1
+    dir=$(mktemp -d /tmp/ecom-pgpair.XXXXXX) || return 1
+    ((EUID == 0)) && { chown postgres: "$dir" || return 1; }
+    chmod 700 "$dir"
+    printf '%s\n' "$bindir" >"$dir/bindir"
+    [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_postgres_pair '$dir'"
+    if ! _ecom_pg_run "$dir" "$bindir/initdb" -D "$dir/primary" -U postgres --auth=trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
+        _ecom_log "initdb failed:"
+        cat "$dir/initdb.log" >&2
+        return 1
+    fi
+    primary_port=$(ecom_free_port) || return 1
+    standby_port=$(ecom_free_port) || return 1
+    # Durable enough for what failover tests check: a fast shutdown flushes everything, and
+    # synchronous_commit=on waits for the standby's flush.
+    settings="-c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c full_page_writes=off \
+        -c max_connections=200 -c wal_level=replica -c max_wal_senders=4 -c hot_standby=on"
+    if ! _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -w -t 60 -s start \
+        -o "$settings -p $primary_port -c synchronous_standby_names=ecom_standby -c synchronous_commit=on" \
+        >>"$dir/pg_ctl.log" 2>&1; then
+        _ecom_log "the primary did not start:"
+        tail -n 20 "$dir/primary.log" >&2
+        return 1
+    fi
+    if ! _ecom_pg_run "$dir" "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
+        -D "$dir/standby" -X stream --no-sync >>"$dir/basebackup.log" 2>&1; then
+        _ecom_log "pg_basebackup failed:"
+        cat "$dir/basebackup.log" >&2
+        return 1
+    fi
+    _ecom_pg_run "$dir" touch "$dir/standby/standby.signal"
+    printf "primary_conninfo = 'host=127.0.0.1 port=%s user=postgres application_name=ecom_standby'\n" \
+        "$primary_port" | _ecom_pg_run "$dir" tee -a "$dir/standby/postgresql.auto.conf" >/dev/null
+    if ! _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/standby" -l "$dir/standby.log" -w -t 60 -s start \
+        -o "$settings -p $standby_port" >>"$dir/pg_ctl.log" 2>&1; then
+        _ecom_log "the standby did not start:"
+        tail -n 20 "$dir/standby.log" >&2
+        return 1
+    fi
+    for ((i = 0; i < 300; i++)); do
+        state=$(_ecom_pg_run "$dir" "$bindir/psql" -h 127.0.0.1 -p "$primary_port" -U postgres -d postgres -Atq \
+            -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'ecom_standby'" 2>/dev/null)
+        [[ $state == sync ]] && break
+        sleep 0.1
+    done
+    if [[ $state != sync ]]; then
+        _ecom_log "the standby is not a synchronous standby after 30 s:"
+        tail -n 20 "$dir/standby.log" >&2
+        return 1
+    fi
+    printf '%s\n' "$primary_port" >"$dir/primary_port"
+    printf '%s\n' "$standby_port" >"$dir/standby_port"
+    export ECOM_TEST_POSTGRES_PAIR_DIR=$dir
+    export ECOM_TEST_POSTGRES_PAIR_URL="postgresql://postgres@127.0.0.1:$primary_port,127.0.0.1:$standby_port/postgres?target_session_attrs=read-write&connect_timeout=5"
+}
+
+ecom_postgres_pair_stop_primary() {
+    local dir=$1
+    _ecom_pg_run "$dir" "$(cat "$dir/bindir")/pg_ctl" -D "$dir/primary" -m fast -w -t 60 -s stop
+}
+
+ecom_postgres_pair_promote() {
+    local dir=$1
+    _ecom_pg_run "$dir" "$(cat "$dir/bindir")/pg_ctl" -D "$dir/standby" -w -t 60 -s promote
+}
+
+stop_throwaway_postgres_pair() {
+    local dir=$1 bindir node
+    [[ -d $dir ]] || return 0
+    bindir=$(cat "$dir/bindir" 2>/dev/null || ecom_postgres_bindir)
+    for node in standby primary; do
+        if [[ -f $dir/$node/postmaster.pid ]]; then
+            _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/$node" -m immediate -w -t 30 -s stop >/dev/null 2>&1 || true
+        fi
+    done
     rm -rf -- "$dir"
 }
 

@@ -40,8 +40,9 @@ package protocol OrderRepository: Sendable {
     /// Claims an `Idempotency-Key` of `userID` for a checkout, or says what became of the earlier one.
     func claim(key: String, userID: UUID) async throws -> KeyClaim
 
-    /// Forgets a key whose request failed before making an order, so the client may retry with it.
-    func release(key: String, userID: UUID) async throws
+    /// Forgets a key whose request failed before making an order, so the client may retry with it:
+    /// the claim of `stamp` only, never a later claim of the same key.
+    func release(key: String, userID: UUID, stamp: String) async throws
 
     /// Removes idempotency keys past their retention (kept at least 24 hours).
     func purgeKeys() async throws -> Int
@@ -100,11 +101,16 @@ package enum OrderTransition: Sendable, Equatable, CaseIterable {
 /// What claiming an `Idempotency-Key` found.
 package enum KeyClaim: Sendable, Equatable {
     /// The key is new, or its request died long ago, and now marks this request as in progress.
-    case claimed
+    /// `stamp` tells this claim from any later one of the same key (its time, as stored).
+    case claimed(stamp: String)
     /// An earlier request with this key finished: its order and status.
     case done(orderID: UUID, status: Int)
     /// An earlier request with this key is still running.
     case inProgress
+
+    package var isClaimed: Bool {
+        if case .claimed = self { true } else { false }
+    }
 }
 
 /// Where a page of orders ends (newest first).

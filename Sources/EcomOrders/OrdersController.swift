@@ -37,10 +37,11 @@ package struct OrdersController: Sendable {
     @Sendable func create(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Order> {
         let userID = try context.requireAccount().userID
         let key = try Self.idempotencyKey(request)
+        var stamp: String?
         if let key {
             switch try await repository.claim(key: key, userID: userID) {
-            case .claimed:
-                break
+            case .claimed(let claimStamp):
+                stamp = claimStamp
             case .done(let orderID, let status):
                 guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
                 // The same status and order as the first answer; the header tells a replay apart.
@@ -53,8 +54,23 @@ package struct OrdersController: Sendable {
             let (order, status) = try await checkout(userID: userID, key: key, context: context)
             return EditedResponse(status: status, response: order)
         } catch {
-            if let key { try? await repository.release(key: key, userID: userID) }
+            if let key, let stamp { await release(key: key, userID: userID, stamp: stamp, logger: context.logger) }
             throw error
+        }
+    }
+
+    /// Gives a failed checkout's key back, so that the client's retry with it runs afresh instead of
+    /// meeting `idempotency_in_progress` until the claim is two minutes old. When the database is
+    /// what failed (a primary going away, a standby being promoted), the release is tried again in
+    /// the background for a minute; the stamp keeps a repeated release from undoing a later claim.
+    private func release(key: String, userID: UUID, stamp: String, logger: Logger) async {
+        guard (try? await repository.release(key: key, userID: userID, stamp: stamp)) == nil else { return }
+        Task { [repository] in
+            for _ in 0..<120 {
+                try? await Task.sleep(for: .milliseconds(500))
+                if (try? await repository.release(key: key, userID: userID, stamp: stamp)) != nil { return }
+            }
+            logger.warning("idempotency key left in progress; it can be claimed again once two minutes old")
         }
     }
 

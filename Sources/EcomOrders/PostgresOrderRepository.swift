@@ -294,9 +294,12 @@ package struct PostgresOrderRepository: OrderRepository {
 
     package func claim(key: String, userID: UUID) async throws -> KeyClaim {
         try await pool.transaction { connection in
-            let inserted = try connection.execute(
-                "INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress') ON CONFLICT DO NOTHING")
-            if inserted == 1 { return .claimed }
+            let inserted = try connection.query(
+                """
+                INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress')
+                ON CONFLICT DO NOTHING RETURNING created_at::text AS stamp
+                """)
+            if let row = inserted.first { return .claimed(stamp: try row.decode("stamp")) }
             let rows = try connection.query(
                 """
                 SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
@@ -308,17 +311,20 @@ package struct PostgresOrderRepository: OrderRepository {
             }
             // A request that died mid-way leaves its key in progress; after a while it may be taken over.
             if try row.decode("stale", as: Bool.self) {
-                try connection.execute(
-                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = \(userID) AND key = \(key)")
-                return .claimed
+                let taken = try connection.query(
+                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = \(userID) AND key = \(key) RETURNING created_at::text AS stamp")
+                return .claimed(stamp: try taken[0].decode("stamp"))
             }
             return .inProgress
         }
     }
 
-    package func release(key: String, userID: UUID) async throws {
+    package func release(key: String, userID: UUID, stamp: String) async throws {
         try await pool.execute(
-            "DELETE FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress'")
+            """
+            DELETE FROM idempotency_keys
+            WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress' AND created_at = CAST(\(stamp) AS timestamptz)
+            """)
     }
 
     private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int) -> SQLQuery {

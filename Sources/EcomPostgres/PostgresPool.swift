@@ -85,6 +85,9 @@ package final class PostgresPool: Sendable {
 
     /// How often a transaction that fails with a serialization failure or deadlock is attempted in all.
     private static let transactionAttempts = 8
+    /// Runs of a transaction whose connection was lost before COMMIT: pauses of 100, 200, 400, then
+    /// 500 ms between them, about two seconds in all.
+    private static let reconnectAttempts = 6
 
     private let url: String
     /// The schema the pool's connections work in (their `search_path`), nil for the server's default.
@@ -124,7 +127,12 @@ package final class PostgresPool: Sendable {
             outcome = try await threadPool.runIfActive { [url, schema, logger] in
                 let connection: SQLConnection
                 do {
-                    connection = try leased ?? SQLConnection(url: url, schema: schema, logger: logger)
+                    if let leased, leased.isUsableWhenIdle {
+                        connection = leased
+                    } else {
+                        if leased != nil { logger.info("Replacing a PostgreSQL connection the server closed") }
+                        connection = try SQLConnection(url: url, schema: schema, logger: logger)
+                    }
                 } catch {
                     return (nil, .failure(error))
                 }
@@ -157,6 +165,9 @@ package final class PostgresPool: Sendable {
     ///
     /// A transaction that fails with a serialization failure or deadlock is run again, on a fresh permit and
     /// after a short random pause, so `body` may run more than once and must not have other side effects.
+    /// So is one whose connection was lost before COMMIT was sent (the server rolled it back), for about
+    /// two seconds: long enough for a new connection to reach a promoted standby through a multi-host URL.
+    /// A connection lost during COMMIT leaves the outcome unknown, and that error reaches the caller.
     package func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         _ body: @escaping @Sendable (SQLConnection) throws -> T
@@ -171,6 +182,10 @@ package final class PostgresPool: Sendable {
                 logger.debug("Retrying transaction", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 // Full jitter, so transactions that collided do not collide again in lockstep.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...min(250, 5 << attempt))))
+                attempt += 1
+            } catch let error as SQLError where error.isLostBeforeCommit && attempt < Self.reconnectAttempts {
+                logger.info("Retrying a transaction whose connection was lost", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(min(500, 50 << attempt)))
                 attempt += 1
             }
         }

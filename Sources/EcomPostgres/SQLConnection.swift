@@ -36,7 +36,12 @@ package final class SQLConnection: Sendable {
     /// (and new tables land) in that schema first, then in `public`, where shared extensions live.
     /// `options` are further libpq keywords the URL may override.
     init(url: String, schema: String? = nil, options: [(String, String)] = [], logger: Logger) throws {
-        let defaults = [("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom")] + options
+        // TCP keepalives notice a database host that vanished without closing its connections
+        // (a power cut, a partition) within about 30 seconds rather than the system's two hours.
+        let defaults = [
+            ("connect_timeout", "5"), ("client_encoding", "UTF8"), ("fallback_application_name", "ecom"),
+            ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "3"),
+        ] + options
         // Entries before the expanded `dbname` (the URL) are defaults the URL may override.
         let keywords = defaults.map(\.0) + ["dbname"]
         let values = defaults.map(\.1) + [url]
@@ -111,7 +116,12 @@ package final class SQLConnection: Sendable {
             guard !isInFailedTransaction else {
                 throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
             }
-            try execute("COMMIT")
+            do {
+                try execute("COMMIT")
+            } catch var error as SQLError where error.kind == .connectionFailure {
+                error.commitOutcomeUnknown = true
+                throw error
+            }
             let actions = handle.withLock { handle in
                 defer { handle.afterCommit.removeAll() }
                 return handle.afterCommit
@@ -178,6 +188,21 @@ package final class SQLConnection: Sendable {
             PQfreemem(notification)
         }
         return arrived
+    }
+
+    /// Whether an idle connection still looks usable: connected, and with nothing to read. An idle
+    /// connection hears from the server only when it is going away (a FATAL message before the
+    /// server shuts down, or the connection's end), so one with input waiting is not worth a
+    /// statement that would fail.
+    var isUsableWhenIdle: Bool {
+        handle.withLock { handle in
+            let connection = handle.connection
+            guard PQstatus(connection) == CONNECTION_OK else { return false }
+            let socket = PQsocket(connection)
+            guard socket >= 0 else { return false }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            return poll(&descriptor, 1, 0) == 0
+        }
     }
 
     private var isInFailedTransaction: Bool {

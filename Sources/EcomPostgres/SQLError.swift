@@ -19,6 +19,9 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
     package var constraint: String?
     /// The server's (or libpq's) primary message: for logs only, never for API clients.
     package var message: String
+    /// The connection was lost while COMMIT was on its way: the transaction may have committed or
+    /// not, so it must not simply be run again.
+    package var commitOutcomeUnknown = false
 
     package init(kind: Kind, sqlState: String? = nil, constraint: String? = nil, message: String) {
         self.kind = kind
@@ -37,6 +40,15 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
     /// Whether the transaction lost a race with another one, so that running it again at once may succeed.
     package var isConcurrencyConflict: Bool {
         kind == .serializationFailure || kind == .deadlock
+    }
+
+    /// Whether the connection was lost, or the server went away (shutting down, restarting, not
+    /// yet accepting sessions, a standby being promoted), before a transaction could commit: it
+    /// was rolled back, and running it again on a new connection (to a new primary, with a
+    /// multi-host URL) is safe.
+    package var isLostBeforeCommit: Bool {
+        guard !commitOutcomeUnknown else { return false }
+        return kind == .connectionFailure || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
     }
 }
 

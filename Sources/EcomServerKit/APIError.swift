@@ -91,7 +91,7 @@ extension APIError {
             return from(status: .contentTooLarge)
         case is PostgresPoolBusy:
             return .busy
-        case let error as SQLError where error.kind == .connectionFailure:
+        case let error as SQLError where error.kind == .connectionFailure || error.isLostBeforeCommit:
             return .unavailable
         case let error as SQLError where error.sqlState?.hasPrefix("22") == true:
             // Data exceptions come from values a caller sent (an out-of-range date in a cursor, say).

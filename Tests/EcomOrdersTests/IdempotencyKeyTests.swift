@@ -12,7 +12,7 @@ import Testing
             let first = try await store.repository.claim(key: "k-1", userID: user)
             let second = try await store.repository.claim(key: "k-1", userID: user)
             let other = try await store.repository.claim(key: "k-2", userID: user)
-            #expect(first == .claimed && second == .inProgress && other == .claimed)
+            #expect(first.isClaimed && second == .inProgress && other.isClaimed)
         }
     }
 
@@ -20,11 +20,11 @@ import Testing
     func doneWithCreatedOrder(_ backend: Backend) async throws {
         try await backend.run { store in
             let user = UUID()
-            #expect(try await store.repository.claim(key: "k-1", userID: user) == .claimed)
+            let claim = try await store.repository.claim(key: "k-1", userID: user)
             let order = try await store.placeOrder(for: user, cartVersion: 1, key: "k-1")
             #expect(try await store.repository.claim(key: "k-1", userID: user) == .done(orderID: order.id, status: 201))
             // Releasing is for failed requests: a done key stays done.
-            try await store.repository.release(key: "k-1", userID: user)
+            try await store.repository.release(key: "k-1", userID: user, stamp: try #require(claim.stamp))
             try await store.ageKey("k-1", user, 600)
             #expect(try await store.repository.claim(key: "k-1", userID: user) == .done(orderID: order.id, status: 201))
         }
@@ -35,7 +35,7 @@ import Testing
         try await backend.run { store in
             let user = UUID()
             let order = try await store.placeOrder(for: user, cartVersion: 3)
-            #expect(try await store.repository.claim(key: "again", userID: user) == .claimed)
+            #expect(try await store.repository.claim(key: "again", userID: user).isClaimed)
             #expect(try await store.repository.winner(userID: user, cartVersion: 3, idempotencyKey: "again")?.id == order.id)
             #expect(try await store.repository.claim(key: "again", userID: user) == .done(orderID: order.id, status: 200))
         }
@@ -45,9 +45,9 @@ import Testing
     func keysArePerUser(_ backend: Backend) async throws {
         try await backend.run { store in
             let (alice, bob) = (UUID(), UUID())
-            #expect(try await store.repository.claim(key: "shared", userID: alice) == .claimed)
+            #expect(try await store.repository.claim(key: "shared", userID: alice).isClaimed)
             let order = try await store.placeOrder(for: alice, key: "shared")
-            #expect(try await store.repository.claim(key: "shared", userID: bob) == .claimed)
+            #expect(try await store.repository.claim(key: "shared", userID: bob).isClaimed)
             let bobs = try await store.placeOrder(for: bob, key: "shared")
             #expect(bobs.id != order.id)
             #expect(try await store.repository.claim(key: "shared", userID: alice) == .done(orderID: order.id, status: 201))
@@ -59,16 +59,19 @@ import Testing
     func releasedOrStale(_ backend: Backend) async throws {
         try await backend.run { store in
             let user = UUID()
-            #expect(try await store.repository.claim(key: "failed", userID: user) == .claimed)
-            try await store.repository.release(key: "failed", userID: user)
-            #expect(try await store.repository.claim(key: "failed", userID: user) == .claimed)
+            let failed = try await store.repository.claim(key: "failed", userID: user)
+            try await store.repository.release(key: "failed", userID: user, stamp: try #require(failed.stamp))
+            #expect(try await store.repository.claim(key: "failed", userID: user).isClaimed)
 
-            #expect(try await store.repository.claim(key: "died", userID: user) == .claimed)
+            let died = try await store.repository.claim(key: "died", userID: user)
             try await store.ageKey("died", user, 60)
             #expect(try await store.repository.claim(key: "died", userID: user) == .inProgress)
             try await store.ageKey("died", user, 120)
-            #expect(try await store.repository.claim(key: "died", userID: user) == .claimed)
+            #expect(try await store.repository.claim(key: "died", userID: user).isClaimed)
             // Taking it over starts its two minutes again.
+            #expect(try await store.repository.claim(key: "died", userID: user) == .inProgress)
+            // A late release by the request that died does not undo the claim that took over.
+            try await store.repository.release(key: "died", userID: user, stamp: try #require(died.stamp))
             #expect(try await store.repository.claim(key: "died", userID: user) == .inProgress)
         }
     }
@@ -82,8 +85,14 @@ import Testing
             try await store.ageKey("old", user, 49 * 3600)
             try await store.ageKey("recent", user, 47 * 3600)
             #expect(try await store.repository.purgeKeys() == 1)
-            #expect(try await store.repository.claim(key: "old", userID: user) == .claimed)
-            #expect(try await store.repository.claim(key: "recent", userID: user) == .claimed)
+            #expect(try await store.repository.claim(key: "old", userID: user).isClaimed)
+            #expect(try await store.repository.claim(key: "recent", userID: user).isClaimed)
         }
+    }
+}
+
+extension KeyClaim {
+    var stamp: String? {
+        if case .claimed(let stamp) = self { stamp } else { nil }
     }
 }

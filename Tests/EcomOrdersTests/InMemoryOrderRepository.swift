@@ -152,21 +152,23 @@ final class InMemoryOrderRepository: OrderRepository {
         state.withLock { state in
             let id = KeyID(userID: userID, key: key)
             guard let existing = state.keys[id] else {
-                state.keys[id] = KeyState(claimedAt: Date())
-                return .claimed
+                let now = Date()
+                state.keys[id] = KeyState(claimedAt: now)
+                return .claimed(stamp: "\(now.timeIntervalSince1970)")
             }
             if let done = existing.done { return .done(orderID: done.orderID, status: done.status) }
             // A request that died mid-way leaves its key in progress; after a while it may be taken over.
             guard existing.claimedAt < Date().addingTimeInterval(-Self.staleKeyAge) else { return .inProgress }
-            state.keys[id]?.claimedAt = Date()
-            return .claimed
+            let now = Date()
+            state.keys[id]?.claimedAt = now
+            return .claimed(stamp: "\(now.timeIntervalSince1970)")
         }
     }
 
-    func release(key: String, userID: UUID) async throws {
+    func release(key: String, userID: UUID, stamp: String) async throws {
         state.withLock { state in
             let id = KeyID(userID: userID, key: key)
-            if state.keys[id]?.done == nil { state.keys[id] = nil }
+            if let claim = state.keys[id], claim.done == nil, "\(claim.claimedAt.timeIntervalSince1970)" == stamp { state.keys[id] = nil }
         }
     }
 

@@ -92,7 +92,7 @@ import Testing
             harness.upstreams.stock(Self.mug)
             harness.upstreams.put(Self.mug, quantity: 1, into: alice)
             harness.upstreams.put(Self.mug, quantity: 2, into: bob)
-            #expect(try await harness.repository.claim(key: "same", userID: alice) == .claimed)
+            #expect(try await harness.repository.claim(key: "same", userID: alice).isClaimed)
             let running = try await harness.send(.post, "/api/orders", as: alice, key: "same")
             #expect(running.status == .conflict)
             #expect(try harness.errorCode(running) == "idempotency_in_progress")

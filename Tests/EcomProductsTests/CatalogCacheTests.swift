@@ -242,7 +242,9 @@ struct CatalogFreshnessTests {
             let product: Product = try await a.call(
                 .post, "/admin/products", token: a.adminToken, json: #"{"name":"Chair","price_cents":3000,"stock":8}"#)
             // A write no process is told about: a serving cache keeps showing what it had, which is what
-            // makes the checks below mean something.
+            // makes the checks below mean something. The cache serves only once its listener is
+            // connected, which can come after the process answers requests.
+            #expect(try await eventually { b.cache.isServing })
             _ = try await b.views(of: product.id)
             try await a.pool.execute("UPDATE products SET price_cents = 3100 WHERE id = \(product.id)")
             #expect(try await b.views(of: product.id).allSatisfy { $0?.priceCents == 3000 })
