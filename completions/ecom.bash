@@ -781,13 +781,13 @@ _ecom_admin() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    products|orders|users|events|webhooks)
+    products|orders|users|events|dead-letters|webhooks)
         # Offer subcommand argument completions
         "_ecom_admin_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'products orders users events webhooks' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'products orders users events dead-letters webhooks' -- "${cur}"))
         ;;
     esac
 }
@@ -1426,6 +1426,104 @@ _ecom_admin_events_retry() {
     case "${positional_number}" in
     1)
         __ecom_add_completions -W 'products'$'\n''cart'$'\n''orders'$'\n''notifications'
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_dead-letters() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ecom_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|replay|discard)
+        # Offer subcommand argument completions
+        "_ecom_admin_dead-letters_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list replay discard' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ecom_admin_dead-letters_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq --amqp-url --limit)
+    __ecom_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--amqp-url')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_dead-letters_replay() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq --amqp-url)
+    __ecom_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--amqp-url')
+        return
+        ;;
+    esac
+}
+
+_ecom_admin_dead-letters_discard() {
+    repeating_flags=()
+    non_repeating_flags=(--json -q --quiet --no-color --no-pager --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--server --fields --jq --amqp-url)
+    __ecom_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--fields')
+        return
+        ;;
+    '--jq')
+        return
+        ;;
+    '--amqp-url')
         return
         ;;
     esac

@@ -567,13 +567,14 @@ _ecom_admin() {
             'orders:Follow every customer'\''s orders and move them through shipping.'
             'users:List accounts, grant or revoke the admin role, disable or enable an account.'
             'events:See and retry events a service stopped retrying (parked).'
+            'dead-letters:See, replay or discard what RabbitMQ'\''s dead-letter queue holds.'
             'webhooks:Send store events to your endpoints, signed and retried.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        products|orders|users|events|webhooks)
+        products|orders|users|events|dead-letters|webhooks)
             "_ecom_admin_${words[1]}" && ret=0
             ;;
         esac
@@ -1076,6 +1077,98 @@ _ecom_admin_events_retry() {
         '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
         ':service:{__ecom_complete "${_service[@]}"}'
         ':event-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_dead-letters() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:List the dead letters, oldest first; they stay in the queue.'
+            'replay:Publish dead letters again to the events exchange, then take them out of the queue.'
+            'discard:Take dead letters out of the queue for good.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|replay|discard)
+            "_ecom_admin_dead-letters_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_ecom_admin_dead-letters_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        '--amqp-url[The broker'\''s URL, a cluster'\''s nodes as URL,URL… (default\: $RABBITMQ_URL).]:url:'
+        '--limit[List at most this many (default\: 100).]:n:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_dead-letters_replay() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        '--amqp-url[The broker'\''s URL, a cluster'\''s nodes as URL,URL… (default\: $RABBITMQ_URL).]:url:'
+        '*:id:'
+        '--all[Every dead letter.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_ecom_admin_dead-letters_discard() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[The gateway'\''s URL (default\: $ECOM_SERVER, else http\://localhost\:8080).]:url:'
+        '--json[Print the API'\''s JSON on standard output\: an object, or an array for lists.]'
+        '--fields[Print only these fields of each JSON object, comma-separated, like id,name,price_cents (implies --json).]:fields:'
+        '--jq[Filter the JSON with a jq expression (implies --json); strings print without quotes, like `jq -r`.]:expression:'
+        '(-q --quiet)'{-q,--quiet}'[Print no progress or confirmation messages.]'
+        '--no-color[Never color the output (as does setting NO_COLOR).]'
+        '--no-pager[Never show long tables through a pager ($ECOM_PAGER, else $PAGER, else less -FRX).]'
+        '--amqp-url[The broker'\''s URL, a cluster'\''s nodes as URL,URL… (default\: $RABBITMQ_URL).]:url:'
+        '*:id:'
+        '--all[Every dead letter.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

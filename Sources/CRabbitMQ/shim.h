@@ -155,3 +155,21 @@ static inline void ecom_amqp_server_error(amqp_rpc_reply_t reply, char *buffer, 
     }
     snprintf(buffer, size, "%d %.*s", code, (int)text.len, text.bytes == NULL ? "" : (const char *)text.bytes);
 }
+
+/// Copies the string header `key` of `properties` into `out` (NUL-terminated, cut to fit
+/// `capacity`) and returns its length; -1 if the message has no such string header.
+static inline int ecom_amqp_header_string(const amqp_basic_properties_t *properties, const char *key, char *out,
+                                          size_t capacity) {
+    if (!(properties->_flags & AMQP_BASIC_HEADERS_FLAG) || capacity == 0) return -1;
+    size_t key_length = strlen(key);
+    for (int i = 0; i < properties->headers.num_entries; i++) {
+        const amqp_table_entry_t *entry = &properties->headers.entries[i];
+        if (entry->key.len != key_length || memcmp(entry->key.bytes, key, key_length) != 0) continue;
+        if (entry->value.kind != AMQP_FIELD_KIND_UTF8 && entry->value.kind != AMQP_FIELD_KIND_BYTES) return -1;
+        size_t length = entry->value.value.bytes.len < capacity - 1 ? entry->value.value.bytes.len : capacity - 1;
+        memcpy(out, entry->value.value.bytes.bytes, length);
+        out[length] = 0;
+        return (int)length;
+    }
+    return -1;
+}

@@ -155,6 +155,7 @@ extension EcomCommand {
         switch error {
         case let error as ClientError: error.exitStatus
         case is UsageFailure: ExitCode.validationFailure.rawValue
+        case let error as BrokerFailure: error.exitStatus
         default: exitCode(for: error).rawValue
         }
     }

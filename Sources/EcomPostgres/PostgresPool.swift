@@ -184,7 +184,7 @@ package final class PostgresPool: Sendable {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...min(250, 5 << attempt))))
                 attempt += 1
             } catch let error as SQLError where error.isLostBeforeCommit && attempt < Self.reconnectAttempts {
-                logger.info("Retrying a transaction whose connection was lost", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                logger.debug("Retrying a transaction whose connection was lost", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(min(500, 50 << attempt)))
                 attempt += 1
             }

@@ -113,7 +113,7 @@ import Testing
         ("", "ex", ["exit"]),
         ("products ", "l", ["list"]),
         ("product ", "", ["list", "show"]),
-        ("admin ", "", ["events", "orders", "products", "users", "webhooks"]),
+        ("admin ", "", ["dead-letters", "events", "orders", "products", "users", "webhooks"]),
         ("admin users ", "gr", ["grant-admin"]),
         ("cart add ", "--q", ["--quantity", "--quiet"]),
         ("cart add ", "--qua", ["--quantity"]),

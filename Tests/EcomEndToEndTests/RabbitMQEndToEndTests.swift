@@ -112,6 +112,24 @@ struct RabbitMQEndToEndTests {
                 let log = store.server.log
                 #expect(log.components(separatedBy: "consuming events from RabbitMQ").count - 1 == 4, "one connection per consumer")
                 #expect(!log.contains("lost RabbitMQ"))
+
+                // An operator sees the junk with where it came from, and clears it.
+                let cli = try CLI(server: store.gateway)
+                let broker = ["RABBITMQ_URL": host.amqpURL]
+                let listed = try await cli.run(["admin", "dead-letters", "list", "--json"], environment: broker)
+                #expect(listed.status == 0, "\(listed.stderr)")
+                #expect(Set(listed.array?.compactMap { $0["queue"] as? String } ?? []) == ["ecom.products", "ecom.cart", "ecom.notifications"])
+                #expect(listed.array?.allSatisfy { $0["id"] as? String == "junk" && $0["reason"] as? String == "rejected" } == true)
+                let missing = try await cli.run(["admin", "dead-letters", "discard", "no-such-id"], environment: broker)
+                #expect(missing.status == 1 && missing.stderr.contains("no dead letter with id no-such-id"), "\(missing.stderr)")
+                let unnamed = try await cli.run(["admin", "dead-letters", "replay"], environment: broker)
+                #expect(unnamed.status == 64 && unnamed.stderr.contains("--all"), "\(unnamed.stderr)")
+                let discarded = try await cli.run(["admin", "dead-letters", "discard", "--all"], environment: broker)
+                #expect(discarded.status == 0 && discarded.stderr.contains("Discarded 3 dead letters."), "\(discarded.stderr)")
+                try await store.eventually("dead-letter queue empty") { try await host.queue("ecom.dead-letter")?.messages == 0 }
+                let unreachable = try await cli.run(
+                    ["admin", "dead-letters", "list"], environment: ["RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:1/"])
+                #expect(unreachable.status == 69, "\(unreachable.stderr)")
             }
         }
     }

@@ -233,6 +233,57 @@ struct AMQPTransportTests {
         }
     }
 
+    @Test("dead letters: listed with the queue and reason, and left in place; a replayed event is applied; discarded ones are gone")
+    func deadLetters() async throws {
+        try await TestBroker.withVirtualHost { host in
+            try await EventBusTests.withPair { _, subscriber in
+                let transport = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
+                    logger: EventBusTests.logger)
+                try await running(sink.services + [transport.service!]) {
+                    try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
+                    // Junk the consumer refuses, and an event put straight into the dead-letter exchange (as a
+                    // quorum queue does with one past its delivery limit).
+                    try await host.publish(exchange: "orders", routingKey: "note.added", body: "{junk", messageID: "junk-1")
+                    let event = Event(type: "note.added", requestID: nil, data: EventBusTests.Note(text: "parked in the broker"))
+                    try await host.publish(
+                        exchange: "orders.dead-letter", routingKey: "note.added",
+                        body: String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self), messageID: event.id.lowercased)
+                    try await eventually("both dead-lettered") { try await host.queue("ecom.dead-letter")?.messages == 2 }
+
+                    let queue = try DeadLetterQueue(urls: host.amqpURL, topology: Self.sinkTopology)
+                    let listed = try await Self.blocking { try queue.process(limit: 100) { _ in .keep } }.map(\.0)
+                    #expect(listed.count == 2)
+                    let junk = try #require(listed.first { $0.id == "junk-1" })
+                    #expect(junk.routingKey == "note.added" && junk.queue == "ecom.sink" && junk.reason == "rejected" && junk.body == "{junk")
+                    #expect(listed.contains { $0.id == event.id.lowercased && $0.queue == nil && $0.body.contains("parked in the broker") })
+                    try await eventually("a listing leaves them") { try await host.queue("ecom.dead-letter")?.messages == 2 }
+
+                    let replayed = try await Self.blocking {
+                        try queue.process(limit: 100) { $0.id == event.id.lowercased ? .replay : .keep }
+                    }
+                    #expect(replayed.filter { $0.1 == .replay }.map(\.0.id) == [event.id.lowercased])
+                    try await eventually("the replayed event applied") {
+                        try await subscriber.query("SELECT text FROM applied").map { try $0.decode("text", as: String.self) } == ["parked in the broker"]
+                    }
+                    try await eventually("the junk stays") { try await host.queue("ecom.dead-letter")?.messages == 1 }
+
+                    let discarded = try await Self.blocking { try queue.process(limit: 100) { _ in .discard } }
+                    #expect(discarded.map(\.0.id) == ["junk-1"])
+                    try await eventually("none left") { try await host.queue("ecom.dead-letter")?.messages == 0 }
+                }
+            }
+        }
+    }
+
+    /// Runs blocking broker calls on a thread of their own.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     static func count(_ table: String, in pool: PostgresPool) async throws -> Int {
         try await pool.query("SELECT count(*) AS n FROM \(unescaped: table)")[0].decode("n", as: Int.self)
     }

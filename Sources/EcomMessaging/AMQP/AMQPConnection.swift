@@ -87,6 +87,10 @@ struct AMQPMessage: Sendable {
     var messageID: String?
     var body: Data
     var redelivered: Bool
+    /// For a dead-lettered message: the queue that dead-lettered it first, and why (`rejected`,
+    /// `delivery_limit`, `expired`), from the headers the broker adds.
+    var firstDeathQueue: String? = nil
+    var firstDeathReason: String? = nil
 }
 
 /// A blocking rabbitmq-c connection with one channel.
@@ -282,9 +286,17 @@ final class AMQPConnection: @unchecked Sendable {
         let properties = envelope.message.properties
         let messageID: String? =
             properties._flags & amqp_flags_t(AMQP_BASIC_MESSAGE_ID_FLAG) != 0 ? String(bytes: properties.message_id) : nil
+        func header(_ key: String) -> String? {
+            var buffer = [CChar](repeating: 0, count: 256)
+            guard withUnsafePointer(to: properties, { ecom_amqp_header_string($0, key, &buffer, buffer.count) }) >= 0 else { return nil }
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let hasHeaders = properties._flags & amqp_flags_t(AMQP_BASIC_HEADERS_FLAG) != 0
         return AMQPMessage(
             deliveryTag: envelope.delivery_tag, routingKey: String(bytes: envelope.routing_key) ?? "", messageID: messageID,
-            body: Data(bytes: envelope.message.body), redelivered: envelope.redelivered != 0)
+            body: Data(bytes: envelope.message.body), redelivered: envelope.redelivered != 0,
+            firstDeathQueue: hasHeaders ? header("x-first-death-queue") : nil,
+            firstDeathReason: hasHeaders ? header("x-first-death-reason") : nil)
     }
 
     /// Acknowledges `tag`, and with `multiple` every earlier unacknowledged tag too.
