@@ -188,10 +188,16 @@ start_throwaway_postgres() {
     if [[ ${ECOM_PG_DURABLE:-} == 1 ]]; then
         settings="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
     fi
+    # ECOM_PG_LISTEN=ADDRESS: listen there too, trusting its /24 (a test's network namespaces).
+    local listen=127.0.0.1
+    if [[ -n ${ECOM_PG_LISTEN:-} ]]; then
+        listen+=",$ECOM_PG_LISTEN"
+        printf 'host all all %s.0/24 trust\n' "${ECOM_PG_LISTEN%.*}" >>"$dir/data/pg_hba.conf"
+    fi
     for ((tries = 0; tries < 5; tries++)); do
         port=$(ecom_free_port) || return 1
         if _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
-            -w -t 60 -s start -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $settings \
+            -w -t 60 -s start -o "-c listen_addresses=$listen -p $port -k $dir $settings \
             -c max_connections=500" >>"$dir/pg_ctl.log" 2>&1; then
             printf '%s\n' "$bindir" >"$dir/bindir"
             export ECOM_TEST_POSTGRES_DIR=$dir
@@ -305,6 +311,50 @@ stop_throwaway_postgres_pair() {
             _ecom_pg_run "$dir" "$bindir/pg_ctl" -D "$dir/$node" -m immediate -w -t 30 -s stop >/dev/null 2>&1 || true
         fi
     done
+    rm -rf -- "$dir"
+}
+
+# --- network namespaces ----------------------------------------------------------------
+
+# ecom_netns_lab_start N: N network namespaces ("hosts") on a bridge of their own, each with
+# its address on a random 10.x.y.0/24 whose .1 is the bridge's (this namespace's way in).
+# Root only; needs iproute2. Prints the lab's directory: its `hosts` file has a line per host,
+# "NAMESPACE ADDRESS"; `bridge_address` the bridge's. Stop with ecom_netns_lab_stop DIR.
+ecom_netns_lab_start() {
+    local n=$1 dir id subnet bridge i host
+    if ((EUID != 0)) || ! command -v ip >/dev/null 2>&1; then
+        _ecom_log "network namespaces need root and iproute2 (.ci/deps)"
+        return 1
+    fi
+    dir=$(mktemp -d /tmp/ecom-lab.XXXXXX) || return 1
+    id=$(_ecom_random_word 4)
+    subnet="10.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))"
+    bridge="ecbr$id"
+    printf '%s\n' "$bridge" >"$dir/bridge"
+    printf '%s\n' "$subnet.1" >"$dir/bridge_address"
+    : >"$dir/hosts"
+    ip link add "$bridge" type bridge || return 1
+    ip addr add "$subnet.1/24" dev "$bridge" && ip link set "$bridge" up || return 1
+    for ((i = 1; i <= n; i++)); do
+        host="ecom$id$i"
+        ip netns add "$host" || return 1
+        printf '%s %s\n' "$host" "$subnet.$((10 + i))" >>"$dir/hosts"
+        ip link add "ev$id${i}a" type veth peer name "ev$id${i}b" || return 1
+        ip link set "ev$id${i}a" master "$bridge" up || return 1
+        ip link set "ev$id${i}b" netns "$host" || return 1
+        ip -n "$host" addr add "$subnet.$((10 + i))/24" dev "ev$id${i}b" || return 1
+        ip -n "$host" link set "ev$id${i}b" up && ip -n "$host" link set lo up || return 1
+    done
+    printf '%s\n' "$dir"
+}
+
+ecom_netns_lab_stop() {
+    local dir=$1 host address
+    [[ -d $dir ]] || return 0
+    while read -r host address; do
+        ip netns del "$host" 2>/dev/null || true
+    done <"$dir/hosts"
+    ip link del "$(cat "$dir/bridge")" 2>/dev/null || true
     rm -rf -- "$dir"
 }
 

@@ -71,6 +71,30 @@ package struct ServeConfiguration: Sendable {
         return "http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(port(of: service))"
     }
 
+    /// The services this process calls over HTTP without running them: the gateway calls every
+    /// service, orders call cart and products, the cart calls products, and a process without the
+    /// users service reads its revocation feed.
+    package var peers: [ServiceName] {
+        var called: Set<ServiceName> = services.contains(.users) ? [] : [.users]
+        if services.contains(.gateway) { called.formUnion(ServiceName.allCases.filter { $0 != .gateway }) }
+        if services.contains(.orders) { called.formUnion([.cart, .products]) }
+        if services.contains(.cart) { called.insert(.products) }
+        return called.subtracting(services).sorted()
+    }
+
+    /// Why this process may not start when it listens on `address`: a specific address beyond
+    /// loopback means a deployment across hosts, where a peer without its URL
+    /// (`ECOM_<SERVICE>_URL`) would be looked for on 127.0.0.1. A wildcard (0.0.0.0, ::) keeps
+    /// the loopback defaults, for processes sharing one host.
+    package func unnamedPeersProblem(listeningOn address: ListenAddress) -> String? {
+        guard !address.isLoopback, !["0.0.0.0", "::"].contains(address.host) else { return nil }
+        let unnamed = peers.filter { serviceURLs[$0] == nil }
+        guard !unnamed.isEmpty else { return nil }
+        let variables = unnamed.map { EnvironmentVariable.serviceURL.of($0).name }
+        return "listening on \(address.host), beyond loopback, means services on other hosts: "
+            + "set \(variables.joined(separator: ", ")) to where the services this process calls run"
+    }
+
     /// Reads the original platform's variables (`PORT`, `DB_URL`, `SECRET_KEY`) and their `ECOM_` forms.
     package mutating func apply(environment: [String: String]) {
         typealias Variable = EnvironmentVariable

@@ -152,6 +152,11 @@ struct ServeRoot {
                 "reserved": "\(configuration.descriptorReserve)",
                 "max_connections": "\(limits.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value.maxConnections)" }.joined(separator: " "))",
             ])
+        // Before any unit exists: a unit left unstarted would have to be shut down.
+        for service in configuration.services.sorted() {
+            let address = assembly.address(of: service, limits: configuration.unscaledLimits(of: service))
+            if let problem = configuration.unnamedPeersProblem(listeningOn: address) { throw ServeError(problem) }
+        }
         return guardingExposure(try assembly.units(limits: limits), logger: logger)
     }
 

@@ -27,12 +27,26 @@ extension UsersEndToEndTests {
             (["--host", "127.evil.example"], "refusing to listen on 127.evil.example:"),
         ])
     func demoPasswordKeepsServicesLocal(arguments: [String], refusal: String) async throws {
-        let server = try await ServerProcess(
-            arguments: arguments,
-            environment: ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"], waitForReady: false)
+        // A named host means services on other hosts: every one this process calls has its URL.
+        var peers = ["ECOM_ADMIN_EMAIL": "admin@example.com", "ECOM_ADMIN_PASSWORD": "admin123"]
+        for service in ["products", "cart", "orders", "notifications"] { peers["ECOM_\(service.uppercased())_URL"] = "http://127.0.0.1:1" }
+        let server = try await ServerProcess(arguments: arguments, environment: peers, waitForReady: false)
         let status = await server.stopWhenExited()
         #expect(status != 0)
         #expect(server.log.contains(refusal), "\(server.log)")
+        await server.tearDown()
+    }
+
+    @Test("a process listening on a named address beyond loopback refuses to start until told where each service it calls runs")
+    func namedAddressNeedsPeerURLs() async throws {
+        let server = try await ServerProcess(arguments: ["--only", "gateway", "--host", "127.evil.example"], services: [], waitForReady: false)
+        let status = await server.stopWhenExited()
+        #expect(status != 0)
+        let lines = server.log.split(separator: "\n").filter { $0.contains("beyond loopback") }
+        #expect(lines.count == 1, "\(server.log)")
+        for service in ["USERS", "PRODUCTS", "CART", "ORDERS", "NOTIFICATIONS"] {
+            #expect(lines.first?.contains("ECOM_\(service)_URL") == true, "\(server.log)")
+        }
         await server.tearDown()
     }
 
