@@ -188,6 +188,13 @@ start_throwaway_postgres() {
     if [[ ${ECOM_PG_DURABLE:-} == 1 ]]; then
         settings="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
     fi
+    # ECOM_PG_SSL_CERT=FILE ECOM_PG_SSL_KEY=FILE: TLS with that certificate and key.
+    if [[ -n ${ECOM_PG_SSL_CERT:-} ]]; then
+        cp "$ECOM_PG_SSL_CERT" "$dir/server.pem" && cp "$ECOM_PG_SSL_KEY" "$dir/server.key" || return 1
+        ((EUID == 0)) && chown postgres: "$dir/server.pem" "$dir/server.key"
+        chmod 600 "$dir/server.key"
+        settings+=" -c ssl=on -c ssl_cert_file=$dir/server.pem -c ssl_key_file=$dir/server.key"
+    fi
     # ECOM_PG_LISTEN=ADDRESS: listen there too, trusting its /24 (a test's network namespaces).
     local listen=127.0.0.1
     if [[ -n ${ECOM_PG_LISTEN:-} ]]; then
@@ -312,6 +319,29 @@ stop_throwaway_postgres_pair() {
         fi
     done
     rm -rf -- "$dir"
+}
+
+# --- certificates --------------------------------------------------------------------
+
+# ecom_test_ca DIR NAME: a throwaway certificate authority (DIR/NAME-ca.pem, its key
+# NAME-ca.key) and a server certificate it signed for 127.0.0.1 and localhost, valid two days
+# (NAME-server.pem, NAME-server.key).
+ecom_test_ca() {
+    local dir=$1 name=$2
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -subj "/CN=ecom test authority $name" -keyout "$dir/$name-ca.key" -out "$dir/$name-ca.pem" &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+                -keyout "$dir/$name-server.key" -out "$dir/$name-server.csr" &&
+            printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=CA:FALSE' \
+                'keyUsage=digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' >"$dir/$name-server.ext" &&
+            openssl x509 -req -in "$dir/$name-server.csr" -CA "$dir/$name-ca.pem" -CAkey "$dir/$name-ca.key" \
+                -CAcreateserial -days 2 -extfile "$dir/$name-server.ext" -out "$dir/$name-server.pem"
+    } 2>"$dir/$name-openssl.log" || {
+        _ecom_log "making a test certificate failed:"
+        cat "$dir/$name-openssl.log" >&2
+        return 1
+    }
 }
 
 # --- network namespaces ----------------------------------------------------------------

@@ -76,6 +76,7 @@ package func buildGatewayService(_ configuration: GatewayConfiguration, logger: 
         timeout: .init(connect: .milliseconds(Int64(configuration.connectTimeout.components.seconds) * 1000)),
         connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64))
     clientConfiguration.httpVersion = .http1Only
+    clientConfiguration.tlsConfiguration = PeerTLS.clientConfiguration
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     let router = buildGatewayRouter(configuration: configuration, client: client)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)

@@ -131,6 +131,13 @@ extension EnvironmentVariable {
     package static let idleTimeout = EnvironmentVariable(
         "ECOM_IDLE_TIMEOUT", meaning: "seconds an idle connection is kept open",
         fallback: "\(ListenerLimits.gateway.idleTimeout.components.seconds)")
+    package static let tlsCertificate = EnvironmentVariable(
+        "ECOM_TLS_CERTIFICATE", meaning: "PEM certificate chain: every listener serves HTTPS", fallback: "plain HTTP")
+    package static let tlsKey = EnvironmentVariable(
+        "ECOM_TLS_KEY", meaning: "PEM private key of ECOM_TLS_CERTIFICATE", fallback: "none")
+    package static let tlsAuthority = EnvironmentVariable(
+        "ECOM_TLS_CA", meaning: "PEM authorities trusted for https:// service URLs, besides the system's",
+        fallback: "the system's")
     package static let logLevel = EnvironmentVariable(
         "LOG_LEVEL", meaning: "trace, debug, info, notice, warning or error, as --log-level", fallback: "info")
     package static let dataHome = EnvironmentVariable(
@@ -145,6 +152,6 @@ extension EnvironmentVariable {
         databaseURL, secretKey, acceptedSecretKey, amqpURL, amqpQueueType, port, host, servicePort, serviceDatabaseURL, serviceURL, adminEmail, adminPassword,
         catalogSeed, orderPendingTimeout, holdEvents, batchCommitDelay, lowStockThreshold, eventRetention, streamHeartbeat,
         webhookAllowInsecure, webhookTimeout, webhookFirstRetry, webhookDisableAfter, poolSize, maxConnections, maxConnectionsPerClient, serviceMaxConnections,
-        headerTimeout, idleTimeout, logLevel, dataHome, home, mallocArenaMax,
+        headerTimeout, idleTimeout, tlsCertificate, tlsKey, tlsAuthority, logLevel, dataHome, home, mallocArenaMax,
     ]
 }

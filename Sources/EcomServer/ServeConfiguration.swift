@@ -43,6 +43,11 @@ package struct ServeConfiguration: Sendable {
     package var eventRetention = Duration.seconds(defaultEventRetentionDays * 24 * 3600)
     package var streamHeartbeat = defaultStreamHeartbeat
     package var webhooks = WebhookSettings()
+    /// PEM files: the listeners' certificate chain and key (HTTPS when given), and authorities
+    /// trusted for the services this process calls over https.
+    package var tlsCertificateFile: String?
+    package var tlsKeyFile: String?
+    package var tlsAuthorityFile: String?
     /// Connections each service keeps to its database.
     package var poolSize = Self.defaultPoolSize
     /// The gateway's listener limits and each service's, before they are fitted to the descriptor limit.
@@ -68,7 +73,8 @@ package struct ServeConfiguration: Sendable {
         if let url = serviceURLs[service] { return url }
         let host = services.contains(service) ? serviceHost : "127.0.0.1"
         let connectHost = host == "0.0.0.0" ? "127.0.0.1" : host
-        return "http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(port(of: service))"
+        // With TLS, the services of this host are taken to listen as this process does.
+        return "\(tlsCertificateFile == nil ? "http" : "https")://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(port(of: service))"
     }
 
     /// The services this process calls over HTTP without running them: the gateway calls every
@@ -93,6 +99,30 @@ package struct ServeConfiguration: Sendable {
         let variables = unnamed.map { EnvironmentVariable.serviceURL.of($0).name }
         return "listening on \(address.host), beyond loopback, means services on other hosts: "
             + "set \(variables.joined(separator: ", ")) to where the services this process calls run"
+    }
+
+    /// The listeners' TLS, read from its files, and the authorities trusted for calls to peers
+    /// (`PeerTLS`); nil for plain HTTP. Throws naming the variable whose file is wrong.
+    package func loadTLS() throws -> ListenerTLS? {
+        if let authority = tlsAuthorityFile {
+            do {
+                try PeerTLS.trust(authoritiesIn: authority)
+            } catch {
+                throw ServeError("\(EnvironmentVariable.tlsAuthority.name): \(error)")
+            }
+        }
+        switch (tlsCertificateFile, tlsKeyFile) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, let key?):
+            do {
+                return try ListenerTLS(certificateFile: certificate, keyFile: key)
+            } catch {
+                throw ServeError("\(EnvironmentVariable.tlsCertificate.name)/\(EnvironmentVariable.tlsKey.name): \(error)")
+            }
+        default:
+            throw ServeError("HTTPS needs both \(EnvironmentVariable.tlsCertificate.name) and \(EnvironmentVariable.tlsKey.name)")
+        }
     }
 
     /// Reads the original platform's variables (`PORT`, `DB_URL`, `SECRET_KEY`) and their `ECOM_` forms.
@@ -124,6 +154,9 @@ package struct ServeConfiguration: Sendable {
         if let seconds = positive(.webhookTimeout) { webhooks.timeout = .seconds(seconds) }
         if let milliseconds = positive(.webhookFirstRetry) { webhooks.firstRetry = .milliseconds(milliseconds) }
         if let attempts = positive(.webhookDisableAfter) { webhooks.disableAfter = attempts }
+        tlsCertificateFile = value(.tlsCertificate)
+        tlsKeyFile = value(.tlsKey)
+        tlsAuthorityFile = value(.tlsAuthority)
         if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = size }
         if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
         if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {

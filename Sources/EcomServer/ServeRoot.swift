@@ -44,6 +44,7 @@ struct ServeRoot {
         // A bad key is refused before anything is started or created.
         if let key = configuration.secretKey { _ = try SigningKey(key) }
         let acceptedKey = try configuration.acceptedSecretKey.map { try SigningKey($0, variable: EnvironmentVariable.acceptedSecretKey.name) }
+        let listenerTLS = try configuration.loadTLS()
         let transport = try chooseTransport()
         let plan = try DatabasePlan(for: configuration)
         let cluster = plan.server == .embedded ? try await startEmbeddedCluster() : nil
@@ -61,7 +62,7 @@ struct ServeRoot {
             let seeds = StoreSeeds(configuration, embedded: cluster != nil)
             let assembly = ServiceAssembly(
                 configuration: configuration, tokens: tokens, transport: transport, databaseURLs: databases.urls, seeds: seeds,
-                logger: logger)
+                logger: logger, listenerTLS: listenerTLS)
             let units = try makeUnits(assembly, openFileLimit: openFileLimit)
             let messages = StartMessages(
                 configuration: configuration, units: units, transport: transport, seeds: seeds,

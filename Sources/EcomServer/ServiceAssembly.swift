@@ -18,6 +18,8 @@ struct ServiceAssembly {
     var databaseURLs: [ServiceName: String]
     var seeds: StoreSeeds
     var logger: Logger
+    /// The certificate and key every listener of the process serves HTTPS with; nil for plain HTTP.
+    var listenerTLS: ListenerTLS? = nil
     /// The services of this process, which the gateway and the other services reach in memory.
     let localServices = LocalServices()
 
@@ -34,7 +36,7 @@ struct ServiceAssembly {
     func address(of service: ServiceName, limits: ListenerLimits) -> ListenAddress {
         ListenAddress(
             host: service == .gateway ? configuration.gatewayHost : configuration.serviceHost,
-            port: configuration.port(of: service), limits: limits
+            port: configuration.port(of: service), limits: limits, tls: listenerTLS
         ).resolved()
     }
 

@@ -15,7 +15,7 @@ struct StartMessages {
     var embeddedCluster: URL?
 
     var lines: [String] {
-        var lines = units.map { "\($0.name) listening on http://\($0.address)" }
+        var lines = units.map { "\($0.name) listening on \($0.address.scheme)://\($0.address)" }
         if let embeddedCluster {
             lines.append("database: embedded PostgreSQL in \(embeddedCluster.path)")
         }

@@ -26,7 +26,9 @@ extension ListenAddress {
         guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: port), let ip = address.ipAddress else {
             return self
         }
-        return ListenAddress(host: ip, port: port, limits: limits)
+        var resolved = self
+        resolved.host = ip
+        return resolved
     }
 
     /// Whether this address accepts connections from this machine only, decided on the address

@@ -2,6 +2,7 @@ import EcomAPI
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Metrics
 import NIOCore
@@ -191,9 +192,14 @@ struct LimitedHTTP1Channel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1 within `limits` (see `ListenerLimits`).
-    static func limitedHTTP1(_ limits: ListenerLimits, service: String) -> HTTPServerBuilder {
-        .init { responder in LimitedHTTP1Channel(responder: responder, limits: limits, service: service) }
+    /// HTTP/1 within `limits` (see `ListenerLimits`), inside TLS when `tls` is given.
+    static func limitedHTTP1(_ limits: ListenerLimits, service: String, tls: ListenerTLS? = nil) -> HTTPServerBuilder {
+        guard let tls else {
+            return .init { responder in LimitedHTTP1Channel(responder: responder, limits: limits, service: service) }
+        }
+        return .init { responder in
+            try TLSChannel(LimitedHTTP1Channel(responder: responder, limits: limits, service: service), tlsConfiguration: tls.configuration)
+        }
     }
 }
 

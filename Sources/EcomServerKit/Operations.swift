@@ -74,14 +74,20 @@ package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     package var port: Int
     /// What the listener tolerates from its clients; `ecom serve` fits these to the process's descriptors.
     package var limits: ListenerLimits
+    /// The certificate and key of an HTTPS listener; nil for plain HTTP.
+    package var tls: ListenerTLS?
 
-    package init(host: String, port: Int, limits: ListenerLimits = .service) {
+    package init(host: String, port: Int, limits: ListenerLimits = .service, tls: ListenerTLS? = nil) {
         self.host = host
         self.port = port
         self.limits = limits
+        self.tls = tls
     }
 
     package var description: String { "\(host):\(port)" }
+
+    /// `https` for a TLS listener, `http` otherwise.
+    package var scheme: String { tls == nil ? "http" : "https" }
 }
 
 extension Router where Context == EcomRequestContext {
@@ -106,7 +112,7 @@ package func makeApplication(
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.serviceRoutes))
     let service = logger[metadataKey: "service"].map { "\($0)" } ?? "ecom"
     return Application(
-        router: router, server: .limitedHTTP1(address.limits, service: service),
+        router: router, server: .limitedHTTP1(address.limits, service: service, tls: address.tls),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil), logger: logger)
 }
 

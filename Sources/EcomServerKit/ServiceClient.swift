@@ -41,6 +41,7 @@ package struct ServiceClient: Sendable {
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32))
         configuration.httpVersion = .http1Only
+        configuration.tlsConfiguration = PeerTLS.clientConfiguration
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -94,18 +94,24 @@ struct SeparateHostsTests {
         return try reply.decode()
     }
 
-    /// Waits up to two minutes for `condition`, failing early when a process exited.
     static func eventually(_ what: String, _ processes: [LabProcess], _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            if let exited = processes.first(where: { !$0.process.isRunning }) {
-                throw HarnessError("a process exited while waiting for \(what): \(exited.log.suffix(3_000))")
-            }
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        throw HarnessError("timed out waiting for \(what)")
+        try await waitWhileRunning(what, processes.map { lab in (lab.process, { lab.log }) }, condition)
     }
+}
+
+/// Waits up to two minutes for `condition`, failing early, with its log, when one of `processes` exited.
+func waitWhileRunning(
+    _ what: String, _ processes: [(process: Process, log: () -> String)], _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while ContinuousClock.now < deadline {
+        if let exited = processes.first(where: { !$0.process.isRunning }) {
+            throw HarnessError("a process exited while waiting for \(what): \(exited.log().suffix(3_000))")
+        }
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(250))
+    }
+    throw HarnessError("timed out waiting for \(what)")
 }
 
 /// Network namespaces on a bridge of their own, and a PostgreSQL listening on that bridge.

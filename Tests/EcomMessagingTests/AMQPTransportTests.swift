@@ -26,6 +26,7 @@ import Testing
         #expect(defaults.virtualHost == "/")
 
         #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "http://localhost:5672") }
+        #expect((try? AMQPEndpoint(url: "amqps://localhost")) == nil)
         #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://localhost:notaport") }
     }
 

@@ -15,6 +15,9 @@ package struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses an AMQP URL as RabbitMQ does: the vhost is the URL-decoded path, `/` when empty.
     package init(url: String) throws {
+        if url.hasPrefix("amqps://") {
+            throw AMQPError("amqps:// (TLS to the broker) is not supported yet: \(AMQPEndpoint.redacted(url))")
+        }
         guard url.hasPrefix("amqp://") else {
             throw AMQPError("not an amqp:// URL: \(AMQPEndpoint.redacted(url))")
         }
