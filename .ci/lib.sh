@@ -163,6 +163,17 @@ _ecom_pg_run() {
     fi
 }
 
+# _ecom_pg_initdb DIR BINDIR DATA: a cluster in DATA (superuser postgres, trust, UTF-8, C).
+_ecom_pg_initdb() {
+    local dir=$1 bindir=$2 data=$3
+    if ! _ecom_pg_run "$dir" "$bindir/initdb" -D "$data" -U postgres --auth=trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
+        _ecom_log "initdb failed:"
+        cat "$dir/initdb.log" >&2
+        return 1
+    fi
+}
+
 start_throwaway_postgres() {
     local bindir dir port tries
     bindir=$(ecom_postgres_bindir) || return 1
@@ -176,12 +187,7 @@ start_throwaway_postgres() {
     chmod 700 "$dir"
     [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_postgres '$dir'"
 
-    if ! _ecom_pg_run "$dir" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
-        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
-        _ecom_log "initdb failed:"
-        cat "$dir/initdb.log" >&2
-        return 1
-    fi
+    _ecom_pg_initdb "$dir" "$bindir" "$dir/data" || return 1
     # Tests trade durability for speed; ECOM_PG_DURABLE=1 (the benchmarks) keeps PostgreSQL's
     # durable defaults, as the embedded cluster does, and counts statements (pg_stat_statements).
     local settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -248,12 +254,7 @@ start_throwaway_postgres_pair() {
     chmod 700 "$dir"
     printf '%s\n' "$bindir" >"$dir/bindir"
     [[ ${ECOM_CI_NO_TRAP:-} == 1 ]] || ecom_on_exit "stop_throwaway_postgres_pair '$dir'"
-    if ! _ecom_pg_run "$dir" "$bindir/initdb" -D "$dir/primary" -U postgres --auth=trust \
-        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
-        _ecom_log "initdb failed:"
-        cat "$dir/initdb.log" >&2
-        return 1
-    fi
+    _ecom_pg_initdb "$dir" "$bindir" "$dir/primary" || return 1
     primary_port=$(ecom_free_port) || return 1
     standby_port=$(ecom_free_port) || return 1
     # Durable enough for what failover tests check: a fast shutdown flushes everything, and

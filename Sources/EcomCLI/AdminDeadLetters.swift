@@ -40,17 +40,13 @@ struct BrokerOptions: ParsableArguments {
 
     func queue() throws -> DeadLetterQueue { try DeadLetterQueue(urls: url ?? "") }
 
-    /// Runs `decide` over the queue's messages on a thread of its own (the calls block).
+    /// Runs `decide` over the queue's messages; a broker failure becomes `BrokerFailure`.
     func process(limit: Int, _ decide: @escaping @Sendable (DeadLetter) -> DeadLetterQueue.Action) async throws -> [(DeadLetter, DeadLetterQueue.Action)] {
         let queue = try queue()
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                do {
-                    continuation.resume(returning: try queue.process(limit: limit, decide))
-                } catch {
-                    continuation.resume(throwing: BrokerFailure(message: "\(error)"))
-                }
-            }
+        do {
+            return try await queue.process(limit: limit, decide)
+        } catch {
+            throw BrokerFailure(message: "\(error)")
         }
     }
 }

@@ -10,13 +10,7 @@ package struct ListenerTLS: Sendable, Equatable {
 
     /// Throws `TLSFilesError` naming the file that could not be read.
     package init(certificateFile: String, keyFile: String) throws {
-        let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
-        } catch {
-            throw TLSFilesError("cannot read a PEM certificate from \(certificateFile): \(error)")
-        }
-        guard !chain.isEmpty else { throw TLSFilesError("\(certificateFile) holds no PEM certificate") }
+        let chain = try pemCertificates(in: certificateFile)
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
@@ -31,6 +25,18 @@ package struct ListenerTLS: Sendable, Equatable {
     package static func == (lhs: ListenerTLS, rhs: ListenerTLS) -> Bool {
         lhs.certificateFile == rhs.certificateFile && lhs.keyFile == rhs.keyFile
     }
+}
+
+/// The certificates of a PEM file, at least one; throws `TLSFilesError` naming the file.
+private func pemCertificates(in file: String) throws -> [NIOSSLCertificate] {
+    let certificates: [NIOSSLCertificate]
+    do {
+        certificates = try NIOSSLCertificate.fromPEMFile(file)
+    } catch {
+        throw TLSFilesError("cannot read PEM certificates from \(file): \(error)")
+    }
+    guard !certificates.isEmpty else { throw TLSFilesError("\(file) holds no PEM certificate") }
+    return certificates
 }
 
 /// A TLS file that is missing or not what it should be.
@@ -48,13 +54,7 @@ package enum PeerTLS {
 
     /// Trusts the authorities in `file` (PEM) from now on, besides the system's.
     package static func trust(authoritiesIn file: String) throws {
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMFile(file)
-        } catch {
-            throw TLSFilesError("cannot read PEM certificates from \(file): \(error)")
-        }
-        guard !certificates.isEmpty else { throw TLSFilesError("\(file) holds no PEM certificate") }
+        let certificates = try pemCertificates(in: file)
         authorities.withLock { $0 = certificates }
     }
 

@@ -254,34 +254,25 @@ struct AMQPTransportTests {
                     try await eventually("both dead-lettered") { try await host.queue("ecom.dead-letter")?.messages == 2 }
 
                     let queue = try DeadLetterQueue(urls: host.amqpURL, topology: Self.sinkTopology)
-                    let listed = try await Self.blocking { try queue.process(limit: 100) { _ in .keep } }.map(\.0)
+                    let listed = try await queue.process(limit: 100) { _ in .keep }.map(\.0)
                     #expect(listed.count == 2)
                     let junk = try #require(listed.first { $0.id == "junk-1" })
                     #expect(junk.routingKey == "note.added" && junk.queue == "ecom.sink" && junk.reason == "rejected" && junk.body == "{junk")
                     #expect(listed.contains { $0.id == event.id.lowercased && $0.queue == nil && $0.body.contains("parked in the broker") })
                     try await eventually("a listing leaves them") { try await host.queue("ecom.dead-letter")?.messages == 2 }
 
-                    let replayed = try await Self.blocking {
-                        try queue.process(limit: 100) { $0.id == event.id.lowercased ? .replay : .keep }
-                    }
+                    let replayed = try await queue.process(limit: 100) { [id = event.id.lowercased] in $0.id == id ? .replay : .keep }
                     #expect(replayed.filter { $0.1 == .replay }.map(\.0.id) == [event.id.lowercased])
                     try await eventually("the replayed event applied") {
                         try await subscriber.query("SELECT text FROM applied").map { try $0.decode("text", as: String.self) } == ["parked in the broker"]
                     }
                     try await eventually("the junk stays") { try await host.queue("ecom.dead-letter")?.messages == 1 }
 
-                    let discarded = try await Self.blocking { try queue.process(limit: 100) { _ in .discard } }
+                    let discarded = try await queue.process(limit: 100) { _ in .discard }
                     #expect(discarded.map(\.0.id) == ["junk-1"])
                     try await eventually("none left") { try await host.queue("ecom.dead-letter")?.messages == 0 }
                 }
             }
-        }
-    }
-
-    /// Runs blocking broker calls on a thread of their own.
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
         }
     }
 

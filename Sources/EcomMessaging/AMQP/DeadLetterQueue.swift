@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 
 /// A message in the dead-letter queue: one a consumer refused as not being an event, or (on quorum
 /// queues) one delivered more times than the delivery limit allows.
@@ -49,8 +50,12 @@ package struct DeadLetterQueue: Sendable {
     }
 
     /// Takes up to `limit` messages, asks `decide` what to do with each, does it, and returns them
-    /// with what was done. Blocks: call it off the concurrency pool's threads in a server.
-    package func process(limit: Int, _ decide: (DeadLetter) -> Action) throws -> [(DeadLetter, Action)] {
+    /// with what was done. The broker calls block, so they run on a thread of NIO's pool.
+    package func process(limit: Int, _ decide: @escaping @Sendable (DeadLetter) -> Action) async throws -> [(DeadLetter, Action)] {
+        try await NIOThreadPool.singleton.runIfActive { try processBlocking(limit: limit, decide) }
+    }
+
+    private func processBlocking(limit: Int, _ decide: (DeadLetter) -> Action) throws -> [(DeadLetter, Action)] {
         let (consumer, index) = try endpoints.connect(from: 0, heartbeat: 0, timeout: timeout)
         defer { consumer.close() }
         let queue = topology.deadLetterQueue
