@@ -5,7 +5,9 @@
 #   start_throwaway_postgres_pair  a primary with a synchronous standby (see there)
 #   start_throwaway_rabbitmq   exports ECOM_TEST_AMQP_URL, ECOM_TEST_RABBITMQCTL,
 #                              ECOM_TEST_RABBITMQ_ENV_FILE, ECOM_TEST_RABBITMQ_API_URL
-#                              (+ ECOM_TEST_RABBITMQ_DIR)
+#                              (+ ECOM_TEST_RABBITMQ_DIR), and its TLS listener's
+#                              ECOM_TEST_AMQPS_URL (amqps://…@localhost) with the authority
+#                              that signed its certificate, ECOM_TEST_RABBITMQ_CA
 #
 # A test's own vhost, either way (user guest, password guest, from loopback only):
 #   "$ECOM_TEST_RABBITMQCTL" add_vhost V
@@ -488,6 +490,12 @@ _ecom_start_rabbitmq_once() {
     # A cluster's nodes share an epmd (so they find each other) and a cookie; see start_throwaway_rabbitmq_cluster.
     amqp_port=$(ecom_free_port) && epmd_port=${_ecom_rabbitmq_cluster_epmd_port:-$(ecom_free_port)} &&
         dist_port=$(ecom_free_port) && api_port=$(ecom_free_port) || return 1
+    # A node of its own (not a cluster's) also listens with TLS, its certificate signed by a
+    # throwaway authority, for `amqps://` (the server certificate names localhost and 127.0.0.1).
+    local tls_port=
+    if [[ -z ${_ecom_rabbitmq_cluster_epmd_port:-} ]]; then
+        tls_port=$(ecom_free_port) && ecom_test_ca "$dir" rabbitmq || return 1
+    fi
     # Each running rabbitmqctl listens on a distribution port from a range (default: 11
     # ports); parallel tests run it in parallel, so give it a wider range of its own.
     ctl_min=$((33000 + RANDOM % 3000))
@@ -511,6 +519,16 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $api_port
 management_agent.disable_metrics_collector = true
 EOF
+    if [[ -n $tls_port ]]; then
+        cat >>"$dir/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$tls_port
+ssl_options.cacertfile = $dir/rabbitmq-ca.pem
+ssl_options.certfile = $dir/rabbitmq-server.pem
+ssl_options.keyfile = $dir/rabbitmq-server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+    fi
     # The node's and the CLI's whole environment; rabbitmqctl needs it all (cookie in
     # HOME, node name, private epmd). Literal KEY=VALUE lines, no quoting.
     cat >"$dir/env" <<EOF
@@ -555,6 +573,10 @@ EOF
     export ECOM_TEST_RABBITMQCTL=$dir/rabbitmqctl
     export ECOM_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$amqp_port/"
     export ECOM_TEST_RABBITMQ_API_URL="http://127.0.0.1:$api_port/api"
+    if [[ -n $tls_port ]]; then
+        export ECOM_TEST_AMQPS_URL="amqps://guest:guest@localhost:$tls_port/"
+        export ECOM_TEST_RABBITMQ_CA=$dir/rabbitmq-ca.pem
+    fi
 }
 
 stop_throwaway_rabbitmq() {

@@ -836,7 +836,7 @@ complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "eco
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" port' -l 'port' -d 'Port of the gateway.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" service-host' -l 'service-host' -d 'Address the services listen on.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" database-url' -l 'database-url' -d 'PostgreSQL URL; omit for the embedded database.' -rfka ''
-complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-url' -l 'amqp-url' -d 'RabbitMQ URL (amqp://user:password@host:port/vhost) for events; a cluster\'s nodes\' URLs separated by commas.' -rfka ''
+complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-url' -l 'amqp-url' -d 'RabbitMQ URL (amqp://user:password@host:port/vhost, amqps:// for TLS) for events; a cluster\'s nodes\' URLs separated by commas.' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" amqp-queue-type' -l 'amqp-queue-type' -d 'Type of the RabbitMQ queues: classic, or quorum (replicated in a cluster).' -rfka 'classic quorum'
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" data-dir' -l 'data-dir' -d 'Directory of the embedded database and key (default: $XDG_DATA_HOME/ecom).' -rfka ''
 complete -c 'ecom' -n '__ecom_should_offer_completions_for_flags_or_options "ecom serve" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error.' -rfka 'trace debug info notice warning error critical'

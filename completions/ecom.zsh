@@ -1399,7 +1399,7 @@ _ecom_serve() {
         '--port[Port of the gateway.]:port:'
         '--service-host[Address the services listen on.]:address:'
         '--database-url[PostgreSQL URL; omit for the embedded database.]:url:'
-        '--amqp-url[RabbitMQ URL (amqp\://user\:password@host\:port/vhost) for events; a cluster'\''s nodes'\'' URLs separated by commas.]:url:'
+        '--amqp-url[RabbitMQ URL (amqp\://user\:password@host\:port/vhost, amqps\:// for TLS) for events; a cluster'\''s nodes'\'' URLs separated by commas.]:url:'
         '--amqp-queue-type[Type of the RabbitMQ queues\: classic, or quorum (replicated in a cluster).]:type:{__ecom_complete "${___amqp_queue_type[@]}"}'
         '--data-dir[Directory of the embedded database and key (default\: $XDG_DATA_HOME/ecom).]:path:'
         '--log-level[Log level\: trace, debug, info, notice, warning, error.]:level:{__ecom_complete "${___log_level[@]}"}'

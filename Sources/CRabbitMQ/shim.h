@@ -2,6 +2,7 @@
 // (field tables, basic properties, confirm frames).
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_framing.h>
 #include <stdint.h>
 #include <stdio.h>

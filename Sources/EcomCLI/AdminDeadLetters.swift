@@ -10,7 +10,8 @@ extension EcomCommand.Admin {
             abstract: "See, replay or discard what RabbitMQ's dead-letter queue holds.",
             discussion: """
                 These talk to the broker, not to the gateway: give its URL with --amqp-url or \
-                RABBITMQ_URL (ECOM_AMQP_URL), as to 'ecom serve'. The queue ecom.dead-letter holds \
+                RABBITMQ_URL (ECOM_AMQP_URL), as to 'ecom serve'; for an amqps:// broker whose \
+                certificate a private authority signed, ECOM_TLS_CA names its PEM file. The queue ecom.dead-letter holds \
                 messages a service refused as not being events, and, with quorum queues, messages \
                 delivered more often than the delivery limit allows. Replaying publishes a message \
                 again to the events exchange with its routing key and id; services that already \
@@ -28,17 +29,18 @@ struct BrokerOptions: ParsableArguments {
     var amqpURL: String?
 
     private var url: String? { amqpURL ?? EnvironmentVariable.amqpURL.value(in: ProcessInfo.processInfo.environment) }
+    private var authorities: String? { EnvironmentVariable.tlsAuthority.value(in: ProcessInfo.processInfo.environment) }
 
     func validate() throws {
         guard let url else { throw ValidationError("no broker: give --amqp-url or set RABBITMQ_URL") }
         do {
-            _ = try DeadLetterQueue(urls: url)
+            _ = try DeadLetterQueue(urls: url, authorities: authorities)
         } catch {
             throw ValidationError("\(error)")
         }
     }
 
-    func queue() throws -> DeadLetterQueue { try DeadLetterQueue(urls: url ?? "") }
+    func queue() throws -> DeadLetterQueue { try DeadLetterQueue(urls: url ?? "", authorities: authorities) }
 
     /// Runs `decide` over the queue's messages; a broker failure becomes `BrokerFailure`.
     func process(limit: Int, _ decide: @escaping @Sendable (DeadLetter) -> DeadLetterQueue.Action) async throws -> [(DeadLetter, DeadLetterQueue.Action)] {

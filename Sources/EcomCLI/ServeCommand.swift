@@ -51,7 +51,7 @@ extension EcomCommand {
         @Option(name: .long, help: ArgumentHelp("PostgreSQL URL; omit for the embedded database.", valueName: "url"))
         var databaseURL: String?
 
-        @Option(name: .customLong("amqp-url"), help: ArgumentHelp("RabbitMQ URL (amqp://user:password@host:port/vhost) for events; a cluster's nodes' URLs separated by commas.", valueName: "url"))
+        @Option(name: .customLong("amqp-url"), help: ArgumentHelp("RabbitMQ URL (amqp://user:password@host:port/vhost, amqps:// for TLS) for events; a cluster's nodes' URLs separated by commas.", valueName: "url"))
         var amqpURL: String?
 
         @Option(name: .customLong("amqp-queue-type"), help: ArgumentHelp("Type of the RabbitMQ queues: classic, or quorum (replicated in a cluster).", valueName: "type"))

@@ -94,7 +94,7 @@ struct ServeRoot {
             topology.queueType = queueType
         }
         do {
-            return try AMQPTransport(url: amqpURL, topology: topology, logger: logger)
+            return try AMQPTransport(url: amqpURL, authorities: configuration.tlsAuthorityFile, topology: topology, logger: logger)
         } catch {
             throw ServeError("\(error)")
         }

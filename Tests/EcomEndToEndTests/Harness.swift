@@ -31,11 +31,22 @@ enum TestEnvironment {
         return root.appendingPathComponent(".build/debug/ecom")
     }
 
-    /// A port nothing listens on right now, below the kernel's ephemeral range so that no
-    /// outgoing connection of the tests takes it before the server binds it.
+    /// The ports `freePort()` picks from: below the kernel's ephemeral range (read from
+    /// /proc, 32768 by default), so that no outgoing connection of the tests takes one before
+    /// the server binds it, and apart from `ecom_free_port`'s 20000–32767 in .ci/lib.sh: a
+    /// broker node a test stops and starts again takes its ports back, and a server killed
+    /// and started again takes back its own.
+    static let testPorts: Range<Int> = {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let ephemeralStart = range?.first ?? 32_768
+        return 10_000..<max(12_000, min(ephemeralStart, 20_000))
+    }()
+
+    /// A port nothing listens on right now, from `testPorts`.
     static func freePort() throws -> Int {
         for _ in 0..<200 {
-            let port = Int.random(in: 20_000..<32_000)
+            let port = Int.random(in: testPorts)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
             var address = sockaddr_in()
@@ -78,13 +89,16 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts `ecom serve` with an explicit test database and waits until it is ready.
     ///
     /// Ports are picked at random; if another process takes one first, the server is started
-    /// again on new ones.
+    /// again on new ones. A given gateway port is kept (clients hold it): a start that finds
+    /// it, or a service's port, still taken waits a little and tries again, and the services'
+    /// ports move if one stays taken, unless `keepServicePorts` (another process calls them).
     init(
         arguments: [String] = [], environment extra: [String: String] = [:], services: [String] = ["users"],
         waitForReady: Bool = true, databasePrefix: String? = nil, gatewayPort: Int? = nil, servicePorts: [String: Int]? = nil,
-        embeddedDataDirectory: URL? = nil, launcher: [String] = [], binary: URL? = nil, workingDirectory: URL? = nil
+        embeddedDataDirectory: URL? = nil, launcher: [String] = [], binary: URL? = nil, workingDirectory: URL? = nil,
+        keepServicePorts: Bool = false
     ) async throws {
-        let fixedPorts = gatewayPort != nil
+        let fixedGateway = gatewayPort != nil
         self.gatewayPort = try gatewayPort ?? TestEnvironment.freePort()
         var ports: [String: Int] = [:]
         for service in services { ports[service] = try TestEnvironment.freePort() }
@@ -92,7 +106,8 @@ final class ServerProcess: @unchecked Sendable {
         self.databasePrefix = databasePrefix ?? "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
         output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.databasePrefix)-\(UUID().uuidString.prefix(6)).log")
 
-        for attempt in 1...3 {
+        let attempts = 5
+        for attempt in 1...attempts {
             try launch(
                 arguments: arguments, extra: extra, embeddedDataDirectory: embeddedDataDirectory, launcher: launcher,
                 binary: binary, workingDirectory: workingDirectory)
@@ -100,9 +115,15 @@ final class ServerProcess: @unchecked Sendable {
             do {
                 try await self.waitForReady()
                 return
-            } catch let error as HarnessError where error.portTaken && !fixedPorts && attempt < 3 {
+            } catch let error as HarnessError where error.portTaken && attempt < attempts {
                 await stop(signal: SIGKILL)
-                self.gatewayPort = try TestEnvironment.freePort()
+                if fixedGateway {
+                    // A port of a killed server may take a moment to be released; first try the same ones again.
+                    try await Task.sleep(for: .seconds(attempt))
+                    guard attempt >= 2, !keepServicePorts else { continue }
+                } else {
+                    self.gatewayPort = try TestEnvironment.freePort()
+                }
                 for service in self.servicePorts.keys { self.servicePorts[service] = try TestEnvironment.freePort() }
             }
         }
@@ -263,10 +284,13 @@ enum HTTP {
 
 extension ServerProcess {
     /// Starts `ecom serve` again on the same databases and ports as a stopped server, with
-    /// `environment` instead of the extra environment it had.
-    convenience init(reusing previous: ServerProcess, environment: [String: String] = [:]) async throws {
+    /// `environment` instead of the extra environment it had. The services' ports move if one
+    /// is taken by another process meanwhile, unless `keepServicePorts`.
+    convenience init(
+        reusing previous: ServerProcess, environment: [String: String] = [:], keepServicePorts: Bool = false
+    ) async throws {
         try await self.init(
             environment: environment, services: Array(previous.servicePorts.keys), databasePrefix: previous.databasePrefix,
-            gatewayPort: previous.gatewayPort, servicePorts: previous.servicePorts)
+            gatewayPort: previous.gatewayPort, servicePorts: previous.servicePorts, keepServicePorts: keepServicePorts)
     }
 }

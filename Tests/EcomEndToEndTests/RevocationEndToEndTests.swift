@@ -166,7 +166,7 @@ struct RevocationEndToEndTests {
             try await Self.expectAccepted(shopper.token, at: [split.shop.gateway + "/api/cart", split.shop.service("cart") + "/api/cart"], "users down")
             #expect(split.shop.log.components(separatedBy: "cannot read the revocation feed").count == 2, "one warning per outage")
 
-            let restarted = try await ServerProcess(reusing: split.users)
+            let restarted = try await ServerProcess(reusing: split.users, keepServicePorts: true)
             defer { Task { await restarted.stop() } }
             for url in shopAdmin {
                 let (reply, _) = try await Self.waitFor(.ok, url, token: split.admin.token, bound: .seconds(30))

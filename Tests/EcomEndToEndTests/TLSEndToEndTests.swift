@@ -99,6 +99,49 @@ struct TLSEndToEndTests {
         _ = try? await Shell.run("stop_throwaway_postgres '\(postgresDirectory)'; rm -rf '\(directory)'")
     }
 
+    @Test(
+        "events over amqps:// to the broker's TLS listener: a checkout confirms on TLS connections, the dead-letter commands read over it; without the authority the store is not ready",
+        .enabled(if: TestBroker.isAvailable, Comment(rawValue: TestBroker.skipReason)), .timeLimit(.minutes(5)))
+    func amqpsCheckout() async throws {
+        let authority = try #require(TestBroker.authority, "the test broker has a TLS listener (.ci/lib.sh starts it)")
+        try await TestBroker.withVirtualHost { host in
+            let url = try #require(host.amqpsURL)
+            try await Store.with(environment: ["ECOM_AMQP_URL": url, "ECOM_TLS_CA": authority]) { store in
+                #expect(store.server.log.contains("events: RabbitMQ at amqps://guest@localhost:"), "\(store.server.log.suffix(2_000))")
+                let product = try await store.createProduct(stock: 5)
+                let shopper = try await store.shopper("amqps")
+                try await store.add(product.id, quantity: 2, as: shopper)
+                let order: Order = try await store.checkout(as: shopper).decode()
+                try await store.eventually("the order confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+                #expect(try await store.product(product.id).stock == 3)
+                let connections = try await host.connectionsUseTLS()
+                #expect(!connections.isEmpty && !connections.contains(false), "\(connections)")
+
+                let cli = try CLI(server: store.gateway)
+                let listed = try await cli.run(
+                    ["admin", "dead-letters", "list", "--json"], environment: ["RABBITMQ_URL": url, "ECOM_TLS_CA": authority])
+                #expect(listed.status == 0 && listed.array?.isEmpty == true, "\(listed.stderr)")
+                let untrusted = try await cli.run(["admin", "dead-letters", "list"], environment: ["RABBITMQ_URL": url])
+                #expect(untrusted.status == 69 && untrusted.stderr.contains("verif"), "\(untrusted.stderr)")
+            }
+
+            // The system's authorities alone do not vouch for the broker: the services run, not ready.
+            let untrusting = try await ServerProcess(environment: ["ECOM_AMQP_URL": url], services: Store.services, waitForReady: false)
+            do {
+                try await Self.eventually("the store answering while its broker is not trusted", [untrusting]) {
+                    let health = try? await HTTP.send(.GET, untrusting.gateway + "/health", timeout: .seconds(3))
+                    return health?.status == .ok && untrusting.log.contains("verif")
+                }
+                #expect(try await HTTP.send(.GET, untrusting.service("orders") + "/ready").status == .serviceUnavailable)
+            } catch {
+                print(untrusting.log.suffix(4_000))
+                await untrusting.tearDown()
+                throw error
+            }
+            await untrusting.tearDown()
+        }
+    }
+
     static func client(trusting authority: String) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(authority))

@@ -26,7 +26,10 @@ import Testing
         #expect(defaults.virtualHost == "/")
 
         #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "http://localhost:5672") }
-        #expect((try? AMQPEndpoint(url: "amqps://localhost")) == nil)
+        #expect(!defaults.tls)
+        let tls = try AMQPEndpoint(url: "amqps://shop:secret@mq.internal/ecom")
+        #expect(tls.tls && tls.port == 5671 && tls.host == "mq.internal")
+        #expect(tls.description == "amqps://shop@mq.internal:5671/ecom")
         #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://localhost:notaport") }
     }
 
@@ -115,6 +118,37 @@ struct AMQPTransportTests {
         }
     }
 
+    @Test("over amqps:// with the broker's authority trusted, events cross on TLS connections; without it, or by another name than the certificate's, no connection")
+    func tls() async throws {
+        let authority = try #require(TestBroker.authority, "the test broker has a TLS listener (.ci/lib.sh starts it)")
+        try await TestBroker.withVirtualHost { host in
+            let url = try #require(host.amqpsURL)
+            try await EventBusTests.withPair { publisher, subscriber in
+                let transport = try AMQPTransport(url: url, authorities: authority, topology: Self.sinkTopology, logger: EventBusTests.logger)
+                try await AMQPTransportTests.runningNotes(on: transport, from: publisher, to: subscriber) { source in
+                    try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
+                    _ = try await EventBusTests.enqueue(20, on: publisher)
+                    source.outboxChanged()
+                    try await eventually("all applied") { try await Self.count("applied", in: subscriber) == 20 }
+                    #expect(transport.isAvailable)
+                    // The transport's publishing connection and its consumer's.
+                    #expect(try await host.connectionsUseTLS() == [true, true])
+                }
+            }
+            // The system's authorities alone do not vouch for the test broker's certificate.
+            let endpoints = try AMQPEndpoints(urls: url)
+            #expect { _ = try endpoints.connect(from: 0, heartbeat: 0, timeout: .seconds(5)) } throws: { error in
+                "\(error)".contains("peer cert verification failed")
+            }
+            // Trusted, but reached by a name the certificate does not hold as a DNS name (rabbitmq-c
+            // matches DNS names only, so an address is another name).
+            let byAddress = try AMQPEndpoints(urls: url.replacingOccurrences(of: "@localhost:", with: "@127.0.0.1:"), authorities: authority)
+            #expect { _ = try byAddress.connect(from: 0, heartbeat: 0, timeout: .seconds(5)) } throws: { error in
+                "\(error)".contains("hostname verification failed")
+            }
+        }
+    }
+
     @Test("a message that is not an event goes to the dead-letter queue, logged, and the consumer carries on")
     func poisonMessage() async throws {
         try await TestBroker.withVirtualHost { host in
@@ -122,11 +156,7 @@ struct AMQPTransportTests {
                 let log = LogRecorder()
                 let logger = Logger(label: "test") { _ in log }
                 let transport = try AMQPTransport(url: host.amqpURL, topology: Self.sinkTopology, logger: logger)
-                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: logger)
-                let sink = EventBus(
-                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
-                    logger: logger)
-                try await running(source.services + sink.services + [transport.service!]) {
+                try await AMQPTransportTests.runningNotes(on: transport, from: publisher, to: subscriber, logger: logger) { source in
                     try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
                     try await host.publish(exchange: "orders", routingKey: "note.added", body: "{not an event", messageID: "poison-1")
                     try await eventually("dead-lettered") { try await host.queue("ecom.dead-letter")?.messages == 1 }
@@ -154,11 +184,7 @@ struct AMQPTransportTests {
                 let logger = Logger(label: "test") { _ in log }
                 let transport = try AMQPTransport(url: dead + "," + host.amqpURL, topology: Self.sinkTopology, logger: logger)
                 #expect(transport.endpoints.all.count == 2)
-                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: logger)
-                let sink = EventBus(
-                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
-                    logger: logger)
-                try await running(source.services + sink.services + [transport.service!]) {
+                try await AMQPTransportTests.runningNotes(on: transport, from: publisher, to: subscriber, logger: logger) { source in
                     try await eventually("connected") { transport.isAvailable }
                     _ = try await EventBusTests.enqueue(10, on: publisher)
                     source.outboxChanged()
@@ -199,11 +225,7 @@ struct AMQPTransportTests {
                 var topology = Self.sinkTopology
                 topology.queueType = .quorum
                 let transport = try AMQPTransport(url: host.amqpURL, topology: topology, logger: EventBusTests.logger)
-                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: EventBusTests.logger)
-                let sink = EventBus(
-                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
-                    logger: EventBusTests.logger)
-                try await running(source.services + sink.services + [transport.service!]) {
+                try await AMQPTransportTests.runningNotes(on: transport, from: publisher, to: subscriber) { source in
                     try await eventually("consumer attached") { try await host.queue("ecom.sink")?.consumers == 1 }
                     let queue = try await host.definition(of: "ecom.sink")
                     #expect(queue["type"] as? String == "quorum")
@@ -276,6 +298,18 @@ struct AMQPTransportTests {
         }
     }
 
+    /// Runs `body` while a source bus relays notes from `publisher` over `transport` and a sink
+    /// bus applies them in `subscriber`; `body` rings the source.
+    static func runningNotes(
+        on transport: AMQPTransport, from publisher: PostgresPool, to subscriber: PostgresPool, logger: Logger = EventBusTests.logger,
+        _ body: (EventBus) async throws -> Void
+    ) async throws {
+        let source = EventBus(service: "source", pool: publisher, transport: transport, logger: logger)
+        let sink = EventBus(
+            service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote, logger: logger)
+        try await running(source.services + sink.services + [transport.service!]) { try await body(source) }
+    }
+
     static func count(_ table: String, in pool: PostgresPool) async throws -> Int {
         try await pool.query("SELECT count(*) AS n FROM \(unescaped: table)")[0].decode("n", as: Int.self)
     }
@@ -298,11 +332,7 @@ struct AMQPBrokerFaultTests {
                 settings.maximumBackoff = .seconds(2)
                 let transport = try AMQPTransport(
                     url: host.amqpURL, topology: AMQPTransportTests.sinkTopology, settings: settings, logger: EventBusTests.logger)
-                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: EventBusTests.logger)
-                let sink = EventBus(
-                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: EventBusTests.recordNote,
-                    logger: EventBusTests.logger)
-                try await running(source.services + sink.services + [transport.service!]) {
+                try await AMQPTransportTests.runningNotes(on: transport, from: publisher, to: subscriber) { source in
                     try await eventually("connected") { transport.isAvailable }
                     _ = try await EventBusTests.enqueue(20, on: publisher)
                     source.outboxChanged()

@@ -15,12 +15,16 @@ package enum TestBroker {
     package static let amqpURL = ProcessInfo.processInfo.environment["ECOM_TEST_AMQP_URL"]
     package static let apiURL = ProcessInfo.processInfo.environment["ECOM_TEST_RABBITMQ_API_URL"]
     package static let isAvailable = amqpURL != nil && apiURL != nil
+    /// The shared broker's TLS listener (`amqps://…@localhost:port/`) and the PEM file of the
+    /// authority that signed its certificate.
+    package static let amqpsURL = ProcessInfo.processInfo.environment["ECOM_TEST_AMQPS_URL"]
+    package static let authority = ProcessInfo.processInfo.environment["ECOM_TEST_RABBITMQ_CA"]
     package static let skipReason = "set ECOM_TEST_AMQP_URL and ECOM_TEST_RABBITMQ_API_URL to a throwaway RabbitMQ (.ci/test does)"
 
     /// Runs `body` with a virtual host of its own, deleted afterwards.
     package static func withVirtualHost<T>(_ body: (VirtualHost) async throws -> T) async throws -> T {
         guard let amqpURL, let apiURL else { throw TestBrokerError("no test broker: \(skipReason)") }
-        let host = try await VirtualHost.create(amqpURL: amqpURL, apiURL: apiURL)
+        let host = try await VirtualHost.create(amqpURL: amqpURL, amqpsURL: TestBroker.amqpsURL, apiURL: apiURL)
         do {
             let result = try await body(host)
             try? await host.delete()
@@ -42,10 +46,16 @@ package struct VirtualHost: Sendable {
     package let name: String
     /// The AMQP URL whose path is this virtual host.
     package let amqpURL: String
+    /// The same through the broker's TLS listener, if it has one.
+    package let amqpsURL: String?
     let apiURL: String
 
-    static func create(amqpURL base: String, apiURL: String, name: String = "ecom-test-\(UUID().uuidString.prefix(8).lowercased())") async throws -> VirtualHost {
-        let host = VirtualHost(name: name, amqpURL: base.hasSuffix("/") ? base + name : base + "/" + name, apiURL: apiURL)
+    static func create(
+        amqpURL base: String, amqpsURL tlsBase: String? = nil, apiURL: String,
+        name: String = "ecom-test-\(UUID().uuidString.prefix(8).lowercased())"
+    ) async throws -> VirtualHost {
+        func url(_ base: String) -> String { base.hasSuffix("/") ? base + name : base + "/" + name }
+        let host = VirtualHost(name: name, amqpURL: url(base), amqpsURL: tlsBase.map(url), apiURL: apiURL)
         try await host.api("PUT", "/vhosts/\(name)")
         try await host.api("PUT", "/permissions/\(name)/guest", json: ["configure": ".*", "write": ".*", "read": ".*"])
         return host
@@ -83,6 +93,17 @@ package struct VirtualHost: Sendable {
             throw TestBrokerError("get from \(queue): \(status)")
         }
         return messages.compactMap { $0["payload"] as? String }
+    }
+
+    /// Whether each client connection to this virtual host is TLS, as `rabbitmqctl
+    /// list_connections` tells (the test broker's management API keeps no connection list).
+    package func connectionsUseTLS() async throws -> [Bool] {
+        let output = try await Shell.run(#""$ECOM_TEST_RABBITMQCTL" list_connections --no-table-headers -q vhost ssl"#)
+        return output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t")
+            guard fields.count == 2, fields[0] == name else { return nil }
+            return fields[1] == "true"
+        }
     }
 
     /// Publishes a raw message, as any client of the broker could.

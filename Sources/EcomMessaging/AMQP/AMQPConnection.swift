@@ -5,21 +5,22 @@ import Foundation
 import Glibc
 #endif
 
-/// Where a RabbitMQ broker is reached: an `amqp://user:password@host:port/vhost` URL.
+/// Where a RabbitMQ broker is reached: an `amqp://user:password@host:port/vhost` URL, or
+/// `amqps://…` for TLS (port 5671 unless given).
 package struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
     package var host: String
     package var port: Int
     package var user: String
     package var password: String
     package var virtualHost: String
+    /// Whether the connection is TLS, the broker's certificate checked against the trusted
+    /// authorities and the URL's host name.
+    package var tls: Bool
 
     /// Parses an AMQP URL as RabbitMQ does: the vhost is the URL-decoded path, `/` when empty.
     package init(url: String) throws {
-        if url.hasPrefix("amqps://") {
-            throw AMQPError("amqps:// (TLS to the broker) is not supported yet: \(AMQPEndpoint.redacted(url))")
-        }
-        guard url.hasPrefix("amqp://") else {
-            throw AMQPError("not an amqp:// URL: \(AMQPEndpoint.redacted(url))")
+        guard url.hasPrefix("amqp://") || url.hasPrefix("amqps://") else {
+            throw AMQPError("not an amqp:// or amqps:// URL: \(AMQPEndpoint.redacted(url))")
         }
         guard let buffer = strdup(url) else { throw AMQPError("out of memory") }
         defer { free(buffer) }
@@ -33,12 +34,13 @@ package struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
         user = String(cString: info.user)
         password = String(cString: info.password)
         virtualHost = String(cString: info.vhost)
+        tls = info.ssl != 0
     }
 
     /// The URL without its password, for logs and messages.
     package var description: String {
         let vhost = virtualHost == "/" ? "" : virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? virtualHost
-        return "amqp://\(user)@\(host):\(port)/\(vhost)"
+        return "\(tls ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(vhost)"
     }
 
     static func redacted(_ url: String) -> String {
@@ -48,15 +50,23 @@ package struct AMQPEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The addresses of one broker, or of the nodes of a cluster: `amqp://…` URLs separated by commas,
-/// tried in turn when connecting.
+/// The addresses of one broker, or of the nodes of a cluster: `amqp://…` or `amqps://…` URLs
+/// separated by commas, tried in turn when connecting.
 package struct AMQPEndpoints: Sendable, Equatable, CustomStringConvertible {
     package let all: [AMQPEndpoint]
+    /// The PEM files of the authorities an `amqps://` broker's certificate may chain to.
+    let authorities: [String]
 
-    package init(urls: String) throws {
+    /// The system's authorities, as Debian keeps them.
+    static let systemAuthorities = "/etc/ssl/certs/ca-certificates.crt"
+
+    /// `authorities`: a PEM file of authorities trusted besides the system's (`ECOM_TLS_CA`).
+    package init(urls: String, authorities extra: String? = nil) throws {
         let urls = urls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !urls.isEmpty else { throw AMQPError("no AMQP URL given") }
         all = try urls.map(AMQPEndpoint.init(url:))
+        authorities = (FileManager.default.fileExists(atPath: Self.systemAuthorities) ? [Self.systemAuthorities] : [])
+            + (extra.map { [$0] } ?? [])
     }
 
     package var description: String { all.map(\.description).joined(separator: ",") }
@@ -68,7 +78,7 @@ package struct AMQPEndpoints: Sendable, Equatable, CustomStringConvertible {
         for offset in all.indices {
             let index = (start + offset) % all.count
             do {
-                return (try AMQPConnection(all[index], heartbeat: heartbeat, timeout: timeout), index)
+                return (try AMQPConnection(all[index], authorities: authorities, heartbeat: heartbeat, timeout: timeout), index)
             } catch {
                 failures.append("\(error)")
             }
@@ -106,16 +116,29 @@ final class AMQPConnection: @unchecked Sendable {
     /// Delivery tags of the publishes not yet confirmed (in confirm mode).
     private var nextPublishTag: UInt64 = 0
 
-    /// Opens a TCP connection, logs in, and opens the channel.
+    /// Opens a TCP connection (TLS for an `amqps://` endpoint, the broker's certificate
+    /// verified against `authorities`, PEM files, and its name), logs in, and opens the channel.
     ///
     /// `heartbeat` (seconds) makes either side notice a dead peer after about two missed beats;
     /// the library only beats while one of its calls runs, so users must call into it at least
     /// that often (`poll`).
-    init(_ endpoint: AMQPEndpoint, heartbeat: Int, timeout: Duration) throws {
+    init(_ endpoint: AMQPEndpoint, authorities: [String] = [], heartbeat: Int, timeout: Duration) throws {
         guard let state = amqp_new_connection() else { throw AMQPError("out of memory") }
         self.state = state
         do {
-            guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError("cannot create a socket") }
+            let socket: OpaquePointer
+            if endpoint.tls {
+                guard let tlsSocket = amqp_ssl_socket_new(state) else { throw AMQPError("cannot create a TLS socket") }
+                amqp_ssl_socket_set_verify_peer(tlsSocket, 1)
+                amqp_ssl_socket_set_verify_hostname(tlsSocket, 1)
+                for file in authorities where amqp_ssl_socket_set_cacert(tlsSocket, file) != AMQP_STATUS_OK.rawValue {
+                    throw AMQPError("cannot read trusted authorities from \(file)")
+                }
+                socket = tlsSocket
+            } else {
+                guard let tcpSocket = amqp_tcp_socket_new(state) else { throw AMQPError("cannot create a socket") }
+                socket = tcpSocket
+            }
             var connectTimeout = timeval(timeout)
             let opened = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &connectTimeout)
             guard opened == AMQP_STATUS_OK.rawValue else {

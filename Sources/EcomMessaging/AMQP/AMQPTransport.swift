@@ -36,9 +36,13 @@ package final class AMQPTransport: EventTransport {
     private let publisher: AMQPPublisher
     private let consumers = Mutex<[AMQPConsumer]>([])
 
-    /// `url` is one `amqp://` URL, or several separated by commas (a cluster's nodes), tried in turn.
-    package init(url: String, topology: AMQPTopology = .ecom, settings: Settings = Settings(), logger: Logger) throws {
-        endpoints = try AMQPEndpoints(urls: url)
+    /// `url` is one `amqp://` or `amqps://` URL, or several separated by commas (a cluster's
+    /// nodes), tried in turn; `authorities` a PEM file of authorities trusted for `amqps://`
+    /// besides the system's.
+    package init(
+        url: String, authorities: String? = nil, topology: AMQPTopology = .ecom, settings: Settings = Settings(), logger: Logger
+    ) throws {
+        endpoints = try AMQPEndpoints(urls: url, authorities: authorities)
         self.settings = settings
         var logger = logger
         logger[metadataKey: "broker"] = .string(endpoints.description)
@@ -76,8 +80,10 @@ package final class AMQPTransport: EventTransport {
     package var description: String { "RabbitMQ at \(endpoints)" }
 
     /// A queue's ready messages and consumers, as the broker counts them; nil if there is no such queue.
-    package static func queueState(url: String, queue: String) async throws -> (messages: Int, consumers: Int)? {
-        let endpoints = try AMQPEndpoints(urls: url)
+    package static func queueState(
+        url: String, authorities: String? = nil, queue: String
+    ) async throws -> (messages: Int, consumers: Int)? {
+        let endpoints = try AMQPEndpoints(urls: url, authorities: authorities)
         return try await NIOThreadPool.singleton.runIfActive {
             let connection = try endpoints.connect(from: 0, heartbeat: 0, timeout: .seconds(10)).0
             defer { connection.close() }

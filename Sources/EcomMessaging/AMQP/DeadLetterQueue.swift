@@ -43,8 +43,9 @@ package struct DeadLetterQueue: Sendable {
     private let topology: AMQPTopology
     private let timeout: Duration
 
-    package init(urls: String, topology: AMQPTopology = .ecom, timeout: Duration = .seconds(10)) throws {
-        endpoints = try AMQPEndpoints(urls: urls)
+    /// `authorities`: a PEM file of authorities trusted for `amqps://` besides the system's.
+    package init(urls: String, authorities: String? = nil, topology: AMQPTopology = .ecom, timeout: Duration = .seconds(10)) throws {
+        endpoints = try AMQPEndpoints(urls: urls, authorities: authorities)
         self.topology = topology
         self.timeout = timeout
     }
