@@ -136,7 +136,7 @@ extension EnvironmentVariable {
     package static let tlsKey = EnvironmentVariable(
         "ECOM_TLS_KEY", meaning: "PEM private key of ECOM_TLS_CERTIFICATE", fallback: "none")
     package static let tlsAuthority = EnvironmentVariable(
-        "ECOM_TLS_CA", meaning: "PEM authorities trusted for https:// service URLs and amqps://, besides the system's",
+        "ECOM_TLS_CA", meaning: "PEM authorities trusted for https:// and amqps://, with the system's",
         fallback: "the system's")
     package static let logLevel = EnvironmentVariable(
         "LOG_LEVEL", meaning: "trace, debug, info, notice, warning or error, as --log-level", fallback: "info")
