@@ -189,9 +189,15 @@ struct ServeRoot {
         }
         services += units.flatMap { $0.services }
         services.append(Self.memoryTrim(logger: logger))
+        // A part that stops (a listener that cannot bind) shuts the others down gracefully, as
+        // SIGTERM does. Cancelling them instead can drop a connection a listener accepted and
+        // had not handed over yet, which NIO treats as a programming error and traps on.
         let group = ServiceGroup(
             configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

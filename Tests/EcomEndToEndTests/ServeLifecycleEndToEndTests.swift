@@ -1,6 +1,7 @@
 import EcomAPI
 import Foundation
 import NIOHTTP1
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -55,6 +56,41 @@ extension UsersEndToEndTests {
         let server = try await ServerProcess(arguments: ["--service-host", "0.0.0.0"])
         #expect(server.log.contains("users listening on http://0.0.0.0:"), "\(server.log)")
         #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .ok)
+        await server.tearDown()
+    }
+
+    @Test("a port another process holds stops ecom serve with the reason and status 1, not a crash, while clients connect to its other listeners")
+    func portTakenWhileConnecting() async throws {
+        // A listener of the test's own holds the notifications service's port.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var held = 0
+        for _ in 0..<50 where held == 0 {
+            let port = try TestEnvironment.freePort()
+            address.sin_port = UInt16(port).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound && listen(holder, 8) == 0 { held = port }
+        }
+        try #require(held != 0)
+        var ports: [String: Int] = [:]
+        for service in Store.services { ports[service] = try TestEnvironment.freePort() }
+        ports["notifications"] = held
+        let gatewayPort = try TestEnvironment.freePort()
+        // Clients keep connecting to the listeners that did start while the process stops: a
+        // connection accepted as the group stops must not bring the process down (SIGILL).
+        let hammering = Hammer(ports: [gatewayPort, ports["users"]!, ports["products"]!])
+        let server = try await ServerProcess(
+            services: Store.services, waitForReady: false, gatewayPort: gatewayPort, servicePorts: ports)
+        let status = await server.waitForExit()
+        hammering.stop()
+        #expect(server.process.terminationReason == .exit && status == 1, "status \(status): \(server.log.suffix(3_000))")
+        #expect(server.log.contains("Address already in use"), "\(server.log.suffix(3_000))")
+        #expect(hammering.connections > 0)
         await server.tearDown()
     }
 
@@ -113,5 +149,41 @@ extension ServerProcess {
         #expect(login.errorCode == ErrorCode.serviceUnavailable)
         #expect(server.process.isRunning)
         await server.stop()
+    }
+}
+
+/// Opens and closes TCP connections to some ports of 127.0.0.1, round and round, on a thread of
+/// its own, until stopped.
+final class Hammer: @unchecked Sendable {
+    private let done = Atomic<Bool>(false)
+    private let count = Atomic<Int>(0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    var connections: Int { count.load(ordering: .relaxed) }
+
+    init(ports: [Int]) {
+        Thread { [self] in
+            while !done.load(ordering: .relaxed) {
+                for port in ports {
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    var address = sockaddr_in()
+                    address.sin_family = sa_family_t(AF_INET)
+                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                    address.sin_port = UInt16(port).bigEndian
+                    let connected = withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                    }
+                    if connected { count.add(1, ordering: .relaxed) }
+                    close(fd)
+                }
+                if connections == 0 { usleep(1_000) }
+            }
+            finished.signal()
+        }.start()
+    }
+
+    func stop() {
+        done.store(true, ordering: .relaxed)
+        finished.wait()
     }
 }
