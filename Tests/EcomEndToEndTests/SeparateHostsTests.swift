@@ -46,8 +46,11 @@ struct SeparateHostsTests {
                 processes.append(try LabProcess(on: host, ["--only", "gateway", "--host", host.address], environment: common))
             }
             let gateways = [gatewayHost, secondGatewayHost].map { "http://\($0.address):8080" }
-            for gateway in gateways {
-                try await Self.eventually("\(gateway) ready", processes) { try await HTTP.send(.GET, gateway + "/ready").status == .ok }
+            // Each service's own readiness too: a service apart from the users service serves
+            // admin routes once it has read the revocation feed, which the gateway's does not wait for.
+            let services = [common["ECOM_USERS_URL"]!] + ["products", "cart", "orders", "notifications"].map { common["ECOM_\($0.uppercased())_URL"]! }
+            for base in gateways + services {
+                try await Self.eventually("\(base) ready", processes) { try await HTTP.send(.GET, base + "/ready").status == .ok }
             }
 
             let admin = try await Self.login(gateways[0], "root@example.com", "root-password-123")
