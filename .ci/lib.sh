@@ -331,8 +331,8 @@ stop_throwaway_postgres_pair() {
 # Linked by lld with packed relative relocations (DT_RELR, which glibc 2.36 applies: 29 KB
 # instead of 3.6 MB of relocation entries read at each start) and without exporting the
 # executable's own symbols (the static runtime's link arguments export them all, 50,000, which
-# the loader and the runtime's start-up search): a one-shot command starts about 2 ms sooner
-# and with 4 MB less resident.
+# the loader and the runtime's start-up search): a one-shot command starts about a millisecond
+# sooner with 5 MB less resident (README, "Benchmarks").
 ecom_static_build() {
     swift build -c release --static-swift-stdlib --scratch-path .build-static -Xswiftc -use-ld=lld \
         -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic "$@"

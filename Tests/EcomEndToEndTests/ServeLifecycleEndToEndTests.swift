@@ -64,17 +64,10 @@ extension UsersEndToEndTests {
         // A listener of the test's own holds the notifications service's port.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var held = 0
         for _ in 0..<50 where held == 0 {
             let port = try TestEnvironment.freePort()
-            address.sin_port = UInt16(port).bigEndian
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            if bound && listen(holder, 8) == 0 { held = port }
+            if TestEnvironment.withLoopback(port: port, { bind(holder, $0, $1) }) == 0 && listen(holder, 8) == 0 { held = port }
         }
         try #require(held != 0)
         var ports: [String: Int] = [:]
@@ -154,10 +147,9 @@ extension ServerProcess {
 
 /// Opens and closes TCP connections to some ports of 127.0.0.1, round and round, on a thread of
 /// its own, until stopped.
-final class Hammer: @unchecked Sendable {
+final class Hammer: Sendable {
     private let done = Atomic<Bool>(false)
     private let count = Atomic<Int>(0)
-    private let finished = DispatchSemaphore(value: 0)
 
     var connections: Int { count.load(ordering: .relaxed) }
 
@@ -166,24 +158,14 @@ final class Hammer: @unchecked Sendable {
             while !done.load(ordering: .relaxed) {
                 for port in ports {
                     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    var address = sockaddr_in()
-                    address.sin_family = sa_family_t(AF_INET)
-                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    address.sin_port = UInt16(port).bigEndian
-                    let connected = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-                    }
-                    if connected { count.add(1, ordering: .relaxed) }
+                    if TestEnvironment.withLoopback(port: port, { connect(fd, $0, $1) }) == 0 { count.add(1, ordering: .relaxed) }
                     close(fd)
                 }
                 if connections == 0 { usleep(1_000) }
             }
-            finished.signal()
         }.start()
     }
 
-    func stop() {
-        done.store(true, ordering: .relaxed)
-        finished.wait()
-    }
+    /// Tells the thread to stop after its current round.
+    func stop() { done.store(true, ordering: .relaxed) }
 }

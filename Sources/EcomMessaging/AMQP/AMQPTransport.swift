@@ -80,10 +80,8 @@ package final class AMQPTransport: EventTransport {
     package var description: String { "RabbitMQ at \(endpoints)" }
 
     /// A queue's ready messages and consumers, as the broker counts them; nil if there is no such queue.
-    package static func queueState(
-        url: String, authorities: String? = nil, queue: String
-    ) async throws -> (messages: Int, consumers: Int)? {
-        let endpoints = try AMQPEndpoints(urls: url, authorities: authorities)
+    package static func queueState(url: String, queue: String) async throws -> (messages: Int, consumers: Int)? {
+        let endpoints = try AMQPEndpoints(urls: url)
         return try await NIOThreadPool.singleton.runIfActive {
             let connection = try endpoints.connect(from: 0, heartbeat: 0, timeout: .seconds(10)).0
             defer { connection.close() }
