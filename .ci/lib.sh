@@ -334,8 +334,17 @@ stop_throwaway_postgres_pair() {
 # the loader and the runtime's start-up search): a one-shot command starts about a millisecond
 # sooner with 5 MB less resident (README, "Benchmarks").
 ecom_static_build() {
+    # Generic types' metadata got through direct accessors rather than by demangling their
+    # names, which checks each generic requirement with a search of the binary's 12,000
+    # conformance records; and each function in a section of its own, so that lld can put the
+    # ones .ci/startup.order lists (what one-shot commands run) side by side.
+    local order=()
+    [[ -s .ci/startup.order ]] &&
+        order=(-Xlinker "--symbol-ordering-file=$PWD/.ci/startup.order" -Xlinker --no-warn-symbol-ordering)
     swift build -c release --static-swift-stdlib --scratch-path .build-static -Xswiftc -use-ld=lld \
-        -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic "$@"
+        -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
+        -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+        -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "${order[@]}" "$@"
 }
 
 # --- certificates --------------------------------------------------------------------
