@@ -191,10 +191,12 @@ start_throwaway_postgres() {
 
     _ecom_pg_initdb "$dir" "$bindir" "$dir/data" || return 1
     # Tests trade durability for speed; ECOM_PG_DURABLE=1 (the benchmarks) keeps PostgreSQL's
-    # durable defaults, as the embedded cluster does, and counts statements (pg_stat_statements).
+    # durable defaults, as the embedded cluster does, and counts statements and their plannings
+    # (pg_stat_statements).
     local settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     if [[ ${ECOM_PG_DURABLE:-} == 1 ]]; then
         settings="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+        settings+=" -c pg_stat_statements.track_planning=on"
     fi
     # ECOM_PG_SSL_CERT=FILE ECOM_PG_SSL_KEY=FILE: TLS with that certificate and key.
     if [[ -n ${ECOM_PG_SSL_CERT:-} ]]; then

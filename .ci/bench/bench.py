@@ -614,13 +614,13 @@ def database_activity(server):
     try:
         psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         by_query = {
-            (row[0], row[1]): (int(row[2]), row[3])
+            (row[0], row[1]): (int(row[2]), row[3], int(row[4]))
             for row in psql(url, rf"""SELECT substr(d.datname, {len(server.database_prefix) + 2}), s.queryid, s.calls,
-                left(regexp_replace(s.query, '\s+', ' ', 'g'), 150)
+                left(regexp_replace(s.query, '\s+', ' ', 'g'), 150), s.plans
                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE s.dbid IN ({mine})
                 AND s.query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")
         }
-        statements = sum(calls for calls, _ in by_query.values())
+        statements = sum(calls for calls, _, _ in by_query.values())
     except RuntimeError:
         statements, by_query = None, {}
     return commits, statements, by_query
@@ -635,12 +635,19 @@ def database_cost(server, before, orders):
     per_order = lambda now, then: (now - then) / orders if orders and now is not None and then is not None else None
     if orders and by_query:
         # Where the statements go, for the log: the most frequent per confirmed order.
-        delta = sorted(((calls - before[2].get(key, (0, ""))[0], key[0], text) for key, (calls, text) in by_query.items()), reverse=True)
-        log("statements per confirmed order, most frequent first:")
-        for calls, database, text in delta[:25]:
+        # Plannings count how often PostgreSQL planned the statement (a prepared statement whose
+        # generic plan it keeps is planned once per connection).
+        delta = sorted(((calls - before[2].get(key, (0, "", 0))[0], plans - before[2].get(key, (0, "", 0))[2], key[0], text)
+                        for key, (calls, text, plans) in by_query.items()), reverse=True)
+        log("statements per confirmed order, most frequent first (calls, plannings):")
+        for calls, plans, database, text in delta[:25]:
             if calls > 0:
-                log(f"  {calls / orders:5.2f}  {database:<9} {text}")
-    return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1])}
+                log(f"  {calls / orders:5.2f} {plans / orders:5.2f}  {database:<9} {text}")
+    planned = sum(plans - before[2].get(key, (0, "", 0))[2] for key, (_, _, plans) in by_query.items())
+    if orders and by_query:
+        log(f"plannings per confirmed order: {planned / orders:.2f}")
+    return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1]),
+            "plannings_per_order": planned / orders if orders and by_query else None}
 
 
 def database_now(server):

@@ -148,6 +148,17 @@ package final class SQLConnection: Sendable {
         if !deferred { action() }
     }
 
+    /// Has the rest of the open transaction run its prepared statements on generic plans, planned once
+    /// per connection, rather than on plans made for each call's values. PostgreSQL keeps re-planning
+    /// a statement that takes an array (`unnest`, `= ANY`) at every call, because a plan made for the
+    /// array's actual length always looks cheaper than one for a length it cannot know; for statements
+    /// that find their rows by primary key the generic plan is the same plan, without the planning.
+    /// Not for searches or filters whose best plan depends on the values (a pattern's selectivity, a
+    /// partial index's predicate).
+    package func useGenericPlans() throws {
+        try execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    }
+
     /// Waits up to `timeout` for notifications on a connection that has run LISTEN, and returns those
     /// that arrived (possibly none). Throws once the connection is lost, e.g. when the server restarts.
     func notifications(waitingUpTo timeout: Duration) throws -> [SQLNotification] {

@@ -62,6 +62,8 @@ struct StockReservations: Sendable {
 
     /// The bus's `EventHandler`.
     func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
+        // Every statement below finds its rows by key, most of them through arrays of ids.
+        try connection.useGenericPlans()
         var metadata: Logger.Metadata = ["event": "\(delivery.header.type)", "request_id": "\(delivery.header.requestID ?? "-")"]
         switch delivery.header.type {
         case EventType.orderCreated:

@@ -52,6 +52,30 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("Generic plans last as long as the transaction that asked for them: the connection's next statements plan as PostgreSQL chooses")
+    func genericPlansInOneTransaction() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            @Sendable func mode(_ connection: SQLConnection) throws -> String {
+                try connection.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
+            }
+            let inside = try await pool.transaction { connection in
+                try connection.useGenericPlans()
+                return try mode(connection)
+            }
+            #expect(inside == "force_generic_plan")
+            let after: String = try await pool.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
+            #expect(after == "auto")
+            #expect(try await pool.transaction { try mode($0) } == "auto")
+            await #expect(throws: ExpectedFailure.self) {
+                try await pool.transaction { connection in
+                    try connection.useGenericPlans()
+                    throw ExpectedFailure()
+                }
+            }
+            #expect(try await pool.transaction { try mode($0) } == "auto")
+        }
+    }
+
     @Test("A transaction whose body throws is rolled back and its connection reused cleanly")
     func rollback() async throws {
         try await TestDatabase.withPool(size: 1) { pool, url in
