@@ -176,8 +176,17 @@ package struct AuthMiddleware: RouterMiddleware {
         var context = context
         if let token = Self.bearerToken(authorization) {
             do {
-                context.principal = try await tokens.verify(token)
-                context.revocationsCurrent = tokens.revocations?.isCurrent() ?? true
+                var principal = try await tokens.verify(token)
+                if let revocations = tokens.revocations {
+                    context.revocationsCurrent = revocations.isCurrent()
+                    // Admin routes need a current table: read the feed now rather than refuse
+                    // because the poller came late, and check the token again against what it read.
+                    if !context.revocationsCurrent && principal.role == .admin, await revocations.catchUp() {
+                        principal = try await tokens.verify(token)
+                        context.revocationsCurrent = true
+                    }
+                }
+                context.principal = principal
             } catch {
                 context.authFailure = error.description
             }

@@ -62,6 +62,10 @@ package final class RevocationTable: Sendable {
         var issuedBefore: [UUID: Int64] = [:]
         var cursor: Int64?
         var refreshedAt: ContinuousClock.Instant?
+        /// Reads the feed to its end now; set by the process's poller while it runs.
+        var refresher: (@Sendable () async throws -> Void)?
+        /// The read under way on behalf of requests, which every request waiting shares.
+        var catchUp: Task<Void, Never>?
     }
     private let state = Mutex(State())
 
@@ -110,6 +114,37 @@ package final class RevocationTable: Sendable {
     package func isCurrent(at instant: ContinuousClock.Instant = .now) -> Bool {
         guard let refreshedAt = state.withLock({ $0.refreshedAt }) else { return false }
         return instant - refreshedAt <= grace
+    }
+
+    /// Whether the table is current, reading the feed first if it is not: a request must not be
+    /// refused only because the poller's last turn came late (a process starved of CPU for a
+    /// few seconds). Concurrent callers share one read; a read that fails or takes longer than
+    /// `timeout` leaves the table stale.
+    package func catchUp(timeout: Duration = .seconds(2)) async -> Bool {
+        if isCurrent() { return true }
+        let task = state.withLock { current -> Task<Void, Never>? in
+            if let running = current.catchUp { return running }
+            guard let refresher = current.refresher else { return nil }
+            let task = Task { [self] in
+                _ = try? await refresher()
+                state.withLock { $0.catchUp = nil }
+            }
+            current.catchUp = task
+            return task
+        }
+        guard let task else { return false }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await task.value }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return isCurrent()
+    }
+
+    /// Names what reads the feed to its end on demand; nil when the poller stops.
+    package func setRefresher(_ refresher: (@Sendable () async throws -> Void)?) {
+        state.withLock { $0.refresher = refresher }
     }
 
     package var readinessCheck: ReadinessCheck {
@@ -184,6 +219,8 @@ package struct RevocationPoller: Service {
 
     package func run() async throws {
         let started = ContinuousClock.now
+        table.setRefresher { [self] in try await refresh() }
+        defer { table.setRefresher(nil) }
         var failures = 0
         var warned = false
         var succeeded = false

@@ -115,6 +115,22 @@ final class ScriptedSource: RevocationSource, Sendable {
     }
 }
 
+/// A feed that entries can be added to.
+final class GrowingSource: RevocationSource, Sendable {
+    let entries = Mutex<[Revocation]>([])
+    let reads = Atomic<Int>(0)
+
+    func add(_ entry: Revocation) {
+        entries.withLock { $0.append(entry) }
+    }
+
+    func revocations(since cursor: Int64?) async throws -> RevocationPage {
+        reads.add(1, ordering: .relaxed)
+        let items = entries.withLock { $0.filter { $0.cursor > (cursor ?? 0) } }
+        return RevocationPage(items: items, cursor: items.last?.cursor ?? cursor ?? 0)
+    }
+}
+
 @Suite struct RevocationPollerTests {
     static func waitUntil(_ condition: @Sendable () -> Bool, within limit: Duration = .seconds(20)) async -> Bool {
         let deadline = ContinuousClock.now + limit
@@ -145,6 +161,39 @@ final class ScriptedSource: RevocationSource, Sendable {
             #expect(table.isRevoked(userID: users[0], issuedAt: future - 1))
             source.failing.withLock { $0 = false }
             #expect(await Self.waitUntil { table.isCurrent() })
+            group.cancelAll()
+        }
+    }
+
+    @Test("an admin request on a stale table reads the feed itself rather than be refused, and is judged by what it read")
+    func catchUpOnDemand() async throws {
+        let demoted = UUID()
+        let source = GrowingSource()
+        let table = RevocationTable(grace: .milliseconds(300))
+        // A poller that reads once and then not for an hour: a process whose poller is starved.
+        let poller = RevocationPoller(table: table, source: source, interval: .seconds(3600), logger: Logger(label: "test"))
+        let tokens = await TokenService(key: try SigningKey(RevocationTokenTests.key), revocations: table)
+        let admin = try await tokens.issueAccessToken(userID: UUID(), role: .admin, sessionID: nil)
+        let demotedToken = try await tokens.issueAccessToken(
+            userID: demoted, role: .admin, sessionID: nil, now: Date().addingTimeInterval(-30))
+        let app = Application(router: Self.router(tokens))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await poller.run() }
+            #expect(await Self.waitUntil { table.isCurrent() })
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(!table.isCurrent())
+            let readsBefore = source.reads.load(ordering: .relaxed)
+            // Demoted while the poller slept: only a fresh read knows.
+            source.add(Revocation(cursor: 1, userID: demoted, issuedBefore: Int64(Date().timeIntervalSince1970) + 1))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/admin/thing", method: .get, headers: [.authorization: "Bearer \(demotedToken)"]) { response in
+                    #expect(response.status == .unauthorized)
+                }
+                try await client.execute(uri: "/admin/thing", method: .get, headers: [.authorization: "Bearer \(admin)"]) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+            #expect(source.reads.load(ordering: .relaxed) > readsBefore)
             group.cancelAll()
         }
     }
