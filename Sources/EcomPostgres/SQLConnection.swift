@@ -15,6 +15,10 @@ package enum IsolationLevel: String, Sendable {
 ///
 /// Each statement text is prepared once per connection and then only executed, so PostgreSQL parses and
 /// plans it once rather than on every call (about half of the server's work for a short query).
+///
+/// A transaction's BEGIN (and any `SET LOCAL` asked for before its first statement) is not sent on its
+/// own: it goes with the first statement, in one round trip through libpq's pipeline mode, and a
+/// transaction that runs no statement sends nothing at all.
 package final class SQLConnection: Sendable {
     private let handle: Mutex<Handle>
     private let logger: Logger
@@ -29,6 +33,10 @@ package final class SQLConnection: Sendable {
         var prepared: [String: String] = [:]
         /// What to run once the open transaction commits (see `afterCommit`).
         var afterCommit: [@Sendable () -> Void] = []
+        /// Whether `transaction` is running its body, whether or not BEGIN has been sent yet.
+        var inTransaction = false
+        /// Statements without parameters (BEGIN, SET LOCAL) still to be sent, ahead of the next statement.
+        var prologue: [String] = []
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
@@ -99,7 +107,10 @@ package final class SQLConnection: Sendable {
     /// Runs a script of one or more statements without parameters (simple query protocol), for migrations.
     func executeScript(_ sql: String) throws {
         try handle.withLock { handle in
-            let result = PQexec(handle.connection, sql)
+            // The simple query protocol takes several statements in one string: the prologue goes first.
+            let script = handle.prologue.isEmpty ? sql : (handle.prologue + [sql]).joined(separator: "; ")
+            handle.prologue = []
+            let result = PQexec(handle.connection, script)
             defer { PQclear(result) }
             try Self.check(result, on: handle.connection)
         }
@@ -108,22 +119,35 @@ package final class SQLConnection: Sendable {
     /// Runs `body` between BEGIN and COMMIT; any error rolls back, so the connection leaves clean.
     /// What `body` registered with `afterCommit` runs once COMMIT has succeeded, and is dropped otherwise.
     func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)")
-        handle.withLock { $0.afterCommit.removeAll() }
+        handle.withLock { handle in
+            handle.afterCommit.removeAll()
+            handle.inTransaction = true
+            handle.prologue = ["BEGIN ISOLATION LEVEL \(isolation.rawValue)"]
+        }
         do {
             let value = try body()
             // COMMIT in a failed transaction silently rolls back: report the failure instead.
             guard !isInFailedTransaction else {
                 throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
             }
-            do {
-                try execute("COMMIT")
-            } catch var error as SQLError where error.kind == .connectionFailure {
-                error.commitOutcomeUnknown = true
-                throw error
+            // Nothing to commit when BEGIN was never sent.
+            let begun = handle.withLock { handle in
+                defer { handle.prologue = [] }
+                return handle.prologue.isEmpty
+            }
+            if begun {
+                do {
+                    try execute("COMMIT")
+                } catch var error as SQLError where error.kind == .connectionFailure {
+                    error.commitOutcomeUnknown = true
+                    throw error
+                }
             }
             let actions = handle.withLock { handle in
-                defer { handle.afterCommit.removeAll() }
+                defer {
+                    handle.afterCommit.removeAll()
+                    handle.inTransaction = false
+                }
                 return handle.afterCommit
             }
             for action in actions { action() }
@@ -141,7 +165,7 @@ package final class SQLConnection: Sendable {
     /// would let them cache what the commit is about to replace.
     package func afterCommit(_ action: @escaping @Sendable () -> Void) {
         let deferred = handle.withLock { handle in
-            guard PQtransactionStatus(handle.connection) != PQTRANS_IDLE else { return false }
+            guard handle.inTransaction || PQtransactionStatus(handle.connection) != PQTRANS_IDLE else { return false }
             handle.afterCommit.append(action)
             return true
         }
@@ -156,7 +180,12 @@ package final class SQLConnection: Sendable {
     /// Not for searches or filters whose best plan depends on the values (a pattern's selectivity, a
     /// partial index's predicate).
     package func useGenericPlans() throws {
-        try execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        let deferred = handle.withLock { handle in
+            guard !handle.prologue.isEmpty else { return false }
+            handle.prologue.append("SET LOCAL plan_cache_mode = force_generic_plan")
+            return true
+        }
+        if !deferred { try execute("SET LOCAL plan_cache_mode = force_generic_plan") }
     }
 
     /// Waits up to `timeout` for notifications on a connection that has run LISTEN, and returns those
@@ -224,6 +253,8 @@ package final class SQLConnection: Sendable {
     /// after BEGIN); false if it is broken and must be dropped.
     func recover() -> Bool {
         handle.withLock { handle in
+            handle.prologue = []
+            handle.inTransaction = false
             let connection = handle.connection
             guard PQstatus(connection) == CONNECTION_OK else { return false }
             switch PQtransactionStatus(connection) {
@@ -242,6 +273,9 @@ package final class SQLConnection: Sendable {
     private static func run<R: Sendable>(
         _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
     ) throws -> R {
+        if !handle.prologue.isEmpty {
+            return try runPipelined(sql, params, on: &handle, read: read)
+        }
         let connection = handle.connection
         let name = try prepare(sql, parameterCount: params.count, on: &handle)
         let result = withCStringArray(params.map(\.postgresText)) { values in
@@ -254,6 +288,78 @@ package final class SQLConnection: Sendable {
         defer { PQclear(result) }
         try check(result, on: connection)
         return read(result!)
+    }
+
+    /// Sends the prologue, the statement's preparation if it is new, and the statement, in one round trip
+    /// (libpq's pipeline mode, one Sync at the end), then reads their results in order. The first error
+    /// is the one reported: PostgreSQL skips what follows it up to the Sync.
+    private static func runPipelined<R: Sendable>(
+        _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
+    ) throws -> R {
+        let connection = handle.connection
+        let prologue = handle.prologue
+        handle.prologue = []
+        var preparing: String?
+        var name = handle.prepared[sql]
+        if name == nil, handle.prepared.count < preparedStatementLimit {
+            name = "ecom_\(handle.prepared.count + 1)"
+            preparing = name
+        }
+        guard PQenterPipelineMode(connection) == 1 else { throw connectionError(connection) }
+        var sent = 0
+        var queued = true
+        for statement in prologue where queued {
+            queued = PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1
+            sent += queued ? 1 : 0
+        }
+        if queued, let preparing {
+            queued = PQsendPrepare(connection, preparing, sql, Int32(params.count), nil) == 1
+            sent += queued ? 1 : 0
+        }
+        if queued {
+            queued = withCStringArray(params.map(\.postgresText)) { values in
+                if let name {
+                    PQsendQueryPrepared(connection, name, Int32(params.count), values, nil, nil, 0) == 1
+                } else {
+                    PQsendQueryParams(connection, sql, Int32(params.count), nil, values, nil, nil, 0) == 1
+                }
+            }
+            sent += queued ? 1 : 0
+        }
+        guard queued, PQpipelineSync(connection) == 1 else {
+            let error = connectionError(connection)
+            PQexitPipelineMode(connection)
+            throw error
+        }
+        // One result for each statement, each followed by a null; then the Sync's.
+        var results: [OpaquePointer?] = []
+        for _ in 0..<sent {
+            var first: OpaquePointer?
+            while let result = PQgetResult(connection) {
+                if first == nil { first = result } else { PQclear(result) }
+            }
+            results.append(first)
+        }
+        defer { results.forEach { PQclear($0) } }
+        var synced = false
+        while !synced, let result = PQgetResult(connection) {
+            synced = PQresultStatus(result) == PGRES_PIPELINE_SYNC
+            PQclear(result)
+        }
+        guard synced, PQexitPipelineMode(connection) == 1 else { throw connectionError(connection) }
+        for result in results where PQresultStatus(result) != PGRES_PIPELINE_ABORTED {
+            try check(result, on: connection)
+        }
+        guard results.count == sent, let statement = results.last, let statement else { throw connectionError(connection) }
+        if let preparing { handle.prepared[sql] = preparing }
+        return read(statement)
+    }
+
+    private static func connectionError(_ connection: OpaquePointer) -> SQLError {
+        let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+        return SQLError(
+            kind: PQstatus(connection) == CONNECTION_OK ? .other : .connectionFailure,
+            message: message.isEmpty ? "the connection was lost" : message)
     }
 
     /// The name `sql` is prepared under on this connection, preparing it the first time; nil once the

@@ -76,6 +76,72 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("BEGIN goes out with the transaction's first statement: the transaction starts then, at the isolation level asked for")
+    func beginWithFirstStatement() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            let row = try await pool.transaction(isolation: .serializable) { connection in
+                // Sent at once, BEGIN would date the transaction (now()) a second before the statement.
+                Thread.sleep(forTimeInterval: 1)
+                let first = try connection.query(
+                    "SELECT (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint AS waited, txid_current() AS txid, current_setting('transaction_isolation') AS isolation"
+                )[0]
+                let second = try connection.query("SELECT txid_current() AS txid")[0]
+                return (
+                    waited: try first.decode("waited", as: Int.self), isolation: try first.decode("isolation", as: String.self),
+                    same: try first.decode("txid", as: Int64.self) == second.decode("txid", as: Int64.self))
+            }
+            #expect(row.waited < 500, "the transaction began \(row.waited) ms before its first statement")
+            #expect(row.isolation == "serializable")
+            #expect(row.same)
+            // A transaction that runs no statement has nothing to commit, and its afterCommit actions run.
+            let ran = Counter()
+            try await pool.transaction { connection in connection.afterCommit { ran.increment() } }
+            #expect(ran.value == 1)
+            // Registered before any statement and rolled back: never run.
+            await #expect(throws: ExpectedFailure.self) {
+                try await pool.transaction { connection in
+                    connection.afterCommit { ran.increment() }
+                    throw ExpectedFailure()
+                }
+            }
+            #expect(ran.value == 1)
+            #expect(try await pool.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+        }
+    }
+
+    @Test("A first statement that fails, or fails to prepare, reports its own error and rolls the transaction back")
+    func firstStatementFails() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, url in
+            try await pool.execute("CREATE TABLE users (email text CONSTRAINT users_email_key UNIQUE)")
+            try await pool.execute("INSERT INTO users VALUES (\("a@example.com"))")
+            let duplicate = try await #require(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    try connection.execute("INSERT INTO users VALUES (\("a@example.com"))")
+                }
+            }
+            #expect(duplicate.kind == .uniqueViolation)
+            #expect(duplicate.constraint == "users_email_key")
+            let missing = try await #require(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    try connection.useGenericPlans()
+                    try connection.execute("INSERT INTO nowhere VALUES (\(1))")
+                }
+            }
+            #expect(missing.sqlState == "42P01")
+            // The statement that failed to prepare was not remembered as prepared, and the connection is clean.
+            try await pool.execute("CREATE TABLE nowhere (id int)")
+            try await pool.transaction { connection in
+                try connection.execute("INSERT INTO nowhere VALUES (\(1))")
+                try connection.execute("INSERT INTO users VALUES (\("b@example.com"))")
+            }
+            let counts = try await TestDatabase.withPool(url: url, size: 1) { other in
+                try await other.query("SELECT (SELECT count(*) FROM nowhere) AS n, (SELECT count(*) FROM users) AS u")[0]
+            }
+            #expect(try counts.decode("n", as: Int.self) == 1)
+            #expect(try counts.decode("u", as: Int.self) == 2)
+        }
+    }
+
     @Test("A transaction whose body throws is rolled back and its connection reused cleanly")
     func rollback() async throws {
         try await TestDatabase.withPool(size: 1) { pool, url in
