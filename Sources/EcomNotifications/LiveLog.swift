@@ -11,6 +11,9 @@ import Synchronization
 /// It holds the events with seq in `(floor, head]`, up to `capacity` of them. A stream whose
 /// cursor is at or past `floor` is served from here; one further back (resuming from an older
 /// `Last-Event-ID`, or left behind) reads the log in pages until it catches up.
+///
+/// While no stream is open it reads nothing and forgets the tail; the first stream to open has it
+/// read again, and meanwhile reads the log itself, as a stream left behind does.
 final class LiveLog: Service, Sendable {
     /// What a stream's wait ended with.
     enum Wake: Sendable {
@@ -89,6 +92,13 @@ final class LiveLog: Service, Sendable {
     }
 
     private func readNew() async throws {
+        let idle = state.withLock { state in
+            guard state.subscribers.isEmpty else { return false }
+            state.loaded = false
+            state.events = []
+            return true
+        }
+        if idle { return }
         let loaded = state.withLock { $0.loaded }
         if !loaded {
             let head = try await log.head()
@@ -136,6 +146,8 @@ final class LiveLog: Service, Sendable {
             return state.nextID
         }
         guard let id else { return nil }
+        // The tail is not read while nobody listens: have it read now.
+        bell.yield()
         let beat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: heartbeat)
