@@ -349,6 +349,53 @@ ecom_static_build() {
         -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "${order[@]}" "$@"
 }
 
+# The libraries that resolve most of the dynamic loader's symbol look-ups at start, first among
+# those it loads. Each look-up searches the loaded objects in load order until one defines the
+# symbol, and OpenSSL's libcrypto (mostly its own symbols, which it binds through the search),
+# libstdc++ and libc answer three quarters of ecom's 12,000; linked in the order the linker
+# meets libraries, they came after 20 to 40 others.
+_ecom_libraries_first=(libcrypto.so.3 libstdc++.so.6 libc.so.6 libssl.so.3 libgnutls.so.30 libnettle.so.8 libunistring.so.2)
+
+# ecom_libraries_first BINARY: lists first, as its first needed libraries, those of
+# _ecom_libraries_first that BINARY loads anyway (directly or through another library), so
+# it loads the same libraries, in an order that makes its start cheaper. The change is made on a
+# copy and kept only if the dynamic loader accepts the copy and it runs. Idempotent.
+ecom_libraries_first() {
+    local binary=$1 loaded needed wanted=() library i copy
+    loaded=$(ldd "$binary") || return 1
+    for library in "${_ecom_libraries_first[@]}"; do
+        grep -q "^[[:space:]]*$library " <<<"$loaded" && wanted+=("$library")
+    done
+    needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    [[ $(head -n "${#wanted[@]}" <<<"$needed") == "$(printf '%s\n' "${wanted[@]}")" ]] && return 0
+    copy="$binary.reordered"
+    cp -p "$binary" "$copy" || return 1
+    for library in "${wanted[@]}"; do
+        if grep -qx "$library" <<<"$needed"; then patchelf --remove-needed "$library" "$copy" || return 1; fi
+    done
+    # Each addition goes first.
+    for ((i = ${#wanted[@]} - 1; i >= 0; i--)); do
+        patchelf --add-needed "${wanted[i]}" "$copy" || return 1
+    done
+    if /lib64/ld-linux-x86-64.so.2 --verify "$copy" && "$copy" --version >/dev/null; then
+        mv -f "$copy" "$binary"
+    else
+        _ecom_log "the dynamic loader refused $binary with its libraries reordered; kept as linked"
+        rm -f "$copy"
+    fi
+}
+
+# ecom_distributable BINARY OUT: the file users get (the Debian package's, the one the bench
+# measures): BINARY without its debug information and symbols, its libraries in the order
+# ecom_libraries_first gives them.
+ecom_distributable() {
+    local binary=$1 out=$2
+    install -m 755 "$binary" "$out.part" &&
+        strip --strip-unneeded --remove-section=.comment --remove-section=.note "$out.part" &&
+        ecom_libraries_first "$out.part" &&
+        mv -f "$out.part" "$out"
+}
+
 # --- certificates --------------------------------------------------------------------
 
 # ecom_test_ca DIR NAME: a throwaway certificate authority (DIR/NAME-ca.pem, its key
