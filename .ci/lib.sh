@@ -359,30 +359,36 @@ _ecom_libraries_first=(libcrypto.so.3 libstdc++.so.6 libc.so.6 libssl.so.3 libgn
 # ecom_libraries_first BINARY: lists first, as its first needed libraries, those of
 # _ecom_libraries_first that BINARY loads anyway (directly or through another library), so
 # it loads the same libraries, in an order that makes its start cheaper. The change is made on a
-# copy and kept only if the dynamic loader accepts the copy and it runs. Idempotent.
+# copy and kept only if the dynamic loader accepts the copy and it runs.
 ecom_libraries_first() {
-    local binary=$1 loaded needed wanted=() library i copy
+    local binary=$1 loaded needed wanted=() library copy
     loaded=$(ldd "$binary") || return 1
     for library in "${_ecom_libraries_first[@]}"; do
         grep -q "^[[:space:]]*$library " <<<"$loaded" && wanted+=("$library")
     done
     needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-    [[ $(head -n "${#wanted[@]}" <<<"$needed") == "$(printf '%s\n' "${wanted[@]}")" ]] && return 0
     copy="$binary.reordered"
-    cp -p "$binary" "$copy" || return 1
-    for library in "${wanted[@]}"; do
-        if grep -qx "$library" <<<"$needed"; then patchelf --remove-needed "$library" "$copy" || return 1; fi
-    done
-    # Each addition goes first.
-    for ((i = ${#wanted[@]} - 1; i >= 0; i--)); do
-        patchelf --add-needed "${wanted[i]}" "$copy" || return 1
-    done
-    if /lib64/ld-linux-x86-64.so.2 --verify "$copy" && "$copy" --version >/dev/null; then
+    if cp -p "$binary" "$copy" && _ecom_put_needed_first "$copy" "$needed" "${wanted[@]}" &&
+        "$(patchelf --print-interpreter "$copy")" --verify "$copy" && "$copy" --version >/dev/null; then
         mv -f "$copy" "$binary"
     else
         _ecom_log "the dynamic loader refused $binary with its libraries reordered; kept as linked"
         rm -f "$copy"
     fi
+}
+
+# _ecom_put_needed_first BINARY NEEDED LIBRARY…: makes the LIBRARYs BINARY's first needed
+# libraries, in that order (NEEDED: its needed libraries before, one per line).
+_ecom_put_needed_first() {
+    local binary=$1 needed=$2 library i
+    shift 2
+    for library in "$@"; do
+        if grep -qx "$library" <<<"$needed"; then patchelf --remove-needed "$library" "$binary" || return 1; fi
+    done
+    # Each addition goes first.
+    for ((i = $#; i >= 1; i--)); do
+        patchelf --add-needed "${!i}" "$binary" || return 1
+    done
 }
 
 # ecom_distributable BINARY OUT: the file users get (the Debian package's, the one the bench

@@ -92,14 +92,14 @@ final class LiveLog: Service, Sendable {
     }
 
     private func readNew() async throws {
-        let idle = state.withLock { state in
-            guard state.subscribers.isEmpty else { return false }
+        // Nil while nobody listens: the tail is forgotten rather than read.
+        let loaded = state.withLock { state -> Bool? in
+            guard state.subscribers.isEmpty else { return state.loaded }
             state.loaded = false
             state.events = []
-            return true
+            return nil
         }
-        if idle { return }
-        let loaded = state.withLock { $0.loaded }
+        guard let loaded else { return }
         if !loaded {
             let head = try await log.head()
             state.withLock { state in

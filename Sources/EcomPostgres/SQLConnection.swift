@@ -33,8 +33,6 @@ package final class SQLConnection: Sendable {
         var prepared: [String: String] = [:]
         /// What to run once the open transaction commits (see `afterCommit`).
         var afterCommit: [@Sendable () -> Void] = []
-        /// Whether `transaction` is running its body, whether or not BEGIN has been sent yet.
-        var inTransaction = false
         /// Statements without parameters (BEGIN, SET LOCAL) still to be sent, ahead of the next statement.
         var prologue: [String] = []
     }
@@ -121,7 +119,6 @@ package final class SQLConnection: Sendable {
     func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
         handle.withLock { handle in
             handle.afterCommit.removeAll()
-            handle.inTransaction = true
             handle.prologue = ["BEGIN ISOLATION LEVEL \(isolation.rawValue)"]
         }
         do {
@@ -144,10 +141,7 @@ package final class SQLConnection: Sendable {
                 }
             }
             let actions = handle.withLock { handle in
-                defer {
-                    handle.afterCommit.removeAll()
-                    handle.inTransaction = false
-                }
+                defer { handle.afterCommit.removeAll() }
                 return handle.afterCommit
             }
             for action in actions { action() }
@@ -165,7 +159,8 @@ package final class SQLConnection: Sendable {
     /// would let them cache what the commit is about to replace.
     package func afterCommit(_ action: @escaping @Sendable () -> Void) {
         let deferred = handle.withLock { handle in
-            guard handle.inTransaction || PQtransactionStatus(handle.connection) != PQTRANS_IDLE else { return false }
+            // Open once BEGIN has been sent, or while it waits to go with the first statement.
+            guard !handle.prologue.isEmpty || PQtransactionStatus(handle.connection) != PQTRANS_IDLE else { return false }
             handle.afterCommit.append(action)
             return true
         }
@@ -254,7 +249,6 @@ package final class SQLConnection: Sendable {
     func recover() -> Bool {
         handle.withLock { handle in
             handle.prologue = []
-            handle.inTransaction = false
             let connection = handle.connection
             guard PQstatus(connection) == CONNECTION_OK else { return false }
             switch PQtransactionStatus(connection) {
@@ -299,12 +293,7 @@ package final class SQLConnection: Sendable {
         let connection = handle.connection
         let prologue = handle.prologue
         handle.prologue = []
-        var preparing: String?
-        var name = handle.prepared[sql]
-        if name == nil, handle.prepared.count < preparedStatementLimit {
-            name = "ecom_\(handle.prepared.count + 1)"
-            preparing = name
-        }
+        let (name, preparing) = statementName(for: sql, on: handle)
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError(connection) }
         var sent = 0
         var queued = true
@@ -366,14 +355,23 @@ package final class SQLConnection: Sendable {
     /// connection holds its limit of prepared statements. Parameter types are inferred as for an
     /// unprepared statement. A statement that fails to prepare throws the error running it would.
     private static func prepare(_ sql: String, parameterCount: Int, on handle: inout Handle) throws -> String? {
-        if let name = handle.prepared[sql] { return name }
-        guard handle.prepared.count < preparedStatementLimit else { return nil }
-        let name = "ecom_\(handle.prepared.count + 1)"
-        let result = PQprepare(handle.connection, name, sql, Int32(parameterCount), nil)
+        let (name, preparing) = statementName(for: sql, on: handle)
+        guard let preparing else { return name }
+        let result = PQprepare(handle.connection, preparing, sql, Int32(parameterCount), nil)
         defer { PQclear(result) }
         try check(result, on: handle.connection)
-        handle.prepared[sql] = name
-        return name
+        handle.prepared[sql] = preparing
+        return preparing
+    }
+
+    /// The name `sql` runs under on this connection, and that name again as `preparing` when it is
+    /// new and the statement must be prepared under it first; no name once the connection holds its
+    /// limit of prepared statements.
+    private static func statementName(for sql: String, on handle: Handle) -> (name: String?, preparing: String?) {
+        if let name = handle.prepared[sql] { return (name, nil) }
+        guard handle.prepared.count < preparedStatementLimit else { return (nil, nil) }
+        let name = "ecom_\(handle.prepared.count + 1)"
+        return (name, name)
     }
 
     private static func check(_ result: OpaquePointer?, on connection: OpaquePointer) throws {

@@ -20,8 +20,13 @@ import Testing
             try await store.add(product.id, quantity: 9, as: bob)
             let refused: Order = try await store.checkout(as: bob).decode()
 
+            // Each order's last event from either service: the orders and products services' events
+            // reach the log as each arrives, so the order's settling can come before the stock's answer.
             try await admin.wait("both orders settled on the admin stream") { _ in
-                admin.types(of: order.id).contains(EventType.orderConfirmed) && admin.types(of: refused.id).contains(EventType.orderRejected)
+                let bought = admin.types(of: order.id)
+                let rejected = admin.types(of: refused.id)
+                return bought.contains(EventType.orderConfirmed) && bought.contains(EventType.stockChanged)
+                    && rejected.contains(EventType.orderRejected) && rejected.contains(EventType.stockRejected)
             }
             // Each service's events come in the order it made them; the two services' may interleave
             // either way (the products service's answer and the confirmation it causes are logged
