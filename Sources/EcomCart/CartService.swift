@@ -8,9 +8,9 @@ import Logging
 
 /// The cart service's routes behind the shared middleware.
 package func buildCartRouter(
-    controller: CartController, tokens: TokenService, checks: [ReadinessCheck]
+    controller: CartController, tokens: TokenService, checks: [ReadinessCheck], startup: DatabaseStartup? = nil
 ) -> Router<EcomRequestContext> {
-    let router = Router.service("cart", tokens: tokens, checks: checks)
+    let router = Router.service("cart", tokens: tokens, checks: checks, startup: startup)
     controller.addRoutes(to: router)
     return router
 }
@@ -59,7 +59,7 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
         service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated, EventType.orderRejected],
         handler: makeOrderEventsHandler(appliedHere: repository.appliedHere), settings: configuration.events, logger: logger)
     let router = buildCartRouter(
-        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     bus.addAdminRoutes(to: router)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let restorer = CartRestorer(repository: repository, catalog: catalog)

@@ -62,7 +62,8 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
             dispatcher.deliveriesQueued()
         }, settings: configuration.events, logger: logger)
     relay.bus.withLock { $0 = bus }
-    let router = Router.service("notifications", tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+    let router = Router.service(
+        "notifications", tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     EventStreamController(live: live, heartbeat: configuration.heartbeat).addRoutes(to: router)
     let webhooks = WebhookStore(pool: pool)
     WebhooksController(store: webhooks, dispatcher: dispatcher, allowInsecure: configuration.webhooks.allowInsecure).addRoutes(to: router)

@@ -39,8 +39,10 @@ package struct OrdersConfiguration: Sendable {
 }
 
 /// The orders service's routes behind the shared middleware.
-package func buildOrdersRouter(controller: OrdersController, bus: EventBus, tokens: TokenService, checks: [ReadinessCheck]) -> Router<EcomRequestContext> {
-    let router = Router.service("orders", tokens: tokens, checks: checks)
+package func buildOrdersRouter(
+    controller: OrdersController, bus: EventBus, tokens: TokenService, checks: [ReadinessCheck], startup: DatabaseStartup? = nil
+) -> Router<EcomRequestContext> {
+    let router = Router.service("orders", tokens: tokens, checks: checks, startup: startup)
     controller.addRoutes(to: router)
     bus.addAdminRoutes(to: router)
     return router
@@ -69,7 +71,7 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
         outboxChanged: bus.outboxChanged)
     let startup = DatabaseStartup(pool: pool, migrations: ordersMigrations, logger: logger)
     let router = buildOrdersRouter(
-        controller: controller, bus: bus, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+        controller: controller, bus: bus, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let timeout = configuration.pendingTimeout
     let expiry = PeriodicTask(name: "pending order timeout", interval: .seconds(max(1, min(5, timeout.components.seconds / 4))), logger: logger) { [logger] in

@@ -28,7 +28,7 @@ private let migrationLockKey = 0x6563_6F6D
 package func migrate(_ pool: PostgresPool, migrations: [Migration], logger: Logger) async throws {
     let schema = pool.schema
     try await pool.withConnection { connection in
-        let keys: SQLQuery = schema.map { "\(migrationLockKey), \(advisoryKey(of: $0))" } ?? "\(migrationLockKey)"
+        let keys = migrationLockKeys(schema: schema)
         try connection.execute("SELECT pg_advisory_lock(\(keys))")
         // Each transaction below ends (committed or rolled back) before this runs.
         defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(keys))") }
@@ -69,6 +69,11 @@ package func migrationsApplied(_ pool: PostgresPool, migrations: [Migration]) as
 /// Qualified with the schema, so a `public.schema_migrations` an earlier release left is never read instead.
 private func migrationHistoryTable(in schema: String?) -> String {
     schema.map { quotedIdentifier($0) + ".schema_migrations" } ?? "schema_migrations"
+}
+
+/// The arguments of the `pg_advisory_lock` a migration run on `schema` holds.
+package func migrationLockKeys(schema: String?) -> SQLQuery {
+    schema.map { "\(migrationLockKey), \(advisoryKey(of: $0))" } ?? "\(migrationLockKey)"
 }
 
 /// The second advisory lock key of `schema`: its FNV-1a hash, stable across runs and releases, unlike `Hasher`.

@@ -9,9 +9,9 @@ import ServiceLifecycle
 
 /// The products service's routes behind the shared middleware.
 package func buildProductsRouter(
-    controller: ProductsController, tokens: TokenService, checks: [ReadinessCheck]
+    controller: ProductsController, tokens: TokenService, checks: [ReadinessCheck], startup: DatabaseStartup? = nil
 ) -> Router<EcomRequestContext> {
-    let router = Router.service("products", tokens: tokens, checks: checks)
+    let router = Router.service("products", tokens: tokens, checks: checks, startup: startup)
     controller.addRoutes(to: router)
     return router
 }
@@ -62,7 +62,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
         if let seed, try await seedCatalog(from: seed, into: repository, logger: logger) { freshness.changed(.everything) }
     }
     let router = buildProductsRouter(
-        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck])
+        controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     bus.addAdminRoutes(to: router)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     return ServiceUnit(

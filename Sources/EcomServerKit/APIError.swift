@@ -56,6 +56,11 @@ package struct APIError: Error, Sendable, CustomStringConvertible {
         .serviceUnavailable, code: ErrorCode.serviceUnavailable,
         message: "service temporarily unavailable, try again", retryAfter: 1)
 
+    /// The service is still preparing its database (migrations, seed): a passing state, as `unavailable`.
+    package static let starting = Self(
+        .serviceUnavailable, code: ErrorCode.serviceUnavailable,
+        message: "the service is starting (preparing its database), try again shortly", retryAfter: 1)
+
     /// The service is saturated (no database connection free in time, or no connection slot left): a
     /// passing state the client should retry, not a failure.
     package static let busy = Self(

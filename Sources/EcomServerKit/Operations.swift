@@ -92,14 +92,19 @@ package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
 extension Router where Context == EcomRequestContext {
     /// A service's router: request ids and the access log, bearer-token verification, and the
-    /// operational routes. The service adds its own routes to it.
-    package static func service(_ name: String, tokens: TokenService, checks: [ReadinessCheck]) -> Router {
+    /// operational routes. The service adds its own routes to it; with `startup`, they answer 503 until the
+    /// service's database is ready (`DatabaseStartup.requestGate`). A middleware applies to the routes added
+    /// after it.
+    package static func service(
+        _ name: String, tokens: TokenService, checks: [ReadinessCheck], startup: DatabaseStartup? = nil
+    ) -> Router {
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: RequestLogMiddleware(service: name))
         router.add(middleware: ClientGoneMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens))
         router.add(middleware: DatabaseCallerMiddleware())
         router.addOperationalRoutes(service: name, checks: checks + tokens.readinessChecks)
+        if let startup { router.add(middleware: startup.requestGate) }
         return router
     }
 }

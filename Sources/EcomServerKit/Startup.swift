@@ -1,4 +1,5 @@
 import EcomPostgres
+import Hummingbird
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -14,7 +15,7 @@ package final class DatabaseStartup: Service, Sendable {
     private let migrations: [Migration]
     private let afterMigrating: @Sendable () async throws -> Void
     private let logger: Logger
-    private let done = Mutex(false)
+    private let done = Atomic(false)
 
     package init(
         pool: PostgresPool, migrations: [Migration], logger: Logger,
@@ -27,7 +28,7 @@ package final class DatabaseStartup: Service, Sendable {
     }
 
     /// Whether the database has been migrated and seeded by this process.
-    package var isComplete: Bool { done.withLock { $0 } }
+    package var isComplete: Bool { done.load(ordering: .acquiring) }
 
     package func run() async throws {
         var delay = Duration.milliseconds(250)
@@ -35,7 +36,7 @@ package final class DatabaseStartup: Service, Sendable {
             do {
                 try await migrate(pool, migrations: migrations, logger: logger)
                 try await afterMigrating()
-                done.withLock { $0 = true }
+                done.store(true, ordering: .releasing)
                 break
             } catch let error as MixedReleaseTablesError {
                 // Waiting cannot sort the tables out: stop the process and say what to do.
@@ -53,11 +54,35 @@ package final class DatabaseStartup: Service, Sendable {
         try? await gracefulShutdown()
     }
 
+    /// Answers the service's requests with 503 `service_unavailable` (and `Retry-After`) until the database
+    /// is migrated and seeded: a request that reached tables still being made would fail as an internal
+    /// error. `Router.service` puts it after the operational routes (`/health`, `/ready`, `/metrics`), which
+    /// it does not reach, and before the service's own.
+    package var requestGate: StartupGateMiddleware { StartupGateMiddleware { [self] in isComplete } }
+
     /// A readiness check: migrated, and the database answers now.
     package var readinessCheck: ReadinessCheck {
         { [self] in
             guard isComplete else { return ("database", false) }
             return ("database", await pool.ping())
         }
+    }
+}
+
+/// Refuses requests while `isStarted` says no; see `DatabaseStartup.requestGate`.
+package struct StartupGateMiddleware: RouterMiddleware {
+    package typealias Context = EcomRequestContext
+
+    let isStarted: @Sendable () -> Bool
+
+    package init(isStarted: @escaping @Sendable () -> Bool) {
+        self.isStarted = isStarted
+    }
+
+    package func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if !isStarted() { throw APIError.starting }
+        return try await next(request, context)
     }
 }

@@ -6,9 +6,9 @@ import Synchronization
 
 /// The users service's routes behind the shared middleware.
 package func buildUsersRouter(
-    controller: UsersController, tokens: TokenService, checks: [ReadinessCheck]
+    controller: UsersController, tokens: TokenService, checks: [ReadinessCheck], startup: DatabaseStartup? = nil
 ) -> Router<EcomRequestContext> {
-    let router = Router.service("users", tokens: tokens, checks: checks)
+    let router = Router.service("users", tokens: tokens, checks: checks, startup: startup)
     controller.addRoutes(to: router)
     return router
 }
@@ -54,7 +54,7 @@ package func buildUsersService(_ configuration: UsersConfiguration, logger: Logg
         }
         seeded.withLock { $0 = true }
     }
-    let router = buildUsersRouter(controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck])
+    let router = buildUsersRouter(controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck], startup: startup)
     let application = makeApplication(router: router, address: configuration.address, logger: logger)
     let housekeeping = PeriodicTask(name: "users housekeeping", interval: .seconds(3600), logger: logger) { [logger] in
         let removed = try await repository.purgeExpired()

@@ -1,5 +1,9 @@
 import EcomAPI
+import EcomPostgres
+import EcomTestSupport
 import Foundation
+import Logging
+import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
@@ -143,6 +147,53 @@ extension ServerProcess {
         #expect(server.process.isRunning)
         await server.stop()
     }
+
+    @Test(
+        "while a service's tables are still being made, its routes answer 503 service_unavailable with Retry-After, not 500; then they serve",
+        .enabled(if: TestEnvironment.hasDatabase, "set ECOM_TEST_DATABASE_URL to run PostgreSQL tests"), .timeLimit(.minutes(3)))
+    func migratingAnswersUnavailable() async throws {
+        let serverURL = try #require(TestEnvironment.databaseURL)
+        let database = "ecom_e2e_\(UUID().uuidString.prefix(8).lowercased())"
+        try await createDatabaseIfNeeded(serverURL: serverURL, name: database)
+        // Another starter holds the users schema's migration lock, so this one waits at its first migration.
+        let holder = PostgresPool(url: ServerProcess.url(serverURL, database: database), size: 1, logger: Logger(label: "test"))
+        let release = DispatchSemaphore(value: 0)
+        let (held, heldContinuation) = AsyncStream<Void>.makeStream()
+        let holding = Task {
+            try await holder.withConnection { connection in
+                try connection.execute("SELECT pg_advisory_lock(\(migrationLockKeys(schema: "users")))")
+                heldContinuation.yield()
+                release.wait()
+                try connection.execute("SELECT pg_advisory_unlock(\(migrationLockKeys(schema: "users")))")
+            }
+        }
+        for await _ in held { break }
+        let server = try await ServerProcess(services: ["users"], waitForReady: false, databasePrefix: database)
+        let outcome = await Result {
+            try await waitWhileRunning("the users service listening", [(server.process, { server.log })]) {
+                (try? await HTTP.send(.GET, server.service("users") + "/health", timeout: .seconds(3)))?.status == .ok
+            }
+            for base in [server.service("users"), server.gateway] {
+                let login = try await HTTP.send(.POST, base + "/api/login", json: Self.admin)
+                #expect(login.status == .serviceUnavailable && login.errorCode == ErrorCode.serviceUnavailable, "\(base): \(login.text)")
+                #expect(login.headers.first(name: "Retry-After") == "1")
+            }
+            #expect(try await HTTP.send(.GET, server.service("users") + "/ready").status == .serviceUnavailable)
+            release.signal()
+            try await holding.value
+            try await waitWhileRunning("the admin's login once migrated", [(server.process, { server.log })]) {
+                try await HTTP.send(.POST, server.gateway + "/api/login", json: Self.admin).status == .ok
+            }
+        }
+        release.signal()
+        _ = try? await holding.value
+        await holder.shutdown()
+        if case .failure = outcome { print(server.log.suffix(4_000)) }
+        await server.tearDown()
+        try outcome.get()
+    }
+
+    static let admin = Credentials(email: "root@example.com", password: "root-password-123")
 }
 
 /// Opens and closes TCP connections to some ports of 127.0.0.1, round and round, on a thread of

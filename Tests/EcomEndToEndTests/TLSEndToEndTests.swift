@@ -51,7 +51,12 @@ struct TLSEndToEndTests {
                 services: [], waitForReady: false)
             processes.append(rogue)
             let base = "https://127.0.0.1:\(gateway.gatewayPort)"
-            try await Self.eventually("the gateway ready over HTTPS", processes) { try await Self.send(client, .GET, base + "/ready").status == .ok }
+            // The gateway's readiness asks only whether the services answer; each service's, whether its tables are made.
+            try await Self.eventually("the gateway and the services ready over HTTPS", processes) {
+                var ready = try await Self.send(client, .GET, base + "/ready").status == .ok
+                for port in ports.values where ready { ready = try await Self.send(client, .GET, "https://127.0.0.1:\(port)/ready").status == .ok }
+                return ready
+            }
             #expect(services.log.contains("users listening on https://"), "\(services.log.suffix(2_000))")
 
             let registered = try await Self.send(client, .POST, base + "/api/users", json: Credentials(email: "tls@shop.test", password: "password123"))
@@ -68,6 +73,7 @@ struct TLSEndToEndTests {
                 products = try await Self.send(client, .GET, base + "/api/products")
             }
             #expect(products.status == .ok, "\(products.text) after \(transient)")
+            if products.status != .ok { print(services.log.suffix(4_000)) }
             // Plain HTTP on an HTTPS listener gets no answer.
             await #expect(throws: (any Error).self) { try await HTTP.send(.GET, "http://127.0.0.1:\(gateway.gatewayPort)/health", timeout: .seconds(5)) }
 
