@@ -93,9 +93,12 @@ extension EcomCommand {
             }
             exit(withError: ExitCode(await ReplSession(options: options).run()))
         }
+        if talksToServer(arguments) { URLSessionTransport.prepareInBackground() }
         do {
             try await run(arguments)
+            URLSessionTransport.finishPreparation()
         } catch {
+            URLSessionTransport.finishPreparation()
             if let message = failureMessage(for: error) {
                 Terminal.writeError("ecom: \(message)\n")
                 exit(withError: ExitCode(exitStatus(for: error)))
@@ -104,12 +107,26 @@ extension EcomCommand {
         }
     }
 
+    /// Whether `arguments` start with a command that calls the gateway (and ask for no help): its HTTP
+    /// transport is then made on another thread while the arguments are parsed. `ecom serve` and the
+    /// REPL are left out: they run long and make their own.
+    static func talksToServer(_ arguments: [String]) -> Bool {
+        guard let command = arguments.first, serverCommands.contains(command) else { return false }
+        return !arguments.contains { $0 == "--help" || $0 == "-h" || $0 == "help" }
+    }
+
+    static let serverCommands: Set<String> = [
+        "register", "login", "logout", "whoami", "passwd", "products", "product", "cart", "order", "orders", "listen", "admin",
+    ]
+
     /// Parses `arguments` as the words after `ecom` and runs the command they name.
     ///
     /// The async parse runs the completions that ask the server (`ecom ---completion …`).
     static func run(_ arguments: [String]) async throws {
         if let unknown = CommandSuggestion.unknownCommand(in: arguments) { throw unknown }
         var command = try await asyncParseAsRoot(NegativeNumbers.protect(arguments))
+        // The command runs with the environment as it was given (prepareInBackground hides XDG_DATA_HOME).
+        URLSessionTransport.finishPreparation()
         if var asyncCommand = command as? any AsyncParsableCommand {
             try await asyncCommand.run()
         } else {

@@ -31,7 +31,7 @@ package struct GatewayClient: Sendable {
     }
 
     package init(server: URL, credentials: CredentialsStore, timeout: Duration = Self.defaultTimeout) {
-        self.init(server: server, credentials: credentials, transport: URLSessionTransport(timeout: timeout), timeout: timeout)
+        self.init(server: server, credentials: credentials, transport: URLSessionTransport.make(timeout: timeout), timeout: timeout)
     }
 
     /// The server as it appears in messages and as the credentials key.

@@ -15,7 +15,10 @@ package struct URLSessionTransport: HTTPTransport {
     private let session: URLSession
 
     package init(timeout: Duration) {
-        let configuration = Self.diskFreeConfiguration()
+        self.init(timeout: timeout, configuration: Self.diskFreeConfiguration())
+    }
+
+    private init(timeout: Duration, configuration: URLSessionConfiguration) {
         let seconds = timeout.seconds
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds
@@ -39,17 +42,34 @@ package struct URLSessionTransport: HTTPTransport {
         sharedStorageDisarmed.withLock { disarmed in
             guard !disarmed else { return }
             disarmed = true
-            URLCache.shared = URLCache(memoryCapacity: 0, diskCapacity: 0, diskPath: "/")
-            let dataHome = getenv("XDG_DATA_HOME").map { String(cString: $0) }
-            setenv("XDG_DATA_HOME", "/dev/null", 1)
-            _ = HTTPCookieStorage.shared
-            if let dataHome { setenv("XDG_DATA_HOME", dataHome, 1) } else { unsetenv("XDG_DATA_HOME") }
+            let dataHome = hideDataHome()
+            disarmSharedStorage()
+            restoreDataHome(dataHome)
         }
         #endif
         return URLSessionConfiguration.default
     }
 
     private static let sharedStorageDisarmed = Mutex(false)
+
+    #if canImport(FoundationNetworking)
+    /// Points `XDG_DATA_HOME` where no directory can be made; returns its value before.
+    private static func hideDataHome() -> String? {
+        let dataHome = getenv("XDG_DATA_HOME").map { String(cString: $0) }
+        setenv("XDG_DATA_HOME", "/dev/null", 1)
+        return dataHome
+    }
+
+    private static func restoreDataHome(_ dataHome: String?) {
+        if let dataHome { setenv("XDG_DATA_HOME", dataHome, 1) } else { unsetenv("XDG_DATA_HOME") }
+    }
+
+    /// Makes the shared cache and cookie storage, while `hideDataHome()` holds.
+    private static func disarmSharedStorage() {
+        URLCache.shared = URLCache(memoryCapacity: 0, diskCapacity: 0, diskPath: "/")
+        _ = HTTPCookieStorage.shared
+    }
+    #endif
 
     /// Sends `request`; when the calling task is cancelled (Ctrl-C), throws `CancellationError`
     /// at once and abandons the exchange, which the server may still carry out.
@@ -76,6 +96,80 @@ package struct URLSessionTransport: HTTPTransport {
             exchange.abandon()
         }
     }
+}
+
+// MARK: - Made while the command line is parsed
+
+extension URLSessionTransport {
+    /// Starts making a one-shot command's transport (the default timeout) on a thread of its own, so
+    /// that FoundationNetworking's set-up (libcurl's and OpenSSL's global initialization, the shared
+    /// cookie storage, the session) runs on the other core while the main thread parses the command
+    /// line. Call it at most once, from the main thread, before anything else runs.
+    ///
+    /// Until `finishPreparation()` the environment says `XDG_DATA_HOME=/dev/null` (see
+    /// `diskFreeConfiguration`) and must not be changed; call that before the command runs, and before
+    /// the process exits: an exit while OpenSSL initializes on the other thread races its clean-up.
+    package static func prepareInBackground() {
+        #if canImport(FoundationNetworking)
+        preparation.withLock { preparation in
+            guard case .none = preparation else { return }
+            let disarm = sharedStorageDisarmed.withLock { disarmed in
+                defer { disarmed = true }
+                return !disarmed
+            }
+            let dataHome = disarm ? hideDataHome() : nil
+            var thread = pthread_t()
+            // A C function cannot capture: whether to disarm travels as its argument (non-nil: yes).
+            let started = pthread_create(
+                &thread, nil,
+                { disarm in
+                    if disarm != nil { URLSessionTransport.disarmSharedStorage() }
+                    let transport = URLSessionTransport(timeout: GatewayClient.defaultTimeout, configuration: .default)
+                    URLSessionTransport.prepared.withLock { $0 = transport }
+                    return nil
+                }, disarm ? UnsafeMutableRawPointer(bitPattern: 1) : nil)
+            if started == 0 {
+                preparation = .running(thread: thread, dataHome: disarm ? .some(dataHome) : .none)
+            } else {
+                // No thread: the storage is made here, as `diskFreeConfiguration` would.
+                if disarm {
+                    disarmSharedStorage()
+                    restoreDataHome(dataHome)
+                }
+                preparation = .finished
+            }
+        }
+        #endif
+    }
+
+    /// Waits for `prepareInBackground()`'s thread, if one runs, and puts the environment back.
+    package static func finishPreparation() {
+        #if canImport(FoundationNetworking)
+        preparation.withLock { preparation in
+            guard case .running(let thread, let dataHome) = preparation else { return }
+            pthread_join(thread, nil)
+            if case .some(let dataHome) = dataHome { restoreDataHome(dataHome) }
+            preparation = .finished
+        }
+        #endif
+    }
+
+    /// The transport `prepareInBackground()` made, if it was for `timeout` and not taken yet; else a new one.
+    static func make(timeout: Duration) -> URLSessionTransport {
+        finishPreparation()
+        if timeout == GatewayClient.defaultTimeout, let transport = prepared.withLock({ $0.take() }) { return transport }
+        return URLSessionTransport(timeout: timeout)
+    }
+
+    private enum Preparation {
+        case none
+        /// `dataHome`: nil when this thread did not hide `XDG_DATA_HOME`, else its value before.
+        case running(thread: pthread_t, dataHome: String??)
+        case finished
+    }
+
+    private static let preparation = Mutex(Preparation.none)
+    private static let prepared = Mutex<URLSessionTransport?>(nil)
 }
 
 /// One request's continuation, resumed once: by the data task's answer or by cancellation,

@@ -35,6 +35,20 @@ import Testing
         }
     }
 
+    @Test("a command refused before its request exits cleanly while its HTTP set-up still runs on the other thread")
+    func refusedDuringSetUp() async throws {
+        let cli = try CLI(server: "http://127.0.0.1:1")
+        defer { cli.removeConfig() }
+        // Each run parses in a few milliseconds and exits while libcurl and OpenSSL may still be initializing:
+        // an exit racing their set-up would end in a signal, not 64.
+        for round in 0..<25 {
+            let arguments = round.isMultiple(of: 2) ? ["products", "list", "--limit", "0"] : ["cart", "add"]
+            let result = try await cli.run(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("Error: ") || result.stderr.hasPrefix("ecom: "), "\(result.stderr)")
+        }
+    }
+
     @Test(
         "a mistyped command exits 64 with one line naming the word and the nearest command",
         arguments: [

@@ -83,6 +83,16 @@ struct ReplTerminalTests {
                 try await tmux.type("exit")
                 try await tmux.press("Enter")
                 #expect(try await tmux.exitStatus() == 0)
+
+                // A one-shot command on the terminal: its pager gets the environment ecom was given (the
+                // HTTP set-up that runs while the command line is parsed hides XDG_DATA_HOME meanwhile).
+                let pagerEnvironment = home.appendingPathComponent("pager-environment")
+                let dataHome = home.appendingPathComponent("data").path
+                try await tmux.start(
+                    environment: ["ECOM_PAGER": "env > '\(pagerEnvironment.path)'", "XDG_DATA_HOME": dataHome],
+                    script: #""$ECOM" products list --limit 100"#)
+                try await waitForFile(pagerEnvironment) { $0.split(separator: "\n").contains("XDG_DATA_HOME=\(dataHome)") }
+                #expect(try await tmux.exitStatus() == 0)
             } catch {
                 await tmux.killServer()
                 throw error
