@@ -57,7 +57,8 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let startup = DatabaseStartup(pool: pool, migrations: cartMigrations, logger: logger)
     let bus = EventBus(
         service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated, EventType.orderRejected],
-        handler: makeOrderEventsHandler(appliedHere: repository.appliedHere), settings: configuration.events, logger: logger)
+        handler: makeOrderEventsHandler(appliedHere: repository.appliedHere), handlersPublish: false, settings: configuration.events,
+        logger: logger)
     let router = buildCartRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     bus.addAdminRoutes(to: router)

@@ -41,6 +41,9 @@ package final class EventBus: Sendable {
     let applyBatch: BatchHandler?
     /// Called after each commit that applied inbox events.
     let onApplied: @Sendable () -> Void
+    /// Whether the handlers may enqueue events of their own: the relay then looks at the outbox after
+    /// each commit that applied events, rather than at its next poll.
+    let handlersPublish: Bool
     let settings: Settings
     let logger: Logger
     let relayBell = Doorbell()
@@ -57,7 +60,7 @@ package final class EventBus: Sendable {
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
         handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applyBatch: BatchHandler? = nil,
-        applied: @escaping @Sendable () -> Void = {},
+        applied: @escaping @Sendable () -> Void = {}, handlersPublish: Bool = true,
         settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
@@ -67,6 +70,7 @@ package final class EventBus: Sendable {
         self.prepareBatch = prepareBatch
         self.applyBatch = applyBatch
         self.onApplied = applied
+        self.handlersPublish = handlersPublish
         self.settings = settings
         inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))
         var logger = logger

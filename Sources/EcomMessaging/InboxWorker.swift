@@ -110,7 +110,7 @@ extension EventBus {
             if case .applied(let count) = applied {
                 Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment(by: count)
                 // The handlers may have enqueued events of their own.
-                relayBell.ring()
+                if handlersPublish { relayBell.ring() }
                 onApplied()
             }
             return applied
@@ -155,7 +155,7 @@ extension EventBus {
             interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
             Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
             // The handler may have enqueued events of its own.
-            relayBell.ring()
+            if handlersPublish { relayBell.ring() }
             onApplied()
         case .interrupted(let eventID, let type, let error):
             try await recordInterruption(of: eventID, type: type, error: error)

@@ -59,8 +59,8 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
         applyBatch: { deliveries, connection in try EventLog.append(deliveries, on: connection) },
         applied: {
             live.logChanged()
-            dispatcher.deliveriesQueued()
-        }, settings: configuration.events, logger: logger)
+            dispatcher.logAppended()
+        }, handlersPublish: false, settings: configuration.events, logger: logger)
     relay.bus.withLock { $0 = bus }
     let router = Router.service(
         "notifications", tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)

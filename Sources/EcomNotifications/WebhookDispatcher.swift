@@ -53,10 +53,21 @@ final class WebhookDispatcher: Service, Sendable {
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Call after a commit that queued deliveries.
+    /// Call after a commit that queued deliveries, or made or changed an endpoint.
     func deliveriesQueued() {
+        endpointsEnabled.store(true, ordering: .relaxed)
         bell.yield()
     }
+
+    /// Call after a commit that logged events: they are looked for at once if an endpoint is enabled,
+    /// else at the next scan (each second), which also notices an endpoint another process made. A
+    /// store without endpoints pays no statement per logged batch.
+    func logAppended() {
+        if endpointsEnabled.load(ordering: .relaxed) { bell.yield() }
+    }
+
+    /// Whether the last scan found an enabled endpoint (or one was made or changed here since).
+    private let endpointsEnabled = Atomic(true)
 
     func run() async throws {
         await withGracefulShutdownHandler {
@@ -98,17 +109,19 @@ final class WebhookDispatcher: Service, Sendable {
 
     /// Enabled, unleased endpoints with events logged past their cursor, or whose next delivery
     /// is due now. Only each endpoint's first pending delivery is looked at (one index probe
-    /// each), as deliveries go in order: a backlog of thousands costs no more than one.
+    /// each), as deliveries go in order: a backlog of thousands costs no more than one. Notes
+    /// whether any endpoint is enabled at all (`logAppended`).
     private func dueEndpoints() async throws -> [UUID] {
-        try await pool.query(
+        let rows = try await pool.query(
             """
-            SELECT e.id FROM webhook_endpoints AS e
-            WHERE e.enabled AND (e.leased_until IS NULL OR e.leased_until < now())
+            SELECT e.id, (e.leased_until IS NULL OR e.leased_until < now())
                 AND (e.cursor < (SELECT COALESCE(max(seq), 0) FROM event_log)
                     OR (SELECT d.next_attempt_at <= now() FROM webhook_deliveries AS d
-                        WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.event_seq, d.id LIMIT 1))
-            """
-        ).map { try $0.decode("id") }
+                        WHERE d.endpoint_id = e.id AND d.state = 'pending' ORDER BY d.event_seq, d.id LIMIT 1)) IS TRUE AS due
+            FROM webhook_endpoints AS e WHERE e.enabled
+            """)
+        endpointsEnabled.store(!rows.isEmpty, ordering: .relaxed)
+        return try rows.filter { try $0.decode("due", as: Bool.self) }.map { try $0.decode("id") }
     }
 
     /// Why a delivery whose event the log no longer keeps is given up.

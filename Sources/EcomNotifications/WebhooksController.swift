@@ -43,6 +43,8 @@ struct WebhooksController: Sendable {
         try validated(url: body.url)
         try validated(types: body.types)
         let endpoint = try await store.create(url: body.url, types: body.types ?? [])
+        // Events logged from now on are the endpoint's: the dispatcher looks at each batch again.
+        dispatcher.deliveriesQueued()
         context.logger.info("webhook endpoint created", metadata: ["endpoint": "\(endpoint.id.lowercased)", "by": "\(admin.subject)"])
         return EditedResponse(
             status: .created, headers: [.location: "/admin/webhooks/\(endpoint.id.lowercased)"], response: endpoint)

@@ -1,5 +1,8 @@
 import EcomAPI
+import EcomPostgres
+import EcomTestSupport
 import Foundation
+import Logging
 import NIOHTTP1
 import Testing
 
@@ -190,6 +193,38 @@ import Testing
                 throw error
             }
             await restarted.tearDown()
+        }
+    }
+
+    @Test("an endpoint another notifications process made, while this one had none, gets the events logged after it")
+    func endpointMadeElsewhere() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        try await Store.with(environment: Self.insecure) { store in
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            // Events logged with no endpoint; the dispatcher's scans (each second) find none, so it stops
+            // looking after each logged batch.
+            _ = try await Self.buy(store, product.id, as: shopper)
+            try await Task.sleep(for: .seconds(2))
+            // The endpoint is written as another process of the service writes it: not through this one's API.
+            let url = ServerProcess.url(try #require(TestEnvironment.databaseURL), database: store.server.databasePrefix + "_notifications")
+            let pool = PostgresPool(url: url, size: 1, schema: "notifications", logger: Logger(label: "test"))
+            let written = await Result {
+                try await pool.execute(
+                    """
+                    INSERT INTO webhook_endpoints (id, url, types, type_regex, secret, cursor)
+                    VALUES (\(UUID()), \(receiver.url), ARRAY['order.confirmed']::text[], \(#"^(\.order\.confirmed)$"#),
+                        \(WebhookSignature.newSecret()), (SELECT COALESCE(max(seq), 0) FROM event_log))
+                    """)
+            }
+            await pool.shutdown()
+            _ = try written.get()
+            let order = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually(timeout: .seconds(30), "the order's confirmation delivered") { !receiver.all.isEmpty }
+            let delivered = try receiver.all.map { try JSONDecoder.ecom.decode(Event<OrderConfirmed>.self, from: Data($0.body.utf8)) }
+            #expect(delivered.map(\.type) == [EventType.orderConfirmed] && delivered.first?.data.orderID == order.id, "\(delivered)")
         }
     }
 
