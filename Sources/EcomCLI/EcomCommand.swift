@@ -96,8 +96,8 @@ extension EcomCommand {
         if talksToServer(arguments) { URLSessionTransport.prepareInBackground() }
         do {
             try await run(arguments)
-            URLSessionTransport.finishPreparation()
         } catch {
+            // A failure before the arguments were parsed may leave the transport's thread running.
             URLSessionTransport.finishPreparation()
             if let message = failureMessage(for: error) {
                 Terminal.writeError("ecom: \(message)\n")

@@ -113,29 +113,31 @@ extension URLSessionTransport {
         #if canImport(FoundationNetworking)
         preparation.withLock { preparation in
             guard case .none = preparation else { return }
+            // Made already (a session before this): nothing left to do on another thread.
             let disarm = sharedStorageDisarmed.withLock { disarmed in
                 defer { disarmed = true }
                 return !disarmed
             }
-            let dataHome = disarm ? hideDataHome() : nil
+            guard disarm else {
+                preparation = .finished
+                return
+            }
+            let dataHome = hideDataHome()
             var thread = pthread_t()
-            // A C function cannot capture: whether to disarm travels as its argument (non-nil: yes).
             let started = pthread_create(
                 &thread, nil,
-                { disarm in
-                    if disarm != nil { URLSessionTransport.disarmSharedStorage() }
+                { _ in
+                    URLSessionTransport.disarmSharedStorage()
                     let transport = URLSessionTransport(timeout: GatewayClient.defaultTimeout, configuration: .default)
                     URLSessionTransport.prepared.withLock { $0 = transport }
                     return nil
-                }, disarm ? UnsafeMutableRawPointer(bitPattern: 1) : nil)
+                }, nil)
             if started == 0 {
-                preparation = .running(thread: thread, dataHome: disarm ? .some(dataHome) : .none)
+                preparation = .running(thread: thread, dataHome: dataHome)
             } else {
                 // No thread: the storage is made here, as `diskFreeConfiguration` would.
-                if disarm {
-                    disarmSharedStorage()
-                    restoreDataHome(dataHome)
-                }
+                disarmSharedStorage()
+                restoreDataHome(dataHome)
                 preparation = .finished
             }
         }
@@ -148,7 +150,7 @@ extension URLSessionTransport {
         preparation.withLock { preparation in
             guard case .running(let thread, let dataHome) = preparation else { return }
             pthread_join(thread, nil)
-            if case .some(let dataHome) = dataHome { restoreDataHome(dataHome) }
+            restoreDataHome(dataHome)
             preparation = .finished
         }
         #endif
@@ -163,8 +165,8 @@ extension URLSessionTransport {
 
     private enum Preparation {
         case none
-        /// `dataHome`: nil when this thread did not hide `XDG_DATA_HOME`, else its value before.
-        case running(thread: pthread_t, dataHome: String??)
+        /// `dataHome`: `XDG_DATA_HOME` before it was hidden.
+        case running(thread: pthread_t, dataHome: String?)
         case finished
     }
 
