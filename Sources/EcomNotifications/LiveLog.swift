@@ -173,7 +173,12 @@ final class LiveLog: Service, Sendable {
     /// memory when the cursor is that recent, else a page of the log. `more` is true when that
     /// page was full, so the stream reads on before it waits.
     func events(after cursor: Int64, userID: UUID?, orderID: UUID?) async throws -> (events: [LoggedEvent], cursor: Int64, more: Bool) {
+        // Memory's floor as it is before the log is read (nil when the tail is not loaded): the log's
+        // end is at least that far by then. A floor read afterwards may have passed events that
+        // committed after the read, if the tail was loaded meanwhile.
+        var floorBefore: Int64?
         let recent = state.withLock { state -> (events: [LoggedEvent], head: Int64)? in
+            floorBefore = state.loaded ? state.floor : nil
             guard state.loaded, cursor >= state.floor else { return nil }
             // The first event after the cursor, by binary search.
             var low = 0
@@ -195,8 +200,7 @@ final class LiveLog: Service, Sendable {
         let last = page.last?.seq ?? cursor
         guard page.count < pageSize else { return (page, last, true) }
         // A short page holds every event after the cursor that the stream may see, up to the
-        // log's end, which memory's floor cannot pass: the stream goes on from memory.
-        let floor = state.withLock { $0.loaded ? $0.floor : last }
-        return (page, max(last, floor), false)
+        // log's end, which memory's floor before the read cannot pass: the stream goes on from memory.
+        return (page, max(last, floorBefore ?? last), false)
     }
 }

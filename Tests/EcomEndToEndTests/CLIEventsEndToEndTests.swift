@@ -156,7 +156,9 @@ import Testing
                 // descriptor through which Foundation sees the shell exit.
                 let listen = Process()
                 listen.executableURL = TestEnvironment.binary
-                listen.arguments = ["listen", "--json", "--types", "order.*"]
+                // From the log's start (no order yet): a listener still connecting when the first order is
+                // logged would otherwise start after it.
+                listen.arguments = ["listen", "--json", "--after", "0", "--types", "order.*"]
                 var environment = ProcessInfo.processInfo.environment
                 environment["XDG_CONFIG_HOME"] = store.admin.configHome.path
                 environment["ECOM_SERVER"] = store.admin.server
