@@ -1176,6 +1176,8 @@ def main():
     parser.add_argument("--paced-rate", type=int,
                         help="orders/s of the paced checkout (default: half the flat-out rate), to compare builds at one rate")
     parser.add_argument("--login-workers", type=int, default=8)
+    parser.add_argument("--webhook-endpoints", type=int, default=10, help="webhook endpoints of the events phase's busy run (default 10)")
+    parser.add_argument("--event-streams", type=int, default=100, help="open admin streams of the events phase's busy run (default 100)")
     parser.add_argument("--log-level", default="info", help="LOG_LEVEL of the servers (default info, as shipped)")
     parser.add_argument("--only", default="", help=f"comma-separated phases: {','.join(PHASES)}")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -1267,7 +1269,7 @@ def main():
         if "events" in phases:
             report.data["events"] = measure_events(
                 report, server, users[:args.checkout_workers], products, checkout_seconds, ecom, ceiling_binary, workdir, admin_token,
-                args.paced_rate)
+                args.paced_rate, args.webhook_endpoints, args.event_streams)
 
         if "checkout" in phases:
             buyers = users[:args.checkout_workers]
@@ -1544,22 +1546,27 @@ class StreamReaders:
             thread.join(5)
 
 
-def measure_events(report, server, users, products, seconds, ecom, ceiling_binary, workdir, admin_token, paced_rate=None):
+def measure_events(report, server, users, products, seconds, ecom, ceiling_binary, workdir, admin_token, paced_rate=None,
+                   endpoint_count=10, stream_count=100):
     """Live events: the lag from an order's confirmation (committed) to its line printed by
     `ecom listen`, paced; then checkout flat out with the notifications service running but
-    nothing listening, and again with 10 webhook endpoints and 100 open streams."""
+    nothing listening, and again with webhook endpoints (10) and open streams (100)."""
     config = os.path.join(workdir, "cli-admin")
     env = {**os.environ, "XDG_CONFIG_HOME": config, "ECOM_SERVER": server.url()}
     subprocess.run([ecom, "login", "--email", server.admin[0], "--password-stdin"], input=server.admin[1].encode(),
                    env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def wal():
+        return int(psql(server.database("orders"), "SELECT pg_current_wal_lsn() - '0/0'")[0][0])
+
     def cpu():
-        return process_cpu_seconds(server.process.pid), machine_busy_seconds()
+        return process_cpu_seconds(server.process.pid), machine_busy_seconds(), wal()
 
     def cpu_per_order(start, settled):
-        ecom_cpu, machine_cpu = cpu()
+        ecom_cpu, machine_cpu, wal_bytes = cpu()
         confirmed = max(1, settled["confirmed"])
-        return {"ecom_ms": (ecom_cpu - start[0]) * 1000 / confirmed, "machine_ms": (machine_cpu - start[1]) * 1000 / confirmed}
+        return {"ecom_ms": (ecom_cpu - start[0]) * 1000 / confirmed, "machine_ms": (machine_cpu - start[1]) * 1000 / confirmed,
+                "wal_kb": (wal_bytes - start[2]) / 1024 / confirmed}
 
     log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
     since = database_now(server)
@@ -1601,43 +1608,50 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         + (f"; {missing} confirmed orders never printed" if missing else "") + ")",
         f"p99 ≤ {TARGET_STREAM_LAG_P99_MS} ms", bool(lags) and not missing and percentile(lags, 0.99) <= TARGET_STREAM_LAG_P99_MS)
 
-    log(f"events: checkout flat out for {seconds} s with 10 webhook endpoints and 100 open streams")
+    busy_what = f"{endpoint_count} webhook endpoints and {stream_count} streams"
+    log(f"events: checkout flat out for {seconds} s with {busy_what}")
     sink = WebhookSink(ceiling_binary, workdir)
     client = Client(server.url())
     endpoints = []
-    for index in range(10):
+    for index in range(endpoint_count):
         status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
                                          {"Authorization": f"Bearer {admin_token}"})
         expect(status, body, (201,), "webhook endpoint")
         endpoints.append(body["id"])
-    streams = StreamReaders(server, admin_token, 100)
+    streams = StreamReaders(server, admin_token, stream_count)
     time.sleep(2)
     since = database_now(server)
     start = cpu()
+    activity = database_activity(server)
     busy_load = checkout_load(server, users, products, seconds)
     busy = settle_orders(server, since)
     busy_cpu = cpu_per_order(start, busy)
+    busy_cost = database_cost(server, activity, busy["confirmed"])
     streams.close()
     # Deliveries made by the time every order had settled (deleting the endpoints deletes them).
-    delivered = int(psql(server.database("notifications"),
-                         f"SELECT count(*) FROM notifications.webhook_deliveries WHERE state = 'delivered' AND delivered_at >= '{since}'")[0][0])
+    delivered, rows = (int(value) for value in psql(
+        server.database("notifications"),
+        f"SELECT count(*) FILTER (WHERE state = 'delivered' AND delivered_at >= '{since}'), count(*) FILTER (WHERE created_at >= '{since}') "
+        "FROM notifications.webhook_deliveries")[0])
     for endpoint in endpoints:
         client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
     sink.close()
     ratio = busy["confirmed_per_s"] / quiet["confirmed_per_s"] if quiet["confirmed_per_s"] else 0
     report.add(
-        "events", "confirmed orders/s flat out: 10 webhook endpoints and 100 streams, against none",
+        "events", f"confirmed orders/s flat out: {busy_what}, against none",
         f"{busy['confirmed_per_s']:.0f}/s against {quiet['confirmed_per_s']:.0f}/s ({ratio:.0%}; "
-        f"{delivered} deliveries, {streams.events} stream lines; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
+        f"{delivered} deliveries from {rows} delivery rows written, {streams.events} stream lines; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
         f"against {quiet_load['checkout_p99_ms']:.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
     report.add(
-        "events", "CPU per confirmed order, flat out, until every order settled: 10 webhook endpoints and 100 streams, against none",
+        "events", f"CPU per confirmed order, flat out, until every order settled: {busy_what}, against none",
         f"ecom serve {busy_cpu['ecom_ms']:.1f} ms against {quiet_cpu['ecom_ms']:.1f} ms; the machine without niced clients "
-        f"{busy_cpu['machine_ms']:.1f} ms against {quiet_cpu['machine_ms']:.1f} ms", "")
+        f"{busy_cpu['machine_ms']:.1f} ms against {quiet_cpu['machine_ms']:.1f} ms; WAL {busy_cpu['wal_kb']:.1f} KB against "
+        f"{quiet_cpu['wal_kb']:.1f} KB; {busy_cost['commits_per_order']:.1f} commits and "
+        f"{busy_cost['statements_per_order'] or 0:.1f} statements per order with them", "")
     return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
             "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
-            "deliveries": delivered, "stream_lines": streams.events}
+            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams.events}
 
 
 if __name__ == "__main__":

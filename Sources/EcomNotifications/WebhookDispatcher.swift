@@ -184,11 +184,12 @@ final class WebhookDispatcher: Service, Sendable {
             guard var target = try await lease(endpoint) else { return }
             defer { Task { [pool] in _ = try? await pool.execute("UPDATE webhook_endpoints SET leased_until = NULL WHERE id = \(endpoint)") } }
             while !Task.isCancelled {
-                let scanned = try await queue(endpoint)
-                let batch = try await due(endpoint)
+                let (batch, waiting) = try await due(endpoint)
                 guard !batch.isEmpty else {
-                    // Nothing to send yet: the log may hold more past what was just read.
-                    if scanned { continue }
+                    // Deliveries are queued from the log only once none is pending, so that rows are
+                    // written as fast as they are sent, not as fast as the store logs events: during a
+                    // burst, the backlog stays in the log past the cursor rather than being copied.
+                    if !waiting, try await queue(endpoint) { continue }
                     return
                 }
                 var sent: [(delivery: Due, attempt: Attempt)] = []
@@ -219,8 +220,8 @@ final class WebhookDispatcher: Service, Sendable {
     }
 
     /// The endpoint's next pending deliveries, in order, as far as they are due: one that waits
-    /// for its retry holds back those after it.
-    private func due(_ endpoint: UUID) async throws -> [Due] {
+    /// for its retry holds back those after it (`waiting`).
+    private func due(_ endpoint: UUID) async throws -> (batch: [Due], waiting: Bool) {
         let rows = try await pool.query(
             """
             SELECT d.id, d.event_id, d.type, COALESCE(d.body, l.body) AS body, d.attempts, d.created_at,
@@ -230,13 +231,13 @@ final class WebhookDispatcher: Service, Sendable {
             """)
         var batch: [Due] = []
         for row in rows {
-            guard try row.decode("due", as: Bool.self) else { break }
+            guard try row.decode("due", as: Bool.self) else { return (batch, true) }
             batch.append(
                 Due(
                     id: try row.decode("id"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body", as: String?.self),
                     attempts: try row.decode("attempts"), createdAt: try row.decode("created_at")))
         }
-        return batch
+        return (batch, false)
     }
 
     /// Takes the endpoint's lease for a minute (`record` renews it), so that one dispatcher delivers to it.

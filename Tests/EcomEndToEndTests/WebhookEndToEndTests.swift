@@ -164,6 +164,45 @@ import Testing
         }
     }
 
+    @Test("an endpoint whose delivery waits for its retry gets no delivery rows behind it; once it answers, it gets the rest in order")
+    func backlogStaysInTheLog() async throws {
+        let failing = WebhookReceiver(.answer(503))
+        let healthy = WebhookReceiver()
+        try await failing.start()
+        try await healthy.start()
+        defer {
+            failing.stop()
+            healthy.stop()
+        }
+        let environment = Self.insecure.merging(["ECOM_WEBHOOK_FIRST_RETRY_MS": "300", "ECOM_WEBHOOK_DISABLE_AFTER": "1000"]) { $1 }
+        try await Store.with(environment: environment) { store in
+            let endpoint = try await Self.addEndpoint(store, url: failing.url, types: ["order.*"])
+            _ = try await Self.addEndpoint(store, url: healthy.url, types: ["order.*"])
+            let product = try await store.createProduct(stock: 20)
+            let shopper = try await store.shopper()
+            _ = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually("the first delivery refused") { !failing.all.isEmpty }
+            let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)/deliveries"
+            let queued = try await HTTP.send(.GET, path, token: store.admin.token).decode(Page<WebhookDelivery>.self).items.count
+            #expect((1...2).contains(queued))
+            for _ in 0..<5 { _ = try await Self.buy(store, product.id, as: shopper) }
+            // The healthy endpoint, served by the same dispatcher, has every event: the failing one's
+            // dispatcher has looked at the log past them meanwhile.
+            try await store.eventually(timeout: .seconds(30), "the healthy receiver has every event") { healthy.all.count == 12 }
+            try await Task.sleep(for: .seconds(1))
+            let waiting = try await HTTP.send(.GET, path, token: store.admin.token).decode(Page<WebhookDelivery>.self).items
+            #expect(waiting.count == queued, "rows are written as deliveries go, not as events are logged: \(waiting.map(\.state))")
+
+            failing.behave(.answer(204))
+            try await store.eventually(timeout: .seconds(30), "the failing receiver has every event") {
+                Set(failing.all.compactMap(\.eventID)).count == 12
+            }
+            var firsts: [String] = []
+            for delivery in failing.all { if let id = delivery.eventID, !firsts.contains(id) { firsts.append(id) } }
+            #expect(firsts == healthy.all.compactMap(\.eventID), "in the log's order")
+        }
+    }
+
     @Test("deliveries waiting when ecom serve stops are delivered after it restarts")
     func survivesRestart() async throws {
         let receiver = WebhookReceiver(.answer(503))
