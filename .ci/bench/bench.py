@@ -1648,7 +1648,8 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         f"ecom serve {busy_cpu['ecom_ms']:.1f} ms against {quiet_cpu['ecom_ms']:.1f} ms; the machine without niced clients "
         f"{busy_cpu['machine_ms']:.1f} ms against {quiet_cpu['machine_ms']:.1f} ms; WAL {busy_cpu['wal_kb']:.1f} KB against "
         f"{quiet_cpu['wal_kb']:.1f} KB; {busy_cost['commits_per_order']:.1f} commits and "
-        f"{busy_cost['statements_per_order'] or 0:.1f} statements per order with them", "")
+        + (f"{busy_cost['statements_per_order']:.1f}" if busy_cost["statements_per_order"] is not None else "(no pg_stat_statements)")
+        + " statements per order with them", "")
     return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
             "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
             "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams.events}
