@@ -199,6 +199,7 @@ let package = Package(
             name: "EcomPostgres",
             dependencies: [
                 "CLibPQ",
+                "CLazyLibraries",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -213,6 +214,7 @@ let package = Package(
                 "EcomPostgres",
                 "EcomServerKit",
                 "CRabbitMQ",
+                "CLazyLibraries",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -227,6 +229,7 @@ let package = Package(
             name: "EcomClient",
             dependencies: [
                 "EcomAPI",
+                "CLazyLibraries",
                 // The event streams only: one-shot requests go through URLSession.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -253,8 +256,13 @@ let package = Package(
         // glibc's malloc tuning; part of the C library, so there is no package to name.
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
+        // The headers only: CLazyLibraries defines the functions ecom calls and opens the library
+        // when one is first called.
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", providers: [.apt(["librabbitmq-dev"])]),
+        // libcurl (FoundationNetworking's), libpq and librabbitmq, opened when first called rather
+        // than loaded with the 30 libraries they bring at every start (include/lazy_libraries.h).
+        .target(name: "CLazyLibraries"),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         // Debian's libjq-dev has no libjq.pc; the module map links "jq".
         .systemLibrary(name: "CJQ", providers: [.apt(["libjq-dev"])]),

@@ -334,7 +334,10 @@ stop_throwaway_postgres_pair() {
 # instead of 3.6 MB of relocation entries read at each start) and without exporting the
 # executable's own symbols (the static runtime's link arguments export them all, 50,000, which
 # the loader and the runtime's start-up search): a one-shot command starts about a millisecond
-# sooner with 5 MB less resident (README, "Benchmarks").
+# sooner with 5 MB less resident (README, "Benchmarks"). libcurl, which FoundationNetworking names
+# for linking, is left out like libpq and librabbitmq: CLazyLibraries defines the functions
+# URLSession calls and opens libcurl at the first, so a command that makes no request never
+# loads it and the 30 libraries it brings.
 ecom_static_build() {
     # Generic types' metadata got through direct accessors rather than by demangling their
     # names, which checks each generic requirement with a search of the binary's 12,000
@@ -346,6 +349,7 @@ ecom_static_build() {
     swift build -c release --static-swift-stdlib --scratch-path .build-static -Xswiftc -use-ld=lld \
         -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
         -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+        -Xswiftc -Xfrontend -Xswiftc -disable-autolink-library -Xswiftc -Xfrontend -Xswiftc curl \
         -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "${order[@]}" "$@"
 }
 

@@ -1,4 +1,5 @@
-#include <libpq-fe.h>
+// Where Debian's libpq-dev puts it; no pkg-config here, whose flags would link libpq (CLazyLibraries opens it).
+#include <postgresql/libpq-fe.h>
 #include <spawn.h>
 
 // Two GNU extensions the embedded cluster's launcher needs, so that none of ecom's descriptors leaks

@@ -24,6 +24,25 @@ struct StaticBinaryTests {
         #expect(help.output.contains("ecom serve"))
     }
 
+    @Test("libcurl, libpq and librabbitmq are opened when first called: not by --version or --help, libcurl by a request")
+    func librariesOpenedWhenCalled() async throws {
+        let binary = try #require(StaticBinary.url)
+        // LD_DEBUG=files has the dynamic loader name each file it opens, and what for.
+        func opened(_ arguments: [String]) throws -> (status: Int32, libraries: Set<String>) {
+            let result = try Self.run(binary.path, arguments, environment: ["LD_DEBUG": "files", "HOME": "/nonexistent"])
+            let lazy = ["libcurl.so.4", "libpq.so.5", "librabbitmq.so.4"]
+            return (result.status, Set(lazy.filter { result.output.contains("file=\($0)") }))
+        }
+        let version = try opened(["--version"])
+        #expect(version.status == 0 && version.libraries.isEmpty, "\(version)")
+        let help = try opened(["products", "list", "--help"])
+        #expect(help.status == 0 && help.libraries.isEmpty, "\(help)")
+        // Nothing listens on port 1: the request fails, after URLSession has opened libcurl.
+        let request = try opened(["products", "list", "--server", "http://127.0.0.1:1"])
+        #expect(request.status != 0)
+        #expect(request.libraries == ["libcurl.so.4"])
+    }
+
     static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
