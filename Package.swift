@@ -179,6 +179,7 @@ let package = Package(
                 "EcomGateway",
                 "EcomMessaging",
                 "CMalloc",
+                "CLazyLibraries",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

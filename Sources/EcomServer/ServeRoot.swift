@@ -1,3 +1,4 @@
+import CLazyLibraries
 import CMalloc
 import EcomMessaging
 import EcomPostgres
@@ -45,6 +46,7 @@ struct ServeRoot {
         if let key = configuration.secretKey { _ = try SigningKey(key) }
         let acceptedKey = try configuration.acceptedSecretKey.map { try SigningKey($0, variable: EnvironmentVariable.acceptedSecretKey.name) }
         let listenerTLS = try configuration.loadTLS()
+        try openLibraries()
         let transport = try chooseTransport()
         let plan = try DatabasePlan(for: configuration)
         let cluster = plan.server == .embedded ? try await startEmbeddedCluster() : nil
@@ -76,6 +78,19 @@ struct ServeRoot {
             }
         } cleanup: {
             await cluster?.postgres.stop()
+        }
+    }
+
+    /// libpq, and librabbitmq with a broker, are opened at their first call (CLazyLibraries); opened
+    /// here, a missing one is said before anything starts rather than stopping the process later.
+    func openLibraries() throws {
+        var libraries = [ECOM_LIBRARY_PQ]
+        if configuration.amqpURL != nil { libraries.append(ECOM_LIBRARY_RABBITMQ) }
+        for library in libraries {
+            var reason = [CChar](repeating: 0, count: 512)
+            if ecom_library_open(library, &reason, reason.count) != 0 {
+                throw ServeError("cannot load \(String(cString: ecom_library_soname(library))): \(String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            }
         }
     }
 
