@@ -24,11 +24,13 @@ const char *ecom_library_soname(ecom_library library) {
 }
 
 // Two threads may both open a library the first time: dlopen is thread-safe and counts
-// references, so both get the one handle.
+// references, so both get the one handle. RTLD_LAZY, as the loader binds the libraries an
+// executable links: each function of the thirty libraries is bound when first called, not all
+// of them at the open (RTLD_NOW made a one-shot request about 0.8 ms slower).
 static void *open_library(struct ecom_lazy_library *library, char *error, size_t size) {
     void *handle = __atomic_load_n(&library->handle, __ATOMIC_ACQUIRE);
     if (handle != NULL) return handle;
-    handle = dlopen(library->soname, RTLD_NOW | RTLD_LOCAL);
+    handle = dlopen(library->soname, RTLD_LAZY | RTLD_LOCAL);
     if (handle == NULL) {
         const char *reason = dlerror();
         snprintf(error, size, "%s", reason != NULL ? reason : library->soname);
