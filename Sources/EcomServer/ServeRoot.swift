@@ -88,9 +88,9 @@ struct ServeRoot {
         if configuration.amqpURL != nil { libraries.append(ECOM_LIBRARY_RABBITMQ) }
         for library in libraries {
             var reason = [CChar](repeating: 0, count: 512)
-            if ecom_library_open(library, &reason, reason.count) != 0 {
-                throw ServeError("cannot load \(String(cString: ecom_library_soname(library))): \(String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-            }
+            guard ecom_library_open(library, &reason, reason.count) != 0 else { continue }
+            let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw ServeError("cannot load \(String(cString: ecom_library_soname(library))): \(text)")
         }
     }
 
