@@ -1,3 +1,4 @@
+import CLazyLibraries
 import Foundation
 import Synchronization
 
@@ -111,6 +112,7 @@ extension URLSessionTransport {
     /// the process exits: an exit while OpenSSL initializes on the other thread races its clean-up.
     package static func prepareInBackground() {
         #if canImport(FoundationNetworking)
+        ecom_library_open_in_background(ECOM_LIBRARY_CURL)
         preparation.withLock { preparation in
             guard case .none = preparation else { return }
             // Made already (a session before this): nothing left to do on another thread.

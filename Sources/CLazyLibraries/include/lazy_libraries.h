@@ -23,6 +23,10 @@ typedef enum {
 /// and status 127, as it would have at start had the library been linked as usual.
 int ecom_library_open(ecom_library library, char *error, size_t size);
 
+/// Opens `library` on a thread of its own, if it is not open yet; a failure is left for the first
+/// call to report.
+void ecom_library_open_in_background(ecom_library library);
+
 /// The library's file name (`libpq.so.5`).
 const char *ecom_library_soname(ecom_library library);
 
