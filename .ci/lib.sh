@@ -357,7 +357,9 @@ ecom_static_build() {
 # those it loads. Each look-up searches the loaded objects in load order until one defines the
 # symbol, and OpenSSL's libcrypto (mostly its own symbols, which it binds through the search),
 # libstdc++ and libc answer three quarters of ecom's 12,000; linked in the order the linker
-# meets libraries, they came after 20 to 40 others.
+# meets libraries, they came after 20 to 40 others. Since libcurl, libpq and librabbitmq are
+# opened at their first call (Sources/CLazyLibraries), only libstdc++ and libc of these are
+# loaded at start; the rest come with libcurl, in the order of its own needed libraries.
 _ecom_libraries_first=(libcrypto.so.3 libstdc++.so.6 libc.so.6 libssl.so.3 libgnutls.so.30 libnettle.so.8 libunistring.so.2)
 
 # ecom_libraries_first BINARY: lists first, as its first needed libraries, those of
