@@ -1,6 +1,6 @@
 // The libcurl functions FoundationNetworking calls (URLSession, the one-shot CLI's HTTP client),
-// opened on first use: the thread that makes the CLI's URLSession while the arguments are parsed
-// (URLSessionTransport.prepareInBackground) loads libcurl there, off the main thread's path.
+// opened on first use; a one-shot command that calls the gateway opens libcurl as it starts
+// (URLSessionTransport.prepareInBackground).
 #include <stdarg.h>
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>

@@ -2,7 +2,6 @@
 #include "loader.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,19 +42,6 @@ static void *open_library(struct ecom_lazy_library *library, char *error, size_t
 
 int ecom_library_open(ecom_library library, char *error, size_t size) {
     return open_library(library_named(library), error, size) != NULL ? 0 : -1;
-}
-
-static void *open_quietly(void *library) {
-    char error[512];
-    (void)open_library(library, error, sizeof error);
-    return NULL;
-}
-
-void ecom_library_open_in_background(ecom_library library) {
-    struct ecom_lazy_library *lazy = library_named(library);
-    if (__atomic_load_n(&lazy->handle, __ATOMIC_ACQUIRE) != NULL) return;
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, open_quietly, lazy) == 0) pthread_detach(thread);
 }
 
 static void stop(const char *reason) {

@@ -107,12 +107,19 @@ extension URLSessionTransport {
     /// cookie storage, the session) runs on the other core while the main thread parses the command
     /// line. Call it at most once, from the main thread, before anything else runs.
     ///
+    /// libcurl (opened at its first call, CLazyLibraries) is opened first, here: the loader's
+    /// `mmap` and `mprotect` calls for its thirty libraries cost far more while another thread of the
+    /// process runs on the other core (each makes the kernel interrupt that core to drop stale
+    /// mappings), so the open goes before the threads, and the parse runs beside the rest.
+    ///
     /// Until `finishPreparation()` the environment says `XDG_DATA_HOME=/dev/null` (see
     /// `diskFreeConfiguration`) and must not be changed; call that before the command runs, and before
     /// the process exits: an exit while OpenSSL initializes on the other thread races its clean-up.
     package static func prepareInBackground() {
         #if canImport(FoundationNetworking)
-        ecom_library_open_in_background(ECOM_LIBRARY_CURL)
+        // A failure is left for the first call to report, as it would be without this.
+        var reason = [CChar](repeating: 0, count: 256)
+        _ = ecom_library_open(ECOM_LIBRARY_CURL, &reason, reason.count)
         preparation.withLock { preparation in
             guard case .none = preparation else { return }
             // Made already (a session before this): nothing left to do on another thread.

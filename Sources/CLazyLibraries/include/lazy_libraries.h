@@ -5,8 +5,8 @@
 //
 // Together they bring in some thirty more libraries (Kerberos, LDAP, GnuTLS, OpenSSL, ...) whose
 // loading, relocation and constructors cost about 8 ms of every start, more than the rest of
-// `ecom --version`. A one-shot command needs libcurl only (and opens it on the thread that makes
-// its URLSession while the arguments are parsed); `ecom serve` needs libpq and librabbitmq.
+// `ecom --version`. A one-shot command that calls the gateway needs libcurl only, and opens it as
+// it starts (URLSessionTransport.prepareInBackground); `ecom serve` needs libpq and librabbitmq.
 // ecom defines the functions of these libraries it calls; each forwards to the library's own,
 // found with dlsym after a dlopen of the library's soname the first time any is called.
 
@@ -22,10 +22,6 @@ typedef enum {
 /// (cut to `size`). A process that cannot open a library it calls later stops with that reason
 /// and status 127, as it would have at start had the library been linked as usual.
 int ecom_library_open(ecom_library library, char *error, size_t size);
-
-/// Opens `library` on a thread of its own, if it is not open yet; a failure is left for the first
-/// call to report.
-void ecom_library_open_in_background(ecom_library library);
 
 /// The library's file name (`libpq.so.5`).
 const char *ecom_library_soname(ecom_library library);
