@@ -56,25 +56,19 @@ typedef void (*curl_function_argument)(void);
      : (option) < CURLOPTTYPE_BLOB          ? function(handle, option, va_arg(arguments, curl_off_t)) \
                                             : function(handle, option, va_arg(arguments, void *)))
 
-CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...) {
-    static void *cache;
-    __typeof__(&curl_easy_setopt) function = ecom_lazy_function(&ecom_lazy_curl, "curl_easy_setopt", &cache);
-    va_list arguments;
-    va_start(arguments, option);
-    CURLcode code = CURL_PASS_OPTION(function, curl, option, arguments);
-    va_end(arguments);
-    return code;
-}
+#define CURL_FORWARD_OPTION(result, name, handle_type, option_type)                                 \
+    result name(handle_type *handle, option_type option, ...) {                                     \
+        static void *cache;                                                                         \
+        __typeof__(&name) function = ecom_lazy_function(&ecom_lazy_curl, #name, &cache);            \
+        va_list arguments;                                                                          \
+        va_start(arguments, option);                                                                \
+        result code = CURL_PASS_OPTION(function, handle, option, arguments);                        \
+        va_end(arguments);                                                                          \
+        return code;                                                                                \
+    }
 
-CURLMcode curl_multi_setopt(CURLM *multi_handle, CURLMoption option, ...) {
-    static void *cache;
-    __typeof__(&curl_multi_setopt) function = ecom_lazy_function(&ecom_lazy_curl, "curl_multi_setopt", &cache);
-    va_list arguments;
-    va_start(arguments, option);
-    CURLMcode code = CURL_PASS_OPTION(function, multi_handle, option, arguments);
-    va_end(arguments);
-    return code;
-}
+CURL_FORWARD_OPTION(CURLcode, curl_easy_setopt, CURL, CURLoption)
+CURL_FORWARD_OPTION(CURLMcode, curl_multi_setopt, CURLM, CURLMoption)
 
 // Every CURLINFO is read into what a pointer argument points at.
 CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...) {
