@@ -5,8 +5,15 @@
 /// positionals (options take `parsing: .unconditional`). Words after "--" are always values,
 /// so the positionals from the first negative one on are moved behind a "--", in their order.
 enum NegativeNumbers {
+    /// Whether `word` is `-[0-9]+(\.[0-9]*)?`. Read byte by byte: a regular expression's first
+    /// use costs more than the rest of a one-shot command's parsing of its words.
     static func isNegativeNumber(_ word: String) -> Bool {
-        word.wholeMatch(of: /-[0-9]+(\.[0-9]*)?/) != nil
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        var rest = word.utf8[...]
+        guard rest.popFirst() == UInt8(ascii: "-"), let first = rest.first, isDigit(first) else { return false }
+        rest = rest.drop(while: isDigit)
+        guard let separator = rest.popFirst() else { return true }
+        return separator == UInt8(ascii: ".") && rest.allSatisfy(isDigit)
     }
 
     static func protect(_ words: [String]) -> [String] {

@@ -49,4 +49,35 @@ import Testing
     func fractionalSeconds(text: String) {
         #expect(RFC3339.date(from: text) != nil)
     }
+
+    @Test("timestamps read and write as Foundation's ISO 8601 style does, on every second from 1970 to 9999 and past them")
+    func timestampsAsFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        var seconds: [Double] = [0, 0.999, 59, 86_399, 86_400, 951_782_400, 1_700_000_000.5, 253_402_300_799, 253_402_300_799.9]
+        for _ in 0..<2_000 { seconds.append(Double.random(in: 0..<253_402_300_800, using: &generator)) }
+        // Outside the range this code writes itself: Foundation's own answers.
+        seconds += [-0.5, -1, -62_135_596_801, 253_402_300_800, 300_000_000_000]
+        for interval in seconds {
+            let date = Date(timeIntervalSince1970: interval)
+            let text = RFC3339.string(from: date)
+            #expect(text == date.formatted(.iso8601), "\(interval)")
+            #expect(RFC3339.date(from: text) == (try? Date(text, strategy: .iso8601)), "\(text)")
+        }
+        let encoded = String(decoding: try JSONEncoder.ecom.encode([Date(timeIntervalSince1970: 1_700_000_000.75)]), as: UTF8.self)
+        #expect(encoded == #"["2023-11-14T22:13:20Z"]"#)
+    }
+
+    @Test(
+        "timestamps outside the strict form are read as Foundation reads them",
+        arguments: [
+            "2024-02-29T12:00:00Z", "2023-02-29T12:00:00Z", "2026-02-30T19:56:48Z", "2026-11-25T24:00:00Z",
+            "2026-11-25T19:56:60Z", "2026-13-01T00:00:00Z", "2026-11-25T19:56:48+01:00", "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z", "2026-11-25t19:56:48z", "2026-11-25 19:56:48Z", "2026-1-25T19:56:48Z",
+            "2026-11-25T19:56:4xZ", "2026-11-25T19:56:48.5Z", "",
+        ])
+    func lenientTimestamps(text: String) {
+        let foundation = (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        #expect(RFC3339.date(from: text) == foundation)
+    }
 }

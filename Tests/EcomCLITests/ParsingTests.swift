@@ -259,6 +259,17 @@ private let id = "0b3c9a4e-6f1d-4e2a-9c7b-5d8e1f2a3b4c"
         #expect(NegativeNumbers.protect(["cart", "set", "L", "2"]) == ["cart", "set", "L", "2"])
     }
 
+    @Test(
+        "a negative number is a minus, digits, and at most one point with digits after it",
+        arguments: [
+            ("-1", true), ("-42", true), ("-3.", true), ("-3.25", true), ("-0", true),
+            ("-", false), ("--1", false), ("-.5", false), ("-1.2.3", false), ("-1e3", false), ("-x", false),
+            ("1", false), ("-1 ", false), ("-١", false), ("-1\u{301}", false), ("--json", false),
+        ])
+    func negativeNumberWords(word: String, isNumber: Bool) {
+        #expect(NegativeNumbers.isNegativeNumber(word) == isNumber)
+    }
+
     @Test("the REPL names commands as they are typed there")
     func replWording() {
         #expect(
