@@ -79,6 +79,7 @@ extension EcomCommand {
     /// With no arguments at all on a terminal, starts the REPL instead.
     package static func start(_ arguments: [String]? = nil) async {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        prepareTransport(arguments)
         if arguments == ["--version"] {
             // What the argument parser would print, without building every command to find out.
             FileHandle.standardOutput.write(Data((version + "\n").utf8))
@@ -93,7 +94,6 @@ extension EcomCommand {
             }
             exit(withError: ExitCode(await ReplSession(options: options).run()))
         }
-        if talksToServer(arguments) { URLSessionTransport.prepareInBackground() }
         do {
             try await run(arguments)
         } catch {
@@ -105,6 +105,13 @@ extension EcomCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Starts making the HTTP transport of a one-shot command that calls the gateway
+    /// (`URLSessionTransport.prepareInBackground`). `main` calls it before its first `await`, on
+    /// the main thread while no other thread exists yet; `start` calls it again, which does nothing.
+    package static func prepareTransport(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+        if talksToServer(arguments) { URLSessionTransport.prepareInBackground() }
     }
 
     /// Whether `arguments` start with a command that calls the gateway (and ask for no help): its HTTP

@@ -105,7 +105,7 @@ extension URLSessionTransport {
     /// Starts making a one-shot command's transport (the default timeout) on a thread of its own, so
     /// that FoundationNetworking's set-up (libcurl's and OpenSSL's global initialization, the shared
     /// cookie storage, the session) runs on the other core while the main thread parses the command
-    /// line. Call it at most once, from the main thread, before anything else runs.
+    /// line. Call it from the main thread before anything else runs; later calls do nothing.
     ///
     /// libcurl (opened at its first call, CLazyLibraries) is opened first, here, before the threads:
     /// the loader's `mmap` and `mprotect` calls for its thirty libraries cost more while another

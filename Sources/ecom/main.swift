@@ -1,4 +1,5 @@
 import EcomCLI
 
 EcomCommand.limitMallocArenas()
+EcomCommand.prepareTransport()
 await EcomCommand.start()
