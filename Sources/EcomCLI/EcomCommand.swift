@@ -105,6 +105,9 @@ extension EcomCommand {
             }
             exit(withError: error)
         }
+        // Exits here, on this thread: returning would end `main` through the main queue, which
+        // libdispatch serves by starting another worker thread first, after the output is written.
+        Foundation.exit(0)
     }
 
     /// Starts making the HTTP transport of a one-shot command that calls the gateway

@@ -167,9 +167,17 @@ extension URLSessionTransport {
     }
 
     /// The transport `prepareInBackground()` made, if it was for `timeout` and not taken yet; else a new one.
+    ///
+    /// The prepared one is also kept until the process exits, so that its session is never torn
+    /// down: a one-shot command ends by exiting, and the session's deinitialization (libcurl's
+    /// clean-up of its multi handle and connection, run on the session's queue while the exiting
+    /// thread waits) only delayed that exit; the kernel closes the connection at exit all the same.
     static func make(timeout: Duration) -> URLSessionTransport {
         finishPreparation()
-        if timeout == GatewayClient.defaultTimeout, let transport = prepared.withLock({ $0.take() }) { return transport }
+        if timeout == GatewayClient.defaultTimeout, let transport = prepared.withLock({ $0.take() }) {
+            keptUntilExit.withLock { $0 = transport }
+            return transport
+        }
         return URLSessionTransport(timeout: timeout)
     }
 
@@ -182,6 +190,7 @@ extension URLSessionTransport {
 
     private static let preparation = Mutex(Preparation.none)
     private static let prepared = Mutex<URLSessionTransport?>(nil)
+    private static let keptUntilExit = Mutex<URLSessionTransport?>(nil)
 }
 
 /// One request's continuation, resumed once: by the data task's answer or by cancellation,
