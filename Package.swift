@@ -199,6 +199,7 @@ let package = Package(
         .target(
             name: "EcomPostgres",
             dependencies: [
+                "EcomAPI",
                 "CLibPQ",
                 "CLazyLibraries",
                 .product(name: "NIOPosix", package: "swift-nio"),

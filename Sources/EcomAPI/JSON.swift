@@ -47,7 +47,7 @@ package enum RFC3339 {
         }
         let seconds = Int64(interval)
         let (days, second) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
         var bytes = [UInt8](repeating: 0, count: 20)
         func put(_ value: Int64, at index: Int, digits: Int) {
             var value = value
@@ -74,7 +74,7 @@ package enum RFC3339 {
     /// The seconds this code reads and writes itself, 1970-01-01 up to the year 10000; the
     /// rest go through Foundation's ISO 8601 style, which is the same on these but costs a
     /// calendar's set-up at its first use (a large share of a one-shot command's decoding).
-    static let fastRange: Range<Int64> = 0..<253_402_300_800
+    private static let fastRange: Range<Int64> = 0..<253_402_300_800
 
     /// The seconds of `YYYY-MM-DDTHH:MM:SSZ` with every field in range, else nil (Foundation
     /// then reads it, leniently: `24:00:00`, February 30th, offsets, fractions).
@@ -97,7 +97,7 @@ package enum RFC3339 {
               year >= 1970, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
               hour < 24, minute < 60, second < 60
         else { return nil }
-        return days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        return CivilCalendar.daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {
@@ -107,28 +107,31 @@ package enum RFC3339 {
         default: 31
         }
     }
+}
 
-    /// Days since 1970-01-01 of a date in the proleptic Gregorian calendar (Howard Hinnant's
-    /// `days_from_civil`), for years from 1970 on.
-    private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+/// Dates of the proleptic Gregorian calendar as days since 1970-01-01, by integer arithmetic
+/// (Howard Hinnant's `days_from_civil` and `civil_from_days`): no calendar or formatter objects
+/// on hot paths. Valid for any day, before 1970 too.
+package enum CivilCalendar {
+    package static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
         let year = month <= 2 ? year - 1 : year
-        let era = year / 400
+        let era = (year >= 0 ? year : year - 399) / 400
         let yearOfEra = year - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    /// The inverse of `days(fromCivil:)`, for days from 0 on.
-    private static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    /// The inverse of `daysSinceEpoch`.
+    package static func date(fromDaysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let days = days + 719_468
-        let era = days / 146_097
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
         let dayOfEra = days - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -79,7 +79,6 @@ extension EcomCommand {
     /// With no arguments at all on a terminal, starts the REPL instead.
     package static func start(_ arguments: [String]? = nil) async {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
-        prepareTransport(arguments)
         if arguments == ["--version"] {
             // What the argument parser would print, without building every command to find out.
             FileHandle.standardOutput.write(Data((version + "\n").utf8))
@@ -111,8 +110,8 @@ extension EcomCommand {
     }
 
     /// Starts making the HTTP transport of a one-shot command that calls the gateway
-    /// (`URLSessionTransport.prepareInBackground`). `main` calls it before its first `await`, on
-    /// the main thread while no other thread exists yet; `start` calls it again, which does nothing.
+    /// (`URLSessionTransport.prepareInBackground`). `main` calls it before its first `await` and
+    /// before `start`, on the main thread while no other thread exists yet.
     package static func prepareTransport(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         if talksToServer(arguments) { URLSessionTransport.prepareInBackground() }
     }

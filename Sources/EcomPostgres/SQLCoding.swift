@@ -1,3 +1,4 @@
+import EcomAPI
 import Foundation
 
 /// A Swift value sent as a text-format query parameter; nil text is SQL NULL.
@@ -120,7 +121,7 @@ extension Date: SQLEncodable, SQLDecodable {
     package var postgresText: String? {
         let micros = Int64((timeIntervalSince1970 * 1_000_000).rounded())
         let (days, microOfDay) = micros.floorDivided(by: 86_400_000_000)
-        let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
+        let (year, month, day) = CivilCalendar.date(fromDaysSinceEpoch: days)
         let seconds = microOfDay / 1_000_000
         func padded(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
@@ -163,7 +164,7 @@ extension Date: SQLEncodable, SQLDecodable {
         }
         guard scanner.isAtEnd else { throw SQLDecodingError(Date.self, text: postgresText) }
 
-        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let days = CivilCalendar.daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         self.init(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
@@ -171,29 +172,6 @@ extension Date: SQLEncodable, SQLDecodable {
 
 extension Optional: SQLEncodable where Wrapped: SQLEncodable {
     package var postgresText: String? { self?.postgresText }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`): no calendar or formatter objects on hot paths.
-private func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
-    let year = month <= 2 ? year - 1 : year
-    let era = (year >= 0 ? year : year - 399) / 400
-    let yearOfEra = year - era * 400
-    let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
-}
-
-/// The inverse of `daysSinceEpoch` (Hinnant's `civil_from_days`).
-private func civilDate(fromDaysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-    let days = days + 719_468
-    let era = (days >= 0 ? days : days - 146_096) / 146_097
-    let dayOfEra = days - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let shiftedMonth = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-    let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
 }
 
 extension Int64 {
