@@ -137,8 +137,11 @@ package final class EventBus: Sendable {
                 relayBackoff.withLock { $0.succeeded() }
             } catch {
                 let failures = relayBackoff.withLock { $0.failed() }
-                // The first failure, then one in twenty: a long outage is not a log flood.
-                if failures % 20 == 1 {
+                // The first failure, then one in twenty: a long outage is not a log flood. A
+                // subscriber that is still migrating is expected at start: said only if it lasts.
+                if error is InboxNotReady && failures < 20 {
+                    logger.debug("a subscriber's inbox is not set up yet; will retry", metadata: ["error": "\(error)"])
+                } else if failures % 20 == 1 {
                     logger.warning("publishing events failed; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 }
                 if !claimed.isEmpty {

@@ -70,7 +70,12 @@ package final class LocalTransport: EventTransport {
 
     package func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
         for inbox in inboxes.withLock({ $0 }) {
-            try await inbox.store(events.filter { inbox.accepts($0.routingKey) })
+            do {
+                try await inbox.store(events.filter { inbox.accepts($0.routingKey) })
+            } catch let error as SQLError where error.sqlState == "42P01" {
+                // undefined_table: the subscriber's migrations have not made its inbox yet.
+                throw InboxNotReady(service: inbox.service, underlying: error)
+            }
         }
     }
 
@@ -78,4 +83,14 @@ package final class LocalTransport: EventTransport {
     package var crossesProcesses: Bool { false }
     package var service: (any Service)? { nil }
     package var description: String { "in-process" }
+}
+
+/// A subscriber in this process whose inbox does not exist yet: its service is still setting up
+/// its database, as at the first start of `ecom serve`, when one service's relay may publish
+/// before another's migrations have run. The relay tries again, as after any failure.
+package struct InboxNotReady: Error, CustomStringConvertible {
+    package var service: String
+    package var underlying: SQLError
+
+    package var description: String { "the \(service) service's inbox is not set up yet (\(underlying))" }
 }

@@ -82,6 +82,41 @@ struct EventBusTests {
         }
     }
 
+    @Test("a subscriber whose inbox is not set up yet holds events back quietly, then gets them")
+    func subscriberStillMigrating() async throws {
+        let migrations = messagingMigrations(startingAt: 1) + [
+            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
+        ]
+        try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: Self.logger) { publisher in
+            // The subscriber's database as at the first start, before its migrations ran.
+            try await ThrowawayDatabase.withPool(size: 4, logger: Self.logger) { subscriber in
+                let transport = LocalTransport()
+                let log = LogRecorder()
+                let source = EventBus(
+                    service: "source", pool: publisher, transport: transport, logger: Logger(label: "test") { _ in log })
+                let sink = EventBus(
+                    service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: Self.recordNote,
+                    logger: Self.logger)
+                let ids = try await Self.enqueue(3, on: publisher)
+
+                let error = await #expect(throws: InboxNotReady.self) {
+                    try await transport.publish([OutgoingEvent(eventID: UUID(), routingKey: "note.added", body: "{}")], logger: Self.logger)
+                }
+                #expect(error?.service == "sink")
+                await source.relay()
+                #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 3)
+                #expect(!log.messages.contains { $0.hasPrefix("warning") }, "\(log.messages)")
+
+                try await migrate(subscriber, migrations: migrations, logger: Self.logger)
+                try await Task.sleep(for: .milliseconds(500))  // the relay's backoff after a failed attempt
+                await source.relay()
+                await sink.work()
+                let applied = try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }
+                #expect(Set(applied) == Set(ids))
+            }
+        }
+    }
+
     @Test("an event rolled back with its transaction is never published")
     func rolledBack() async throws {
         try await Self.withPair { publisher, subscriber in
