@@ -106,6 +106,14 @@ extension EcomCommand {
         }
         // Exits here, on this thread: returning would end `main` through the main queue, which
         // libdispatch serves by starting another worker thread first, after the output is written.
+        // A command that called the gateway then skips the exit handlers and the libraries'
+        // destructors (OpenSSL's, GnuTLS's and libcurl's clean-up, which only free memory the kernel
+        // takes back anyway): everything it writes to files is written and closed before it returns,
+        // and its output is flushed here. Others (`serve` flushes its log at exit) exit as usual.
+        if talksToServer(arguments) {
+            fflush(nil)
+            _exit(0)
+        }
         Foundation.exit(0)
     }
 
