@@ -68,13 +68,21 @@ package final class LocalTransport: EventTransport {
         return nil
     }
 
+    /// Stores the events in every subscriber's inbox at once (each is a database of its own), so a
+    /// subscriber's worker is woken as soon as its own inbox has them, not after the others'.
     package func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
-        for inbox in inboxes.withLock({ $0 }) {
-            do {
-                try await inbox.store(events.filter { inbox.accepts($0.routingKey) })
-            } catch let error as SQLError where error.sqlState == "42P01" {
-                // undefined_table: the subscriber's migrations have not made its inbox yet.
-                throw InboxNotReady(service: inbox.service, underlying: error)
+        let deliveries = inboxes.withLock { $0 }.map { inbox in (inbox, events.filter { inbox.accepts($0.routingKey) }) }
+            .filter { !$0.1.isEmpty }
+        try await withThrowingDiscardingTaskGroup { group in
+            for (inbox, accepted) in deliveries {
+                group.addTask {
+                    do {
+                        try await inbox.store(accepted)
+                    } catch let error as SQLError where error.sqlState == "42P01" {
+                        // undefined_table: the subscriber's migrations have not made its inbox yet.
+                        throw InboxNotReady(service: inbox.service, underlying: error)
+                    }
+                }
             }
         }
     }

@@ -117,6 +117,46 @@ struct EventBusTests {
         }
     }
 
+    @Test("a subscriber whose inbox is held up does not hold up another's")
+    func inboxesFilledIndependently() async throws {
+        let migrations = messagingMigrations(startingAt: 1) + [
+            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
+        ]
+        try await Self.withPair { publisher, slow in
+            try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: Self.logger) { fast in
+                let transport = LocalTransport()
+                let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+                // Attached first, so a relay that filled inboxes one after another would wait on it.
+                _ = EventBus(
+                    service: "slow", pool: slow, transport: transport, subscribesTo: ["note.*"], handler: Self.recordNote, logger: Self.logger)
+                _ = EventBus(
+                    service: "fast", pool: fast, transport: transport, subscribesTo: ["note.*"], handler: Self.recordNote, logger: Self.logger)
+                let count = { (pool: PostgresPool) in try await pool.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self) }
+                _ = try await Self.enqueue(3, on: publisher)
+
+                let locked = Counter()
+                let fastFilled = Counter()
+                async let lock: Void = slow.transaction { connection in
+                    try connection.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")
+                    locked.increment()
+                    let deadline = Date().addingTimeInterval(30)
+                    while fastFilled.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                }
+                try await eventually("slow inbox locked") { locked.value == 1 }
+                async let relayed: Void = source.relay()
+                try await eventually("the fast subscriber's inbox filled while the slow one is locked", timeout: .seconds(20)) {
+                    try await count(fast) == 3
+                }
+                #expect(try await count(slow) == 0)
+                fastFilled.increment()
+                try await lock
+                await relayed
+                #expect(try await count(slow) == 3)
+                #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 0)
+            }
+        }
+    }
+
     @Test("an event rolled back with its transaction is never published")
     func rolledBack() async throws {
         try await Self.withPair { publisher, subscriber in
