@@ -604,6 +604,44 @@ def settle_orders(server, since, seconds=120):
     }
 
 
+def saga_hops(server, since):
+    """Where each confirmed order's lag went, from the timestamps the saga leaves: the order's
+    transaction start (orders.created_at), order.created stored in the products inbox
+    (received_at, the clock at the insert), the products batch that reserved it (its
+    transaction start, processed_at), stock.reserved stored in the orders inbox, and the
+    orders batch that confirmed it (updated_at). Percentiles in ms per hop, over orders made
+    since `since`."""
+    epoch = lambda column: f"extract(epoch FROM {column}) * 1000"
+    orders_db, products_db = server.database("orders"), server.database("products")
+    orders = {row[0]: (float(row[1]), float(row[2])) for row in psql(orders_db, f"""
+        SELECT id, {epoch('created_at')}, {epoch('updated_at')} FROM orders.orders
+        WHERE status = 'confirmed' AND created_at >= '{since}'""")}
+    created = {row[1]: row[0] for row in psql(orders_db, f"""
+        SELECT event_id, body::json -> 'data' ->> 'order_id' FROM orders.outbox
+        WHERE routing_key = 'order.created' AND created_at >= '{since}'""")}
+    products_inbox = {row[0]: (float(row[1]), float(row[2])) for row in psql(products_db, f"""
+        SELECT event_id, {epoch('received_at')}, {epoch('processed_at')} FROM products.inbox
+        WHERE received_at >= '{since}' AND processed_at IS NOT NULL""")}
+    reserved = {row[1]: row[0] for row in psql(products_db, f"""
+        SELECT event_id, body::json -> 'data' ->> 'order_id' FROM products.outbox
+        WHERE routing_key = 'stock.reserved' AND created_at >= '{since}'""")}
+    orders_inbox = {row[0]: float(row[1]) for row in psql(orders_db, f"""
+        SELECT event_id, {epoch('received_at')} FROM orders.inbox WHERE received_at >= '{since}'""")}
+    hops = {"order → products inbox": [], "→ reservation begins": [], "→ orders inbox": [], "→ confirmation begins": []}
+    for order, (start, confirmed) in orders.items():
+        event, answer = created.get(order), reserved.get(order)
+        if event not in products_inbox or answer not in orders_inbox:
+            continue
+        received, applied = products_inbox[event]
+        answered = orders_inbox[answer]
+        hops["order → products inbox"].append(received - start)
+        hops["→ reservation begins"].append(applied - received)
+        hops["→ orders inbox"].append(answered - applied)
+        hops["→ confirmation begins"].append(confirmed - answered)
+    return {name: {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "orders": len(values)}
+            for name, values in hops.items()}
+
+
 def database_activity(server):
     """Transactions committed and statements run (BEGIN, COMMIT and ROLLBACK aside) so far in the
     store's databases (those named after the server); statements are None where
@@ -1443,6 +1481,11 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
     since = database_now(server)
     paced_load = checkout_load(server, users, products, seconds, rate=rate)
     paced = settle_orders(server, since)
+    try:
+        hops = saga_hops(server, since)
+    except (RuntimeError, ValueError) as error:
+        log(f"checkout, {transport}: the saga's hops could not be read: {error}")
+        hops = {}
 
     refused = sum(v for k, v in load["statuses"].items() if k != "201")
     notes = f"; {refused} checkouts refused {load['statuses']}" if refused else ""
@@ -1469,7 +1512,11 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
         f"p50 {paced['lag_p50_ms']:.0f} ms · p99 {paced['lag_p99_ms']:.0f} ms "
         f"({paced['confirmed']} confirmed; POST /api/orders p50 {paced_load['checkout_p50_ms']:.0f} ms)",
         f"p99 ≤ {lag_target} ms", paced["lag_p99_ms"] <= lag_target)
-    return {"flat_out": {**load, **settled, **cost}, "paced": {"rate": rate, **paced_load, **paced}}
+    if hops:
+        report.add(
+            "checkout", f"where that lag goes, {transport}: each hop's p50 · p99 (from the saga's own timestamps)",
+            " · ".join(f"{name} {figures['p50']:.1f} · {figures['p99']:.1f} ms" for name, figures in hops.items()))
+    return {"flat_out": {**load, **settled, **cost}, "paced": {"rate": rate, **paced_load, **paced, "hops": hops}}
 
 
 class WebhookSink:
