@@ -131,7 +131,9 @@ package final class EventBus: Sendable {
                 guard !batch.isEmpty else { return }
                 claimed = batch.map(\.seq)
                 try await transport.publish(batch.map(\.event), logger: logger)
-                try await pool.execute(
+                // Marked, as claimed, without waiting for the disk: a crash that undoes either only
+                // sends the events again, and their inboxes drop the repeats.
+                try await pool.queryCommittingLazily(
                     "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(\(SQLArray(claimed))::bigint[])")
                 Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: batch.count)
                 relayBackoff.withLock { $0.succeeded() }
@@ -154,7 +156,7 @@ package final class EventBus: Sendable {
     }
 
     private func claimOutbox(limit: Int) async throws -> [(seq: Int64, event: OutgoingEvent)] {
-        let rows = try await pool.query(
+        let rows = try await pool.queryCommittingLazily(
             """
             UPDATE outbox SET claimed_until = now() + interval '10 seconds'
             WHERE seq IN (

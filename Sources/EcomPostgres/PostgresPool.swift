@@ -161,6 +161,13 @@ package final class PostgresPool: Sendable {
         try await withConnection { try $0.execute(query) }
     }
 
+    /// Runs one statement in a transaction of its own whose commit does not wait for the disk, in one
+    /// round trip (`SQLConnection.queryCommittingLazily`): for writes a crash may undo at no cost but a repeat.
+    @discardableResult
+    package func queryCommittingLazily(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await withConnection { try $0.queryCommittingLazily(query) }
+    }
+
     /// Runs `body` in one transaction: BEGIN, then COMMIT, or ROLLBACK if anything throws.
     ///
     /// A transaction that fails with a serialization failure or deadlock is run again, on a fresh permit and

@@ -77,19 +77,34 @@ package final class SQLConnection: Sendable {
     package func query(_ query: SQLQuery) throws -> [SQLRow] {
         let (sql, params) = query.statement
         return try handle.withLock { handle in
-            try Self.run(sql, params, on: &handle) { result in
-                let columnCount = PQnfields(result)
-                var columns = [String: Int]()
-                // Backwards, so that of two same-named columns the first wins.
-                for column in (0..<columnCount).reversed() {
-                    columns[String(cString: PQfname(result, column))] = Int(column)
-                }
-                return (0..<PQntuples(result)).map { row in
-                    SQLRow(columns: columns, values: (0..<columnCount).map { column in
-                        PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
-                    })
-                }
-            }
+            try Self.run(sql, params, on: &handle, read: Self.rows)
+        }
+    }
+
+    /// Runs one statement outside any transaction, in one of its own whose commit does not wait for
+    /// the disk (`synchronous_commit` off): BEGIN, the statement and COMMIT in one round trip. For
+    /// writes whose loss in a crash costs only a repeat: a lease taken again, or an event sent again
+    /// that its inboxes drop. Returns the statement's rows; on an error nothing is committed.
+    package func queryCommittingLazily(_ query: SQLQuery) throws -> [SQLRow] {
+        let (sql, params) = query.statement
+        return try handle.withLock { handle in
+            precondition(handle.prologue.isEmpty && PQtransactionStatus(handle.connection) == PQTRANS_IDLE, "not inside a transaction")
+            handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
+            return try Self.runPipelined(sql, params, on: &handle, epilogue: ["COMMIT"], read: Self.rows)
+        }
+    }
+
+    private static func rows(_ result: OpaquePointer) -> [SQLRow] {
+        let columnCount = PQnfields(result)
+        var columns = [String: Int]()
+        // Backwards, so that of two same-named columns the first wins.
+        for column in (0..<columnCount).reversed() {
+            columns[String(cString: PQfname(result, column))] = Int(column)
+        }
+        return (0..<PQntuples(result)).map { row in
+            SQLRow(columns: columns, values: (0..<columnCount).map { column in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            })
         }
     }
 
@@ -284,11 +299,11 @@ package final class SQLConnection: Sendable {
         return read(result!)
     }
 
-    /// Sends the prologue, the statement's preparation if it is new, and the statement, in one round trip
-    /// (libpq's pipeline mode, one Sync at the end), then reads their results in order. The first error
-    /// is the one reported: PostgreSQL skips what follows it up to the Sync.
+    /// Sends the prologue, the statement's preparation if it is new, the statement and the epilogue, in one
+    /// round trip (libpq's pipeline mode, one Sync at the end), then reads their results in order. The first
+    /// error is the one reported: PostgreSQL skips what follows it up to the Sync.
     private static func runPipelined<R: Sendable>(
-        _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
+        _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, epilogue: [String] = [], read: (OpaquePointer) -> R
     ) throws -> R {
         let connection = handle.connection
         let prologue = handle.prologue
@@ -301,8 +316,10 @@ package final class SQLConnection: Sendable {
             queued = PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1
             sent += queued ? 1 : 0
         }
+        var prepareIndex: Int?
         if queued, let preparing {
             queued = PQsendPrepare(connection, preparing, sql, Int32(params.count), nil) == 1
+            prepareIndex = queued ? sent : nil
             sent += queued ? 1 : 0
         }
         if queued {
@@ -313,6 +330,11 @@ package final class SQLConnection: Sendable {
                     PQsendQueryParams(connection, sql, Int32(params.count), nil, values, nil, nil, 0) == 1
                 }
             }
+            sent += queued ? 1 : 0
+        }
+        let statementIndex = sent - 1
+        for statement in epilogue where queued {
+            queued = PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1
             sent += queued ? 1 : 0
         }
         guard queued, PQpipelineSync(connection) == 1 else {
@@ -336,11 +358,15 @@ package final class SQLConnection: Sendable {
             PQclear(result)
         }
         guard synced, PQexitPipelineMode(connection) == 1 else { throw connectionError(connection) }
+        // A statement prepared here stays prepared whatever came after it (preparing is not undone by a
+        // rollback), so it is remembered before any error is reported: preparing it again would fail.
+        if let preparing, let prepareIndex, prepareIndex < results.count, PQresultStatus(results[prepareIndex]) == PGRES_COMMAND_OK {
+            handle.prepared[sql] = preparing
+        }
         for result in results where PQresultStatus(result) != PGRES_PIPELINE_ABORTED {
             try check(result, on: connection)
         }
-        guard results.count == sent, let statement = results.last, let statement else { throw connectionError(connection) }
-        if let preparing { handle.prepared[sql] = preparing }
+        guard results.count == sent, statementIndex >= 0, let statement = results[statementIndex] else { throw connectionError(connection) }
         return read(statement)
     }
 

@@ -76,6 +76,43 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A statement committed lazily runs in a transaction of its own without synchronous_commit, commits, and on failure leaves nothing and a clean connection")
+    func committedLazily() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, url in
+            try await pool.execute("CREATE TABLE leases (id int PRIMARY KEY, holder text)")
+            let setting: String = try await pool.query("SELECT current_setting('synchronous_commit') AS sync")[0].decode("sync")
+            try await pool.execute("SET synchronous_commit TO on")
+            let rows = try await pool.queryCommittingLazily(
+                """
+                INSERT INTO leases VALUES (\(1), \("relay")) RETURNING holder,
+                    current_setting('synchronous_commit') AS sync, txid_current_if_assigned() IS NOT NULL AS in_transaction
+                """)
+            #expect(try rows[0].decode("holder", as: String.self) == "relay")
+            #expect(try rows[0].decode("sync", as: String.self) == "off")
+            #expect(try rows[0].decode("in_transaction", as: Bool.self))
+            // Committed: another connection sees it; and the setting ended with the transaction.
+            let seen = try await TestDatabase.withPool(url: url, size: 1) { other in
+                try await other.query("SELECT count(*) AS n FROM leases")[0].decode("n", as: Int.self)
+            }
+            #expect(seen == 1)
+            #expect(try await pool.query("SELECT current_setting('synchronous_commit') AS sync")[0].decode("sync", as: String.self) == "on")
+            try await pool.execute("SET synchronous_commit TO \(unescaped: setting)")
+            // A failing statement, prepared in that round trip (a text not run before on this
+            // connection), commits nothing, reports its own error, stays prepared, and the connection goes on. statement commits nothing, reports its own error, and the connection goes on.
+            let duplicate = try await #require(throws: SQLError.self) {
+                try await pool.queryCommittingLazily("INSERT INTO leases VALUES (\(1), \("other")) RETURNING holder")
+            }
+            #expect(duplicate.kind == .uniqueViolation)
+            let again = try await #require(throws: SQLError.self) {
+                try await pool.queryCommittingLazily("INSERT INTO leases VALUES (\(1), \("other")) RETURNING holder")
+            }
+            #expect(again.kind == .uniqueViolation)
+            let next = try await pool.queryCommittingLazily("UPDATE leases SET holder = \("next") WHERE id = \(1) RETURNING holder")
+            #expect(try next[0].decode("holder", as: String.self) == "next")
+            #expect(try await pool.query("SELECT count(*) AS n FROM leases")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test("BEGIN goes out with the transaction's first statement: the transaction starts then, at the isolation level asked for")
     func beginWithFirstStatement() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
