@@ -88,7 +88,10 @@ package final class SQLConnection: Sendable {
     package func queryCommittingLazily(_ query: SQLQuery) throws -> [SQLRow] {
         let (sql, params) = query.statement
         return try handle.withLock { handle in
-            precondition(handle.prologue.isEmpty && PQtransactionStatus(handle.connection) == PQTRANS_IDLE, "not inside a transaction")
+            let status = PQtransactionStatus(handle.connection)
+            guard handle.prologue.isEmpty, status != PQTRANS_INTRANS, status != PQTRANS_INERROR else {
+                throw SQLError(kind: .other, message: "a statement to commit lazily must run outside a transaction")
+            }
             handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
             return try Self.runPipelined(sql, params, on: &handle, epilogue: ["COMMIT"], read: Self.rows)
         }

@@ -110,6 +110,14 @@ struct PostgresPoolTests {
             let next = try await pool.queryCommittingLazily("UPDATE leases SET holder = \("next") WHERE id = \(1) RETURNING holder")
             #expect(try next[0].decode("holder", as: String.self) == "next")
             #expect(try await pool.query("SELECT count(*) AS n FROM leases")[0].decode("n", as: Int.self) == 1)
+            // Inside a transaction it refuses, rather than commit the caller's work.
+            await #expect(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    try connection.execute("DELETE FROM leases")
+                    _ = try connection.queryCommittingLazily("SELECT 1 AS one")
+                }
+            }
+            #expect(try await pool.query("SELECT count(*) AS n FROM leases")[0].decode("n", as: Int.self) == 1)
         }
     }
 
