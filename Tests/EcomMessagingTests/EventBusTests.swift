@@ -29,13 +29,15 @@ struct EventBusTests {
 
     static let logger = Logger(label: "test")
 
-    /// Two fresh databases with the messaging tables, and a table the subscriber's handler writes to.
+    /// The messaging tables, and a table the subscriber's handler writes to.
+    static let migrations = messagingMigrations(startingAt: 1) + [
+        Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
+    ]
+
+    /// Two fresh databases with `migrations`.
     static func withPair(_ body: (_ publisher: PostgresPool, _ subscriber: PostgresPool) async throws -> Void) async throws {
-        let migrations = messagingMigrations(startingAt: 1) + [
-            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
-        ]
-        try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: logger) { publisher in
-            try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: logger) { subscriber in
+        try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: logger) { publisher in
+            try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: logger) { subscriber in
                 try await body(publisher, subscriber)
             }
         }
@@ -84,10 +86,7 @@ struct EventBusTests {
 
     @Test("a subscriber whose inbox is not set up yet holds events back quietly, then gets them")
     func subscriberStillMigrating() async throws {
-        let migrations = messagingMigrations(startingAt: 1) + [
-            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
-        ]
-        try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: Self.logger) { publisher in
+        try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { publisher in
             // The subscriber's database as at the first start, before its migrations ran.
             try await ThrowawayDatabase.withPool(size: 4, logger: Self.logger) { subscriber in
                 let transport = LocalTransport()
@@ -107,7 +106,7 @@ struct EventBusTests {
                 #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n", as: Int.self) == 3)
                 #expect(!log.messages.contains { $0.hasPrefix("warning") }, "\(log.messages)")
 
-                try await migrate(subscriber, migrations: migrations, logger: Self.logger)
+                try await migrate(subscriber, migrations: Self.migrations, logger: Self.logger)
                 try await Task.sleep(for: .milliseconds(500))  // the relay's backoff after a failed attempt
                 await source.relay()
                 await sink.work()
@@ -119,11 +118,8 @@ struct EventBusTests {
 
     @Test("a subscriber whose inbox is held up does not hold up another's")
     func inboxesFilledIndependently() async throws {
-        let migrations = messagingMigrations(startingAt: 1) + [
-            Migration(version: 2, name: "applied", sql: "CREATE TABLE applied (event_id uuid PRIMARY KEY, text text)")
-        ]
         try await Self.withPair { publisher, slow in
-            try await ThrowawayDatabase.withPool(size: 4, migrations: migrations, logger: Self.logger) { fast in
+            try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { fast in
                 let transport = LocalTransport()
                 let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
                 // Attached first, so a relay that filled inboxes one after another would wait on it.
