@@ -1636,12 +1636,18 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
             except (ValueError, KeyError):
                 pass
 
+    def paced_checkout():
+        """Checkout paced at `rate` until every order settled: when it began, the orders, and the CPU per order."""
+        since = database_now(server)
+        start = cpu()
+        checkout_load(server, users, products, seconds, rate=rate)
+        settled = settle_orders(server, since)
+        return since, settled, cpu_per_order(start, settled)
+
     reader = threading.Thread(target=read_lines, daemon=True)
     reader.start()
     time.sleep(1)
-    since = database_now(server)
-    checkout_load(server, users, products, seconds, rate=rate)
-    paced = settle_orders(server, since)
+    since, paced, paced_cpu = paced_checkout()
     time.sleep(2)
     listen.terminate()
     listen.wait(10)
@@ -1655,6 +1661,24 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         + (f"; {missing} confirmed orders never printed" if missing else "") + ")",
         f"p99 ≤ {TARGET_STREAM_LAG_P99_MS} ms", bool(lags) and not missing and percentile(lags, 0.99) <= TARGET_STREAM_LAG_P99_MS)
 
+    # What a stream line costs the server, at a pace the cores can keep: the same paced checkout with
+    # the streams open, against the run above. Unlike the flat-out ratio below, this does not move
+    # with how the machine shares two saturated cores.
+    streamed_cpu, line_us = None, None
+    if stream_count:
+        log(f"events: checkout paced at {rate}/s for {seconds} s with {stream_count} streams")
+        streams = StreamReaders(server, admin_token, stream_count)
+        time.sleep(2)
+        _, streamed, streamed_cpu = paced_checkout()
+        time.sleep(1)
+        streams.close()
+        lines_per_order = streams.events / max(1, streamed["confirmed"])
+        line_us = (streamed_cpu["ecom_ms"] - paced_cpu["ecom_ms"]) * 1000 / lines_per_order if lines_per_order else 0
+        report.add(
+            "events", f"ecom serve's CPU per stream line, paced at {rate} orders/s with {stream_count} streams",
+            f"{line_us:.1f} µs ({streamed_cpu['ecom_ms']:.2f} ms per order against {paced_cpu['ecom_ms']:.2f} ms with one "
+            f"`ecom listen`; {lines_per_order:.0f} lines per order)", "")
+
     busy_what = f"{endpoint_count} webhook endpoints and {stream_count} streams"
     log(f"events: checkout flat out for {seconds} s with {busy_what}")
     sink = WebhookSink(ceiling_binary, workdir)
@@ -1665,6 +1689,10 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
                                          {"Authorization": f"Bearer {admin_token}"})
         expect(status, body, (201,), "webhook endpoint")
         endpoints.append(body["id"])
+    def log_head():
+        return int(psql(server.database("notifications"), "SELECT COALESCE(max(seq), 0) FROM notifications.event_log")[0][0])
+
+    opened_at = log_head()
     streams = StreamReaders(server, admin_token, stream_count)
     time.sleep(2)
     since = database_now(server)
@@ -1674,7 +1702,11 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     busy = settle_orders(server, since)
     busy_cpu = cpu_per_order(start, busy)
     busy_cost = database_cost(server, activity, busy["confirmed"])
+    # Every stream and endpoint was there before the load began: each should have had every event logged since.
+    time.sleep(1)
     streams.close()
+    logged = log_head() - opened_at
+    expected_lines = logged * stream_count
     # Deliveries made by the time every order had settled (deleting the endpoints deletes them).
     delivered, rows = (int(value) for value in psql(
         server.database("notifications"),
@@ -1687,7 +1719,7 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     report.add(
         "events", f"confirmed orders/s flat out: {busy_what}, against none",
         f"{busy['confirmed_per_s']:.0f}/s against {quiet['confirmed_per_s']:.0f}/s ({ratio:.0%}; "
-        f"{delivered} deliveries from {rows} delivery rows written, {streams.events} stream lines; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
+        f"{delivered} of {logged * endpoint_count} deliveries made, {rows} delivery rows written, {streams.events} of {expected_lines} stream lines read; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
         f"against {quiet_load['checkout_p99_ms']:.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
     report.add(
@@ -1698,8 +1730,9 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         + (f"{busy_cost['statements_per_order']:.1f}" if busy_cost["statements_per_order"] is not None else "(no pg_stat_statements)")
         + " statements per order with them", "")
     return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
-            "p99": percentile(lags, 0.99)}, "missing": missing}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
-            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams.events}
+            "p99": percentile(lags, 0.99)}, "missing": missing, "cpu": paced_cpu},
+            "streamed": {"cpu": streamed_cpu, "line_us": line_us}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
+            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams.events, "stream_lines_expected": expected_lines}
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ import EcomAPI
 import EcomMessaging
 import EcomPostgres
 import Foundation
+import NIOCore
 
 /// One event of the log, as the streams serve it.
 package struct LoggedEvent: Sendable, Equatable {
@@ -11,8 +12,23 @@ package struct LoggedEvent: Sendable, Equatable {
     package var orderID: UUID?
     /// The buyer of the order the event is about; only order events have one.
     package var userID: UUID?
-    /// The event's JSON envelope as its service published it.
-    package var body: String
+    /// The event as a text/event-stream message, `id: <seq>`, `event: <type>` and `data: <the
+    /// event's JSON envelope as its service published it>`: made once, however many streams send it.
+    /// The envelope is one line of JSON, which has no raw line breaks, so it is one `data:` line.
+    package var message: ByteBuffer
+
+    package init(seq: Int64, type: String, orderID: UUID?, userID: UUID?, body: String) {
+        self.seq = seq
+        self.type = type
+        self.orderID = orderID
+        self.userID = userID
+        var message = ByteBuffer()
+        message.reserveCapacity(body.utf8.count + type.utf8.count + 32)
+        message.writeString("id: \(seq)\nevent: \(type)\ndata: ")
+        message.writeString(body)
+        message.writeString("\n\n")
+        self.message = message
+    }
 }
 
 /// The notifications service's event log: every store event, kept for a retention period.

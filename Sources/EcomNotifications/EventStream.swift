@@ -110,7 +110,6 @@ struct EventStreamController: Sendable {
         try await withGracefulShutdownHandler {
             var cursor = start
             var wake: LiveLog.Wake? = .changed
-            var wrote = false
             var iterator = wakes.makeAsyncIterator()
             while let current = wake {
                 switch current {
@@ -123,36 +122,15 @@ struct EventStreamController: Sendable {
                         cursor = read.cursor
                         more = read.more
                         var buffer = ByteBuffer()
-                        for event in read.events where filter.admits(event) { Self.write(event, to: &buffer) }
-                        if buffer.readableBytes > 0 {
-                            try await writer.write(buffer)
-                            wrote = true
-                        }
+                        for event in read.events where filter.admits(event) { buffer.writeImmutableBuffer(event.message) }
+                        if buffer.readableBytes > 0 { try await writer.write(buffer) }
                     }
-                }
-                if wrote {
-                    // Events that come meanwhile go out together in the next write: a busy store
-                    // costs each stream at most one write (two, through the gateway) per pause,
-                    // not one per event.
-                    wrote = false
-                    try? await Task.sleep(for: Self.writePause)
                 }
                 wake = await iterator.next()
             }
         } onGracefulShutdown: {
             live.unsubscribe(id)
         }
-    }
-
-    /// The least time between two writes of events to one stream.
-    static let writePause = Duration.milliseconds(20)
-
-    /// One event in the text/event-stream format. The envelope is one line of JSON, which has no
-    /// raw line breaks, so it is one `data:` line.
-    static func write(_ event: LoggedEvent, to buffer: inout ByteBuffer) {
-        buffer.writeString("id: \(event.seq)\nevent: \(event.type)\ndata: ")
-        buffer.writeString(event.body)
-        buffer.writeString("\n\n")
     }
 }
 

@@ -14,6 +14,10 @@ import Synchronization
 ///
 /// While no stream is open it reads nothing and forgets the tail; the first stream to open has it
 /// read again, and meanwhile reads the log itself, as a stream left behind does.
+///
+/// It reads at most once per `readPause`, and wakes the streams once per read: events that commit
+/// meanwhile go out together, so that a busy store costs each stream at most one write (two,
+/// through the gateway) per pause, not one per event, and one wake-up, not a timer of its own.
 final class LiveLog: Service, Sendable {
     /// What a stream's wait ended with.
     enum Wake: Sendable {
@@ -37,14 +41,17 @@ final class LiveLog: Service, Sendable {
     let capacity: Int
     /// Page size of a stream's catch-up reads.
     let pageSize = 500
+    /// The least time between two reads of the tail, so between two writes of events to a stream.
+    let readPause: Duration
     private let state = Mutex(State())
     private let bell: AsyncStream<Void>.Continuation
     private let rings: AsyncStream<Void>
     private let logger: Logger
 
-    init(log: EventLog, capacity: Int = 10_000, logger: Logger) {
+    init(log: EventLog, capacity: Int = 10_000, readPause: Duration = .milliseconds(20), logger: Logger) {
         self.log = log
         self.capacity = capacity
+        self.readPause = readPause
         self.logger = logger
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -69,7 +76,10 @@ final class LiveLog: Service, Sendable {
                 }
                 for await _ in rings {
                     do {
-                        try await readNew()
+                        if try await readNew() {
+                            // Rings that come meanwhile wait as one.
+                            try? await Task.sleep(for: readPause)
+                        }
                     } catch {
                         logger.debug("reading the event log failed; will retry", metadata: ["error": "\(error)"])
                     }
@@ -91,7 +101,8 @@ final class LiveLog: Service, Sendable {
         for subscriber in subscribers { subscriber.finish() }
     }
 
-    private func readNew() async throws {
+    /// Reads what was logged since the last read; true when it woke the streams.
+    private func readNew() async throws -> Bool {
         // Nil while nobody listens: the tail is forgotten rather than read.
         let loaded = state.withLock { state -> Bool? in
             guard state.subscribers.isEmpty else { return state.loaded }
@@ -99,7 +110,7 @@ final class LiveLog: Service, Sendable {
             state.events = []
             return nil
         }
-        guard let loaded else { return }
+        guard let loaded else { return false }
         if !loaded {
             let head = try await log.head()
             state.withLock { state in
@@ -126,7 +137,9 @@ final class LiveLog: Service, Sendable {
             grew = true
             if page.count < pageSize { break }
         }
-        if grew || !loaded { wakeAll(.changed) }
+        guard grew || !loaded else { return false }
+        wakeAll(.changed)
+        return true
     }
 
     private func wakeAll(_ wake: Wake) {
@@ -177,7 +190,7 @@ final class LiveLog: Service, Sendable {
         // end is at least that far by then. A floor read afterwards may have passed events that
         // committed after the read, if the tail was loaded meanwhile.
         var floorBefore: Int64?
-        let recent = state.withLock { state -> (events: [LoggedEvent], head: Int64)? in
+        let recent = state.withLock { state -> (events: [LoggedEvent], cursor: Int64, more: Bool)? in
             floorBefore = state.loaded ? state.floor : nil
             guard state.loaded, cursor >= state.floor else { return nil }
             // The first event after the cursor, by binary search.
@@ -187,14 +200,15 @@ final class LiveLog: Service, Sendable {
                 let middle = (low + high) / 2
                 if state.events[middle].seq <= cursor { low = middle + 1 } else { high = middle }
             }
-            return (Array(state.events[low...]), max(state.head, cursor))
+            // At most a page per write, as from the log: what a slow reader has not taken stays here.
+            let page = Array(state.events[low..<min(low + pageSize, state.events.count)])
+            guard low + page.count < state.events.count, let last = page.last else { return (page, max(state.head, cursor), false) }
+            return (page, last.seq, true)
         }
         if let recent {
-            // At most a page per write, as from the log: what a slow reader has not taken stays here.
-            let page = recent.events.prefix(pageSize)
-            let mine = page.filter { (userID == nil || $0.userID == userID) && (orderID == nil || $0.orderID == orderID) }
-            guard page.count < recent.events.count, let last = page.last else { return (mine, recent.head, false) }
-            return (mine, last.seq, true)
+            let mine = userID == nil && orderID == nil
+                ? recent.events : recent.events.filter { (userID == nil || $0.userID == userID) && (orderID == nil || $0.orderID == orderID) }
+            return (mine, recent.cursor, recent.more)
         }
         let page = try await log.events(after: cursor, userID: userID, orderID: orderID, limit: pageSize)
         let last = page.last?.seq ?? cursor
