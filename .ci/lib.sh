@@ -339,6 +339,13 @@ stop_throwaway_postgres_pair() {
 # URLSession calls and opens libcurl at the first, so a command that makes no request never
 # loads it and the 30 libraries it brings.
 ecom_static_build() {
+    local curl=()
+    if [[ " $* " != *" --show-bin-path "* ]]; then
+        local archive
+        archive=$(ecom_minimal_curl) || return 1
+        curl=(-Xlinker --whole-archive -Xlinker "$archive" -Xlinker --no-whole-archive
+            -Xlinker -l:libssl.a -Xlinker -l:libcrypto.a)
+    fi
     # Generic types' metadata got through direct accessors rather than by demangling their
     # names, which checks each generic requirement with a search of the binary's 12,000
     # conformance records; and each function in a section of its own, so that lld can put the
@@ -350,7 +357,55 @@ ecom_static_build() {
         -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
         -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
         -Xswiftc -Xfrontend -Xswiftc -disable-autolink-library -Xswiftc -Xfrontend -Xswiftc curl \
-        -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "${order[@]}" "$@"
+        -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "${order[@]}" "${curl[@]}" "$@"
+}
+
+# ecom_minimal_curl: prints the path of a libcurl.a that speaks HTTP and HTTPS only, for the
+# distributable ecom to link, built once (in .build-static) from the Debian source of the
+# libcurl that .ci/deps installed, Debian's patches applied, so it has the same fixes. Debian's
+# own libcurl is built with every protocol and brings 30 libraries (LDAP, RTMP, SSH, Kerberos,
+# GnuTLS, …), whose loading was most of what a one-shot request waited for. It is linked with
+# OpenSSL's static libraries (libssl-dev), so the binary needs neither libcurl4 nor libssl3.
+ecom_minimal_curl() {
+    local version dir apt_dir sources
+    version=$(dpkg-query -W -f='${source:Version}' libcurl4-openssl-dev) || return 1
+    dir="$PWD/.build-static/curl-$version"
+    if [[ ! -s $dir/libcurl.a ]]; then
+        _ecom_log "building libcurl $version (HTTP and HTTPS only) for the distributable ecom"
+        rm -rf "$dir" && mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/apt/sources" || return 1
+        # The source lists of the Debian archives this machine installs from, read by an apt of
+        # its own, so that the system's configuration is left as it is.
+        sources=$(sed -n 's/^Types: deb$/Types: deb-src/p; /^Types:/!p' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+        [[ -n $sources ]] || sources=$(sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list 2>/dev/null)
+        if [[ $sources == *Types:* ]]; then
+            printf '%s\n' "$sources" >"$dir/apt/sources/debian.sources"
+        else
+            printf '%s\n' "$sources" >"$dir/apt/sources/debian.list"
+        fi
+        apt_dir=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$dir/apt/sources"
+            -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache" -o Debug::NoLocking=1)
+        (
+            cd "$dir" &&
+                apt-get -qq "${apt_dir[@]}" update &&
+                apt-get -qq "${apt_dir[@]}" source --download-only "curl=$version" &&
+                dpkg-source -x --no-check ./curl_*.dsc source &&
+                cd source &&
+                CC=$(command -v clang || echo cc) CFLAGS="-O2 -fPIC" ./configure --disable-shared --enable-static --with-pic \
+                    --with-openssl --without-zlib --without-brotli --without-zstd --without-nghttp2 --without-libpsl \
+                    --without-libidn2 --without-libssh2 --without-librtmp --without-gssapi --disable-ldap --disable-ldaps \
+                    --disable-rtsp --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb \
+                    --disable-smtp --disable-gopher --disable-mqtt --disable-ftp --disable-file --disable-manual --disable-docs \
+                    --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs &&
+                make -j"$(nproc)" -C lib &&
+                cp lib/.libs/libcurl.a "$dir/libcurl.a.part" &&
+                mv "$dir/libcurl.a.part" "$dir/libcurl.a"
+        ) >"$dir/build.log" 2>&1 || {
+            _ecom_log "building libcurl failed; the end of $dir/build.log:"
+            tail -n 30 "$dir/build.log" >&2
+            return 1
+        }
+    fi
+    printf '%s\n' "$dir/libcurl.a"
 }
 
 # The libraries that resolve most of the dynamic loader's symbol look-ups at start, first among

@@ -1,6 +1,10 @@
 // The libcurl functions FoundationNetworking calls (URLSession, the one-shot CLI's HTTP client),
 // opened on first use; a one-shot command that calls the gateway opens libcurl as it starts
 // (URLSessionTransport.prepareInBackground).
+//
+// Each is defined weak: the distributable ecom links a libcurl of its own (HTTP and HTTPS only,
+// ecom_minimal_curl in .ci/lib.sh), whose definitions then take their place, and nothing is
+// opened (loader.c).
 #include <stdarg.h>
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
@@ -12,8 +16,10 @@
 
 #include "loader.h"
 
-#define CURL_FORWARD(result, name, parameters, arguments) ECOM_FORWARD(ecom_lazy_curl, result, name, parameters, arguments)
-#define CURL_FORWARD_VOID(name, parameters, arguments) ECOM_FORWARD_VOID(ecom_lazy_curl, name, parameters, arguments)
+#define CURL_FORWARD(result, name, parameters, arguments) \
+    __attribute__((weak)) ECOM_FORWARD(ecom_lazy_curl, result, name, parameters, arguments)
+#define CURL_FORWARD_VOID(name, parameters, arguments) \
+    __attribute__((weak)) ECOM_FORWARD_VOID(ecom_lazy_curl, name, parameters, arguments)
 
 CURL_FORWARD(CURLcode, curl_global_init, (long flags), (flags))
 CURL_FORWARD(char *, curl_version, (void), ())
@@ -57,7 +63,7 @@ typedef void (*curl_function_argument)(void);
                                             : function(handle, option, va_arg(arguments, void *)))
 
 #define CURL_FORWARD_OPTION(result, name, handle_type, option_type)                                 \
-    result name(handle_type *handle, option_type option, ...) {                                     \
+    __attribute__((weak)) result name(handle_type *handle, option_type option, ...) {               \
         static void *cache;                                                                         \
         __typeof__(&name) function = ecom_lazy_function(&ecom_lazy_curl, #name, &cache);            \
         va_list arguments;                                                                          \
@@ -71,7 +77,7 @@ CURL_FORWARD_OPTION(CURLcode, curl_easy_setopt, CURL, CURLoption)
 CURL_FORWARD_OPTION(CURLMcode, curl_multi_setopt, CURLM, CURLMoption)
 
 // Every CURLINFO is read into what a pointer argument points at.
-CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...) {
+__attribute__((weak)) CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...) {
     static void *cache;
     __typeof__(&curl_easy_getinfo) function = ecom_lazy_function(&ecom_lazy_curl, "curl_easy_getinfo", &cache);
     va_list arguments;

@@ -40,7 +40,13 @@ static void *open_library(struct ecom_lazy_library *library, char *error, size_t
     return handle;
 }
 
+// A libcurl function that curl.c does not define: present only when libcurl is linked into the
+// binary (the distributable ecom) or loaded with it (a build that links the system's), when
+// there is nothing to open.
+extern void curl_global_sslset(void) __attribute__((weak));
+
 int ecom_library_open(ecom_library library, char *error, size_t size) {
+    if (library == ECOM_LIBRARY_CURL && curl_global_sslset != NULL) return 0;
     return open_library(library_named(library), error, size) != NULL ? 0 : -1;
 }
 
