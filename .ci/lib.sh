@@ -387,7 +387,9 @@ ecom_minimal_curl() {
         (
             cd "$dir" &&
                 apt-get -qq "${apt_dir[@]}" update &&
-                apt-get -qq "${apt_dir[@]}" source --download-only "curl=$version" &&
+                # The archive may have moved on to a later update: its source then, the same release.
+                { apt-get -qq "${apt_dir[@]}" source --download-only "curl=$version" ||
+                    apt-get -qq "${apt_dir[@]}" source --download-only curl; } &&
                 dpkg-source -x --no-check ./curl_*.dsc source &&
                 cd source &&
                 CC=$(command -v clang || echo cc) CFLAGS="-O2 -fPIC" ./configure --disable-shared --enable-static --with-pic \
