@@ -334,10 +334,11 @@ stop_throwaway_postgres_pair() {
 # instead of 3.6 MB of relocation entries read at each start) and without exporting the
 # executable's own symbols (the static runtime's link arguments export them all, 50,000, which
 # the loader and the runtime's start-up search): a one-shot command starts about a millisecond
-# sooner with 5 MB less resident (README, "Benchmarks"). libcurl, which FoundationNetworking names
-# for linking, is left out like libpq and librabbitmq: CLazyLibraries defines the functions
-# URLSession calls and opens libcurl at the first, so a command that makes no request never
-# loads it and the 30 libraries it brings.
+# sooner with 5 MB less resident (README, "Benchmarks"). The system's libcurl, which
+# FoundationNetworking names for linking, is left out: a libcurl of its own, HTTP and HTTPS only
+# (ecom_minimal_curl), is linked whole with OpenSSL's static libraries instead, its functions
+# taking the place of the weak ones CLazyLibraries defines to open the system's at the first
+# call. libpq and librabbitmq stay opened at their first call, by `ecom serve` only.
 ecom_static_build() {
     local curl=()
     if [[ " $* " != *" --show-bin-path "* ]]; then
@@ -414,8 +415,8 @@ ecom_minimal_curl() {
 # those it loads. Each look-up searches the loaded objects in load order until one defines the
 # symbol, and OpenSSL's libcrypto (mostly its own symbols, which it binds through the search),
 # libstdc++ and libc answer three quarters of ecom's 12,000; linked in the order the linker
-# meets libraries, they came after 20 to 40 others. Since libcurl, libpq and librabbitmq are
-# opened at their first call (Sources/CLazyLibraries), only libstdc++ and libc of these are
+# meets libraries, they came after 20 to 40 others. Since libcurl is linked in and libpq and
+# librabbitmq are opened at their first call (Sources/CLazyLibraries), only libstdc++ and libc of these are
 # loaded at start; the rest come with libcurl, in the order of its own needed libraries.
 _ecom_libraries_first=(libcrypto.so.3 libstdc++.so.6 libc.so.6 libssl.so.3 libgnutls.so.30 libnettle.so.8 libunistring.so.2)
 

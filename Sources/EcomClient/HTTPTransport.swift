@@ -107,7 +107,8 @@ extension URLSessionTransport {
     /// cookie storage, the session) runs on the other core while the main thread parses the command
     /// line. Call it from the main thread before anything else runs; later calls do nothing.
     ///
-    /// libcurl (opened at its first call, CLazyLibraries) is opened first, here, before the threads:
+    /// libcurl (opened at its first call, CLazyLibraries, unless linked in, as in the distributable,
+    /// when this opens nothing) is opened first, here, before the threads:
     /// the loader's `mmap` and `mprotect` calls for its thirty libraries cost more while another
     /// thread of the process runs on the other core, each making the kernel interrupt that core (a C
     /// program opening libcurl: 7.2 ms alone, 11.2 ms beside a busy thread). The parse then runs

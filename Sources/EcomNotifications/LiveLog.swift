@@ -42,16 +42,15 @@ final class LiveLog: Service, Sendable {
     /// Page size of a stream's catch-up reads.
     let pageSize = 500
     /// The least time between two reads of the tail, so between two writes of events to a stream.
-    let readPause: Duration
+    let readPause = Duration.milliseconds(20)
     private let state = Mutex(State())
     private let bell: AsyncStream<Void>.Continuation
     private let rings: AsyncStream<Void>
     private let logger: Logger
 
-    init(log: EventLog, capacity: Int = 10_000, readPause: Duration = .milliseconds(20), logger: Logger) {
+    init(log: EventLog, capacity: Int = 10_000, logger: Logger) {
         self.log = log
         self.capacity = capacity
-        self.readPause = readPause
         self.logger = logger
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
