@@ -289,7 +289,10 @@ class Server(ServeProcess):
         self.database_url = replace_database(database_url, self.database_prefix)
         env = serve_environment(self.secret, self.admin, log_level, self.ports, amqp_url, pool_size)
         env["DB_URL"] = self.database_url
-        super().__init__(binary, name, workdir, env, ready=[self.url(service) for service in SERVICES])
+        # An earlier build measured for before and after may have no notifications service.
+        help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+        services = [service for service in SERVICES if service in help_text or service != "notifications"]
+        super().__init__(binary, name, workdir, env, ready=[self.url(service) for service in services])
 
     def url(self, service="gateway"):
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -652,16 +655,40 @@ def database_activity(server):
     try:
         psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         by_query = {
-            (row[0], row[1]): (int(row[2]), row[3], int(row[4]))
+            (row[0], row[1]): (int(row[2]), row[3], int(row[4]), float(row[5]))
             for row in psql(url, rf"""SELECT substr(d.datname, {len(server.database_prefix) + 2}), s.queryid, s.calls,
-                left(regexp_replace(s.query, '\s+', ' ', 'g'), 150), s.plans
+                left(regexp_replace(s.query, '\s+', ' ', 'g'), 150), s.plans, s.total_exec_time + s.total_plan_time
                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE s.dbid IN ({mine})
                 AND s.query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")
         }
-        statements = sum(calls for calls, _, _ in by_query.values())
+        statements = sum(calls for calls, _, _, _ in by_query.values())
     except RuntimeError:
         statements, by_query = None, {}
     return commits, statements, by_query
+
+
+def table_writes(server):
+    """Rows inserted, updated (and of those, HOT: without new index entries) and deleted so far,
+    per table of the store's service databases."""
+    writes = {}
+    for service in ("products", "orders", "carts", "notifications"):
+        with contextlib.suppress(RuntimeError):
+            for row in psql(server.database(service), """SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
+                FROM pg_stat_user_tables"""):
+                writes[f"{service}.{row[0]}"] = tuple(int(value) for value in row[1:])
+    return writes
+
+
+def log_table_writes(server, before, orders):
+    """Logs, per confirmed order since `before` (table_writes), each table's writes."""
+    if not orders:
+        return
+    log("rows written per confirmed order (inserted, updated, of which HOT, deleted):")
+    for table, now in sorted(table_writes(server).items()):
+        then = before.get(table, (0, 0, 0, 0))
+        delta = [(a - b) / orders for a, b in zip(now, then)]
+        if any(value >= 0.05 for value in delta):
+            log(f"  {table:<34} {delta[0]:5.2f} {delta[1]:5.2f} {delta[2]:5.2f} {delta[3]:5.2f}")
 
 
 def database_cost(server, before, orders):
@@ -675,17 +702,38 @@ def database_cost(server, before, orders):
         # Where the statements go, for the log: the most frequent per confirmed order.
         # Plannings count how often PostgreSQL planned the statement (a prepared statement whose
         # generic plan it keeps is planned once per connection).
-        delta = sorted(((calls - before[2].get(key, (0, "", 0))[0], plans - before[2].get(key, (0, "", 0))[2], key[0], text)
-                        for key, (calls, text, plans) in by_query.items()), reverse=True)
-        log("statements per confirmed order, most frequent first (calls, plannings):")
-        for calls, plans, database, text in delta[:25]:
+        # Time counts planning and execution as PostgreSQL measured them (not the round trips).
+        zero = (0, "", 0, 0.0)
+        delta = sorted(((calls - before[2].get(key, zero)[0], plans - before[2].get(key, zero)[2],
+                         spent - before[2].get(key, zero)[3], key[0], text)
+                        for key, (calls, text, plans, spent) in by_query.items()), reverse=True)
+        log("statements per confirmed order, most frequent first (calls, plannings, µs of PostgreSQL's time):")
+        for calls, plans, spent, database, text in delta[:25]:
             if calls > 0:
-                log(f"  {calls / orders:5.2f} {plans / orders:5.2f}  {database:<9} {text}")
-    planned = sum(plans - before[2].get(key, (0, "", 0))[2] for key, (_, _, plans) in by_query.items())
+                log(f"  {calls / orders:5.2f} {plans / orders:5.2f} {spent * 1000 / orders:6.0f}  {database:<9} {text}")
+        log(f"PostgreSQL's time in statements per confirmed order: {sum(d[2] for d in delta) * 1000 / orders:.0f} µs")
+    planned = sum(plans - before[2].get(key, (0, "", 0, 0.0))[2] for key, (_, _, plans, _) in by_query.items())
     if orders and by_query:
         log(f"plannings per confirmed order: {planned / orders:.2f}")
     return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1]),
             "plannings_per_order": planned / orders if orders and by_query else None}
+
+
+def cpu_and_wal(server, since=None, orders=0):
+    """CPU spent (the machine's, ecom serve's and this bench's own threads') and WAL written
+    (bytes and full-page images, from pg_stat_wal): the totals so far, or with `since` (an
+    earlier answer) the amounts per order since then, in ms and KB."""
+    wal = psql(server.database("orders"), "SELECT pg_current_wal_lsn() - '0/0', wal_fpi, wal_sync FROM pg_stat_wal")[0]
+    bench = os.times()
+    now = {"machine": machine_busy_seconds(), "ecom": process_cpu_seconds(server.process.pid),
+           "bench": bench.user + bench.system, "wal": int(wal[0]), "fpi": int(wal[1]), "sync": int(wal[2])}
+    if since is None:
+        return now
+    count = max(1, orders)
+    per = {key: (now[key] - since[key]) / count for key in now}
+    return {"machine_ms": per["machine"] * 1000, "ecom_ms": per["ecom"] * 1000, "bench_ms": per["bench"] * 1000,
+            "rest_ms": (per["machine"] - per["ecom"] - per["bench"]) * 1000, "wal_kb": per["wal"] / 1024, "fpi": per["fpi"],
+            "wal_syncs": per["sync"]}
 
 
 def database_now(server):
@@ -1473,9 +1521,13 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
     log(f"checkout, {transport}: {len(users)} buyers for {seconds} s, as fast as they can")
     since = database_now(server)
     activity = database_activity(server)
+    spent, writes = cpu_and_wal(server), table_writes(server)
     load = checkout_load(server, users, products, seconds)
     settled = settle_orders(server, since)
+    # After database_cost, which waits for the backends to report their counts.
     cost = database_cost(server, activity, settled["confirmed"])
+    spent = cpu_and_wal(server, since=spent, orders=settled["confirmed"])
+    log_table_writes(server, writes, settled["confirmed"])
     rate = paced_rate or max(2, int(settled["confirmed_per_s"] / 2))
     log(f"checkout, {transport}: paced at {rate}/s for {seconds} s")
     since = database_now(server)
@@ -1508,6 +1560,12 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
         commits is not None and statements is not None
         and commits <= TARGET_COMMITS_PER_ORDER and statements <= TARGET_STATEMENTS_PER_ORDER)
     report.add(
+        "checkout", f"CPU and WAL per confirmed order, {transport}, flat out",
+        f"machine {spent['machine_ms']:.2f} ms: ecom serve {spent['ecom_ms']:.2f} ms · the bench's buyers "
+        f"{spent['bench_ms']:.2f} ms · the rest (PostgreSQL{', RabbitMQ' if 'RabbitMQ' in transport else ''}) "
+        f"{spent['rest_ms']:.2f} ms; WAL {spent['wal_kb']:.1f} KB, {spent['fpi']:.2f} full-page images, "
+        f"{spent['wal_syncs']:.2f} syncs to disk")
+    report.add(
         "checkout", f"order.created → confirmed lag, {transport}, paced at {rate} orders/s",
         f"p50 {paced['lag_p50_ms']:.0f} ms · p99 {paced['lag_p99_ms']:.0f} ms "
         f"({paced['confirmed']} confirmed; POST /api/orders p50 {paced_load['checkout_p50_ms']:.0f} ms)",
@@ -1516,7 +1574,7 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
         report.add(
             "checkout", f"where that lag goes, {transport}: each hop's p50 · p99 (from the saga's own timestamps)",
             " · ".join(f"{name} {figures['p50']:.1f} · {figures['p99']:.1f} ms" for name, figures in hops.items()))
-    return {"flat_out": {**load, **settled, **cost}, "paced": {"rate": rate, **paced_load, **paced, "hops": hops}}
+    return {"flat_out": {**load, **settled, **cost, "cpu": spent}, "paced": {"rate": rate, **paced_load, **paced, "hops": hops}}
 
 
 class WebhookSink:

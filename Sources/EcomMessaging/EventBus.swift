@@ -57,10 +57,15 @@ package final class EventBus: Sendable {
     let interruptions = Mutex<[UUID: Int]>([:])
     private let consumer: (any Service)?
 
+    /// With `applyOnArrival`, events are applied (by `applyBatch`, or `handler` on each) in the
+    /// transaction that receives them rather than stored in the inbox for the worker: for a consumer
+    /// whose work is one statement that itself ignores an event it has seen (the notifications
+    /// service's event log), it saves writing and updating each event's inbox row. Such events
+    /// keep no inbox row; the worker still applies any that land there (an unreadable one it parks).
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
         handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applyBatch: BatchHandler? = nil,
-        applied: @escaping @Sendable () -> Void = {}, handlersPublish: Bool = true,
+        applyOnArrival: Bool = false, applied: @escaping @Sendable () -> Void = {}, handlersPublish: Bool = true,
         settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
@@ -76,9 +81,17 @@ package final class EventBus: Sendable {
         var logger = logger
         logger[metadataKey: "service"] = .string(service)
         self.logger = logger
-        if handler != nil {
+        if let handler {
+            let arrival: BatchHandler? = if applyOnArrival {
+                applyBatch ?? { deliveries, connection in for delivery in deliveries { try handler(delivery, connection) } }
+            } else {
+                nil
+            }
             consumer = transport.attach(
-                Inbox(service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell), logger: logger)
+                Inbox(
+                    service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell, applyOnArrival: arrival,
+                    applied: applied),
+                logger: logger)
         } else {
             consumer = nil
         }

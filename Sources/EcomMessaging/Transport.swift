@@ -1,19 +1,46 @@
+import EcomAPI
 import EcomPostgres
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Where a consuming service's deliveries go: its inbox table, and the doorbell of its worker.
+/// Where a consuming service's deliveries go: its inbox table, and the doorbell of its worker;
+/// or, for a consumer that applies events as they arrive, that consumer's statement.
 package struct Inbox: Sendable {
     package var service: String
     package var routingKeys: [String]
     let pool: PostgresPool
     let doorbell: Doorbell
+    /// Applies events in the transaction that receives them, instead of their inbox rows.
+    var applyOnArrival: BatchHandler?
+    /// Called after each commit of `applyOnArrival`.
+    var applied: @Sendable () -> Void = {}
 
-    /// Stores events in the inbox in one statement, received in their order; an event already
-    /// there (a redelivery) is ignored.
+    /// Takes events in, in their order, so that each takes effect once: stored in the inbox in
+    /// one statement (an event already there, a redelivery, is ignored), or applied at once by
+    /// `applyOnArrival`, whose own statement ignores a redelivery. An event whose header cannot
+    /// be read goes to the inbox either way, where the worker parks it.
     package func store(_ events: [OutgoingEvent]) async throws {
+        guard let applyOnArrival else { return try await insert(events) }
+        var deliveries: [Delivery] = []
+        var unreadable: [OutgoingEvent] = []
+        for event in events {
+            let body = Data(event.body.utf8)
+            if let header = try? JSONDecoder.ecom.decode(EventHeader.self, from: body) {
+                deliveries.append(Delivery(header: header, routingKey: event.routingKey, body: body))
+            } else {
+                unreadable.append(event)
+            }
+        }
+        if !deliveries.isEmpty {
+            try await pool.transaction { [deliveries] connection in try applyOnArrival(deliveries, connection) }
+            applied()
+        }
+        try await insert(unreadable)
+    }
+
+    private func insert(_ events: [OutgoingEvent]) async throws {
         guard !events.isEmpty else { return }
         try await pool.execute(
             """

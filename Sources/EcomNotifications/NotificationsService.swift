@@ -57,6 +57,8 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
         service: "notifications", pool: pool, transport: configuration.transport, subscribesTo: ["#"],
         handler: { delivery, connection in try EventLog.append([delivery], on: connection) },
         applyBatch: { deliveries, connection in try EventLog.append(deliveries, on: connection) },
+        // The log is this service's inbox: its statement drops an event logged before.
+        applyOnArrival: true,
         applied: {
             live.logChanged()
             dispatcher.logAppended()

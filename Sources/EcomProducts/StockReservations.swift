@@ -211,6 +211,9 @@ struct StockReservations: Sendable {
     /// Holds the units, records the lines and marks the reservation `reserved`, in one statement;
     /// returns each product's available units after. The rows are locked and checked by now; the
     /// guard keeps the rule where the write is. Each product's low-stock threshold comes back too.
+    /// The `= ANY` finds the products through their key in the generic plan the handlers run on,
+    /// which would otherwise join the array to a scan of the whole catalog (it cannot know the
+    /// array's length).
     private static func hold(
         _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection
     ) throws -> [UUID: (available: Int, threshold: Int?)] {
@@ -221,7 +224,7 @@ struct StockReservations: Sendable {
             WITH held AS (
                 UPDATE products AS p SET held = p.held + l.quantity
                 FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
-                WHERE p.id = l.id AND p.on_hand - p.held >= l.quantity
+                WHERE p.id = ANY(\(ids)::uuid[]) AND p.id = l.id AND p.on_hand - p.held >= l.quantity
                 RETURNING p.id, p.on_hand - p.held AS available, p.low_stock_threshold),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
@@ -342,14 +345,17 @@ struct StockReservations: Sendable {
                 continue
             }
         }
-        guard !created.isEmpty || !ending.isEmpty else { return }
+        var products = created
+        if !ending.isEmpty {
+            let held = try connection.query(
+                "SELECT DISTINCT product_id FROM reservation_lines WHERE order_id = ANY(\(SQLArray(ending))::uuid[])")
+            products.formUnion(try held.map { try $0.decode("product_id", as: UUID.self) })
+        }
+        guard !products.isEmpty else { return }
+        // One list of keys: joined to the reservations' lines instead, the handlers' generic plan
+        // would scan the whole catalog to find them.
         try connection.execute(
-            """
-            SELECT id FROM products
-            WHERE id = ANY(\(SQLArray(Array(created)))::uuid[])
-                OR id IN (SELECT product_id FROM reservation_lines WHERE order_id = ANY(\(SQLArray(ending))::uuid[]))
-            ORDER BY id FOR UPDATE
-            """)
+            "SELECT id FROM products WHERE id = ANY(\(SQLArray(Array(products)))::uuid[]) ORDER BY id FOR UPDATE")
     }
 
     /// Locks the products of an order's reservation in id order, as `reserve` does, rather than in

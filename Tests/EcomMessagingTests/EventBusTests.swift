@@ -84,6 +84,45 @@ struct EventBusTests {
         }
     }
 
+    @Test("a subscriber that applies events on arrival applies each once, keeps no inbox row, and parks what it cannot read")
+    func appliedOnArrival() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            let commits = Atomic(0)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"],
+                handler: Self.recordNote,
+                applyBatch: { deliveries, connection in
+                    for delivery in deliveries {
+                        let event = try delivery.decode(Note.self)
+                        try connection.execute(
+                            "INSERT INTO applied (event_id, text) VALUES (\(event.id), \(event.data.text)) ON CONFLICT (event_id) DO NOTHING")
+                    }
+                },
+                applyOnArrival: true, applied: { commits.add(1, ordering: .relaxed) }, logger: Self.logger)
+            let ids = try await Self.enqueue(12, on: publisher)
+            await source.relay()
+            // Applied by the relay's delivery itself: no worker has run.
+            let applied = try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }
+            #expect(Set(applied) == Set(ids))
+            #expect(commits.load(ordering: .relaxed) >= 1)
+
+            // A redelivery, and an event whose header cannot be read.
+            var again = try await publisher.query("SELECT event_id, routing_key, body FROM outbox").map {
+                OutgoingEvent(eventID: try $0.decode("event_id"), routingKey: try $0.decode("routing_key"), body: try $0.decode("body"))
+            }
+            let garbled = UUID()
+            again.append(OutgoingEvent(eventID: garbled, routingKey: "note.added", body: "{\"not\": \"an event\"}"))
+            try await transport.publish(again, logger: Self.logger)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 12)
+            let inbox = try await subscriber.query("SELECT event_id FROM inbox").map { try $0.decode("event_id", as: UUID.self) }
+            #expect(inbox == [garbled])
+            await sink.work()
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM inbox WHERE parked_at IS NOT NULL")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test("a subscriber whose inbox is not set up yet holds events back quietly, then gets them")
     func subscriberStillMigrating() async throws {
         try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { publisher in

@@ -3,6 +3,7 @@ import EcomPostgres
 import Foundation
 import Testing
 
+@testable import EcomMessaging
 @testable import EcomProducts
 
 @Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
@@ -191,6 +192,57 @@ struct StockReservationTests {
             #expect(try await Self.stock(pool, first) == 940)
             #expect(try await Self.stock(pool, second) == 940)
         }
+    }
+
+    @Test("a reservation and a batch's locks, on the handlers' generic plans, find products by key rather than by scanning the catalog")
+    func reservationReadsByKey() async throws {
+        try await TestDatabase.withPool { pool in
+            // A catalog of the size where a scan looks cheaper than ten key lookups to a plan that
+            // cannot know how many products an order names: a thousand products described in a
+            // sentence or two.
+            try await pool.execute(
+                """
+                INSERT INTO products (id, sku, name, description, price_cents, on_hand)
+                SELECT gen_random_uuid(), 'SKU-' || n, 'Product ' || n, repeat('Sturdy, simple and made to last. ', 5), 1000, 100
+                FROM generate_series(1, 1000) AS n
+                """)
+            try await pool.execute("ANALYZE products")
+            let products: [UUID] = try await pool.query("SELECT id FROM products ORDER BY sku LIMIT 2").map { try $0.decode("id") }
+            let scans: Int = try await pool.transaction { connection in
+                try connection.useGenericPlans()
+                let before = try Self.sequentialScans(on: connection)
+                #expect(try StockReservations.reserve(Self.order([(products[0], 1), (products[1], 2)]), on: connection) == .reserved)
+                return try Self.sequentialScans(on: connection) - before
+            }
+            #expect(scans == 0)
+            #expect(try await Self.stock(pool, products[1]) == 98)
+
+            // A batch locks what its events will change first: the lines of a new order, and what
+            // a cancelled one holds.
+            let cancelled = try await pool.query("SELECT order_id FROM reservations")[0].decode("order_id", as: UUID.self)
+            let batch = [
+                try Self.delivery(Self.order([(products[0], 1)]), as: EventType.orderCreated),
+                try Self.delivery(OrderCancelled(orderID: cancelled, reason: "changed my mind"), as: EventType.orderCancelled),
+            ]
+            let batchScans: Int = try await pool.transaction { connection in
+                try connection.useGenericPlans()
+                let before = try Self.sequentialScans(on: connection)
+                try StockReservations.lockProducts(of: batch, on: connection)
+                return try Self.sequentialScans(on: connection) - before
+            }
+            #expect(batchScans == 0)
+        }
+    }
+
+    static func delivery(_ payload: some Codable & Sendable, as type: String) throws -> Delivery {
+        let body = try JSONEncoder.ecom.encode(Event(type: type, requestID: "reservation-test", data: payload))
+        return Delivery(header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: type, body: body)
+    }
+
+    /// Scans of the whole products table this connection made and has not reported yet (its current
+    /// transaction's among them).
+    static func sequentialScans(on connection: SQLConnection) throws -> Int {
+        try connection.query("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'products'")[0].decode("seq_scan")
     }
 
     @Test("an order line of zero units is refused, so the bus parks the event")
