@@ -291,7 +291,7 @@ class Server(ServeProcess):
         env["DB_URL"] = self.database_url
         # An earlier build measured for before and after may have no notifications service.
         help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
-        services = [service for service in SERVICES if service in help_text or service != "notifications"]
+        services = [service for service in SERVICES if service != "notifications" or service in help_text]
         super().__init__(binary, name, workdir, env, ready=[self.url(service) for service in services])
 
     def url(self, service="gateway"):
@@ -721,8 +721,8 @@ def database_cost(server, before, orders):
 
 def cpu_and_wal(server, since=None, orders=0):
     """CPU spent (the machine's, ecom serve's and this bench's own threads') and WAL written
-    (bytes and full-page images, from pg_stat_wal): the totals so far, or with `since` (an
-    earlier answer) the amounts per order since then, in ms and KB."""
+    (bytes, full-page images and syncs to disk, from pg_stat_wal): the totals so far, or with
+    `since` (an earlier answer) the amounts per order since then, in ms and KB."""
     wal = psql(server.database("orders"), "SELECT pg_current_wal_lsn() - '0/0', wal_fpi, wal_sync FROM pg_stat_wal")[0]
     bench = os.times()
     now = {"machine": machine_busy_seconds(), "ecom": process_cpu_seconds(server.process.pid),
