@@ -38,6 +38,7 @@ package final class EventBus: Sendable {
     let transport: any EventTransport
     let handler: EventHandler?
     let prepareBatch: BatchPreparer?
+    /// Applies a batch: `applyBatch` as given, or the handler on each event in turn.
     let applyBatch: BatchHandler?
     /// Called after each commit that applied inbox events.
     let onApplied: @Sendable () -> Void
@@ -73,7 +74,9 @@ package final class EventBus: Sendable {
         self.transport = transport
         self.handler = handler
         self.prepareBatch = prepareBatch
-        self.applyBatch = applyBatch
+        self.applyBatch = applyBatch ?? handler.map { handler in
+            { @Sendable deliveries, connection in for delivery in deliveries { try handler(delivery, connection) } }
+        }
         self.onApplied = applied
         self.handlersPublish = handlersPublish
         self.settings = settings
@@ -81,16 +84,11 @@ package final class EventBus: Sendable {
         var logger = logger
         logger[metadataKey: "service"] = .string(service)
         self.logger = logger
-        if let handler {
-            let arrival: BatchHandler? = if applyOnArrival {
-                applyBatch ?? { deliveries, connection in for delivery in deliveries { try handler(delivery, connection) } }
-            } else {
-                nil
-            }
+        if handler != nil {
             consumer = transport.attach(
                 Inbox(
-                    service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell, applyOnArrival: arrival,
-                    applied: applied),
+                    service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell,
+                    applyOnArrival: applyOnArrival ? self.applyBatch : nil, applied: applied),
                 logger: logger)
         } else {
             consumer = nil

@@ -65,11 +65,10 @@ extension EventBus {
     /// one transaction. A conflict with a concurrent transaction retries the batch (the pool
     /// does); any other failure rolls it all back.
     func processBatch() async throws -> BatchOutcome {
-        guard let handler else { return .empty }
+        guard let handler, let applyAll = applyBatch else { return .empty }
         let limit = settings.batchSize
         let maximumAttempts = settings.maximumAttempts
         let prepare = prepareBatch
-        let applyAll = applyBatch
         let commitDelay = settings.batchCommitDelay
         let logger = logger
         let claimed = Mutex(0)
@@ -84,19 +83,12 @@ extension EventBus {
                 var ids: [UUID] = []
                 var deliveries: [Delivery] = []
                 for row in rows {
-                    let body = Data(try row.decode("body", as: String.self).utf8)
                     ids.append(try row.decode("event_id"))
                     deliveries.append(
-                        Delivery(
-                            header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: try row.decode("routing_key"),
-                            body: body))
+                        try Delivery(routingKey: try row.decode("routing_key"), body: Data(try row.decode("body", as: String.self).utf8)))
                 }
                 try prepare?(deliveries, connection)
-                if let applyAll {
-                    try applyAll(deliveries, connection)
-                } else {
-                    for delivery in deliveries { try handler(delivery, connection) }
-                }
+                try applyAll(deliveries, connection)
                 try connection.execute(
                     "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = ANY(\(SQLArray(ids))::uuid[])")
                 if let commitDelay {
@@ -182,14 +174,12 @@ extension EventBus {
         let eventID: UUID = try row.decode("event_id")
         let type: String = try row.decode("routing_key")
         let attempts: Int = try row.decode("attempts")
-        let body = Data(try row.decode("body", as: String.self).utf8)
-        let header: EventHeader
+        let delivery: Delivery
         do {
-            header = try JSONDecoder.ecom.decode(EventHeader.self, from: body)
+            delivery = try Delivery(routingKey: type, body: Data(try row.decode("body", as: String.self).utf8))
         } catch {
             return .failed(eventID: eventID, type: type, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
         }
-        let delivery = Delivery(header: header, routingKey: type, body: body)
         try connection.execute("SAVEPOINT handler")
         do {
             try handler(delivery, connection)

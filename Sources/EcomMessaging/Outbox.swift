@@ -70,6 +70,13 @@ package struct Delivery: Sendable {
     }
 }
 
+extension Delivery {
+    /// An event as stored or received: its header read from `body`.
+    init(routingKey: String, body: Data) throws {
+        self.init(header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: routingKey, body: body)
+    }
+}
+
 /// Applies one event. It runs inside the transaction that also records the event as processed,
 /// so its effect happens exactly once; throwing rolls both back and the delivery is retried.
 package typealias EventHandler = @Sendable (_ delivery: Delivery, _ connection: SQLConnection) throws -> Void

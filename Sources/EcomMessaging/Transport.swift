@@ -26,9 +26,8 @@ package struct Inbox: Sendable {
         var deliveries: [Delivery] = []
         var unreadable: [OutgoingEvent] = []
         for event in events {
-            let body = Data(event.body.utf8)
-            if let header = try? JSONDecoder.ecom.decode(EventHeader.self, from: body) {
-                deliveries.append(Delivery(header: header, routingKey: event.routingKey, body: body))
+            if let delivery = try? Delivery(routingKey: event.routingKey, body: Data(event.body.utf8)) {
+                deliveries.append(delivery)
             } else {
                 unreadable.append(event)
             }
