@@ -75,6 +75,10 @@ AMQP(amqp_queue_bind_ok_t *, amqp_queue_bind,
      (amqp_connection_state_t state, amqp_channel_t channel, amqp_bytes_t queue, amqp_bytes_t exchange,
       amqp_bytes_t routing_key, amqp_table_t arguments),
      (state, channel, queue, exchange, routing_key, arguments))
+AMQP(amqp_queue_unbind_ok_t *, amqp_queue_unbind,
+     (amqp_connection_state_t state, amqp_channel_t channel, amqp_bytes_t queue, amqp_bytes_t exchange,
+      amqp_bytes_t routing_key, amqp_table_t arguments),
+     (state, channel, queue, exchange, routing_key, arguments))
 
 // Publishing and consuming
 AMQP(int, amqp_basic_publish,

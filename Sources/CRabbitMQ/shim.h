@@ -32,6 +32,13 @@ static inline void ecom_amqp_queue_bind(amqp_connection_state_t state, amqp_chan
                     amqp_cstring_bytes(routing_key), amqp_empty_table);
 }
 
+/// Takes away the binding of `queue` to `exchange` for `routing_key`, if there is one.
+static inline void ecom_amqp_queue_unbind(amqp_connection_state_t state, amqp_channel_t channel, const char *queue,
+                                          const char *exchange, const char *routing_key) {
+    amqp_queue_unbind(state, channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange),
+                      amqp_cstring_bytes(routing_key), amqp_empty_table);
+}
+
 /// Consumes `queue` with manual acknowledgements.
 static inline void ecom_amqp_basic_consume(amqp_connection_state_t state, amqp_channel_t channel, const char *queue) {
     amqp_basic_consume(state, channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);

@@ -56,7 +56,7 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
     let controller = CartController(repository: repository, catalog: catalog)
     let startup = DatabaseStartup(pool: pool, migrations: cartMigrations, logger: logger)
     let bus = EventBus(
-        service: "cart", pool: pool, transport: configuration.transport, subscribesTo: [EventType.orderCreated, EventType.orderRejected],
+        service: "cart", pool: pool, transport: configuration.transport, subscribesTo: Subscriptions.cart,
         handler: makeOrderEventsHandler(appliedHere: repository.appliedHere), handlersPublish: false, settings: configuration.events,
         logger: logger)
     let router = buildCartRouter(

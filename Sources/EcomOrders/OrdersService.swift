@@ -49,14 +49,15 @@ package func buildOrdersRouter(
 }
 
 /// The orders service: HTTP, its database start-up, its event bus (publishing `order.*`,
-/// consuming `stock.*`), the pending-order timeout and housekeeping.
+/// consuming the products service's `stock.reserved` and `stock.rejected`), the pending-order
+/// timeout and housekeeping.
 package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Logger) -> ServiceUnit {
     var logger = logger
     logger[metadataKey: "service"] = "orders"
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "orders", logger: logger)
     let repository = PostgresOrderRepository(pool: pool)
     let bus = EventBus(
-        service: "orders", pool: pool, transport: configuration.transport, subscribesTo: ["stock.*"],
+        service: "orders", pool: pool, transport: configuration.transport, subscribesTo: Subscriptions.orders,
         handler: StockEvents(repository: repository).handle,
         settings: configuration.events, logger: logger)
     let client = ServiceClient.makeHTTPClient()

@@ -79,7 +79,7 @@ func makeProductsEventBus(
     let reservations = StockReservations(logger: logger, catalogChanged: catalogChanged, events: events)
     return EventBus(
         service: "products", pool: pool, transport: transport,
-        subscribesTo: [EventType.orderCreated, EventType.orderCancelled, EventType.orderShipped],
+        subscribesTo: Subscriptions.products,
         handler: { delivery, connection in try reservations.handle(delivery, on: connection) },
         prepareBatch: { deliveries, connection in try StockReservations.lockProducts(of: deliveries, on: connection) },
         settings: settings, logger: logger)

@@ -66,12 +66,17 @@ import Testing
         }
         #expect(queues(for: EventType.orderCreated) == ["ecom.cart", "ecom.products"])
         #expect(queues(for: EventType.orderCancelled) == ["ecom.products"])
-        // The cart puts a rejected order's lines back; the products service's inbox drops it.
-        #expect(queues(for: EventType.orderRejected) == ["ecom.cart", "ecom.products"])
+        #expect(queues(for: EventType.orderShipped) == ["ecom.products"])
+        // The cart puts a rejected order's lines back.
+        #expect(queues(for: EventType.orderRejected) == ["ecom.cart"])
         #expect(queues(for: EventType.stockReserved) == ["ecom.orders"])
         #expect(queues(for: EventType.stockRejected) == ["ecom.orders"])
+        // Taken by no service of the store's own: none of its queues holds them.
+        for type in [EventType.orderConfirmed, EventType.orderDelivered, EventType.stockChanged, EventType.stockLow, EventType.productChanged] {
+            #expect(queues(for: type).isEmpty, "\(type)")
+        }
         let extended = AMQPTopology.ecom.adding(service: "products", routingKeys: ["order.created", "product.*"])
-        #expect(extended.queues.first { $0.name == "ecom.products" }?.bindings == ["order.*", "order.created", "product.*"])
+        #expect(extended.queues.first { $0.name == "ecom.products" }?.bindings == Subscriptions.products + ["product.*"])
     }
 }
 
@@ -81,6 +86,35 @@ import Testing
     .enabled(if: TestBroker.isAvailable, Comment(rawValue: TestBroker.skipReason)))
 struct AMQPTransportTests {
     static let sinkTopology = AMQPTopology(queues: [.init(name: AMQPTopology.queueName(of: "sink"), bindings: ["note.*"])])
+
+    @Test("a binding an earlier topology made and this one retires is taken away when it is declared")
+    func retiredBinding() async throws {
+        try await TestBroker.withVirtualHost { host in
+            func publish(_ type: String, with transport: AMQPTransport) async throws {
+                let event = Event(type: type, requestID: nil, data: EventBusTests.Note(text: type))
+                let body = String(decoding: try JSONEncoder.ecom.encode(event), as: UTF8.self)
+                try await transport.publish([OutgoingEvent(eventID: event.id, routingKey: type, body: body)], logger: EventBusTests.logger)
+            }
+            let sink = AMQPTopology.queueName(of: "sink")
+            let before = try AMQPTransport(
+                url: host.amqpURL, topology: AMQPTopology(queues: [.init(name: sink, bindings: ["note.*"])]), logger: EventBusTests.logger)
+            let after = try AMQPTransport(
+                url: host.amqpURL, topology: AMQPTopology(queues: [.init(name: sink, bindings: ["note.added"], retired: ["note.*", "other.*"])]),
+                logger: EventBusTests.logger)
+            try await running([before.service!]) {
+                try await publish("note.removed", with: before)
+                #expect(try await host.queue(sink)?.messages == 1)
+            }
+            try await running([after.service!]) {
+                // Declared when it connects: `note.*` is unbound (`other.*`, never bound, is no error).
+                try await publish("note.added", with: after)
+                try await publish("note.removed", with: after)
+                #expect(try await host.queue(sink)?.messages == 2)
+                let bodies = try await host.peek(sink)
+                #expect(bodies.count == 2 && bodies[1].contains("note.added"))
+            }
+        }
+    }
 
     @Test("events cross the broker and are applied once, with two consumers competing for the queue")
     func competingConsumers() async throws {

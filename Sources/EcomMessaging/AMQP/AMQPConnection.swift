@@ -177,8 +177,9 @@ final class AMQPConnection: @unchecked Sendable {
 
     // MARK: - Topology
 
-    /// Declares the exchanges and queues of `topology` and binds them; all are durable, so
-    /// declaring again (after a reconnect, or from another process) changes nothing.
+    /// Declares the exchanges and queues of `topology`, binds them, and takes away their retired
+    /// bindings; all are durable, so declaring again (after a reconnect, or from another process)
+    /// changes nothing.
     func declare(_ topology: AMQPTopology) throws {
         let state = try live()
         ecom_amqp_exchange_declare(state, channel, topology.exchange, "topic")
@@ -197,6 +198,10 @@ final class AMQPConnection: @unchecked Sendable {
             for key in queue.bindings {
                 ecom_amqp_queue_bind(state, channel, queue.name, topology.exchange, key)
                 try check(amqp_get_rpc_reply(state), "binding queue \(queue.name) to \(key)")
+            }
+            for key in queue.retired where !queue.bindings.contains(key) {
+                ecom_amqp_queue_unbind(state, channel, queue.name, topology.exchange, key)
+                try check(amqp_get_rpc_reply(state), "unbinding queue \(queue.name) from \(key)")
             }
         }
     }

@@ -7,10 +7,14 @@ package struct AMQPTopology: Sendable, Equatable {
         package var name: String
         /// Topic patterns routed to this queue from the events exchange.
         package var bindings: [String]
+        /// Patterns an earlier ecom bound this queue to and this one does not: unbound when the
+        /// topology is declared, so a broker set up before stops routing there what the service drops.
+        package var retired: [String]
 
-        package init(name: String, bindings: [String]) {
+        package init(name: String, bindings: [String], retired: [String] = []) {
             self.name = name
             self.bindings = bindings
+            self.retired = retired
         }
     }
 
@@ -33,12 +37,13 @@ package struct AMQPTopology: Sendable, Equatable {
     /// The queue a consuming service reads: one per service, shared by all its processes.
     package static func queueName(of service: String) -> String { "ecom.\(service)" }
 
-    /// ecom's own: products take the orders' events, orders take the stock events, and the cart
+    /// ecom's own, each queue bound to what its service takes (`Subscriptions`): products take
+    /// new, cancelled and shipped orders, orders take the products service's answers, and the cart
     /// takes new orders (to remove their lines) and rejected ones (to put them back).
     package static let ecom = AMQPTopology(queues: [
-        Queue(name: queueName(of: "products"), bindings: ["order.*"]),
-        Queue(name: queueName(of: "orders"), bindings: ["stock.*"]),
-        Queue(name: queueName(of: "cart"), bindings: ["order.created", "order.rejected"]),
+        Queue(name: queueName(of: "products"), bindings: Subscriptions.products, retired: ["order.*"]),
+        Queue(name: queueName(of: "orders"), bindings: Subscriptions.orders, retired: ["stock.*"]),
+        Queue(name: queueName(of: "cart"), bindings: Subscriptions.cart),
     ])
 
     /// This topology with `service`'s queue bound to `routingKeys` as well.
