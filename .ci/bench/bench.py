@@ -1355,7 +1355,7 @@ def main():
         if "events" in phases:
             report.data["events"] = measure_events(
                 report, server, users[:args.checkout_workers], products, checkout_seconds, ecom, ceiling_binary, workdir, admin_token,
-                args.paced_rate, args.webhook_endpoints, args.event_streams)
+                args.paced_rate, args.webhook_endpoints, args.event_streams, rounds=repeat)
 
         if "checkout" in phases:
             buyers = users[:args.checkout_workers]
@@ -1599,63 +1599,87 @@ class WebhookSink:
         self.process.wait(30)
 
 
+# The stream readers' program: `count` threads each open an admin event stream and count its
+# `event:` lines, until stdin closes; then it prints the total. Each reads what has come in one
+# call: a line-by-line reader in Python would cost more than the streams cost the server.
+STREAM_READER = r"""
+import socket, sys, threading
+host, port, token, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+marker, stop, lock = b"\nevent: ", threading.Event(), threading.Lock()
+connections, totals, opened = [], [], threading.Semaphore(0)
+
+def read():
+    connection = socket.create_connection((host, port), timeout=30)
+    with lock:
+        connections.append(connection)
+    connection.sendall(f"GET /admin/events/stream HTTP/1.1\r\nHost: {host}\r\n"
+                       f"Authorization: Bearer {token}\r\n\r\n".encode())
+    opened.release()
+    tail, counted = b"", 0
+    while not stop.is_set():
+        try:
+            chunk = connection.recv(256 * 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data = tail + chunk
+        counted += data.count(marker)
+        # A marker cut in two by the read is counted with the next one.
+        tail = data[-(len(marker) - 1):]
+    connection.close()
+    with lock:
+        totals.append(counted)
+
+threads = [threading.Thread(target=read, daemon=True) for _ in range(count)]
+for thread in threads:
+    thread.start()
+for _ in threads:
+    opened.acquire()
+print("open", flush=True)
+sys.stdin.read()
+stop.set()
+with lock:
+    for connection in connections:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+for thread in threads:
+    thread.join(5)
+with lock:
+    print(sum(totals), flush=True)
+"""
+
+
 class StreamReaders:
-    """`count` admin event streams read by threads, their events counted and thrown away, until
-    closed. Each reads what has come in one call and counts the `event:` lines in it: the readers
-    share the cores with the server, and a line-by-line reader in Python would cost them more than
-    the streams cost the server."""
+    """`count` admin event streams read, their events counted and thrown away, until closed: by a
+    process of its own at the lowest CPU priority, as if on another machine. Not by threads of the
+    bench's own process: they would share its interpreter lock with the buyers, and a reader
+    holding it while starved of CPU would hold the buyers back, which the server does not cause."""
 
     def __init__(self, server, token, count):
-        self.stop, self.events, self.lock = threading.Event(), 0, threading.Lock()
-        host, port = "127.0.0.1", int(server.url().rsplit(":", 1)[1])
-        marker = b"\nevent: "
-
-        self.connections = []
-
-        def read(_):
-            # Each reader thread at the lowest CPU priority, as if on another machine.
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            connection = socket.create_connection((host, port), timeout=30)
-            with self.lock:
-                self.connections.append(connection)
-            connection.sendall(f"GET /admin/events/stream HTTP/1.1\r\nHost: {host}\r\n"
-                               f"Authorization: Bearer {token}\r\n\r\n".encode())
-            tail, counted = b"", 0
-            while not self.stop.is_set():
-                try:
-                    chunk = connection.recv(256 * 1024)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                data = tail + chunk
-                counted += data.count(marker)
-                # A marker cut in two by the read is counted with the next one.
-                tail = data[-(len(marker) - 1):]
-            connection.close()
-            with self.lock:
-                self.events += counted
-
-        self.threads = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(count)]
-        for thread in self.threads:
-            thread.start()
+        self.events = 0
+        host, port = "127.0.0.1", server.url().rsplit(":", 1)[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", STREAM_READER, host, port, token, str(count)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.nice(19))
+        if self.process.stdout.readline().strip() != "open":
+            raise RuntimeError("the event stream readers did not start")
 
     def close(self):
-        self.stop.set()
-        with self.lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in self.threads:
-            thread.join(5)
+        self.process.stdin.close()
+        self.events = int(self.process.stdout.readline().strip() or 0)
+        self.process.wait(10)
 
 
 def measure_events(report, server, users, products, seconds, ecom, ceiling_binary, workdir, admin_token, paced_rate=None,
-                   endpoint_count=10, stream_count=100):
+                   endpoint_count=10, stream_count=100, rounds=3):
     """Live events: the lag from an order's confirmation (committed) to its line printed by
     `ecom listen`, paced; then checkout flat out with the notifications service running but
-    nothing listening, and again with webhook endpoints (10) and open streams (100)."""
+    nothing listening, and again with webhook endpoints (10) and open streams (100), the two
+    taken in turn `rounds` times, so that the machine's drift between two runs (a fifth of the
+    throughput, here) weighs on both alike; the medians are compared."""
     config = os.path.join(workdir, "cli-admin")
     env = {**os.environ, "XDG_CONFIG_HOME": config, "ECOM_SERVER": server.url()}
     subprocess.run([ecom, "login", "--email", server.admin[0], "--password-stdin"], input=server.admin[1].encode(),
@@ -1676,9 +1700,10 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
     since = database_now(server)
     start = cpu()
-    quiet_load = checkout_load(server, users, products, seconds)
-    quiet = settle_orders(server, since)
-    quiet_cpu = cpu_per_order(start, quiet)
+    first_load = checkout_load(server, users, products, seconds)
+    first_settled = settle_orders(server, since)
+    first_quiet = {"load": first_load, "settled": first_settled, "cpu": cpu_per_order(start, first_settled)}
+    quiet = first_settled
 
     rate = paced_rate or max(2, int(quiet["confirmed_per_s"] / 2))
     log(f"events: `ecom listen --types order.confirmed`, checkout paced at {rate}/s for {seconds} s")
@@ -1738,59 +1763,91 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
             f"`ecom listen`; {lines_per_order:.0f} lines per order)", "")
 
     busy_what = f"{endpoint_count} webhook endpoints and {stream_count} streams"
-    log(f"events: checkout flat out for {seconds} s with {busy_what}")
     sink = WebhookSink(ceiling_binary, workdir)
     client = Client(server.url())
-    endpoints = []
-    for index in range(endpoint_count):
-        status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
-                                         {"Authorization": f"Bearer {admin_token}"})
-        expect(status, body, (201,), "webhook endpoint")
-        endpoints.append(body["id"])
+
     def log_head():
         return int(psql(server.database("notifications"), "SELECT COALESCE(max(seq), 0) FROM notifications.event_log")[0][0])
 
-    opened_at = log_head()
-    streams = StreamReaders(server, admin_token, stream_count)
-    time.sleep(2)
-    since = database_now(server)
-    start = cpu()
-    activity = database_activity(server)
-    busy_load = checkout_load(server, users, products, seconds)
-    busy = settle_orders(server, since)
-    busy_cpu = cpu_per_order(start, busy)
-    busy_cost = database_cost(server, activity, busy["confirmed"])
-    # Every stream and endpoint was there before the load began: each should have had every event logged since.
-    time.sleep(1)
-    streams.close()
-    logged = log_head() - opened_at
-    expected_lines = logged * stream_count
-    # Deliveries made by the time every order had settled (deleting the endpoints deletes them).
-    delivered, rows = (int(value) for value in psql(
-        server.database("notifications"),
-        f"SELECT count(*) FILTER (WHERE state = 'delivered' AND delivered_at >= '{since}'), count(*) FILTER (WHERE created_at >= '{since}') "
-        "FROM notifications.webhook_deliveries")[0])
-    for endpoint in endpoints:
-        client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
+    def quiet_run():
+        since = database_now(server)
+        start = cpu()
+        load = checkout_load(server, users, products, seconds)
+        settled = settle_orders(server, since)
+        return {"load": load, "settled": settled, "cpu": cpu_per_order(start, settled)}
+
+    def busy_run():
+        endpoints = []
+        for index in range(endpoint_count):
+            status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
+                                             {"Authorization": f"Bearer {admin_token}"})
+            expect(status, body, (201,), "webhook endpoint")
+            endpoints.append(body["id"])
+        opened_at = log_head()
+        streams = StreamReaders(server, admin_token, stream_count)
+        time.sleep(2)
+        since = database_now(server)
+        start = cpu()
+        activity = database_activity(server)
+        load = checkout_load(server, users, products, seconds)
+        settled = settle_orders(server, since)
+        spent = cpu_per_order(start, settled)
+        cost = database_cost(server, activity, settled["confirmed"])
+        # Every stream and endpoint was there before the load began: each should have had every event logged since.
+        time.sleep(1)
+        streams.close()
+        logged = log_head() - opened_at
+        # Deliveries made by the time every order had settled (deleting the endpoints deletes them,
+        # so that the next quiet run does not deliver this run's backlog).
+        delivered, rows = (int(value) for value in psql(
+            server.database("notifications"),
+            f"SELECT count(*) FILTER (WHERE state = 'delivered' AND delivered_at >= '{since}'), count(*) FILTER (WHERE created_at >= '{since}') "
+            "FROM notifications.webhook_deliveries")[0])
+        for endpoint in endpoints:
+            client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
+        return {"load": load, "settled": settled, "cpu": spent, "cost": cost, "delivered": delivered, "rows": rows,
+                "deliveries_due": logged * endpoint_count, "stream_lines": streams.events, "stream_lines_expected": logged * stream_count}
+
+    quiets, busies = [first_quiet], []
+    for round_index in range(rounds):
+        if round_index:
+            log(f"events: checkout flat out for {seconds} s, nothing listening (round {round_index + 1} of {rounds})")
+            quiets.append(quiet_run())
+        log(f"events: checkout flat out for {seconds} s with {busy_what} (round {round_index + 1} of {rounds})")
+        busies.append(busy_run())
     sink.close()
-    ratio = busy["confirmed_per_s"] / quiet["confirmed_per_s"] if quiet["confirmed_per_s"] else 0
+
+    def median_of(runs, key):
+        return statistics.median(run["settled"]["confirmed_per_s"] if key == "rate" else run["cpu"][key] for run in runs)
+
+    quiet_rate, busy_rate = median_of(quiets, "rate"), median_of(busies, "rate")
+    ratio = busy_rate / quiet_rate if quiet_rate else 0
+    last = busies[-1]
+    rounds_text = ", ".join(f"{b['settled']['confirmed_per_s']:.0f}/{q['settled']['confirmed_per_s']:.0f}" for q, b in zip(quiets, busies))
     report.add(
-        "events", f"confirmed orders/s flat out: {busy_what}, against none",
-        f"{busy['confirmed_per_s']:.0f}/s against {quiet['confirmed_per_s']:.0f}/s ({ratio:.0%}; "
-        f"{delivered} of {logged * endpoint_count} deliveries made, {rows} delivery rows written, {streams.events} of {expected_lines} stream lines read; POST /api/orders p99 {busy_load['checkout_p99_ms']:.0f} ms "
-        f"against {quiet_load['checkout_p99_ms']:.0f} ms)",
+        "events", f"confirmed orders/s flat out: {busy_what}, against none (median of {rounds} rounds, taken in turn)",
+        f"{busy_rate:.0f}/s against {quiet_rate:.0f}/s ({ratio:.0%}; each round {rounds_text}; last round: "
+        f"{last['delivered']} of {last['deliveries_due']} deliveries made, {last['rows']} delivery rows written, "
+        f"{last['stream_lines']} of {last['stream_lines_expected']} stream lines read; POST /api/orders p99 "
+        f"{statistics.median(b['load']['checkout_p99_ms'] for b in busies):.0f} ms against "
+        f"{statistics.median(q['load']['checkout_p99_ms'] for q in quiets):.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
+    busy_cost = last["cost"]
     report.add(
-        "events", f"CPU per confirmed order, flat out, until every order settled: {busy_what}, against none",
-        f"ecom serve {busy_cpu['ecom_ms']:.1f} ms against {quiet_cpu['ecom_ms']:.1f} ms; the machine without niced clients "
-        f"{busy_cpu['machine_ms']:.1f} ms against {quiet_cpu['machine_ms']:.1f} ms; WAL {busy_cpu['wal_kb']:.1f} KB against "
-        f"{quiet_cpu['wal_kb']:.1f} KB; {busy_cost['commits_per_order']:.1f} commits and "
+        "events", f"CPU per confirmed order, flat out, until every order settled: {busy_what}, against none (medians)",
+        f"ecom serve {median_of(busies, 'ecom_ms'):.1f} ms against {median_of(quiets, 'ecom_ms'):.1f} ms; the machine without niced "
+        f"clients {median_of(busies, 'machine_ms'):.1f} ms against {median_of(quiets, 'machine_ms'):.1f} ms; WAL "
+        f"{median_of(busies, 'wal_kb'):.1f} KB against {median_of(quiets, 'wal_kb'):.1f} KB; {busy_cost['commits_per_order']:.1f} commits and "
         + (f"{busy_cost['statements_per_order']:.1f}" if busy_cost["statements_per_order"] is not None else "(no pg_stat_statements)")
-        + " statements per order with them", "")
+        + " statements per order with them (last round)", "")
+    quiet_load, quiet, quiet_cpu = first_quiet["load"], first_quiet["settled"], first_quiet["cpu"]
+    busy_load, busy, busy_cpu = last["load"], last["settled"], last["cpu"]
+    delivered, rows, streams_events, expected_lines = last["delivered"], last["rows"], last["stream_lines"], last["stream_lines_expected"]
     return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
             "p99": percentile(lags, 0.99)}, "missing": missing, "cpu": paced_cpu},
             "streamed": {"cpu": streamed_cpu, "line_us": line_us}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
-            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams.events, "stream_lines_expected": expected_lines}
+            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams_events, "stream_lines_expected": expected_lines,
+            "rounds": [{"quiet_per_s": q["settled"]["confirmed_per_s"], "busy_per_s": b["settled"]["confirmed_per_s"]} for q, b in zip(quiets, busies)]}
 
 
 if __name__ == "__main__":
