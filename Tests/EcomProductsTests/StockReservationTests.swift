@@ -256,3 +256,28 @@ struct StockReservationTests {
         }
     }
 }
+
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct ProductLookupPlanTests {
+    @Test("looking up one product by id reuses the statement's plan instead of planning it at every call")
+    func oneIDKeepsItsPlan() async throws {
+        try await TestDatabase.withPool(size: 1) { pool in
+            let repository = PostgresProductRepository(pool: pool)
+            let id = try await StockReservationTests.insertProduct(pool, stock: 5)
+            for _ in 0..<12 {
+                #expect(try await repository.find(ids: [id]).map(\.id) == [id])
+            }
+            // The pool's one connection prepared its statements: how often each was planned for
+            // its parameters (custom) and how often the kept plan served (generic).
+            let plans = try await pool.query(
+                """
+                SELECT COALESCE(sum(custom_plans), 0)::int AS custom, COALESCE(sum(generic_plans), 0)::int AS generic
+                FROM pg_prepared_statements WHERE statement LIKE '%FROM products WHERE id%'
+                """)[0]
+            // PostgreSQL tries five custom plans before it may settle on a generic one.
+            #expect(try plans.decode("custom", as: Int.self) <= 5)
+            #expect(try plans.decode("generic", as: Int.self) >= 7)
+            #expect(try await repository.find(ids: [id, UUID()]).map(\.id) == [id])
+        }
+    }
+}
