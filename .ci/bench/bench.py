@@ -1697,15 +1697,17 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         return {"ecom_ms": (ecom_cpu - start[0]) * 1000 / confirmed, "machine_ms": (machine_cpu - start[1]) * 1000 / confirmed,
                 "wal_kb": (wal_bytes - start[2]) / 1024 / confirmed}
 
-    log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
-    since = database_now(server)
-    start = cpu()
-    first_load = checkout_load(server, users, products, seconds)
-    first_settled = settle_orders(server, since)
-    first_quiet = {"load": first_load, "settled": first_settled, "cpu": cpu_per_order(start, first_settled)}
-    quiet = first_settled
+    def quiet_run():
+        since = database_now(server)
+        start = cpu()
+        load = checkout_load(server, users, products, seconds)
+        settled = settle_orders(server, since)
+        return {"load": load, "settled": settled, "cpu": cpu_per_order(start, settled)}
 
-    rate = paced_rate or max(2, int(quiet["confirmed_per_s"] / 2))
+    log(f"events: checkout flat out for {seconds} s, the notifications service running, nothing listening")
+    first_quiet = quiet_run()
+
+    rate = paced_rate or max(2, int(first_quiet["settled"]["confirmed_per_s"] / 2))
     log(f"events: `ecom listen --types order.confirmed`, checkout paced at {rate}/s for {seconds} s")
     listen = subprocess.Popen([ecom, "listen", "--json", "--types", "order.confirmed"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -1769,13 +1771,6 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     def log_head():
         return int(psql(server.database("notifications"), "SELECT COALESCE(max(seq), 0) FROM notifications.event_log")[0][0])
 
-    def quiet_run():
-        since = database_now(server)
-        start = cpu()
-        load = checkout_load(server, users, products, seconds)
-        settled = settle_orders(server, since)
-        return {"load": load, "settled": settled, "cpu": cpu_per_order(start, settled)}
-
     def busy_run():
         endpoints = []
         for index in range(endpoint_count):
@@ -1817,38 +1812,43 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         busies.append(busy_run())
     sink.close()
 
-    def median_of(runs, key):
-        return statistics.median(run["settled"]["confirmed_per_s"] if key == "rate" else run["cpu"][key] for run in runs)
+    def rate_of(run):
+        return run["settled"]["confirmed_per_s"]
 
-    quiet_rate, busy_rate = median_of(quiets, "rate"), median_of(busies, "rate")
+    def median_of(runs, value):
+        return statistics.median(value(run) for run in runs)
+
+    def cpu_of(key):
+        return lambda run: run["cpu"][key]
+
+    quiet_rate, busy_rate = median_of(quiets, rate_of), median_of(busies, rate_of)
     ratio = busy_rate / quiet_rate if quiet_rate else 0
     last = busies[-1]
-    rounds_text = ", ".join(f"{b['settled']['confirmed_per_s']:.0f}/{q['settled']['confirmed_per_s']:.0f}" for q, b in zip(quiets, busies))
+    rounds_text = ", ".join(f"{rate_of(b):.0f}/{rate_of(q):.0f}" for q, b in zip(quiets, busies))
     report.add(
         "events", f"confirmed orders/s flat out: {busy_what}, against none (median of {rounds} rounds, taken in turn)",
         f"{busy_rate:.0f}/s against {quiet_rate:.0f}/s ({ratio:.0%}; each round {rounds_text}; last round: "
         f"{last['delivered']} of {last['deliveries_due']} deliveries made, {last['rows']} delivery rows written, "
         f"{last['stream_lines']} of {last['stream_lines_expected']} stream lines read; POST /api/orders p99 "
-        f"{statistics.median(b['load']['checkout_p99_ms'] for b in busies):.0f} ms against "
-        f"{statistics.median(q['load']['checkout_p99_ms'] for q in quiets):.0f} ms)",
+        f"{median_of(busies, lambda run: run['load']['checkout_p99_ms']):.0f} ms against "
+        f"{median_of(quiets, lambda run: run['load']['checkout_p99_ms']):.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
     busy_cost = last["cost"]
     report.add(
         "events", f"CPU per confirmed order, flat out, until every order settled: {busy_what}, against none (medians)",
-        f"ecom serve {median_of(busies, 'ecom_ms'):.1f} ms against {median_of(quiets, 'ecom_ms'):.1f} ms; the machine without niced "
-        f"clients {median_of(busies, 'machine_ms'):.1f} ms against {median_of(quiets, 'machine_ms'):.1f} ms; WAL "
-        f"{median_of(busies, 'wal_kb'):.1f} KB against {median_of(quiets, 'wal_kb'):.1f} KB; {busy_cost['commits_per_order']:.1f} commits and "
+        f"ecom serve {median_of(busies, cpu_of('ecom_ms')):.1f} ms against {median_of(quiets, cpu_of('ecom_ms')):.1f} ms; the machine "
+        f"without niced clients {median_of(busies, cpu_of('machine_ms')):.1f} ms against {median_of(quiets, cpu_of('machine_ms')):.1f} ms; "
+        f"WAL {median_of(busies, cpu_of('wal_kb')):.1f} KB against {median_of(quiets, cpu_of('wal_kb')):.1f} KB; "
+        f"{busy_cost['commits_per_order']:.1f} commits and "
         + (f"{busy_cost['statements_per_order']:.1f}" if busy_cost["statements_per_order"] is not None else "(no pg_stat_statements)")
         + " statements per order with them (last round)", "")
-    quiet_load, quiet, quiet_cpu = first_quiet["load"], first_quiet["settled"], first_quiet["cpu"]
-    busy_load, busy, busy_cpu = last["load"], last["settled"], last["cpu"]
-    delivered, rows, streams_events, expected_lines = last["delivered"], last["rows"], last["stream_lines"], last["stream_lines_expected"]
-    return {"quiet": {**quiet_load, **quiet, "cpu": quiet_cpu}, "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5),
-            "p99": percentile(lags, 0.99)}, "missing": missing, "cpu": paced_cpu},
-            "streamed": {"cpu": streamed_cpu, "line_us": line_us}, "busy": {**busy_load, **busy, "cpu": busy_cpu},
-            "deliveries": delivered, "delivery_rows": rows, "stream_lines": streams_events, "stream_lines_expected": expected_lines,
-            "rounds": [{"quiet_per_s": q["settled"]["confirmed_per_s"], "busy_per_s": b["settled"]["confirmed_per_s"]} for q, b in zip(quiets, busies)]}
-
+    return {"quiet": {**first_quiet["load"], **first_quiet["settled"], "cpu": first_quiet["cpu"]},
+            "paced": {"rate": rate, "lags_ms": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99)}, "missing": missing,
+                      "cpu": paced_cpu},
+            "streamed": {"cpu": streamed_cpu, "line_us": line_us}, "busy": {**last["load"], **last["settled"], "cpu": last["cpu"]},
+            "deliveries": last["delivered"], "delivery_rows": last["rows"], "stream_lines": last["stream_lines"],
+            "stream_lines_expected": last["stream_lines_expected"],
+            "rounds": [{"quiet_per_s": rate_of(q), "busy_per_s": rate_of(b)} for q, b in zip(quiets, busies)]}
 
 if __name__ == "__main__":
     sys.exit(main())
