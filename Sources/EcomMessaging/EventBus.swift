@@ -100,8 +100,9 @@ package final class EventBus: Sendable {
         var services: [any Service] = [Loop(name: "\(service) outbox relay", bell: relayBell, tick: settings.pollInterval) { [self] in
             await relay()
         } start: { [self] in
-            // Rows claimed by a relay that died mid-publish go out now rather than when its lease
-            // runs out; should that relay still be alive, the duplicate is ignored by the inboxes.
+            // Rows an earlier version's relay claimed by a lease (`claimed_until`) and did not send
+            // go out now rather than when the lease runs out; should that relay still be alive, the
+            // duplicate is ignored by the inboxes. This version's relay holds its rows by a lock.
             _ = try? await pool.execute("UPDATE outbox SET claimed_until = NULL WHERE sent_at IS NULL AND claimed_until IS NOT NULL")
         }]
         if handler != nil {
@@ -132,22 +133,33 @@ package final class EventBus: Sendable {
     /// Publishes unsent outbox rows in order, a batch at a time, and marks them sent only once
     /// the transport has accepted them. A failure leaves them for a later attempt, after a
     /// backoff that grows while the transport keeps failing.
+    ///
+    /// A batch is marked sent by the statement that claims it, in a transaction that stays open
+    /// while it is published and commits only once the transport has it: its rows are written
+    /// once, and stay locked meanwhile, so another relay of the service skips them. A failed
+    /// publish, or a process that dies, rolls the mark back, and the rows go out again later.
     func relay() async {
         guard !settings.holdOutbox else { return }
         guard relayBackoff.withLock({ $0.isDue }) else { return }
+        let limit = 200
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            var claimed: [Int64] = []
             do {
-                let batch = try await claimOutbox(limit: 200)
-                guard !batch.isEmpty else { return }
-                claimed = batch.map(\.seq)
-                try await transport.publish(batch.map(\.event), logger: logger)
-                // Marked, as claimed, without waiting for the disk: a crash that undoes either only
-                // sends the events again, and their inboxes drop the repeats.
-                try await pool.queryCommittingLazily(
-                    "UPDATE outbox SET sent_at = now(), claimed_until = NULL WHERE seq = ANY(\(SQLArray(claimed))::bigint[])")
-                Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: batch.count)
+                let published = try await pool.withLease { lease in
+                    let batch = try await lease.run { connection in
+                        try connection.beginCommittingLazily()
+                        return try Self.claimOutbox(limit: limit, on: connection)
+                    }
+                    if !batch.isEmpty { try await transport.publish(batch.map(\.event), logger: logger) }
+                    // Committed without waiting for the disk: a crash that undoes the mark only sends
+                    // the events again, and their inboxes drop the repeats.
+                    try await lease.run { try $0.commit() }
+                    return batch.count
+                }
+                guard published > 0 else { return }
+                Counter(label: "ecom_events_published_total", dimensions: [("service", service)]).increment(by: published)
                 relayBackoff.withLock { $0.succeeded() }
+                // A short batch took every row there was: rows committed since ring the bell again.
+                guard published == limit else { return }
             } catch {
                 let failures = relayBackoff.withLock { $0.failed() }
                 // The first failure, then one in twenty: a long outage is not a log flood. A
@@ -157,19 +169,18 @@ package final class EventBus: Sendable {
                 } else if failures % 20 == 1 {
                     logger.warning("publishing events failed; will retry", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 }
-                if !claimed.isEmpty {
-                    _ = try? await pool.execute(
-                        "UPDATE outbox SET claimed_until = NULL WHERE seq = ANY(\(SQLArray(claimed))::bigint[]) AND sent_at IS NULL")
-                }
                 return
             }
         }
     }
 
-    private func claimOutbox(limit: Int) async throws -> [(seq: Int64, event: OutgoingEvent)] {
-        let rows = try await pool.queryCommittingLazily(
+    /// Marks up to `limit` unsent rows sent, in order, in the open transaction, and returns them.
+    /// Rows locked by another relay are skipped, and so are rows an earlier version's relay holds
+    /// by `claimed_until`.
+    private static func claimOutbox(limit: Int, on connection: SQLConnection) throws -> [(seq: Int64, event: OutgoingEvent)] {
+        let rows = try connection.query(
             """
-            UPDATE outbox SET claimed_until = now() + interval '10 seconds'
+            UPDATE outbox SET sent_at = now()
             WHERE seq IN (
                 SELECT seq FROM outbox
                 WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())

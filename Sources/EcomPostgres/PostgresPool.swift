@@ -152,6 +152,74 @@ package final class PostgresPool: Sendable {
         return try outcome.result.get()
     }
 
+    /// Runs `body` with a connection held until it returns, across its suspension points: for a
+    /// transaction that stays open while its caller waits on something else (the outbox relay keeps
+    /// the rows it publishes locked until the transport has them). Statements run through
+    /// `Lease.run`, on the pool's threads; what is left open when `body` returns is rolled back.
+    package func withLease<T: Sendable>(_ body: (Lease) async throws -> T) async throws -> T {
+        let caller = Self.caller
+        let lease = Lease(pool: self, idle: try await acquire(as: caller))
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(lease))
+        } catch {
+            result = .failure(error)
+        }
+        var kept: SQLConnection?
+        if let connection = lease.end() {
+            // Rolled back on the pool's threads; dropped if broken, or if the pool no longer runs.
+            kept = (try? await threadPool.runIfActive { connection.recover() ? connection : nil }) ?? nil
+        }
+        release(kept, by: caller)
+        return try result.get()
+    }
+
+    /// A connection of the pool held by `withLease`.
+    package final class Lease: Sendable {
+        private let pool: PostgresPool
+        private let state: Mutex<(connection: SQLConnection?, used: Bool, ended: Bool)>
+
+        fileprivate init(pool: PostgresPool, idle: SQLConnection?) {
+            self.pool = pool
+            state = Mutex((idle, false, false))
+        }
+
+        /// Runs `body` on the leased connection, on the pool's threads. The first call opens a
+        /// connection if the pool had no usable idle one; once one has been used, a lost connection
+        /// is not replaced (what it had open is gone), and every later call fails.
+        package func run<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+            try await pool.threadPool.runIfActive { [self, pool] in
+                try body(try connection(url: pool.url, schema: pool.schema, logger: pool.logger))
+            }
+        }
+
+        private func connection(url: String, schema: String?, logger: Logger) throws -> SQLConnection {
+            let (held, used, ended) = state.withLock { state in
+                defer { state.used = true }
+                return state
+            }
+            guard !ended else { throw SQLError(kind: .other, message: "the connection's lease has ended") }
+            if used {
+                guard let held else { throw SQLError(kind: .connectionFailure, message: "the leased connection was lost") }
+                return held
+            }
+            if let held, held.isUsableWhenIdle { return held }
+            if held != nil { logger.info("Replacing a PostgreSQL connection the server closed") }
+            state.withLock { $0.connection = nil }
+            let opened = try SQLConnection(url: url, schema: schema, logger: logger)
+            state.withLock { $0.connection = opened }
+            return opened
+        }
+
+        /// Ends the lease; returns its connection, if it has one, for the pool to take back.
+        fileprivate func end() -> SQLConnection? {
+            state.withLock { state in
+                state.ended = true
+                return state.connection
+            }
+        }
+    }
+
     package func query(_ query: SQLQuery) async throws -> [SQLRow] {
         try await withConnection { try $0.query(query) }
     }

@@ -171,6 +171,37 @@ package final class SQLConnection: Sendable {
         }
     }
 
+    /// Opens a transaction whose commit does not wait for the disk, for a caller that holds the
+    /// connection across waits of its own (`PostgresPool.withLease`): BEGIN goes with the next
+    /// statement, and `commit()` ends it. A lease that ends first rolls it back.
+    package func beginCommittingLazily() throws {
+        try handle.withLock { handle in
+            guard handle.prologue.isEmpty, PQtransactionStatus(handle.connection) == PQTRANS_IDLE else {
+                throw SQLError(kind: .other, message: "a transaction is already open on this connection")
+            }
+            handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
+        }
+    }
+
+    /// Commits the transaction `beginCommittingLazily` opened; nothing is sent if no statement ran.
+    package func commit() throws {
+        let begun = handle.withLock { handle in
+            defer { handle.prologue = [] }
+            return handle.prologue.isEmpty
+        }
+        guard begun else { return }
+        // COMMIT in a failed transaction silently rolls back: report the failure instead.
+        guard !isInFailedTransaction else {
+            throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
+        }
+        do {
+            try execute("COMMIT")
+        } catch var error as SQLError where error.kind == .connectionFailure {
+            error.commitOutcomeUnknown = true
+            throw error
+        }
+    }
+
     /// Runs `action` once the transaction open on this connection has committed, on the thread that
     /// committed it, and never if it rolls back; outside a transaction, at once. For what must follow
     /// a commit, never precede it: telling other processes about a change they could not see yet

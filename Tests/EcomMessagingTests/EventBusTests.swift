@@ -3,6 +3,7 @@ import EcomPostgres
 import EcomTestSupport
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -248,6 +249,123 @@ struct EventBusTests {
             await sink.work()
             #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 1)
             #expect(try await sink.parked(limit: 10, after: nil).items.isEmpty)
+        }
+    }
+
+    /// Records what it is asked to publish; refuses the batches whose numbers (from 1) it is told to,
+    /// and holds the first batch until `release()` when told to hold.
+    final class RecordingTransport: EventTransport {
+        let refusing: Set<Int>
+        let batches = Synchronization.Mutex<[[OutgoingEvent]]>([])
+        let holding: Bool
+        let (entered, enteredContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (released, releasedContinuation) = AsyncStream.makeStream(of: Void.self)
+
+        init(refusing: Set<Int> = [], holdingTheFirst holding: Bool = false) {
+            self.refusing = refusing
+            self.holding = holding
+        }
+
+        var description: String { "recording" }
+        var isAvailable: Bool { true }
+        var crossesProcesses: Bool { false }
+        var service: (any Service)? { nil }
+        func attach(_ inbox: Inbox, logger: Logger) -> (any Service)? { nil }
+
+        func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
+            let number = batches.withLock { batches in
+                batches.append(events)
+                return batches.count
+            }
+            if holding && number == 1 {
+                enteredContinuation.yield()
+                for await _ in released { break }
+            }
+            if refusing.contains(number) { throw Refused() }
+        }
+
+        func release() { releasedContinuation.yield() }
+        var counts: [Int] { batches.withLock { $0.map(\.count) } }
+        var published: [UUID] { batches.withLock { $0.flatMap { $0.map(\.eventID) } } }
+    }
+
+    static func relay(_ pool: PostgresPool, through transport: RecordingTransport) async {
+        await EventBus(service: "source", pool: pool, transport: transport, logger: logger).relay()
+    }
+
+    /// A relay run in a task of its own, returned once it is inside its first publish, which lasts
+    /// until the transport is released.
+    static func relayHeldInPublish(_ pool: PostgresPool) async -> (transport: RecordingTransport, task: Task<Void, Never>) {
+        let held = RecordingTransport(holdingTheFirst: true)
+        let task = Task { await relay(pool, through: held) }
+        for await _ in held.entered { break }
+        return (held, task)
+    }
+
+    static func unsent(on pool: PostgresPool) async throws -> Int {
+        try await pool.query("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0].decode("n")
+    }
+
+    @Test("the relay publishes batch after batch in order, each marked sent once published, and a refused batch only is left to retry")
+    func relayBatches() async throws {
+        try await ThrowawayDatabase.withPool(size: 2, migrations: Self.migrations, logger: Self.logger) { publisher in
+            let ids = try await Self.enqueue(450, on: publisher)
+
+            // The second batch refused: the first stays sent, the second and third are left unsent.
+            let refusing = RecordingTransport(refusing: [2])
+            await Self.relay(publisher, through: refusing)
+            #expect(refusing.counts == [200, 200])
+            #expect(try await Self.unsent(on: publisher) == 250)
+
+            // Once accepted, the rest go out in order, and a batch shorter than the limit ends the round.
+            let accepting = RecordingTransport()
+            await Self.relay(publisher, through: accepting)
+            #expect(accepting.counts == [200, 50])
+            #expect(Array(refusing.published.prefix(200)) + accepting.published == ids)
+            #expect(try await Self.unsent(on: publisher) == 0)
+        }
+    }
+
+    @Test("rows being published stay unsent to others until the transport has them, and a second relay skips them")
+    func relayHoldsItsBatch() async throws {
+        try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { publisher in
+            let ids = try await Self.enqueue(250, on: publisher)
+            let (held, first) = await Self.relayHeldInPublish(publisher)
+
+            // The first 200 are marked in a transaction still open: unsent as others see them, locked,
+            // and written once (no lease column written before the mark).
+            #expect(try await Self.unsent(on: publisher) == 250)
+            #expect(try await publisher.query("SELECT count(*) AS n FROM outbox WHERE claimed_until IS NOT NULL")[0].decode("n", as: Int.self) == 0)
+            let second = RecordingTransport()
+            await Self.relay(publisher, through: second)
+            #expect(second.published == Array(ids.suffix(50)))
+            #expect(try await Self.unsent(on: publisher) == 200)
+
+            held.release()
+            await first.value
+            #expect(held.published == Array(ids.prefix(200)))
+            #expect(try await Self.unsent(on: publisher) == 0)
+        }
+    }
+
+    @Test("a relay whose connection dies while it publishes leaves its batch unsent, and the next relay sends it")
+    func relayDiesMidPublish() async throws {
+        try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { publisher in
+            let ids = try await Self.enqueue(30, on: publisher)
+            let (held, first) = await Self.relayHeldInPublish(publisher)
+            // As if its process were killed: the server ends the transaction that marked the batch.
+            let killed = try await publisher.query(
+                "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")
+            #expect(killed.count == 1)
+            held.release()
+            await first.value
+            #expect(held.published == ids)
+            #expect(try await Self.unsent(on: publisher) == 30)
+
+            let next = RecordingTransport()
+            await Self.relay(publisher, through: next)
+            #expect(next.published == ids)
+            #expect(try await Self.unsent(on: publisher) == 0)
         }
     }
 

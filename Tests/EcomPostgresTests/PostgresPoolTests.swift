@@ -121,6 +121,64 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A lease keeps one connection and its open transaction across waits, commits lazily when told, and rolls back what is left open")
+    func lease() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, url in
+            try await pool.execute("CREATE TABLE held (id int PRIMARY KEY)")
+            func seen() async throws -> Int {
+                try await TestDatabase.withPool(url: url, size: 1) { other in
+                    try await other.query("SELECT count(*) AS n FROM held")[0].decode("n", as: Int.self)
+                }
+            }
+            let pids = try await pool.withLease { lease -> [Int] in
+                let first = try await lease.run { connection in
+                    try connection.beginCommittingLazily()
+                    return try connection.query(
+                        """
+                        INSERT INTO held VALUES (\(1)) RETURNING pg_backend_pid() AS pid, current_setting('synchronous_commit') AS sync
+                        """)[0]
+                }
+                #expect(try first.decode("sync", as: String.self) == "off")
+                // Open across a wait: nobody else sees the row yet.
+                try await Task.sleep(for: .milliseconds(50))
+                #expect(try await seen() == 0)
+                let second = try await lease.run { connection in
+                    let pid: Int = try connection.query("SELECT pg_backend_pid() AS pid")[0].decode("pid")
+                    try connection.commit()
+                    return pid
+                }
+                return [try first.decode("pid"), second]
+            }
+            #expect(pids[0] == pids[1])
+            #expect(try await seen() == 1)
+
+            // Left open, it is rolled back, and the connection goes back to the pool clean.
+            struct Abandoned: Error {}
+            await #expect(throws: Abandoned.self) {
+                try await pool.withLease { lease in
+                    try await lease.run { connection in
+                        try connection.beginCommittingLazily()
+                        try connection.execute("INSERT INTO held VALUES (\(2))")
+                    }
+                    throw Abandoned()
+                }
+            }
+            #expect(try await seen() == 1)
+            #expect(try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self) == pids[0])
+            // A commit after a failed statement reports it rather than rolling back in silence.
+            await #expect(throws: SQLError.self) {
+                try await pool.withLease { lease in
+                    try await lease.run { connection in
+                        try connection.beginCommittingLazily()
+                        _ = try? connection.execute("INSERT INTO held VALUES (\(1))")
+                        try connection.commit()
+                    }
+                }
+            }
+            #expect(try await seen() == 1)
+        }
+    }
+
     @Test("BEGIN goes out with the transaction's first statement: the transaction starts then, at the isolation level asked for")
     func beginWithFirstStatement() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in

@@ -39,6 +39,7 @@ import Testing
             "ECOM_DB_POOL_SIZE": "0", "ECOM_ORDER_PENDING_TIMEOUT": "-5", "ECOM_MAX_CONNECTIONS": "x", "ECOM_HOLD_EVENTS": "yes",
         ])
         #expect(configuration.poolSize == 8)
+        #expect(Self.configuration(["ECOM_DB_POOL_SIZE": "1"]).poolSize == 8)
         #expect(configuration.pendingTimeout == .seconds(120))
         #expect(configuration.gatewayLimits == .gateway)
         #expect(!configuration.holdEvents)
