@@ -71,20 +71,34 @@ package struct PostgresCartRepository: CartRepository {
 
     package func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, lineID: UUID, newLine: Bool) {
         try await pool.transaction { connection in
+            // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
             try Self.newVersion(for: userID, on: connection)
             // One statement, so concurrent adds of one product each land on the line exactly once;
-            // the WHERE leaves the line as it was when the sum would pass the bound.
+            // the WHERE leaves the line as it was when the sum would pass the bound. It also reads
+            // the cart: its snapshot, taken with the cart row locked, has every other edit, and the
+            // line it writes comes from its RETURNING (a statement does not see its own writes).
             let rows = try connection.query(
                 """
-                INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(userID), \(productID), \(quantity))
-                ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
-                WHERE cart_items.quantity + EXCLUDED.quantity <= \(CartLimits.maximumQuantity)
-                RETURNING id, (xmax = 0) AS inserted
+                WITH line AS (
+                    INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(userID), \(productID), \(quantity))
+                    ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
+                    WHERE cart_items.quantity + EXCLUDED.quantity <= \(CartLimits.maximumQuantity)
+                    RETURNING id, product_id, quantity, added_at, (xmax = 0) AS inserted)
+                SELECT c.version, i.id, i.product_id, i.quantity, i.inserted
+                FROM carts c LEFT JOIN (
+                    SELECT id, product_id, quantity, added_at, NULL::boolean AS inserted FROM cart_items
+                    WHERE user_id = \(userID) AND product_id <> \(productID)
+                    UNION ALL
+                    SELECT id, product_id, quantity, added_at, inserted FROM line) AS i ON true
+                WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
                 """)
-            guard let row = rows.first else { throw CartError.quantityLimit }
-            let lineID: UUID = try row.decode("id")
-            let inserted: Bool = try row.decode("inserted")
-            let cart = try Self.snapshot(of: userID, on: connection)
+            // No line written: the WHERE kept the sum within the bound.
+            guard let written = try rows.first(where: { try $0.decode("inserted", as: Bool?.self) != nil }) else {
+                throw CartError.quantityLimit
+            }
+            let lineID: UUID = try written.decode("id")
+            let inserted: Bool = try written.decode("inserted")
+            let cart = try Self.snapshot(from: rows)
             // Exact because the cart row is locked: no other edit of this cart is in flight.
             if inserted, cart.lines.count > CartLimits.maximumLines { throw CartError.cartFull }
             return (cart, lineID, inserted)
@@ -240,6 +254,12 @@ package struct PostgresCartRepository: CartRepository {
             FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
             WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
             """)
+        return try snapshot(from: rows)
+    }
+
+    /// The cart of rows of its version and lines (`version`, and `id`, `product_id`, `quantity`,
+    /// null when it has none), in the order of its lines.
+    private static func snapshot(from rows: [SQLRow]) throws -> CartSnapshot {
         guard let first = rows.first else { return CartSnapshot(version: 0, lines: []) }
         let lines = try rows.compactMap { row -> CartSnapshot.Line? in
             guard let id = try row.decode("id", as: UUID?.self) else { return nil }

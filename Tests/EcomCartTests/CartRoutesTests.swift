@@ -152,6 +152,29 @@ struct CartRoutesTests {
         }
     }
 
+    @Test("an add that waits for another edit of the cart answers with the cart as that edit left it")
+    func addAfterConcurrentEdit() async throws {
+        try await CartHarness.run { harness in
+            let (user, kept, removed, added) = (UUID(), UUID(), UUID(), UUID())
+            _ = try await harness.repository.add(productID: kept, quantity: 1, for: user)
+            let doomed = try await harness.repository.add(productID: removed, quantity: 1, for: user)
+            try await harness.pool.withLease { lease in
+                // Another edit in flight: it holds the cart row, as every edit does, and removes a line.
+                try await lease.run { connection in
+                    try connection.beginCommittingLazily()
+                    try connection.execute("UPDATE carts SET version = nextval('cart_versions') WHERE user_id = \(user)")
+                    try connection.execute("DELETE FROM cart_items WHERE id = \(doomed.lineID)")
+                }
+                let add = Task { try await harness.repository.add(productID: added, quantity: 2, for: user) }
+                try await Task.sleep(for: .milliseconds(300))
+                try await lease.run { try $0.commit() }
+                let answer = try await add.value
+                #expect(answer.cart.lines.map(\.productID) == [kept, added])
+                #expect(answer.cart == (try await harness.repository.cart(of: user)))
+            }
+        }
+    }
+
     @Test("versions strictly increase with every edit and are never reused, even after clearing")
     func versions() async throws {
         try await CartHarness.run { harness in
