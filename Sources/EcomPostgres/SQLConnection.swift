@@ -141,31 +141,9 @@ package final class SQLConnection: Sendable {
         }
         do {
             let value = try body()
-            // COMMIT in a failed transaction silently rolls back: report the failure instead.
-            guard !isInFailedTransaction else {
-                throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
-            }
-            // Nothing to commit when BEGIN was never sent.
-            let begun = handle.withLock { handle in
-                defer { handle.prologue = [] }
-                return handle.prologue.isEmpty
-            }
-            if begun {
-                do {
-                    try execute("COMMIT")
-                } catch var error as SQLError where error.kind == .connectionFailure {
-                    error.commitOutcomeUnknown = true
-                    throw error
-                }
-            }
-            let actions = handle.withLock { handle in
-                defer { handle.afterCommit.removeAll() }
-                return handle.afterCommit
-            }
-            for action in actions { action() }
+            try commit()
             return value
         } catch {
-            handle.withLock { $0.afterCommit.removeAll() }
             _ = recover()
             throw error
         }
@@ -179,27 +157,37 @@ package final class SQLConnection: Sendable {
             guard handle.prologue.isEmpty, PQtransactionStatus(handle.connection) == PQTRANS_IDLE else {
                 throw SQLError(kind: .other, message: "a transaction is already open on this connection")
             }
+            handle.afterCommit.removeAll()
             handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
         }
     }
 
-    /// Commits the transaction `beginCommittingLazily` opened; nothing is sent if no statement ran.
+    /// Commits the open transaction (of `transaction`, or the one `beginCommittingLazily` opened);
+    /// nothing is sent if no statement ran. What was registered with `afterCommit` runs once
+    /// COMMIT has succeeded.
     package func commit() throws {
-        let begun = handle.withLock { handle in
-            defer { handle.prologue = [] }
-            return handle.prologue.isEmpty
-        }
-        guard begun else { return }
         // COMMIT in a failed transaction silently rolls back: report the failure instead.
         guard !isInFailedTransaction else {
             throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
         }
-        do {
-            try execute("COMMIT")
-        } catch var error as SQLError where error.kind == .connectionFailure {
-            error.commitOutcomeUnknown = true
-            throw error
+        // Nothing to commit when BEGIN was never sent.
+        let begun = handle.withLock { handle in
+            defer { handle.prologue = [] }
+            return handle.prologue.isEmpty
         }
+        if begun {
+            do {
+                try execute("COMMIT")
+            } catch var error as SQLError where error.kind == .connectionFailure {
+                error.commitOutcomeUnknown = true
+                throw error
+            }
+        }
+        let actions = handle.withLock { handle in
+            defer { handle.afterCommit.removeAll() }
+            return handle.afterCommit
+        }
+        for action in actions { action() }
     }
 
     /// Runs `action` once the transaction open on this connection has committed, on the thread that
@@ -294,10 +282,11 @@ package final class SQLConnection: Sendable {
     }
 
     /// Brings the connection back to idle, rolling back any transaction left open (e.g. by a body that threw
-    /// after BEGIN); false if it is broken and must be dropped.
+    /// after BEGIN) and dropping what was to run after its commit; false if it is broken and must be dropped.
     func recover() -> Bool {
         handle.withLock { handle in
             handle.prologue = []
+            handle.afterCommit.removeAll()
             let connection = handle.connection
             guard PQstatus(connection) == CONNECTION_OK else { return false }
             switch PQtransactionStatus(connection) {

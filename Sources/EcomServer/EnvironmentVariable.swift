@@ -114,7 +114,7 @@ extension EnvironmentVariable {
     package static let webhookDisableAfter = EnvironmentVariable(
         "ECOM_WEBHOOK_DISABLE_AFTER", meaning: "failed attempts in a row that disable a webhook endpoint", fallback: "20")
     package static let poolSize = EnvironmentVariable(
-        "ECOM_DB_POOL_SIZE", meaning: "connections each service keeps to its database, 2 to 256",
+        "ECOM_DB_POOL_SIZE", meaning: "connections each service keeps to its database, 2 to 256 (1 counts as 2)",
         fallback: "\(ServeConfiguration.defaultPoolSize)")
     package static let maxConnections = EnvironmentVariable(
         "ECOM_MAX_CONNECTIONS", meaning: "connections the gateway holds at once",

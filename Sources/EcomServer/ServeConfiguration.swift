@@ -157,9 +157,10 @@ package struct ServeConfiguration: Sendable {
         tlsCertificateFile = value(.tlsCertificate)
         tlsKeyFile = value(.tlsKey)
         tlsAuthorityFile = value(.tlsAuthority)
-        // Two at least: an outbox relay holds one while it publishes, and in one process the
-        // notifications service's own events come back to its inbox through another.
-        if let size = value(.poolSize).flatMap(Int.init), (2...256).contains(size) { poolSize = size }
+        // Two at least (1, which earlier versions took, counts as 2): an outbox relay holds one while
+        // it publishes, and in one process the notifications service's own events come back to its
+        // inbox through another.
+        if let size = value(.poolSize).flatMap(Int.init), (1...256).contains(size) { poolSize = max(2, size) }
         if let cap = positive(.maxConnections) { gatewayLimits.maxConnections = cap }
         if let cap = value(.maxConnectionsPerClient).flatMap(Int.init), cap >= 0 {
             gatewayLimits.maxConnectionsPerClient = cap == 0 ? nil : cap

@@ -166,7 +166,15 @@ struct CartRoutesTests {
                     try connection.execute("DELETE FROM cart_items WHERE id = \(doomed.lineID)")
                 }
                 let add = Task { try await harness.repository.add(productID: added, quantity: 2, for: user) }
-                try await Task.sleep(for: .milliseconds(300))
+                // The add waits for the cart row before the other edit commits.
+                var waiting = false
+                for _ in 0..<100 where !waiting {
+                    try await Task.sleep(for: .milliseconds(50))
+                    waiting = try await harness.pool.query(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )[0].decode("n", as: Int.self) == 1
+                }
+                #expect(waiting)
                 try await lease.run { try $0.commit() }
                 let answer = try await add.value
                 #expect(answer.cart.lines.map(\.productID) == [kept, added])

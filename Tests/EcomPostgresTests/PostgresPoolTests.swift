@@ -142,11 +142,15 @@ struct PostgresPoolTests {
                 // Open across a wait: nobody else sees the row yet.
                 try await Task.sleep(for: .milliseconds(50))
                 #expect(try await seen() == 0)
+                let committed = Mutex(false)
                 let second = try await lease.run { connection in
                     let pid: Int = try connection.query("SELECT pg_backend_pid() AS pid")[0].decode("pid")
+                    connection.afterCommit { committed.withLock { $0 = true } }
+                    #expect(!committed.withLock { $0 })
                     try connection.commit()
                     return pid
                 }
+                #expect(committed.withLock { $0 })
                 return [try first.decode("pid"), second]
             }
             #expect(pids[0] == pids[1])
@@ -154,16 +158,19 @@ struct PostgresPoolTests {
 
             // Left open, it is rolled back, and the connection goes back to the pool clean.
             struct Abandoned: Error {}
+            let ranAfterRollback = Mutex(false)
             await #expect(throws: Abandoned.self) {
                 try await pool.withLease { lease in
                     try await lease.run { connection in
                         try connection.beginCommittingLazily()
                         try connection.execute("INSERT INTO held VALUES (\(2))")
+                        connection.afterCommit { ranAfterRollback.withLock { $0 = true } }
                     }
                     throw Abandoned()
                 }
             }
             #expect(try await seen() == 1)
+            #expect(!ranAfterRollback.withLock { $0 })
             #expect(try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self) == pids[0])
             // A commit after a failed statement reports it rather than rolling back in silence.
             await #expect(throws: SQLError.self) {
