@@ -124,15 +124,10 @@ package final class PostgresPool: Sendable {
         let leased = try await acquire(as: caller)
         let outcome: (connection: SQLConnection?, result: Result<T, any Error>)
         do {
-            outcome = try await threadPool.runIfActive { [url, schema, logger] in
+            outcome = try await threadPool.runIfActive { [self, logger] in
                 let connection: SQLConnection
                 do {
-                    if let leased, leased.isUsableWhenIdle {
-                        connection = leased
-                    } else {
-                        if leased != nil { logger.info("Replacing a PostgreSQL connection the server closed") }
-                        connection = try SQLConnection(url: url, schema: schema, logger: logger)
-                    }
+                    connection = try usable(leased)
                 } catch {
                     return (nil, .failure(error))
                 }
@@ -150,6 +145,14 @@ package final class PostgresPool: Sendable {
         }
         release(outcome.connection, by: caller)
         return try outcome.result.get()
+    }
+
+    /// The connection that came with a permit if it is still usable, or a new one in place of one
+    /// the server closed, or of none. Blocks: for the pool's threads.
+    private func usable(_ leased: SQLConnection?) throws -> SQLConnection {
+        if let leased, leased.isUsableWhenIdle { return leased }
+        if leased != nil { logger.info("Replacing a PostgreSQL connection the server closed") }
+        return try SQLConnection(url: url, schema: schema, logger: logger)
     }
 
     /// Runs `body` with a connection held until it returns, across its suspension points: for a
@@ -188,12 +191,10 @@ package final class PostgresPool: Sendable {
         /// connection if the pool had no usable idle one; once one has been used, a lost connection
         /// is not replaced (what it had open is gone), and every later call fails.
         package func run<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
-            try await pool.threadPool.runIfActive { [self, pool] in
-                try body(try connection(url: pool.url, schema: pool.schema, logger: pool.logger))
-            }
+            try await pool.threadPool.runIfActive { [self] in try body(try connection()) }
         }
 
-        private func connection(url: String, schema: String?, logger: Logger) throws -> SQLConnection {
+        private func connection() throws -> SQLConnection {
             let (held, used, ended) = state.withLock { state in
                 defer { state.used = true }
                 return state
@@ -203,12 +204,10 @@ package final class PostgresPool: Sendable {
                 guard let held else { throw SQLError(kind: .connectionFailure, message: "the leased connection was lost") }
                 return held
             }
-            if let held, held.isUsableWhenIdle { return held }
-            if held != nil { logger.info("Replacing a PostgreSQL connection the server closed") }
             state.withLock { $0.connection = nil }
-            let opened = try SQLConnection(url: url, schema: schema, logger: logger)
-            state.withLock { $0.connection = opened }
-            return opened
+            let usable = try pool.usable(held)
+            state.withLock { $0.connection = usable }
+            return usable
         }
 
         /// Ends the lease; returns its connection, if it has one, for the pool to take back.
