@@ -112,23 +112,32 @@ extension UsersController {
 
     /// The refresh token cookie's value, nil when absent or empty; 400 for any value this service
     /// does not set. Read from the raw `Cookie` headers: the framework's parser cuts a value at a
-    /// `;` and would present what is before it (perhaps nothing) as the token, so a piece that is
-    /// no `name=value` pair, the rest of such a value, makes the header malformed.
+    /// `;` and would present what is before it (perhaps nothing) as the token. Where a value ends
+    /// is clear only in the form RFC 6265 (§4.2.1) gives the header, `name=value` pairs joined by
+    /// `; ` with token names, which browsers keep to; a header that carries the token and departs
+    /// from that form is malformed, as a `;` in the value would otherwise be read as a separator.
     static func refreshTokenCookie(in headers: [String]) throws -> String? {
         for header in headers {
-            let pairs = header.split(separator: ";", omittingEmptySubsequences: false).map { $0.drop(while: \.isWhitespace) }
-            guard let pair = pairs.first(where: { $0.hasPrefix(refreshCookie + "=") }) else { continue }
-            let value = pair.dropFirst(refreshCookie.count + 1)
-            guard value.utf8.count <= Validation.maximumRefreshTokenLength, value.utf8.allSatisfy(Validation.isBase64URL),
-                pairs.allSatisfy({ $0.contains("=") })
+            let named = header.split(separator: ";").contains { $0.drop(while: \.isWhitespace).hasPrefix(refreshCookie + "=") }
+            guard named else { continue }
+            let pairs = header.split(separator: "; ", omittingEmptySubsequences: false)
+            guard let value = pairs.first(where: { $0.hasPrefix(refreshCookie + "=") })?.dropFirst(refreshCookie.count + 1),
+                value.utf8.count <= Validation.maximumRefreshTokenLength, value.utf8.allSatisfy(Validation.isBase64URL),
+                pairs.allSatisfy(isCookiePair)
             else {
                 throw APIError.invalidField(
                     "refresh_token",
-                    "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_'")
+                    "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_', in a Cookie header of name=value pairs joined by '; '")
             }
             return value.isEmpty ? nil : String(value)
         }
         return nil
+    }
+
+    /// Whether `pair` is a `name=value` cookie pair with a token for its name and no `;` in it.
+    private static func isCookiePair(_ pair: Substring) -> Bool {
+        guard let equals = pair.firstIndex(of: "="), equals > pair.startIndex else { return false }
+        return pair[..<equals].utf8.allSatisfy(Validation.isTokenCharacter) && !pair[equals...].contains(";")
     }
 
     /// Runs `verify` (one password verification) only once an attempt is taken for the client's
