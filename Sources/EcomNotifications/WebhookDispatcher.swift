@@ -11,16 +11,17 @@ import Synchronization
 
 /// Delivers webhook events: each endpoint's in the order they were logged, one at a time, and
 /// every endpoint on its own, so a slow, hanging or failing endpoint holds back only itself,
-/// never the store or the other endpoints. An endpoint's deliveries are queued from the event log
-/// past its cursor by the dispatcher that sends them, a batch at a time, so that logging an event
-/// costs the same whatever the number of endpoints.
+/// never the store or the other endpoints. The dispatcher reads an endpoint's events from the
+/// event log past its cursor, a batch at a time, so that logging an event costs the same whatever
+/// the number of endpoints; a delivery's row is written once it has been attempted (delivered, or
+/// pending its retry), and the cursor moves past it in the same transaction.
 ///
 /// A delivery is a POST of the event's JSON, signed (`WebhookSignature`), that must answer 2xx
 /// within the timeout; redirects are not followed. A failure is retried after a wait that doubles
 /// from `firstRetry` up to `maximumRetry`, for up to `giveUpAfter`, after which the delivery is
 /// given up (`failed`) and the next one goes. `disableAfter` failed attempts in a row disable the
-/// endpoint and announce `webhook.disabled`. Deliveries are rows: one whose answer a crash cut
-/// off is sent again (at least once; `Ecom-Event-Id` lets a receiver drop the repeat).
+/// endpoint and announce `webhook.disabled`. A delivery whose outcome a crash kept from being
+/// written is sent again (at least once; `Ecom-Event-Id` lets a receiver drop the repeat).
 final class WebhookDispatcher: Service, Sendable {
     struct Settings: Sendable {
         var timeout: Duration = .seconds(10)
@@ -130,31 +131,34 @@ final class WebhookDispatcher: Service, Sendable {
     /// Events read from the log past an endpoint's cursor at a time.
     static let scanSize = 200
 
-    /// Queues a delivery for each of the next logged events the endpoint wants and moves its
-    /// cursor past them; false when the cursor was at the head of the log. The cursor and the
-    /// deliveries move in one transaction: a crash loses both or neither. Its commit does not
-    /// wait for the disk (the log keeps the events, and a lost cursor is read again).
-    private func queue(_ endpoint: UUID) async throws -> Bool {
-        try await pool.transaction { connection in
-            try connection.execute("SET LOCAL synchronous_commit TO off")
-            return try !connection.query(
-                """
-                WITH scanned AS (
-                    SELECT l.seq, l.event_id, l.type FROM event_log AS l
-                    WHERE l.seq > (SELECT cursor FROM webhook_endpoints WHERE id = \(endpoint))
-                    ORDER BY l.seq LIMIT \(Self.scanSize)),
-                queued AS (
-                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type)
-                    SELECT e.id, s.seq, s.event_id, s.type FROM scanned AS s
-                    JOIN webhook_endpoints AS e ON e.id = \(endpoint) AND '.' || s.type ~ e.type_regex
-                    ORDER BY s.seq
-                    ON CONFLICT (endpoint_id, event_id) DO NOTHING)
-                UPDATE webhook_endpoints SET cursor = (SELECT max(seq) FROM scanned)
-                WHERE id = \(endpoint) AND EXISTS (SELECT 1 FROM scanned)
-                RETURNING cursor
-                """
-            ).isEmpty
+    /// The next logged events the endpoint wants, up to a batch, past its cursor, with their
+    /// bodies, and how far the log was read (`through`, nil when the cursor was at its head). Only
+    /// a read: what is sent of them is written down by `record`, which moves the cursor.
+    private func fresh(_ endpoint: UUID) async throws -> (batch: [Due], through: Int64?) {
+        let rows = try await pool.query(
+            """
+            WITH scanned AS (
+                SELECT l.seq, l.event_id, l.type, l.body FROM event_log AS l
+                WHERE l.seq > (SELECT cursor FROM webhook_endpoints WHERE id = \(endpoint))
+                ORDER BY l.seq LIMIT \(Self.scanSize))
+            SELECT w.seq, w.event_id, w.type, w.body, t.through
+            FROM (SELECT max(seq) AS through FROM scanned) AS t
+            LEFT JOIN (
+                SELECT s.* FROM scanned AS s JOIN webhook_endpoints AS e ON e.id = \(endpoint) AND '.' || s.type ~ e.type_regex
+                ORDER BY s.seq LIMIT \(Self.batchSize)) AS w ON true
+            ORDER BY w.seq
+            """)
+        guard let first = rows.first else { return ([], nil) }
+        let through = try first.decode("through", as: Int64?.self)
+        var batch: [Due] = []
+        for row in rows {
+            guard let seq = try row.decode("seq", as: Int64?.self) else { continue }
+            batch.append(
+                Due(
+                    id: nil, seq: seq, eventID: try row.decode("event_id"), type: try row.decode("type"),
+                    body: try row.decode("body", as: String?.self), attempts: 0, createdAt: Date()))
         }
+        return (batch, through)
     }
 
     /// What a delivery needs of its endpoint, leased to this dispatcher.
@@ -166,9 +170,10 @@ final class WebhookDispatcher: Service, Sendable {
     /// Deliveries sent one after another before their outcomes are written down together.
     static let batchSize = 50
 
-    /// A delivery due now.
+    /// A delivery due now: a pending row's, or (`id` nil) a logged event's first.
     private struct Due {
-        var id: Int64
+        var id: Int64?
+        var seq: Int64
         var eventID: UUID
         var type: String
         /// The event's JSON, from the log (nil once the log no longer has it) or, for a test, its own.
@@ -184,13 +189,15 @@ final class WebhookDispatcher: Service, Sendable {
             guard var target = try await lease(endpoint) else { return }
             defer { Task { [pool] in _ = try? await pool.execute("UPDATE webhook_endpoints SET leased_until = NULL WHERE id = \(endpoint)") } }
             while !Task.isCancelled {
-                let (batch, waiting) = try await due(endpoint)
-                guard !batch.isEmpty else {
-                    // Deliveries are queued from the log only once none is pending, so that rows are
-                    // written as fast as they are sent, not as fast as the store logs events: during a
-                    // burst, the backlog stays in the log past the cursor rather than being copied.
-                    if !waiting, try await queue(endpoint) { continue }
-                    return
+                let (pending, waiting) = try await due(endpoint)
+                var batch = pending
+                // The log past the cursor is read once no delivery is pending: during a burst the
+                // backlog stays there, and a row is written for a delivery once it was attempted.
+                var through: Int64?
+                if batch.isEmpty {
+                    guard !waiting else { return }
+                    (batch, through) = try await fresh(endpoint)
+                    guard through != nil else { return }
                 }
                 var sent: [(delivery: Due, attempt: Attempt)] = []
                 // The lease lasts a minute from the last write: a slow endpoint's batch stops at
@@ -211,7 +218,12 @@ final class WebhookDispatcher: Service, Sendable {
                     sent.append((delivery, attempt))
                     guard attempt.succeeded, !Task.isCancelled, ContinuousClock.now - leased < .seconds(30) else { break }
                 }
-                guard let renewed = try await record(sent, endpoint: endpoint) else { return }
+                // Past what was attempted; past the whole read when every event it wanted went out.
+                let cursor = through.map { through in
+                    sent.count == batch.count && batch.count < Self.batchSize && sent.last?.attempt.succeeded != false
+                        ? through : sent.last?.delivery.seq ?? through
+                }
+                guard let renewed = try await record(sent, endpoint: endpoint, cursor: cursor) else { return }
                 target = renewed
             }
         } catch {
@@ -224,7 +236,7 @@ final class WebhookDispatcher: Service, Sendable {
     private func due(_ endpoint: UUID) async throws -> (batch: [Due], waiting: Bool) {
         let rows = try await pool.query(
             """
-            SELECT d.id, d.event_id, d.type, COALESCE(d.body, l.body) AS body, d.attempts, d.created_at,
+            SELECT d.id, d.event_seq, d.event_id, d.type, COALESCE(d.body, l.body) AS body, d.attempts, d.created_at,
                 d.next_attempt_at <= now() AS due
             FROM webhook_deliveries AS d LEFT JOIN event_log AS l ON d.body IS NULL AND l.seq = d.event_seq
             WHERE d.endpoint_id = \(endpoint) AND d.state = 'pending' ORDER BY d.event_seq, d.id LIMIT \(Self.batchSize)
@@ -234,7 +246,7 @@ final class WebhookDispatcher: Service, Sendable {
             guard try row.decode("due", as: Bool.self) else { return (batch, true) }
             batch.append(
                 Due(
-                    id: try row.decode("id"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body", as: String?.self),
+                    id: try row.decode("id"), seq: try row.decode("event_seq"), eventID: try row.decode("event_id"), type: try row.decode("type"), body: try row.decode("body", as: String?.self),
                     attempts: try row.decode("attempts"), createdAt: try row.decode("created_at")))
         }
         return (batch, false)
@@ -290,72 +302,112 @@ final class WebhookDispatcher: Service, Sendable {
 
     /// Records a batch's attempts: every one but perhaps the last succeeded. Each delivery's row
     /// keeps its last attempt (status, error, duration); `webhook_attempts` keeps the failed ones,
-    /// so that a delivery that needed retries shows why. Returns the endpoint,
-    /// its lease renewed, to go on with; nil when it is to wait (the last attempt failed) or was
-    /// disabled.
+    /// so that a delivery that needed retries shows why. A batch of first attempts (`cursor` set)
+    /// writes their rows, delivered or pending the retry, and moves the endpoint's cursor to
+    /// `cursor`. Returns the endpoint, its lease renewed, to go on with; nil when it is to wait
+    /// (the last attempt failed) or was disabled.
     ///
     /// The commit does not wait for the disk: a crash can forget that a delivery was made, and it
     /// is then made again, which at-least-once delivery allows (`Ecom-Event-Id` names the repeat);
     /// what is written stays consistent, as it is one transaction.
-    private func record(_ sent: [(delivery: Due, attempt: Attempt)], endpoint: UUID) async throws -> Target? {
+    private func record(_ sent: [(delivery: Due, attempt: Attempt)], endpoint: UUID, cursor: Int64?) async throws -> Target? {
         let settings = settings
         let milliseconds = sent.map { Self.milliseconds($0.attempt.duration) }
         let errors = sent.map { $0.attempt.error ?? ($0.attempt.succeeded ? nil : "answered \($0.attempt.status ?? 0)") }
         let delivered = sent.indices.filter { sent[$0].attempt.succeeded }
-        let (target, disabled) = try await pool.transaction { connection -> (Target?, Bool) in
-            try connection.execute("SET LOCAL synchronous_commit TO off")
-            if let last = sent.last, !last.attempt.succeeded {
-                try connection.execute(
-                    """
-                    INSERT INTO webhook_attempts (delivery_id, status, error, duration_ms)
-                    VALUES (\(last.delivery.id), \(last.attempt.status), \(errors.last!), \(milliseconds.last!))
-                    """)
-            }
-            if !delivered.isEmpty {
-                try connection.execute(
-                    """
-                    WITH delivered AS (
-                        UPDATE webhook_deliveries AS d SET state = 'delivered', attempts = u.attempts, last_status = u.status,
-                            last_error = NULL, last_duration_ms = u.duration_ms, delivered_at = now()
-                        FROM unnest(
-                            \(SQLArray(delivered.map { sent[$0].delivery.id }))::bigint[],
-                            \(SQLArray(delivered.map { sent[$0].delivery.attempts + 1 }))::integer[],
-                            \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
-                            \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (id, attempts, status, duration_ms)
-                        WHERE d.id = u.id)
-                    UPDATE webhook_endpoints SET failures = 0 WHERE id = \(endpoint)
-                    """)
-            }
-            guard let last = sent.last, !last.attempt.succeeded else {
-                let rows = try connection.query(
-                    """
-                    UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds' WHERE id = \(endpoint) AND enabled
-                    RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
-                    """)
-                return (try rows.first.map(Self.target), false)
-            }
+        let retry = sent.last.flatMap { last -> (attempts: Int, next: Date, givesUp: Bool)? in
+            guard !last.attempt.succeeded else { return nil }
             let attempts = last.delivery.attempts + 1
             let wait = Backoff.delay(after: attempts, first: settings.firstRetry, maximum: settings.maximumRetry)
             let next = Date().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
             let givesUp =
                 next > last.delivery.createdAt.addingTimeInterval(Double(settings.giveUpAfter.components.seconds))
                 || last.delivery.body == nil
-            try connection.execute(
+            return (attempts, next, givesUp)
+        }
+        // The delivered rows: updated, or written for the first time; a prefix of the endpoint's update.
+        var rows: SQLQuery = ""
+        if !delivered.isEmpty, cursor == nil {
+            rows.append(
                 """
-                UPDATE webhook_deliveries SET attempts = \(attempts), last_status = \(last.attempt.status), last_error = \(errors.last!),
-                    last_duration_ms = \(milliseconds.last!), next_attempt_at = \(next), state = \(givesUp ? "failed" : "pending")
-                WHERE id = \(last.delivery.id)
+                WITH delivered AS (
+                    UPDATE webhook_deliveries AS d SET state = 'delivered', attempts = u.attempts, last_status = u.status,
+                        last_error = NULL, last_duration_ms = u.duration_ms, delivered_at = now()
+                    FROM unnest(
+                        \(SQLArray(delivered.map { sent[$0].delivery.id }))::bigint[],
+                        \(SQLArray(delivered.map { sent[$0].delivery.attempts + 1 }))::integer[],
+                        \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
+                        \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (id, attempts, status, duration_ms)
+                    WHERE d.id = u.id)\n
                 """)
-            let rows = try connection.query(
+        } else if !delivered.isEmpty {
+            rows.append(
                 """
-                UPDATE webhook_endpoints SET failures = failures + 1,
-                    enabled = enabled AND failures + 1 < \(settings.disableAfter),
-                    disabled_reason = CASE WHEN failures + 1 >= \(settings.disableAfter) AND enabled
-                        THEN (failures + 1) || ' failed attempts in a row' ELSE disabled_reason END,
+                WITH delivered AS (
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, state, attempts, last_status, last_duration_ms, delivered_at)
+                    SELECT \(endpoint), u.seq, u.event_id, u.type, 'delivered', 1, u.status, u.duration_ms, now()
+                    FROM unnest(
+                        \(SQLArray(delivered.map { sent[$0].delivery.seq }))::bigint[],
+                        \(SQLArray(delivered.map { sent[$0].delivery.eventID }))::uuid[],
+                        \(SQLArray(delivered.map { sent[$0].delivery.type }))::text[],
+                        \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
+                        \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (seq, event_id, type, status, duration_ms)
+                    ON CONFLICT (endpoint_id, event_id) DO NOTHING)\n
+                """)
+        }
+        // Failures in a row before this batch's last attempt: a delivery made resets them.
+        let failures: SQLQuery = delivered.isEmpty ? "failures" : "0"
+        let (target, disabled) = try await pool.transaction { [rows] connection -> (Target?, Bool) in
+            try connection.execute("SET LOCAL synchronous_commit TO off")
+            guard let last = sent.last, let retry else {
+                // Every attempt succeeded: the rows, the cursor, the failures and the lease in one statement.
+                let renewed = try connection.query(
+                    """
+                    \(rows)UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds', failures = \(failures),
+                        cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor))
+                    WHERE id = \(endpoint) AND enabled
+                    RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
+                    """)
+                return (try renewed.first.map(Self.target), false)
+            }
+            let state = retry.givesUp ? "failed" : "pending"
+            let failed: Int64?
+            if let id = last.delivery.id {
+                try connection.execute(
+                    """
+                    UPDATE webhook_deliveries SET attempts = \(retry.attempts), last_status = \(last.attempt.status), last_error = \(errors.last!),
+                        last_duration_ms = \(milliseconds.last!), next_attempt_at = \(retry.next), state = \(state)
+                    WHERE id = \(id)
+                    """)
+                failed = id
+            } else {
+                failed = try connection.query(
+                    """
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, state, attempts, last_status, last_error, last_duration_ms, next_attempt_at)
+                    VALUES (\(endpoint), \(last.delivery.seq), \(last.delivery.eventID), \(last.delivery.type), \(state), \(retry.attempts),
+                        \(last.attempt.status), \(errors.last!), \(milliseconds.last!), \(retry.next))
+                    ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id
+                    """
+                ).first?.decode("id")
+            }
+            if let failed {
+                try connection.execute(
+                    """
+                    INSERT INTO webhook_attempts (delivery_id, status, error, duration_ms)
+                    VALUES (\(failed), \(last.attempt.status), \(errors.last!), \(milliseconds.last!))
+                    """)
+            }
+            let endpoints = try connection.query(
+                """
+                \(rows)UPDATE webhook_endpoints SET failures = \(failures) + 1,
+                    enabled = enabled AND \(failures) + 1 < \(settings.disableAfter),
+                    disabled_reason = CASE WHEN \(failures) + 1 >= \(settings.disableAfter) AND enabled
+                        THEN (\(failures) + 1) || ' failed attempts in a row' ELSE disabled_reason END,
+                    cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor)),
                     updated_at = now()
                 WHERE id = \(endpoint) RETURNING url, failures, enabled, disabled_reason
                 """)
-            guard let row = rows.first, !(try row.decode("enabled", as: Bool.self)), try row.decode("failures", as: Int.self) == settings.disableAfter
+            guard let row = endpoints.first, !(try row.decode("enabled", as: Bool.self)), try row.decode("failures", as: Int.self) == settings.disableAfter
             else { return (nil, false) }
             let event = Event(
                 type: WebhookEvents.disabled, requestID: nil,

@@ -164,6 +164,32 @@ import Testing
         }
     }
 
+    @Test("a delivery's row is written once its first attempt has ended: none while the receiver holds it, then one pending its retry")
+    func rowAfterFirstAttempt() async throws {
+        let hanging = WebhookReceiver(.hang)
+        try await hanging.start()
+        defer { hanging.stop() }
+        let environment = Self.insecure.merging(["ECOM_WEBHOOK_TIMEOUT": "3", "ECOM_WEBHOOK_FIRST_RETRY_MS": "600000"]) { $1 }
+        try await Store.with(environment: environment) { store in
+            let endpoint = try await Self.addEndpoint(store, url: hanging.url, types: ["order.created"])
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            let order = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually("the receiver holds the first delivery") { hanging.all.count == 1 }
+            let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)/deliveries"
+            let during: Page<WebhookDelivery> = try await HTTP.send(.GET, path, token: store.admin.token).decode()
+            #expect(during.items.isEmpty, "no row while the attempt is in flight: \(during.items.map(\.state))")
+            try await store.eventually(timeout: .seconds(15), "the timed-out attempt written") {
+                try await HTTP.send(.GET, path, token: store.admin.token).decode(Page<WebhookDelivery>.self).items.count == 1
+            }
+            let after: Page<WebhookDelivery> = try await HTTP.send(.GET, path, token: store.admin.token).decode()
+            let delivery = try #require(after.items.first)
+            #expect(delivery.state == "pending" && delivery.attempts == 1 && delivery.lastError == "timed out", "\(delivery)")
+            #expect(delivery.type == EventType.orderCreated && hanging.all.first?.eventID == delivery.eventID.lowercased)
+            #expect(try await store.order(order.id, as: shopper).status == .confirmed)
+        }
+    }
+
     @Test("an endpoint whose delivery waits for its retry gets no delivery rows behind it; once it answers, it gets the rest in order")
     func backlogStaysInTheLog() async throws {
         let failing = WebhookReceiver(.answer(503))
