@@ -1798,6 +1798,12 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
             server.database("notifications"),
             f"SELECT count(*) FILTER (WHERE state = 'delivered' AND delivered_at >= '{since}'), count(*) FILTER (WHERE created_at >= '{since}') "
             "FROM notifications.webhook_deliveries")[0])
+        # Deliveries not (yet) made, by state and last error, for the log.
+        for state, error, count in psql(
+                server.database("notifications"),
+                f"SELECT state, COALESCE(last_error, '-'), count(*) FROM notifications.webhook_deliveries "
+                f"WHERE created_at >= '{since}' AND state <> 'delivered' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"):
+            log(f"events: {count} delivery rows {state}: {error}")
         for endpoint in endpoints:
             client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
         return {"load": load, "settled": settled, "cpu": spent, "cost": cost, "delivered": delivered, "rows": rows,

@@ -133,19 +133,22 @@ final class WebhookDispatcher: Service, Sendable {
 
     /// The next logged events the endpoint wants, up to a batch, past its cursor, with their
     /// bodies, and how far the log was read (`through`, nil when the cursor was at its head). Only
-    /// a read: what is sent of them is written down by `record`, which moves the cursor.
+    /// a read: what is sent of them is written down by `record`, which moves the cursor. The limits
+    /// are part of the statement's text: as parameters, PostgreSQL's generic plan would assume a
+    /// tenth of the log and never look cheaper than a plan made for the values, so every call
+    /// would be planned again.
     private func fresh(_ endpoint: UUID) async throws -> (batch: [Due], through: Int64?) {
         let rows = try await pool.query(
             """
             WITH scanned AS (
                 SELECT l.seq, l.event_id, l.type, l.body FROM event_log AS l
                 WHERE l.seq > (SELECT cursor FROM webhook_endpoints WHERE id = \(endpoint))
-                ORDER BY l.seq LIMIT \(Self.scanSize))
+                ORDER BY l.seq LIMIT \(unescaped: "\(Self.scanSize)"))
             SELECT w.seq, w.event_id, w.type, w.body, t.through
             FROM (SELECT max(seq) AS through FROM scanned) AS t
             LEFT JOIN (
                 SELECT s.* FROM scanned AS s JOIN webhook_endpoints AS e ON e.id = \(endpoint) AND '.' || s.type ~ e.type_regex
-                ORDER BY s.seq LIMIT \(Self.batchSize)) AS w ON true
+                ORDER BY s.seq LIMIT \(unescaped: "\(Self.batchSize)")) AS w ON true
             ORDER BY w.seq
             """)
         guard let first = rows.first else { return ([], nil) }
