@@ -363,15 +363,18 @@ final class WebhookDispatcher: Service, Sendable {
         let (target, disabled) = try await pool.transaction { [rows] connection -> (Target?, Bool) in
             try connection.execute("SET LOCAL synchronous_commit TO off")
             guard let last = sent.last, let retry else {
-                // Every attempt succeeded: the rows, the cursor, the failures and the lease in one statement.
+                // Every attempt succeeded: the rows, the cursor, the failures and the lease in one
+                // statement. The cursor moves past what was sent even if the endpoint was disabled
+                // meanwhile, so that enabling it again does not send those events twice.
                 let renewed = try connection.query(
                     """
-                    \(rows)UPDATE webhook_endpoints SET leased_until = now() + interval '60 seconds', failures = \(failures),
-                        cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor))
-                    WHERE id = \(endpoint) AND enabled
-                    RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
+                    \(rows)UPDATE webhook_endpoints SET failures = \(failures), cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor)),
+                        leased_until = CASE WHEN enabled THEN now() + interval '60 seconds' ELSE leased_until END
+                    WHERE id = \(endpoint)
+                    RETURNING enabled, url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
                     """)
-                return (try renewed.first.map(Self.target), false)
+                guard let row = renewed.first, try row.decode("enabled", as: Bool.self) else { return (nil, false) }
+                return (try Self.target(row), false)
             }
             let state = retry.givesUp ? "failed" : "pending"
             let failed: Int64?

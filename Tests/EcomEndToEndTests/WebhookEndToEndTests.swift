@@ -102,6 +102,38 @@ import Testing
         }
     }
 
+    @Test("an endpoint disabled while a batch is on its way, then enabled again, gets none of that batch twice")
+    func disabledMidBatch() async throws {
+        let receiver = WebhookReceiver(.slow(.milliseconds(700)))
+        try await receiver.start()
+        defer { receiver.stop() }
+        try await Store.with(environment: Self.insecure) { store in
+            let endpoint = try await Self.addEndpoint(store, url: receiver.url, types: ["order.*"])
+            let path = store.gateway + "/admin/webhooks/\(endpoint.id.lowercased)"
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"enabled":false}"#, token: store.admin.token).status == .ok)
+            let product = try await store.createProduct(stock: 10)
+            let shopper = try await store.shopper()
+            let orders = [try await Self.buy(store, product.id, as: shopper), try await Self.buy(store, product.id, as: shopper)]
+            for order in orders {
+                try await store.eventually("the order confirmed") { try await store.order(order.id, as: shopper).status == .confirmed }
+            }
+            // Enabled, its four events go out as one batch; it is disabled once the first has arrived.
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"enabled":true}"#, token: store.admin.token).status == .ok)
+            try await store.eventually("the first delivery arrived") { !receiver.all.isEmpty }
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"enabled":false}"#, token: store.admin.token).status == .ok)
+            try await store.eventually(timeout: .seconds(15), "the batch written down") {
+                try await HTTP.send(.GET, path + "/deliveries", token: store.admin.token).decode(Page<WebhookDelivery>.self).items.count == 4
+            }
+            #expect(try await HTTP.send(.PATCH, path, raw: #"{"enabled":true}"#, token: store.admin.token).status == .ok)
+            let third = try await Self.buy(store, product.id, as: shopper)
+            try await store.eventually(timeout: .seconds(30), "the third order's events delivered") {
+                receiver.all.filter { $0.body.contains(third.id.lowercased) }.count == 2
+            }
+            let ids = receiver.all.compactMap(\.eventID)
+            #expect(ids.count == 6 && Set(ids).count == 6, "each event once: \(ids)")
+        }
+    }
+
     @Test("a failing receiver is retried with growing waits, then its endpoint is disabled and webhook.disabled announced")
     func failingIsDisabled() async throws {
         let receiver = WebhookReceiver(.answer(500))

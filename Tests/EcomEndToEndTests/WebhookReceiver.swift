@@ -23,6 +23,8 @@ final class WebhookReceiver: Sendable {
         case answer(Int)
         /// Never answers within any test's timeout.
         case hang
+        /// Answers 200 after a while.
+        case slow(Duration)
     }
 
     private let received = Mutex<[Received]>([])
@@ -57,6 +59,9 @@ final class WebhookReceiver: Sendable {
                 return Response(status: .init(code: status))
             case .hang:
                 try await Task.sleep(for: .seconds(600))
+                return Response(status: .ok)
+            case .slow(let wait):
+                try await Task.sleep(for: wait)
                 return Response(status: .ok)
             }
         }
