@@ -106,23 +106,35 @@ package struct PostgresCartRepository: CartRepository {
     }
 
     package func setQuantity(_ quantity: Int, ofLine lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = \(quantity)")
+        try await editLine(lineID, for: userID, "UPDATE cart_items SET quantity = \(quantity)", keepsLine: true)
     }
 
     package func removeLine(_ lineID: UUID, for userID: UUID) async throws -> CartSnapshot {
-        try await editLine(lineID, for: userID, "DELETE FROM cart_items")
+        try await editLine(lineID, for: userID, "DELETE FROM cart_items", keepsLine: false)
     }
 
     /// Runs `statement` (an UPDATE or DELETE of cart_items, to which the line's and the user's
-    /// condition is added) as a new version of the cart. When it touches no line, the version taken is rolled back with everything else: another user's line
-    /// is as absent as a line that never was.
-    private func editLine(_ lineID: UUID, for userID: UUID, _ statement: SQLQuery) async throws -> CartSnapshot {
-        let edit: SQLQuery = "\(statement) WHERE id = \(lineID) AND user_id = \(userID)"
+    /// condition is added) as a new version of the cart, and reads the cart in the same statement,
+    /// as `add` does: the other lines from its snapshot, taken with the cart row locked, and the
+    /// edited line, when it `keepsLine`, from its `RETURNING`. When it touches no line, the version
+    /// taken is rolled back with everything else: another user's line is as absent as a line that
+    /// never was.
+    private func editLine(_ lineID: UUID, for userID: UUID, _ statement: SQLQuery, keepsLine: Bool) async throws -> CartSnapshot {
+        let edited: SQLQuery = keepsLine ? "UNION ALL SELECT id, product_id, quantity, added_at FROM edited" : ""
+        let query: SQLQuery = """
+            WITH edited AS (\(statement) WHERE id = \(lineID) AND user_id = \(userID) RETURNING id, product_id, quantity, added_at)
+            SELECT c.version, (SELECT count(*) FROM edited) AS edited, i.id, i.product_id, i.quantity
+            FROM carts c LEFT JOIN (
+                SELECT id, product_id, quantity, added_at FROM cart_items WHERE user_id = \(userID) AND id <> \(lineID)
+                \(edited)) AS i ON true
+            WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
+            """
         return try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
             try Self.newVersion(for: userID, on: connection)
-            guard try connection.execute(edit) == 1 else { throw CartError.lineNotFound }
-            return try Self.snapshot(of: userID, on: connection)
+            let rows = try connection.query(query)
+            guard try rows.first?.decode("edited", as: Int64.self) == 1 else { throw CartError.lineNotFound }
+            return try Self.snapshot(from: rows)
         }
     }
 

@@ -1,6 +1,7 @@
 import EcomAPI
 import EcomCart
 import EcomPostgres
+import EcomServerKit
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -152,12 +153,15 @@ struct CartRoutesTests {
         }
     }
 
-    @Test("an add that waits for another edit of the cart answers with the cart as that edit left it")
-    func addAfterConcurrentEdit() async throws {
+    @Test(
+        "an add, a quantity change or a removal that waits for another edit of the cart answers with the cart as that edit left it",
+        arguments: ["add", "set quantity", "remove"])
+    func editAfterConcurrentEdit(_ edit: String) async throws {
         try await CartHarness.run { harness in
-            let (user, kept, removed, added) = (UUID(), UUID(), UUID(), UUID())
+            let (user, kept, removed, target, added) = (UUID(), UUID(), UUID(), UUID(), UUID())
             _ = try await harness.repository.add(productID: kept, quantity: 1, for: user)
             let doomed = try await harness.repository.add(productID: removed, quantity: 1, for: user)
+            let line = try await harness.repository.add(productID: target, quantity: 1, for: user).lineID
             try await harness.pool.withLease { lease in
                 // Another edit in flight: it holds the cart row, as every edit does, and removes a line.
                 try await lease.run { connection in
@@ -165,8 +169,14 @@ struct CartRoutesTests {
                     try connection.execute("UPDATE carts SET version = nextval('cart_versions') WHERE user_id = \(user)")
                     try connection.execute("DELETE FROM cart_items WHERE id = \(doomed.lineID)")
                 }
-                let add = Task { try await harness.repository.add(productID: added, quantity: 2, for: user) }
-                // The add waits for the cart row before the other edit commits.
+                let answer = Task { () -> CartSnapshot in
+                    switch edit {
+                    case "add": try await harness.repository.add(productID: added, quantity: 2, for: user).cart
+                    case "set quantity": try await harness.repository.setQuantity(5, ofLine: line, for: user)
+                    default: try await harness.repository.removeLine(line, for: user)
+                    }
+                }
+                // The edit waits for the cart row before the other edit commits.
                 var waiting = false
                 for _ in 0..<100 where !waiting {
                     try await Task.sleep(for: .milliseconds(50))
@@ -176,10 +186,30 @@ struct CartRoutesTests {
                 }
                 #expect(waiting)
                 try await lease.run { try $0.commit() }
-                let answer = try await add.value
-                #expect(answer.cart.lines.map(\.productID) == [kept, added])
-                #expect(answer.cart == (try await harness.repository.cart(of: user)))
+                let cart = try await answer.value
+                let expected: [(UUID, Int)] = switch edit {
+                case "add": [(kept, 1), (target, 1), (added, 2)]
+                case "set quantity": [(kept, 1), (target, 5)]
+                default: [(kept, 1)]
+                }
+                #expect(cart.lines.map(\.productID) == expected.map(\.0) && cart.lines.map(\.quantity) == expected.map(\.1), "\(cart)")
+                #expect(cart == (try await harness.repository.cart(of: user)))
             }
+        }
+    }
+
+    @Test("changing or removing a line that is not the user's, or no longer there, is 404 and leaves the cart's version as it was")
+    func editMissingLine() async throws {
+        try await CartHarness.run { harness in
+            let (user, other) = (UUID(), UUID())
+            let mine = try await harness.repository.add(productID: UUID(), quantity: 1, for: user)
+            let theirs = try await harness.repository.add(productID: UUID(), quantity: 1, for: other)
+            let changed = await #expect(throws: APIError.self) { try await harness.repository.setQuantity(3, ofLine: theirs.lineID, for: user) }
+            #expect(changed?.status == .notFound)
+            let removed = await #expect(throws: APIError.self) { try await harness.repository.removeLine(UUID(), for: user) }
+            #expect(removed?.status == .notFound)
+            #expect(try await harness.repository.cart(of: user) == mine.cart)
+            #expect(try await harness.repository.cart(of: other) == theirs.cart)
         }
     }
 
