@@ -1801,7 +1801,7 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         # Deliveries not (yet) made, by state and last error, for the log.
         for state, error, count in psql(
                 server.database("notifications"),
-                f"SELECT state, COALESCE(last_error, '-'), count(*) FROM notifications.webhook_deliveries "
+                f"SELECT state, regexp_replace(COALESCE(last_error, '-'), '\\s+', ' ', 'g'), count(*) FROM notifications.webhook_deliveries "
                 f"WHERE created_at >= '{since}' AND state <> 'delivered' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"):
             log(f"events: {count} delivery rows {state}: {error}")
         for endpoint in endpoints:

@@ -78,7 +78,7 @@ package struct WebhookDelivery: Codable, Sendable, Equatable {
     package var id: Int64
     @LowercaseUUID package var eventID: UUID
     package var type: String
-    /// `pending` (on its way, or waiting for its next attempt), `delivered`, or `failed` (given up).
+    /// `pending` (waiting for its next attempt; a test delivery also before its first), `delivered`, or `failed` (given up).
     package var state: String
     package var attempts: Int
     package var lastStatus: Int?

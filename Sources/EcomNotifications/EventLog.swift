@@ -52,7 +52,7 @@ struct EventLog: Sendable {
     /// The inbox's handler, for one event or a batch: logs each event once, in order, with the
     /// order it is about and, for an order's events, its buyer (named by `order.created`, and
     /// remembered for the order's later events), in one statement. A redelivered event is not
-    /// logged again. Webhook deliveries are queued from the log by their dispatcher.
+    /// logged again. Webhook deliveries are read from the log by their dispatcher.
     static func append(_ deliveries: [Delivery], on connection: SQLConnection) throws {
         guard !deliveries.isEmpty else { return }
         let references = deliveries.map { delivery in

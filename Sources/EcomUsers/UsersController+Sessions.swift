@@ -113,9 +113,10 @@ extension UsersController {
     /// The refresh token cookie's value, nil when absent or empty; 400 for any value this service
     /// does not set. Read from the raw `Cookie` headers: the framework's parser cuts a value at a
     /// `;` and would present what is before it (perhaps nothing) as the token. Where a value ends
-    /// is clear only in the form RFC 6265 (§4.2.1) gives the header, `name=value` pairs joined by
-    /// `; ` with token names, which browsers keep to; a header that carries the token and departs
-    /// from that form is malformed, as a `;` in the value would otherwise be read as a separator.
+    /// is clear only in the form browsers send the header in (RFC 6265 §4.2.1), pairs joined by
+    /// `; `; a header that carries the token and departs from that form is malformed, as a `;` in
+    /// the value would otherwise be read as a separator. Other cookies' names and values are not
+    /// judged beyond that: browsers accept names that are not HTTP tokens (`cart[42]`).
     static func refreshTokenCookie(in headers: [String]) throws -> String? {
         for header in headers {
             let named = header.split(separator: ";").contains { $0.drop(while: \.isWhitespace).hasPrefix(refreshCookie + "=") }
@@ -127,17 +128,17 @@ extension UsersController {
             else {
                 throw APIError.invalidField(
                     "refresh_token",
-                    "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_', in a Cookie header of name=value pairs joined by '; '")
+                    "the refresh_token cookie must be at most \(Validation.maximumRefreshTokenLength) characters of A-Z, a-z, 0-9, '-' and '_', in a Cookie header of cookies joined by '; '")
             }
             return value.isEmpty ? nil : String(value)
         }
         return nil
     }
 
-    /// Whether `pair` is a `name=value` cookie pair with a token for its name and no `;` in it.
+    /// Whether `pair` can be one cookie of a header joined by `; `: not empty, and without a `;`
+    /// or a control character.
     private static func isCookiePair(_ pair: Substring) -> Bool {
-        guard let equals = pair.firstIndex(of: "="), equals > pair.startIndex else { return false }
-        return pair[..<equals].utf8.allSatisfy(Validation.isTokenCharacter) && !pair[equals...].contains(";")
+        !pair.isEmpty && !pair.utf8.contains { $0 == UInt8(ascii: ";") || $0 < 0x20 || $0 == 0x7F }
     }
 
     /// Runs `verify` (one password verification) only once an attempt is taken for the client's

@@ -24,11 +24,6 @@ enum Validation {
         (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x5F
     }
 
-    /// Whether `byte` may appear in an HTTP token (RFC 9110 §5.6.2), such as a cookie's name.
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        isBase64URL(byte) || "!#$%&'*+.^`|~".utf8.contains(byte)
-    }
-
     /// Whether `text` is an IPv4 or IPv6 address in its numeric form.
     static func isIPAddress(_ text: String) -> Bool {
         guard text.utf8.count <= 45 else { return false }
