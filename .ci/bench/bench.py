@@ -1840,11 +1840,21 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         f"{median_of(quiets, lambda run: run['load']['checkout_p99_ms']):.0f} ms)",
         f"≥ {1 - TARGET_EVENTS_OVERHEAD:.0%}", ratio >= 1 - TARGET_EVENTS_OVERHEAD)
     busy_cost = last["cost"]
+
+    def deliveries_per_order(run):
+        return run["delivered"] / run["settled"]["confirmed"] if run["settled"]["confirmed"] else 0.0
+
+    # What the busy rounds add per delivery made, so that builds that keep up with different
+    # shares of the deliveries compare.
+    made = median_of(busies, deliveries_per_order)
+    extra_wal = median_of(busies, cpu_of("wal_kb")) - median_of(quiets, cpu_of("wal_kb"))
+    per_delivery = f"{extra_wal / made:.2f} KB more per delivery made" if made else "no delivery made"
     report.add(
         "events", f"CPU per confirmed order, flat out, until every order settled: {busy_what}, against none (medians)",
         f"ecom serve {median_of(busies, cpu_of('ecom_ms')):.1f} ms against {median_of(quiets, cpu_of('ecom_ms')):.1f} ms; the machine "
         f"without niced clients {median_of(busies, cpu_of('machine_ms')):.1f} ms against {median_of(quiets, cpu_of('machine_ms')):.1f} ms; "
-        f"WAL {median_of(busies, cpu_of('wal_kb')):.1f} KB against {median_of(quiets, cpu_of('wal_kb')):.1f} KB; "
+        f"WAL {median_of(busies, cpu_of('wal_kb')):.1f} KB against {median_of(quiets, cpu_of('wal_kb')):.1f} KB "
+        f"({made:.1f} deliveries made per order, {per_delivery}); "
         f"{busy_cost['commits_per_order']:.1f} commits and "
         + (f"{busy_cost['statements_per_order']:.1f}" if busy_cost["statements_per_order"] is not None else "(no pg_stat_statements)")
         + " statements per order with them (last round)", "")
