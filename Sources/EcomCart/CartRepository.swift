@@ -85,12 +85,12 @@ package struct PostgresCartRepository: CartRepository {
                     WHERE cart_items.quantity + EXCLUDED.quantity <= \(CartLimits.maximumQuantity)
                     RETURNING id, product_id, quantity, added_at, (xmax = 0) AS inserted)
                 SELECT c.version, i.id, i.product_id, i.quantity, i.inserted
-                FROM carts c LEFT JOIN (
+                \(Self.cart(of: userID, lines: """
                     SELECT id, product_id, quantity, added_at, NULL::boolean AS inserted FROM cart_items
                     WHERE user_id = \(userID) AND product_id <> \(productID)
                     UNION ALL
-                    SELECT id, product_id, quantity, added_at, inserted FROM line) AS i ON true
-                WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
+                    SELECT id, product_id, quantity, added_at, inserted FROM line
+                    """))
                 """)
             // No line written: the WHERE kept the sum within the bound.
             guard let written = try rows.first(where: { try $0.decode("inserted", as: Bool?.self) != nil }) else {
@@ -120,14 +120,11 @@ package struct PostgresCartRepository: CartRepository {
     /// taken is rolled back with everything else: another user's line is as absent as a line that
     /// never was.
     private func editLine(_ lineID: UUID, for userID: UUID, _ statement: SQLQuery, keepsLine: Bool) async throws -> CartSnapshot {
-        let edited: SQLQuery = keepsLine ? "UNION ALL SELECT id, product_id, quantity, added_at FROM edited" : ""
+        let edited: SQLQuery = keepsLine ? " UNION ALL SELECT id, product_id, quantity, added_at FROM edited" : ""
         let query: SQLQuery = """
             WITH edited AS (\(statement) WHERE id = \(lineID) AND user_id = \(userID) RETURNING id, product_id, quantity, added_at)
             SELECT c.version, (SELECT count(*) FROM edited) AS edited, i.id, i.product_id, i.quantity
-            FROM carts c LEFT JOIN (
-                SELECT id, product_id, quantity, added_at FROM cart_items WHERE user_id = \(userID) AND id <> \(lineID)
-                \(edited)) AS i ON true
-            WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
+            \(Self.cart(of: userID, lines: "SELECT id, product_id, quantity, added_at FROM cart_items WHERE user_id = \(userID) AND id <> \(lineID)\(edited)"))
             """
         return try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
@@ -263,10 +260,16 @@ package struct PostgresCartRepository: CartRepository {
         let rows = try connection.query(
             """
             SELECT c.version, i.id, i.product_id, i.quantity
-            FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
-            WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id
+            \(cart(of: userID, lines: "SELECT id, product_id, quantity, added_at FROM cart_items WHERE user_id = \(userID)"))
             """)
         return try snapshot(from: rows)
+    }
+
+    /// The `FROM … ORDER BY` of a statement that reads the cart: its row (`c`), with `lines` (`i`:
+    /// `id`, `product_id`, `quantity` and `added_at` of each) in the order of the cart's lines; a
+    /// cart without lines is one row of nulls for them, and no cart no row (`snapshot(from:)`).
+    private static func cart(of userID: UUID, lines: SQLQuery) -> SQLQuery {
+        "FROM carts c LEFT JOIN (\(lines)) AS i ON true WHERE c.user_id = \(userID) ORDER BY i.added_at, i.id"
     }
 
     /// The cart of rows of its version and lines (`version`, and `id`, `product_id`, `quantity`,

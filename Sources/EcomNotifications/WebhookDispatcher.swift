@@ -262,7 +262,8 @@ final class WebhookDispatcher: Service, Sendable {
             WHERE id = \(endpoint) AND enabled AND (leased_until IS NULL OR leased_until < now())
             RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
             """
-        return try await pool.query(query).first.map(Self.target)
+        // Committed without waiting for the disk: a crash that undoes it leaves no dispatcher to hold it.
+        return try await pool.queryCommittingLazily(query).first.map(Self.target)
     }
 
     private static func target(_ row: SQLRow) throws -> Target {
@@ -329,9 +330,10 @@ final class WebhookDispatcher: Service, Sendable {
             return (attempts, next, givesUp)
         }
         // The delivered rows: updated, or written for the first time; a prefix of the endpoint's update.
-        var rows: SQLQuery = ""
-        if !delivered.isEmpty, cursor == nil {
-            rows.append(
+        let rows: SQLQuery =
+            if delivered.isEmpty {
+                ""
+            } else if cursor == nil {
                 """
                 WITH delivered AS (
                     UPDATE webhook_deliveries AS d SET state = 'delivered', attempts = u.attempts, last_status = u.status,
@@ -342,9 +344,8 @@ final class WebhookDispatcher: Service, Sendable {
                         \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
                         \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (id, attempts, status, duration_ms)
                     WHERE d.id = u.id)\n
-                """)
-        } else if !delivered.isEmpty {
-            rows.append(
+                """
+            } else {
                 """
                 WITH delivered AS (
                     INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, type, state, attempts, last_status, last_duration_ms, delivered_at)
@@ -356,19 +357,21 @@ final class WebhookDispatcher: Service, Sendable {
                         \(SQLArray(delivered.map { sent[$0].attempt.status }))::integer[],
                         \(SQLArray(delivered.map { milliseconds[$0] }))::integer[]) AS u (seq, event_id, type, status, duration_ms)
                     ON CONFLICT (endpoint_id, event_id) DO NOTHING)\n
-                """)
-        }
+                """
+            }
         // Failures in a row before this batch's last attempt: a delivery made resets them.
         let failures: SQLQuery = delivered.isEmpty ? "failures" : "0"
+        // Past a batch of first attempts; never back.
+        let advance: SQLQuery = "cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor))"
         let (target, disabled) = try await pool.transaction { [rows] connection -> (Target?, Bool) in
-            try connection.execute("SET LOCAL synchronous_commit TO off")
+            try connection.commitWithoutWaitingForDisk()
             guard let last = sent.last, let retry else {
                 // Every attempt succeeded: the rows, the cursor, the failures and the lease in one
                 // statement. The cursor moves past what was sent even if the endpoint was disabled
                 // meanwhile, so that enabling it again does not send those events twice.
                 let renewed = try connection.query(
                     """
-                    \(rows)UPDATE webhook_endpoints SET failures = \(failures), cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor)),
+                    \(rows)UPDATE webhook_endpoints SET failures = \(failures), \(advance),
                         leased_until = CASE WHEN enabled THEN now() + interval '60 seconds' ELSE leased_until END
                     WHERE id = \(endpoint)
                     RETURNING enabled, url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
@@ -409,8 +412,7 @@ final class WebhookDispatcher: Service, Sendable {
                     enabled = enabled AND \(failures) + 1 < \(settings.disableAfter),
                     disabled_reason = CASE WHEN \(failures) + 1 >= \(settings.disableAfter) AND enabled
                         THEN (\(failures) + 1) || ' failed attempts in a row' ELSE disabled_reason END,
-                    cursor = GREATEST(cursor, COALESCE(\(cursor)::bigint, cursor)),
-                    updated_at = now()
+                    \(advance), updated_at = now()
                 WHERE id = \(endpoint) RETURNING url, failures, enabled, disabled_reason
                 """)
             guard let row = endpoints.first, !(try row.decode("enabled", as: Bool.self)), try row.decode("failures", as: Int.self) == settings.disableAfter

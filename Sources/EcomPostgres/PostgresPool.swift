@@ -274,7 +274,7 @@ package final class PostgresPool: Sendable {
         let channel = quotedLiteral(channel)
         let notifies = payloads.map { "SELECT pg_notify(\(channel), \(quotedLiteral($0)));" }.joined()
         try await withConnection { connection in
-            try connection.executeScript("BEGIN; SET LOCAL synchronous_commit TO off; \(notifies) COMMIT;")
+            try connection.executeScript("BEGIN; \(SQLConnection.lazyCommit); \(notifies) COMMIT;")
         }
     }
 

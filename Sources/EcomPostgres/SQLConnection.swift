@@ -81,6 +81,9 @@ package final class SQLConnection: Sendable {
         }
     }
 
+    /// The setting that lets a transaction commit without waiting for the disk.
+    static let lazyCommit = "SET LOCAL synchronous_commit TO off"
+
     /// Runs one statement outside any transaction, in one of its own whose commit does not wait for
     /// the disk (`synchronous_commit` off): BEGIN, the statement and COMMIT in one round trip. For
     /// writes whose loss in a crash costs only a repeat: a lease taken again, or an event sent again
@@ -92,7 +95,7 @@ package final class SQLConnection: Sendable {
             guard handle.prologue.isEmpty, status != PQTRANS_INTRANS, status != PQTRANS_INERROR else {
                 throw SQLError(kind: .other, message: "a statement to commit lazily must run outside a transaction")
             }
-            handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
+            handle.prologue = ["BEGIN", Self.lazyCommit]
             return try Self.runPipelined(sql, params, on: &handle, epilogue: ["COMMIT"], read: Self.rows)
         }
     }
@@ -158,7 +161,7 @@ package final class SQLConnection: Sendable {
                 throw SQLError(kind: .other, message: "a transaction is already open on this connection")
             }
             handle.afterCommit.removeAll()
-            handle.prologue = ["BEGIN", "SET LOCAL synchronous_commit TO off"]
+            handle.prologue = ["BEGIN", Self.lazyCommit]
         }
     }
 
@@ -212,12 +215,24 @@ package final class SQLConnection: Sendable {
     /// Not for searches or filters whose best plan depends on the values (a pattern's selectivity, a
     /// partial index's predicate).
     package func useGenericPlans() throws {
+        try setLocally("SET LOCAL plan_cache_mode = force_generic_plan")
+    }
+
+    /// Lets the open transaction commit without waiting for the disk (`synchronous_commit` off),
+    /// for writes whose loss in a crash costs only a repeat.
+    package func commitWithoutWaitingForDisk() throws {
+        try setLocally(Self.lazyCommit)
+    }
+
+    /// Runs `setting` (a `SET LOCAL`) in the open transaction: with its BEGIN, in the same round trip
+    /// as its first statement, when that has not been sent yet; else at once.
+    private func setLocally(_ setting: String) throws {
         let deferred = handle.withLock { handle in
             guard !handle.prologue.isEmpty else { return false }
-            handle.prologue.append("SET LOCAL plan_cache_mode = force_generic_plan")
+            handle.prologue.append(setting)
             return true
         }
-        if !deferred { try execute("SET LOCAL plan_cache_mode = force_generic_plan") }
+        if !deferred { try execute("\(unescaped: setting)") }
     }
 
     /// Waits up to `timeout` for notifications on a connection that has run LISTEN, and returns those

@@ -118,11 +118,11 @@ extension UsersController {
     /// the value would otherwise be read as a separator. Other cookies' names and values are not
     /// judged beyond that: browsers accept names that are not HTTP tokens (`cart[42]`).
     static func refreshTokenCookie(in headers: [String]) throws -> String? {
+        let prefix = refreshCookie + "="
         for header in headers {
-            let named = header.split(separator: ";").contains { $0.drop(while: \.isWhitespace).hasPrefix(refreshCookie + "=") }
-            guard named else { continue }
+            guard header.split(separator: ";").contains(where: { $0.drop(while: \.isWhitespace).hasPrefix(prefix) }) else { continue }
             let pairs = header.split(separator: "; ", omittingEmptySubsequences: false)
-            guard let value = pairs.first(where: { $0.hasPrefix(refreshCookie + "=") })?.dropFirst(refreshCookie.count + 1),
+            guard let value = pairs.first(where: { $0.hasPrefix(prefix) })?.dropFirst(prefix.count),
                 value.utf8.count <= Validation.maximumRefreshTokenLength, value.utf8.allSatisfy(Validation.isBase64URL),
                 pairs.allSatisfy(isCookiePair)
             else {

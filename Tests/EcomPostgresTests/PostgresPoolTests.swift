@@ -76,6 +76,28 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A transaction that commits without waiting for the disk has synchronous_commit off, for itself only")
+    func lazyCommitInOneTransaction() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            @Sendable func sync(_ connection: SQLConnection) throws -> String {
+                try connection.query("SELECT current_setting('synchronous_commit') AS sync")[0].decode("sync")
+            }
+            try await pool.execute("SET synchronous_commit TO on")
+            // Asked for before the first statement (with BEGIN) and after one (at once).
+            let first = try await pool.transaction { connection in
+                try connection.commitWithoutWaitingForDisk()
+                return try sync(connection)
+            }
+            let later = try await pool.transaction { connection in
+                _ = try sync(connection)
+                try connection.commitWithoutWaitingForDisk()
+                return try sync(connection)
+            }
+            #expect(first == "off" && later == "off")
+            #expect(try await pool.transaction { try sync($0) } == "on")
+        }
+    }
+
     @Test("A statement committed lazily runs in a transaction of its own without synchronous_commit, commits, and on failure leaves nothing and a clean connection")
     func committedLazily() async throws {
         try await TestDatabase.withPool(size: 1) { pool, url in
