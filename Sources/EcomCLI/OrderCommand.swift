@@ -47,7 +47,8 @@ extension EcomCommand.OrderCommand {
             discussion: """
                 The order starts pending while stock is reserved. By default the command waits \
                 (at most --wait-timeout seconds) until it is confirmed (exit 0) or rejected \
-                (exit 1, with the reason); an order still pending then exits 75. Every run sends \
+                (exit 1, with the reason); an order still pending then, or whose status a busy store \
+                cannot tell, exits 75. Every run sends \
                 an idempotency key (random unless --idempotency-key is given), so a request the \
                 network repeats never makes a second order; reuse a key to get the same order back.
                 """)
@@ -100,6 +101,11 @@ extension EcomCommand.OrderCommand {
                     // Interrupted (Ctrl-C in the REPL): the order stands; only the wait ends.
                     output.message("Stopped waiting; follow \(name) with `ecom order show \(order.id.lowercased)`.")
                     throw CancellationError()
+                } catch let error as ClientError where error.isTransient {
+                    output.error(
+                        "\(name) is placed, but the store stayed too busy to say how it stands (\(error.localizedDescription)); "
+                            + "follow it with `ecom order show \(order.id.lowercased)`")
+                    throw ExitCode(75)
                 }
             }
             try EcomCommand.OrderCommand.show(order, output, explain: false)
@@ -120,7 +126,9 @@ extension EcomCommand.OrderCommand {
         }
 
         /// Waits until the order leaves `pending` or the wait runs out: its events say so at once;
-        /// a read of the order every two seconds covers a store that streams no events.
+        /// a read of the order every two seconds covers a store that streams no events. The order
+        /// stands whatever the wait meets, so a busy answer is read again rather than reported as
+        /// a failed checkout.
         private func wait(for order: EcomAPI.Order, client: GatewayClient) async throws -> EcomAPI.Order {
             let id = order.id
             let admin = try client.isAdmin
@@ -136,13 +144,31 @@ extension EcomCommand.OrderCommand {
                     }
                 }
                 group.addTask {
-                    while try await client.order(id).status == .pending { try await Task.sleep(for: .seconds(2)) }
+                    while try await Self.read(id, client: client, within: .seconds(seconds)).status == .pending {
+                        try await Task.sleep(for: .seconds(2))
+                    }
                 }
                 group.addTask { try await Task.sleep(for: .seconds(seconds)) }
                 try await group.next()
                 group.cancelAll()
             }
-            return try await client.order(id)
+            return try await Self.read(id, client: client, within: Self.busyPatience)
+        }
+
+        /// How long the last read of a placed order keeps asking a busy store.
+        static let busyPatience: Duration = .seconds(15)
+
+        /// The order, asked for again each second while the store answers busy (`isTransient`),
+        /// until `patience` has passed.
+        static func read(_ id: UUID, client: GatewayClient, within patience: Duration) async throws -> EcomAPI.Order {
+            let deadline = ContinuousClock.now + patience
+            while true {
+                do {
+                    return try await client.order(id)
+                } catch let error as ClientError where error.isTransient && ContinuousClock.now + .seconds(1) < deadline {
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
         }
     }
 

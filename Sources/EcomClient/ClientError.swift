@@ -26,6 +26,13 @@ package enum ClientError: Error, Equatable, Sendable {
         case .api, .invalidResponse: 1
         }
     }
+
+    /// Whether the server was busy or lost a service's answer (429, 502, 503, 504): the same read
+    /// may succeed a moment later.
+    package var isTransient: Bool {
+        guard case .api(let failure) = self else { return false }
+        return [429, 502, 503, 504].contains(failure.status)
+    }
 }
 
 /// Why the server no longer accepts a session's refresh token, as far as the client can tell.

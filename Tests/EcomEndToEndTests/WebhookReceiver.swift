@@ -29,14 +29,13 @@ final class WebhookReceiver: Sendable {
 
     private let received = Mutex<[Received]>([])
     private let behaviour: Mutex<Behaviour>
-    private let port = Mutex<Int?>(nil)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let server = LoopbackServer()
 
     init(_ behaviour: Behaviour = .answer(200)) {
         self.behaviour = Mutex(behaviour)
     }
 
-    var url: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/hook" }
+    var url: String { server.url + "/hook" }
     var all: [Received] { received.withLock { $0 } }
 
     func behave(_ behaviour: Behaviour) {
@@ -67,19 +66,11 @@ final class WebhookReceiver: Sendable {
         }
         router.post("/hook") { request, _ in try await respond(request) }
         router.post("/hook/:name") { request, _ in try await respond(request) }
-        var logger = Logger(label: "receiver")
-        // Stopping a test's receiver by cancelling it is no error worth printing.
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
-            onServerRunning: { [self] channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await server.start(router, port: wanted)
     }
 
     func stop() {
-        task.withLock { $0?.cancel() }
+        server.stop()
     }
 
     /// Whether `signature` (an `Ecom-Signature` value) signs `body` with `secret`, computed here
@@ -91,5 +82,30 @@ final class WebhookReceiver: Sendable {
         let code = HMAC<SHA256>.authenticationCode(for: Data("\(t).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
         let hex = code.map { String(format: "%02x", $0) }.joined()
         return parts.contains { $0 == "v1=" + hex }
+    }
+}
+
+/// A test's HTTP server on a loopback port, started by its owner and stopped by cancelling it.
+final class LoopbackServer: Sendable {
+    private let port = Mutex<Int?>(nil)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    var url: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" }
+
+    /// Serves `router` on `port` (a free one when 0); returns once it listens.
+    func start(_ router: Router<BasicRequestContext>, port wanted: Int = 0) async throws {
+        var logger = Logger(label: "loopback")
+        // Stopping a test's server by cancelling it is no error worth printing.
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
+            onServerRunning: { [self] channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    func stop() {
+        task.withLock { $0?.cancel() }
     }
 }
