@@ -119,9 +119,12 @@ package final class RevocationTable: Sendable {
     /// Whether the table is current, reading the feed first if it is not: a request must not be
     /// refused only because the poller's last turn came late (a process starved of CPU for a
     /// few seconds). Concurrent callers share one read; a read that fails or takes longer than
-    /// `timeout` leaves the table stale.
+    /// `timeout` leaves the table stale. A read that started after the call and reached the
+    /// feed's end makes the table current for this caller however long it took (on a starved
+    /// process, longer than the grace period).
     package func catchUp(timeout: Duration = .seconds(2)) async -> Bool {
-        if isCurrent() { return true }
+        let called = ContinuousClock.now
+        if isCurrent(at: called) { return true }
         let task = state.withLock { current -> Task<Void, Never>? in
             if let running = current.catchUp { return running }
             guard let refresher = current.refresher else { return nil }
@@ -139,7 +142,7 @@ package final class RevocationTable: Sendable {
             await group.next()
             group.cancelAll()
         }
-        return isCurrent()
+        return isCurrent() || state.withLock { $0.refreshedAt.map { $0 >= called } ?? false }
     }
 
     /// Names what reads the feed to its end on demand; nil when the poller stops.
