@@ -62,11 +62,13 @@ package struct OrdersController: Sendable {
     /// Gives a failed checkout's key back, so that the client's retry with it runs afresh instead of
     /// meeting `idempotency_in_progress` until the claim is two minutes old. When the database is
     /// what failed (a primary going away, a standby being promoted), the release is tried again in
-    /// the background for a minute; the stamp keeps a repeated release from undoing a later claim.
+    /// the background until then, when any request may take the claim over anyway; the stamp keeps
+    /// a repeated release from undoing a later claim.
     private func release(key: String, userID: UUID, stamp: String, logger: Logger) async {
         guard (try? await repository.release(key: key, userID: userID, stamp: stamp)) == nil else { return }
+        let takeover = ContinuousClock.now + .seconds(120)
         Task { [repository] in
-            for _ in 0..<120 {
+            while ContinuousClock.now < takeover {
                 try? await Task.sleep(for: .milliseconds(500))
                 if (try? await repository.release(key: key, userID: userID, stamp: stamp)) != nil { return }
             }

@@ -49,7 +49,8 @@ struct PostgresFailoverTests {
 
         // Every acknowledged order is there and confirmed; no order exists that no answer named.
         let acknowledged = buyers.acknowledged.items
-        try await store.eventually(timeout: .seconds(60) - (ContinuousClock.now - promoted), "every order settled") {
+        let settling = max(.seconds(30), .seconds(60) - (ContinuousClock.now - promoted))
+        try await store.eventually(timeout: settling, "every order settled") {
             for (shopper, id) in acknowledged where try await store.order(id, as: shopper).status == .pending { return false }
             return true
         }
@@ -65,7 +66,8 @@ struct PostgresFailoverTests {
 
 /// Eight shoppers buying one unit after another until stopped, as a careful client does: a
 /// checkout that gets 5xx, 409 `idempotency_in_progress` or no answer is sent again with the same
-/// `Idempotency-Key` until it gets an answer that settles it (for up to a minute).
+/// `Idempotency-Key` until it gets an answer that settles it, for as long as a key may stay in
+/// progress (two minutes, when any request takes it over) and a little more.
 final class PatientBuyers: Sendable {
     let store: Store
     /// Each order a checkout was answered with (201, or 200 when replayed).
@@ -105,9 +107,10 @@ final class PatientBuyers: Sendable {
         }
     }
 
-    /// Sends `request` until its answer is neither 5xx nor `idempotency_in_progress`; nil if a minute was not enough.
+    /// Sends `request` until its answer is neither 5xx nor `idempotency_in_progress`; nil if two
+    /// minutes and a half were not enough.
     private func settle(_ what: String, _ request: () async throws -> HTTP.Reply) async -> HTTP.Reply? {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(150)
         while ContinuousClock.now < deadline {
             do {
                 let reply = try await request()
@@ -118,7 +121,7 @@ final class PatientBuyers: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
-        gaveUp.append("\(what): no settled answer within a minute")
+        gaveUp.append("\(what): no settled answer within two minutes and a half")
         return nil
     }
 
