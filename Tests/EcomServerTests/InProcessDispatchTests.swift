@@ -70,12 +70,12 @@ import Testing
             let overHTTP = try await Self.answers(
                 to: calls, gateway: GatewayConfiguration(
                     address: ListenAddress(host: "127.0.0.1", port: 0), upstreams: ["products": "http://127.0.0.1:\(port)"],
-                    tokens: tokens, requestTimeout: .milliseconds(500)))
+                    tokens: tokens, requestTimeout: .seconds(2)))
             // No listener at this address: only the in-memory path can answer.
             let inMemory = try await Self.answers(
                 to: calls, gateway: GatewayConfiguration(
                     address: ListenAddress(host: "127.0.0.1", port: 0), upstreams: ["products": "http://127.0.0.1:9"],
-                    localServices: local, tokens: tokens, requestTimeout: .milliseconds(500)))
+                    localServices: local, tokens: tokens, requestTimeout: .seconds(2)))
             for (call, (http, memory)) in zip(calls, zip(overHTTP, inMemory)) {
                 #expect(http == memory, "\(call): over HTTP \(http), in memory \(memory)")
             }
