@@ -198,6 +198,8 @@ start_throwaway_postgres() {
         settings="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
         settings+=" -c pg_stat_statements.track_planning=on"
     fi
+    # ECOM_PG_OPTIONS='-c name=value …': more server settings (the benchmarks try them so).
+    settings+=" ${ECOM_PG_OPTIONS:-}"
     # ECOM_PG_SSL_CERT=FILE ECOM_PG_SSL_KEY=FILE: TLS with that certificate and key.
     if [[ -n ${ECOM_PG_SSL_CERT:-} ]]; then
         cp "$ECOM_PG_SSL_CERT" "$dir/server.pem" && cp "$ECOM_PG_SSL_KEY" "$dir/server.key" || return 1
