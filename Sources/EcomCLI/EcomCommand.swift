@@ -31,7 +31,8 @@ package struct EcomCommand: AsyncParsableCommand {
             EXIT STATUS: 0 success (an empty list too); 1 the request failed (validation, \
             conflict, not found, an order that ended rejected); 4 authentication needed or \
             refused (run `ecom login`); 64 usage error; 69 the server could not be reached; \
-            75 a bounded wait ran out (the order is still pending); 130 interrupted by Ctrl-C.
+            75 a bounded wait ran out (the order is still pending, or the store stayed too busy to \
+            say how it stands); 130 interrupted by Ctrl-C.
 
             ENVIRONMENT: ECOM_SERVER, the gateway's URL (default http://localhost:8080; \
             --server wins); NO_COLOR, when set, turns color off; XDG_CONFIG_HOME, where \

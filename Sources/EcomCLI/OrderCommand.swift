@@ -106,6 +106,11 @@ extension EcomCommand.OrderCommand {
                         "\(name) is placed, but the store stayed too busy to say how it stands (\(error.localizedDescription)); "
                             + "follow it with `ecom order show \(order.id.lowercased)`")
                     throw ExitCode(75)
+                } catch let error as ClientError {
+                    if case .unreachable = error {
+                        output.warning("\(name) is placed; once the server answers, follow it with `ecom order show \(order.id.lowercased)`")
+                    }
+                    throw error
                 }
             }
             try EcomCommand.OrderCommand.show(order, output, explain: false)
@@ -144,8 +149,14 @@ extension EcomCommand.OrderCommand {
                     }
                 }
                 group.addTask {
-                    while try await Self.read(id, client: client, within: .seconds(seconds)).status == .pending {
-                        try await Task.sleep(for: .seconds(2))
+                    // A busy answer is asked again a second later: only the timer below ends the wait.
+                    while true {
+                        do {
+                            if try await client.order(id).status != .pending { return }
+                            try await Task.sleep(for: .seconds(2))
+                        } catch let error as ClientError where error.isTransient {
+                            try await Task.sleep(for: .seconds(1))
+                        }
                     }
                 }
                 group.addTask { try await Task.sleep(for: .seconds(seconds)) }
@@ -159,8 +170,8 @@ extension EcomCommand.OrderCommand {
         static let busyPatience: Duration = .seconds(15)
 
         /// The order, asked for again each second while the store answers busy (`isTransient`),
-        /// until `patience` has passed.
-        static func read(_ id: UUID, client: GatewayClient, within patience: Duration) async throws -> EcomAPI.Order {
+        /// until `patience` has passed; then the busy answer is thrown.
+        private static func read(_ id: UUID, client: GatewayClient, within patience: Duration) async throws -> EcomAPI.Order {
             let deadline = ContinuousClock.now + patience
             while true {
                 do {
