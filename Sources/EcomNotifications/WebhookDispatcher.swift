@@ -262,7 +262,10 @@ final class WebhookDispatcher: Service, Sendable {
             WHERE id = \(endpoint) AND enabled AND (leased_until IS NULL OR leased_until < now())
             RETURNING url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous
             """
-        // Committed without waiting for the disk: a crash that undoes it leaves no dispatcher to hold it.
+        // Committed without waiting for the disk, as `record`'s renewals are. A crash of this process
+        // that undoes it leaves no dispatcher to hold it; a crash of PostgreSQL that undoes it (or a
+        // renewal) may let another process's dispatcher take the endpoint while this one still
+        // sends, which at-least-once delivery allows: receivers drop repeats by `Ecom-Event-Id`.
         return try await pool.queryCommittingLazily(query).first.map(Self.target)
     }
 

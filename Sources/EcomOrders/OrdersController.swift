@@ -38,6 +38,8 @@ package struct OrdersController: Sendable {
         let userID = try context.requireAccount().userID
         let key = try Self.idempotencyKey(request)
         var stamp: String?
+        // No later than the claim's own time: what `release` counts its two minutes from.
+        let claimed = ContinuousClock.now
         if let key {
             switch try await repository.claim(key: key, userID: userID) {
             case .claimed(let claimStamp):
@@ -54,7 +56,7 @@ package struct OrdersController: Sendable {
             let (order, status) = try await checkout(userID: userID, key: key, context: context)
             return EditedResponse(status: status, response: order)
         } catch {
-            if let key, let stamp { await release(key: key, userID: userID, stamp: stamp, logger: context.logger) }
+            if let key, let stamp { await release(key: key, userID: userID, stamp: stamp, claimed: claimed, logger: context.logger) }
             throw error
         }
     }
@@ -64,9 +66,9 @@ package struct OrdersController: Sendable {
     /// what failed (a primary going away, a standby being promoted), the release is tried again in
     /// the background until then, when any request may take the claim over anyway; the stamp keeps
     /// a repeated release from undoing a later claim.
-    private func release(key: String, userID: UUID, stamp: String, logger: Logger) async {
+    private func release(key: String, userID: UUID, stamp: String, claimed: ContinuousClock.Instant, logger: Logger) async {
         guard (try? await repository.release(key: key, userID: userID, stamp: stamp)) == nil else { return }
-        let takeover = ContinuousClock.now + .seconds(120)
+        let takeover = claimed + .seconds(120)
         Task { [repository] in
             while ContinuousClock.now < takeover {
                 try? await Task.sleep(for: .milliseconds(500))

@@ -225,12 +225,18 @@ package final class SQLConnection: Sendable {
     }
 
     /// Runs `setting` (a `SET LOCAL`) in the open transaction: with its BEGIN, in the same round trip
-    /// as its first statement, when that has not been sent yet; else at once.
+    /// as its first statement, when that has not been sent yet; else at once. Outside a transaction
+    /// PostgreSQL would ignore it with a warning, so that is an error here.
     private func setLocally(_ setting: String) throws {
-        let deferred = handle.withLock { handle in
-            guard !handle.prologue.isEmpty else { return false }
-            handle.prologue.append(setting)
-            return true
+        let deferred = try handle.withLock { handle in
+            guard handle.prologue.isEmpty else {
+                handle.prologue.append(setting)
+                return true
+            }
+            guard PQtransactionStatus(handle.connection) == PQTRANS_INTRANS else {
+                throw SQLError(kind: .other, message: "\(setting) needs an open transaction")
+            }
+            return false
         }
         if !deferred { try execute("\(unescaped: setting)") }
     }

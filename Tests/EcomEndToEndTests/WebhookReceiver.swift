@@ -102,7 +102,10 @@ final class LoopbackServer: Sendable {
             onServerRunning: { [self] channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
         let deadline = ContinuousClock.now + .seconds(10)
-        while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while port.withLock({ $0 }) == nil {
+            guard ContinuousClock.now < deadline else { throw HarnessError("the loopback server did not listen within 10 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func stop() {

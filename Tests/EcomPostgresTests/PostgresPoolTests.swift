@@ -95,6 +95,8 @@ struct PostgresPoolTests {
             }
             #expect(first == "off" && later == "off")
             #expect(try await pool.transaction { try sync($0) } == "on")
+            // Outside a transaction PostgreSQL would ignore it with a warning.
+            await #expect(throws: SQLError.self) { try await pool.withConnection { try $0.commitWithoutWaitingForDisk() } }
         }
     }
 
