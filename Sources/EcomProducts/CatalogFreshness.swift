@@ -1,3 +1,4 @@
+import EcomAPI
 import EcomPostgres
 import Foundation
 import Logging
@@ -109,7 +110,7 @@ package final class CatalogFreshness: Sendable {
         case .everything: (kind, ids) = ("a", [])
         }
         guard kind != "a", ids.count <= Self.maximumIDsPerBatch else { return ["\(origin) a"] }
-        let texts = ids.map(\.uuidString)
+        let texts = ids.map(\.lowercased)
         return stride(from: 0, to: max(texts.count, 1), by: Self.idsPerNotification).map { start in
             "\(origin) \(kind) " + texts[start..<min(start + Self.idsPerNotification, texts.count)].joined(separator: ",")
         }
@@ -122,7 +123,7 @@ package final class CatalogFreshness: Sendable {
         var ids = Set<UUID>()
         if parts.count == 3, !parts[2].isEmpty {
             for text in parts[2].split(separator: ",") {
-                guard let id = UUID(uuidString: String(text)) else { return nil }
+                guard let id = UUID(hyphenated: text) else { return nil }
                 ids.insert(id)
             }
         }

@@ -150,7 +150,7 @@ struct StockReservations: Sendable {
         guard !wanted.isEmpty else {
             throw ReservationFailure(description: "order \(order.orderID.lowercased) has no lines")
         }
-        let productIDs = wanted.keys.sorted { $0.uuidString < $1.uuidString }
+        let productIDs = wanted.keys.sorted { $0.lowercased < $1.lowercased }
         guard let products = try claim(order.orderID, locking: productIDs, on: connection) else {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
