@@ -9,7 +9,9 @@ package protocol APIRequestBody: Decodable {
 }
 
 extension APIRequestBody {
-    static var fields: Set<String> { Set(CodingKeys.allCases.map(\.stringValue)) }
+    // A closure, not `\.stringValue`: a key path on a generic parameter is instantiated anew at
+    // every use, which a profile showed in every body decoded.
+    static var fields: Set<String> { Set(CodingKeys.allCases.map { $0.stringValue }) }
 }
 
 /// A partial update: absent fields stay as they are, and `null` is refused rather than read as
@@ -71,11 +73,15 @@ struct StrictDecoder: Decoder {
     private static func byName(_ lhs: AnyCodingKey, _ rhs: AnyCodingKey) -> Bool { lhs.stringValue < rhs.stringValue }
 
     /// Values `JSONDecoder` reads itself, some by its own strategies (dates as RFC 3339 text), which
-    /// must reach it unwrapped; none of them holds a request body. (The containers' `decode` of
-    /// `Bool`, `Int` and the like come here through the generic one.)
+    /// must reach it unwrapped, and ids, which read themselves from a string; none of them holds a
+    /// request body, so they skip the wrapping (a decoder of their own and a look for a body's
+    /// conformance, for every id of every body). (The containers' `decode` of `Bool`, `Int` and
+    /// the like come here through the generic one.) The types compared first are the common ones;
+    /// the protocol checks, dearer, come last.
     static func isDecodedByJSONDecoder(_ type: Any.Type) -> Bool {
-        type is any BinaryInteger.Type || type is any BinaryFloatingPoint.Type || type == Bool.self || type == String.self
-            || type == Date.self || type == Data.self || type == URL.self || type == Decimal.self
+        type == LowercaseUUID.self || type == UUID.self || type == String.self || type == Int.self || type == Bool.self || type == Date.self
+            || type == Data.self || type == URL.self || type == Decimal.self
+            || type is any BinaryInteger.Type || type is any BinaryFloatingPoint.Type
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
