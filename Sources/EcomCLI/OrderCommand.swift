@@ -106,11 +106,9 @@ extension EcomCommand.OrderCommand {
                         "\(name) is placed, but the store stayed too busy to say how it stands (\(error.localizedDescription)); "
                             + "follow it with `ecom order show \(order.id.lowercased)`")
                     throw ExitCode(75)
-                } catch let error as ClientError {
-                    if case .unreachable = error {
-                        output.warning("\(name) is placed; once the server answers, follow it with `ecom order show \(order.id.lowercased)`")
-                    }
-                    throw error
+                } catch ClientError.unreachable(let server, let reason) {
+                    output.warning("\(name) is placed; once the server answers, follow it with `ecom order show \(order.id.lowercased)`")
+                    throw ClientError.unreachable(server: server, reason: reason)
                 }
             }
             try EcomCommand.OrderCommand.show(order, output, explain: false)
@@ -149,14 +147,9 @@ extension EcomCommand.OrderCommand {
                     }
                 }
                 group.addTask {
-                    // A busy answer is asked again a second later: only the timer below ends the wait.
-                    while true {
-                        do {
-                            if try await client.order(id).status != .pending { return }
-                            try await Task.sleep(for: .seconds(2))
-                        } catch let error as ClientError where error.isTransient {
-                            try await Task.sleep(for: .seconds(1))
-                        }
+                    // Each read outlasts the wait, so a busy store never ends it: the timer below does.
+                    while try await Self.read(id, client: client, within: .seconds(seconds + 2)).status == .pending {
+                        try await Task.sleep(for: .seconds(2))
                     }
                 }
                 group.addTask { try await Task.sleep(for: .seconds(seconds)) }
