@@ -1265,6 +1265,8 @@ def main():
     parser.add_argument("--webhook-endpoints", type=int, default=10, help="webhook endpoints of the events phase's busy run (default 10)")
     parser.add_argument("--event-streams", type=int, default=100, help="open admin streams of the events phase's busy run (default 100)")
     parser.add_argument("--log-level", default="info", help="LOG_LEVEL of the servers (default info, as shipped)")
+    parser.add_argument("--pool-size", type=int,
+                        help="ECOM_DB_POOL_SIZE of the all-in-one servers (default: ecom's own, 8)")
     parser.add_argument("--only", default="", help=f"comma-separated phases: {','.join(PHASES)}")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--before", metavar="FILE",
@@ -1324,7 +1326,7 @@ def main():
             ceiling = None
 
         log("starting ecom serve (in-process events)")
-        server = Server(ecom, "local", database_url, workdir, log_level=args.log_level)
+        server = Server(ecom, "local", database_url, workdir, log_level=args.log_level, pool_size=args.pool_size)
         servers.append(server)
         server.start()
         time.sleep(2)
@@ -1465,7 +1467,8 @@ def main():
 
         if "amqp" in phases:
             log("starting ecom serve with RabbitMQ")
-            server = Server(ecom, "amqp", database_url, workdir, amqp_url=amqp_url, log_level=args.log_level)
+            server = Server(ecom, "amqp", database_url, workdir, amqp_url=amqp_url, log_level=args.log_level,
+                            pool_size=args.pool_size)
             servers.append(server)
             server.start()
             admin_token = login(Client(server.url()), *server.admin)
@@ -1503,8 +1506,8 @@ def print_report(report, args, duration, repeat):
     print()
     print(f"Machine: {report.data['machine']}")
     print(f"Load average before / after: {report.data['load_before']} / {report.data['load_after']}; "
-          f"{duration:g} s per HTTP figure, median of {repeat}; servers at LOG_LEVEL={args.log_level}; "
-          f"wrk and the servers share the cores")
+          f"{duration:g} s per HTTP figure, median of {repeat}; servers at LOG_LEVEL={args.log_level}"
+          f"{f', ECOM_DB_POOL_SIZE={args.pool_size}' if args.pool_size else ''}; wrk and the servers share the cores")
     print()
     print(report.markdown())
     if args.json:

@@ -21,16 +21,19 @@ package final class EmbeddedPostgres: Sendable {
     /// Where root's clusters go: `/var/lib/ecom` but in tests.
     private let rootClusters: URL
     private let logger: Logger
+    /// The server's `max_connections`: enough for the pools of the services that use it.
+    private let maxConnections: Int
     /// Set between `start()` and `stop()`: the lock that keeps other ecom processes out, and how to stop the server.
     private let running = Mutex<Running?>(nil)
 
-    package convenience init(dataDirectory: URL, logger: Logger) {
-        self.init(dataDirectory: dataDirectory, rootClusters: Self.defaultRootClusters, logger: logger)
+    package convenience init(dataDirectory: URL, maxConnections: Int = 100, logger: Logger) {
+        self.init(dataDirectory: dataDirectory, rootClusters: Self.defaultRootClusters, maxConnections: maxConnections, logger: logger)
     }
 
-    init(dataDirectory: URL, rootClusters: URL, logger: Logger) {
+    init(dataDirectory: URL, rootClusters: URL, maxConnections: Int = 100, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.rootClusters = rootClusters
+        self.maxConnections = maxConnections
         self.logger = logger
     }
 
@@ -75,7 +78,7 @@ package final class EmbeddedPostgres: Sendable {
                 ])
             }
             // pg_ctl hands -o to a shell, hence the quoting.
-            let serverOptions = "-c listen_addresses='' -c port=5432 -c "
+            let serverOptions = "-c listen_addresses='' -c port=5432 -c max_connections=\(maxConnections) -c "
                 + shellQuoted("unix_socket_directories=\(layout.socketDirectory.path)")
             do {
                 try run(pgCtl, ["start", "-D", layout.pgdata.path, "-l", layout.logFile.path, "-w", "-t", "60", "-o", serverOptions])

@@ -176,6 +176,14 @@ package struct ServeConfiguration: Sendable {
         }
     }
 
+    /// `max_connections` of the embedded cluster: every service's pool, with room for the catalog's
+    /// change listener, the databases' creation at start and an operator's `psql` or `pg_dump`;
+    /// PostgreSQL's own default (100) at least, which five pools of 20 or more (`ECOM_DB_POOL_SIZE`)
+    /// would outgrow under load.
+    package var embeddedMaxConnections: Int {
+        max(100, poolSize * services.filter { $0.databaseName != nil }.count + 20)
+    }
+
     /// Descriptors kept for the process's own connections rather than its listeners': the database pools,
     /// the gateway's connections to the services (64 each at most), the services' connections to one another
     /// (32 per peer), and 128 for RabbitMQ, the embedded cluster, files and the unforeseen.

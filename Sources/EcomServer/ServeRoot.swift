@@ -123,7 +123,8 @@ struct ServeRoot {
             announce(
                 "removed the embedded PostgreSQL cluster \(orphan.cluster), left behind by the deleted data directory \(orphan.dataDirectory)")
         }
-        let postgres = EmbeddedPostgres(dataDirectory: configuration.dataDirectory, logger: logger)
+        let postgres = EmbeddedPostgres(
+            dataDirectory: configuration.dataDirectory, maxConnections: configuration.embeddedMaxConnections, logger: logger)
         return Cluster(postgres: postgres, serverURL: try await postgres.start())
     }
 

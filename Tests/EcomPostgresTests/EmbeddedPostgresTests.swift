@@ -28,13 +28,18 @@ struct EmbeddedPostgresTests {
         #expect("\(error!)" == "another ecom serve is using \(dataDirectory.path)")
         await cluster.stop()
 
-        let restarted = EmbeddedPostgres(dataDirectory: dataDirectory, logger: logger)
+        // Started again with room for bigger pools: the setting is the server's, not the cluster's files'.
+        let restarted = EmbeddedPostgres(dataDirectory: dataDirectory, maxConnections: 150, logger: logger)
         let secondURL = try await restarted.start()
         #expect(secondURL == url)
-        let note = try await TestDatabase.withPool(url: secondURL, size: 1) { pool in
-            try await pool.query("SELECT note FROM kept")[0].decode("note", as: String.self)
+        let (note, maxConnections) = try await TestDatabase.withPool(url: secondURL, size: 1) { pool in
+            (
+                try await pool.query("SELECT note FROM kept")[0].decode("note", as: String.self),
+                try await pool.query("SHOW max_connections")[0].decode("max_connections", as: String.self)
+            )
         }
         #expect(note == "first run")
+        #expect(maxConnections == "150")
         await restarted.stop()
     }
 

@@ -50,6 +50,14 @@ import Testing
         #expect(set.holdEvents)
     }
 
+    @Test("the embedded cluster has room for every service's pool, and PostgreSQL's default 100 connections at least")
+    func embeddedMaxConnections() {
+        #expect(Self.configuration([:]).embeddedMaxConnections == 100)
+        #expect(Self.configuration(["ECOM_DB_POOL_SIZE": "16"]).embeddedMaxConnections == 100)
+        #expect(Self.configuration(["ECOM_DB_POOL_SIZE": "64"]).embeddedMaxConnections == 64 * 5 + 20)
+        #expect(Self.configuration(["ECOM_DB_POOL_SIZE": "256"]).embeddedMaxConnections == 256 * 5 + 20)
+    }
+
     @Test("the help lists every variable of the table, each with its names, meaning and default, within 80 columns")
     func help() {
         let help = EnvironmentVariable.help + "\n"
