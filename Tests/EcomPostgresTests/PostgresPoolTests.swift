@@ -419,6 +419,16 @@ struct PostgresPoolTests {
             #expect(try await pool.query("SELECT count(*) AS n FROM kept")[0].decode("n", as: Int.self) == 1)
         }
     }
+
+    @Test("an array parameter reaches PostgreSQL element for element, quotes, backslashes and NULLs included")
+    func arraysRoundTrip() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            let elements: [String?] = ["", #"a "b", c\d"#, "NULL", "{}", nil, #"{"k":"v \"w\" \\ x"}"#, "é ß 😀"]
+            let rows = try await pool.query(
+                "SELECT e, e IS NULL AS missing FROM unnest(\(SQLArray(elements))::text[]) WITH ORDINALITY AS u (e, n) ORDER BY n")
+            #expect(try rows.map { try $0.decode("missing", as: Bool.self) ? nil : try $0.decode("e", as: String.self) } == elements)
+        }
+    }
 }
 
 @Suite struct PostgresPoolWithoutServerTests {

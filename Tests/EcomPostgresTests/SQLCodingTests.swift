@@ -124,5 +124,11 @@ import Testing
         #expect(SQLArray([#"a "b", c\d"#, "NULL", "{}"]).postgresText == #"{"a \"b\", c\\d","NULL","{}"}"#)
         #expect(SQLArray([1, -2]).postgresText == #"{"1","-2"}"#)
         #expect(SQLArray([String?.none]).postgresText == "{NULL}")
+        #expect(SQLArray([String]()).postgresText == "{}")
+        #expect(SQLArray(["", #"\"#, #"""#, "é\"ß\"", String?.none]).postgresText == #"{"","\\","\"","é\"ß\"",NULL}"#)
+        // An event body, as the outbox and inbox statements carry a batch of them.
+        let body = #"{"id":"x","data":{"name":"a \"quoted\" word","path":"C:\\dir"}}"#
+        let literal = SQLArray([body, body]).postgresText!
+        #expect(literal == "{" + [body, body].map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}")
     }
 }
