@@ -14,7 +14,10 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-    package static var ecom: JSONDecoder {
+    /// The decoder of the wire format, one for the process: decoding changes nothing of it, so every
+    /// event and answer need not make its own. Nothing may change its settings; a caller that needs
+    /// others makes its own.
+    package static let ecom: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -26,7 +29,7 @@ extension JSONDecoder {
             return date
         }
         return decoder
-    }
+    }()
 }
 
 package enum RFC3339 {
