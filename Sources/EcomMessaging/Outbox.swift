@@ -91,7 +91,25 @@ package typealias BatchPreparer = @Sendable (_ deliveries: [Delivery], _ connect
 package typealias BatchHandler = @Sendable (_ deliveries: [Delivery], _ connection: SQLConnection) throws -> Void
 
 /// AMQP topic matching: `*` is one word, `#` is zero or more.
+///
+/// Every event is matched against each subscriber's patterns, and each stream's, so the common
+/// patterns are matched without splitting either side into words: a pattern without wildcards is
+/// the key itself, `#` is any key, and `prefix.*` is one word after `prefix.`.
 package func routingKey(_ key: String, matches pattern: String) -> Bool {
+    let star = UInt8(ascii: "*"), hash = UInt8(ascii: "#"), dot = UInt8(ascii: ".")
+    let wildcards = pattern.utf8.lazy.filter { $0 == star || $0 == hash }.count
+    if wildcards == 0 { return key == pattern }
+    if pattern == "#" { return true }
+    if wildcards == 1, pattern.utf8.count >= 2, pattern.hasSuffix(".*") {
+        let prefix = pattern.utf8.dropLast()  // with its dot
+        guard key.utf8.starts(with: prefix) else { return false }
+        return !key.utf8.dropFirst(prefix.count).contains(dot)
+    }
+    return routingKeyWords(key, match: pattern)
+}
+
+/// AMQP topic matching word by word, for any pattern.
+func routingKeyWords(_ key: String, match pattern: String) -> Bool {
     func match(_ key: ArraySlice<Substring>, _ pattern: ArraySlice<Substring>) -> Bool {
         guard let head = pattern.first else { return key.isEmpty }
         if head == "#" {

@@ -16,9 +16,30 @@ import Testing
             ("order.created", "order.created", true), ("order.created", "order.*", true), ("order.created", "stock.*", false),
             ("order.created", "#", true), ("order.created.v2", "order.*", false), ("order.created.v2", "order.#", true),
             ("order", "order.#", true), ("stock.reserved", "*.reserved", true),
+            ("order", "order.*", false), ("order.", "order.*", true), ("orders.created", "order.*", false),
+            ("order.created", "order.create", false), ("order.create", "order.created", false), ("", "#", true),
+            ("stock.low", "*", false), ("stock", "*", true), ("a.b.c", "a.*.c", true), ("a.b.c", "a.*", false),
+            ("a.b.c", "#.c", true), ("a.b.c", "*.*", false), ("x", "", false), ("", "", true),
         ])
     func matching(key: String, pattern: String, matches: Bool) {
         #expect(routingKey(key, matches: pattern) == matches)
+        #expect(routingKeyWords(key, match: pattern) == matches)
+    }
+
+    @Test("the shortcuts for common patterns answer as matching word by word does, for every key and pattern of up to three words")
+    func shortcutsAgree() {
+        func phrases(of words: [String]) -> [String] {
+            var all = words
+            for _ in 1..<3 { all += all.flatMap { phrase in words.map { phrase + "." + $0 } } }
+            return Array(Set(all))
+        }
+        let keys = phrases(of: ["a", "b", "ab", ""])
+        let patterns = phrases(of: ["a", "b", "*", "#", ""])
+        for key in keys {
+            for pattern in patterns where routingKey(key, matches: pattern) != routingKeyWords(key, match: pattern) {
+                Issue.record("\"\(key)\" against \"\(pattern)\": \(routingKey(key, matches: pattern)) by the shortcut")
+            }
+        }
     }
 }
 

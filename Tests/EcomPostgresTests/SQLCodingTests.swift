@@ -119,6 +119,17 @@ import Testing
         #expect(!isTransient(CancellationError()))
     }
 
+    @Test("a statement's placeholders are numbered in order across its fragments, past nine too")
+    func placeholders() {
+        var query: SQLQuery = "SELECT \(1) + \(2)"
+        query.append(" WHERE a = \("x") AND \(unescaped: "b") IN (")
+        query.append(SQLQuery.joined((3...12).map { "\($0)" }, separator: ", "))
+        query.append(")")
+        let (sql, binds) = query.statement
+        #expect(sql == "SELECT $1 + $2 WHERE a = $3 AND b IN ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+        #expect(binds.map(\.postgresText) == ["1", "2", "x"] + (3...12).map { String($0) })
+    }
+
     @Test("array parameters quote every element")
     func arrays() {
         #expect(SQLArray([#"a "b", c\d"#, "NULL", "{}"]).postgresText == #"{"a \"b\", c\\d","NULL","{}"}"#)
