@@ -100,7 +100,7 @@ package func routingKey(_ key: String, matches pattern: String) -> Bool {
     let wildcards = pattern.utf8.lazy.filter { $0 == star || $0 == hash }.count
     if wildcards == 0 { return key == pattern }
     if pattern == "#" { return true }
-    if wildcards == 1, pattern.utf8.count >= 2, pattern.hasSuffix(".*") {
+    if wildcards == 1, pattern.hasSuffix(".*") {
         let prefix = pattern.utf8.dropLast()  // with its dot
         guard key.utf8.starts(with: prefix) else { return false }
         return !key.utf8.dropFirst(prefix.count).contains(dot)

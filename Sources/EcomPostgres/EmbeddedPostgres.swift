@@ -26,11 +26,14 @@ package final class EmbeddedPostgres: Sendable {
     /// Set between `start()` and `stop()`: the lock that keeps other ecom processes out, and how to stop the server.
     private let running = Mutex<Running?>(nil)
 
-    package convenience init(dataDirectory: URL, maxConnections: Int = 100, logger: Logger) {
+    /// PostgreSQL's own `max_connections` default.
+    package static let defaultMaxConnections = 100
+
+    package convenience init(dataDirectory: URL, maxConnections: Int = defaultMaxConnections, logger: Logger) {
         self.init(dataDirectory: dataDirectory, rootClusters: Self.defaultRootClusters, maxConnections: maxConnections, logger: logger)
     }
 
-    init(dataDirectory: URL, rootClusters: URL, maxConnections: Int = 100, logger: Logger) {
+    init(dataDirectory: URL, rootClusters: URL, maxConnections: Int = defaultMaxConnections, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.rootClusters = rootClusters
         self.maxConnections = maxConnections

@@ -1,4 +1,5 @@
 import EcomNotifications
+import EcomPostgres
 import EcomProducts
 import EcomServerKit
 import Foundation
@@ -181,14 +182,17 @@ package struct ServeConfiguration: Sendable {
     /// PostgreSQL's own default (100) at least, which five pools of 20 or more (`ECOM_DB_POOL_SIZE`)
     /// would outgrow under load.
     package var embeddedMaxConnections: Int {
-        max(100, poolSize * services.filter { $0.databaseName != nil }.count + 20)
+        max(EmbeddedPostgres.defaultMaxConnections, poolConnections + 20)
     }
+
+    /// The connections every pool of this process's services may open together.
+    var poolConnections: Int { poolSize * services.filter { $0.databaseName != nil }.count }
 
     /// Descriptors kept for the process's own connections rather than its listeners': the database pools,
     /// the gateway's connections to the services (64 each at most), the services' connections to one another
     /// (32 per peer), and 128 for RabbitMQ, the embedded cluster, files and the unforeseen.
     package var descriptorReserve: Int {
-        var reserve = 128 + poolSize * services.filter { $0.databaseName != nil }.count
+        var reserve = 128 + poolConnections
         if services.contains(.gateway) { reserve += 64 * (ServiceName.allCases.count - 1) }
         if services.contains(.orders) { reserve += 2 * 32 }
         if services.contains(.cart) { reserve += 32 }
