@@ -131,19 +131,21 @@ extension EcomCommand.OrderCommand {
         /// Waits until the order leaves `pending` or the wait runs out: its events say so at once;
         /// a read of the order every two seconds covers a store that streams no events. The order
         /// stands whatever the wait meets, so a busy answer is read again rather than reported as
-        /// a failed checkout.
+        /// a failed checkout; and once its events have said how it stands, a store that stays busy
+        /// gets a shorter patience, then the order is shown as those events left it.
         private func wait(for order: EcomAPI.Order, client: GatewayClient) async throws -> EcomAPI.Order {
             let id = order.id
             let admin = try client.isAdmin
             let seconds = waitTimeout
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let settling = try await withThrowingTaskGroup(of: StreamEvent?.self) { group in
                 group.addTask {
                     do {
                         // From the start of the order's events: one that came before the stream opened counts too.
-                        _ = try await OrderProgress.follow(id, client: client, admin: admin, from: 0, printer: nil, until: \.isSettled) { _ in }
+                        return try await OrderProgress.follow(id, client: client, admin: admin, from: 0, printer: nil, until: \.isSettled) { _ in }
                     } catch is ClientError {
                         // A store without event streams: the reads below decide.
                         try await Task.sleep(for: .seconds(seconds))
+                        return nil
                     }
                 }
                 group.addTask {
@@ -151,16 +153,30 @@ extension EcomCommand.OrderCommand {
                     while try await Self.read(id, client: client, within: .seconds(seconds + 2)).status == .pending {
                         try await Task.sleep(for: .seconds(2))
                     }
+                    return nil
                 }
-                group.addTask { try await Task.sleep(for: .seconds(seconds)) }
-                try await group.next()
+                group.addTask {
+                    try await Task.sleep(for: .seconds(seconds))
+                    return nil
+                }
+                let first = try await group.next() ?? nil
                 group.cancelAll()
+                return first
             }
-            return try await Self.read(id, client: client, within: Self.busyPatience)
+            guard let settling, let settled = OrderProgress.order(order, after: settling) else {
+                return try await Self.read(id, client: client, within: Self.busyPatience)
+            }
+            do {
+                return try await Self.read(id, client: client, within: Self.settledPatience)
+            } catch let error as ClientError where error.isTransient {
+                return settled
+            }
         }
 
         /// How long the last read of a placed order keeps asking a busy store.
         static let busyPatience: Duration = .seconds(15)
+        /// The same, once the order's events have said how it stands.
+        static let settledPatience: Duration = .seconds(3)
 
         /// The order, asked for again each second while the store answers busy (`isTransient`),
         /// until `patience` has passed; then the busy answer is thrown.

@@ -86,18 +86,47 @@ enum OrderProgress {
     }
 
     /// Reads the order's events from `from` (0: all the store keeps) until one brings it to a
-    /// status `done` accepts, printing each with `printer`; returns that status.
+    /// status `done` accepts, printing each with `printer`; returns that event.
     static func follow(
         _ id: UUID, client: GatewayClient, admin: Bool, from: Int64?, printer: EventPrinter?, until done: (OrderStatus) -> Bool,
         onReconnect: @escaping @Sendable (String) -> Void
-    ) async throws -> OrderStatus? {
+    ) async throws -> StreamEvent? {
         let query = [URLQueryItem(name: "types", value: "order.*"), URLQueryItem(name: "order", value: id.lowercased)]
         let events = client.events(
             path: admin ? "/admin/events/stream" : "/api/events/stream", query: query, after: from, onReconnect: onReconnect)
         for try await event in events {
             try printer?.print(event)
-            if let status = status(after: event.type), done(status) { return status }
+            if let status = status(after: event.type), done(status) { return event }
         }
         return nil
+    }
+
+    /// `order` as `event`, one of its events, leaves it: its status and the time it changed, and
+    /// for a rejection the reason and lines the event names. Nil for an event that changes no status.
+    static func order(_ order: EcomAPI.Order, after event: StreamEvent) -> EcomAPI.Order? {
+        struct Envelope<Payload: Decodable>: Decodable {
+            var occurredAt: Date
+            var data: Payload
+            enum CodingKeys: String, CodingKey {
+                case data
+                case occurredAt = "occurred_at"
+            }
+        }
+        struct Reason: Decodable {
+            var reason: String?
+        }
+        guard let status = status(after: event.type) else { return nil }
+        let json = Data(event.json.utf8)
+        var order = order
+        order.status = status
+        if status == .rejected, let rejected = try? JSONDecoder.ecom.decode(Envelope<OrderRejected>.self, from: json) {
+            order.updatedAt = rejected.occurredAt
+            order.reason = rejected.data.reason
+            order.rejection = OrderRejection(reason: rejected.data.reason, lines: rejected.data.lines)
+        } else if let changed = try? JSONDecoder.ecom.decode(Envelope<Reason>.self, from: json) {
+            order.updatedAt = changed.occurredAt
+            if let reason = changed.data.reason { order.reason = reason }
+        }
+        return order
     }
 }
