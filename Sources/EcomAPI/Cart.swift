@@ -127,3 +127,33 @@ package enum CartLimits {
     /// Most lines a cart may hold.
     package static let maximumLines = 100
 }
+
+/// A cart as the orders service checks it out: each line's product and quantity, and the cart's
+/// version, without prices (`GET /internal/carts/{user_id}?priced=false`). The orders service
+/// prices the order itself; a priced `Cart` reads as one too, so either answer serves it.
+package struct CartContents: Codable, Sendable, Equatable {
+    package struct Line: Codable, Sendable, Equatable {
+        @LowercaseUUID package var id: UUID
+        @LowercaseUUID package var productID: UUID
+        package var quantity: Int
+
+        package init(id: UUID, productID: UUID, quantity: Int) {
+            self.id = id
+            self.productID = productID
+            self.quantity = quantity
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, quantity
+            case productID = "product_id"
+        }
+    }
+
+    package var items: [Line]
+    package var version: Int64
+
+    package init(items: [Line], version: Int64) {
+        self.items = items
+        self.version = version
+    }
+}

@@ -10,6 +10,8 @@ package enum InternalPath {
     /// Cart, `GET`: a user's cart, priced, with its version.
     package static let cartRoute = "/internal/carts/:user_id"
     package static func cart(_ userID: UUID) -> String { "/internal/carts/\(userID.lowercased)" }
+    /// The same cart as `CartContents`, unpriced, for a checkout that prices it itself.
+    package static func cartContents(_ userID: UUID) -> String { cart(userID) + "?priced=false" }
 
     /// Cart, `POST` with a `CartOrderApplied`: takes an order's lines out of the user's cart, once.
     package static let cartOrdersRoute = "/internal/carts/:user_id/orders"

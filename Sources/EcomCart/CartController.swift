@@ -73,11 +73,18 @@ package struct CartController: Sendable {
 
     /// The cart the orders service checks out. It prices the order itself at that moment; what it
     /// takes from here is the product ids, the quantities, and the version it records so that
-    /// racing checkouts of one cart make one order.
-    @Sendable func internalGet(_ request: Request, context: EcomRequestContext) async throws -> Cart {
+    /// racing checkouts of one cart make one order: with `priced=false` that is all it gets
+    /// (`CartContents`), and the catalog is not asked; otherwise the cart priced, as the orders
+    /// services of earlier releases read it.
+    @Sendable func internalGet(_ request: Request, context: EcomRequestContext) async throws -> Response {
         _ = try context.requireService()
         let userID = try context.uuidParameter("user_id")
-        return try await priced(repository.cart(of: userID), context: context)
+        let snapshot = try await repository.cart(of: userID)
+        if request.uri.queryParameters["priced"] == "false" {
+            let lines = snapshot.lines.map { CartContents.Line(id: $0.id, productID: $0.productID, quantity: $0.quantity) }
+            return try CartContents(items: lines, version: snapshot.version).response(from: request, context: context)
+        }
+        return try await priced(snapshot, context: context).response(from: request, context: context)
     }
 
     /// Takes an order's lines out of the cart, once: the orders service calls this right after

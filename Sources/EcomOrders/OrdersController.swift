@@ -79,7 +79,7 @@ package struct OrdersController: Sendable {
     }
 
     private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status) {
-        let current = try await cart.send(.GET, InternalPath.cart(userID), requestID: context.requestID, as: Cart.self)
+        let current = try await cart.send(.GET, InternalPath.cartContents(userID), requestID: context.requestID, as: CartContents.self)
         guard !current.items.isEmpty else {
             // The request is well formed; it is the cart's state that refuses it.
             throw APIError.conflict("cart_empty", "your cart is empty")
@@ -91,8 +91,9 @@ package struct OrdersController: Sendable {
         var lines: [OrderLine] = []
         for item in current.items {
             guard let product = byID[item.productID], product.isActive else {
+                let name = byID[item.productID]?.name ?? "unknown product"
                 throw APIError.conflict(
-                    "product_unavailable", "\(item.name) is no longer available; remove it from your cart", field: item.id.lowercased)
+                    "product_unavailable", "\(name) is no longer available; remove it from your cart", field: item.id.lowercased)
             }
             lines.append(
                 OrderLine(

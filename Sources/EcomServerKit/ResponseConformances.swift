@@ -7,6 +7,7 @@ extension User: ResponseEncodable {}
 extension Product: ResponseEncodable {}
 extension ImportResult: ResponseEncodable {}
 extension Cart: ResponseEncodable {}
+extension CartContents: ResponseEncodable {}
 extension CartItemAdded: ResponseEncodable {}
 extension Order: ResponseEncodable {}
 extension ParkedEvent: ResponseEncodable {}

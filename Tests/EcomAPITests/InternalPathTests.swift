@@ -11,6 +11,7 @@ import Testing
         #expect(InternalPath.cartOrders(user) == InternalPath.cartOrdersRoute.replacingOccurrences(of: ":user_id", with: id))
         #expect(InternalPath.cart(user) == "/internal/carts/\(id)")
         #expect(InternalPath.cartOrders(user) == "/internal/carts/\(id)/orders")
+        #expect(InternalPath.cartContents(user) == "/internal/carts/\(id)?priced=false")
     }
 
     @Test("every service-only path is under /internal/, where the gateway routes nothing")

@@ -38,6 +38,8 @@ enum Fixture {
 /// callers without a service token as the real one does.
 final class StandInCatalog: Sendable {
     private let products = Mutex(Dictionary(Fixture.all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
+    /// Lookups answered so far.
+    let lookups = Atomic(0)
 
     func archive(_ id: UUID) {
         products.withLock { $0[id]?.isActive = false }
@@ -45,7 +47,8 @@ final class StandInCatalog: Sendable {
 
     /// The products among `ids` that it has.
     func find(_ ids: [UUID]) -> [Product] {
-        products.withLock { products in ids.compactMap { products[$0] } }
+        lookups.add(1, ordering: .relaxed)
+        return products.withLock { products in ids.compactMap { products[$0] } }
     }
 
     func router(tokens: TokenService) -> Router<EcomRequestContext> {

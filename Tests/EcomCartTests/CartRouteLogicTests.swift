@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import EcomCart
@@ -96,6 +97,36 @@ import Testing
             let response = try await harness.send(.get, "/internal/carts/\(user.lowercased)", as: .service)
             #expect(response.status == .ok)
             #expect(try harness.decode(Cart.self, response) == mine)
+            // The priced answer, as earlier releases give it, reads as the contents a checkout takes.
+            let contents = CartContents(
+                items: mine.items.map { CartContents.Line(id: $0.id, productID: $0.productID, quantity: $0.quantity) }, version: mine.version)
+            #expect(try harness.decode(CartContents.self, response) == contents)
+        }
+    }
+
+    @Test("a checkout's read of the cart, unpriced, names each line's product and quantity and the version, and asks the catalog nothing")
+    func internalContents() async throws {
+        try await Self.run { harness in
+            let user = UUID()
+            _ = try await harness.add(Fixture.kettle, quantity: 3, for: user)
+            let mine = try await harness.add(Fixture.mug, quantity: 1, for: user)
+            let asked = harness.catalog.lookups.load(ordering: .relaxed)
+            let response = try await harness.send(.get, InternalPath.cartContents(user), as: .service)
+            #expect(response.status == .ok)
+            #expect(harness.catalog.lookups.load(ordering: .relaxed) == asked)
+            let contents = try harness.decode(CartContents.self, response)
+            #expect(contents.version == mine.version)
+            #expect(contents.items.map(\.id) == mine.items.map(\.id))
+            #expect(contents.items.map(\.productID) == [Fixture.kettle.id, Fixture.mug.id])
+            #expect(contents.items.map(\.quantity) == [3, 1])
+            // Nothing of the priced cart: a caller cannot take these for prices.
+            let body = String(buffer: response.body)
+            #expect(!body.contains("price") && !body.contains("name"), "\(body)")
+
+            let empty = try await harness.send(.get, InternalPath.cartContents(UUID()), as: .service)
+            #expect(try harness.decode(CartContents.self, empty) == CartContents(items: [], version: 0))
+            let refused = try await harness.send(.get, InternalPath.cartContents(user), as: .user(user))
+            #expect(refused.status == .forbidden)
         }
     }
 

@@ -54,6 +54,8 @@ final class StandInUpstreams: Sendable {
     func router(tokens: TokenService) -> Router<EcomRequestContext> {
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: AuthMiddleware(tokens: tokens))
+        // Priced whatever the query asks, as the cart services of earlier releases answer: the
+        // orders service reads that as the contents it checks out.
         router.get(RouterPath(InternalPath.cartRoute)) { [self] _, context -> Cart in
             _ = try context.requireService()
             let userID = try context.uuidParameter("user_id")
