@@ -60,9 +60,11 @@ package final class EventBus: Sendable {
 
     /// With `applyOnArrival`, events are applied (by `applyBatch`, or `handler` on each) in the
     /// transaction that receives them rather than stored in the inbox for the worker: for a consumer
-    /// whose work is one statement that itself ignores an event it has seen (the notifications
-    /// service's event log), it saves writing and updating each event's inbox row. Such events
-    /// keep no inbox row; the worker still applies any that land there (an unreadable one it parks).
+    /// whose statements themselves ignore an event they have seen (the notifications service's event
+    /// log, the cart's removal of an order's lines), it saves writing and updating each event's inbox
+    /// row. Such events keep no inbox row; the worker still applies any that land there: an
+    /// unreadable one (it parks it), and those of a batch whose handler failed (one at a time, after
+    /// any that arrive later and apply).
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
         handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applyBatch: BatchHandler? = nil,

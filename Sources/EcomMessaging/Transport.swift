@@ -19,24 +19,36 @@ package struct Inbox: Sendable {
 
     /// Takes events in, in their order, so that each takes effect once: stored in the inbox in
     /// one statement (an event already there, a redelivery, is ignored), or applied at once by
-    /// `applyOnArrival`, whose own statement ignores a redelivery. An event whose header cannot
-    /// be read goes to the inbox either way, where the worker parks it.
+    /// `applyOnArrival`, whose own statements ignore a redelivery. An event whose header cannot
+    /// be read goes to the inbox either way, where the worker parks it; and so do the events of a
+    /// batch that `applyOnArrival` failed for a reason of its own rather than the database's, where
+    /// the worker applies them one at a time and parks one that keeps failing, so that one bad event
+    /// never holds up its publisher. A failure of the database itself throws, and the publisher
+    /// tries again later.
     package func store(_ events: [OutgoingEvent]) async throws {
         guard let applyOnArrival else { return try await insert(events) }
         var deliveries: [Delivery] = []
-        var unreadable: [OutgoingEvent] = []
+        var readable: [OutgoingEvent] = []
+        var toInbox: [OutgoingEvent] = []
         for event in events {
             if let delivery = try? Delivery(routingKey: event.routingKey, body: Data(event.body.utf8)) {
                 deliveries.append(delivery)
+                readable.append(event)
             } else {
-                unreadable.append(event)
+                toInbox.append(event)
             }
         }
         if !deliveries.isEmpty {
-            try await pool.transaction { [deliveries] connection in try applyOnArrival(deliveries, connection) }
-            applied()
+            do {
+                try await pool.transaction { [deliveries] connection in try applyOnArrival(deliveries, connection) }
+                applied()
+            } catch where !isTransient(error) && !(error is CancellationError) {
+                // The inbox keeps the publisher's order: the unreadable ones can go first, since
+                // the worker only parks them.
+                toInbox += readable
+            }
         }
-        try await insert(unreadable)
+        try await insert(toInbox)
     }
 
     private func insert(_ events: [OutgoingEvent]) async throws {

@@ -145,6 +145,50 @@ struct EventBusTests {
         }
     }
 
+    @Test("a batch an on-arrival subscriber fails to apply goes to its inbox: the publisher moves on, the worker applies the good events one at a time and parks the bad one")
+    func appliedOnArrivalFailureGoesToTheInbox() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.maximumAttempts = 1
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            // Refuses the note of one text, whichever way it is applied.
+            let handler: EventHandler = { delivery, connection in
+                let event = try delivery.decode(Note.self)
+                if event.data.text == "note 2" { throw Refused() }
+                try connection.execute(
+                    "INSERT INTO applied (event_id, text) VALUES (\(event.id), \(event.data.text)) ON CONFLICT (event_id) DO NOTHING")
+            }
+            let commits = Atomic(0)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: handler,
+                applyOnArrival: true, applied: { commits.add(1, ordering: .relaxed) }, settings: settings, logger: Self.logger)
+            let ids = try await Self.enqueue(5, on: publisher)
+            await source.relay()
+            // Published and marked sent all the same: nothing of the batch was applied, all of it is in the inbox.
+            #expect(try await Self.unsent(on: publisher) == 0)
+            #expect(commits.load(ordering: .relaxed) == 0)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 0)
+            let stored = try await subscriber.query("SELECT event_id FROM inbox ORDER BY received_at, event_id").map {
+                try $0.decode("event_id", as: UUID.self)
+            }
+            #expect(Set(stored) == Set(ids))
+
+            await sink.work()
+            let applied = try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }
+            #expect(Set(applied) == Set(ids).subtracting([ids[2]]))
+            #expect(try await sink.parked(limit: 10, after: nil).items.map(\.id) == [ids[2]])
+
+            // Later events apply on arrival again (`applied` hears of the worker's commits too).
+            let before = commits.load(ordering: .relaxed)
+            let later = try await Self.enqueue(1, on: publisher, type: "note.more")
+            await source.relay()
+            #expect(commits.load(ordering: .relaxed) == before + 1)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self) == 5)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied WHERE event_id = \(later[0])")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test("a subscriber whose inbox is not set up yet holds events back quietly, then gets them")
     func subscriberStillMigrating() async throws {
         try await ThrowawayDatabase.withPool(size: 4, migrations: Self.migrations, logger: Self.logger) { publisher in
