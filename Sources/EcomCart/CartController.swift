@@ -97,7 +97,7 @@ package struct CartController: Sendable {
             try Self.validate(quantity: line.quantity, field: "lines.\(index).quantity")
         }
         let applied = try await repository.applyOrder(body, for: userID)
-        context.logger.info(
+        context.logger.debug(
             applied ? "order applied to cart" : "order already applied to cart",
             metadata: ["order_id": "\(body.orderID.lowercased)", "user_id": "\(userID.lowercased)"])
         return Response(status: .noContent)

@@ -8,7 +8,8 @@ import Metrics
 import Synchronization
 
 /// Outermost middleware: gives every request an id, answers every error in the ecom shape,
-/// and logs one line per request (method, path, status, duration, request id).
+/// and logs one line per request (method, path, status, duration, request id): at info for a
+/// request a client sent, at debug for one answered in memory for a caller in the process.
 package struct RequestLogMiddleware: RouterMiddleware {
     package typealias Context = EcomRequestContext
 
@@ -51,7 +52,11 @@ package struct RequestLogMiddleware: RouterMiddleware {
 
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        context.logger.info(
+        // At info, one line per request a client sent this process: what a service in this process
+        // answers in memory (a client's request the gateway hands over, a call between services)
+        // is logged at debug, its caller's line standing for it.
+        context.logger.log(
+            level: context.isInProcess ? .debug : .info,
             "\(request.method) \(request.uri.path) \(response.status.code) \(Self.milliseconds(nanoseconds))ms",
             metadata: ["service": .string(service)])
         durations.timer(status: response.status.code).recordNanoseconds(nanoseconds)

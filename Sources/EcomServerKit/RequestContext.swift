@@ -18,6 +18,9 @@ package struct EcomRequestContext: RequestContext {
     package let remoteAddress: String?
     /// Whether the client is still there; nil for connections no limited listener accepted (tests).
     package let connection: ConnectionWatch?
+    /// Whether the request was handed over in memory by a caller in this process, which answers
+    /// for it: the gateway for a client's request, or another service.
+    package private(set) var isInProcess = false
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -31,6 +34,7 @@ package struct EcomRequestContext: RequestContext {
         self.coreContext = .init(source: InProcessSource(logger: logger))
         self.remoteAddress = nil
         self.connection = nil
+        self.isInProcess = true
     }
 
     package var maxUploadSize: Int { 1024 * 1024 }
