@@ -61,7 +61,10 @@ package func buildCartService(_ configuration: CartConfiguration, logger: Logger
         // Each event's statements ignore one seen before (`applied_orders`), and in one process an
         // order's `order.created` finds its lines already taken out by the checkout's call, so it
         // costs nothing but the transaction that would have stored and marked it in the inbox.
-        applyOnArrival: true, handlersPublish: false, settings: configuration.events, logger: logger)
+        // An order's events take the same effect in either order (a rejection first keeps a late
+        // `order.created` from removing anything), so a batch that fails waits in the inbox.
+        applyOnArrival: true, onArrivalFailuresToInbox: true, handlersPublish: false, settings: configuration.events,
+        logger: logger)
     let router = buildCartRouter(
         controller: controller, tokens: configuration.tokens, checks: [startup.readinessCheck, bus.readinessCheck], startup: startup)
     bus.addAdminRoutes(to: router)

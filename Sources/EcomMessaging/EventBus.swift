@@ -63,12 +63,14 @@ package final class EventBus: Sendable {
     /// whose statements themselves ignore an event they have seen (the notifications service's event
     /// log, the cart's removal of an order's lines), it saves writing and updating each event's inbox
     /// row. Such events keep no inbox row; the worker still applies any that land there: an
-    /// unreadable one (it parks it), and those of a batch whose handler failed (one at a time, after
-    /// any that arrive later and apply).
+    /// unreadable one (it parks it), and with `onArrivalFailuresToInbox`, for events that take the
+    /// same effect in any order, those of a batch whose handler failed (one at a time, after any
+    /// that arrive later and apply), rather than the publisher trying the batch again.
     package init(
         service: String, pool: PostgresPool, transport: any EventTransport, subscribesTo routingKeys: [String] = [],
         handler: EventHandler? = nil, prepareBatch: BatchPreparer? = nil, applyBatch: BatchHandler? = nil,
-        applyOnArrival: Bool = false, applied: @escaping @Sendable () -> Void = {}, handlersPublish: Bool = true,
+        applyOnArrival: Bool = false, onArrivalFailuresToInbox: Bool = false, applied: @escaping @Sendable () -> Void = {},
+        handlersPublish: Bool = true,
         settings: Settings = Settings(), logger: Logger
     ) {
         self.service = service
@@ -90,7 +92,8 @@ package final class EventBus: Sendable {
             consumer = transport.attach(
                 Inbox(
                     service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell,
-                    applyOnArrival: applyOnArrival ? self.applyBatch : nil, applied: applied),
+                    applyOnArrival: applyOnArrival ? self.applyBatch : nil, applied: applied,
+                    failuresToInbox: onArrivalFailuresToInbox),
                 logger: logger)
         } else {
             consumer = nil

@@ -16,15 +16,19 @@ package struct Inbox: Sendable {
     var applyOnArrival: BatchHandler?
     /// Called after each commit of `applyOnArrival`.
     var applied: @Sendable () -> Void = {}
+    /// Whether a batch that `applyOnArrival` fails goes to the inbox rather than back to the
+    /// publisher: for a consumer whose events take the same effect in any order, since the events
+    /// that arrive after it are applied before the worker gets to it.
+    var failuresToInbox = false
 
     /// Takes events in, in their order, so that each takes effect once: stored in the inbox in
     /// one statement (an event already there, a redelivery, is ignored), or applied at once by
     /// `applyOnArrival`, whose own statements ignore a redelivery. An event whose header cannot
-    /// be read goes to the inbox either way, where the worker parks it; and so do the events of a
-    /// batch that `applyOnArrival` failed for a reason of its own rather than the database's, where
-    /// the worker applies them one at a time and parks one that keeps failing, so that one bad event
-    /// never holds up its publisher. A failure of the database itself throws, and the publisher
-    /// tries again later.
+    /// be read goes to the inbox either way, where the worker parks it. A batch `applyOnArrival`
+    /// fails throws, and the publisher tries again later; with `failuresToInbox`, one it fails for
+    /// a reason of its own rather than the database's goes to the inbox instead, where the worker
+    /// applies its events one at a time and parks one that keeps failing, so that one bad event
+    /// never holds up its publisher.
     package func store(_ events: [OutgoingEvent]) async throws {
         guard let applyOnArrival else { return try await insert(events) }
         var deliveries: [Delivery] = []
@@ -42,7 +46,7 @@ package struct Inbox: Sendable {
             do {
                 try await pool.transaction { [deliveries] connection in try applyOnArrival(deliveries, connection) }
                 applied()
-            } catch where !isTransient(error) && !(error is CancellationError) {
+            } catch where failuresToInbox && !isTransient(error) && !(error is CancellationError) {
                 // The inbox keeps the publisher's order: the unreadable ones can go first, since
                 // the worker only parks them.
                 toInbox += readable

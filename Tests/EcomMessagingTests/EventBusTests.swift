@@ -162,7 +162,8 @@ struct EventBusTests {
             let commits = Atomic(0)
             let sink = EventBus(
                 service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"], handler: handler,
-                applyOnArrival: true, applied: { commits.add(1, ordering: .relaxed) }, settings: settings, logger: Self.logger)
+                applyOnArrival: true, onArrivalFailuresToInbox: true, applied: { commits.add(1, ordering: .relaxed) }, settings: settings,
+                logger: Self.logger)
             let ids = try await Self.enqueue(5, on: publisher)
             await source.relay()
             // Published and marked sent all the same: nothing of the batch was applied, all of it is in the inbox.
@@ -186,6 +187,35 @@ struct EventBusTests {
             #expect(commits.load(ordering: .relaxed) == before + 1)
             #expect(try await subscriber.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self) == 5)
             #expect(try await subscriber.query("SELECT count(*) AS n FROM applied WHERE event_id = \(later[0])")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
+    @Test("a batch an on-arrival subscriber whose events keep their order fails to apply stays with the publisher, to be sent again")
+    func appliedOnArrivalFailureStaysUnsent() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            let refusing = Atomic(true)
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"],
+                handler: { delivery, connection in
+                    if refusing.load(ordering: .relaxed) { throw Refused() }
+                    try Self.recordNote(delivery, connection)
+                },
+                applyOnArrival: true, logger: Self.logger)
+            _ = sink
+            let ids = try await Self.enqueue(3, on: publisher)
+            await source.relay()
+            #expect(try await Self.unsent(on: publisher) == 3)
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self) == 0)
+
+            refusing.store(false, ordering: .relaxed)
+            try await publisher.execute("UPDATE outbox SET claimed_until = NULL")
+            try await Task.sleep(for: .milliseconds(500))  // past the relay's first backoff
+            await source.relay()
+            #expect(try await Self.unsent(on: publisher) == 0)
+            let applied = try await subscriber.query("SELECT event_id FROM applied").map { try $0.decode("event_id", as: UUID.self) }
+            #expect(Set(applied) == Set(ids))
         }
     }
 
