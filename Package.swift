@@ -303,6 +303,7 @@ let package = Package(
             dependencies: [
                 "EcomServerKit",
                 "EcomPostgres",
+                "EcomTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

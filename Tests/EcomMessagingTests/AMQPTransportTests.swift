@@ -4,7 +4,6 @@ import EcomTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Testing
 
 @testable import EcomMessaging
@@ -415,30 +414,4 @@ func eventually(_ what: Comment, timeout: Duration = .seconds(60), _ condition: 
     }
     Issue.record("timed out waiting: \(what)")
     throw CancellationError()
-}
-
-/// Keeps what was logged, for tests that check a message was said.
-final class LogRecorder: LogHandler, Sendable {
-    private let lines = Mutex<[String]>([])
-    var messages: [String] { lines.withLock { $0 } }
-
-    func log(event: LogEvent) {
-        let metadata = (event.metadata ?? [:]).merging(metadata) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        lines.withLock { $0.append("\(event.level) \(event.message) \(metadata.joined(separator: " "))") }
-    }
-
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
 }

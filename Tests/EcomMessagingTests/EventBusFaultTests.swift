@@ -1,6 +1,7 @@
 import EcomAPI
 import EcomPostgres
 import EcomServerKit
+import EcomTestSupport
 import Foundation
 import Logging
 import Prometheus

@@ -1,40 +1,15 @@
+import EcomTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Synchronization
 import Testing
 
 @testable import EcomServerKit
 
 @Suite struct AccessLogTests {
-    /// Keeps each line's level and message.
-    final class Recorder: LogHandler, Sendable {
-        private let lines = Mutex<[String]>([])
-        var messages: [String] { lines.withLock { $0 } }
-
-        func log(event: LogEvent) {
-            lines.withLock { $0.append("\(event.level) \(event.message)") }
-        }
-
-        var metadata: Logger.Metadata {
-            get { [:] }
-            set {}
-        }
-
-        var logLevel: Logger.Level {
-            get { .trace }
-            set {}
-        }
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { nil }
-            set {}
-        }
-    }
-
     @Test("a request a client sent has its access line at info; one answered in memory for a caller in the process, at debug")
     func levels() async throws {
-        let recorder = Recorder()
+        let recorder = LogRecorder()
         let logger = Logger(label: "test") { _ in recorder }
         let router = Router(context: EcomRequestContext.self)
         router.add(middleware: RequestLogMiddleware(service: "test"))
