@@ -293,13 +293,15 @@ package struct PostgresOrderRepository: OrderRepository {
     // MARK: - Idempotency keys
 
     package func claim(key: String, userID: UUID) async throws -> KeyClaim {
-        try await pool.transaction { connection in
-            let inserted = try connection.query(
-                """
-                INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress')
-                ON CONFLICT DO NOTHING RETURNING created_at::text AS stamp
-                """)
-            if let row = inserted.first { return .claimed(stamp: try row.decode("stamp")) }
+        // A new key, the usual case, is one statement committing on its own (one round trip, no
+        // BEGIN and COMMIT); a key already there is looked at, locked, in a transaction.
+        let inserted = try await pool.query(
+            """
+            INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress')
+            ON CONFLICT DO NOTHING RETURNING created_at::text AS stamp
+            """)
+        if let row = inserted.first { return .claimed(stamp: try row.decode("stamp")) }
+        return try await pool.transaction { connection in
             let rows = try connection.query(
                 """
                 SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
