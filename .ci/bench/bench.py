@@ -646,9 +646,10 @@ def saga_hops(server, since):
 
 
 def database_activity(server):
-    """Transactions committed and statements run (BEGIN, COMMIT and ROLLBACK aside) so far in the
-    store's databases (those named after the server); statements are None where
-    pg_stat_statements is not loaded."""
+    """Transactions committed, statements run (BEGIN, COMMIT and ROLLBACK aside) and transaction
+    blocks begun (BEGIN … COMMIT: the other commits are statements that committed on their own,
+    one round trip each) so far in the store's databases (those named after the server);
+    statements and blocks are None where pg_stat_statements is not loaded."""
     url = server.database("orders")
     mine = f"SELECT oid FROM pg_database WHERE datname LIKE '{server.database_prefix}%'"
     commits = int(psql(url, f"SELECT COALESCE(sum(xact_commit), 0) FROM pg_stat_database WHERE datid IN ({mine})")[0][0])
@@ -662,9 +663,11 @@ def database_activity(server):
                 AND s.query !~* '^\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION)\M'""")
         }
         statements = sum(calls for calls, _, _, _ in by_query.values())
+        blocks = int(psql(url, rf"""SELECT COALESCE(sum(s.calls), 0) FROM pg_stat_statements s WHERE s.dbid IN ({mine})
+            AND s.query ~* '^\s*(BEGIN|START TRANSACTION)\M'""")[0][0])
     except RuntimeError:
-        statements, by_query = None, {}
-    return commits, statements, by_query
+        statements, blocks, by_query = None, None, {}
+    return commits, statements, by_query, blocks
 
 
 def table_writes(server):
@@ -696,7 +699,7 @@ def database_cost(server, before, orders):
     the buyer's cart add and the bench's own few queries included."""
     # Backends report their counts at most once a second.
     time.sleep(1.5)
-    commits, statements, by_query = database_activity(server)
+    commits, statements, by_query, blocks = database_activity(server)
     per_order = lambda now, then: (now - then) / orders if orders and now is not None and then is not None else None
     if orders and by_query:
         # Where the statements go, for the log: the most frequent per confirmed order.
@@ -716,7 +719,7 @@ def database_cost(server, before, orders):
     if orders and by_query:
         log(f"plannings per confirmed order: {planned / orders:.2f}")
     return {"commits_per_order": per_order(commits, before[0]), "statements_per_order": per_order(statements, before[1]),
-            "plannings_per_order": planned / orders if orders and by_query else None}
+            "blocks_per_order": per_order(blocks, before[3]), "plannings_per_order": planned / orders if orders and by_query else None}
 
 
 def cpu_and_wal(server, since=None, orders=0):
@@ -1556,7 +1559,8 @@ def measure_checkout(report, server, users, products, seconds, transport, lag_ta
     commits = cost["commits_per_order"]
     report.add(
         "checkout", f"database work per confirmed order, {transport}, flat out (the buyer's cart add included)",
-        ("no order confirmed" if commits is None else f"{commits:.1f} commits · ")
+        ("no order confirmed" if commits is None else f"{commits:.1f} commits"
+         + (f" ({cost['blocks_per_order']:.1f} of them BEGIN … COMMIT)" if cost["blocks_per_order"] is not None else "") + " · ")
         + ("" if commits is None else f"{statements:.1f} statements besides BEGIN/COMMIT" if statements is not None
            else "statements not counted (no pg_stat_statements)"),
         f"≤ {TARGET_COMMITS_PER_ORDER} commits, ≤ {TARGET_STATEMENTS_PER_ORDER} statements",
