@@ -1683,7 +1683,8 @@ class StreamReaders:
 def measure_events(report, server, users, products, seconds, ecom, ceiling_binary, workdir, admin_token, paced_rate=None,
                    endpoint_count=10, stream_count=100, rounds=3):
     """Live events: the lag from an order's confirmation (committed) to its line printed by
-    `ecom listen`, paced; then checkout flat out with the notifications service running but
+    `ecom listen`, paced; what a stream line and a webhook delivery cost ecom serve, paced;
+    then checkout flat out with the notifications service running but
     nothing listening, and again with webhook endpoints (10) and open streams (100), the two
     taken in turn `rounds` times, so that the machine's drift between two runs (a fifth of the
     throughput, here) weighs on both alike; the medians are compared."""
@@ -1728,11 +1729,12 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
             except (ValueError, KeyError):
                 pass
 
-    def paced_checkout():
-        """Checkout paced at `rate` until every order settled: when it began, the orders, and the CPU per order."""
+    def paced_checkout(pace=None):
+        """Checkout paced at `pace` (`rate` unless given) until every order settled: when it began,
+        the orders, and the CPU per order."""
         since = database_now(server)
         start = cpu()
-        checkout_load(server, users, products, seconds, rate=rate)
+        checkout_load(server, users, products, seconds, rate=pace or rate)
         settled = settle_orders(server, since)
         return since, settled, cpu_per_order(start, settled)
 
@@ -1778,13 +1780,52 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
     def log_head():
         return int(psql(server.database("notifications"), "SELECT COALESCE(max(seq), 0) FROM notifications.event_log")[0][0])
 
-    def busy_run():
+    def add_endpoints():
         endpoints = []
         for index in range(endpoint_count):
             status, body, _ = client.request("POST", "/admin/webhooks", {"url": sink.url(index), "types": []},
                                              {"Authorization": f"Bearer {admin_token}"})
             expect(status, body, (201,), "webhook endpoint")
             endpoints.append(body["id"])
+        return endpoints
+
+    def delete_endpoints(endpoints):
+        for endpoint in endpoints:
+            client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
+
+    def delivered_since(since):
+        return int(psql(server.database("notifications"),
+                        f"SELECT count(*) FROM notifications.webhook_deliveries WHERE state = 'delivered' AND delivered_at >= '{since}'")[0][0])
+
+    # What a delivery costs the server, at a pace the dispatcher keeps up with (ten endpoints that
+    # take every event want about 40 deliveries per order, more than it sends flat out): a slow
+    # checkout without endpoints, then the same with them until every delivery due was made.
+    if endpoint_count:
+        slow = max(2, rate // 6)
+        log(f"events: checkout paced at {slow}/s for {seconds} s, nothing listening")
+        _, quiet_slow, quiet_slow_cpu = paced_checkout(slow)
+        endpoints = add_endpoints()
+        opened_at = log_head()
+        log(f"events: checkout paced at {slow}/s for {seconds} s with {endpoint_count} webhook endpoints, until delivered")
+        since = database_now(server)
+        start = cpu()
+        checkout_load(server, users, products, seconds, rate=slow)
+        hooked = settle_orders(server, since)
+        due = (log_head() - opened_at) * endpoint_count
+        deadline = time.monotonic() + 120
+        while (made := delivered_since(since)) < due and time.monotonic() < deadline:
+            time.sleep(0.5)
+        hooked_cpu = cpu_per_order(start, hooked)
+        delete_endpoints(endpoints)
+        per_order = made / max(1, hooked["confirmed"])
+        delivery_us = (hooked_cpu["ecom_ms"] - quiet_slow_cpu["ecom_ms"]) * 1000 / per_order if per_order else 0
+        report.add(
+            "events", f"ecom serve's CPU per webhook delivery, paced at {slow} orders/s with {endpoint_count} endpoints",
+            f"{delivery_us:.0f} µs ({hooked_cpu['ecom_ms']:.2f} ms per order against {quiet_slow_cpu['ecom_ms']:.2f} ms without; "
+            f"{per_order:.0f} deliveries per order, {made} of {due} due made)", "")
+
+    def busy_run():
+        endpoints = add_endpoints()
         opened_at = log_head()
         streams = StreamReaders(server, admin_token, stream_count)
         time.sleep(2)
@@ -1811,8 +1852,7 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
                 f"SELECT state, regexp_replace(COALESCE(last_error, '-'), '\\s+', ' ', 'g'), count(*) FROM notifications.webhook_deliveries "
                 f"WHERE created_at >= '{since}' AND state <> 'delivered' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"):
             log(f"events: {count} delivery rows {state}: {error}")
-        for endpoint in endpoints:
-            client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
+        delete_endpoints(endpoints)
         return {"load": load, "settled": settled, "cpu": spent, "cost": cost, "delivered": delivered, "rows": rows,
                 "deliveries_due": logged * endpoint_count, "stream_lines": streams.events, "stream_lines_expected": logged * stream_count}
 
