@@ -1729,13 +1729,15 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
             except (ValueError, KeyError):
                 pass
 
-    def paced_checkout(pace=None):
-        """Checkout paced at `pace` (`rate` unless given) until every order settled: when it began,
-        the orders, and the CPU per order."""
+    def paced_checkout(pace=None, until=None):
+        """Checkout paced at `pace` (`rate` unless given) until every order settled, and then until
+        `until(since)` says so if given: when it began, the orders, and the CPU per order."""
         since = database_now(server)
         start = cpu()
         checkout_load(server, users, products, seconds, rate=pace or rate)
         settled = settle_orders(server, since)
+        if until:
+            until(since)
         return since, settled, cpu_per_order(start, settled)
 
     reader = threading.Thread(target=read_lines, daemon=True)
@@ -1793,10 +1795,6 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         for endpoint in endpoints:
             client.request("DELETE", f"/admin/webhooks/{endpoint}", None, {"Authorization": f"Bearer {admin_token}"})
 
-    def delivered_since(since):
-        return int(psql(server.database("notifications"),
-                        f"SELECT count(*) FROM notifications.webhook_deliveries WHERE state = 'delivered' AND delivered_at >= '{since}'")[0][0])
-
     # What a delivery costs the server, at a pace the dispatcher keeps up with (ten endpoints that
     # take every event want about 40 deliveries per order, more than it sends flat out): a slow
     # checkout without endpoints, then the same with them until every delivery due was made.
@@ -1806,16 +1804,22 @@ def measure_events(report, server, users, products, seconds, ecom, ceiling_binar
         _, quiet_slow, quiet_slow_cpu = paced_checkout(slow)
         endpoints = add_endpoints()
         opened_at = log_head()
+        made = due = 0
+
+        def delivered(since):
+            """Waits (two minutes at most) until every delivery due since `since` was made."""
+            nonlocal made, due
+            due = (log_head() - opened_at) * endpoint_count
+            deadline = time.monotonic() + 120
+            while True:
+                made = int(psql(server.database("notifications"), "SELECT count(*) FROM notifications.webhook_deliveries "
+                                f"WHERE state = 'delivered' AND delivered_at >= '{since}'")[0][0])
+                if made >= due or time.monotonic() >= deadline:
+                    return
+                time.sleep(0.5)
+
         log(f"events: checkout paced at {slow}/s for {seconds} s with {endpoint_count} webhook endpoints, until delivered")
-        since = database_now(server)
-        start = cpu()
-        checkout_load(server, users, products, seconds, rate=slow)
-        hooked = settle_orders(server, since)
-        due = (log_head() - opened_at) * endpoint_count
-        deadline = time.monotonic() + 120
-        while (made := delivered_since(since)) < due and time.monotonic() < deadline:
-            time.sleep(0.5)
-        hooked_cpu = cpu_per_order(start, hooked)
+        _, hooked, hooked_cpu = paced_checkout(slow, until=delivered)
         delete_endpoints(endpoints)
         per_order = made / max(1, hooked["confirmed"])
         delivery_us = (hooked_cpu["ecom_ms"] - quiet_slow_cpu["ecom_ms"]) * 1000 / per_order if per_order else 0

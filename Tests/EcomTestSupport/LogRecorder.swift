@@ -10,7 +10,8 @@ package final class LogRecorder: LogHandler, Sendable {
     package init() {}
 
     package func log(event: LogEvent) {
-        let metadata = (event.metadata ?? [:]).merging(metadata) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // The recorder keeps no metadata of its own (its setters drop it): only the event's.
+        let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         lines.withLock { $0.append(([event.level.rawValue, "\(event.message)"] + metadata).joined(separator: " ")) }
     }
 
