@@ -9,7 +9,9 @@ import Synchronization
 
 /// Outermost middleware: gives every request an id, answers every error in the ecom shape,
 /// and logs one line per request (method, path, status, duration, request id): at info for a
-/// request a client sent, at debug for one answered in memory for a caller in the process.
+/// request a client sent, at debug for one answered in memory for a caller in the process and for
+/// a probe that passed (`GET /health`, `/ready` or `/metrics` answered 2xx), which a load balancer
+/// or a scraper repeats every few seconds; a probe that fails keeps its line at info.
 package struct RequestLogMiddleware: RouterMiddleware {
     package typealias Context = EcomRequestContext
 
@@ -54,13 +56,23 @@ package struct RequestLogMiddleware: RouterMiddleware {
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         // At info, one line per request a client sent this process: what a service in this process
         // answers in memory (a client's request the gateway hands over, a call between services)
-        // is logged at debug, its caller's line standing for it.
+        // is logged at debug, its caller's line standing for it; so is a probe that passed, which
+        // a load balancer repeats every few seconds (a `/ready` of the gateway checks each
+        // service's `/health` over HTTP: seven lines a probe).
         context.logger.log(
-            level: context.isInProcess ? .debug : .info,
+            level: context.isInProcess || Self.isPassedProbe(request, status: response.status) ? .debug : .info,
             "\(request.method) \(request.uri.path) \(response.status.code) \(Self.milliseconds(nanoseconds))ms",
             metadata: ["service": .string(service)])
         durations.timer(status: response.status.code).recordNanoseconds(nanoseconds)
         return response
+    }
+
+    /// The operational routes every listener answers (`addOperationalRoutes`).
+    static let probePaths: Set<String> = ["/health", "/ready", "/metrics"]
+
+    /// A liveness, readiness or metrics probe that was answered 2xx.
+    static func isPassedProbe(_ request: Request, status: HTTPResponse.Status) -> Bool {
+        (request.method == .get || request.method == .head) && status.kind == .successful && probePaths.contains(request.uri.path)
     }
 
     /// `nanoseconds` in milliseconds to a tenth, as `String(format: "%.1f")` writes them, without Foundation.

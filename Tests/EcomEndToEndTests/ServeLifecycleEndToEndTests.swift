@@ -107,11 +107,11 @@ extension UsersEndToEndTests {
         let server = try await ServerProcess()
         let ids = (0..<200).map { "stop-\($0)" }
         for id in ids {
-            #expect(try await HTTP.send(.GET, server.gateway + "/health", headers: [("X-Request-ID", id)]).status == .ok)
+            #expect(try await HTTP.send(.GET, server.gateway + "/openapi.json", headers: [("X-Request-ID", id)]).status == .ok)
         }
         let status = await server.stop(signal: SIGTERM)
         #expect(status == 0, "\(server.log)")
-        let logged = Set(server.log.split(separator: "\n").filter { $0.hasSuffix("ms") && $0.contains(" GET /health 200 ") }.compactMap { line in
+        let logged = Set(server.log.split(separator: "\n").filter { $0.hasSuffix("ms") && $0.contains(" GET /openapi.json 200 ") }.compactMap { line in
             line.split(separator: " ").first { $0.hasPrefix("request_id=stop-") }.map { String($0.dropFirst("request_id=".count)) }
         })
         #expect(logged == Set(ids))
