@@ -39,7 +39,7 @@ package struct Event<Payload: Codable & Sendable>: Codable, Sendable {
     package var requestID: String?
     package var data: Payload
 
-    package init(id: UUID = UUID(), type: String, occurredAt: Date = Date(), requestID: String?, data: Payload) {
+    package init(id: UUID = UUID.random(), type: String, occurredAt: Date = Date(), requestID: String?, data: Payload) {
         self.id = id
         self.type = type
         self.occurredAt = occurredAt

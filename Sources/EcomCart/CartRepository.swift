@@ -80,7 +80,7 @@ package struct PostgresCartRepository: CartRepository {
             let rows = try connection.query(
                 """
                 WITH line AS (
-                    INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(userID), \(productID), \(quantity))
+                    INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID.random()), \(userID), \(productID), \(quantity))
                     ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity
                     WHERE cart_items.quantity + EXCLUDED.quantity <= \(CartLimits.maximumQuantity)
                     RETURNING id, product_id, quantity, added_at, (xmax = 0) AS inserted)
@@ -185,7 +185,7 @@ package struct PostgresCartRepository: CartRepository {
                 // A full cart keeps what it holds; the order still lists what did not fit.
                 if grown == 0, count < CartLimits.maximumLines {
                     try connection.execute(
-                        "INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID()), \(order.userID), \(line.productID), \(wanted))")
+                        "INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID.random()), \(order.userID), \(line.productID), \(wanted))")
                     count += 1
                 }
             }

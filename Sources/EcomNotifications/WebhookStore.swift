@@ -24,7 +24,7 @@ struct WebhookStore: Sendable {
             """
             INSERT INTO webhook_endpoints (id, url, types, type_regex, secret, cursor)
             VALUES (
-                \(UUID()), \(url), \(SQLArray(types))::text[], \(EventTypePattern.regex(types)), \(secret),
+                \(UUID.random()), \(url), \(SQLArray(types))::text[], \(EventTypePattern.regex(types)), \(secret),
                 (SELECT COALESCE(max(seq), 0) FROM event_log))
             RETURNING \(unescaped: Self.endpointColumns)
             """)

@@ -100,7 +100,7 @@ package struct OrdersController: Sendable {
                     productID: product.id, name: product.name, unitPriceCents: product.priceCents, quantity: item.quantity,
                     lineTotalCents: product.priceCents * Int64(item.quantity)))
         }
-        let draft = OrderDraft(id: UUID(), userID: userID, cartVersion: current.version, lines: lines)
+        let draft = OrderDraft(id: UUID.random(), userID: userID, cartVersion: current.version, lines: lines)
         guard let order = try await repository.create(draft, idempotencyKey: key, requestID: context.requestID) else {
             // A racing checkout of the same cart version committed first.
             guard let winner = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) else {

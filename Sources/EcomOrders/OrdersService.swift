@@ -77,7 +77,7 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     let timeout = configuration.pendingTimeout
     let expiry = PeriodicTask(name: "pending order timeout", interval: .seconds(max(1, min(5, timeout.components.seconds / 4))), logger: logger) { [logger] in
         guard startup.isComplete else { return }
-        let expired = try await repository.expirePending(olderThan: timeout, requestID: "timeout-\(UUID().lowercased)")
+        let expired = try await repository.expirePending(olderThan: timeout, requestID: "timeout-\(UUID.random().lowercased)")
         if expired > 0 {
             logger.notice("rejected orders pending too long", metadata: ["orders": "\(expired)"])
             bus.outboxChanged()

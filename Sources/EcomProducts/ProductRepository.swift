@@ -94,7 +94,7 @@ extension CatalogEntry {
     /// The product the entry makes when no product has its sku.
     func newProduct(at now: Date = Date()) -> ProductRecord {
         ProductRecord(
-            id: UUID(), sku: sku, name: product.name, description: product.description ?? "", priceCents: product.priceCents,
+            id: UUID.random(), sku: sku, name: product.name, description: product.description ?? "", priceCents: product.priceCents,
             onHand: product.stock ?? 0, held: 0, isActive: product.isActive ?? true, archivedAt: nil, createdAt: now, updatedAt: now,
             lowStockThreshold: product.lowStockThreshold)
     }
@@ -224,7 +224,7 @@ package struct PostgresProductRepository: ProductRepository {
     }
 
     package func create(_ product: ProductCreate) async throws -> ProductRecord {
-        let id = UUID()
+        let id = UUID.random()
         let stock = product.stock ?? 0
         return try await Self.mappingSKUConflict {
             try await pool.transaction { connection in

@@ -144,7 +144,7 @@ package struct TokenService: Sendable {
             sub: .init(value: userID.lowercased), role: role.rawValue,
             iss: .init(value: Self.issuer), aud: .init(value: [Self.accountAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.accessTokenLifetime)),
-            nbf: nil, jti: .init(value: UUID().lowercased),
+            nbf: nil, jti: .init(value: UUID.random().lowercased),
             sid: sessionID?.lowercased)
         return try await keys.sign(claims, kid: signingKID)
     }
@@ -164,7 +164,7 @@ package struct TokenService: Sendable {
             sub: .init(value: service), role: Role.service.rawValue,
             iss: .init(value: Self.issuer), aud: .init(value: [Self.serviceAudience]),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(Self.serviceTokenLifetime)),
-            nbf: nil, jti: .init(value: UUID().lowercased), sid: nil)
+            nbf: nil, jti: .init(value: UUID.random().lowercased), sid: nil)
         return try await keys.sign(claims, kid: signingKID)
     }
 

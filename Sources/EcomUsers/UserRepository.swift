@@ -115,7 +115,7 @@ package struct PostgresUserRepository: UserRepository {
     package func create(email: String, passwordHash: String, role: Role) async throws -> UserRecord {
         do {
             let rows = try await pool.query(
-                "INSERT INTO users (id, email, password_hash, role) VALUES (\(UUID()), \(email), \(passwordHash), \(role.rawValue)) RETURNING \(unescaped: Self.columns)")
+                "INSERT INTO users (id, email, password_hash, role) VALUES (\(UUID.random()), \(email), \(passwordHash), \(role.rawValue)) RETURNING \(unescaped: Self.columns)")
             return try Self.record(rows[0])
         } catch let error as SQLError where error.kind == .uniqueViolation {
             throw APIError.conflict(ErrorCode.emailTaken, "an account with this email exists", field: "email")
@@ -232,7 +232,7 @@ package struct PostgresUserRepository: UserRepository {
     }
 
     package func startFamily(userID: UUID, tokenHash: String, expiresAt: Date) async throws -> UUID {
-        let family = UUID()
+        let family = UUID.random()
         try await pool.transaction { connection in
             try connection.execute("INSERT INTO refresh_families (id, user_id) VALUES (\(family), \(userID))")
             try connection.execute(

@@ -13,6 +13,31 @@ import Testing
         }
     }
 
+    @Test("a random id is a version 4 UUID of the RFC 9562 variant, and ten thousand of them are all different")
+    func random() {
+        let ids = (0..<10_000).map { _ in UUID.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            #expect(id.uuid.6 >> 4 == 4, "\(id)")
+            #expect(id.uuid.8 >> 6 == 0b10, "\(id)")
+            // Foundation reads it back as the same id, with the same version digit.
+            #expect(UUID(uuidString: id.uuidString) == id)
+            #expect(Array(id.lowercased)[14] == "4")
+        }
+        // Every random bit varies: OR-ing and AND-ing a thousand ids leaves only the fixed bits.
+        var any = [UInt8](repeating: 0, count: 16), all = [UInt8](repeating: 255, count: 16)
+        for id in ids.prefix(1000) {
+            withUnsafeBytes(of: id.uuid) { bytes in
+                for index in 0..<16 {
+                    any[index] |= bytes[index]
+                    all[index] &= bytes[index]
+                }
+            }
+        }
+        #expect(any == [255, 255, 255, 255, 255, 255, 0x4F, 255, 0xBF, 255, 255, 255, 255, 255, 255, 255])
+        #expect(all == [0, 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 0])
+    }
+
     /// Foundation's parser (sscanf underneath) also lets through a `+`, a `0x` or a space inside a group;
     /// ids here are only ever the hyphenated hex form.
     static func isHyphenatedHex(_ text: String) -> Bool {
