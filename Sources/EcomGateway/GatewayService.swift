@@ -49,7 +49,7 @@ package func buildGatewayRouter(configuration: GatewayConfiguration, client: HTT
             client: client, requestTimeout: configuration.requestTimeout, bodyLimit: configuration.bodyLimit))
     let checks: [ReadinessCheck] = configuration.upstreams.sorted { $0.key < $1.key }.map { name, base in
         { () async -> (name: String, ok: Bool) in
-            var request = HTTPClientRequest(url: base + "/health")
+            var request = HTTPClientRequest(url: base + OperationalPath.health)
             request.method = .GET
             let response = try? await client.execute(request, timeout: .seconds(1))
             return (name, response?.status == .ok)

@@ -67,12 +67,9 @@ package struct RequestLogMiddleware: RouterMiddleware {
         return response
     }
 
-    /// The operational routes every listener answers (`addOperationalRoutes`).
-    static let probePaths: Set<String> = ["/health", "/ready", "/metrics"]
-
     /// A liveness, readiness or metrics probe that was answered 2xx.
     static func isPassedProbe(_ request: Request, status: HTTPResponse.Status) -> Bool {
-        (request.method == .get || request.method == .head) && status.kind == .successful && probePaths.contains(request.uri.path)
+        (request.method == .get || request.method == .head) && status.kind == .successful && OperationalPath.all.contains(request.uri.path)
     }
 
     /// `nanoseconds` in milliseconds to a tenth, as `String(format: "%.1f")` writes them, without Foundation.

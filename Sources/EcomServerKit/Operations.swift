@@ -23,6 +23,15 @@ package enum EcomMetrics {
     }
 }
 
+/// The paths of the operational routes every listener answers (`addOperationalRoutes`).
+package enum OperationalPath {
+    package static let health = "/health"
+    package static let ready = "/ready"
+    package static let metrics = "/metrics"
+    /// All of them: what a load balancer or a scraper probes every few seconds.
+    package static let all: Set<String> = [health, ready, metrics]
+}
+
 /// One readiness check: a name and whether it passes right now.
 package typealias ReadinessCheck = @Sendable () async -> (name: String, ok: Bool)
 
@@ -35,10 +44,10 @@ extension Router where Context == EcomRequestContext {
         var healthHeaders = HTTPFields()
         healthHeaders.append(HTTPField(name: .contentType, value: "application/json; charset=utf-8"))
         healthHeaders.append(HTTPField(name: .contentLength, value: String(health.readableBytes)))
-        get("/health") { [healthHeaders] _, _ in
+        get(RouterPath(OperationalPath.health)) { [healthHeaders] _, _ in
             Response(status: .ok, headers: healthHeaders, body: .init(byteBuffer: health))
         }
-        get("/ready") { _, _ -> Response in
+        get(RouterPath(OperationalPath.ready)) { _, _ -> Response in
             var results: [String: Bool] = [:]
             for check in checks {
                 let result = await check()
@@ -52,7 +61,7 @@ extension Router where Context == EcomRequestContext {
                 headers: [.contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        get("/metrics") { _, _ -> Response in
+        get(RouterPath(OperationalPath.metrics)) { _, _ -> Response in
             var buffer: [UInt8] = []
             EcomMetrics.registry.emit(into: &buffer)
             return Response(
