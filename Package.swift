@@ -370,10 +370,11 @@ let package = Package(
         .testTarget(
             name: "EcomServerTests",
             dependencies: [
-                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging",
+                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging", "EcomNotifications",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
