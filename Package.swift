@@ -370,11 +370,10 @@ let package = Package(
         .testTarget(
             name: "EcomServerTests",
             dependencies: [
-                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging", "EcomNotifications",
+                "EcomServer", "EcomGateway", "EcomServerKit", "EcomProducts", "EcomUsers", "EcomMessaging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

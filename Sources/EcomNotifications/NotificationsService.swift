@@ -47,15 +47,12 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
     let log = EventLog(pool: pool)
     let live = LiveLog(log: log, logger: logger)
     let startup = DatabaseStartup(pool: pool, migrations: notificationsMigrations, logger: logger)
-    // Deliveries are signed and sent on the client's own event loop, below the store's priority.
-    let background = BackgroundLoop()
     let client = HTTPClient(
-        eventLoopGroup: background.group,
+        eventLoopGroupProvider: .singleton,
         configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)), connectionPool: .init(idleTimeout: .seconds(30))))
     let relay = RelayBell()
     let dispatcher = WebhookDispatcher(
-        pool: pool, settings: configuration.webhooks.dispatcher, client: client, executor: background, logger: logger,
-        outboxChanged: { relay.ring() })
+        pool: pool, settings: configuration.webhooks.dispatcher, client: client, logger: logger, outboxChanged: { relay.ring() })
     let bus = EventBus(
         service: "notifications", pool: pool, transport: configuration.transport, subscribesTo: ["#"],
         handler: { delivery, connection in try EventLog.append([delivery], on: connection) },
@@ -89,7 +86,6 @@ package func buildNotificationsService(_ configuration: NotificationsConfigurati
         routes: router.serviceRoutes, inProcess: InProcessService(router: router, logger: logger),
         shutdown: {
             try? await client.shutdown()
-            await background.shutdown()
             await pool.shutdown()
         })
 }

@@ -42,9 +42,6 @@ final class WebhookDispatcher: Service, Sendable {
     let pool: PostgresPool
     let settings: Settings
     let client: HTTPClient
-    /// Where each endpoint's deliveries are signed and sent: the client's own event loop, at a
-    /// lower CPU priority than the store's threads.
-    let executor: any TaskExecutor
     let logger: Logger
     /// Called after a commit that wrote an event to the outbox (`webhook.disabled`).
     let outboxChanged: @Sendable () -> Void
@@ -52,14 +49,10 @@ final class WebhookDispatcher: Service, Sendable {
     private let bell: AsyncStream<Void>.Continuation
     private let rings: AsyncStream<Void>
 
-    init(
-        pool: PostgresPool, settings: Settings, client: HTTPClient, executor: any TaskExecutor, logger: Logger,
-        outboxChanged: @escaping @Sendable () -> Void
-    ) {
+    init(pool: PostgresPool, settings: Settings, client: HTTPClient, logger: Logger, outboxChanged: @escaping @Sendable () -> Void) {
         self.pool = pool
         self.settings = settings
         self.client = client
-        self.executor = executor
         self.logger = logger
         self.outboxChanged = outboxChanged
         (rings, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -99,7 +92,7 @@ final class WebhookDispatcher: Service, Sendable {
                         continue
                     }
                     for endpoint in due where claim(endpoint) {
-                        group.addTask(executorPreference: executor) { [self] in
+                        group.addTask { [self] in
                             await drain(endpoint)
                             _ = busy.withLock { $0.remove(endpoint) }
                         }
