@@ -167,13 +167,13 @@ def process_cpu_seconds(pid):
 
 
 def as_remote_client():
-    """For a child process standing in for a client on another machine (the stream readers, the
-    webhook receiver): the lowest CPU priority, which the kernel honours only within a process
-    group. With autogroup scheduling (`kernel.sched_autogroup_enabled`, Debian's default) it
-    shares the cores between sessions first, so a niced child in the bench's own session took
-    what the buyers left of that session's share, as much as ecom serve's or PostgreSQL's
-    session. A session of its own with its group at nice 19 makes the priority count."""
-    os.setsid()
+    """`preexec_fn` of a child started with `start_new_session` that stands in for a client on
+    another machine (the stream readers, the webhook receiver): the lowest CPU priority, for its
+    session's scheduling group as well as for itself. With autogroup scheduling
+    (`kernel.sched_autogroup_enabled`, Debian's default) the kernel shares the cores between
+    sessions first, and nice counts only within one: a niced child in the bench's session took
+    what ecom serve and the buyers left of that session's share. Kernels without autogroup have
+    no /proc/self/autogroup, and nice alone does it there."""
     try:
         with open("/proc/self/autogroup", "w") as autogroup:
             autogroup.write("19")
@@ -1611,7 +1611,7 @@ class WebhookSink:
         log_file = open(os.path.join(workdir, "webhook-sink.log"), "ab")
         # At the lowest CPU priority, as if on another machine: what it costs is not the store's.
         self.process = subprocess.Popen([binary, str(self.port)], stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
-                                        preexec_fn=as_remote_client)
+                                        start_new_session=True, preexec_fn=as_remote_client)
         wait_for(f"http://127.0.0.1:{self.port}/json", 30, self.process)
 
     def url(self, index):
@@ -1686,7 +1686,8 @@ class StreamReaders:
         host, port = "127.0.0.1", server.url().rsplit(":", 1)[1]
         self.process = subprocess.Popen(
             [sys.executable, "-c", STREAM_READER, host, port, token, str(count)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=as_remote_client)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=as_remote_client)
         if self.process.stdout.readline().strip() != "open":
             raise RuntimeError("the event stream readers did not start")
 
