@@ -99,7 +99,7 @@ extension EcomCommand.OrderCommand {
                     order = try await wait(for: order, client: client)
                 } catch where Task.isCancelled {
                     // Interrupted (Ctrl-C in the REPL): the order stands; only the wait ends.
-                    output.message("Stopped waiting; follow \(name) with `ecom order show \(order.id.lowercased)`.")
+                    output.message("Stopped waiting; follow \(name) with `\(Self.follow(order))`.")
                     throw CancellationError()
                 } catch let error as ClientError where error.isTransient {
                     output.error(
@@ -114,9 +114,9 @@ extension EcomCommand.OrderCommand {
             try EcomCommand.OrderCommand.show(order, output, explain: false)
             switch order.status {
             case .pending where noWait:
-                output.message("\(name) is pending; follow it with `ecom order show \(order.id.lowercased)`.")
+                output.message("\(name) is pending; follow it with `\(Self.follow(order))`.")
             case .pending:
-                output.error("\(name) is still pending after \(waitTimeout)s; follow it with `ecom order show \(order.id.lowercased)`")
+                output.error("\(name) is still pending after \(waitTimeout)s; follow it with `\(Self.follow(order))`")
                 throw ExitCode(75)
             case .rejected:
                 output.error("\(name) was rejected: \(EcomCommand.OrderCommand.rejectionSummary(order))")
@@ -126,6 +126,12 @@ extension EcomCommand.OrderCommand {
             case .cancelled, .shipped, .delivered:
                 output.message("\(name) is \(order.status.rawValue).")
             }
+        }
+
+        /// The command that follows a pending order to where the checkout would have waited for:
+        /// it exits 0 once the order is confirmed, 1 if it is rejected.
+        static func follow(_ order: EcomAPI.Order) -> String {
+            "ecom order watch \(order.id.lowercased) --until confirmed"
         }
 
         /// Waits until the order leaves `pending` or the wait runs out: its events say so at once;

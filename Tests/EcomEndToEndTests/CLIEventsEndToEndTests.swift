@@ -81,6 +81,27 @@ import Testing
         }
     }
 
+    @Test("order create --no-wait names the command that follows the order, which exits 0 once it is confirmed")
+    func noWaitHint() async throws {
+        try await withCLIServer { server in
+            try await CLIStoreFixture.with(server, catalog: [CLIStoreFixture.mug]) { store in
+                let mug = try #require(try await store.importCatalog().first)
+                try await store.shopper.signUp("hinted@shop.test")
+                #expect(try await store.shopper.run(["cart", "add", mug.id.lowercased]).status == 0)
+                let placed = try await store.shopper.run(["order", "create", "--no-wait"])
+                #expect(placed.status == 0, "\(placed.stderr)")
+                // The hint, as printed, run as it is.
+                let hint = try #require(placed.stderr.split(separator: "`").dropFirst().first.map(String.init), "\(placed.stderr)")
+                #expect(hint.hasPrefix("ecom order watch ") && hint.hasSuffix(" --until confirmed"), "\(placed.stderr)")
+                let words = hint.split(separator: " ").dropFirst().map(String.init)
+                let followed = try await store.shopper.run(words + ["--json"])
+                #expect(followed.status == 0, "\(followed.stderr)")
+                let id = words[2]
+                #expect(try await store.shopper.run(["order", "show", id, "--json"]).json(Order.self).status == .confirmed)
+            }
+        }
+    }
+
     @Test("ecom admin webhooks adds, lists, tests and disables an endpoint, and shows its delivery log")
     func adminWebhooks() async throws {
         let receiver = WebhookReceiver()
