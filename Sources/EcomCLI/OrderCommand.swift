@@ -128,8 +128,8 @@ extension EcomCommand.OrderCommand {
             }
         }
 
-        /// The command that follows a pending order to where the checkout would have waited for:
-        /// it exits 0 once the order is confirmed, 1 if it is rejected.
+        /// The command that follows a pending order as far as the checkout waits: it exits 0 once
+        /// the order is confirmed, 1 if it is rejected.
         static func follow(_ order: EcomAPI.Order) -> String {
             "ecom order watch \(order.id.lowercased) --until confirmed"
         }
