@@ -58,11 +58,13 @@ package final class EventBus: Sendable {
     let interruptions = Mutex<[UUID: Int]>([:])
     private let consumer: (any Service)?
 
-    /// With `applyOnArrival`, events are applied (by `applyBatch`, or `handler` on each) in the
-    /// transaction that receives them rather than stored in the inbox for the worker: for a consumer
-    /// whose statements themselves ignore an event they have seen (the notifications service's event
-    /// log, the cart's removal of an order's lines), it saves writing and updating each event's inbox
-    /// row. Such events keep no inbox row; the worker still applies any that land there: an
+    /// With `applyOnArrival`, events are applied (by `applyBatch`, or `handler` on each, after
+    /// `prepareBatch` for two or more) in the transaction that receives them rather than stored in
+    /// the inbox for the worker: for a consumer whose statements themselves ignore an event they have
+    /// seen (the notifications service's event log, the cart's removal of an order's lines, the
+    /// products service's reservation row of each order, the orders service's moves of a pending
+    /// order), it saves writing and updating each event's inbox row, and the worker's wake-up and
+    /// read. Such events keep no inbox row; the worker still applies any that land there: an
     /// unreadable one (it parks it), and with `onArrivalFailuresToInbox`, for events that take the
     /// same effect in any order, those of a batch whose handler failed (one at a time, after any
     /// that arrive later and apply), rather than the publisher trying the batch again.
@@ -92,12 +94,42 @@ package final class EventBus: Sendable {
             consumer = transport.attach(
                 Inbox(
                     service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell,
-                    applyOnArrival: applyOnArrival ? self.applyBatch : nil, applied: applied,
+                    applyOnArrival: applyOnArrival
+                        ? Self.arrival(prepare: prepareBatch, apply: self.applyBatch!, commitDelay: settings.batchCommitDelay, logger: self.logger)
+                        : nil,
+                    applied: { [service, relayBell, handlersPublish] count in
+                        Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment(by: count)
+                        // The handlers may have enqueued events of their own.
+                        if handlersPublish { relayBell.ring() }
+                        applied()
+                    },
                     failuresToInbox: onArrivalFailuresToInbox),
                 logger: logger)
         } else {
             consumer = nil
         }
+    }
+
+    /// How events are applied in the transaction that receives them: one alone by the handler, two or
+    /// more as the worker applies a batch (`prepareBatch` first, then `applyBatch`, and the fault
+    /// tests' pause before the commit).
+    private static func arrival(
+        prepare: BatchPreparer?, apply: @escaping BatchHandler, commitDelay: Duration?, logger: Logger
+    ) -> BatchHandler {
+        { deliveries, connection in
+            guard deliveries.count > 1 else { return try apply(deliveries, connection) }
+            try prepare?(deliveries, connection)
+            try apply(deliveries, connection)
+            pauseBeforeCommit(of: deliveries.count, for: commitDelay, logger: logger)
+        }
+    }
+
+    /// Holds an applied batch of `count` events before its commit when `Settings.batchCommitDelay` says so.
+    static func pauseBeforeCommit(of count: Int, for delay: Duration?, logger: Logger) {
+        guard let delay else { return }
+        logger.warning(
+            "event batch applied; its commit waits (ECOM_BATCH_COMMIT_DELAY)", metadata: ["events": "\(count)", "delay": "\(delay)"])
+        Thread.sleep(forTimeInterval: delay.seconds)
     }
 
     /// What must run for events to flow: the relay, the inbox worker, the transport's consumer, housekeeping.

@@ -91,12 +91,7 @@ extension EventBus {
                 try applyAll(deliveries, connection)
                 try connection.execute(
                     "UPDATE inbox SET processed_at = now(), attempts = attempts + 1 WHERE event_id = ANY(\(SQLArray(ids))::uuid[])")
-                if let commitDelay {
-                    logger.warning(
-                        "inbox batch applied; its commit waits (ECOM_BATCH_COMMIT_DELAY)",
-                        metadata: ["events": "\(ids.count)", "delay": "\(commitDelay)"])
-                    Thread.sleep(forTimeInterval: commitDelay.seconds)
-                }
+                Self.pauseBeforeCommit(of: ids.count, for: commitDelay, logger: logger)
                 return .applied(count: ids.count)
             }
             if case .applied(let count) = applied {

@@ -14,12 +14,16 @@ package struct Inbox: Sendable {
     let doorbell: Doorbell
     /// Applies events in the transaction that receives them, instead of their inbox rows.
     var applyOnArrival: BatchHandler?
-    /// Called after each commit of `applyOnArrival`.
-    var applied: @Sendable () -> Void = {}
+    /// Called after each commit of `applyOnArrival`, with the number of events it applied.
+    var applied: @Sendable (Int) -> Void = { _ in }
     /// Whether a batch that `applyOnArrival` fails goes to the inbox rather than back to the
     /// publisher: for a consumer whose events take the same effect in any order, since the events
     /// that arrive after it are applied before the worker gets to it.
     var failuresToInbox = false
+    /// With `failuresToInbox`, the longest `applyOnArrival` waits for a lock another transaction holds
+    /// (a long catalog import, say) before its batch goes to the inbox, where the worker waits for
+    /// it instead: the publisher, which in one process is the relay of another service, moves on.
+    var arrivalLockWait: Duration = .milliseconds(250)
 
     /// Takes events in, in their order, so that each takes effect once: stored in the inbox in
     /// one statement (an event already there, a redelivery, is ignored), or applied at once by
@@ -28,7 +32,7 @@ package struct Inbox: Sendable {
     /// fails throws, and the publisher tries again later; with `failuresToInbox`, one it fails for
     /// a reason of its own rather than the database's goes to the inbox instead, where the worker
     /// applies its events one at a time and parks one that keeps failing, so that one bad event
-    /// never holds up its publisher.
+    /// never holds up its publisher; so does one that waits for a lock longer than `arrivalLockWait`.
     package func store(_ events: [OutgoingEvent]) async throws {
         guard let applyOnArrival else { return try await insert(events) }
         var deliveries: [Delivery] = []
@@ -43,10 +47,16 @@ package struct Inbox: Sendable {
             }
         }
         if !deliveries.isEmpty {
+            let lockWait = failuresToInbox ? arrivalLockWait : nil
             do {
-                try await pool.transaction { [deliveries] connection in try applyOnArrival(deliveries, connection) }
-                applied()
-            } catch where failuresToInbox && !isTransient(error) && !(error is CancellationError) {
+                try await pool.transaction { [deliveries] connection in
+                    if let lockWait { try connection.limitLockWaits(to: lockWait) }
+                    try applyOnArrival(deliveries, connection)
+                }
+                applied(deliveries.count)
+            } catch where failuresToInbox && (!isTransient(error) || (error as? SQLError)?.isLockTimeout == true)
+                && !(error is CancellationError)
+            {
                 // The inbox keeps the publisher's order: the unreadable ones can go first, since
                 // the worker only parks them.
                 toInbox += readable

@@ -59,7 +59,10 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     let bus = EventBus(
         service: "orders", pool: pool, transport: configuration.transport, subscribesTo: Subscriptions.orders,
         handler: StockEvents(repository: repository).handle,
-        settings: configuration.events, logger: logger)
+        // Only a pending order moves, so a repeated answer changes nothing, and an order gets one
+        // answer: events are applied in the transaction that receives them, and a batch that fails
+        // waits in the inbox.
+        applyOnArrival: true, onArrivalFailuresToInbox: true, settings: configuration.events, logger: logger)
     let client = ServiceClient.makeHTTPClient()
     let controller = OrdersController(
         repository: repository,

@@ -224,6 +224,13 @@ package final class SQLConnection: Sendable {
         try setLocally(Self.lazyCommit)
     }
 
+    /// Has the rest of the open transaction give up on a lock it waits for longer than `timeout`
+    /// (`lock_timeout`): its statement then fails with SQLSTATE 55P03 (`isLockTimeout`).
+    package func limitLockWaits(to timeout: Duration) throws {
+        let (seconds, attoseconds) = timeout.components
+        try setLocally("SET LOCAL lock_timeout = \(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))")
+    }
+
     /// Runs `setting` (a `SET LOCAL`) in the open transaction: with its BEGIN, in the same round trip
     /// as its first statement, when that has not been sent yet; else at once. Outside a transaction
     /// PostgreSQL would ignore it with a warning, so that is an error here.

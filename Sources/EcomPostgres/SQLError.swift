@@ -42,6 +42,9 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
         kind == .serializationFailure || kind == .deadlock
     }
 
+    /// Whether a statement gave up waiting for a lock (`lock_timeout`).
+    package var isLockTimeout: Bool { sqlState == "55P03" }
+
     /// Whether the connection was lost, or the server went away (shutting down, restarting, not
     /// yet accepting sessions, a standby being promoted), before a transaction could commit: it
     /// was rolled back, and running it again on a new connection (to a new primary, with a

@@ -82,7 +82,11 @@ func makeProductsEventBus(
         subscribesTo: Subscriptions.products,
         handler: { delivery, connection in try reservations.handle(delivery, on: connection) },
         prepareBatch: { deliveries, connection in try StockReservations.lockProducts(of: deliveries, on: connection) },
-        settings: settings, logger: logger)
+        // Each order's reservation row makes a repeated event change nothing, and an order's events
+        // take the same effect in any order (a cancel or a shipment first is recorded, and the late
+        // `order.created` reserves nothing), so events are applied in the transaction that receives
+        // them, and a batch that fails waits in the inbox.
+        applyOnArrival: true, onArrivalFailuresToInbox: true, settings: settings, logger: logger)
 }
 
 /// A catalog import (`{"products": [...]}`) for a fresh store: a file, or JSON the binary carries.

@@ -114,7 +114,7 @@ extension StoreEndToEndTests {
             let pausedStore = Store(server: paused, admin: try await paused.login("root@example.com", "root-password-123"))
             try await pausedStore.eventually("a batch of the orders' events applied, not committed") {
                 paused.log.split(separator: "\n").contains { line in
-                    line.contains("inbox batch applied") && line.contains("events=6 ") && line.contains("service=products")
+                    line.contains("event batch applied") && line.contains("events=6 ") && line.contains("service=products")
                 }
             }
             _ = await paused.stop(signal: SIGKILL)

@@ -69,4 +69,44 @@ extension EventHandlingTests {
             }
         }
     }
+
+    @Test("an order.created that finds its product locked past the wait goes to the inbox, the publisher moves on, and it is reserved once the lock goes")
+    func arrivalWaitsNotForLongLocks() async throws {
+        try await TestDatabase.withPool { pool in
+            let product = try await StockReservationTests.insertProduct(pool, stock: 3)
+            let transport = LocalTransport()
+            var settings = EventBus.Settings()
+            settings.pollInterval = .milliseconds(50)
+            let bus = makeProductsEventBus(pool: pool, transport: transport, settings: settings, logger: Logger(label: "test"))
+            let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // A long write holds the product (a catalog import, say) until the publish below has returned.
+                let locked = Tally(), published = Tally()
+                async let lock: Void = pool.transaction { connection in
+                    try connection.execute("SELECT id FROM products WHERE id = \(product) FOR UPDATE")
+                    locked.increment()
+                    let deadline = Date().addingTimeInterval(30)
+                    while published.value == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                }
+                #expect(try await Self.eventually { locked.value == 1 })
+                let order = Event(type: EventType.orderCreated, requestID: "req-1", data: StockReservationTests.order([(product, 2)]))
+                try await Self.publish(order, through: transport)
+                published.increment()
+                // The publish returned while the lock was held: the event waits in the inbox, not applied.
+                #expect(try await StockReservationTests.state(pool, order.data.orderID) == nil)
+                #expect(try await pool.query("SELECT count(*) AS n FROM inbox")[0].decode("n", as: Int.self) == 1)
+                try await lock
+
+                #expect(try await Self.eventually { try await StockReservationTests.state(pool, order.data.orderID) == "reserved" })
+                #expect(try await StockReservationTests.stock(pool, product) == 1)
+                #expect(try await Self.eventually {
+                    try await pool.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL")[0].decode("n", as: Int.self) == 1
+                })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
+    }
 }
