@@ -1,6 +1,7 @@
 import EcomAPI
 import EcomPostgres
 import Foundation
+import Synchronization
 
 /// Writing events: always inside the transaction of the change they announce.
 package enum Outbox {
@@ -63,11 +64,22 @@ package struct Delivery: Sendable {
     package var header: EventHeader
     package var routingKey: String
     package var body: Data
+    /// The last event `decode` made, shared by the copies: a batch's preparer and its handler read
+    /// the same events.
+    private let decoded = DecodedEvent()
 
-    /// The whole event with its payload.
+    /// The whole event with its payload, decoded once for a payload type asked for again.
     package func decode<Payload: Codable & Sendable>(_ type: Payload.Type) throws -> Event<Payload> {
-        try JSONDecoder.ecom.decode(Event<Payload>.self, from: body)
+        if let event = decoded.value.withLock({ $0 }) as? Event<Payload> { return event }
+        let event = try JSONDecoder.ecom.decode(Event<Payload>.self, from: body)
+        decoded.value.withLock { $0 = event }
+        return event
     }
+}
+
+/// Where a delivery keeps what it decoded.
+private final class DecodedEvent: Sendable {
+    let value = Mutex<(any Sendable)?>(nil)
 }
 
 extension Delivery {

@@ -35,6 +35,8 @@ package final class SQLConnection: Sendable {
         var afterCommit: [@Sendable () -> Void] = []
         /// Statements without parameters (BEGIN, SET LOCAL) still to be sent, ahead of the next statement.
         var prologue: [String] = []
+        /// The `SET LOCAL`s asked for in the open transaction, each sent once however often asked.
+        var localSettings: Set<String> = []
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
@@ -140,6 +142,7 @@ package final class SQLConnection: Sendable {
     func transaction<T>(isolation: IsolationLevel, _ body: () throws -> T) throws -> T {
         handle.withLock { handle in
             handle.afterCommit.removeAll()
+            handle.localSettings.removeAll()
             handle.prologue = ["BEGIN ISOLATION LEVEL \(isolation.rawValue)"]
         }
         do {
@@ -161,6 +164,7 @@ package final class SQLConnection: Sendable {
                 throw SQLError(kind: .other, message: "a transaction is already open on this connection")
             }
             handle.afterCommit.removeAll()
+            handle.localSettings = [Self.lazyCommit]
             handle.prologue = ["BEGIN", Self.lazyCommit]
         }
     }
@@ -175,7 +179,10 @@ package final class SQLConnection: Sendable {
         }
         // Nothing to commit when BEGIN was never sent.
         let begun = handle.withLock { handle in
-            defer { handle.prologue = [] }
+            defer {
+                handle.prologue = []
+                handle.localSettings.removeAll()
+            }
             return handle.prologue.isEmpty
         }
         if begun {
@@ -232,17 +239,23 @@ package final class SQLConnection: Sendable {
     }
 
     /// Runs `setting` (a `SET LOCAL`) in the open transaction: with its BEGIN, in the same round trip
-    /// as its first statement, when that has not been sent yet; else at once. Outside a transaction
-    /// PostgreSQL would ignore it with a warning, so that is an error here.
+    /// as its first statement, when that has not been sent yet; else at once; and not again in the
+    /// same transaction (each handler of a batch of events asks for its own). Outside a transaction
+    /// PostgreSQL would ignore it with a warning, so that is an error here. These are settings of
+    /// speed and waiting: one that a rollback to a savepoint undoes is made again only by the next
+    /// transaction.
     private func setLocally(_ setting: String) throws {
         let deferred = try handle.withLock { handle in
+            guard !handle.localSettings.contains(setting) else { return true }
             guard handle.prologue.isEmpty else {
                 handle.prologue.append(setting)
+                handle.localSettings.insert(setting)
                 return true
             }
             guard PQtransactionStatus(handle.connection) == PQTRANS_INTRANS else {
                 throw SQLError(kind: .other, message: "\(setting) needs an open transaction")
             }
+            handle.localSettings.insert(setting)
             return false
         }
         if !deferred { try execute("\(unescaped: setting)") }
@@ -315,6 +328,7 @@ package final class SQLConnection: Sendable {
         handle.withLock { handle in
             handle.prologue = []
             handle.afterCommit.removeAll()
+            handle.localSettings.removeAll()
             let connection = handle.connection
             guard PQstatus(connection) == CONNECTION_OK else { return false }
             switch PQtransactionStatus(connection) {

@@ -76,6 +76,30 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A setting asked for again in the same transaction is not sent again (each handler of a batch asks); the next transaction sends it afresh")
+    func settingSentOncePerTransaction() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            @Sendable func mode(_ connection: SQLConnection) throws -> String {
+                try connection.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
+            }
+            let modes = try await pool.transaction { connection in
+                try connection.useGenericPlans()
+                let first = try mode(connection)
+                // Changed behind its back: asking again sends nothing, so the change stands.
+                try connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                try connection.useGenericPlans()
+                return [first, try mode(connection)]
+            }
+            #expect(modes == ["force_generic_plan", "force_custom_plan"])
+            let next = try await pool.transaction { connection in
+                _ = try mode(connection)
+                try connection.useGenericPlans()
+                return try mode(connection)
+            }
+            #expect(next == "force_generic_plan")
+        }
+    }
+
     @Test("A transaction that commits without waiting for the disk has synchronous_commit off, for itself only")
     func lazyCommitInOneTransaction() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
