@@ -145,6 +145,35 @@ struct EventBusTests {
         }
     }
 
+    @Test("an on-arrival batch of two or more is prepared first, in its transaction, as the worker's batches are; one event alone is not")
+    func arrivalBatchPrepared() async throws {
+        try await Self.withPair { publisher, subscriber in
+            let transport = LocalTransport()
+            let source = EventBus(service: "source", pool: publisher, transport: transport, logger: Self.logger)
+            // What each preparation saw: its batch's size, and how many of them were applied by then.
+            let prepared = Mutex<[(events: Int, appliedBefore: Int)]>([])
+            let sink = EventBus(
+                service: "sink", pool: subscriber, transport: transport, subscribesTo: ["note.*"],
+                handler: Self.recordNote,
+                prepareBatch: { deliveries, connection in
+                    let applied: Int = try connection.query("SELECT count(*) AS n FROM applied")[0].decode("n")
+                    prepared.withLock { $0.append((deliveries.count, applied)) }
+                },
+                applyOnArrival: true, logger: Self.logger)
+            let ids = try await Self.enqueue(12, on: publisher)
+            await source.relay()
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == ids.count)
+            #expect(prepared.withLock { $0.map(\.events) } == [12])
+            #expect(prepared.withLock { $0.map(\.appliedBefore) } == [0])
+
+            _ = try await Self.enqueue(1, on: publisher)
+            await source.relay()
+            #expect(try await subscriber.query("SELECT count(*) AS n FROM applied")[0].decode("n", as: Int.self) == 13)
+            #expect(prepared.withLock { $0.count } == 1)
+            withExtendedLifetime(sink) {}
+        }
+    }
+
     @Test("a batch an on-arrival subscriber fails to apply goes to its inbox: the publisher moves on, the worker applies the good events one at a time and parks the bad one")
     func appliedOnArrivalFailureGoesToTheInbox() async throws {
         try await Self.withPair { publisher, subscriber in
