@@ -92,7 +92,7 @@ extension EnvironmentVariable {
         "ECOM_HOLD_EVENTS", meaning: "1 keeps events in the outboxes instead of publishing them (fault tests)",
         fallback: "0")
     package static let batchCommitDelay = EnvironmentVariable(
-        "ECOM_BATCH_COMMIT_DELAY", meaning: "ms an applied batch of two or more events waits before its commit (fault tests)",
+        "ECOM_BATCH_COMMIT_DELAY", meaning: "ms an applied batch of events waits before its commit (fault tests)",
         fallback: "0")
     package static let lowStockThreshold = EnvironmentVariable(
         "ECOM_LOW_STOCK_THRESHOLD", meaning: "stock.low is announced when available units fall below it",
