@@ -110,9 +110,9 @@ package final class EventBus: Sendable {
         }
     }
 
-    /// How events are applied in the transaction that receives them: one alone by the handler, two or
-    /// more as the worker applies a batch (`prepareBatch` first, then `applyBatch`, and the fault
-    /// tests' pause before the commit).
+    /// How events are applied in the transaction that receives them, by `applyBatch`: two or more as
+    /// the worker applies a batch, `prepareBatch` first and the fault tests' pause before the commit;
+    /// one alone without either.
     private static func arrival(
         prepare: BatchPreparer?, apply: @escaping BatchHandler, commitDelay: Duration?, logger: Logger
     ) -> BatchHandler {
