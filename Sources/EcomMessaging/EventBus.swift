@@ -40,14 +40,13 @@ package final class EventBus: Sendable {
     let prepareBatch: BatchPreparer?
     /// Applies a batch: `applyBatch` as given, or the handler on each event in turn.
     let applyBatch: BatchHandler?
-    /// Called after each commit that applied inbox events.
-    let onApplied: @Sendable () -> Void
-    /// Whether the handlers may enqueue events of their own: the relay then looks at the outbox after
-    /// each commit that applied events, rather than at its next poll.
-    let handlersPublish: Bool
+    /// Runs after each commit that applied events, by the worker or on arrival, with their number:
+    /// counts them, rings the relay when the handlers may have enqueued events of their own (so it
+    /// looks at the outbox now rather than at its next poll), then calls the caller's `applied`.
+    let afterApplying: @Sendable (_ count: Int) -> Void
     let settings: Settings
     let logger: Logger
-    let relayBell = Doorbell()
+    let relayBell: Doorbell
     let inboxBell = Doorbell()
     /// Consecutive publishing failures, and when the relay may try again.
     private let relayBackoff = Mutex(Backoff(first: .milliseconds(400), maximum: .seconds(10)))
@@ -83,27 +82,28 @@ package final class EventBus: Sendable {
         self.applyBatch = applyBatch ?? handler.map { handler in
             { @Sendable deliveries, connection in for delivery in deliveries { try handler(delivery, connection) } }
         }
-        self.onApplied = applied
-        self.handlersPublish = handlersPublish
+        let relayBell = Doorbell()
+        self.relayBell = relayBell
+        let processed = Counter(label: "ecom_events_processed_total", dimensions: [("service", service)])
+        afterApplying = { count in
+            processed.increment(by: count)
+            if handlersPublish { relayBell.ring() }
+            applied()
+        }
         self.settings = settings
         inboxBackoff = Mutex(Backoff(first: settings.transientRetryDelay, maximum: settings.maximumTransientRetryDelay))
         var logger = logger
         logger[metadataKey: "service"] = .string(service)
         self.logger = logger
-        if handler != nil {
+        // With a handler there is always a batch applier (the handler on each event, if none was given).
+        if handler != nil, let applyAll = self.applyBatch {
             consumer = transport.attach(
                 Inbox(
                     service: service, routingKeys: routingKeys, pool: pool, doorbell: inboxBell,
                     applyOnArrival: applyOnArrival
-                        ? Self.arrival(prepare: prepareBatch, apply: self.applyBatch!, commitDelay: settings.batchCommitDelay, logger: self.logger)
+                        ? Self.arrival(prepare: prepareBatch, apply: applyAll, commitDelay: settings.batchCommitDelay, logger: self.logger)
                         : nil,
-                    applied: { [service, relayBell, handlersPublish] count in
-                        Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment(by: count)
-                        // The handlers may have enqueued events of their own.
-                        if handlersPublish { relayBell.ring() }
-                        applied()
-                    },
-                    failuresToInbox: onArrivalFailuresToInbox),
+                    applied: afterApplying, failuresToInbox: onArrivalFailuresToInbox),
                 logger: logger)
         } else {
             consumer = nil

@@ -94,12 +94,7 @@ extension EventBus {
                 Self.pauseBeforeCommit(of: ids.count, for: commitDelay, logger: logger)
                 return .applied(count: ids.count)
             }
-            if case .applied(let count) = applied {
-                Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment(by: count)
-                // The handlers may have enqueued events of their own.
-                if handlersPublish { relayBell.ring() }
-                onApplied()
-            }
+            if case .applied(let count) = applied { afterApplying(count) }
             return applied
         } catch {
             let count = claimed.withLock { $0 }
@@ -140,10 +135,7 @@ extension EventBus {
             return false
         case .processed(let eventID):
             interruptions.withLock { _ = $0.removeValue(forKey: eventID) }
-            Counter(label: "ecom_events_processed_total", dimensions: [("service", service)]).increment()
-            // The handler may have enqueued events of its own.
-            if handlersPublish { relayBell.ring() }
-            onApplied()
+            afterApplying(1)
         case .interrupted(let eventID, let type, let error):
             try await recordInterruption(of: eventID, type: type, error: error)
         case .failed(let eventID, let type, let attempts, let error, let park):

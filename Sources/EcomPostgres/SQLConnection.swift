@@ -234,8 +234,7 @@ package final class SQLConnection: Sendable {
     /// Has the rest of the open transaction give up on a lock it waits for longer than `timeout`
     /// (`lock_timeout`): its statement then fails with SQLSTATE 55P03 (`isLockTimeout`).
     package func limitLockWaits(to timeout: Duration) throws {
-        let (seconds, attoseconds) = timeout.components
-        try setLocally("SET LOCAL lock_timeout = \(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))")
+        try setLocally("SET LOCAL lock_timeout = \(max(1, timeout.wholeMilliseconds))")
     }
 
     /// Runs `setting` (a `SET LOCAL`) in the open transaction: with its BEGIN, in the same round trip
@@ -271,8 +270,7 @@ package final class SQLConnection: Sendable {
                 let socket = PQsocket(connection)
                 guard socket >= 0 else { throw SQLError(kind: .connectionFailure, message: "the connection has no socket") }
                 var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-                let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                let ready = poll(&descriptor, 1, milliseconds)
+                let ready = poll(&descriptor, 1, Int32(timeout.wholeMilliseconds))
                 if ready < 0 && errno != EINTR {
                     throw SQLError(kind: .connectionFailure, message: "poll failed: \(String(cString: strerror(errno)))")
                 }
@@ -514,4 +512,11 @@ private func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<Un
     let copies = strings.map { $0.map { strdup($0) } ?? nil }
     defer { copies.forEach { free($0) } }
     return copies.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded down: what `poll` and PostgreSQL's timeouts take.
+    fileprivate var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
 }

@@ -42,7 +42,7 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
         kind == .serializationFailure || kind == .deadlock
     }
 
-    /// Whether a statement gave up waiting for a lock (`lock_timeout`).
+    /// Whether a statement gave up waiting for a lock (`lock_timeout`): lock_not_available.
     package var isLockTimeout: Bool { sqlState == "55P03" }
 
     /// Whether the connection was lost, or the server went away (shutting down, restarting, not
@@ -78,11 +78,10 @@ extension SQLError: TransientError {
     /// SQLSTATE; a lost race (serialization failure, deadlock); a lock or statement timeout; a
     /// server short of disk, memory or connections; a server shutting down or starting up.
     package var isTransient: Bool {
-        if kind == .connectionFailure || isConcurrencyConflict { return true }
+        if kind == .connectionFailure || isConcurrencyConflict || isLockTimeout { return true }
         guard let sqlState else { return false }
         switch sqlState {
         case "57014",  // query_canceled: statement_timeout
-            "55P03",  // lock_not_available: lock_timeout
             "57P01", "57P02", "57P03",  // admin_shutdown, crash_shutdown, cannot_connect_now
             "57P05", "25P03",  // idle_session_timeout, idle_in_transaction_session_timeout
             "58000", "58030",  // system_error, io_error

@@ -52,49 +52,48 @@ struct PostgresPoolTests {
         }
     }
 
+    /// The plan cache mode in effect on `connection`.
+    static func planCacheMode(_ connection: SQLConnection) throws -> String {
+        try connection.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
+    }
+
     @Test("Generic plans last as long as the transaction that asked for them: the connection's next statements plan as PostgreSQL chooses")
     func genericPlansInOneTransaction() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
-            @Sendable func mode(_ connection: SQLConnection) throws -> String {
-                try connection.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
-            }
             let inside = try await pool.transaction { connection in
                 try connection.useGenericPlans()
-                return try mode(connection)
+                return try Self.planCacheMode(connection)
             }
             #expect(inside == "force_generic_plan")
             let after: String = try await pool.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
             #expect(after == "auto")
-            #expect(try await pool.transaction { try mode($0) } == "auto")
+            #expect(try await pool.transaction { try Self.planCacheMode($0) } == "auto")
             await #expect(throws: ExpectedFailure.self) {
                 try await pool.transaction { connection in
                     try connection.useGenericPlans()
                     throw ExpectedFailure()
                 }
             }
-            #expect(try await pool.transaction { try mode($0) } == "auto")
+            #expect(try await pool.transaction { try Self.planCacheMode($0) } == "auto")
         }
     }
 
     @Test("A setting asked for again in the same transaction is not sent again (each handler of a batch asks); the next transaction sends it afresh")
     func settingSentOncePerTransaction() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
-            @Sendable func mode(_ connection: SQLConnection) throws -> String {
-                try connection.query("SELECT current_setting('plan_cache_mode') AS mode")[0].decode("mode")
-            }
             let modes = try await pool.transaction { connection in
                 try connection.useGenericPlans()
-                let first = try mode(connection)
+                let first = try Self.planCacheMode(connection)
                 // Changed behind its back: asking again sends nothing, so the change stands.
                 try connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
                 try connection.useGenericPlans()
-                return [first, try mode(connection)]
+                return [first, try Self.planCacheMode(connection)]
             }
             #expect(modes == ["force_generic_plan", "force_custom_plan"])
             let next = try await pool.transaction { connection in
-                _ = try mode(connection)
+                _ = try Self.planCacheMode(connection)
                 try connection.useGenericPlans()
-                return try mode(connection)
+                return try Self.planCacheMode(connection)
             }
             #expect(next == "force_generic_plan")
         }

@@ -74,14 +74,7 @@ extension EventHandlingTests {
     func arrivalWaitsNotForLongLocks() async throws {
         try await TestDatabase.withPool { pool in
             let product = try await StockReservationTests.insertProduct(pool, stock: 3)
-            let transport = LocalTransport()
-            var settings = EventBus.Settings()
-            settings.pollInterval = .milliseconds(50)
-            let bus = makeProductsEventBus(pool: pool, transport: transport, settings: settings, logger: Logger(label: "test"))
-            let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
-
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await Self.withBus(on: pool, pollInterval: .milliseconds(50)) { transport in
                 // A long write holds the product (a catalog import, say) until the publish below has returned.
                 let locked = Tally(), published = Tally()
                 async let lock: Void = pool.transaction { connection in
@@ -104,8 +97,6 @@ extension EventHandlingTests {
                 #expect(try await Self.eventually {
                     try await pool.query("SELECT count(*) AS n FROM inbox WHERE processed_at IS NOT NULL")[0].decode("n", as: Int.self) == 1
                 })
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }
