@@ -64,6 +64,28 @@ package final class CatalogFreshness: Sendable {
         wake.yield()
     }
 
+    /// Call once a stock change that left products as `records` is committed, with a cache ticket
+    /// taken while it held their rows (`ProductCache.refill`): like `changed(.products(…))`, but this
+    /// process keeps the new encodings, so its next read of them costs no query.
+    func changed(_ records: [ProductRecord], ticket: ProductCache.Ticket?) {
+        let ids = Set(records.map(\.id))
+        do {
+            let encoder = JSONEncoder.ecom
+            cache.refill(try records.map { (id: $0.id, product: try ProductsController.encoded($0, with: encoder)) }, ticket: ticket)
+        } catch {
+            cache.invalidate(.products(ids))
+        }
+        pending.withLock { $0 = $0?.merged(with: .products(ids)) ?? .products(ids) }
+        wake.yield()
+    }
+
+    /// Where an event handler's stock changes go.
+    var updates: CatalogUpdates {
+        CatalogUpdates(
+            ticket: { [cache] in cache.ticket() }, changed: { self.changed($0) },
+            refilled: { records, ticket in self.changed(records, ticket: ticket) })
+    }
+
     /// The listener and the notifier, to run for as long as the service does.
     package var services: [any Service] {
         [ListenerService(listener: listener), NotifierService(freshness: self)]
@@ -159,6 +181,17 @@ private struct NotifierService: Service {
             freshness.stopNotifier()
         }
     }
+}
+
+/// Where an event handler tells of the stock changes it commits: a process's `CatalogFreshness`
+/// (`updates`), or, by default, nowhere.
+struct CatalogUpdates: Sendable {
+    /// A ticket for `refilled`, taken while the handler holds the changed products' rows.
+    var ticket: @Sendable () -> ProductCache.Ticket? = { nil }
+    /// Called once the change is committed.
+    var changed: @Sendable (CatalogChange) -> Void = { _ in }
+    /// Called once a change that left products as these records is committed, with the ticket.
+    var refilled: @Sendable ([ProductRecord], ProductCache.Ticket?) -> Void = { _, _ in }
 }
 
 /// What a committed write changed, as far as the catalog's cached answers are concerned.

@@ -242,6 +242,29 @@ package final class ProductCache: Sendable {
 
     // MARK: - Stores
 
+    /// What `invalidate(.products(…))` does for a committed change of these products' stock, and
+    /// then keeps their encodings as the change left them, so the next read finds them.
+    ///
+    /// `ticket` was taken while the change held the products' rows locked, before its commit: any
+    /// other change of one of them committed either before that (its invalidation, if it comes
+    /// after the ticket, keeps this one from storing that product) or after this one's commit (its
+    /// invalidation, before or after this call, keeps the product out or drops it). A product is
+    /// stored only when no invalidation named it since the ticket; it is dropped either way.
+    func refill(_ products: [(id: UUID, product: EncodedProduct)], ticket: Ticket?) {
+        invalidations.increment()
+        let now = ContinuousClock.now
+        state.withLock { state in
+            let storable = products.filter { product in
+                guard let ticket, state.isServing, state.everythingDropped <= ticket.generation else { return false }
+                return state.mayStore(product.id, since: ticket)
+            }
+            state.drop(Set(products.map(\.id)))
+            for (id, product) in storable {
+                state.products.insert(StoredProduct(product: product, stored: now), for: id, cost: 96 + product.json.readableBytes)
+            }
+        }
+    }
+
     /// Keeps what a read that took `ticket` found, but no product an invalidation named since, no page if
     /// the pages were dropped since, and nothing if the cache stopped serving or was emptied since.
     func store(_ products: [(id: UUID, product: EncodedProduct)], page: (key: PageKey, tail: ByteBuffer)? = nil, ticket: Ticket) {

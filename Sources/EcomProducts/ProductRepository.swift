@@ -159,8 +159,16 @@ package struct PostgresProductRepository: ProductRepository {
         connection.afterCommit(outboxChanged)
     }
 
-    private static let columns =
-        "id, sku, name, description, price_cents, on_hand, held, is_active, archived_at, created_at, updated_at, low_stock_threshold"
+    private static let columnNames = [
+        "id", "sku", "name", "description", "price_cents", "on_hand", "held", "is_active", "archived_at", "created_at",
+        "updated_at", "low_stock_threshold",
+    ]
+    private static let columns = columnNames.joined(separator: ", ")
+
+    /// The columns `record` reads, each named through `table` (an alias of `products`).
+    static func columns(of table: String) -> String {
+        columnNames.map { "\(table).\($0)" }.joined(separator: ", ")
+    }
 
     static func record(_ row: SQLRow) throws -> ProductRecord {
         ProductRecord(

@@ -54,7 +54,7 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
     let events = ProductEvents(lowStockThreshold: configuration.lowStockThreshold)
     let bus = makeProductsEventBus(
         pool: pool, transport: configuration.transport, settings: configuration.events, logger: logger, events: events,
-        catalogChanged: freshness.changed)
+        catalog: freshness.updates)
     let repository = PostgresProductRepository(pool: pool, events: events, outboxChanged: { bus.outboxChanged() })
     let controller = ProductsController(repository: repository, freshness: freshness)
     let seed = configuration.catalogSeed
@@ -74,9 +74,9 @@ package func buildProductsService(_ configuration: ProductsConfiguration, logger
 /// The products service's events: it consumes the orders' events and answers with stock events.
 func makeProductsEventBus(
     pool: PostgresPool, transport: any EventTransport, settings: EventBus.Settings = .init(), logger: Logger,
-    events: ProductEvents = ProductEvents(), catalogChanged: @escaping @Sendable (CatalogChange) -> Void = { _ in }
+    events: ProductEvents = ProductEvents(), catalog: CatalogUpdates = CatalogUpdates()
 ) -> EventBus {
-    let reservations = StockReservations(logger: logger, catalogChanged: catalogChanged, events: events)
+    let reservations = StockReservations(logger: logger, catalog: catalog, events: events)
     return EventBus(
         service: "products", pool: pool, transport: transport,
         subscribesTo: Subscriptions.products,

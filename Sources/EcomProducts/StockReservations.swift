@@ -55,8 +55,9 @@ struct StockReservations: Sendable {
     static let orderCancelled = "order_cancelled"
 
     let logger: Logger
-    /// Told, once the handler's transaction has committed, which products' stock it changed.
-    var catalogChanged: @Sendable (CatalogChange) -> Void = { _ in }
+    /// Told, once the handler's transaction has committed, which products' stock it changed, and
+    /// how a reservation left them.
+    var catalog = CatalogUpdates()
     /// The `stock.changed` and `stock.low` events of reservations and releases.
     var events = ProductEvents()
 
@@ -69,14 +70,18 @@ struct StockReservations: Sendable {
         case EventType.orderCreated:
             let order = try delivery.decode(OrderCreated.self).data
             metadata["order_id"] = "\(order.orderID.lowercased)"
-            let (outcome, moves) = try Self.reserveReporting(order, on: connection)
+            let (outcome, moves, products) = try Self.reserveReporting(order, on: connection)
             switch outcome {
             case .reserved:
-                stockChanged(Set(order.lines.map(\.productID)), on: connection)
                 let reserved = try Outbox.encode(
                     Event(type: EventType.stockReserved, requestID: delivery.header.requestID, data: StockReserved(orderID: order.orderID)))
                 let stock = try events.stock(moves, cause: "reservation", orderID: order.orderID, requestID: delivery.header.requestID)
                 try Outbox.enqueue([reserved] + stock, on: connection)
+                // Last: nothing below throws, so a rollback to the inbox worker's savepoint cannot
+                // leave the cache told of products as a reservation that never committed left them.
+                // The products' rows stay locked until the commit, hence the ticket now.
+                let ticket = catalog.ticket()
+                connection.afterCommit { [catalog] in catalog.refilled(products, ticket) }
                 metadata["outcome"] = "reserved"
             case .rejected(let reason, let productID, let lines):
                 try Outbox.enqueue(
@@ -120,10 +125,10 @@ struct StockReservations: Sendable {
         logger.info("stock reservation", metadata: metadata)
     }
 
-    /// Tells `catalogChanged` about `ids` once the transaction commits: not before, or another
+    /// Tells `catalog` about `ids` once the transaction commits: not before, or another
     /// process could cache the stock this transaction is about to replace.
     private func stockChanged(_ ids: Set<UUID>, on connection: SQLConnection) {
-        connection.afterCommit { [catalogChanged] in catalogChanged(.products(ids)) }
+        connection.afterCommit { [catalog] in catalog.changed(.products(ids)) }
     }
 
     private func stockChanged(ofOrder orderID: UUID, on connection: SQLConnection) throws {
@@ -136,10 +141,11 @@ struct StockReservations: Sendable {
         try reserveReporting(order, on: connection).outcome
     }
 
-    /// `reserve`, with each product's available units before and after when it reserved.
+    /// `reserve`, with each product's available units before and after when it reserved, and the
+    /// products as the reservation left them.
     static func reserveReporting(
         _ order: OrderCreated, on connection: SQLConnection
-    ) throws -> (outcome: Outcome, moves: [ProductEvents.StockMove]) {
+    ) throws -> (outcome: Outcome, moves: [ProductEvents.StockMove], products: [ProductRecord]) {
         var wanted: [UUID: Int] = [:]
         for line in order.lines {
             guard line.quantity > 0 else {
@@ -154,9 +160,9 @@ struct StockReservations: Sendable {
         guard let products = try claim(order.orderID, locking: productIDs, on: connection) else {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
-                return (.rejected(reason: orderCancelled, productID: nil), [])
+                return (.rejected(reason: orderCancelled, productID: nil), [], [])
             default:
-                return (.alreadyDecided, [])
+                return (.alreadyDecided, [], [])
             }
         }
         // Every line is checked, so the rejection names all that stopped the order, not just the first.
@@ -171,14 +177,14 @@ struct StockReservations: Sendable {
             }
         }
         if let first = short.first {
-            return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [])
+            return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [], [])
         }
         let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
         let moves = productIDs.map { id in
             let after = held[id]?.available ?? 0
-            return ProductEvents.StockMove(productID: id, before: after + wanted[id]!, after: after, threshold: held[id]?.threshold)
+            return ProductEvents.StockMove(productID: id, before: after + wanted[id]!, after: after, threshold: held[id]?.lowStockThreshold)
         }
-        return (.reserved, moves)
+        return (.reserved, moves, productIDs.compactMap { held[$0] })
     }
 
     /// Inserts the order's reservation row as `rejected`, the answer when nothing gets reserved
@@ -209,14 +215,14 @@ struct StockReservations: Sendable {
     }
 
     /// Holds the units, records the lines and marks the reservation `reserved`, in one statement;
-    /// returns each product's available units after. The rows are locked and checked by now; the
-    /// guard keeps the rule where the write is. Each product's low-stock threshold comes back too.
+    /// returns each product as it leaves it. The rows are locked and checked by now; the guard
+    /// keeps the rule where the write is.
     /// The `= ANY` finds the products through their key in the generic plan the handlers run on,
     /// which would otherwise join the array to a scan of the whole catalog (it cannot know the
     /// array's length).
     private static func hold(
         _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection
-    ) throws -> [UUID: (available: Int, threshold: Int?)] {
+    ) throws -> [UUID: ProductRecord] {
         let ids = SQLArray(lines.map(\.productID))
         let quantities = SQLArray(lines.map(\.quantity))
         let rows = try connection.query(
@@ -225,22 +231,21 @@ struct StockReservations: Sendable {
                 UPDATE products AS p SET held = p.held + l.quantity
                 FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
                 WHERE p.id = ANY(\(ids)::uuid[]) AND p.id = l.id AND p.on_hand - p.held >= l.quantity
-                RETURNING p.id, p.on_hand - p.held AS available, p.low_stock_threshold),
+                RETURNING \(unescaped: PostgresProductRepository.columns(of: "p"))),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
                 SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
             reserved AS (
                 UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(orderID))
-            SELECT id, available, low_stock_threshold FROM held
+            SELECT * FROM held
             """)
         guard rows.count == lines.count else {
             throw ReservationFailure(description: "order \(orderID.lowercased): stock changed under a lock")
         }
-        return Dictionary(
-            uniqueKeysWithValues: try rows.map { row in
-                (try row.decode("id", as: UUID.self),
-                 (try row.decode("available", as: Int.self), try row.decode("low_stock_threshold", as: Int?.self)))
-            })
+        return Dictionary(uniqueKeysWithValues: try rows.map { row in
+            let product = try PostgresProductRepository.record(row)
+            return (product.id, product)
+        })
     }
 
     /// What an event that ends a reservation (a cancel, a shipment) finds for its order.

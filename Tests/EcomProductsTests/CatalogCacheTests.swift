@@ -195,7 +195,7 @@ struct CatalogFreshnessTests {
         }
     }
 
-    @Test("a reservation is seen at once by the process whose event handler made it and soon by another")
+    @Test("a reservation is seen at once by the process whose event handler made it, from its cache, and soon by another")
     func reservation() async throws {
         try await ProductsProcess.withTwo { _, a, b in
             let product: Product = try await a.call(
@@ -209,12 +209,17 @@ struct CatalogFreshnessTests {
             let transport = LocalTransport()
             var settings = EventBus.Settings()
             settings.pollInterval = .milliseconds(50)
+            var updates = a.freshness.updates
+            updates.changed = { change in
+                a.freshness.changed(change)
+                tell.yield(change)
+            }
+            updates.refilled = { records, ticket in
+                a.freshness.changed(records, ticket: ticket)
+                tell.yield(.products(Set(records.map(\.id))))
+            }
             let bus = makeProductsEventBus(
-                pool: a.pool, transport: transport, settings: settings, logger: Logger(label: "test"),
-                catalogChanged: { change in
-                    a.freshness.changed(change)
-                    tell.yield(change)
-                })
+                pool: a.pool, transport: transport, settings: settings, logger: Logger(label: "test"), catalog: updates)
             let group = ServiceGroup(configuration: .init(services: bus.services.map { .init(service: $0) }, logger: Logger(label: "test")))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -222,6 +227,11 @@ struct CatalogFreshnessTests {
                 try await EventHandlingTests.publish(order, through: transport)
                 var iterator = told.makeAsyncIterator()
                 #expect(await iterator.next() == .products([product.id]))
+                // `a` keeps the product as the reservation left it: the bytes a query would give.
+                let kept = try #require(a.cache.product(product.id, for: .product))
+                let queried = try #require(try await PostgresProductRepository(pool: a.pool).find(id: product.id))
+                #expect(kept.json == (try ProductsController.encoded(queried, with: .ecom)).json)
+                #expect(try JSONDecoder.ecom.decode(Product.self, from: Data(buffer: kept.json)).stock == 3)
                 #expect(try await a.views(of: product.id).allSatisfy { $0?.stock == 3 })
                 #expect(try await eventually { try await b.views(of: product.id).allSatisfy { $0?.stock == 3 } })
 
@@ -367,6 +377,50 @@ struct CatalogFreshnessTests {
         let beforeAll = old
         cache.store([late], ticket: beforeAll)
         #expect(cache.product(late.id, for: .product) == nil)
+    }
+
+    @Test("a refill keeps a changed product only if no other change of it was invalidated since its ticket")
+    func refillGuard() throws {
+        let cache = ProductCache()
+        cache.startServing()
+        let stale = try Self.encoded("Stale")
+        let fresh = try Self.encoded("Fresh", id: stale.id)
+
+        // Another change of the product, invalidated after the ticket: dropped, not stored.
+        let early = try #require(cache.ticket())
+        cache.store([stale], ticket: early)
+        cache.invalidate(.products([stale.id]))
+        cache.refill([fresh], ticket: early)
+        #expect(cache.product(stale.id, for: .product) == nil)
+
+        // None since: stored, and a read in flight since before it cannot put back what it found.
+        let reading = try #require(cache.ticket())
+        let ticket = try #require(cache.ticket())
+        cache.refill([fresh], ticket: ticket)
+        #expect(cache.product(fresh.id, for: .product)?.json == fresh.product.json)
+        cache.store([stale], ticket: reading)
+        #expect(cache.product(fresh.id, for: .product)?.json == fresh.product.json)
+
+        // Two changes of one transaction, with tickets from before either: the later refill sees the
+        // earlier one's drop, so whatever order they come in, neither may be the one kept.
+        let first = try #require(cache.ticket())
+        let second = try #require(cache.ticket())
+        cache.refill([stale], ticket: first)
+        cache.refill([fresh], ticket: second)
+        #expect(cache.product(fresh.id, for: .product) == nil)
+
+        // A change of other products keeps nothing out; no ticket, or everything dropped since, stores nothing.
+        let other = try Self.encoded("Other")
+        let beforeOthers = try #require(cache.ticket())
+        cache.invalidate(.products([UUID()]))
+        cache.refill([other], ticket: beforeOthers)
+        #expect(cache.product(other.id, for: .product) != nil)
+        cache.refill([other], ticket: nil)
+        #expect(cache.product(other.id, for: .product) == nil)
+        let beforeAll = try #require(cache.ticket())
+        cache.invalidate(.everything)
+        cache.refill([other], ticket: beforeAll)
+        #expect(cache.product(other.id, for: .product) == nil)
     }
 
     @Test("nothing is read or stored while the cache does not serve, and it serves again empty")
