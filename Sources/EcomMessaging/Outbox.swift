@@ -19,14 +19,18 @@ package enum Outbox {
     /// Adds `events` to the outbox in their order, in one statement, in the caller's transaction.
     package static func enqueue(_ events: [OutgoingEvent], on connection: SQLConnection) throws {
         guard !events.isEmpty else { return }
-        try connection.execute(
-            """
-            INSERT INTO outbox (event_id, routing_key, body)
-            SELECT event_id, routing_key, body
-            FROM unnest(\(SQLArray(events.map(\.eventID)))::uuid[], \(SQLArray(events.map(\.routingKey)))::text[],
-                \(SQLArray(events.map(\.body)))::text[]) WITH ORDINALITY AS e (event_id, routing_key, body, position)
-            ORDER BY position
-            """)
+        try connection.execute(insert(events))
+    }
+
+    /// The statement that `enqueue` runs, for a statement that does more in one round trip.
+    package static func insert(_ events: [OutgoingEvent]) -> SQLQuery {
+        """
+        INSERT INTO outbox (event_id, routing_key, body)
+        SELECT event_id, routing_key, body
+        FROM unnest(\(SQLArray(events.map(\.eventID)))::uuid[], \(SQLArray(events.map(\.routingKey)))::text[],
+            \(SQLArray(events.map(\.body)))::text[]) WITH ORDINALITY AS e (event_id, routing_key, body, position)
+        ORDER BY position
+        """
     }
 
     /// The statement that `enqueue` runs, for a statement that does more in one round trip (as a

@@ -70,13 +70,14 @@ struct StockReservations: Sendable {
         case EventType.orderCreated:
             let order = try delivery.decode(OrderCreated.self).data
             metadata["order_id"] = "\(order.orderID.lowercased)"
-            let (outcome, moves, products) = try Self.reserveReporting(order, on: connection)
+            let requestID = delivery.header.requestID
+            let (outcome, products) = try Self.reserve(order, on: connection) { moves in
+                let reserved = try Outbox.encode(
+                    Event(type: EventType.stockReserved, requestID: requestID, data: StockReserved(orderID: order.orderID)))
+                return [reserved] + (try events.stock(moves, cause: "reservation", orderID: order.orderID, requestID: requestID))
+            }
             switch outcome {
             case .reserved:
-                let reserved = try Outbox.encode(
-                    Event(type: EventType.stockReserved, requestID: delivery.header.requestID, data: StockReserved(orderID: order.orderID)))
-                let stock = try events.stock(moves, cause: "reservation", orderID: order.orderID, requestID: delivery.header.requestID)
-                try Outbox.enqueue([reserved] + stock, on: connection)
                 // Last: nothing below throws, so a rollback to the inbox worker's savepoint cannot
                 // leave the cache told of products as a reservation that never committed left them.
                 // The products' rows stay locked until the commit, hence the ticket now.
@@ -138,14 +139,16 @@ struct StockReservations: Sendable {
 
     /// Reserves every line of `order` or none.
     static func reserve(_ order: OrderCreated, on connection: SQLConnection) throws -> Outcome {
-        try reserveReporting(order, on: connection).outcome
+        try reserve(order, on: connection, announcing: { _ in [] }).outcome
     }
 
-    /// `reserve`, with each product's available units before and after when it reserved, and the
-    /// products as the reservation left them.
-    static func reserveReporting(
-        _ order: OrderCreated, on connection: SQLConnection
-    ) throws -> (outcome: Outcome, moves: [ProductEvents.StockMove], products: [ProductRecord]) {
+    /// `reserve`, which also writes to the outbox, in the statement that holds the units, the
+    /// events `announce` makes of each product's available units before and after, and returns
+    /// the products as the reservation left them.
+    static func reserve(
+        _ order: OrderCreated, on connection: SQLConnection,
+        announcing announce: ([ProductEvents.StockMove]) throws -> [OutgoingEvent]
+    ) throws -> (outcome: Outcome, products: [ProductRecord]) {
         var wanted: [UUID: Int] = [:]
         for line in order.lines {
             guard line.quantity > 0 else {
@@ -160,9 +163,9 @@ struct StockReservations: Sendable {
         guard let products = try claim(order.orderID, locking: productIDs, on: connection) else {
             switch try lockedState(of: order.orderID, on: connection) {
             case "cancelled_before_reserved":
-                return (.rejected(reason: orderCancelled, productID: nil), [], [])
+                return (.rejected(reason: orderCancelled, productID: nil), [])
             default:
-                return (.alreadyDecided, [], [])
+                return (.alreadyDecided, [])
             }
         }
         // Every line is checked, so the rejection names all that stopped the order, not just the first.
@@ -177,14 +180,15 @@ struct StockReservations: Sendable {
             }
         }
         if let first = short.first {
-            return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [], [])
+            return (.rejected(reason: first.reason, productID: first.line.productID, lines: short.map(\.line)), [])
         }
-        let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, on: connection)
+        // The rows are locked, so what the hold leaves is known before it runs.
         let moves = productIDs.map { id in
-            let after = held[id]?.available ?? 0
-            return ProductEvents.StockMove(productID: id, before: after + wanted[id]!, after: after, threshold: held[id]?.lowStockThreshold)
+            let product = products[id]!
+            return ProductEvents.StockMove(productID: id, before: product.stock, after: product.stock - wanted[id]!, threshold: product.threshold)
         }
-        return (.reserved, moves, productIDs.compactMap { held[$0] })
+        let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, announcing: try announce(moves), on: connection)
+        return (.reserved, productIDs.compactMap { held[$0] })
     }
 
     /// Inserts the order's reservation row as `rejected`, the answer when nothing gets reserved
@@ -192,39 +196,41 @@ struct StockReservations: Sendable {
     /// reading what each has free, in one statement. Nil when the order already had a row.
     private static func claim(
         _ orderID: UUID, locking productIDs: [UUID], on connection: SQLConnection
-    ) throws -> [UUID: (stock: Int, available: Bool)]? {
+    ) throws -> [UUID: (stock: Int, available: Bool, threshold: Int?)]? {
         // The outer join keeps one row when none of the products exists.
         let rows = try connection.query(
             """
             WITH inserted AS (
                 INSERT INTO reservations (order_id, state) VALUES (\(orderID), 'rejected')
                 ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
-            SELECT (SELECT count(*) FROM inserted) AS inserted, p.id, p.free, p.available
+            SELECT (SELECT count(*) FROM inserted) AS inserted, p.id, p.free, p.available, p.low_stock_threshold
             FROM (VALUES (1)) AS one
             LEFT JOIN (
-                SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available FROM products
+                SELECT id, on_hand - held AS free, is_active AND archived_at IS NULL AS available, low_stock_threshold FROM products
                 WHERE id = ANY(\(SQLArray(productIDs))::uuid[]) ORDER BY id FOR UPDATE) AS p ON true
             """)
         guard try rows[0].decode("inserted", as: Int.self) == 1 else { return nil }
-        var products: [UUID: (stock: Int, available: Bool)] = [:]
+        var products: [UUID: (stock: Int, available: Bool, threshold: Int?)] = [:]
         for row in rows {
             guard let id = try row.decode("id", as: UUID?.self) else { continue }
-            products[id] = (try row.decode("free"), try row.decode("available"))
+            products[id] = (try row.decode("free"), try row.decode("available"), try row.decode("low_stock_threshold", as: Int?.self))
         }
         return products
     }
 
-    /// Holds the units, records the lines and marks the reservation `reserved`, in one statement;
-    /// returns each product as it leaves it. The rows are locked and checked by now; the guard
-    /// keeps the rule where the write is.
+    /// Holds the units, records the lines, marks the reservation `reserved` and writes `events` to
+    /// the outbox, in one statement; returns each product as it leaves it. The rows are locked and
+    /// checked by now; the guard keeps the rule where the write is.
     /// The `= ANY` finds the products through their key in the generic plan the handlers run on,
     /// which would otherwise join the array to a scan of the whole catalog (it cannot know the
     /// array's length).
     private static func hold(
-        _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, on connection: SQLConnection
+        _ lines: [(productID: UUID, quantity: Int)], for orderID: UUID, announcing events: [OutgoingEvent],
+        on connection: SQLConnection
     ) throws -> [UUID: ProductRecord] {
         let ids = SQLArray(lines.map(\.productID))
         let quantities = SQLArray(lines.map(\.quantity))
+        let announced: SQLQuery = events.isEmpty ? "" : ", announced AS (\(Outbox.insert(events)))"
         let rows = try connection.query(
             """
             WITH held AS (
@@ -237,6 +243,7 @@ struct StockReservations: Sendable {
                 SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
             reserved AS (
                 UPDATE reservations SET state = 'reserved', updated_at = now() WHERE order_id = \(orderID))
+            \(announced)
             SELECT * FROM held
             """)
         guard rows.count == lines.count else {
