@@ -154,7 +154,7 @@ extension EventBus {
     }
 
     /// Applies one claimed row in the open transaction: the handler runs under a savepoint, so
-    /// that a failure it reports is recorded without what it wrote.
+    /// that a failure it reports is recorded without what it wrote or asked to run after the commit.
     private static func apply(
         _ row: SQLRow, _ handler: EventHandler, maximumAttempts: Int, on connection: SQLConnection
     ) throws -> Outcome {
@@ -167,17 +167,17 @@ extension EventBus {
         } catch {
             return .failed(eventID: eventID, type: type, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
         }
-        try connection.execute("SAVEPOINT handler")
+        let savepoint = try connection.savepoint("handler")
         do {
             try handler(delivery, connection)
         } catch let error as SQLError where error.isConcurrencyConflict {
             throw error  // the whole transaction is retried by the pool
         } catch let error where isTransient(error) {
             // On a connection the fault has broken, this throws too, and the worker backs off.
-            try connection.execute("ROLLBACK TO SAVEPOINT handler")
+            try connection.rollback(to: savepoint)
             return .interrupted(eventID: eventID, type: type, error: String(describing: error))
         } catch {
-            try connection.execute("ROLLBACK TO SAVEPOINT handler")
+            try connection.rollback(to: savepoint)
             return .failed(
                 eventID: eventID, type: type, attempts: attempts + 1, error: String(describing: error),
                 park: attempts + 1 >= maximumAttempts)

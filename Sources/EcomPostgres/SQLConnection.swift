@@ -214,6 +214,28 @@ package final class SQLConnection: Sendable {
         if !deferred { action() }
     }
 
+    /// A point of the open transaction that `rollback(to:)` returns to (`SAVEPOINT`).
+    package struct Savepoint: Sendable {
+        fileprivate let name: String
+        /// How many `afterCommit` actions had been registered when it was made.
+        fileprivate let actions: Int
+    }
+
+    /// Makes a savepoint named `name` in the open transaction.
+    package func savepoint(_ name: String) throws -> Savepoint {
+        try execute("SAVEPOINT \(unescaped: quotedIdentifier(name))")
+        return Savepoint(name: name, actions: handle.withLock { $0.afterCommit.count })
+    }
+
+    /// Undoes what ran since `savepoint` (`ROLLBACK TO SAVEPOINT`), and drops what was registered with
+    /// `afterCommit` since then: it announced writes that will now never commit.
+    package func rollback(to savepoint: Savepoint) throws {
+        try execute("ROLLBACK TO SAVEPOINT \(unescaped: quotedIdentifier(savepoint.name))")
+        handle.withLock { handle in
+            if handle.afterCommit.count > savepoint.actions { handle.afterCommit.removeSubrange(savepoint.actions...) }
+        }
+    }
+
     /// Has the rest of the open transaction run its prepared statements on generic plans, planned once
     /// per connection, rather than on plans made for each call's values. PostgreSQL keeps re-planning
     /// a statement that takes an array (`unnest`, `= ANY`) at every call, because a plan made for the

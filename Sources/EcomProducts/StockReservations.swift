@@ -78,8 +78,6 @@ struct StockReservations: Sendable {
             }
             switch outcome {
             case .reserved:
-                // Last: nothing below throws, so a rollback to the inbox worker's savepoint cannot
-                // leave the cache told of products as a reservation that never committed left them.
                 // The products' rows stay locked until the commit, hence the ticket now.
                 let ticket = catalog.ticket()
                 connection.afterCommit { [catalog] in catalog.refilled(products, ticket) }

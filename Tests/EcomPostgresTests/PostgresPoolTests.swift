@@ -266,6 +266,26 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("A rollback to a savepoint undoes its writes and drops the afterCommit actions registered since; the others run")
+    func savepointDropsLaterActions() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            try await pool.execute("CREATE TABLE marks (name text)")
+            let ran = Mutex<[String]>([])
+            try await pool.transaction { connection in
+                try connection.execute("INSERT INTO marks VALUES ('kept')")
+                connection.afterCommit { ran.withLock { $0.append("before") } }
+                let savepoint = try connection.savepoint("handler")
+                try connection.execute("INSERT INTO marks VALUES ('undone')")
+                connection.afterCommit { ran.withLock { $0.append("undone") } }
+                try connection.rollback(to: savepoint)
+                connection.afterCommit { ran.withLock { $0.append("after") } }
+            }
+            #expect(ran.withLock { $0 } == ["before", "after"])
+            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            #expect(names == ["kept"])
+        }
+    }
+
     @Test("A first statement that fails, or fails to prepare, reports its own error and rolls the transaction back")
     func firstStatementFails() async throws {
         try await TestDatabase.withPool(size: 1) { pool, url in
