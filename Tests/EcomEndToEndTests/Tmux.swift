@@ -47,8 +47,10 @@ struct Tmux {
             echo $? > \(quoted(statusFile.path))
 
             """.write(to: script, atomically: true, encoding: .utf8)
-        chmod(script.path, 0o755)
-        try await tmux(["new-session", "-d", "-x", String(columns), "-y", "50", "-s", "repl", script.path])
+        // Read by bash rather than executed: a process another test spawned while the script was
+        // open for writing may still hold it so, and executing it would then fail (ETXTBSY), ending
+        // the session and its server at once.
+        try await tmux(["new-session", "-d", "-x", String(columns), "-y", "50", "-s", "repl", "/bin/bash", script.path])
     }
 
     func type(_ text: String) async throws {
