@@ -167,7 +167,7 @@ extension EventBus {
         } catch {
             return .failed(eventID: eventID, type: type, attempts: attempts + 1, error: "unreadable event: \(error)", park: true)
         }
-        let savepoint = try connection.savepoint("handler")
+        let savepoint = try connection.savepoint()
         do {
             try handler(delivery, connection)
         } catch let error as SQLError where error.isConcurrencyConflict {

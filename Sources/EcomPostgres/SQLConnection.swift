@@ -37,6 +37,8 @@ package final class SQLConnection: Sendable {
         var prologue: [String] = []
         /// The `SET LOCAL`s asked for in the open transaction, each sent once however often asked.
         var localSettings: Set<String> = []
+        /// Savepoints made on this connection, for their names.
+        var savepoints = 0
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
@@ -216,21 +218,27 @@ package final class SQLConnection: Sendable {
 
     /// A point of the open transaction that `rollback(to:)` returns to (`SAVEPOINT`).
     package struct Savepoint: Sendable {
+        /// Unique on its connection, so that a rollback to it never reaches a newer one of the same name.
         fileprivate let name: String
         /// How many `afterCommit` actions had been registered when it was made.
         fileprivate let actions: Int
     }
 
-    /// Makes a savepoint named `name` in the open transaction.
-    package func savepoint(_ name: String) throws -> Savepoint {
-        try execute("SAVEPOINT \(unescaped: quotedIdentifier(name))")
-        return Savepoint(name: name, actions: handle.withLock { $0.afterCommit.count })
+    /// Makes a savepoint in the open transaction.
+    package func savepoint() throws -> Savepoint {
+        let savepoint = handle.withLock { handle in
+            handle.savepoints += 1
+            return Savepoint(name: "ecom_savepoint_\(handle.savepoints)", actions: handle.afterCommit.count)
+        }
+        // Unprepared: each name is a text of its own, which would fill the connection's prepared statements.
+        try executeScript("SAVEPOINT \(savepoint.name)")
+        return savepoint
     }
 
     /// Undoes what ran since `savepoint` (`ROLLBACK TO SAVEPOINT`), and drops what was registered with
     /// `afterCommit` since then: it announced writes that will now never commit.
     package func rollback(to savepoint: Savepoint) throws {
-        try execute("ROLLBACK TO SAVEPOINT \(unescaped: quotedIdentifier(savepoint.name))")
+        try executeScript("ROLLBACK TO SAVEPOINT \(savepoint.name)")
         handle.withLock { handle in
             if handle.afterCommit.count > savepoint.actions { handle.afterCommit.removeSubrange(savepoint.actions...) }
         }

@@ -14,8 +14,9 @@ import Synchronization
 /// answered by joining its products' bytes; a stock or price change so drops one product's bytes and no
 /// page, and only a change that can move products between pages drops the pages.
 ///
-/// Freshness: whoever commits a change calls `invalidate` before it answers (read-your-writes), and
-/// tells the other processes (`CatalogFreshness`). A read takes a `Ticket` before it queries, and it
+/// Freshness: whoever commits a change calls `invalidate` before it answers (read-your-writes), or
+/// `refill` for a reservation, which keeps its products as it left them, and tells the other processes
+/// (`CatalogFreshness`). A read takes a `Ticket` before it queries, and it
 /// stores a product only if no invalidation since named that product (or everything), and a page only
 /// if no invalidation since dropped the pages, so a read that saw the data before a change cannot store
 /// it after that change's invalidation, while a checkout busy on one product keeps no other out. While `isServing` is false (the listener that

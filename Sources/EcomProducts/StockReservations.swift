@@ -186,6 +186,10 @@ struct StockReservations: Sendable {
             return ProductEvents.StockMove(productID: id, before: product.stock, after: product.stock - wanted[id]!, threshold: product.threshold)
         }
         let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, announcing: try announce(moves), on: connection)
+        // The events were written with these figures; the rollback a throw brings takes them back.
+        for move in moves where held[move.productID]?.available != move.after {
+            throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
+        }
         return (.reserved, productIDs.compactMap { held[$0] })
     }
 

@@ -50,7 +50,7 @@ struct Tmux {
         // Read by bash rather than executed: a process another test spawned while the script was
         // open for writing may still hold it so, and executing it would then fail (ETXTBSY), ending
         // the session and its server at once.
-        try await tmux(["new-session", "-d", "-x", String(columns), "-y", "50", "-s", "repl", "/bin/bash", script.path])
+        try await tmux(["new-session", "-d", "-x", String(columns), "-y", "50", "-s", "repl", "/bin/bash " + quoted(script.path)])
     }
 
     func type(_ text: String) async throws {

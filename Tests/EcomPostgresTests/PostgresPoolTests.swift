@@ -274,15 +274,26 @@ struct PostgresPoolTests {
             try await pool.transaction { connection in
                 try connection.execute("INSERT INTO marks VALUES ('kept')")
                 connection.afterCommit { ran.withLock { $0.append("before") } }
-                let savepoint = try connection.savepoint("handler")
+                let savepoint = try connection.savepoint()
                 try connection.execute("INSERT INTO marks VALUES ('undone')")
                 connection.afterCommit { ran.withLock { $0.append("undone") } }
                 try connection.rollback(to: savepoint)
                 connection.afterCommit { ran.withLock { $0.append("after") } }
+                // Nested: a rollback to the outer one undoes the inner one's too.
+                let outer = try connection.savepoint()
+                connection.afterCommit { ran.withLock { $0.append("outer") } }
+                try connection.execute("INSERT INTO marks VALUES ('between')")
+                _ = try connection.savepoint()
+                try connection.execute("INSERT INTO marks VALUES ('inner')")
+                connection.afterCommit { ran.withLock { $0.append("inner") } }
+                try connection.rollback(to: outer)
             }
             #expect(ran.withLock { $0 } == ["before", "after"])
             let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
             #expect(names == ["kept"])
+            // Savepoints, each named afresh, do not take the connection's prepared statements.
+            let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement ~* '^(SAVEPOINT|ROLLBACK TO)'")
+            #expect(try prepared[0].decode("n", as: Int.self) == 0)
         }
     }
 
