@@ -60,8 +60,7 @@ package final class CatalogFreshness: Sendable {
     /// Call once `change` is committed, before answering the request that made it.
     package func changed(_ change: CatalogChange) {
         cache.invalidate(change)
-        pending.withLock { $0 = $0?.merged(with: change) ?? change }
-        wake.yield()
+        tellOthers(change)
     }
 
     /// Call once a stock change that left products as `records` is committed, with a cache ticket
@@ -75,7 +74,12 @@ package final class CatalogFreshness: Sendable {
         } catch {
             cache.invalidate(.products(ids))
         }
-        pending.withLock { $0 = $0?.merged(with: .products(ids)) ?? .products(ids) }
+        tellOthers(.products(ids))
+    }
+
+    /// Has the notifier send `change` to the other processes, with whatever else is pending.
+    private func tellOthers(_ change: CatalogChange) {
+        pending.withLock { $0 = $0?.merged(with: change) ?? change }
         wake.yield()
     }
 

@@ -104,6 +104,16 @@ package final class ProductCache: Sendable {
             recent.append((generation, ids))
         }
 
+        /// Whether a read that took `ticket` may store anything: the cache serves and was not emptied since.
+        func mayStoreAnything(since ticket: Ticket) -> Bool {
+            isServing && everythingDropped <= ticket.generation
+        }
+
+        /// Keeps `product`'s encoding as found at `now`.
+        mutating func keep(_ product: EncodedProduct, for id: UUID, at now: ContinuousClock.Instant) {
+            products.insert(StoredProduct(product: product, stored: now), for: id, cost: 96 + product.json.readableBytes)
+        }
+
         /// Whether a read that took `ticket` may store product `id`: no invalidation since named it.
         func mayStore(_ id: UUID, since ticket: Ticket) -> Bool {
             guard ticket.generation != generation else { return true }
@@ -256,13 +266,11 @@ package final class ProductCache: Sendable {
         let now = ContinuousClock.now
         state.withLock { state in
             let storable = products.filter { product in
-                guard let ticket, state.isServing, state.everythingDropped <= ticket.generation else { return false }
+                guard let ticket, state.mayStoreAnything(since: ticket) else { return false }
                 return state.mayStore(product.id, since: ticket)
             }
             state.drop(Set(products.map(\.id)))
-            for (id, product) in storable {
-                state.products.insert(StoredProduct(product: product, stored: now), for: id, cost: 96 + product.json.readableBytes)
-            }
+            for (id, product) in storable { state.keep(product, for: id, at: now) }
         }
     }
 
@@ -271,10 +279,8 @@ package final class ProductCache: Sendable {
     func store(_ products: [(id: UUID, product: EncodedProduct)], page: (key: PageKey, tail: ByteBuffer)? = nil, ticket: Ticket) {
         let now = ContinuousClock.now
         state.withLock { state in
-            guard state.isServing, state.everythingDropped <= ticket.generation else { return }
-            for (id, product) in products where state.mayStore(id, since: ticket) {
-                state.products.insert(StoredProduct(product: product, stored: now), for: id, cost: 96 + product.json.readableBytes)
-            }
+            guard state.mayStoreAnything(since: ticket) else { return }
+            for (id, product) in products where state.mayStore(id, since: ticket) { state.keep(product, for: id, at: now) }
             // A page holds ids only: a change to one of its products leaves it valid, and that product's
             // missing bytes make the next read of the page a miss.
             if let page, state.pagesDropped <= ticket.generation {

@@ -186,7 +186,7 @@ struct StockReservations: Sendable {
             return ProductEvents.StockMove(productID: id, before: product.stock, after: product.stock - wanted[id]!, threshold: product.threshold)
         }
         let held = try hold(productIDs.map { ($0, wanted[$0]!) }, for: order.orderID, announcing: try announce(moves), on: connection)
-        // The events were written with these figures; the rollback a throw brings takes them back.
+        // Every product held, as the events written with it say; a throw rolls those back too.
         for move in moves where held[move.productID]?.available != move.after {
             throw ReservationFailure(description: "order \(order.orderID.lowercased): stock changed under a lock")
         }
@@ -220,9 +220,13 @@ struct StockReservations: Sendable {
         return products
     }
 
+    /// What the hold returns of each product: what `PostgresProductRepository.record` reads.
+    private static let productColumns = PostgresProductRepository.columns(of: "p")
+
     /// Holds the units, records the lines, marks the reservation `reserved` and writes `events` to
-    /// the outbox, in one statement; returns each product as it leaves it. The rows are locked and
-    /// checked by now; the guard keeps the rule where the write is.
+    /// the outbox, in one statement; returns each product it held, as it leaves it. The rows are
+    /// locked and checked by now; the guard keeps the rule where the write is, and `reserve` checks
+    /// that every product came back.
     /// The `= ANY` finds the products through their key in the generic plan the handlers run on,
     /// which would otherwise join the array to a scan of the whole catalog (it cannot know the
     /// array's length).
@@ -239,7 +243,7 @@ struct StockReservations: Sendable {
                 UPDATE products AS p SET held = p.held + l.quantity
                 FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)
                 WHERE p.id = ANY(\(ids)::uuid[]) AND p.id = l.id AND p.on_hand - p.held >= l.quantity
-                RETURNING \(unescaped: PostgresProductRepository.columns(of: "p"))),
+                RETURNING \(unescaped: productColumns)),
             lines AS (
                 INSERT INTO reservation_lines (order_id, product_id, quantity)
                 SELECT \(orderID), id, quantity FROM unnest(\(ids)::uuid[], \(quantities)::integer[]) AS l (id, quantity)),
@@ -248,9 +252,6 @@ struct StockReservations: Sendable {
             \(announced)
             SELECT * FROM held
             """)
-        guard rows.count == lines.count else {
-            throw ReservationFailure(description: "order \(orderID.lowercased): stock changed under a lock")
-        }
         return Dictionary(uniqueKeysWithValues: try rows.map { row in
             let product = try PostgresProductRepository.record(row)
             return (product.id, product)
