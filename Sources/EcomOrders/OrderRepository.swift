@@ -17,12 +17,13 @@ package protocol OrderRepository: Sendable {
         userID: UUID?, status: OrderStatus?, idPrefix: IDPrefix?, limit: Int, after: OrderKey?
     ) async throws -> [(order: Order, key: OrderKey)]
 
-    /// Stores a pending order with its lines and announces `order.created`, completing the
-    /// idempotency key if there is one (status 201), all at once.
-    /// Returns nil when the same cart version already made an order (a racing checkout won).
-    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order?
+    /// Stores a pending order with its lines and announces `order.created`, recording the
+    /// idempotency key if there is one with the order and status 201, all at once; or stores
+    /// nothing, when the key or the cart version already made an order.
+    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> OrderCreation
 
-    /// The order an earlier checkout of this cart version made, recorded against the key (status 200) if any.
+    /// The order an earlier checkout of this cart version made, with the key (if any) recorded
+    /// against it, status 200. If the key made an order of its own meanwhile, that order.
     func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order?
 
     /// Makes `change` if the order is in one of its `from` statuses (and, with `userID`, is that
@@ -37,12 +38,10 @@ package protocol OrderRepository: Sendable {
     /// Number of pending orders and the age of the oldest, in seconds.
     func pendingSummary() async throws -> (count: Int, oldest: Int)
 
-    /// Claims an `Idempotency-Key` of `userID` for a checkout, or says what became of the earlier one.
-    func claim(key: String, userID: UUID) async throws -> KeyClaim
-
-    /// Forgets a key whose request failed before making an order, so the client may retry with it:
-    /// the claim of `stamp` only, never a later claim of the same key.
-    func release(key: String, userID: UUID, stamp: String) async throws
+    /// What the `Idempotency-Key` of `userID` has recorded; nil for a key it has not. A key left
+    /// in progress by an earlier release of ecom (which claimed keys before reading the cart) for
+    /// longer than two minutes no longer counts, and is removed.
+    func recordedKey(_ key: String, userID: UUID) async throws -> RecordedKey?
 
     /// Removes idempotency keys past their retention (kept at least 24 hours).
     func purgeKeys() async throws -> Int
@@ -98,19 +97,25 @@ package enum OrderTransition: Sendable, Equatable, CaseIterable {
     }
 }
 
-/// What claiming an `Idempotency-Key` found.
-package enum KeyClaim: Sendable, Equatable {
-    /// The key is new, or its request died long ago, and now marks this request as in progress.
-    /// `stamp` tells this claim from any later one of the same key (its time, as stored).
-    case claimed(stamp: String)
-    /// An earlier request with this key finished: its order and status.
-    case done(orderID: UUID, status: Int)
-    /// An earlier request with this key is still running.
-    case inProgress
+/// What `OrderRepository.create` did.
+package enum OrderCreation: Sendable, Equatable {
+    case created(Order)
+    /// An order of the same cart version exists: a racing checkout of the cart won (`winner`).
+    case cartVersionTaken
+    /// The idempotency key is recorded already, by another request with it (`recordedKey`).
+    case keyTaken
 
-    package var isClaimed: Bool {
-        if case .claimed = self { true } else { false }
+    package var order: Order? {
+        if case .created(let order) = self { order } else { nil }
     }
+}
+
+/// What an `Idempotency-Key` has recorded.
+package enum RecordedKey: Sendable, Equatable {
+    /// The order its request made, and the status it answered with.
+    case done(orderID: UUID, status: Int)
+    /// An earlier release of ecom claimed it for a request that may still run.
+    case inProgress
 }
 
 /// Where a page of orders ends (newest first).

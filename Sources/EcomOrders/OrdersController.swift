@@ -30,55 +30,58 @@ package struct OrdersController: Sendable {
 
     /// Makes an order from the caller's cart at current prices.
     ///
-    /// With an `Idempotency-Key`, the key is claimed before the cart is read and completed in the
-    /// transaction that inserts the order, so a repeated key returns the order it made whatever
-    /// the cart holds now. Without one, the cart version's uniqueness makes racing checkouts of
-    /// one cart yield one order; the losers get it back with 200.
+    /// With an `Idempotency-Key`, the key is recorded in the statement that inserts the order, and
+    /// that statement inserts nothing if the key is there already; so a key makes one order however
+    /// often and however concurrently it is sent, and a checkout that fails leaves nothing behind
+    /// to retry against. A checkout that makes no order (the key made one first, or the first
+    /// request emptied the cart) answers with the key's order, whatever the cart holds now.
+    /// Without a key, the cart version's uniqueness makes racing checkouts of one cart yield one
+    /// order; the losers get it back with 200.
     @Sendable func create(_ request: Request, context: EcomRequestContext) async throws -> EditedResponse<Order> {
         let userID = try context.requireAccount().userID
-        let key = try Self.idempotencyKey(request)
-        var stamp: String?
-        // No later than the claim's own time: what `release` counts its two minutes from.
-        let claimed = ContinuousClock.now
-        if let key {
-            switch try await repository.claim(key: key, userID: userID) {
-            case .claimed(let claimStamp):
-                stamp = claimStamp
-            case .done(let orderID, let status):
-                guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
-                // The same status and order as the first answer; the header tells a replay apart.
-                return EditedResponse(status: .init(code: status), headers: [.idempotentReplayed: "true"], response: order)
-            case .inProgress:
-                throw APIError.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
-            }
-        }
-        do {
-            let (order, status) = try await checkout(userID: userID, key: key, context: context)
+        guard let key = try Self.idempotencyKey(request) else {
+            // Without a key, every checkout that stores nothing has a winner to answer with.
+            guard let (order, status) = try await checkout(userID: userID, key: nil, context: context) else { throw APIError.unavailable }
             return EditedResponse(status: status, response: order)
-        } catch {
-            if let key, let stamp { await release(key: key, userID: userID, stamp: stamp, claimed: claimed, logger: context.logger) }
-            throw error
         }
-    }
-
-    /// Gives a failed checkout's key back, so that the client's retry with it runs afresh instead of
-    /// meeting `idempotency_in_progress` until the claim is two minutes old. When the database is
-    /// what failed (a primary going away, a standby being promoted), the release is tried again in
-    /// the background until then, when any request may take the claim over anyway; the stamp keeps
-    /// a repeated release from undoing a later claim.
-    private func release(key: String, userID: UUID, stamp: String, claimed: ContinuousClock.Instant, logger: Logger) async {
-        guard (try? await repository.release(key: key, userID: userID, stamp: stamp)) == nil else { return }
-        let takeover = claimed + .seconds(120)
-        Task { [repository] in
-            while ContinuousClock.now < takeover {
-                try? await Task.sleep(for: .milliseconds(500))
-                if (try? await repository.release(key: key, userID: userID, stamp: stamp)) != nil { return }
+        // A second round only after a key left in progress by an earlier release was removed.
+        for _ in 1...2 {
+            let made: (Order, HTTPResponse.Status)?
+            do {
+                made = try await checkout(userID: userID, key: key, context: context)
+            } catch where !(error is CancellationError) {
+                guard let replay = try await replay(key, of: userID, failure: error) else { throw error }
+                return replay
             }
-            logger.warning("idempotency key left in progress; it can be claimed again once two minutes old")
+            if let (order, status) = made { return EditedResponse(status: status, response: order) }
+            if let replay = try await replay(key, of: userID, failure: nil) { return replay }
+        }
+        throw APIError.unavailable
+    }
+
+    /// The answer of the request that made the key's order, marked as a replay; nil if the key made
+    /// none. After a failed checkout (`failure`), the failure stands if the key cannot be read.
+    private func replay(_ key: String, of userID: UUID, failure: (any Error)?) async throws -> EditedResponse<Order>? {
+        let recorded: RecordedKey?
+        do {
+            recorded = try await repository.recordedKey(key, userID: userID)
+        } catch {
+            throw failure ?? error
+        }
+        switch recorded {
+        case .done(let orderID, let status):
+            guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
+            // The same status and order as the first answer; the header tells a replay apart.
+            return EditedResponse(status: .init(code: status), headers: [.idempotentReplayed: "true"], response: order)
+        case .inProgress:
+            throw APIError.conflict("idempotency_in_progress", "a request with this Idempotency-Key is still in progress")
+        case nil:
+            return nil
         }
     }
 
-    private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status) {
+    /// The order made and its status, or nil when the key made an order already.
+    private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status)? {
         let current = try await cart.send(.GET, InternalPath.cartContents(userID), requestID: context.requestID, as: CartContents.self)
         guard !current.items.isEmpty else {
             // The request is well formed; it is the cart's state that refuses it.
@@ -101,7 +104,13 @@ package struct OrdersController: Sendable {
                     lineTotalCents: product.priceCents * Int64(item.quantity)))
         }
         let draft = OrderDraft(id: UUID.random(), userID: userID, cartVersion: current.version, lines: lines)
-        guard let order = try await repository.create(draft, idempotencyKey: key, requestID: context.requestID) else {
+        let order: Order
+        switch try await repository.create(draft, idempotencyKey: key, requestID: context.requestID) {
+        case .created(let created):
+            order = created
+        case .keyTaken:
+            return nil
+        case .cartVersionTaken:
             // A racing checkout of the same cart version committed first.
             guard let winner = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) else {
                 throw APIError.unavailable

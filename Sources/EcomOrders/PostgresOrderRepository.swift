@@ -114,43 +114,57 @@ package struct PostgresOrderRepository: OrderRepository {
 
     // MARK: - Writing
 
-    /// Inserts the order, its lines and its `order.created`, and completes the idempotency key, in
-    /// one statement. Nil when an order of the same cart version exists.
-    package func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order? {
+    /// Inserts the order, its lines and its `order.created`, and records the idempotency key, in
+    /// one statement. With a key, the order is inserted only if the key's row is: a second request
+    /// with the key waits for the first one's commit there, then inserts nothing.
+    package func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> OrderCreation {
         let event = Event(
             type: EventType.orderCreated, requestID: requestID,
             data: OrderCreated(
                 orderID: draft.id, userID: draft.userID, cartVersion: draft.cartVersion,
                 lines: draft.lines.map { OrderedQuantity(productID: $0.productID, quantity: $0.quantity) }))
-        let key: SQLQuery =
-            if let idempotencyKey {
-                ", key AS (\(Self.completeKey(userID: draft.userID, key: idempotencyKey, orderID: draft.id, status: 201)))"
-            } else {
-                ""
-            }
-        let statement: SQLQuery = """
-            WITH o AS (
-                INSERT INTO orders (id, user_id, status, total_cents, cart_version)
-                VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))
-                RETURNING created_at, updated_at, created_at::text AS created_key),
+        var statement: SQLQuery = "WITH "
+        if let idempotencyKey {
+            statement.append(
+                """
+                k AS (\(Self.recordKey(idempotencyKey, userID: draft.userID, orderID: draft.id, status: 201)) RETURNING 1),
+                o AS (
+                    INSERT INTO orders (id, user_id, status, total_cents, cart_version)
+                    SELECT \(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion) FROM k
+                """)
+        } else {
+            statement.append(
+                """
+                o AS (
+                    INSERT INTO orders (id, user_id, status, total_cents, cart_version)
+                    VALUES (\(draft.id), \(draft.userID), 'pending', \(draft.totalCents), \(draft.cartVersion))
+                """)
+        }
+        statement.append(
+            """
+
+                RETURNING created_at, updated_at),
             l AS (
                 INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity)
-                SELECT \(draft.id), product_id, name, unit_price_cents, quantity
-                FROM unnest(\(SQLArray(draft.lines.map(\.productID)))::uuid[], \(SQLArray(draft.lines.map(\.name)))::text[],
+                SELECT \(draft.id), u.product_id, u.name, u.unit_price_cents, u.quantity
+                FROM o CROSS JOIN unnest(\(SQLArray(draft.lines.map(\.productID)))::uuid[], \(SQLArray(draft.lines.map(\.name)))::text[],
                     \(SQLArray(draft.lines.map(\.unitPriceCents)))::bigint[], \(SQLArray(draft.lines.map(\.quantity)))::integer[])
-                    AS l (product_id, name, unit_price_cents, quantity)
+                    AS u (product_id, name, unit_price_cents, quantity)
                 RETURNING product_id, name, unit_price_cents, quantity),
-            e AS (\(try Outbox.insert(event)))\(key)
+            e AS (\(try Outbox.insert(event, when: "o")))
             SELECT o.created_at, o.updated_at, l.product_id, l.name, l.unit_price_cents, l.quantity
             FROM o CROSS JOIN l ORDER BY l.name, l.product_id
-            """
+            """)
         let rows: [SQLRow]
         do {
             rows = try await pool.query(statement)
         } catch let error as SQLError where error.kind == .uniqueViolation && error.constraint == "orders_user_cart_version_key" {
-            return nil
+            return .cartVersionTaken
         }
-        guard let first = rows.first else { throw SQLError(kind: .other, message: "order \(draft.id.lowercased) inserted without lines") }
+        guard let first = rows.first else {
+            if idempotencyKey != nil { return .keyTaken }
+            throw SQLError(kind: .other, message: "order \(draft.id.lowercased) inserted without lines")
+        }
         let items = try rows.map { row in
             let price: Int64 = try row.decode("unit_price_cents")
             let quantity: Int = try row.decode("quantity")
@@ -158,18 +172,23 @@ package struct PostgresOrderRepository: OrderRepository {
                 productID: try row.decode("product_id"), name: try row.decode("name"), unitPriceCents: price, quantity: quantity,
                 lineTotalCents: price * Int64(quantity))
         }
-        return Order(
-            id: draft.id, userID: draft.userID, status: .pending, reason: nil, totalCents: draft.totalCents, items: items,
-            createdAt: try first.decode("created_at"), updatedAt: try first.decode("updated_at"), rejection: nil)
+        return .created(
+            Order(
+                id: draft.id, userID: draft.userID, status: .pending, reason: nil, totalCents: draft.totalCents, items: items,
+                createdAt: try first.decode("created_at"), updatedAt: try first.decode("updated_at"), rejection: nil))
     }
 
     package func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
         try await pool.transaction { connection in
             guard let order = try Self.find(userID: userID, cartVersion: cartVersion, on: connection) else { return nil }
-            if let idempotencyKey {
-                try connection.execute(Self.completeKey(userID: userID, key: idempotencyKey, orderID: order.id, status: 200))
-            }
-            return order
+            guard let idempotencyKey,
+                try connection.execute(Self.recordKey(idempotencyKey, userID: userID, orderID: order.id, status: 200)) == 0
+            else { return order }
+            // Another request with the key made its own order first: a repeated key answers with that one.
+            let recorded = try connection.query(
+                "SELECT order_id FROM idempotency_keys WHERE user_id = \(userID) AND key = \(idempotencyKey) AND state = 'done'")
+            guard let made = try recorded.first?.decode("order_id", as: UUID?.self) else { return order }
+            return try Self.find(id: made, userID: userID, on: connection) ?? order
         }
     }
 
@@ -292,45 +311,32 @@ package struct PostgresOrderRepository: OrderRepository {
 
     // MARK: - Idempotency keys
 
-    package func claim(key: String, userID: UUID) async throws -> KeyClaim {
-        // A new key, the usual case, is one statement committing on its own (one round trip, no
-        // BEGIN and COMMIT); a key already there is looked at, locked, in a transaction.
-        let inserted = try await pool.query(
+    package func recordedKey(_ key: String, userID: UUID) async throws -> RecordedKey? {
+        let rows = try await pool.query(
             """
-            INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress')
-            ON CONFLICT DO NOTHING RETURNING created_at::text AS stamp
+            SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
+            FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key)
             """)
-        if let row = inserted.first { return .claimed(stamp: try row.decode("stamp")) }
-        return try await pool.transaction { connection in
-            let rows = try connection.query(
-                """
-                SELECT state, order_id, status_code, created_at < now() - interval '2 minutes' AS stale
-                FROM idempotency_keys WHERE user_id = \(userID) AND key = \(key) FOR UPDATE
-                """)
-            guard let row = rows.first else { return .inProgress }
-            if try row.decode("state", as: String.self) == "done", let orderID = try row.decode("order_id", as: UUID?.self) {
-                return .done(orderID: orderID, status: try row.decode("status_code", as: Int?.self) ?? 201)
-            }
-            // A request that died mid-way leaves its key in progress; after a while it may be taken over.
-            if try row.decode("stale", as: Bool.self) {
-                let taken = try connection.query(
-                    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = \(userID) AND key = \(key) RETURNING created_at::text AS stamp")
-                return .claimed(stamp: try taken[0].decode("stamp"))
-            }
-            return .inProgress
+        guard let row = rows.first else { return nil }
+        if try row.decode("state", as: String.self) == "done", let orderID = try row.decode("order_id", as: UUID?.self) {
+            return .done(orderID: orderID, status: try row.decode("status_code", as: Int?.self) ?? 201)
         }
-    }
-
-    package func release(key: String, userID: UUID, stamp: String) async throws {
+        guard try row.decode("stale", as: Bool.self) else { return .inProgress }
+        // Its request died mid-way, or left the key to a release that no longer runs.
         try await pool.execute(
             """
             DELETE FROM idempotency_keys
-            WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress' AND created_at = CAST(\(stamp) AS timestamptz)
+            WHERE user_id = \(userID) AND key = \(key) AND state = 'in_progress' AND created_at < now() - interval '2 minutes'
             """)
+        return nil
     }
 
-    private static func completeKey(userID: UUID, key: String, orderID: UUID, status: Int) -> SQLQuery {
-        "UPDATE idempotency_keys SET state = 'done', order_id = \(orderID), status_code = \(status) WHERE user_id = \(userID) AND key = \(key)"
+    /// Records `key` as having made `orderID`, answered with `status`; nothing if the key is there already.
+    private static func recordKey(_ key: String, userID: UUID, orderID: UUID, status: Int) -> SQLQuery {
+        """
+        INSERT INTO idempotency_keys (user_id, key, state, order_id, status_code)
+        VALUES (\(userID), \(key), 'done', \(orderID), \(status)) ON CONFLICT DO NOTHING
+        """
     }
 
     package func purgeKeys() async throws -> Int {

@@ -46,6 +46,14 @@ final class StandInUpstreams: Sendable {
         }
     }
 
+    /// Empties the user's cart, as the removal of an ordered cart's lines does, as a new version.
+    func empty(_ userID: UUID) {
+        state.withLock { state in
+            state.version += 1
+            state.carts[userID] = Cart(items: [], totalCents: 0, itemCount: 0, version: state.version)
+        }
+    }
+
     /// The orders taken out of the user's cart by a call, in the order they came.
     func applied(to userID: UUID) -> [CartOrderApplied] {
         state.withLock { $0.applied[userID] ?? [] }

@@ -26,9 +26,9 @@ final class InMemoryOrderRepository: OrderRepository {
     }
 
     private struct KeyState {
-        /// Nil while the request that claimed the key runs.
+        /// Nil for a key an earlier release left in progress (`leaveInProgress`).
         var done: (orderID: UUID, status: Int)?
-        var claimedAt: Date
+        var recordedAt: Date
     }
 
     private struct State {
@@ -37,7 +37,7 @@ final class InMemoryOrderRepository: OrderRepository {
         var announced: [Announcement] = []
     }
 
-    /// As long as an in-progress key stays claimed (the PostgreSQL repository's two minutes).
+    /// As long as an in-progress key counts (the PostgreSQL repository's two minutes).
     static let staleKeyAge: TimeInterval = 120
     static let keyRetention: TimeInterval = 48 * 3600
 
@@ -51,9 +51,14 @@ final class InMemoryOrderRepository: OrderRepository {
         state.withLock { $0.orders[id]?.order.createdAt.addTimeInterval(-seconds) }
     }
 
-    /// Makes an idempotency key look claimed `seconds` earlier.
+    /// Makes an idempotency key look recorded `seconds` earlier.
     func age(key: String, of userID: UUID, by seconds: TimeInterval) {
-        state.withLock { $0.keys[KeyID(userID: userID, key: key)]?.claimedAt.addTimeInterval(-seconds) }
+        state.withLock { $0.keys[KeyID(userID: userID, key: key)]?.recordedAt.addTimeInterval(-seconds) }
+    }
+
+    /// Claims a key as an earlier release did before reading the cart: in progress, no order yet.
+    func leaveInProgress(key: String, of userID: UUID) {
+        state.withLock { $0.keys[KeyID(userID: userID, key: key)] = KeyState(done: nil, recordedAt: Date()) }
     }
 
     // MARK: - OrderRepository
@@ -78,10 +83,11 @@ final class InMemoryOrderRepository: OrderRepository {
             .prefix(limit).map { (order: $0.0, key: $0.1) }
     }
 
-    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> Order? {
+    func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> OrderCreation {
         state.withLock { state in
+            if let idempotencyKey, state.keys[KeyID(userID: draft.userID, key: idempotencyKey)] != nil { return .keyTaken }
             guard !state.orders.values.contains(where: { $0.order.userID == draft.userID && $0.cartVersion == draft.cartVersion })
-            else { return nil }
+            else { return .cartVersionTaken }
             let now = Date()
             let order = Order(
                 id: draft.id, userID: draft.userID, status: .pending, reason: nil, totalCents: draft.totalCents,
@@ -90,9 +96,9 @@ final class InMemoryOrderRepository: OrderRepository {
             state.orders[order.id] = Stored(order: order, cartVersion: draft.cartVersion)
             state.announced.append(Announcement(type: EventType.orderCreated, orderID: order.id))
             if let idempotencyKey {
-                Self.complete(KeyID(userID: draft.userID, key: idempotencyKey), orderID: order.id, status: 201, in: &state)
+                state.keys[KeyID(userID: draft.userID, key: idempotencyKey)] = KeyState(done: (order.id, 201), recordedAt: now)
             }
-            return order
+            return .created(order)
         }
     }
 
@@ -100,10 +106,13 @@ final class InMemoryOrderRepository: OrderRepository {
         state.withLock { state in
             guard let order = state.orders.values.first(where: { $0.order.userID == userID && $0.cartVersion == cartVersion })?.order
             else { return nil }
-            if let idempotencyKey {
-                Self.complete(KeyID(userID: userID, key: idempotencyKey), orderID: order.id, status: 200, in: &state)
+            guard let idempotencyKey else { return order }
+            let id = KeyID(userID: userID, key: idempotencyKey)
+            guard let recorded = state.keys[id] else {
+                state.keys[id] = KeyState(done: (order.id, 200), recordedAt: Date())
+                return order
             }
-            return order
+            return recorded.done.flatMap { state.orders[$0.orderID]?.order } ?? order
         }
     }
 
@@ -148,45 +157,27 @@ final class InMemoryOrderRepository: OrderRepository {
         return (pending.count, Int(oldest))
     }
 
-    func claim(key: String, userID: UUID) async throws -> KeyClaim {
+    func recordedKey(_ key: String, userID: UUID) async throws -> RecordedKey? {
         state.withLock { state in
             let id = KeyID(userID: userID, key: key)
-            guard let existing = state.keys[id] else {
-                let now = Date()
-                state.keys[id] = KeyState(claimedAt: now)
-                return .claimed(stamp: "\(now.timeIntervalSince1970)")
-            }
-            if let done = existing.done { return .done(orderID: done.orderID, status: done.status) }
-            // A request that died mid-way leaves its key in progress; after a while it may be taken over.
-            guard existing.claimedAt < Date().addingTimeInterval(-Self.staleKeyAge) else { return .inProgress }
-            let now = Date()
-            state.keys[id]?.claimedAt = now
-            return .claimed(stamp: "\(now.timeIntervalSince1970)")
-        }
-    }
-
-    func release(key: String, userID: UUID, stamp: String) async throws {
-        state.withLock { state in
-            let id = KeyID(userID: userID, key: key)
-            if let claim = state.keys[id], claim.done == nil, "\(claim.claimedAt.timeIntervalSince1970)" == stamp { state.keys[id] = nil }
+            guard let recorded = state.keys[id] else { return nil }
+            if let done = recorded.done { return .done(orderID: done.orderID, status: done.status) }
+            guard recorded.recordedAt < Date().addingTimeInterval(-Self.staleKeyAge) else { return .inProgress }
+            state.keys[id] = nil
+            return nil
         }
     }
 
     func purgeKeys() async throws -> Int {
         let cutoff = Date().addingTimeInterval(-Self.keyRetention)
         return state.withLock { state in
-            let old = state.keys.filter { $0.value.claimedAt < cutoff }.keys
+            let old = state.keys.filter { $0.value.recordedAt < cutoff }.keys
             old.forEach { state.keys[$0] = nil }
             return old.count
         }
     }
 
     // MARK: - Helpers
-
-    /// Completes a key that exists, as the PostgreSQL repository's `UPDATE` does.
-    private static func complete(_ id: KeyID, orderID: UUID, status: Int, in state: inout State) {
-        state.keys[id]?.done = (orderID, status)
-    }
 
     /// A cursor's timestamp text: microseconds since 1970, padded so that text order is time order.
     private static func key(of order: Order) -> OrderKey {

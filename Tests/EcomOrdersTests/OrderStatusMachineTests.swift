@@ -98,7 +98,7 @@ import Testing
         try await backend.run { store in
             let first = try await store.placeOrder(cartVersion: 7)
             let draft = OrderDraft(id: UUID(), userID: first.userID, cartVersion: 7, lines: Lines.sample)
-            #expect(try await store.repository.create(draft, idempotencyKey: nil, requestID: "test") == nil)
+            #expect(try await store.repository.create(draft, idempotencyKey: nil, requestID: "test") == .cartVersionTaken)
             #expect(try await store.repository.find(id: draft.id, userID: nil) == nil)
             #expect(try await store.repository.winner(userID: first.userID, cartVersion: 7, idempotencyKey: nil)?.id == first.id)
             #expect(try await store.repository.winner(userID: first.userID, cartVersion: 8, idempotencyKey: nil) == nil)

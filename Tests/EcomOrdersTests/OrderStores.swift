@@ -46,6 +46,8 @@ struct OrderStore: Sendable {
     var announced: @Sendable () async throws -> [Announcement]
     var ageOrder: @Sendable (_ id: UUID, _ seconds: Int) async throws -> Void
     var ageKey: @Sendable (_ key: String, _ userID: UUID, _ seconds: Int) async throws -> Void
+    /// Claims a key as an earlier release of ecom did before reading the cart: in progress, no order.
+    var leaveInProgress: @Sendable (_ key: String, _ userID: UUID) async throws -> Void
     /// The pool of a PostgreSQL store.
     var pool: PostgresPool?
 
@@ -53,7 +55,8 @@ struct OrderStore: Sendable {
         OrderStore(
             repository: repository, announced: { repository.announced },
             ageOrder: { repository.age(order: $0, by: TimeInterval($1)) },
-            ageKey: { repository.age(key: $0, of: $1, by: TimeInterval($2)) })
+            ageKey: { repository.age(key: $0, of: $1, by: TimeInterval($2)) },
+            leaveInProgress: { repository.leaveInProgress(key: $0, of: $1) })
     }
 
     static func postgres(_ pool: PostgresPool) -> OrderStore {
@@ -74,6 +77,9 @@ struct OrderStore: Sendable {
                 try await pool.execute(
                     "UPDATE idempotency_keys SET created_at = created_at - make_interval(secs => \(seconds)::double precision) WHERE user_id = \(userID) AND key = \(key)")
             },
+            leaveInProgress: { key, userID in
+                try await pool.execute("INSERT INTO idempotency_keys (user_id, key, state) VALUES (\(userID), \(key), 'in_progress')")
+            },
             pool: pool)
     }
 
@@ -85,7 +91,7 @@ struct OrderStore: Sendable {
     /// A pending order of `userID` (a new user by default) with two lines.
     func placeOrder(for userID: UUID = UUID(), cartVersion: Int64 = 1, key: String? = nil) async throws -> Order {
         let draft = OrderDraft(id: UUID(), userID: userID, cartVersion: cartVersion, lines: Lines.sample)
-        return try #require(try await repository.create(draft, idempotencyKey: key, requestID: "test"))
+        return try #require(try await repository.create(draft, idempotencyKey: key, requestID: "test").order)
     }
 
     /// Moves an order along `changes`, each of which must apply.

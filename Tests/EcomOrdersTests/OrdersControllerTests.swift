@@ -88,14 +88,51 @@ import Testing
         }
     }
 
-    @Test("an Idempotency-Key whose request still runs is refused; another user's same key makes their own order")
-    func keyInProgressAndOtherUser() async throws {
+    @Test("a retry whose first request emptied the cart answers with the order that request made")
+    func replayAfterTheCartEmptied() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 2, into: user)
+            let first = try await harness.send(.post, "/api/orders", as: user, key: "lost-answer")
+            harness.upstreams.empty(user)
+            let retry = try await harness.send(.post, "/api/orders", as: user, key: "lost-answer")
+            #expect(retry.status == .created && retry.headers[.idempotentReplayed] == "true")
+            #expect(try harness.order(retry) == harness.order(first))
+            // Without the key, the empty cart is what answers.
+            let fresh = try await harness.send(.post, "/api/orders", as: user, key: "another")
+            #expect(fresh.status == .conflict)
+            #expect(try harness.errorCode(fresh) == "cart_empty")
+        }
+    }
+
+    @Test("one Idempotency-Key sent many times at once makes one order, and every answer is that order")
+    func concurrentRepeats() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.upstreams.stock(Self.mug)
+            harness.upstreams.put(Self.mug, quantity: 1, into: user)
+            let replies = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 1...6 {
+                    group.addTask { try await harness.send(.post, "/api/orders", as: user, key: "double-click") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.allSatisfy { $0.status == .created })
+            #expect(Set(try replies.map { try harness.order($0).id }).count == 1)
+            #expect(replies.filter { $0.headers[.idempotentReplayed] == nil }.count == 1)
+            #expect(harness.repository.announced.count == 1)
+        }
+    }
+
+    @Test("a key an earlier release left in progress is refused until it is two minutes old; another user's same key makes their own order")
+    func keyLeftInProgressAndOtherUser() async throws {
         try await ControllerHarness.run { harness in
             let (alice, bob) = (UUID(), UUID())
             harness.upstreams.stock(Self.mug)
             harness.upstreams.put(Self.mug, quantity: 1, into: alice)
             harness.upstreams.put(Self.mug, quantity: 2, into: bob)
-            #expect(try await harness.repository.claim(key: "same", userID: alice).isClaimed)
+            harness.repository.leaveInProgress(key: "same", of: alice)
             let running = try await harness.send(.post, "/api/orders", as: alice, key: "same")
             #expect(running.status == .conflict)
             #expect(try harness.errorCode(running) == "idempotency_in_progress")
@@ -103,16 +140,21 @@ import Testing
             let bobs = try await harness.send(.post, "/api/orders", as: bob, key: "same")
             #expect(bobs.status == .created)
             #expect(try harness.order(bobs).userID == bob)
-            #expect(try await harness.repository.claim(key: "same", userID: alice) == .inProgress)
+
+            harness.repository.age(key: "same", of: alice, by: 121)
+            let taken = try await harness.send(.post, "/api/orders", as: alice, key: "same")
+            #expect(taken.status == .created && taken.headers[.idempotentReplayed] == nil)
+            #expect(try harness.order(taken).userID == alice)
         }
     }
 
-    @Test("a checkout that fails gives its Idempotency-Key back, so a retry with it goes through")
-    func failedCheckoutReleasesKey() async throws {
+    @Test("a checkout that fails leaves its Idempotency-Key unused, so a retry with it goes through")
+    func failedCheckoutLeavesKeyUnused() async throws {
         try await ControllerHarness.run { harness in
             let user = UUID()
             let empty = try await harness.send(.post, "/api/orders", as: user, key: "retry-me")
             #expect(empty.status == .conflict)
+            #expect(try harness.errorCode(empty) == "cart_empty")
             harness.upstreams.stock(Self.mug)
             harness.upstreams.put(Self.mug, quantity: 1, into: user)
             let retried = try await harness.send(.post, "/api/orders", as: user, key: "retry-me")
