@@ -72,12 +72,13 @@ package struct PostgresCartRepository: CartRepository {
     package func add(productID: UUID, quantity: Int, for userID: UUID) async throws -> (cart: CartSnapshot, lineID: UUID, newLine: Bool) {
         try await pool.transaction { connection in
             // The version first, as in every edit: cart row, then line rows, so edits cannot deadlock.
-            try Self.newVersion(for: userID, on: connection)
-            // One statement, so concurrent adds of one product each land on the line exactly once;
+            // The line's statement needs nothing from the version's answer: both go in one round trip.
+            // The line is one statement, so concurrent adds of one product each land on the line exactly once;
             // the WHERE leaves the line as it was when the sum would pass the bound. It also reads
             // the cart: its snapshot, taken with the cart row locked, has every other edit, and the
             // line it writes comes from its RETURNING (a statement does not see its own writes).
-            let rows = try connection.query(
+            let rows = try connection.queries([
+                Self.newVersion(for: userID),
                 """
                 WITH line AS (
                     INSERT INTO cart_items (id, user_id, product_id, quantity) VALUES (\(UUID.random()), \(userID), \(productID), \(quantity))
@@ -91,7 +92,7 @@ package struct PostgresCartRepository: CartRepository {
                     UNION ALL
                     SELECT id, product_id, quantity, added_at, inserted FROM line
                     """))
-                """)
+                """])[1]
             // No line written: the WHERE kept the sum within the bound.
             guard let written = try rows.first(where: { try $0.decode("inserted", as: Bool?.self) != nil }) else {
                 throw CartError.quantityLimit
@@ -144,7 +145,7 @@ package struct PostgresCartRepository: CartRepository {
 
     package func applyOrder(_ order: CartOrderApplied, for userID: UUID) async throws -> Bool {
         let applied = try await pool.transaction { connection in
-            try Self.applyOrder(order, for: userID, on: connection)
+            try Self.applyOrder(order, for: userID, on: connection, committing: true)
         }
         // Either way the removal is committed now: by this call, or by an earlier one.
         appliedHere.insert(order.orderID)
@@ -198,8 +199,11 @@ package struct PostgresCartRepository: CartRepository {
     /// The removal of DESIGN §6.1, inside the caller's transaction: records the order id and, the
     /// first time only, subtracts each ordered quantity from the matching line, deleting lines that
     /// reach zero. Units added after the checkout, and lines of other products, stay.
+    /// With `committing`, the transaction commits with the removal, its last statement.
     @discardableResult
-    static func applyOrder(_ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection) throws -> Bool {
+    static func applyOrder(
+        _ order: CartOrderApplied, for userID: UUID, on connection: SQLConnection, committing: Bool = false
+    ) throws -> Bool {
         // A second caller with the same order id waits here for the first to commit, then inserts
         // nothing; the first also gives the cart a new version, locking its row as every edit does.
         let recorded = try connection.execute(
@@ -216,8 +220,7 @@ package struct PostgresCartRepository: CartRepository {
             .filter { $0.value > 0 }
         guard !ordered.isEmpty else { return true }
         // Lines that reach zero go, the others shrink: both sides see the lines as they were.
-        try connection.execute(
-            """
+        let removal: SQLQuery = """
             WITH ordered AS (
                 SELECT * FROM unnest(\(SQLArray(Array(ordered.keys)))::uuid[], \(SQLArray(Array(ordered.values)))::integer[])
                     AS o (product_id, quantity)),
@@ -226,7 +229,12 @@ package struct PostgresCartRepository: CartRepository {
                 WHERE c.user_id = \(userID) AND c.product_id = o.product_id AND c.quantity <= o.quantity)
             UPDATE cart_items AS c SET quantity = c.quantity - o.quantity FROM ordered AS o
             WHERE c.user_id = \(userID) AND c.product_id = o.product_id AND c.quantity > o.quantity
-            """)
+            """
+        if committing {
+            _ = try connection.queryCommitting(removal)
+        } else {
+            try connection.execute(removal)
+        }
         return true
     }
 
@@ -234,11 +242,15 @@ package struct PostgresCartRepository: CartRepository {
     /// until the transaction ends. The orders service records the version an order was made from,
     /// so two checkouts of one unchanged cart collide on it, while any edit in between makes them differ.
     static func newVersion(for userID: UUID, on connection: SQLConnection) throws {
-        try connection.execute(
-            """
-            INSERT INTO carts (user_id, version) VALUES (\(userID), nextval('cart_versions'))
-            ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
-            """)
+        try connection.execute(newVersion(for: userID))
+    }
+
+    /// The statement of `newVersion(for:on:)`.
+    static func newVersion(for userID: UUID) -> SQLQuery {
+        """
+        INSERT INTO carts (user_id, version) VALUES (\(userID), nextval('cart_versions'))
+        ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+        """
     }
 
     /// Records that `order` was rejected, in the caller's transaction: its lines are to come back

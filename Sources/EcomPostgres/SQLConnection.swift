@@ -39,6 +39,8 @@ package final class SQLConnection: Sendable {
         var localSettings: Set<String> = []
         /// Savepoints made on this connection, for their names.
         var savepoints = 0
+        /// Whether the open transaction's COMMIT went with its last statement (`queryCommitting`).
+        var committedWithStatement = false
     }
 
     /// Connects at once (blocking). `url` is a libpq URI or keyword/value string; unless it says otherwise,
@@ -81,7 +83,8 @@ package final class SQLConnection: Sendable {
     package func query(_ query: SQLQuery) throws -> [SQLRow] {
         let (sql, params) = query.statement
         return try handle.withLock { handle in
-            try Self.run(sql, params, on: &handle, read: Self.rows)
+            try Self.checkStillOpen(handle)
+            return try Self.run(sql, params, on: &handle, read: Self.rows)
         }
     }
 
@@ -100,7 +103,52 @@ package final class SQLConnection: Sendable {
                 throw SQLError(kind: .other, message: "a statement to commit lazily must run outside a transaction")
             }
             handle.prologue = ["BEGIN", Self.lazyCommit]
-            return try Self.runPipelined(sql, params, on: &handle, epilogue: ["COMMIT"], read: Self.rows)
+            return try Self.runPipelined([(sql, params)], on: &handle, epilogue: ["COMMIT"], read: Self.rows)[0]
+        }
+    }
+
+    /// Runs `queries` in order in one round trip (libpq's pipeline mode) and returns each one's rows: for
+    /// statements none of which needs an answer of one before it. Each still sees what those before it
+    /// wrote, as when they run one at a time. The first error is reported, and those after it do not
+    /// run; outside a transaction they commit together or not at all.
+    package func queries(_ queries: [SQLQuery]) throws -> [[SQLRow]] {
+        let statements = queries.map { query in
+            let (sql, params) = query.statement
+            return (sql, params)
+        }
+        return try handle.withLock { handle in
+            try Self.checkStillOpen(handle)
+            return try Self.runPipelined(statements, on: &handle, read: Self.rows)
+        }
+    }
+
+    /// Runs `query` as the open transaction's last statement and commits, in one round trip, for a
+    /// statement whose answer decides nothing: an error in it rolls the transaction back, as it would
+    /// have anyway. What was registered with `afterCommit` runs when the transaction's `commit()` comes,
+    /// and no statement may follow.
+    package func queryCommitting(_ query: SQLQuery) throws -> [SQLRow] {
+        let (sql, params) = query.statement
+        return try handle.withLock { handle in
+            try Self.checkStillOpen(handle)
+            guard !handle.prologue.isEmpty || PQtransactionStatus(handle.connection) == PQTRANS_INTRANS else {
+                throw SQLError(kind: .other, message: "a statement to commit with needs an open transaction")
+            }
+            do {
+                let rows = try Self.runPipelined([(sql, params)], on: &handle, epilogue: ["COMMIT"], read: Self.rows)[0]
+                handle.committedWithStatement = true
+                return rows
+            } catch var error as SQLError where error.kind == .connectionFailure {
+                // The COMMIT may have reached the server before the connection went.
+                error.commitOutcomeUnknown = true
+                throw error
+            }
+        }
+    }
+
+    /// Refuses a statement after `queryCommitting`, which would run outside the transaction it belongs to.
+    private static func checkStillOpen(_ handle: Handle) throws {
+        guard !handle.committedWithStatement else {
+            throw SQLError(kind: .other, message: "a statement after the transaction committed with its last one")
         }
     }
 
@@ -123,7 +171,8 @@ package final class SQLConnection: Sendable {
     package func execute(_ query: SQLQuery) throws -> Int {
         let (sql, params) = query.statement
         return try handle.withLock { handle in
-            try Self.run(sql, params, on: &handle) { Int(String(cString: PQcmdTuples($0))) ?? 0 }
+            try Self.checkStillOpen(handle)
+            return try Self.run(sql, params, on: &handle) { Int(String(cString: PQcmdTuples($0))) ?? 0 }
         }
     }
 
@@ -145,6 +194,7 @@ package final class SQLConnection: Sendable {
         handle.withLock { handle in
             handle.afterCommit.removeAll()
             handle.localSettings.removeAll()
+            handle.committedWithStatement = false
             handle.prologue = ["BEGIN ISOLATION LEVEL \(isolation.rawValue)"]
         }
         do {
@@ -167,27 +217,29 @@ package final class SQLConnection: Sendable {
             }
             handle.afterCommit.removeAll()
             handle.localSettings = [Self.lazyCommit]
+            handle.committedWithStatement = false
             handle.prologue = ["BEGIN", Self.lazyCommit]
         }
     }
 
     /// Commits the open transaction (of `transaction`, or the one `beginCommittingLazily` opened);
-    /// nothing is sent if no statement ran. What was registered with `afterCommit` runs once
-    /// COMMIT has succeeded.
+    /// nothing is sent if no statement ran, or if COMMIT went with the last one (`queryCommitting`).
+    /// What was registered with `afterCommit` runs once COMMIT has succeeded.
     package func commit() throws {
         // COMMIT in a failed transaction silently rolls back: report the failure instead.
         guard !isInFailedTransaction else {
             throw SQLError(kind: .other, message: "transaction aborted by an earlier error")
         }
-        // Nothing to commit when BEGIN was never sent.
-        let begun = handle.withLock { handle in
+        // Nothing to commit when BEGIN was never sent, or COMMIT was.
+        let open = handle.withLock { handle in
             defer {
                 handle.prologue = []
                 handle.localSettings.removeAll()
+                handle.committedWithStatement = false
             }
-            return handle.prologue.isEmpty
+            return handle.prologue.isEmpty && !handle.committedWithStatement
         }
-        if begun {
+        if open {
             do {
                 try execute("COMMIT")
             } catch var error as SQLError where error.kind == .connectionFailure {
@@ -357,6 +409,7 @@ package final class SQLConnection: Sendable {
             handle.prologue = []
             handle.afterCommit.removeAll()
             handle.localSettings.removeAll()
+            handle.committedWithStatement = false
             let connection = handle.connection
             guard PQstatus(connection) == CONNECTION_OK else { return false }
             switch PQtransactionStatus(connection) {
@@ -376,7 +429,7 @@ package final class SQLConnection: Sendable {
         _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, read: (OpaquePointer) -> R
     ) throws -> R {
         if !handle.prologue.isEmpty {
-            return try runPipelined(sql, params, on: &handle, read: read)
+            return try runPipelined([(sql, params)], on: &handle, read: read)[0]
         }
         let connection = handle.connection
         let name = try prepare(sql, parameterCount: params.count, on: &handle)
@@ -392,43 +445,54 @@ package final class SQLConnection: Sendable {
         return read(result!)
     }
 
-    /// Sends the prologue, the statement's preparation if it is new, the statement and the epilogue, in one
-    /// round trip (libpq's pipeline mode, one Sync at the end), then reads their results in order. The first
-    /// error is the one reported: PostgreSQL skips what follows it up to the Sync.
+    /// Sends the prologue, each statement (after its preparation, when it is new) and the epilogue, in one
+    /// round trip (libpq's pipeline mode, one Sync at the end), then reads their results in order, and returns
+    /// what `read` makes of each statement's. The first error is the one reported: PostgreSQL skips what
+    /// follows it up to the Sync.
     private static func runPipelined<R: Sendable>(
-        _ sql: String, _ params: [any SQLEncodable], on handle: inout Handle, epilogue: [String] = [], read: (OpaquePointer) -> R
-    ) throws -> R {
+        _ statements: [(sql: String, params: [any SQLEncodable])], on handle: inout Handle, epilogue: [String] = [],
+        read: (OpaquePointer) -> R
+    ) throws -> [R] {
         let connection = handle.connection
         let prologue = handle.prologue
         handle.prologue = []
-        let (name, preparing) = statementName(for: sql, on: handle)
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError(connection) }
         var sent = 0
         var queued = true
-        for statement in prologue where queued {
-            queued = PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1
+        func send(_ enqueue: () -> Int32) {
+            guard queued else { return }
+            queued = enqueue() == 1
             sent += queued ? 1 : 0
         }
-        var prepareIndex: Int?
-        if queued, let preparing {
-            queued = PQsendPrepare(connection, preparing, sql, Int32(params.count), nil) == 1
-            prepareIndex = queued ? sent : nil
-            sent += queued ? 1 : 0
+        for statement in prologue {
+            send { PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) }
         }
-        if queued {
-            queued = withCStringArray(params.map(\.postgresText)) { values in
-                if let name {
-                    PQsendQueryPrepared(connection, name, Int32(params.count), values, nil, nil, 0) == 1
-                } else {
-                    PQsendQueryParams(connection, sql, Int32(params.count), nil, values, nil, nil, 0) == 1
+        // Statements prepared in this round trip, by text, with the index of their preparation's result.
+        var preparing: [String: (name: String, index: Int)] = [:]
+        var statementIndexes: [Int] = []
+        for (sql, params) in statements {
+            var name = handle.prepared[sql] ?? preparing[sql]?.name
+            if name == nil, handle.prepared.count + preparing.count < preparedStatementLimit {
+                let new = "ecom_\(handle.prepared.count + preparing.count + 1)"
+                send { PQsendPrepare(connection, new, sql, Int32(params.count), nil) }
+                if queued {
+                    preparing[sql] = (new, sent - 1)
+                    name = new
                 }
             }
-            sent += queued ? 1 : 0
+            send {
+                withCStringArray(params.map(\.postgresText)) { values in
+                    if let name {
+                        PQsendQueryPrepared(connection, name, Int32(params.count), values, nil, nil, 0)
+                    } else {
+                        PQsendQueryParams(connection, sql, Int32(params.count), nil, values, nil, nil, 0)
+                    }
+                }
+            }
+            statementIndexes.append(sent - 1)
         }
-        let statementIndex = sent - 1
-        for statement in epilogue where queued {
-            queued = PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1
-            sent += queued ? 1 : 0
+        for statement in epilogue {
+            send { PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) }
         }
         guard queued, PQpipelineSync(connection) == 1 else {
             let error = connectionError(connection)
@@ -453,14 +517,17 @@ package final class SQLConnection: Sendable {
         guard synced, PQexitPipelineMode(connection) == 1 else { throw connectionError(connection) }
         // A statement prepared here stays prepared whatever came after it (preparing is not undone by a
         // rollback), so it is remembered before any error is reported: preparing it again would fail.
-        if let preparing, let prepareIndex, prepareIndex < results.count, PQresultStatus(results[prepareIndex]) == PGRES_COMMAND_OK {
-            handle.prepared[sql] = preparing
+        for (sql, prepared) in preparing where prepared.index < results.count && PQresultStatus(results[prepared.index]) == PGRES_COMMAND_OK {
+            handle.prepared[sql] = prepared.name
         }
         for result in results where PQresultStatus(result) != PGRES_PIPELINE_ABORTED {
             try check(result, on: connection)
         }
-        guard results.count == sent, statementIndex >= 0, let statement = results[statementIndex] else { throw connectionError(connection) }
-        return read(statement)
+        guard results.count == sent else { throw connectionError(connection) }
+        return try statementIndexes.map { index in
+            guard let result = results[index] else { throw connectionError(connection) }
+            return read(result)
+        }
     }
 
     private static func connectionError(_ connection: OpaquePointer) -> SQLError {

@@ -297,6 +297,75 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test("Statements sent in one round trip run in order, each seeing what those before it wrote; the first error stops the rest and rolls back")
+    func pipelinedStatements() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            try await pool.execute("CREATE TABLE marks (name text CONSTRAINT marks_name_key UNIQUE)")
+            let results = try await pool.transaction { connection in
+                try connection.queries([
+                    "INSERT INTO marks VALUES (\("a")) RETURNING name",
+                    "SELECT count(*) AS n FROM marks",
+                    "INSERT INTO marks VALUES (\("b")) RETURNING name",
+                    // The same text twice: prepared once, run twice.
+                    "SELECT count(*) AS n FROM marks",
+                ])
+            }
+            #expect(results.map { $0.first.flatMap { try? $0.decode("name", as: String.self) } } == ["a", nil, "b", nil])
+            #expect(try results[1][0].decode("n", as: Int.self) == 1 && results[3][0].decode("n", as: Int.self) == 2)
+            let failed = try await #require(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    _ = try connection.queries(["INSERT INTO marks VALUES (\("c"))", "INSERT INTO marks VALUES (\("a"))", "INSERT INTO marks VALUES (\("d"))"])
+                }
+            }
+            #expect(failed.constraint == "marks_name_key")
+            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            #expect(names == ["a", "b"])
+            // The connection prepared each new text once, and goes on working.
+            let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT count(*) AS n FROM marks'")
+            #expect(try prepared[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
+    @Test("A last statement sent with COMMIT commits the transaction and runs its afterCommit actions; one that fails rolls it all back, and none may follow")
+    func statementWithCommit() async throws {
+        try await TestDatabase.withPool(size: 1) { pool, _ in
+            try await pool.execute("CREATE TABLE marks (name text CONSTRAINT marks_name_key UNIQUE)")
+            let ran = Mutex<[String]>([])
+            let last = try await pool.transaction { connection in
+                try connection.execute("INSERT INTO marks VALUES (\("x"))")
+                connection.afterCommit { ran.withLock { $0.append("x") } }
+                return try connection.queryCommitting("INSERT INTO marks VALUES (\("y")) RETURNING name")
+            }
+            #expect(try last.map { try $0.decode("name", as: String.self) } == ["y"])
+            #expect(ran.withLock { $0 } == ["x"])
+
+            let failed = try await #require(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    try connection.execute("INSERT INTO marks VALUES (\("z"))")
+                    connection.afterCommit { ran.withLock { $0.append("z") } }
+                    _ = try connection.queryCommitting("INSERT INTO marks VALUES (\("x"))")
+                }
+            }
+            #expect(failed.constraint == "marks_name_key")
+            #expect(ran.withLock { $0 } == ["x"])
+
+            await #expect(throws: SQLError.self) {
+                try await pool.transaction { connection in
+                    _ = try connection.queryCommitting("INSERT INTO marks VALUES (\("w"))")
+                    try connection.execute("INSERT INTO marks VALUES (\("v"))")
+                }
+            }
+            await #expect(throws: SQLError.self) {
+                try await pool.withConnection { connection in _ = try connection.queryCommitting("INSERT INTO marks VALUES (\("u"))") }
+            }
+            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            #expect(names == ["w", "x", "y"])
+            // The connection is back to normal use.
+            try await pool.transaction { connection in try connection.execute("INSERT INTO marks VALUES (\("t"))") }
+            #expect(try await pool.query("SELECT count(*) AS n FROM marks")[0].decode("n", as: Int.self) == 4)
+        }
+    }
+
     @Test("A first statement that fails, or fails to prepare, reports its own error and rolls the transaction back")
     func firstStatementFails() async throws {
         try await TestDatabase.withPool(size: 1) { pool, url in
