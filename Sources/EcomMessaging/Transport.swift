@@ -33,13 +33,16 @@ package struct Inbox: Sendable {
     /// a reason of its own rather than the database's goes to the inbox instead, where the worker
     /// applies its events one at a time and parks one that keeps failing, so that one bad event
     /// never holds up its publisher; so does one that waits for a lock longer than `arrivalLockWait`.
-    package func store(_ events: [OutgoingEvent]) async throws {
+    /// `read` holds each event as already read (nil for one whose header cannot be), when the caller
+    /// reads the events once for several subscribers, which then also share what a payload decodes to.
+    package func store(_ events: [OutgoingEvent], read: [Delivery?]? = nil) async throws {
         guard let applyOnArrival else { return try await insert(events) }
         var deliveries: [Delivery] = []
         var readable: [OutgoingEvent] = []
         var toInbox: [OutgoingEvent] = []
-        for event in events {
-            if let delivery = try? Delivery(routingKey: event.routingKey, body: Data(event.body.utf8)) {
+        for (index, event) in events.enumerated() {
+            let delivery = if let read { read[index] } else { try? Delivery(routingKey: event.routingKey, body: Data(event.body.utf8)) }
+            if let delivery {
                 deliveries.append(delivery)
                 readable.append(event)
             } else {
@@ -122,14 +125,18 @@ package final class LocalTransport: EventTransport {
 
     /// Stores the events in every subscriber's inbox at once (each is a database of its own), so a
     /// subscriber's worker is woken as soon as its own inbox has them, not after the others'.
+    /// Each event is read once, for every subscriber that applies it on arrival.
     package func publish(_ events: [OutgoingEvent], logger: Logger) async throws {
-        let deliveries = inboxes.withLock { $0 }.map { inbox in (inbox, events.filter { inbox.accepts($0.routingKey) }) }
+        let inboxes = inboxes.withLock { $0 }
+        let read = inboxes.contains { $0.applyOnArrival != nil }
+            ? events.map { try? Delivery(routingKey: $0.routingKey, body: Data($0.body.utf8)) } : nil
+        let deliveries = inboxes.map { inbox in (inbox, events.indices.filter { inbox.accepts(events[$0].routingKey) }) }
             .filter { !$0.1.isEmpty }
         try await withThrowingDiscardingTaskGroup { group in
             for (inbox, accepted) in deliveries {
                 group.addTask {
                     do {
-                        try await inbox.store(accepted)
+                        try await inbox.store(accepted.map { events[$0] }, read: read.map { read in accepted.map { read[$0] } })
                     } catch let error as SQLError where error.sqlState == "42P01" {
                         // undefined_table: the subscriber's migrations have not made its inbox yet.
                         throw InboxNotReady(service: inbox.service, underlying: error)
