@@ -56,9 +56,10 @@ package func buildOrdersService(_ configuration: OrdersConfiguration, logger: Lo
     logger[metadataKey: "service"] = "orders"
     let pool = PostgresPool(url: configuration.databaseURL, size: configuration.poolSize, schema: "orders", logger: logger)
     let repository = PostgresOrderRepository(pool: pool)
+    let stockEvents = StockEvents(repository: repository)
     let bus = EventBus(
         service: "orders", pool: pool, transport: configuration.transport, subscribesTo: Subscriptions.orders,
-        handler: StockEvents(repository: repository).handle,
+        handler: stockEvents.handle(_:on:), applyBatch: stockEvents.handle(_:on:),
         // Only a pending order moves, so a repeated answer changes nothing, and an order gets one
         // answer: events are applied in the transaction that receives them, and a batch that fails
         // waits in the inbox.

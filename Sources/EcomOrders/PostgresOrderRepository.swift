@@ -212,6 +212,34 @@ package struct PostgresOrderRepository: OrderRepository {
         return try transaction.execute(statement) == 1
     }
 
+    /// Confirms those of `orders` that are pending, each announced by its own `order.confirmed` (made
+    /// with its `requestID`), in the order given, in one statement; an order named twice is confirmed
+    /// and announced once. Returns how many it confirmed.
+    func confirm(_ orders: [(id: UUID, requestID: String?)], in transaction: SQLConnection) throws -> Int {
+        var named = Set<UUID>()
+        let unique = orders.filter { named.insert($0.id).inserted }
+        let events = try unique.map { order in
+            try Outbox.encode(Event(type: EventType.orderConfirmed, requestID: order.requestID, data: OrderConfirmed(orderID: order.id)))
+        }
+        let change = OrderTransition.confirm
+        // Found by key in the plan made once per connection, however many orders the array holds.
+        try transaction.useGenericPlans()
+        return try transaction.execute(
+            """
+            WITH changed AS (
+                UPDATE orders SET status = \(change.to.rawValue), updated_at = now()
+                WHERE id = ANY(\(SQLArray(unique.map(\.id)))::uuid[]) AND status = ANY(\(SQLArray(change.from.map(\.rawValue))))
+                RETURNING id)
+            INSERT INTO outbox (event_id, routing_key, body)
+            SELECT e.event_id, e.routing_key, e.body
+            FROM unnest(\(SQLArray(events.map(\.eventID)))::uuid[], \(SQLArray(events.map(\.routingKey)))::text[],
+                \(SQLArray(events.map(\.body)))::text[], \(SQLArray(unique.map(\.id)))::uuid[])
+                WITH ORDINALITY AS e (event_id, routing_key, body, order_id, position)
+            JOIN changed ON changed.id = e.order_id
+            ORDER BY e.position
+            """)
+    }
+
     /// The `UPDATE` of `change`, guarded by the statuses it may start from.
     private static func guardedUpdate(id: UUID, userID: UUID?, _ change: OrderTransition) -> SQLQuery {
         var query: SQLQuery = """

@@ -10,6 +10,23 @@ import EcomPostgres
 struct StockEvents: Sendable {
     let repository: PostgresOrderRepository
 
+    /// The bus's `BatchHandler`: what `handle` does to each event, in order, with each run of
+    /// consecutive `stock.reserved` confirmed by one statement.
+    func handle(_ deliveries: [Delivery], on connection: SQLConnection) throws {
+        var index = deliveries.startIndex
+        while index < deliveries.endIndex {
+            let run = deliveries[index...].prefix { $0.header.type == EventType.stockReserved }
+            guard run.count > 1 else {
+                try handle(deliveries[index], on: connection)
+                index += 1
+                continue
+            }
+            let confirmations = try run.map { delivery in (id: try delivery.decode(StockReserved.self).data.orderID, requestID: delivery.header.requestID) }
+            _ = try repository.confirm(confirmations, in: connection)
+            index += run.count
+        }
+    }
+
     /// The bus's `EventHandler`: runs in the transaction that records the event as processed.
     func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
         switch delivery.header.type {

@@ -29,6 +29,40 @@ struct StockEventsTests {
         }
     }
 
+    @Test("a batch confirms its pending orders, each once and announced in the batch's order, and applies a rejection between them in its place")
+    func batchConfirms() async throws {
+        try await Backend.postgres.run { store in
+            let pool = try #require(store.pool)
+            let (first, second, cancelled, rejected, last) = (
+                try await store.placeOrder(), try await store.placeOrder(), try await store.placeOrder(), try await store.placeOrder(),
+                try await store.placeOrder())
+            try await store.move(cancelled, through: [.cancel])
+            func delivery(_ payload: some Codable & Sendable, as type: String) throws -> Delivery {
+                let body = try JSONEncoder.ecom.encode(Event(type: type, requestID: "stock-test", data: payload))
+                return Delivery(header: try JSONDecoder.ecom.decode(EventHeader.self, from: body), routingKey: type, body: body)
+            }
+            let batch = [
+                try delivery(StockReserved(orderID: second.id), as: EventType.stockReserved),
+                try delivery(StockReserved(orderID: cancelled.id), as: EventType.stockReserved),
+                try delivery(StockReserved(orderID: first.id), as: EventType.stockReserved),
+                try delivery(StockReserved(orderID: second.id), as: EventType.stockReserved),
+                try delivery(
+                    StockRejected(orderID: rejected.id, reason: "insufficient_stock", productID: nil, lines: []), as: EventType.stockRejected),
+                try delivery(StockReserved(orderID: last.id), as: EventType.stockReserved),
+            ]
+            let handler = StockEvents(repository: PostgresOrderRepository(pool: pool))
+            try await pool.transaction { connection in try handler.handle(batch, on: connection) }
+            for order in [first, second, last] {
+                #expect(try await store.repository.find(id: order.id, userID: nil)?.status == .confirmed)
+                #expect(try await store.announced(about: order.id) == [EventType.orderCreated, EventType.orderConfirmed])
+            }
+            #expect(try await store.repository.find(id: cancelled.id, userID: nil)?.status == .cancelled)
+            #expect(try await store.repository.find(id: rejected.id, userID: nil)?.status == .rejected)
+            let settled = try await store.announced().filter { $0.type != EventType.orderCreated && $0.type != EventType.orderCancelled }
+            #expect(settled.map(\.orderID) == [second.id, first.id, rejected.id, last.id])
+        }
+    }
+
     @Test("stock.rejected rejects a pending order, naming the lines, and announces order.rejected with every ordered line")
     func rejectedRejects() async throws {
         try await Backend.postgres.run { store in
