@@ -37,6 +37,7 @@ package struct Inbox: Sendable {
     /// reads the events once for several subscribers, which then also share what a payload decodes to.
     package func store(_ events: [OutgoingEvent], read: [Delivery?]? = nil) async throws {
         guard let applyOnArrival else { return try await insert(events) }
+        precondition(read.map { $0.count == events.count } ?? true, "one read delivery for each event")
         var deliveries: [Delivery] = []
         var readable: [OutgoingEvent] = []
         var toInbox: [OutgoingEvent] = []

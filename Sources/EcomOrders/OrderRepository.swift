@@ -19,12 +19,12 @@ package protocol OrderRepository: Sendable {
 
     /// Stores a pending order with its lines and announces `order.created`, recording the
     /// idempotency key if there is one with the order and status 201, all at once; or stores
-    /// nothing, when the key or the cart version already made an order.
+    /// nothing, when the key is recorded already or the cart version made an order.
     func create(_ draft: OrderDraft, idempotencyKey: String?, requestID: String) async throws -> OrderCreation
 
     /// The order an earlier checkout of this cart version made, with the key (if any) recorded
-    /// against it, status 200. If the key made an order of its own meanwhile, that order.
-    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order?
+    /// against it, status 200; `.keyTaken` if the key is recorded already; nil if there is none.
+    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> CartVersionWinner?
 
     /// Makes `change` if the order is in one of its `from` statuses (and, with `userID`, is that
     /// user's), announcing it. Nil when it is not.
@@ -102,12 +102,21 @@ package enum OrderCreation: Sendable, Equatable {
     case created(Order)
     /// An order of the same cart version exists: a racing checkout of the cart won (`winner`).
     case cartVersionTaken
-    /// The idempotency key is recorded already, by another request with it (`recordedKey`).
+    /// The idempotency key is recorded already (`recordedKey`): with the order another request with
+    /// it made, or claimed by an earlier release.
     case keyTaken
 
     package var order: Order? {
         if case .created(let order) = self { order } else { nil }
     }
+}
+
+/// The answer to a checkout that lost the race for its cart version.
+package enum CartVersionWinner: Sendable, Equatable {
+    /// The order the cart version made, the key (if any) now recorded with it.
+    case order(Order)
+    /// The key is recorded already (`recordedKey`), so the checkout answers as its key says.
+    case keyTaken
 }
 
 /// What an `Idempotency-Key` has recorded.

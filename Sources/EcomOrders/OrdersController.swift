@@ -50,25 +50,22 @@ package struct OrdersController: Sendable {
             do {
                 made = try await checkout(userID: userID, key: key, context: context)
             } catch where !(error is CancellationError) {
-                guard let replay = try await replay(key, of: userID, failure: error) else { throw error }
+                // A key that cannot be read fails the request as that does (503), not as the
+                // checkout did: a cart the key's first request emptied is no answer to a retry.
+                guard let replay = try await replay(key, of: userID) else { throw error }
                 return replay
             }
             if let (order, status) = made { return EditedResponse(status: status, response: order) }
-            if let replay = try await replay(key, of: userID, failure: nil) { return replay }
+            if let replay = try await replay(key, of: userID) { return replay }
         }
         throw APIError.unavailable
     }
 
     /// The answer of the request that made the key's order, marked as a replay; nil if the key made
-    /// none. After a failed checkout (`failure`), the failure stands if the key cannot be read.
-    private func replay(_ key: String, of userID: UUID, failure: (any Error)?) async throws -> EditedResponse<Order>? {
-        let recorded: RecordedKey?
-        do {
-            recorded = try await repository.recordedKey(key, userID: userID)
-        } catch {
-            throw failure ?? error
-        }
-        switch recorded {
+    /// none; 409 `idempotency_in_progress` for a key an earlier release claimed less than two
+    /// minutes ago.
+    private func replay(_ key: String, of userID: UUID) async throws -> EditedResponse<Order>? {
+        switch try await repository.recordedKey(key, userID: userID) {
         case .done(let orderID, let status):
             guard let order = try await repository.find(id: orderID, userID: userID) else { throw APIError.notFound("order") }
             // The same status and order as the first answer; the header tells a replay apart.
@@ -80,7 +77,7 @@ package struct OrdersController: Sendable {
         }
     }
 
-    /// The order made and its status, or nil when the key made an order already.
+    /// The order made and its status, or nil when the key is recorded already.
     private func checkout(userID: UUID, key: String?, context: EcomRequestContext) async throws -> (Order, HTTPResponse.Status)? {
         let current = try await cart.send(.GET, InternalPath.cartContents(userID), requestID: context.requestID, as: CartContents.self)
         guard !current.items.isEmpty else {
@@ -112,10 +109,11 @@ package struct OrdersController: Sendable {
             return nil
         case .cartVersionTaken:
             // A racing checkout of the same cart version committed first.
-            guard let winner = try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) else {
-                throw APIError.unavailable
+            switch try await repository.winner(userID: userID, cartVersion: current.version, idempotencyKey: key) {
+            case .order(let winner): return (winner, .ok)
+            case .keyTaken: return nil
+            case nil: throw APIError.unavailable
             }
-            return (winner, .ok)
         }
         outboxChanged()
         context.logger.info("order placed", metadata: ["order_id": "\(order.id.lowercased)", "total_cents": "\(order.totalCents)"])

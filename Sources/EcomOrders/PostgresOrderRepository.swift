@@ -178,17 +178,12 @@ package struct PostgresOrderRepository: OrderRepository {
                 createdAt: try first.decode("created_at"), updatedAt: try first.decode("updated_at"), rejection: nil))
     }
 
-    package func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
+    package func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> CartVersionWinner? {
         try await pool.transaction { connection in
             guard let order = try Self.find(userID: userID, cartVersion: cartVersion, on: connection) else { return nil }
-            guard let idempotencyKey,
-                try connection.execute(Self.recordKey(idempotencyKey, userID: userID, orderID: order.id, status: 200)) == 0
-            else { return order }
-            // Another request with the key made its own order first: a repeated key answers with that one.
-            let recorded = try connection.query(
-                "SELECT order_id FROM idempotency_keys WHERE user_id = \(userID) AND key = \(idempotencyKey) AND state = 'done'")
-            guard let made = try recorded.first?.decode("order_id", as: UUID?.self) else { return order }
-            return try Self.find(id: made, userID: userID, on: connection) ?? order
+            guard let idempotencyKey else { return .order(order) }
+            let recorded = try connection.execute(Self.recordKey(idempotencyKey, userID: userID, orderID: order.id, status: 200))
+            return recorded == 1 ? .order(order) : .keyTaken
         }
     }
 
@@ -196,20 +191,6 @@ package struct PostgresOrderRepository: OrderRepository {
         try await pool.transaction { connection in
             try Self.transition(id: id, userID: userID, change, requestID: requestID, on: connection)
         }
-    }
-
-    /// `transition(id:userID:_:requestID:)` for the event handler, inside its transaction: whether
-    /// the order changed. A confirmation and its `order.confirmed` are one statement.
-    func transition(id: UUID, _ change: OrderTransition, requestID: String?, in transaction: SQLConnection) throws -> Bool {
-        guard change == .confirm else {
-            return try Self.transition(id: id, userID: nil, change, requestID: requestID, on: transaction) != nil
-        }
-        let event = Event(type: change.announces, requestID: requestID, data: OrderConfirmed(orderID: id))
-        var statement: SQLQuery = "WITH changed AS ("
-        statement.append(Self.guardedUpdate(id: id, userID: nil, change))
-        statement.append(" RETURNING id) ")
-        statement.append(try Outbox.insert(event, when: "changed"))
-        return try transaction.execute(statement) == 1
     }
 
     /// Confirms those of `orders` that are pending, each announced by its own `order.confirmed` (made

@@ -16,24 +16,29 @@ struct StockEvents: Sendable {
         var index = deliveries.startIndex
         while index < deliveries.endIndex {
             let run = deliveries[index...].prefix { $0.header.type == EventType.stockReserved }
-            guard run.count > 1 else {
+            guard !run.isEmpty else {
                 try handle(deliveries[index], on: connection)
                 index += 1
                 continue
             }
-            let confirmations = try run.map { delivery in (id: try delivery.decode(StockReserved.self).data.orderID, requestID: delivery.header.requestID) }
-            _ = try repository.confirm(confirmations, in: connection)
+            try confirm(Array(run), on: connection)
             index += run.count
         }
+    }
+
+    /// Confirms the pending orders of `reserved`, each a `stock.reserved`, in one statement.
+    private func confirm(_ reserved: [Delivery], on connection: SQLConnection) throws {
+        let orders = try reserved.map { delivery in
+            (id: try delivery.decode(StockReserved.self).data.orderID, requestID: delivery.header.requestID)
+        }
+        _ = try repository.confirm(orders, in: connection)
     }
 
     /// The bus's `EventHandler`: runs in the transaction that records the event as processed.
     func handle(_ delivery: Delivery, on connection: SQLConnection) throws {
         switch delivery.header.type {
         case EventType.stockReserved:
-            let event = try delivery.decode(StockReserved.self)
-            _ = try repository.transition(
-                id: event.data.orderID, .confirm, requestID: delivery.header.requestID, in: connection)
+            try confirm([delivery], on: connection)
         case EventType.stockRejected:
             let event = try delivery.decode(StockRejected.self).data
             // Answers written before `lines` existed name one product, without quantities.

@@ -125,13 +125,14 @@ package final class SQLConnection: Sendable {
     /// Runs `query` as the open transaction's last statement and commits, in one round trip, for a
     /// statement whose answer decides nothing: an error in it rolls the transaction back, as it would
     /// have anyway. What was registered with `afterCommit` runs when the transaction's `commit()` comes,
-    /// and no statement may follow.
+    /// and no statement may follow; nor may the transaction's body throw after it, which would report
+    /// a committed transaction as failed.
     package func queryCommitting(_ query: SQLQuery) throws -> [SQLRow] {
         let (sql, params) = query.statement
         return try handle.withLock { handle in
             try Self.checkStillOpen(handle)
             guard !handle.prologue.isEmpty || PQtransactionStatus(handle.connection) == PQTRANS_INTRANS else {
-                throw SQLError(kind: .other, message: "a statement to commit with needs an open transaction")
+                throw SQLError(kind: .other, message: "a statement to commit with needs an open transaction that has not failed")
             }
             do {
                 let rows = try Self.runPipelined([(sql, params)], on: &handle, epilogue: ["COMMIT"], read: Self.rows)[0]

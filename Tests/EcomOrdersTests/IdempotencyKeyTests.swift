@@ -22,14 +22,16 @@ import Testing
         }
     }
 
-    @Test("one key sent by many requests at once makes one order, whichever cart each read", arguments: Backend.available)
-    func concurrentRequestsOfOneKey(_ backend: Backend) async throws {
+    @Test(
+        "one key sent by many requests at once makes one order, whether they read one cart version or each another",
+        arguments: Backend.available, [true, false])
+    func concurrentRequestsOfOneKey(_ backend: Backend, sameCart: Bool) async throws {
         try await backend.run { store in
             let user = UUID()
             let outcomes = try await withThrowingTaskGroup(of: OrderCreation.self) { group in
                 for version in 1...8 {
                     group.addTask {
-                        let draft = OrderDraft(id: UUID(), userID: user, cartVersion: Int64(version), lines: Lines.sample)
+                        let draft = OrderDraft(id: UUID(), userID: user, cartVersion: sameCart ? 1 : Int64(version), lines: Lines.sample)
                         return try await store.repository.create(draft, idempotencyKey: "once", requestID: "test")
                     }
                 }
@@ -37,26 +39,29 @@ import Testing
             }
             let made = outcomes.compactMap(\.order)
             #expect(made.count == 1)
+            // The key, not the cart version, stops the others: each answers as the key says.
             #expect(outcomes.filter { $0 == .keyTaken }.count == 7)
             #expect(try await store.repository.recordedKey("once", userID: user) == .done(orderID: try #require(made.first).id, status: 201))
             #expect(try await store.announced().count == 1)
         }
     }
 
-    @Test("a key whose request found the cart's earlier order is recorded with that order and 200, unless it made one of its own", arguments: Backend.available)
+    @Test("a key whose request found the cart's earlier order is recorded with that order and 200, unless it is recorded already", arguments: Backend.available)
     func recordedWithWinner(_ backend: Backend) async throws {
         try await backend.run { store in
             let user = UUID()
             let order = try await store.placeOrder(for: user, cartVersion: 3)
             let draft = OrderDraft(id: UUID(), userID: user, cartVersion: 3, lines: Lines.sample)
             #expect(try await store.repository.create(draft, idempotencyKey: "again", requestID: "test") == .cartVersionTaken)
-            #expect(try await store.repository.winner(userID: user, cartVersion: 3, idempotencyKey: "again")?.id == order.id)
+            #expect(try await store.repository.winner(userID: user, cartVersion: 3, idempotencyKey: "again") == .order(order))
             #expect(try await store.repository.recordedKey("again", userID: user) == .done(orderID: order.id, status: 200))
 
+            // The key made an order of its own meanwhile: that one answers, as a replay.
             let own = try await store.placeOrder(for: user, cartVersion: 4, key: "mine")
             _ = try await store.placeOrder(for: user, cartVersion: 5)
-            #expect(try await store.repository.winner(userID: user, cartVersion: 5, idempotencyKey: "mine")?.id == own.id)
+            #expect(try await store.repository.winner(userID: user, cartVersion: 5, idempotencyKey: "mine") == .keyTaken)
             #expect(try await store.repository.recordedKey("mine", userID: user) == .done(orderID: own.id, status: 201))
+            #expect(try await store.repository.winner(userID: user, cartVersion: 6, idempotencyKey: "mine") == nil)
         }
     }
 

@@ -35,6 +35,7 @@ final class InMemoryOrderRepository: OrderRepository {
         var orders: [UUID: Stored] = [:]
         var keys: [KeyID: KeyState] = [:]
         var announced: [Announcement] = []
+        var keyLookupsFail = false
     }
 
     /// As long as an in-progress key counts (the PostgreSQL repository's two minutes).
@@ -102,17 +103,15 @@ final class InMemoryOrderRepository: OrderRepository {
         }
     }
 
-    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> Order? {
+    func winner(userID: UUID, cartVersion: Int64, idempotencyKey: String?) async throws -> CartVersionWinner? {
         state.withLock { state in
             guard let order = state.orders.values.first(where: { $0.order.userID == userID && $0.cartVersion == cartVersion })?.order
             else { return nil }
-            guard let idempotencyKey else { return order }
+            guard let idempotencyKey else { return .order(order) }
             let id = KeyID(userID: userID, key: idempotencyKey)
-            guard let recorded = state.keys[id] else {
-                state.keys[id] = KeyState(done: (order.id, 200), recordedAt: Date())
-                return order
-            }
-            return recorded.done.flatMap { state.orders[$0.orderID]?.order } ?? order
+            guard state.keys[id] == nil else { return .keyTaken }
+            state.keys[id] = KeyState(done: (order.id, 200), recordedAt: Date())
+            return .order(order)
         }
     }
 
@@ -157,8 +156,14 @@ final class InMemoryOrderRepository: OrderRepository {
         return (pending.count, Int(oldest))
     }
 
+    /// Makes `recordedKey` fail, as a database that cannot be reached does.
+    func failKeyLookups() {
+        state.withLock { $0.keyLookupsFail = true }
+    }
+
     func recordedKey(_ key: String, userID: UUID) async throws -> RecordedKey? {
-        state.withLock { state in
+        try state.withLock { state in
+            if state.keyLookupsFail { throw APIError.unavailable }
             let id = KeyID(userID: userID, key: key)
             guard let recorded = state.keys[id] else { return nil }
             if let done = recorded.done { return .done(orderID: done.orderID, status: done.status) }

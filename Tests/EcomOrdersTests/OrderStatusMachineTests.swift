@@ -100,7 +100,7 @@ import Testing
             let draft = OrderDraft(id: UUID(), userID: first.userID, cartVersion: 7, lines: Lines.sample)
             #expect(try await store.repository.create(draft, idempotencyKey: nil, requestID: "test") == .cartVersionTaken)
             #expect(try await store.repository.find(id: draft.id, userID: nil) == nil)
-            #expect(try await store.repository.winner(userID: first.userID, cartVersion: 7, idempotencyKey: nil)?.id == first.id)
+            #expect(try await store.repository.winner(userID: first.userID, cartVersion: 7, idempotencyKey: nil) == .order(first))
             #expect(try await store.repository.winner(userID: first.userID, cartVersion: 8, idempotencyKey: nil) == nil)
             #expect(try await store.announced().count == 1)
         }

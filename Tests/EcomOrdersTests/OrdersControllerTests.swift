@@ -99,10 +99,23 @@ import Testing
             let retry = try await harness.send(.post, "/api/orders", as: user, key: "lost-answer")
             #expect(retry.status == .created && retry.headers[.idempotentReplayed] == "true")
             #expect(try harness.order(retry) == harness.order(first))
-            // Without the key, the empty cart is what answers.
+            // A key that made nothing gets the empty cart's answer.
             let fresh = try await harness.send(.post, "/api/orders", as: user, key: "another")
             #expect(fresh.status == .conflict)
             #expect(try harness.errorCode(fresh) == "cart_empty")
+        }
+    }
+
+    @Test("a failed checkout whose key cannot be read answers 503, not the checkout's own 409: the key may have made an order")
+    func keyUnreadableAfterFailure() async throws {
+        try await ControllerHarness.run { harness in
+            let user = UUID()
+            harness.repository.failKeyLookups()
+            let reply = try await harness.send(.post, "/api/orders", as: user, key: "lost-answer")
+            #expect(reply.status == .serviceUnavailable)
+            // Without a key there is nothing to look up: the empty cart answers.
+            let keyless = try await harness.send(.post, "/api/orders", as: user)
+            #expect(try harness.errorCode(keyless) == "cart_empty")
         }
     }
 
