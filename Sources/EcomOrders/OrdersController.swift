@@ -50,8 +50,8 @@ package struct OrdersController: Sendable {
             do {
                 made = try await checkout(userID: userID, key: key, context: context)
             } catch where !(error is CancellationError) {
-                // A key that cannot be read fails the request as that does (503), not as the
-                // checkout did: a cart the key's first request emptied is no answer to a retry.
+                // The key answers; if it cannot be read, that failure (503) does, not the checkout's:
+                // a cart emptied by the key's first request is no answer to its retry.
                 guard let replay = try await replay(key, of: userID) else { throw error }
                 return replay
             }
