@@ -266,6 +266,11 @@ struct PostgresPoolTests {
         }
     }
 
+    /// The names in the `marks` table the transaction tests write, in order.
+    static func marks(in pool: PostgresPool) async throws -> [String] {
+        try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+    }
+
     @Test("A rollback to a savepoint undoes its writes and drops the afterCommit actions registered since; the others run")
     func savepointDropsLaterActions() async throws {
         try await TestDatabase.withPool(size: 1) { pool, _ in
@@ -289,7 +294,7 @@ struct PostgresPoolTests {
                 try connection.rollback(to: outer)
             }
             #expect(ran.withLock { $0 } == ["before", "after"])
-            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            let names = try await Self.marks(in: pool)
             #expect(names == ["kept"])
             // Savepoints, each named afresh, do not take the connection's prepared statements.
             let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement ~* '^(SAVEPOINT|ROLLBACK TO)'")
@@ -318,7 +323,7 @@ struct PostgresPoolTests {
                 }
             }
             #expect(failed.constraint == "marks_name_key")
-            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            let names = try await Self.marks(in: pool)
             #expect(names == ["a", "b"])
             // The connection prepared each new text once, and goes on working.
             let prepared = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT count(*) AS n FROM marks'")
@@ -358,7 +363,7 @@ struct PostgresPoolTests {
             await #expect(throws: SQLError.self) {
                 try await pool.withConnection { connection in _ = try connection.queryCommitting("INSERT INTO marks VALUES (\("u"))") }
             }
-            let names = try await pool.query("SELECT name FROM marks ORDER BY name").map { try $0.decode("name", as: String.self) }
+            let names = try await Self.marks(in: pool)
             #expect(names == ["w", "x", "y"])
             // The connection is back to normal use.
             try await pool.transaction { connection in try connection.execute("INSERT INTO marks VALUES (\("t"))") }
